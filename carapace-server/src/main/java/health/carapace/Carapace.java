@@ -1,0 +1,105 @@
+package health.carapace;
+
+import health.carapace.access.ServiceClients;
+import health.carapace.platform.cli.Launcher;
+import health.carapace.platform.cli.StartCommand;
+import health.carapace.platform.cli.StartDevCommand;
+import health.carapace.platform.dev.DevEnvironment;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.springframework.context.ConfigurableApplicationContext;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Unmatched;
+
+/** The {@code carapace} launcher: {@code start-dev}, {@code start} and {@code admin ...}. */
+@Command(name = "carapace", mixinStandardHelpOptions = true,
+        description = "Carapace: a FHIR R4 patient-record server with encryption, access control and audit built in.",
+        subcommands = Carapace.Admin.class)
+public final class Carapace {
+
+    private static volatile boolean serving;
+
+    public static void main(String[] args) {
+        int code = commandLine().execute(args);
+        if (!serving) {
+            System.exit(code);
+        }
+    }
+
+    static CommandLine commandLine() {
+        Launcher.App app = (defaults, args) -> CarapaceApplication.run(defaults, true, args);
+        Runnable started = () -> serving = true;
+        CommandLine cli = new CommandLine(new Carapace());
+        cli.addSubcommand(new StartDevCommand(app, started));
+        cli.addSubcommand(new StartCommand(app, started));
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            // Startup refusals carry operator-facing messages; nothing here holds PHI.
+            Throwable root = e;
+            while (root.getCause() != null && !(root instanceof health.carapace.platform.logging.SafeMessage)) {
+                root = root.getCause();
+            }
+            commandLine.getErr().println(root instanceof health.carapace.platform.logging.SafeMessage
+                    ? root.getMessage() : "Carapace failed: " + root.getClass().getName() + " (see the log above)");
+            return 2;
+        });
+        return cli;
+    }
+
+    @Command(name = "admin", mixinStandardHelpOptions = true, description = "Administrative tasks.",
+            subcommands = CreateClient.class)
+    static final class Admin {
+    }
+
+    /** Options shared by admin commands: which installation to act on. */
+    static final class Target {
+        @Option(names = "--production", description = "Act on the production configuration (environment "
+                + "variables / --name=value) instead of the start-dev data directory.")
+        boolean production;
+
+        @Option(names = "--data-dir", defaultValue = "${CARAPACE_DATA_DIR:-./data}",
+                description = "start-dev data directory (default: ${DEFAULT-VALUE}).")
+        Path dataDir;
+
+        @Unmatched
+        List<String> properties = new ArrayList<>();
+
+        /** Runs {@code task} against a non-web application context for the chosen installation. */
+        <T> T run(java.util.function.Function<ConfigurableApplicationContext, T> task) throws Exception {
+            String[] args = properties.toArray(String[]::new);
+            if (production) {
+                try (var context = CarapaceApplication.run(Map.of("carapace.mode", "prod"), false, args)) {
+                    return task.apply(context);
+                }
+            }
+            try (DevEnvironment dev = DevEnvironment.open(dataDir);
+                    var context = CarapaceApplication.run(dev.properties(), false, args)) {
+                return task.apply(context);
+            }
+        }
+    }
+
+    @Command(name = "create-client", mixinStandardHelpOptions = true,
+            description = "Registers a service client (OAuth2 client credentials) and prints its secret once.")
+    static final class CreateClient implements Callable<Integer> {
+
+        @Option(names = "--name", required = true, description = "A label for the client, e.g. the system using it.")
+        String name;
+
+        @CommandLine.Mixin
+        Target target = new Target();
+
+        @Override
+        public Integer call() throws Exception {
+            ServiceClients.Credentials created = target.run(ctx -> ctx.getBean(ServiceClients.class).create(name));
+            System.out.println("client_id:     " + created.clientId());
+            System.out.println("client_secret: " + created.clientSecret());
+            System.out.println("The secret is shown only now; Carapace stores only its hash.");
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,145 @@
+package health.carapace.access.internal;
+
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.source.ImmutableJWKSet;
+import com.nimbusds.jose.jwk.source.JWKSource;
+import com.nimbusds.jose.proc.SecurityContext;
+import health.carapace.crypto.SystemSecrets;
+import health.carapace.platform.web.OperationOutcomes;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.Map;
+import javax.sql.DataSource;
+import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.annotation.Order;
+import org.springframework.http.HttpMethod;
+import org.springframework.security.config.Customizer;
+import org.springframework.security.config.annotation.web.builders.HttpSecurity;
+import org.springframework.security.config.annotation.web.configuration.OAuth2AuthorizationServerConfiguration;
+import org.springframework.security.config.annotation.web.configurers.oauth2.server.authorization.OAuth2AuthorizationServerConfigurer;
+import org.springframework.security.config.http.SessionCreationPolicy;
+import org.springframework.security.crypto.argon2.Argon2PasswordEncoder;
+import org.springframework.security.crypto.password.DelegatingPasswordEncoder;
+import org.springframework.security.crypto.password.PasswordEncoder;
+import org.springframework.security.oauth2.jose.jws.SignatureAlgorithm;
+import org.springframework.security.oauth2.jwt.JwtDecoder;
+import org.springframework.security.oauth2.server.authorization.token.JwtEncodingContext;
+import org.springframework.security.oauth2.server.authorization.token.OAuth2TokenCustomizer;
+import org.springframework.security.oauth2.jwt.JwtValidators;
+import org.springframework.security.oauth2.jwt.NimbusJwtDecoder;
+import org.springframework.security.oauth2.server.authorization.OAuth2AuthorizationService;
+import org.springframework.security.oauth2.server.authorization.client.RegisteredClientRepository;
+import org.springframework.security.oauth2.server.authorization.settings.AuthorizationServerSettings;
+import org.springframework.security.web.SecurityFilterChain;
+
+/**
+ * Two filter chains. The authorization server's own endpoints (token, JWKS, discovery) come
+ * first; everything else is the API chain, where only {@code GET /fhir/metadata} and
+ * {@code GET /health} are open, {@code /fhir/**} needs a valid bearer token, and every other
+ * route is denied. Access tokens are ES256 JWTs that live at most 15 minutes.
+ */
+@Configuration(proxyBeanMethods = false)
+class SecurityConfiguration {
+
+    static final Duration MAX_TOKEN_TTL = Duration.ofMinutes(15);
+
+    @Bean
+    PasswordEncoder secretHasher() {
+        // Argon2id for every stored secret; the map keeps hashes self-describing ({argon2}...).
+        String id = "argon2";
+        return new DelegatingPasswordEncoder(id, Map.of(id, Argon2PasswordEncoder.defaultsForSpringSecurity_v5_8()));
+    }
+
+    @Bean
+    Duration accessTokenTtl(@Value("${carapace.token.ttl}") Duration ttl) {
+        if (ttl.isNegative() || ttl.isZero() || ttl.compareTo(MAX_TOKEN_TTL) > 0) {
+            throw new IllegalStateException("carapace.token.ttl must be between 1 second and 15 minutes");
+        }
+        return ttl;
+    }
+
+    @Bean
+    RegisteredClientRepository registeredClientRepository(DataSource dataSource, Duration accessTokenTtl) {
+        return new ServiceClientRegistry(dataSource, accessTokenTtl);
+    }
+
+    @Bean
+    OAuth2AuthorizationService authorizationService(Duration accessTokenTtl) {
+        return new ExpiringAuthorizationService(accessTokenTtl);
+    }
+
+    @Bean
+    JWKSource<SecurityContext> jwkSource(SystemSecrets secrets) {
+        return new ImmutableJWKSet<>(new JWKSet(TokenSigningKey.load(secrets)));
+    }
+
+    @Bean
+    OAuth2TokenCustomizer<JwtEncodingContext> es256Tokens() {
+        // Our signing key is EC P-256; the encoder would otherwise look for an RS256 key.
+        return context -> context.getJwsHeader().algorithm(SignatureAlgorithm.ES256);
+    }
+
+    @Bean
+    AuthorizationServerSettings authorizationServerSettings(@Value("${carapace.issuer}") String issuer) {
+        return AuthorizationServerSettings.builder().issuer(issuer).build();
+    }
+
+    @Bean
+    JwtDecoder jwtDecoder(JWKSource<SecurityContext> jwkSource, @Value("${carapace.issuer}") String issuer) {
+        JwtDecoder decoder = OAuth2AuthorizationServerConfiguration.jwtDecoder(jwkSource);
+        ((NimbusJwtDecoder) decoder).setJwtValidator(JwtValidators.createDefaultWithIssuer(issuer));
+        return decoder;
+    }
+
+    @Bean
+    @Order(1)
+    @ConditionalOnWebApplication
+    SecurityFilterChain authorizationServerChain(HttpSecurity http) throws Exception {
+        OAuth2AuthorizationServerConfigurer authorizationServer = new OAuth2AuthorizationServerConfigurer();
+        http.securityMatcher(authorizationServer.getEndpointsMatcher())
+                .with(authorizationServer, Customizer.withDefaults())
+                .authorizeHttpRequests(requests -> requests.anyRequest().authenticated())
+                .sessionManagement(session -> session.sessionCreationPolicy(SessionCreationPolicy.STATELESS));
+        return http.build();
+    }
+
+    @Bean
+    @Order(2)
+    @ConditionalOnWebApplication
+    SecurityFilterChain apiChain(HttpSecurity http) throws Exception {
+        http.authorizeHttpRequests(requests -> requests
+                        .requestMatchers(HttpMethod.GET, "/fhir/metadata", "/health").permitAll()
+                        .requestMatchers("/fhir", "/fhir/**").authenticated()
+                        .anyRequest().denyAll())
+                .oauth2ResourceServer(resourceServer -> resourceServer
+                        .jwt(Customizer.withDefaults())
+                        .authenticationEntryPoint(SecurityConfiguration::unauthorized)
+                        .accessDeniedHandler(SecurityConfiguration::forbidden))
+                .exceptionHandling(exceptions -> exceptions
+                        .authenticationEntryPoint(SecurityConfiguration::unauthorized)
+                        .accessDeniedHandler(SecurityConfiguration::forbidden))
+                .sessionManagement(session -> session.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
+                // Bearer tokens only: no cookie or session is ever honoured, so there is no CSRF surface.
+                .csrf(csrf -> csrf.disable());
+        return http.build();
+    }
+
+    /** 401 with an OperationOutcome; says nothing about why the token failed. */
+    private static void unauthorized(HttpServletRequest request, HttpServletResponse response, Exception e)
+            throws IOException {
+        response.setHeader("WWW-Authenticate", "Bearer");
+        OperationOutcomes.write(response, HttpServletResponse.SC_UNAUTHORIZED, IssueType.LOGIN,
+                "A valid bearer token is required");
+    }
+
+    private static void forbidden(HttpServletRequest request, HttpServletResponse response, Exception e)
+            throws IOException {
+        OperationOutcomes.write(response, HttpServletResponse.SC_FORBIDDEN, IssueType.FORBIDDEN, "Access denied");
+    }
+}

@@ -1,0 +1,34 @@
+package health.carapace.crypto.internal;
+
+import health.carapace.crypto.KeyEncryptionKey;
+import health.carapace.crypto.KeyUnavailableException;
+import health.carapace.crypto.SystemSecrets;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.util.function.Supplier;
+
+/** System secrets sealed directly by the KEK, bound to their name as associated data. */
+final class KeyringSecrets implements SystemSecrets {
+
+    private final KeyringStore store;
+    private final KeyEncryptionKey kek;
+
+    KeyringSecrets(KeyringStore store, KeyEncryptionKey kek) {
+        this.store = store;
+        this.kek = kek;
+    }
+
+    @Override
+    public byte[] getOrCreate(String name, Supplier<byte[]> generator) {
+        String keyRef = "secret/" + name;
+        byte[] associatedData = keyRef.getBytes(StandardCharsets.UTF_8);
+        try {
+            if (store.find(keyRef).isEmpty()) {
+                store.insertIfAbsent(keyRef, kek.id(), kek.encrypt(generator.get(), associatedData));
+            }
+            return kek.decrypt(store.find(keyRef).orElseThrow().wrapped(), associatedData);
+        } catch (GeneralSecurityException e) {
+            throw new KeyUnavailableException("The system secret '" + name + "' cannot be unwrapped by the KEK", e);
+        }
+    }
+}

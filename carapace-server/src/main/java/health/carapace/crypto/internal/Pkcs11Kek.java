@@ -1,0 +1,104 @@
+package health.carapace.crypto.internal;
+
+import health.carapace.crypto.KeyEncryptionKey;
+import health.carapace.crypto.KeyUnavailableException;
+import java.security.GeneralSecurityException;
+import java.security.Key;
+import java.security.KeyStore;
+import java.security.Provider;
+import java.security.Security;
+import javax.crypto.KeyGenerator;
+import javax.crypto.SecretKey;
+
+/**
+ * KEK held in an HSM through the JDK's SunPKCS11 provider. The AES-256 key is generated inside
+ * the token as sensitive and non-extractable; wrapping is AES/GCM performed by the token (the
+ * JDK's PKCS#11 provider offers no AES key wrap on JDK 17, so GCM over the keyset bytes it is).
+ */
+public final class Pkcs11Kek implements KeyEncryptionKey {
+
+    private final String label;
+    private final JceGcmAead aead;
+    private final Key key;
+
+    private Pkcs11Kek(String label, Key key, Provider provider) {
+        this.label = label;
+        this.key = key;
+        this.aead = new JceGcmAead(key, provider);
+    }
+
+    /**
+     * Logs into the token and finds the key labelled {@code label}; generates it in the token
+     * only when {@code mayCreate} (an empty keyring).
+     */
+    public static Pkcs11Kek open(String library, int slotListIndex, char[] pin, String label, boolean mayCreate) {
+        Provider provider = configure(library, slotListIndex);
+        try {
+            KeyStore token = KeyStore.getInstance("PKCS11", provider);
+            token.load(null, pin);
+            Key key = token.getKey(label, null);
+            if (key == null) {
+                if (!mayCreate) {
+                    throw new KeyUnavailableException("The keyring holds keys wrapped by pkcs11/" + label
+                            + " but the HSM token has no key with that label: encrypted records cannot be read");
+                }
+                KeyGenerator generator = KeyGenerator.getInstance("AES", provider);
+                generator.init(256);
+                SecretKey sessionKey = generator.generateKey();
+                // Storing copies the key into a persistent token object (C_CopyObject); its
+                // sensitive / non-extractable attributes come from the provider configuration.
+                token.setKeyEntry(label, sessionKey, null, null);
+                key = token.getKey(label, null);
+            }
+            return new Pkcs11Kek(label, key, provider);
+        } catch (KeyUnavailableException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new KeyUnavailableException("Cannot open the KEK '" + label + "' in the PKCS#11 token", e);
+        }
+    }
+
+    private static Provider configure(String library, int slotListIndex) {
+        String config = String.join("\n",
+                "name = Carapace",
+                "library = " + library,
+                "slotListIndex = " + slotListIndex,
+                "attributes(generate, CKO_SECRET_KEY, CKK_AES) = {",
+                "  CKA_SENSITIVE = true",
+                "  CKA_EXTRACTABLE = false",
+                "}",
+                "attributes(import, CKO_SECRET_KEY, CKK_AES) = {",
+                "  CKA_SENSITIVE = true",
+                "  CKA_EXTRACTABLE = false",
+                "}");
+        Provider base = Security.getProvider("SunPKCS11");
+        if (base == null) {
+            throw new KeyUnavailableException("This JDK has no SunPKCS11 provider");
+        }
+        try {
+            return base.configure("--" + config);
+        } catch (RuntimeException e) {
+            throw new KeyUnavailableException("Cannot load the PKCS#11 library " + library, e);
+        }
+    }
+
+    /** The token key object, for tests that check it cannot be extracted. */
+    Key tokenKey() {
+        return key;
+    }
+
+    @Override
+    public String id() {
+        return "pkcs11/" + label;
+    }
+
+    @Override
+    public byte[] encrypt(byte[] plaintext, byte[] associatedData) throws GeneralSecurityException {
+        return aead.encrypt(plaintext, associatedData);
+    }
+
+    @Override
+    public byte[] decrypt(byte[] ciphertext, byte[] associatedData) throws GeneralSecurityException {
+        return aead.decrypt(ciphertext, associatedData);
+    }
+}

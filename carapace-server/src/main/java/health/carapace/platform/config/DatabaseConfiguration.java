@@ -1,0 +1,46 @@
+package health.carapace.platform.config;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import java.util.Map;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Primary;
+import org.springframework.jdbc.support.JdbcTransactionManager;
+import org.springframework.transaction.PlatformTransactionManager;
+
+/**
+ * The PHI connection pool. Migrations run first, as the owner role; the pool then connects as
+ * the application role, which the migrations grant only what the record path needs.
+ */
+@Configuration(proxyBeanMethods = false)
+@EnableConfigurationProperties(DatabaseProperties.class)
+class DatabaseConfiguration {
+
+    @Bean
+    @Primary
+    HikariDataSource phiDataSource(DatabaseProperties db) {
+        Flyway.configure()
+                .dataSource(db.url(), db.ownerUsernameOrDefault(), db.ownerPasswordOrDefault())
+                .locations("classpath:db/migration")
+                .placeholders(Map.of("phi_role", db.username()))
+                .load()
+                .migrate();
+        HikariConfig config = new HikariConfig();
+        config.setPoolName("phi");
+        config.setJdbcUrl(db.url());
+        config.setUsername(db.username());
+        config.setPassword(db.password());
+        config.setMaximumPoolSize(db.poolSize());
+        return new HikariDataSource(config);
+    }
+
+    @Bean
+    @Primary
+    PlatformTransactionManager transactionManager(DataSource phiDataSource) {
+        return new JdbcTransactionManager(phiDataSource);
+    }
+}

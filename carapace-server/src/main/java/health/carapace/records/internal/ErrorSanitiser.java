@@ -1,0 +1,90 @@
+package health.carapace.records.internal;
+
+import ca.uhn.fhir.interceptor.api.Hook;
+import ca.uhn.fhir.interceptor.api.Interceptor;
+import ca.uhn.fhir.interceptor.api.Pointcut;
+import ca.uhn.fhir.rest.api.server.RequestDetails;
+import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
+import health.carapace.crypto.KeyUnavailableException;
+import health.carapace.crypto.RecordIntegrityException;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Replaces every error message that Carapace did not write itself. HAPI's parser, for example,
+ * quotes invalid values in its messages ("Invalid attribute value ..."), and those values are
+ * PHI. The status code is kept; the message becomes a fixed sentence for that status.
+ */
+@Interceptor
+final class ErrorSanitiser {
+
+    private static final Logger log = LoggerFactory.getLogger(ErrorSanitiser.class);
+
+    @Hook(Pointcut.SERVER_PRE_PROCESS_OUTGOING_EXCEPTION)
+    public BaseServerResponseException sanitise(RequestDetails request, Throwable error,
+            HttpServletRequest servletRequest, HttpServletResponse servletResponse) {
+        if (error instanceof SafeFhirException safe) {
+            return safe;
+        }
+        Throwable keyProblem = causeOfType(error, KeyUnavailableException.class);
+        if (keyProblem != null) {
+            log.error("A record key is unavailable", keyProblem);
+            return new SafeFhirException(503, IssueType.TRANSIENT,
+                    "A key needed for this record is unavailable; the record cannot be decrypted");
+        }
+        Throwable integrity = causeOfType(error, RecordIntegrityException.class);
+        if (integrity != null) {
+            log.error("A stored record failed authentication", integrity);
+            return new SafeFhirException(500, IssueType.SECURITY,
+                    "A stored record failed its integrity check and was not returned");
+        }
+        int status = error instanceof BaseServerResponseException known ? known.getStatusCode() : 500;
+        if (status >= 500) {
+            log.error("Request failed with an internal error", error);
+        }
+        return new SafeFhirException(status, issueType(status), genericMessage(status));
+    }
+
+    static String genericMessage(int status) {
+        return switch (status) {
+            case 400 -> "The request is invalid: malformed body, unknown element or invalid value";
+            case 401 -> "A valid bearer token is required";
+            case 403 -> "Access denied";
+            case 404 -> "Not found: unknown resource type or id";
+            case 405 -> "This interaction is not supported";
+            case 406 -> "The requested format is not supported";
+            case 409 -> "Conflict with the current state of the resource";
+            case 410 -> "The resource has been deleted";
+            case 412 -> "Version conflict";
+            case 413 -> "The request body is too large";
+            case 415 -> "Unsupported content type: send application/fhir+json or application/fhir+xml";
+            case 422 -> "The resource is not valid";
+            default -> status >= 500 ? "Internal server error" : "The request cannot be processed";
+        };
+    }
+
+    private static IssueType issueType(int status) {
+        return switch (status) {
+            case 401 -> IssueType.LOGIN;
+            case 403 -> IssueType.FORBIDDEN;
+            case 404 -> IssueType.NOTFOUND;
+            case 405 -> IssueType.NOTSUPPORTED;
+            case 409, 412 -> IssueType.CONFLICT;
+            case 410 -> IssueType.DELETED;
+            case 413 -> IssueType.TOOLONG;
+            default -> status >= 500 ? IssueType.EXCEPTION : IssueType.INVALID;
+        };
+    }
+
+    private static Throwable causeOfType(Throwable error, Class<? extends Throwable> type) {
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (type.isInstance(t)) {
+                return t;
+            }
+        }
+        return null;
+    }
+}

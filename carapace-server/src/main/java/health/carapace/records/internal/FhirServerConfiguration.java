@@ -1,0 +1,87 @@
+package health.carapace.records.internal;
+
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.parser.StrictErrorHandler;
+import ca.uhn.fhir.rest.api.EncodingEnum;
+import ca.uhn.fhir.rest.server.FifoMemoryPagingProvider;
+import ca.uhn.fhir.rest.server.IResourceProvider;
+import ca.uhn.fhir.rest.server.RestfulServer;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import health.carapace.crypto.BlindIndex;
+import health.carapace.crypto.RecordCipher;
+import java.util.ArrayList;
+import java.util.List;
+import javax.sql.DataSource;
+import org.hl7.fhir.r4.model.Resource;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import org.springframework.boot.web.servlet.ServletRegistrationBean;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/** The HAPI FHIR plain server at {@code /fhir}, and the store and search behind it. */
+@Configuration(proxyBeanMethods = false)
+class FhirServerConfiguration {
+
+    @Bean
+    FhirContext fhirContext(@Value("${carapace.fhir.max-json-depth}") int maxJsonDepth) {
+        // HAPI parses JSON with Jackson; bound nesting for every parser it creates.
+        StreamReadConstraints.overrideDefaultStreamReadConstraints(
+                StreamReadConstraints.builder().maxNestingDepth(maxJsonDepth).build());
+        FhirContext fhir = FhirContext.forR4();
+        // Strict: unknown elements and invalid values are refused (400), not logged and dropped.
+        fhir.setParserErrorHandler(new StrictErrorHandler());
+        return fhir;
+    }
+
+    @Bean
+    TransactionTemplate recordTransactions(PlatformTransactionManager transactionManager) {
+        return new TransactionTemplate(transactionManager);
+    }
+
+    @Bean
+    SearchIndexer searchIndexer(DataSource dataSource, BlindIndex blindIndex, IndexPlanner planner) {
+        return new SearchIndexer(dataSource, blindIndex, planner);
+    }
+
+    @Bean
+    RecordStore recordStore(DataSource dataSource, FhirContext fhir, RecordCipher cipher, SearchIndexer indexer) {
+        return new RecordStore(dataSource, fhir, cipher, indexer);
+    }
+
+    @Bean
+    RecordSearch recordSearch(DataSource dataSource, RecordStore store, SearchIndexer indexer,
+            @Value("${carapace.search.max-candidates}") int maxCandidates) {
+        return new RecordSearch(dataSource, store, indexer, maxCandidates);
+    }
+
+    @Bean
+    @ConditionalOnWebApplication
+    ServletRegistrationBean<RestfulServer> fhirServlet(FhirContext fhir, RecordStore store, RecordSearch search,
+            TransactionTemplate transactions) {
+        List<IResourceProvider> providers = new ArrayList<>();
+        for (String type : ResourceTypes.names()) {
+            @SuppressWarnings("unchecked")
+            Class<? extends Resource> modelClass =
+                    (Class<? extends Resource>) fhir.getResourceDefinition(type).getImplementingClass();
+            providers.add(new ResourceProvider(modelClass, store, search, transactions));
+        }
+        RestfulServer server = new RestfulServer(fhir);
+        server.setResourceProviders(providers);
+        server.registerProvider(new BundleProcessor(fhir, store, transactions));
+        server.setServerConformanceProvider(new CapabilityStatementProvider());
+        server.registerInterceptor(new RequestGuards());
+        server.registerInterceptor(new ErrorSanitiser());
+        FifoMemoryPagingProvider paging = new FifoMemoryPagingProvider(1000);
+        paging.setDefaultPageSize(20);
+        paging.setMaximumPageSize(100);
+        server.setPagingProvider(paging);
+        server.setDefaultResponseEncoding(EncodingEnum.JSON);
+        ServletRegistrationBean<RestfulServer> registration = new ServletRegistrationBean<>(server, "/fhir/*");
+        registration.setName("fhir");
+        registration.setLoadOnStartup(1);
+        return registration;
+    }
+}

@@ -1,0 +1,259 @@
+package health.carapace.records.internal;
+
+import ca.uhn.fhir.context.FhirContext;
+import health.carapace.crypto.RecordCipher;
+import java.nio.charset.StandardCharsets;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Date;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import javax.sql.DataSource;
+import org.hl7.fhir.instance.model.api.IBaseResource;
+import org.hl7.fhir.r4.model.Reference;
+import org.hl7.fhir.r4.model.Resource;
+import org.springframework.jdbc.core.simple.JdbcClient;
+
+/**
+ * Encrypted resource versions in PostgreSQL. Every version is serialised, encrypted under its
+ * compartment's data key with the row's identity as associated data, and written together with
+ * its blind-index tokens in the caller's transaction. Nothing in clear but metadata.
+ */
+class RecordStore {
+
+    /** Metadata of one stored version (no PHI). */
+    record Row(String type, UUID id, long version, String compartment, Instant lastUpdated, boolean deleted,
+            byte[] ciphertext) {}
+
+    private final JdbcClient jdbc;
+    private final FhirContext fhir;
+    private final RecordCipher cipher;
+    private final SearchIndexer indexer;
+
+    RecordStore(DataSource dataSource, FhirContext fhir, RecordCipher cipher, SearchIndexer indexer) {
+        this.jdbc = JdbcClient.create(dataSource);
+        this.fhir = fhir;
+        this.cipher = cipher;
+        this.indexer = indexer;
+    }
+
+    /** Stores a new resource under a server-assigned id, or under {@code assignedId} in a transaction. */
+    Resource create(Resource resource, UUID assignedId) {
+        String type = resource.fhirType();
+        UUID id = assignedId != null ? assignedId : UUID.randomUUID();
+        String compartment = compartmentOf(type, id, resource);
+        Instant now = now();
+        stamp(resource, type, id, 1, now);
+        byte[] ciphertext = seal(type, id, 1, compartment, resource);
+        jdbc.sql("""
+                insert into phi.resource (resource_type, resource_id, current_version, compartment, last_updated, deleted)
+                values (?, ?, 1, ?, ?, false)""")
+                .params(type, id, compartment, Timestamp.from(now))
+                .update();
+        insertVersion(type, id, 1, compartment, now, false, ciphertext);
+        indexer.index(type, id, resource);
+        return resource;
+    }
+
+    /**
+     * Stores a new version. {@code expectedVersion}, from {@code If-Match}, must be the current one.
+     */
+    Resource update(String type, UUID id, Resource resource, Long expectedVersion) {
+        Row current = lockCurrent(type, id)
+                .orElseThrow(() -> new SafeFhirException(405, org.hl7.fhir.r4.model.OperationOutcome.IssueType.NOTSUPPORTED,
+                        "This server assigns resource ids: create new resources with POST"));
+        if (expectedVersion != null && expectedVersion != current.version()) {
+            throw new SafeFhirException(412, org.hl7.fhir.r4.model.OperationOutcome.IssueType.CONFLICT,
+                    "Version conflict: If-Match names version " + expectedVersion + " but the current version is "
+                            + current.version());
+        }
+        long version = current.version() + 1;
+        String compartment = compartmentOf(type, id, resource);
+        Instant now = later(current.lastUpdated());
+        stamp(resource, type, id, version, now);
+        byte[] ciphertext = seal(type, id, version, compartment, resource);
+        jdbc.sql("""
+                update phi.resource set current_version = ?, compartment = ?, last_updated = ?, deleted = false
+                where resource_type = ? and resource_id = ?""")
+                .params(version, compartment, Timestamp.from(now), type, id)
+                .update();
+        insertVersion(type, id, version, compartment, now, false, ciphertext);
+        indexer.index(type, id, resource);
+        return resource;
+    }
+
+    /** Records a deletion as a new version; returns it, or empty if already deleted. */
+    Optional<Long> delete(String type, UUID id) {
+        Row current = lockCurrent(type, id).orElseThrow(SafeFhirException::notFound);
+        if (current.deleted()) {
+            return Optional.empty();
+        }
+        long version = current.version() + 1;
+        Instant now = later(current.lastUpdated());
+        jdbc.sql("update phi.resource set current_version = ?, last_updated = ?, deleted = true "
+                        + "where resource_type = ? and resource_id = ?")
+                .params(version, Timestamp.from(now), type, id)
+                .update();
+        insertVersion(type, id, version, current.compartment(), now, true, null);
+        indexer.remove(type, id);
+        return Optional.of(version);
+    }
+
+    Resource read(String type, UUID id) {
+        Row row = jdbc.sql("""
+                select r.resource_type, r.resource_id, r.current_version, v.compartment, r.last_updated, r.deleted, v.ciphertext
+                from phi.resource r join phi.resource_version v
+                  on v.resource_type = r.resource_type and v.resource_id = r.resource_id and v.version = r.current_version
+                where r.resource_type = ? and r.resource_id = ?""")
+                .params(type, id)
+                .query(RecordStore::row)
+                .optional()
+                .orElseThrow(SafeFhirException::notFound);
+        if (row.deleted()) {
+            throw SafeFhirException.gone();
+        }
+        return open(row);
+    }
+
+    Resource vread(String type, UUID id, long version) {
+        Row row = jdbc.sql("""
+                select resource_type, resource_id, version, compartment, last_updated, deleted, ciphertext
+                from phi.resource_version where resource_type = ? and resource_id = ? and version = ?""")
+                .params(type, id, version)
+                .query(RecordStore::row)
+                .optional()
+                .orElseThrow(SafeFhirException::notFound);
+        if (row.deleted()) {
+            throw SafeFhirException.gone();
+        }
+        return open(row);
+    }
+
+    /** All versions, newest first; deletion markers are returned as rows without a resource. */
+    List<Row> history(String type, UUID id) {
+        List<Row> rows = jdbc.sql("""
+                select resource_type, resource_id, version, compartment, last_updated, deleted, ciphertext
+                from phi.resource_version where resource_type = ? and resource_id = ? order by version desc""")
+                .params(type, id)
+                .query(RecordStore::row)
+                .list();
+        if (rows.isEmpty()) {
+            throw SafeFhirException.notFound();
+        }
+        return rows;
+    }
+
+    /** Current versions of {@code ids}, in the order given; deleted or missing ones are skipped. */
+    List<Resource> readCurrent(String type, List<UUID> ids) {
+        if (ids.isEmpty()) {
+            return List.of();
+        }
+        List<Row> rows = jdbc.sql("""
+                select r.resource_type, r.resource_id, r.current_version, v.compartment, r.last_updated, r.deleted, v.ciphertext
+                from phi.resource r join phi.resource_version v
+                  on v.resource_type = r.resource_type and v.resource_id = r.resource_id and v.version = r.current_version
+                where r.resource_type = ? and r.resource_id = any(?) and not r.deleted""")
+                .params(type, ids.toArray(UUID[]::new))
+                .query(RecordStore::row)
+                .list();
+        var byId = new java.util.HashMap<UUID, Row>();
+        rows.forEach(r -> byId.put(r.id(), r));
+        return ids.stream().map(byId::get).filter(java.util.Objects::nonNull).map(this::open).toList();
+    }
+
+    Resource open(Row row) {
+        byte[] json = cipher.decrypt(row.compartment(), row.ciphertext(),
+                associatedData(row.type(), row.id(), row.version(), row.compartment()));
+        return (Resource) fhir.newJsonParser().parseResource(new String(json, StandardCharsets.UTF_8));
+    }
+
+    boolean exists(String type, UUID id) {
+        return jdbc.sql("select exists (select 1 from phi.resource where resource_type = ? and resource_id = ? and not deleted)")
+                .params(type, id)
+                .query(Boolean.class)
+                .single();
+    }
+
+    private Optional<Row> lockCurrent(String type, UUID id) {
+        return jdbc.sql("""
+                select resource_type, resource_id, current_version, compartment, last_updated, deleted, null
+                from phi.resource where resource_type = ? and resource_id = ? for update""")
+                .params(type, id)
+                .query(RecordStore::row)
+                .optional();
+    }
+
+    private void insertVersion(String type, UUID id, long version, String compartment, Instant at, boolean deleted,
+            byte[] ciphertext) {
+        jdbc.sql("""
+                insert into phi.resource_version (resource_type, resource_id, version, compartment, last_updated, deleted, ciphertext)
+                values (?, ?, ?, ?, ?, ?, ?)""")
+                .params(type, id, version, compartment, Timestamp.from(at), deleted, ciphertext)
+                .update();
+    }
+
+    private byte[] seal(String type, UUID id, long version, String compartment, Resource resource) {
+        byte[] json = fhir.newJsonParser().encodeResourceToString(resource).getBytes(StandardCharsets.UTF_8);
+        return cipher.encrypt(compartment, json, associatedData(type, id, version, compartment));
+    }
+
+    /** Binds a ciphertext to its row: copying it to another row or compartment breaks decryption. */
+    static byte[] associatedData(String type, UUID id, long version, String compartment) {
+        return ("carapace/v1|" + type + "/" + id + "/_history/" + version + "|" + compartment)
+                .getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Patients are their own compartment; clinical resources belong to the patient they name,
+     * which must exist; anything else is in the shared compartment.
+     */
+    String compartmentOf(String type, UUID id, Resource resource) {
+        if (type.equals("Patient")) {
+            return "Patient/" + id;
+        }
+        Optional<String> link = ResourceTypes.patientLink(type);
+        if (link.isEmpty()) {
+            return RecordCipher.SHARED_COMPARTMENT;
+        }
+        var property = resource.getNamedProperty(link.get());
+        if (property == null || !property.hasValues()) {
+            return RecordCipher.SHARED_COMPARTMENT;
+        }
+        Reference reference = (Reference) property.getValues().get(0);
+        if (!reference.hasReference()) {
+            return RecordCipher.SHARED_COMPARTMENT;
+        }
+        var target = reference.getReferenceElement();
+        if (!"Patient".equals(target.getResourceType())) {
+            return RecordCipher.SHARED_COMPARTMENT;
+        }
+        UUID patient = Ids.parse(target.getIdPart())
+                .filter(p -> exists("Patient", p))
+                .orElseThrow(() -> SafeFhirException.badRequest(
+                        "The resource's " + link.get() + " references a Patient that does not exist on this server"));
+        return "Patient/" + patient;
+    }
+
+    private static void stamp(Resource resource, String type, UUID id, long version, Instant at) {
+        resource.setIdElement(new org.hl7.fhir.r4.model.IdType(type, id.toString(), Long.toString(version)));
+        resource.getMeta().setVersionId(Long.toString(version));
+        resource.getMeta().setLastUpdated(Date.from(at));
+    }
+
+    private static Instant now() {
+        return Instant.now().truncatedTo(ChronoUnit.MILLIS);
+    }
+
+    /** Keeps last-updated strictly increasing per resource even if the clock steps back. */
+    private static Instant later(Instant previous) {
+        Instant now = now();
+        return now.isAfter(previous) ? now : previous.plusMillis(1);
+    }
+
+    private static Row row(java.sql.ResultSet rs, int n) throws java.sql.SQLException {
+        return new Row(rs.getString(1), rs.getObject(2, UUID.class), rs.getLong(3), rs.getString(4),
+                rs.getTimestamp(5).toInstant(), rs.getBoolean(6), rs.getBytes(7));
+    }
+}

@@ -1,0 +1,130 @@
+package health.carapace.records.internal;
+
+import ca.uhn.fhir.model.api.ResourceMetadataKeyEnum;
+import ca.uhn.fhir.model.valueset.BundleEntryTransactionMethodEnum;
+import ca.uhn.fhir.rest.annotation.Create;
+import ca.uhn.fhir.rest.annotation.Delete;
+import ca.uhn.fhir.rest.annotation.History;
+import ca.uhn.fhir.rest.annotation.IdParam;
+import ca.uhn.fhir.rest.annotation.Read;
+import ca.uhn.fhir.rest.annotation.ResourceParam;
+import ca.uhn.fhir.rest.annotation.Search;
+import ca.uhn.fhir.rest.annotation.Update;
+import ca.uhn.fhir.rest.api.MethodOutcome;
+import ca.uhn.fhir.rest.api.server.IBundleProvider;
+import ca.uhn.fhir.rest.api.server.RequestDetails;
+import ca.uhn.fhir.rest.server.IResourceProvider;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.hl7.fhir.instance.model.api.IBaseResource;
+import org.hl7.fhir.r4.model.IdType;
+import org.hl7.fhir.r4.model.InstantType;
+import org.hl7.fhir.r4.model.Resource;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * The FHIR interactions of one resource type. One instance per type; the type-specific parts
+ * (compartments, search parameters) live in tables, not in subclasses.
+ */
+final class ResourceProvider implements IResourceProvider {
+
+    private final Class<? extends Resource> type;
+    private final String typeName;
+    private final RecordStore store;
+    private final RecordSearch search;
+    private final TransactionTemplate transactions;
+
+    ResourceProvider(Class<? extends Resource> type, RecordStore store, RecordSearch search,
+            TransactionTemplate transactions) {
+        this.type = type;
+        this.typeName = type.getSimpleName();
+        this.store = store;
+        this.search = search;
+        this.transactions = transactions;
+    }
+
+    @Override
+    public Class<? extends IBaseResource> getResourceType() {
+        return type;
+    }
+
+    @Read(version = true)
+    public Resource read(@IdParam IdType id) {
+        UUID uuid = Ids.require(id.getIdPart());
+        if (id.hasVersionIdPart()) {
+            if (!id.isVersionIdPartValidLong()) {
+                throw SafeFhirException.notFound();
+            }
+            return store.vread(typeName, uuid, id.getVersionIdPartAsLong());
+        }
+        return store.read(typeName, uuid);
+    }
+
+    @Create
+    public MethodOutcome create(@ResourceParam IBaseResource resource) {
+        Resource created = transactions.execute(status -> store.create(checkType(resource), null));
+        return new MethodOutcome(created.getIdElement(), true).setResource(created);
+    }
+
+    @Update
+    public MethodOutcome update(@IdParam IdType id, @ResourceParam IBaseResource resource) {
+        UUID uuid = Ids.parse(id.getIdPart()).orElseThrow(() -> new SafeFhirException(405,
+                org.hl7.fhir.r4.model.OperationOutcome.IssueType.NOTSUPPORTED,
+                "This server assigns resource ids: create new resources with POST"));
+        Long expected = id.hasVersionIdPart() && id.isVersionIdPartValidLong() ? id.getVersionIdPartAsLong() : null;
+        if (id.hasVersionIdPart() && expected == null) {
+            throw new SafeFhirException(412, org.hl7.fhir.r4.model.OperationOutcome.IssueType.CONFLICT,
+                    "If-Match must name a version number");
+        }
+        Resource updated = transactions.execute(status -> store.update(typeName, uuid, checkType(resource), expected));
+        return new MethodOutcome(updated.getIdElement(), false).setResource(updated);
+    }
+
+    @Delete
+    public MethodOutcome delete(@IdParam IdType id) {
+        UUID uuid = Ids.require(id.getIdPart());
+        transactions.executeWithoutResult(status -> store.delete(typeName, uuid));
+        return new MethodOutcome();
+    }
+
+    @History
+    public List<IBaseResource> history(@IdParam IdType id) {
+        UUID uuid = Ids.require(id.getIdPart());
+        List<IBaseResource> versions = new ArrayList<>();
+        for (RecordStore.Row row : store.history(typeName, uuid)) {
+            if (row.deleted()) {
+                versions.add(deletionMarker(row));
+            } else {
+                versions.add(store.open(row));
+            }
+        }
+        return versions;
+    }
+
+    @Search(allowUnknownParams = true)
+    public IBundleProvider search(RequestDetails request) {
+        return search.search(typeName, request.getParameters());
+    }
+
+    private Resource deletionMarker(RecordStore.Row row) {
+        try {
+            Resource marker = type.getDeclaredConstructor().newInstance();
+            marker.setId(new IdType(typeName, row.id().toString(), Long.toString(row.version())));
+            marker.getMeta().setVersionId(Long.toString(row.version()));
+            marker.getMeta().setLastUpdated(java.util.Date.from(row.lastUpdated()));
+            ResourceMetadataKeyEnum.DELETED_AT.put(marker, new InstantType(java.util.Date.from(row.lastUpdated())));
+            ResourceMetadataKeyEnum.ENTRY_TRANSACTION_METHOD.put(marker, BundleEntryTransactionMethodEnum.DELETE);
+            return marker;
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("cannot instantiate " + typeName, e);
+        }
+    }
+
+    private Resource checkType(IBaseResource resource) {
+        if (!type.isInstance(resource)) {
+            throw SafeFhirException.badRequest("The body is not a " + typeName + " resource");
+        }
+        return (Resource) resource;
+    }
+}

@@ -1,0 +1,29 @@
+package health.carapace.records.internal;
+
+import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
+import health.carapace.platform.logging.SafeMessage;
+import health.carapace.platform.web.OperationOutcomes;
+import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
+
+/**
+ * A refusal whose message Carapace wrote and which holds no PHI: it is the only kind of error
+ * message that reaches a client unchanged (see {@link ErrorSanitiser}).
+ */
+final class SafeFhirException extends BaseServerResponseException implements SafeMessage {
+
+    SafeFhirException(int status, IssueType code, String message) {
+        super(status, message, OperationOutcomes.of(code, message));
+    }
+
+    static SafeFhirException badRequest(String message) {
+        return new SafeFhirException(400, IssueType.INVALID, message);
+    }
+
+    static SafeFhirException notFound() {
+        return new SafeFhirException(404, IssueType.NOTFOUND, "Resource not found");
+    }
+
+    static SafeFhirException gone() {
+        return new SafeFhirException(410, IssueType.DELETED, "The resource has been deleted");
+    }
+}

@@ -1,0 +1,113 @@
+package health.carapace.records.internal;
+
+import health.carapace.crypto.BlindIndex;
+import health.carapace.records.internal.SearchCatalog.Kind;
+import health.carapace.records.internal.SearchCatalog.Param;
+import health.carapace.records.internal.SearchCatalog.Serving;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import javax.sql.DataSource;
+import org.hl7.fhir.r4.model.Base;
+import org.hl7.fhir.r4.model.BaseDateTimeType;
+import org.hl7.fhir.r4.model.CodeableConcept;
+import org.hl7.fhir.r4.model.Coding;
+import org.hl7.fhir.r4.model.Identifier;
+import org.hl7.fhir.r4.model.PrimitiveType;
+import org.hl7.fhir.r4.model.Resource;
+import ca.uhn.fhir.model.api.TemporalPrecisionEnum;
+import org.springframework.jdbc.core.simple.JdbcClient;
+
+/**
+ * Writes and looks up blind-index tokens. What is indexed, per the CipherSweet rules:
+ * <ul>
+ *   <li>tokens ({@code identifier}, {@code code}): {@code system|value} and {@code value}, each
+ *       its own index;</li>
+ *   <li>strings: only the first {@value Normalise#PREFIX_LENGTH} normalised characters, so that
+ *       one token covers many names and starts-with search works (longer queries are filtered
+ *       after decryption);</li>
+ *   <li>birth dates: the exact day, truncated hard, because the domain is small.</li>
+ * </ul>
+ * Low-entropy fields (gender, status) are never indexed.
+ */
+class SearchIndexer {
+
+    record Term(String index, String value) {}
+
+    private final JdbcClient jdbc;
+    private final BlindIndex blindIndex;
+    private final IndexPlanner planner;
+
+    SearchIndexer(DataSource dataSource, BlindIndex blindIndex, IndexPlanner planner) {
+        this.jdbc = JdbcClient.create(dataSource);
+        this.blindIndex = blindIndex;
+        this.planner = planner;
+    }
+
+    /** Replaces the tokens of a resource with those of its new current version. */
+    void index(String type, UUID id, Resource resource) {
+        remove(type, id);
+        Set<Integer> seen = new LinkedHashSet<>();
+        List<Object[]> rows = new ArrayList<>();
+        for (Param param : SearchCatalog.forType(type).values()) {
+            if (param.serving() != Serving.BLIND_INDEX) {
+                continue;
+            }
+            for (Base value : param.values().apply(resource)) {
+                for (Term term : terms(type, param, value)) {
+                    int token = token(term);
+                    // the same (index, token) once per resource is enough
+                    if (seen.add(31 * term.index().hashCode() + token)) {
+                        rows.add(new Object[] {type, id, term.index(), token});
+                    }
+                }
+            }
+        }
+        for (Object[] row : rows) {
+            jdbc.sql("insert into phi_index.token (resource_type, resource_id, index_name, token) values (?, ?, ?, ?)")
+                    .params(row)
+                    .update();
+        }
+    }
+
+    void remove(String type, UUID id) {
+        jdbc.sql("delete from phi_index.token where resource_type = ? and resource_id = ?").params(type, id).update();
+    }
+
+    int token(Term term) {
+        return blindIndex.token(term.index(), term.value(), planner.bits(term.index()));
+    }
+
+    /** The index terms a stored value contributes. */
+    static List<Term> terms(String type, Param param, Base value) {
+        String base = type + "." + param.name();
+        List<Term> terms = new ArrayList<>();
+        if (param.kind() == Kind.TOKEN) {
+            if (value instanceof Identifier identifier && identifier.hasValue()) {
+                addToken(terms, base, identifier.getSystem(), identifier.getValue());
+            } else if (value instanceof CodeableConcept concept) {
+                for (Coding coding : concept.getCoding()) {
+                    if (coding.hasCode()) {
+                        addToken(terms, base, coding.getSystem(), coding.getCode());
+                    }
+                }
+            }
+        } else if (param.kind() == Kind.STRING && value instanceof PrimitiveType<?> text && text.hasValue()) {
+            String prefix = Normalise.prefix(Normalise.text(text.getValueAsString()));
+            if (prefix != null) {
+                terms.add(new Term(base + ":prefix", prefix));
+            }
+        } else if (param.kind() == Kind.DATE && value instanceof BaseDateTimeType date && date.hasValue()
+                && date.getPrecision() == TemporalPrecisionEnum.DAY) {
+            terms.add(new Term(base + ":day", date.getValueAsString()));
+        }
+        return terms;
+    }
+
+    static void addToken(List<Term> terms, String base, String system, String value) {
+        terms.add(new Term(base, (system == null ? "" : system) + "|" + value));
+        terms.add(new Term(base + ":value", value));
+    }
+}

@@ -1,0 +1,118 @@
+package health.carapace.records.internal;
+
+import ca.uhn.fhir.rest.api.server.IBundleProvider;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.hl7.fhir.instance.model.api.IBaseResource;
+import org.hl7.fhir.instance.model.api.IPrimitiveType;
+import org.hl7.fhir.r4.model.InstantType;
+import org.springframework.jdbc.core.simple.JdbcClient;
+
+/**
+ * Search results hold ids only; each page is read and decrypted when it is rendered, so no
+ * decrypted resource outlives the response that carries it.
+ */
+final class SearchResults {
+
+    private SearchResults() {
+    }
+
+    /** Results already decided (after filtering decrypted candidates). */
+    static final class Listed implements IBundleProvider {
+        private final String type;
+        private final RecordStore store;
+        private final List<UUID> ids;
+        private final InstantType published = InstantType.now();
+
+        Listed(String type, RecordStore store, List<UUID> ids) {
+            this.type = type;
+            this.store = store;
+            this.ids = List.copyOf(ids);
+        }
+
+        @Override
+        public List<IBaseResource> getResources(int from, int to) {
+            int end = Math.min(to, ids.size());
+            return from >= end ? List.of() : new ArrayList<>(store.readCurrent(type, ids.subList(from, end)));
+        }
+
+        @Override
+        public Integer size() {
+            return ids.size();
+        }
+
+        @Override
+        public IPrimitiveType<java.util.Date> getPublished() {
+            return published;
+        }
+
+        @Override
+        public String getUuid() {
+            return null;
+        }
+
+        @Override
+        public Integer preferredPageSize() {
+            return null;
+        }
+    }
+
+    /** Results decided by SQL alone (metadata criteria): counted, and paged with LIMIT/OFFSET. */
+    static final class Lazy implements IBundleProvider {
+        private final String type;
+        private final RecordStore store;
+        private final JdbcClient jdbc;
+        private final String where;
+        private final List<Object> args;
+        private final InstantType published = InstantType.now();
+        private Integer size;
+
+        Lazy(String type, RecordStore store, JdbcClient jdbc, String where, List<Object> args) {
+            this.type = type;
+            this.store = store;
+            this.jdbc = jdbc;
+            this.where = where;
+            this.args = List.copyOf(args);
+        }
+
+        @Override
+        public List<IBaseResource> getResources(int from, int to) {
+            if (to <= from) {
+                return List.of();
+            }
+            List<UUID> ids = jdbc.sql("select r.resource_id from phi.resource r where " + where
+                            + " order by r.last_updated, r.resource_id limit " + (to - from) + " offset " + from)
+                    .params(args)
+                    .query(UUID.class)
+                    .list();
+            return new ArrayList<>(store.readCurrent(type, ids));
+        }
+
+        @Override
+        public synchronized Integer size() {
+            if (size == null) {
+                size = jdbc.sql("select count(*) from phi.resource r where " + where)
+                        .params(args)
+                        .query(Integer.class)
+                        .single();
+            }
+            return size;
+        }
+
+        @Override
+        public IPrimitiveType<java.util.Date> getPublished() {
+            return published;
+        }
+
+        @Override
+        public String getUuid() {
+            return null;
+        }
+
+        @Override
+        public Integer preferredPageSize() {
+            return null;
+        }
+    }
+}

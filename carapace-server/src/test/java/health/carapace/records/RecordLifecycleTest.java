@@ -1,0 +1,91 @@
+package health.carapace.records;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ca.uhn.fhir.rest.api.MethodOutcome;
+import ca.uhn.fhir.rest.client.api.IGenericClient;
+import ca.uhn.fhir.rest.server.exceptions.PreconditionFailedException;
+import ca.uhn.fhir.rest.server.exceptions.ResourceGoneException;
+import health.carapace.testing.IntegrationTest;
+import org.hl7.fhir.r4.model.Bundle;
+import org.hl7.fhir.r4.model.Enumerations.AdministrativeGender;
+import org.hl7.fhir.r4.model.IdType;
+import org.hl7.fhir.r4.model.Observation;
+import org.hl7.fhir.r4.model.Patient;
+import org.hl7.fhir.r4.model.Reference;
+import org.junit.jupiter.api.Test;
+
+class RecordLifecycleTest extends IntegrationTest {
+
+    @Test
+    void createReadUpdateVreadDeleteAndHistory() {
+        IGenericClient client = fhirClient();
+        Patient patient = new Patient();
+        patient.addName().setFamily("Lifecycle").addGiven("Ada");
+        patient.setGender(AdministrativeGender.FEMALE);
+        MethodOutcome created = client.create().resource(patient).execute();
+        IdType id = (IdType) created.getId();
+        assertThat(id.getVersionIdPart()).isEqualTo("1");
+
+        Patient read = client.read().resource(Patient.class).withId(id.getIdPart()).execute();
+        assertThat(read.getNameFirstRep().getFamily()).isEqualTo("Lifecycle");
+
+        read.getNameFirstRep().setFamily("Lifecycled");
+        MethodOutcome updated = client.update().resource(read).execute();
+        assertThat(updated.getId().getVersionIdPart()).isEqualTo("2");
+
+        Patient v1 = client.read().resource(Patient.class).withIdAndVersion(id.getIdPart(), "1").execute();
+        assertThat(v1.getNameFirstRep().getFamily()).isEqualTo("Lifecycle");
+
+        client.delete().resourceById("Patient", id.getIdPart()).execute();
+        assertThatThrownBy(() -> client.read().resource(Patient.class).withId(id.getIdPart()).execute())
+                .isInstanceOf(ResourceGoneException.class);
+
+        Bundle history = client.history().onInstance(id.toUnqualifiedVersionless()).returnBundle(Bundle.class).execute();
+        assertThat(history.getEntry()).hasSize(3);
+    }
+
+    @Test
+    void updateWithStaleIfMatchIsRefusedWith412() {
+        IGenericClient client = fhirClient();
+        Patient patient = new Patient();
+        patient.addName().setFamily("Versioned");
+        IdType id = (IdType) client.create().resource(patient).execute().getId();
+        Patient current = client.read().resource(Patient.class).withId(id.getIdPart()).execute();
+        client.update().resource(current).withId(id.toUnqualifiedVersionless()).execute();
+
+        current.setId(id.withVersion("1"));
+        assertThatThrownBy(() -> client.update().resource(current).withId(id.withVersion("1")).execute())
+                .isInstanceOf(PreconditionFailedException.class);
+    }
+
+    @Test
+    void observationsAreFoundByPatientAndCode() {
+        IGenericClient client = fhirClient();
+        Patient patient = new Patient();
+        patient.addIdentifier().setSystem("urn:test:mrn").setValue("MRN-LIFE-1");
+        IdType patientId = (IdType) client.create().resource(patient).execute().getId();
+        Observation observation = new Observation();
+        observation.setStatus(Observation.ObservationStatus.FINAL);
+        observation.getCode().addCoding().setSystem("http://loinc.org").setCode("8867-4");
+        observation.setSubject(new Reference("Patient/" + patientId.getIdPart()));
+        client.create().resource(observation).execute();
+
+        Bundle byPatient = client.search().forResource(Observation.class)
+                .where(Observation.PATIENT.hasId(patientId.getIdPart()))
+                .returnBundle(Bundle.class).execute();
+        assertThat(byPatient.getEntry()).hasSize(1);
+
+        Bundle byCode = client.search().forResource(Observation.class)
+                .where(Observation.CODE.exactly().systemAndCode("http://loinc.org", "8867-4"))
+                .and(Observation.SUBJECT.hasId("Patient/" + patientId.getIdPart()))
+                .returnBundle(Bundle.class).execute();
+        assertThat(byCode.getEntry()).hasSize(1);
+
+        Bundle byIdentifier = client.search().forResource(Patient.class)
+                .where(Patient.IDENTIFIER.exactly().systemAndIdentifier("urn:test:mrn", "MRN-LIFE-1"))
+                .returnBundle(Bundle.class).execute();
+        assertThat(byIdentifier.getEntry()).hasSize(1);
+    }
+}

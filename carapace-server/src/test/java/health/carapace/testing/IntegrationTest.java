@@ -1,0 +1,105 @@
+package health.carapace.testing;
+
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.rest.client.api.IGenericClient;
+import ca.uhn.fhir.rest.client.api.ServerValidationModeEnum;
+import ca.uhn.fhir.rest.client.interceptor.BearerTokenAuthInterceptor;
+import health.carapace.CarapaceApplication;
+import health.carapace.access.ServiceClients;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.http.impl.client.HttpClients;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+/**
+ * Base of integration tests: the real server over HTTPS on a random port, on the shared test
+ * installation, with a service client and HAPI's generic client already set up.
+ */
+@SpringBootTest(classes = CarapaceApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+public abstract class IntegrationTest {
+
+    private static String cachedToken;
+
+    @LocalServerPort
+    protected int port;
+
+    @Autowired
+    protected ServiceClients serviceClients;
+
+    protected final FhirContext fhir = FhirContext.forR4Cached();
+
+    @DynamicPropertySource
+    static void installation(DynamicPropertyRegistry registry) {
+        TestInstallation.properties().forEach((key, value) -> registry.add(key, () -> value));
+    }
+
+    protected String baseUrl() {
+        return "https://localhost:" + port;
+    }
+
+    protected String fhirBase() {
+        return baseUrl() + "/fhir";
+    }
+
+    protected HttpClient http() {
+        return HttpClient.newBuilder().sslContext(TestInstallation.trustingSslContext(TestInstallation.dataDir())).build();
+    }
+
+    /** A fresh access token for a service client created once per JVM. */
+    protected synchronized String token() {
+        if (cachedToken == null) {
+            ServiceClients.Credentials client = serviceClients.create("integration-tests");
+            cachedToken = tokenFor(client.clientId(), client.clientSecret());
+        }
+        return cachedToken;
+    }
+
+    protected String tokenFor(String clientId, String secret) {
+        try {
+            String basic = Base64.getEncoder().encodeToString((clientId + ":" + secret).getBytes(StandardCharsets.UTF_8));
+            HttpResponse<String> response = http().send(HttpRequest.newBuilder(URI.create(baseUrl() + "/oauth2/token"))
+                    .header("Authorization", "Basic " + basic)
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .POST(HttpRequest.BodyPublishers.ofString("grant_type=client_credentials"))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            Matcher m = Pattern.compile("\"access_token\"\\s*:\\s*\"([^\"]+)\"").matcher(response.body());
+            if (response.statusCode() != 200 || !m.find()) {
+                throw new IllegalStateException("token request failed with status " + response.statusCode());
+            }
+            return m.group(1);
+        } catch (java.io.IOException | InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    protected IGenericClient fhirClient() {
+        FhirContext context = FhirContext.forR4();
+        context.getRestfulClientFactory().setServerValidationMode(ServerValidationModeEnum.NEVER);
+        context.getRestfulClientFactory().setHttpClient(HttpClients.custom()
+                .setSSLContext(TestInstallation.trustingSslContext(TestInstallation.dataDir()))
+                .build());
+        IGenericClient client = context.newRestfulGenericClient(fhirBase());
+        client.registerInterceptor(new BearerTokenAuthInterceptor(token()));
+        return client;
+    }
+
+    /** A raw HTTPS request to the FHIR API with the test token. */
+    protected HttpResponse<String> send(HttpRequest.Builder request) {
+        try {
+            return http().send(request.header("Authorization", "Bearer " + token()).build(),
+                    HttpResponse.BodyHandlers.ofString());
+        } catch (java.io.IOException | InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,74 @@
+package health.carapace.testing;
+
+import health.carapace.platform.dev.DevEnvironment;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.util.Map;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+
+/**
+ * One start-dev installation (embedded PostgreSQL, dev KEK, self-signed certificate) in a
+ * temporary directory, shared by every test in the JVM, as Spring shares its test context.
+ */
+public final class TestInstallation {
+
+    private static DevEnvironment environment;
+
+    private TestInstallation() {
+    }
+
+    public static synchronized DevEnvironment get() {
+        if (environment == null) {
+            try {
+                Path dir = Files.createTempDirectory("carapace-test-");
+                environment = DevEnvironment.open(dir);
+                DevEnvironment started = environment;
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                    try {
+                        started.close();
+                    } catch (IOException ignored) {
+                        // the JVM is exiting
+                    }
+                }));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return environment;
+    }
+
+    public static Map<String, Object> properties() {
+        return get().properties();
+    }
+
+    public static Path dataDir() {
+        return get().dataDir();
+    }
+
+    /** Trusts exactly the installation's self-signed certificate. */
+    public static SSLContext trustingSslContext(Path dataDir) {
+        try {
+            Path tls = dataDir.resolve("tls");
+            char[] password = Files.readString(tls.resolve("server.p12.password")).trim().toCharArray();
+            KeyStore keyStore = KeyStore.getInstance("PKCS12");
+            try (InputStream in = Files.newInputStream(tls.resolve("server.p12"))) {
+                keyStore.load(in, password);
+            }
+            KeyStore trust = KeyStore.getInstance("PKCS12");
+            trust.load(null, null);
+            trust.setCertificateEntry("carapace", keyStore.getCertificate("carapace"));
+            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(trust);
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(null, tmf.getTrustManagers(), null);
+            return context;
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot build a trust store for the test certificate", e);
+        }
+    }
+}
