@@ -32,7 +32,7 @@ class CryptoConfiguration {
     @Bean
     KeyEncryptionKey keyEncryptionKey(KekProperties properties, KeyringStore store) {
         boolean mayCreate = store.isEmpty();
-        return switch (properties.provider()) {
+        return switch (String.valueOf(properties.provider())) {
             case "dev-keystore" -> DevKeystoreKek.open(properties.devKeystore().path(), mayCreate);
             case "pkcs11" -> {
                 KekProperties.Pkcs11 p = properties.pkcs11();
@@ -40,7 +40,7 @@ class CryptoConfiguration {
                         p.pin() == null ? null : p.pin().toCharArray(), p.keyLabel(), mayCreate);
             }
             default -> throw new IllegalStateException(
-                    "carapace.kek.provider must be 'pkcs11' or 'dev-keystore', not '" + properties.provider() + "'");
+                    "carapace.kek.provider must be set to 'pkcs11' (or 'dev-keystore' under start-dev)");
         };
     }
 
