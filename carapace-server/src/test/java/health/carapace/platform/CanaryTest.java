@@ -3,6 +3,7 @@ package health.carapace.platform;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ca.uhn.fhir.rest.client.api.IGenericClient;
+import health.carapace.testing.Fakes;
 import health.carapace.testing.IntegrationTest;
 import health.carapace.testing.PhiScanner;
 import health.carapace.testing.TestInstallation;
@@ -34,13 +35,12 @@ import org.springframework.boot.test.system.OutputCaptureExtension;
 @ExtendWith(OutputCaptureExtension.class)
 class CanaryTest extends IntegrationTest {
 
-    private final Random random = new Random();
-    private final String ssn = "9" + digits(2) + "-" + digits(2) + "-" + digits(4);
-    private final String family = "Qzcanary" + letters(8);
-    private final String given = "Vxcanary" + letters(8);
-    private final String birthDate = "1912-0" + (1 + random.nextInt(9)) + "-1" + random.nextInt(10);
+    private final String ssn = "9" + Fakes.digits(2) + "-" + Fakes.digits(2) + "-" + Fakes.digits(4);
+    private final String family = "Qzcanary" + Fakes.letters(8);
+    private final String given = "Vxcanary" + Fakes.letters(8);
+    private final String birthDate = "1912-0" + (1 + new Random().nextInt(9)) + "-1" + Fakes.digits(1);
     private final String note = "canary-note-" + UUID.randomUUID();
-    private final String mrn = "MRN-CANARY-" + digits(9);
+    private final String mrn = "MRN-CANARY-" + Fakes.digits(9);
 
     @Test
     void phiNeverReachesLogsDatabaseOrDisk(CapturedOutput output) throws Exception {
@@ -128,21 +128,5 @@ class CanaryTest extends IntegrationTest {
 
     private static String enc(String s) {
         return URLEncoder.encode(s, StandardCharsets.UTF_8);
-    }
-
-    private String digits(int n) {
-        StringBuilder b = new StringBuilder();
-        for (int i = 0; i < n; i++) {
-            b.append(random.nextInt(10));
-        }
-        return b.toString();
-    }
-
-    private String letters(int n) {
-        StringBuilder b = new StringBuilder();
-        for (int i = 0; i < n; i++) {
-            b.append((char) ('a' + random.nextInt(26)));
-        }
-        return b.toString();
     }
 }

@@ -88,4 +88,43 @@ class RecordLifecycleTest extends IntegrationTest {
                 .returnBundle(Bundle.class).execute();
         assertThat(byIdentifier.getEntry()).hasSize(1);
     }
+
+    @Test
+    void xmlInAndJsonOrXmlOut() {
+        String xml = "<Patient xmlns=\"http://hl7.org/fhir\"><name><family value=\"Xmlson\"/></name></Patient>";
+        var created = send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(fhirBase() + "/Patient"))
+                .header("Content-Type", "application/fhir+xml")
+                .header("Accept", "application/fhir+xml")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(xml)));
+        assertThat(created.statusCode()).isEqualTo(201);
+        assertThat(created.body()).startsWith("<Patient").contains("Xmlson");
+        String location = created.headers().firstValue("Location").orElseThrow();
+        String id = new IdType(location).getIdPart();
+        var asJson = send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(fhirBase() + "/Patient/" + id))
+                .header("Accept", "application/fhir+json").GET());
+        assertThat(asJson.headers().firstValue("Content-Type").orElseThrow()).contains("json");
+        assertThat(asJson.body()).contains("\"family\":\"Xmlson\"");
+    }
+
+    @Test
+    void clientAssignedIdsAreRefused() {
+        Patient patient = new Patient();
+        patient.setId("my-own-id");
+        assertThatThrownBy(() -> fhirClient().update().resource(patient).execute())
+                .isInstanceOfSatisfying(ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException.class,
+                        e -> assertThat(e.getStatusCode()).isEqualTo(405));
+    }
+
+    @Test
+    void everyDeclaredResourceTypeCanBeCreatedAndRead() {
+        IGenericClient client = fhirClient();
+        for (String type : java.util.List.of("Patient", "Practitioner", "Organization", "Encounter", "Observation",
+                "Condition", "AllergyIntolerance", "MedicationRequest", "Procedure", "DiagnosticReport", "ImagingStudy",
+                "DocumentReference", "Immunization", "CarePlan", "CareTeam")) {
+            org.hl7.fhir.instance.model.api.IBaseResource resource = fhir.getResourceDefinition(type).newInstance();
+            IdType id = (IdType) client.create().resource(resource).execute().getId();
+            assertThat(client.read().resource(type).withId(id.getIdPart()).execute().getIdElement().getIdPart())
+                    .isEqualTo(id.getIdPart());
+        }
+    }
 }

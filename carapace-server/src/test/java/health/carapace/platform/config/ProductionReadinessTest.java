@@ -1,0 +1,82 @@
+package health.carapace.platform.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import health.carapace.platform.logging.RedactingJsonFormat;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.springframework.mock.env.MockEnvironment;
+
+class ProductionReadinessTest {
+
+    private static MockEnvironment complete() {
+        return new MockEnvironment()
+                .withProperty("carapace.mode", "prod")
+                .withProperty("logging.structured.format.console", RedactingJsonFormat.class.getName())
+                .withProperty("carapace.db.url", "jdbc:postgresql://db.example:5432/carapace?sslmode=verify-full")
+                .withProperty("carapace.keyring.url", "jdbc:postgresql://keys.example:5432/keyring?sslmode=verify-full")
+                .withProperty("carapace.db.username", "carapace_phi")
+                .withProperty("carapace.keyring.username", "carapace_keyring")
+                .withProperty("server.ssl.key-store", "/etc/carapace/tls.p12")
+                .withProperty("carapace.kek.provider", "pkcs11")
+                .withProperty("carapace.kek.pkcs11.library", "/usr/lib/softhsm/libsofthsm2.so")
+                .withProperty("carapace.kek.pkcs11.pin", "1234")
+                .withProperty("carapace.kek.pkcs11.key-label", "carapace-kek");
+    }
+
+    @Test
+    void aCompleteProductionConfigurationPasses() {
+        assertThat(ProductionReadiness.problems(complete())).isEmpty();
+    }
+
+    @Test
+    void anEmptyProductionConfigurationNamesEverythingMissing() {
+        List<String> problems = ProductionReadiness.problems(new MockEnvironment()
+                .withProperty("carapace.mode", "prod")
+                .withProperty("logging.structured.format.console", RedactingJsonFormat.class.getName()));
+        assertThat(String.join("\n", problems))
+                .contains("carapace.db.url is required")
+                .contains("carapace.keyring.url is required")
+                .contains("TLS certificate is required")
+                .contains("carapace.kek.provider must be pkcs11")
+                .contains("carapace.kek.pkcs11.pin is required");
+    }
+
+    @Test
+    void theDevKeystoreIsRefused() {
+        assertThat(ProductionReadiness.problems(complete().withProperty("carapace.kek.provider", "dev-keystore")))
+                .anyMatch(p -> p.contains("dev keystore KEK is for start-dev only"));
+    }
+
+    @Test
+    void databaseWithoutVerifiedTlsIsRefused() {
+        assertThat(ProductionReadiness.problems(complete()
+                .withProperty("carapace.db.url", "jdbc:postgresql://db.example:5432/carapace?sslmode=require")))
+                .anyMatch(p -> p.contains("carapace.db.url must use TLS with certificate verification"));
+    }
+
+    @Test
+    void keyringAndPhiMustUseDifferentDatabaseUsers() {
+        assertThat(ProductionReadiness.problems(complete().withProperty("carapace.keyring.username", "carapace_phi")))
+                .anyMatch(p -> p.contains("different database users"));
+    }
+
+    @Test
+    void logRedactionCannotBeSwitchedOff() {
+        assertThat(ProductionReadiness.problems(complete().withProperty("logging.structured.format.console", "ecs")))
+                .anyMatch(p -> p.contains("PHI redaction"));
+        assertThat(ProductionReadiness.problems(complete().withProperty("logging.file.name", "/var/log/carapace.log")))
+                .anyMatch(p -> p.contains("logging.structured.format.file"));
+    }
+
+    @Test
+    void httpsCannotBeSwitchedOff() {
+        assertThat(ProductionReadiness.problems(complete().withProperty("server.ssl.enabled", "false")))
+                .anyMatch(p -> p.contains("HTTPS only"));
+    }
+
+    @Test
+    void aMissingModeIsRefusedEvenOutsideProduction() {
+        assertThat(ProductionReadiness.problems(new MockEnvironment())).anyMatch(p -> p.contains("carapace.mode"));
+    }
+}

@@ -1,0 +1,36 @@
+package health.carapace.records;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import health.carapace.testing.IntegrationTest;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import org.hl7.fhir.r4.model.CapabilityStatement;
+import org.hl7.fhir.r4.model.CapabilityStatement.CapabilityStatementRestResourceComponent;
+import org.junit.jupiter.api.Test;
+
+class CapabilityStatementTest extends IntegrationTest {
+
+    @Test
+    void metadataIsPublicAndTellsWhatIsSupported() throws Exception {
+        HttpResponse<String> response = http().send(HttpRequest.newBuilder(URI.create(fhirBase() + "/metadata")).GET()
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).isEqualTo(200);
+        CapabilityStatement cs = fhir.newJsonParser().parseResource(CapabilityStatement.class, response.body());
+        assertThat(cs.getFhirVersion().toCode()).isEqualTo("4.0.1");
+        assertThat(cs.getRestFirstRep().getResource()).extracting(CapabilityStatementRestResourceComponent::getType)
+                .containsExactlyInAnyOrder("Patient", "Practitioner", "Organization", "Encounter", "Observation",
+                        "Condition", "AllergyIntolerance", "MedicationRequest", "Procedure", "DiagnosticReport",
+                        "ImagingStudy", "DocumentReference", "Immunization", "CarePlan", "CareTeam");
+        CapabilityStatementRestResourceComponent patient = cs.getRestFirstRep().getResource().stream()
+                .filter(r -> r.getType().equals("Patient")).findFirst().orElseThrow();
+        assertThat(patient.getUpdateCreate()).isFalse();
+        assertThat(patient.getConditionalCreate()).isFalse();
+        assertThat(patient.getSearchParam()).extracting(p -> p.getName())
+                .contains("identifier", "family", "given", "name", "birthdate", "gender", "_id", "_lastUpdated");
+        assertThat(cs.getRestFirstRep().getInteraction()).extracting(i -> i.getCode().toCode())
+                .containsExactlyInAnyOrder("transaction", "batch");
+        assertThat(cs.getRestFirstRep().getSecurity().getServiceFirstRep().getCodingFirstRep().getCode()).isEqualTo("OAuth");
+    }
+}
