@@ -5,6 +5,7 @@ import health.carapace.platform.cli.Launcher;
 import health.carapace.platform.cli.StartCommand;
 import health.carapace.platform.cli.StartDevCommand;
 import health.carapace.platform.dev.DevEnvironment;
+import health.carapace.platform.logging.EarlyLogging;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,6 +26,7 @@ public final class Carapace {
     private static volatile boolean serving;
 
     public static void main(String[] args) {
+        EarlyLogging.install();
         int code = commandLine().execute(args);
         if (!serving) {
             System.exit(code);
@@ -70,7 +72,10 @@ public final class Carapace {
 
         /** Runs {@code task} against a non-web application context for the chosen installation. */
         <T> T run(java.util.function.Function<ConfigurableApplicationContext, T> task) throws Exception {
-            String[] args = properties.toArray(String[]::new);
+            // Admin output goes to stdout; keep the log to warnings so it does not drown it.
+            List<String> arguments = new ArrayList<>(List.of("--logging.level.root=WARN"));
+            arguments.addAll(properties);
+            String[] args = arguments.toArray(String[]::new);
             if (production) {
                 try (var context = CarapaceApplication.run(Map.of("carapace.mode", "prod"), false, args)) {
                     return task.apply(context);

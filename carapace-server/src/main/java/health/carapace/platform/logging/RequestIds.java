@@ -3,6 +3,7 @@ package health.carapace.platform.logging;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletRequestWrapper;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.util.UUID;
@@ -14,8 +15,8 @@ import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
  * Gives every request a random id, returned as {@code X-Request-Id} and attached to every log
- * line. A client-supplied id is ignored: it could carry anything, and the server's own id is
- * what operators correlate on.
+ * line. A client-supplied id is ignored (hidden from everything downstream): it could carry
+ * anything, and the server's own id is what operators correlate on.
  */
 @Component
 @Order(Ordered.HIGHEST_PRECEDENCE)
@@ -36,7 +37,18 @@ public class RequestIds extends OncePerRequestFilter {
         MDC.put(MDC_KEY, id);
         response.setHeader(HEADER, id);
         try {
-            chain.doFilter(request, response);
+            chain.doFilter(new HttpServletRequestWrapper(request) {
+                @Override
+                public String getHeader(String name) {
+                    return HEADER.equalsIgnoreCase(name) ? id : super.getHeader(name);
+                }
+
+                @Override
+                public java.util.Enumeration<String> getHeaders(String name) {
+                    return HEADER.equalsIgnoreCase(name)
+                            ? java.util.Collections.enumeration(java.util.List.of(id)) : super.getHeaders(name);
+                }
+            }, response);
         } finally {
             MDC.remove(MDC_KEY);
         }

@@ -68,7 +68,7 @@ class FhirServerConfiguration {
                     (Class<? extends Resource>) fhir.getResourceDefinition(type).getImplementingClass();
             providers.add(new ResourceProvider(modelClass, store, search, transactions));
         }
-        RestfulServer server = new RestfulServer(fhir);
+        RestfulServer server = new CarapaceRestfulServer(fhir);
         server.setResourceProviders(providers);
         server.registerProvider(new BundleProcessor(fhir, store, transactions));
         server.setServerConformanceProvider(new CapabilityStatementProvider());
