@@ -113,6 +113,24 @@ class SearchTest extends IntegrationTest {
     }
 
     @Test
+    void pagesAreOnlyHandedToTheClientThatSearched() {
+        Bundle page = client.search().byUrl("Patient?family=" + enc(stem) + "&_count=1").returnBundle(Bundle.class).execute();
+        String next = page.getLink(Bundle.LINK_NEXT).getUrl();
+        var other = serviceClients.create("another-client");
+        HttpResponse<String> stolen;
+        try {
+            stolen = http().send(HttpRequest.newBuilder(URI.create(next))
+                    .header("Authorization", "Bearer " + tokenFor(other.clientId(), other.clientSecret())).GET().build(),
+                    HttpResponse.BodyHandlers.ofString());
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+        assertThat(stolen.statusCode()).isBetween(400, 499);
+        assertThat(stolen.body()).doesNotContain(stem);
+        assertThat(send(HttpRequest.newBuilder(URI.create(next)).GET()).statusCode()).isEqualTo(200);
+    }
+
+    @Test
     void idAndLastUpdatedAreServedFromMetadata() {
         assertThat(families("Patient?_id=" + patientA)).containsExactly(stem + "ström");
         assertThat(count("Patient?_id=" + patientA + "&_lastUpdated=gt2000-01-01")).isEqualTo(1);

@@ -3,7 +3,6 @@ package health.carapace.records.internal;
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.parser.StrictErrorHandler;
 import ca.uhn.fhir.rest.api.EncodingEnum;
-import ca.uhn.fhir.rest.server.FifoMemoryPagingProvider;
 import ca.uhn.fhir.rest.server.IResourceProvider;
 import ca.uhn.fhir.rest.server.RestfulServer;
 import com.fasterxml.jackson.core.StreamReadConstraints;
@@ -74,7 +73,7 @@ class FhirServerConfiguration {
         server.setServerConformanceProvider(new CapabilityStatementProvider());
         server.registerInterceptor(new RequestGuards());
         server.registerInterceptor(new ErrorSanitiser());
-        FifoMemoryPagingProvider paging = new FifoMemoryPagingProvider(1000);
+        OwnedPagingProvider paging = new OwnedPagingProvider(1000);
         paging.setDefaultPageSize(20);
         paging.setMaximumPageSize(100);
         server.setPagingProvider(paging);
