@@ -31,8 +31,9 @@ public final class TestInstallation {
                 Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                     try {
                         started.close();
+                        org.springframework.util.FileSystemUtils.deleteRecursively(dir);
                     } catch (IOException ignored) {
-                        // the JVM is exiting
+                        // the JVM is exiting; a leftover temporary directory is harmless
                     }
                 }));
             } catch (IOException e) {
