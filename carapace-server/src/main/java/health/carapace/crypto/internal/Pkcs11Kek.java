@@ -22,10 +22,12 @@ public final class Pkcs11Kek implements KeyEncryptionKey {
     private final String label;
     private final JceGcmAead aead;
     private final Key key;
+    private final Provider provider;
 
     private Pkcs11Kek(String label, Key key, Provider provider) {
         this.label = label;
         this.key = key;
+        this.provider = provider;
         this.aead = new JceGcmAead(key, provider);
     }
 
@@ -114,6 +116,11 @@ public final class Pkcs11Kek implements KeyEncryptionKey {
     /** The token key object, for tests that check it cannot be extracted. */
     Key tokenKey() {
         return key;
+    }
+
+    /** The SunPKCS11 instance this KEK opened, for tests that try the provider's own export paths. */
+    Provider provider() {
+        return provider;
     }
 
     @Override
