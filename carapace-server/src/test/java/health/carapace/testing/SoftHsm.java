@@ -46,9 +46,17 @@ public final class SoftHsm {
      */
     public static final String NEVER_LOGGED_IN_TOKEN = "carapace-pin-tests";
 
+    /**
+     * A token for the test where several nodes race to create one KEK. Kept apart because a lost
+     * race leaves two keys under one label, and then SunPKCS11 cannot load the token's key store
+     * for any label: a regression there must not take the other tests' token down with it.
+     */
+    public static final String CONCURRENT_START_TOKEN = "carapace-start-tests";
+
     private static final Map<String, String> PINS = Map.of(
             KEK_TOKEN, "kek-user-pin-7191",
-            NEVER_LOGGED_IN_TOKEN, "pin-tests-user-pin-4408");
+            NEVER_LOGGED_IN_TOKEN, "pin-tests-user-pin-4408",
+            CONCURRENT_START_TOKEN, "start-tests-user-pin-2963");
     private static final String SO_PIN = "test-security-officer-pin";
 
     private static final List<String> LIBRARY_LOCATIONS = List.of(
