@@ -26,13 +26,12 @@ import org.opentest4j.TestAbortedException;
  * and scans its token directory once, at the library's {@code C_Initialize}, which the JDK calls
  * once per JVM. So the configuration file and every token the suite needs must exist before the
  * first PKCS#11 call of the JVM: {@link #get()} creates all of them at once, and every PKCS#11
- * test calls it (from {@code @BeforeAll}) before touching a provider. A token added later would
- * stay invisible to this JVM.
+ * test class reaches it through {@code @ExtendWith(SoftHsm.Required.class)}, which runs before
+ * anything else in the class. A token added later would stay invisible to this JVM.
  *
  * <p>When SoftHSM2 is not installed: under {@code CI=true} the tests fail, because a skipped HSM
  * test in CI would quietly stop proving that the production KEK works; elsewhere they are skipped
- * with a message saying what to install. Test classes apply the rule with
- * {@code @ExtendWith(SoftHsm.Required.class)}.
+ * with a message saying what to install.
  */
 public final class SoftHsm {
 
