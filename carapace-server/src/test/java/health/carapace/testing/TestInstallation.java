@@ -24,23 +24,35 @@ public final class TestInstallation {
 
     public static synchronized DevEnvironment get() {
         if (environment == null) {
-            try {
-                Path dir = Files.createTempDirectory("carapace-test-");
-                environment = DevEnvironment.open(dir);
-                DevEnvironment started = environment;
-                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                    try {
-                        started.close();
-                        org.springframework.util.FileSystemUtils.deleteRecursively(dir);
-                    } catch (IOException ignored) {
-                        // the JVM is exiting; a leftover temporary directory is harmless
-                    }
-                }));
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+            environment = openUntilExit("carapace-test-");
         }
         return environment;
+    }
+
+    /**
+     * Another installation with a PostgreSQL cluster of its own, for a test that must not see what
+     * other tests stored (an empty keyring, say). Each call starts one; it stops when the JVM exits.
+     */
+    public static DevEnvironment separate(String name) {
+        return openUntilExit("carapace-" + name + "-");
+    }
+
+    private static DevEnvironment openUntilExit(String directoryPrefix) {
+        try {
+            Path dir = Files.createTempDirectory(directoryPrefix);
+            DevEnvironment started = DevEnvironment.open(dir);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    started.close();
+                    org.springframework.util.FileSystemUtils.deleteRecursively(dir);
+                } catch (IOException ignored) {
+                    // the JVM is exiting; a leftover temporary directory is harmless
+                }
+            }));
+            return started;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     public static Map<String, Object> properties() {

@@ -29,9 +29,19 @@ class CryptoConfiguration {
         return new KeyringStore(properties);
     }
 
+    /**
+     * Opens the KEK, creating it only while the keyring is empty. Nodes that start together against
+     * an empty keyring would otherwise each find no key in the HSM and each create one under the
+     * same label; SunPKCS11's key store then refuses to load the token at all ("multiple secret
+     * keys sharing same CKA_LABEL"), and no node can start again until someone deletes the right
+     * one of the two from the HSM. Under the keyring lock the second node finds the first's key.
+     */
     @Bean
     KeyEncryptionKey keyEncryptionKey(KekProperties properties, KeyringStore store) {
-        boolean mayCreate = store.isEmpty();
+        return store.withKekCreationLock(() -> open(properties, store.isEmpty()));
+    }
+
+    private static KeyEncryptionKey open(KekProperties properties, boolean mayCreate) {
         return switch (String.valueOf(properties.provider())) {
             case "dev-keystore" -> DevKeystoreKek.open(properties.devKeystore().path(), mayCreate);
             case "pkcs11" -> {

@@ -2,7 +2,12 @@ package health.carapace.crypto.internal;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import health.carapace.crypto.KeyUnavailableException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
 import java.util.Optional;
+import java.util.function.Supplier;
 import org.flywaydb.core.Flyway;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -15,6 +20,9 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 final class KeyringStore implements DisposableBean {
 
     record WrappedKey(String keyRef, String kekId, byte[] wrapped) {}
+
+    /** Advisory lock key ("carapace" in ASCII) serialising KEK creation across nodes. */
+    private static final long KEK_CREATION_LOCK = 0x6361726170616365L;
 
     private final HikariDataSource pool;
     private final JdbcClient jdbc;
@@ -35,6 +43,30 @@ final class KeyringStore implements DisposableBean {
         config.setMaximumPoolSize(4);
         this.pool = new HikariDataSource(config);
         this.jdbc = JdbcClient.create(pool);
+    }
+
+    /**
+     * Runs {@code action} holding a keyring-wide PostgreSQL advisory lock: every node opening the
+     * KEK takes it, so that "is the keyring empty, then may I create the KEK" is decided and acted
+     * on by one node at a time. The lock is tied to the session, so a node that dies releases it.
+     */
+    <T> T withKekCreationLock(Supplier<T> action) {
+        try (Connection connection = pool.getConnection()) {
+            try (PreparedStatement lock = connection.prepareStatement("select pg_advisory_lock(?)")) {
+                lock.setLong(1, KEK_CREATION_LOCK);
+                lock.execute();
+            }
+            try {
+                return action.get();
+            } finally {
+                try (PreparedStatement unlock = connection.prepareStatement("select pg_advisory_unlock(?)")) {
+                    unlock.setLong(1, KEK_CREATION_LOCK);
+                    unlock.execute();
+                }
+            }
+        } catch (SQLException e) {
+            throw new KeyUnavailableException("Cannot take the keyring lock needed to open the KEK", e);
+        }
     }
 
     boolean isEmpty() {

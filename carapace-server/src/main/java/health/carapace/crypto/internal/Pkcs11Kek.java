@@ -9,6 +9,8 @@ import java.security.Provider;
 import java.security.Security;
 import javax.crypto.KeyGenerator;
 import javax.crypto.SecretKey;
+import javax.security.auth.login.FailedLoginException;
+import javax.security.auth.login.LoginException;
 
 /**
  * KEK held in an HSM through the JDK's SunPKCS11 provider. The AES-256 key is generated inside
@@ -20,10 +22,12 @@ public final class Pkcs11Kek implements KeyEncryptionKey {
     private final String label;
     private final JceGcmAead aead;
     private final Key key;
+    private final Provider provider;
 
     private Pkcs11Kek(String label, Key key, Provider provider) {
         this.label = label;
         this.key = key;
+        this.provider = provider;
         this.aead = new JceGcmAead(key, provider);
     }
 
@@ -54,8 +58,32 @@ public final class Pkcs11Kek implements KeyEncryptionKey {
         } catch (KeyUnavailableException e) {
             throw e;
         } catch (Exception e) {
-            throw new KeyUnavailableException("Cannot open the KEK '" + label + "' in the PKCS#11 token", e);
+            throw new KeyUnavailableException(openFailure(label, pin != null, e), e);
         }
+    }
+
+    /**
+     * SunPKCS11 reports a refused PIN as {@code IOException("load failed")}, with the reason three
+     * causes down; an operator should not have to read a stack trace to learn that the PIN is wrong.
+     */
+    private static String openFailure(String label, boolean pinGiven, Exception e) {
+        String kek = "the KEK pkcs11/" + label;
+        for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+            if (cause instanceof FailedLoginException) {
+                return "The PKCS#11 token refused the PIN (carapace.kek.pkcs11.pin), so " + kek + " cannot be opened";
+            }
+            if (cause instanceof LoginException && !pinGiven) {
+                return "The PKCS#11 token requires a login but no PIN is configured (carapace.kek.pkcs11.pin), so "
+                        + kek + " cannot be opened";
+            }
+            if (cause instanceof LoginException) {
+                // e.g. CKR_PIN_LOCKED or CKR_PIN_EXPIRED: the PKCS#11 return value is the reason.
+                Throwable reason = cause.getCause();
+                return "The PKCS#11 token refused the login" + (reason == null ? "" : " (" + reason.getMessage() + ")")
+                        + ", so " + kek + " cannot be opened";
+            }
+        }
+        return "Cannot open " + kek + " in the PKCS#11 token";
     }
 
     private static Provider configure(String library, int slotListIndex) {
@@ -78,13 +106,21 @@ public final class Pkcs11Kek implements KeyEncryptionKey {
         try {
             return base.configure("--" + config);
         } catch (RuntimeException e) {
-            throw new KeyUnavailableException("Cannot load the PKCS#11 library " + library, e);
+            // Not only a missing library ends here: a slot index past the end of the slot list, or
+            // a slot whose token is not initialised, fails the same way. Name both settings.
+            throw new KeyUnavailableException("Cannot use the PKCS#11 library " + library + " at slot list index "
+                    + slotListIndex + " (carapace.kek.pkcs11.library, carapace.kek.pkcs11.slot-list-index)", e);
         }
     }
 
     /** The token key object, for tests that check it cannot be extracted. */
     Key tokenKey() {
         return key;
+    }
+
+    /** The SunPKCS11 instance this KEK opened, for tests that try the provider's own export paths. */
+    Provider provider() {
+        return provider;
     }
 
     @Override
