@@ -9,6 +9,8 @@ import ca.uhn.fhir.rest.server.RestfulServer;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import health.carapace.crypto.BlindIndex;
 import health.carapace.crypto.RecordCipher;
+import health.carapace.platform.logging.RequestIds;
+import jakarta.servlet.http.HttpServletRequest;
 import java.util.ArrayList;
 import java.util.List;
 import javax.sql.DataSource;
@@ -68,7 +70,18 @@ class FhirServerConfiguration {
                     (Class<? extends Resource>) fhir.getResourceDefinition(type).getImplementingClass();
             providers.add(new ResourceProvider(modelClass, store, search, transactions));
         }
-        RestfulServer server = new RestfulServer(fhir);
+        RestfulServer server = new RestfulServer(fhir) {
+            /**
+             * HAPI would adopt a client's {@code X-Request-ID} header as the request id and echo it
+             * in the response, replacing the id {@link RequestIds} gave the request. That id is the
+             * one in the logs and in every OperationOutcome, so it is the one the client gets.
+             */
+            @Override
+            protected String getOrCreateRequestId(HttpServletRequest request) {
+                String id = RequestIds.current();
+                return id != null ? id : newRequestId(16);
+            }
+        };
         server.setResourceProviders(providers);
         server.registerProvider(new BundleProcessor(fhir, store, transactions));
         server.setServerConformanceProvider(new CapabilityStatementProvider());
