@@ -21,10 +21,14 @@ import java.util.UUID;
 import javax.sql.DataSource;
 import org.hl7.fhir.r4.model.CapabilityStatement;
 import org.hl7.fhir.r4.model.CapabilityStatement.CapabilityStatementRestResourceComponent;
+import org.hl7.fhir.r4.model.OperationOutcome;
 import org.hl7.fhir.r4.model.Patient;
 import org.hl7.fhir.r4.model.Resource;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.web.servlet.ServletRegistrationBean;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.web.context.WebApplicationContext;
@@ -52,10 +56,14 @@ import org.springframework.web.servlet.mvc.method.RequestMappingInfoHandlerMappi
  * The token endpoint is not on the list: without client authentication it must refuse too.
  * OpenID Connect is not enabled, so {@code /.well-known/openid-configuration} is not on it either.
  *
- * <p>One more kind of answer is expected, for a short explicit list of malformed paths only:
- * Tomcat refuses a URL with an encoded slash itself, with a bare 400, before any filter runs.
- * The missing {@code X-Request-Id} proves that no application code saw the request.
+ * <p>Two more kinds of answer are expected, each for an explicit list of malformed paths only.
+ * A path that is not in canonical form (dot or empty segments, {@code ;}, encoded dots) is
+ * refused with a 400 OperationOutcome by {@code CanonicalPaths} before authentication, so it
+ * never reaches a route at all. A path with an encoded slash is refused by Tomcat itself, with
+ * a bare 400, before any filter; the missing {@code X-Request-Id} shows that no application
+ * code saw the request.
  */
+@ExtendWith(OutputCaptureExtension.class)
 class RouteExposureTest extends IntegrationTest {
 
     private static final List<String> METHODS = List.of("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS");
@@ -66,7 +74,13 @@ class RouteExposureTest extends IntegrationTest {
             "GET /.well-known/oauth-authorization-server",
             "GET /oauth2/jwks");
 
-    /** Paths Tomcat rejects as malformed before routing (encoded slashes are refused by default). */
+    /** Spellings that a lax matcher might resolve to an open route, or to a route by two paths. */
+    private static final Set<String> NOT_CANONICAL = Set.of(
+            "/fhir/metadata/../Patient", "/fhir/./Patient", "/fhir//Patient", "/fhir/metadata;x=y",
+            "/health/../fhir/Patient", "/health;x=y/../fhir/Patient", "/fhir/%2e%2e/health",
+            "/health/%2e%2e/fhir/Patient", "/fhir/Patient;metadata");
+
+    /** Paths Tomcat rejects before any filter: an encoded slash is refused by default. */
     private static final Set<String> REJECTED_BY_CONTAINER = Set.of(
             "/fhir/metadata%2F..%2FPatient",
             "/health%2F..%2Ffhir%2FPatient");
@@ -81,7 +95,7 @@ class RouteExposureTest extends IntegrationTest {
     private final String recordMarker = "probe" + UUID.randomUUID().toString().replace("-", "");
 
     @Test
-    void everyRouteRefusesARequestWithoutATokenExceptTheAllowList() throws Exception {
+    void everyRouteRefusesARequestWithoutATokenExceptTheAllowList(CapturedOutput output) throws Exception {
         HttpClient client = http();
         Set<String> paths = new TreeSet<>();
         paths.addAll(springMvcRoutes());
@@ -93,6 +107,7 @@ class RouteExposureTest extends IntegrationTest {
                 .contains("/health", "/fhir/probe", "/oauth2/token", "/oauth2/jwks", "/fhir/Patient/_history")
                 .hasSizeGreaterThan(100);
         long rowsBefore = storedRows();
+        int logBefore = output.getAll().length();
 
         List<String> violations = new ArrayList<>();
         for (String path : paths) {
@@ -100,6 +115,7 @@ class RouteExposureTest extends IntegrationTest {
                 HttpResponse<String> response = client.send(request(method, path), HttpResponse.BodyHandlers.ofString());
                 String route = method + " " + path;
                 String problem = ALLOWED.contains(route) ? checkAllowed(route, response)
+                        : NOT_CANONICAL.contains(path) ? checkRejectedAsNotCanonical(method, response)
                         : REJECTED_BY_CONTAINER.contains(path) ? checkRejectedByContainer(response)
                         : checkRefused(response);
                 if (problem != null) {
@@ -110,6 +126,10 @@ class RouteExposureTest extends IntegrationTest {
 
         assertThat(violations).as("routes that answered a request without a token").isEmpty();
         assertThat(storedRows()).as("rows in phi.resource after writes without a token").isEqualTo(rowsBefore);
+        // A refusal that the client sees as 401 may still have been a server error first (the
+        // error page is itself refused): none of these requests may make the server fail.
+        assertThat(output.getAll().substring(logBefore)).as("server log while probing")
+                .doesNotContain("\"level\":\"ERROR\"");
     }
 
     // --- what each response may be ------------------------------------------------------------
@@ -117,6 +137,16 @@ class RouteExposureTest extends IntegrationTest {
     private String checkRefused(HttpResponse<String> response) {
         if (response.statusCode() != 401 && response.statusCode() != 403) {
             return "expected 401 or 403";
+        }
+        return leaks(response);
+    }
+
+    private String checkRejectedAsNotCanonical(String method, HttpResponse<String> response) {
+        if (response.statusCode() != 400 || response.headers().firstValue("X-Request-Id").isEmpty()) {
+            return "expected Carapace's 400 for a path that is not canonical";
+        }
+        if (!method.equals("HEAD") && !(fhir.newJsonParser().parseResource(response.body()) instanceof OperationOutcome)) {
+            return "the refusal is not an OperationOutcome";
         }
         return leaks(response);
     }
@@ -251,15 +281,14 @@ class RouteExposureTest extends IntegrationTest {
         return paths;
     }
 
-    /** Paths nothing maps, and spellings that a lax matcher might resolve to an open route. */
+    /** Paths nothing maps, and the malformed spellings above. */
     private Set<String> unknownRoutes() {
         String patient = "/fhir/Patient/" + UUID.randomUUID();
         Set<String> paths = new TreeSet<>(List.of("/", "/index.html", "/favicon.ico", "/error", "/admin", "/console", "/actuator",
                 "/actuator/health", "/actuator/env", "/api/patients/123", "/swagger-ui.html", "/v3/api-docs",
                 "/oauth2/unknown", "/.well-known/unknown", "/fhirx", "/FHIR/metadata", "/fhir-admin",
-                "/fhir/metadata/", "/fhir/metadata;x=y", "/fhir/metadata/../Patient", "/fhir//Patient",
-                "/fhir/%2e%2e/health", "/health/../fhir/Patient", "/health;x=y/../fhir/Patient",
-                "/HEALTH", "/health/", "/health.json", patient, patient + ";metadata"));
+                "/fhir/metadata/", "/HEALTH", "/health/", "/health.json", patient));
+        paths.addAll(NOT_CANONICAL);
         paths.addAll(REJECTED_BY_CONTAINER);
         return paths;
     }
