@@ -95,11 +95,19 @@ public abstract class IntegrationTest {
 
     /** A raw HTTPS request to the FHIR API with the test token. */
     protected HttpResponse<String> send(HttpRequest.Builder request) {
+        return sendWithoutToken(request.header("Authorization", "Bearer " + token()));
+    }
+
+    /** A raw HTTPS request exactly as built: no credentials are added. */
+    protected HttpResponse<String> sendWithoutToken(HttpRequest.Builder request) {
         try {
-            return http().send(request.header("Authorization", "Bearer " + token()).build(),
-                    HttpResponse.BodyHandlers.ofString());
+            return http().send(request.build(), HttpResponse.BodyHandlers.ofString());
         } catch (java.io.IOException | InterruptedException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    protected URI uri(String path) {
+        return URI.create(baseUrl() + path);
     }
 }

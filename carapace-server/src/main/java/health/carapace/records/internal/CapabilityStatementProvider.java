@@ -20,7 +20,7 @@ import org.hl7.fhir.r4.model.Enumerations.SearchParamType;
  * {@code GET /fhir/metadata}, built from the same tables that drive the server, and saying
  * plainly what is not supported (conditional operations, update-as-create, includes, sorting).
  */
-final class CapabilityStatementProvider {
+public final class CapabilityStatementProvider {
 
     private final Date published = new Date();
 

@@ -5,7 +5,6 @@ import ca.uhn.fhir.parser.StrictErrorHandler;
 import ca.uhn.fhir.rest.api.EncodingEnum;
 import ca.uhn.fhir.rest.server.IResourceProvider;
 import ca.uhn.fhir.rest.server.RestfulServer;
-import com.fasterxml.jackson.core.StreamReadConstraints;
 import health.carapace.crypto.BlindIndex;
 import health.carapace.crypto.RecordCipher;
 import java.util.ArrayList;
@@ -25,10 +24,7 @@ import org.springframework.transaction.support.TransactionTemplate;
 class FhirServerConfiguration {
 
     @Bean
-    FhirContext fhirContext(@Value("${carapace.fhir.max-json-depth}") int maxJsonDepth) {
-        // HAPI parses JSON with Jackson; bound nesting for every parser it creates.
-        StreamReadConstraints.overrideDefaultStreamReadConstraints(
-                StreamReadConstraints.builder().maxNestingDepth(maxJsonDepth).build());
+    FhirContext fhirContext() {
         FhirContext fhir = FhirContext.forR4();
         // Strict: unknown elements and invalid values are refused (400), not logged and dropped.
         fhir.setParserErrorHandler(new StrictErrorHandler());
@@ -59,7 +55,7 @@ class FhirServerConfiguration {
     @Bean
     @ConditionalOnWebApplication
     ServletRegistrationBean<RestfulServer> fhirServlet(FhirContext fhir, RecordStore store, RecordSearch search,
-            TransactionTemplate transactions) {
+            TransactionTemplate transactions, @Value("${carapace.fhir.max-json-depth}") int maxDepth) {
         List<IResourceProvider> providers = new ArrayList<>();
         for (String type : ResourceTypes.names()) {
             @SuppressWarnings("unchecked")
@@ -72,6 +68,7 @@ class FhirServerConfiguration {
         server.registerProvider(new BundleProcessor(fhir, store, transactions));
         server.setServerConformanceProvider(new CapabilityStatementProvider());
         server.registerInterceptor(new RequestGuards());
+        server.registerInterceptor(new NestingLimit(maxDepth));
         server.registerInterceptor(new ErrorSanitiser());
         OwnedPagingProvider paging = new OwnedPagingProvider(1000);
         paging.setDefaultPageSize(20);
