@@ -1,7 +1,7 @@
 -- Keyring: wrapped keys only. Reached through its own pool as ${keyring_role}; the PHI role
 -- has no grant here (and in production this schema may live in a separate database).
 
-create schema if not exists keyring;
+-- Flyway creates the schema (it is the configured default schema); nobody else gets usage.
 revoke all on schema keyring from public;
 
 create table keyring.wrapped_key (
