@@ -4,15 +4,12 @@ import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.source.ImmutableJWKSet;
 import com.nimbusds.jose.jwk.source.JWKSource;
 import com.nimbusds.jose.proc.SecurityContext;
+import health.carapace.audit.AuditTrail;
 import health.carapace.crypto.SystemSecrets;
-import health.carapace.platform.web.OperationOutcomes;
-import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
-import java.io.IOException;
 import java.time.Duration;
 import java.util.Map;
 import javax.sql.DataSource;
-import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.context.annotation.Bean;
@@ -110,36 +107,28 @@ class SecurityConfiguration {
     }
 
     @Bean
+    DeniedRequests deniedRequests(AuditTrail audit) {
+        return new DeniedRequests(audit);
+    }
+
+    @Bean
     @Order(2)
     @ConditionalOnWebApplication
-    SecurityFilterChain apiChain(HttpSecurity http) throws Exception {
+    SecurityFilterChain apiChain(HttpSecurity http, DeniedRequests denied) throws Exception {
         http.authorizeHttpRequests(requests -> requests
                         .requestMatchers(HttpMethod.GET, "/fhir/metadata", "/health").permitAll()
                         .requestMatchers("/fhir", "/fhir/**").authenticated()
                         .anyRequest().denyAll())
                 .oauth2ResourceServer(resourceServer -> resourceServer
                         .jwt(Customizer.withDefaults())
-                        .authenticationEntryPoint(SecurityConfiguration::unauthorized)
-                        .accessDeniedHandler(SecurityConfiguration::forbidden))
+                        .authenticationEntryPoint(denied)
+                        .accessDeniedHandler(denied))
                 .exceptionHandling(exceptions -> exceptions
-                        .authenticationEntryPoint(SecurityConfiguration::unauthorized)
-                        .accessDeniedHandler(SecurityConfiguration::forbidden))
+                        .authenticationEntryPoint(denied)
+                        .accessDeniedHandler(denied))
                 .sessionManagement(session -> session.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
                 // Bearer tokens only: no cookie or session is ever honoured, so there is no CSRF surface.
                 .csrf(csrf -> csrf.disable());
         return http.build();
-    }
-
-    /** 401 with an OperationOutcome; says nothing about why the token failed. */
-    private static void unauthorized(HttpServletRequest request, HttpServletResponse response, Exception e)
-            throws IOException {
-        response.setHeader("WWW-Authenticate", "Bearer");
-        OperationOutcomes.write(response, HttpServletResponse.SC_UNAUTHORIZED, IssueType.LOGIN,
-                "A valid bearer token is required");
-    }
-
-    private static void forbidden(HttpServletRequest request, HttpServletResponse response, Exception e)
-            throws IOException {
-        OperationOutcomes.write(response, HttpServletResponse.SC_FORBIDDEN, IssueType.FORBIDDEN, "Access denied");
     }
 }

@@ -4,6 +4,7 @@ import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.annotation.Transaction;
 import ca.uhn.fhir.rest.annotation.TransactionParam;
 import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
+import health.carapace.audit.AuditAction;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -31,11 +32,13 @@ final class BundleProcessor {
     private final FhirContext fhir;
     private final RecordStore store;
     private final TransactionTemplate transactions;
+    private final RecordAudit audit;
 
-    BundleProcessor(FhirContext fhir, RecordStore store, TransactionTemplate transactions) {
+    BundleProcessor(FhirContext fhir, RecordStore store, TransactionTemplate transactions, RecordAudit audit) {
         this.fhir = fhir;
         this.store = store;
         this.transactions = transactions;
+        this.audit = audit;
     }
 
     @Transaction
@@ -126,6 +129,8 @@ final class BundleProcessor {
                     throw SafeFhirException.badRequest("Conditional create (ifNoneExist) is not supported");
                 }
                 Resource created = store.create(resource, newId);
+                audit.changed(AuditAction.CREATED, created.fhirType(), created.getIdElement().getIdPart(),
+                        RecordAudit.patientOf(created));
                 describe(response, "201 Created", created);
                 result.setResource(created);
             }
@@ -138,12 +143,17 @@ final class BundleProcessor {
                 Long expected = entry.getRequest().hasIfMatch()
                         ? parseETag(entry.getRequest().getIfMatch()) : null;
                 Resource updated = store.update(target.getResourceType(), uuid(target), resource, expected);
+                audit.changed(AuditAction.MODIFIED, target.getResourceType(), target.getIdPart(),
+                        RecordAudit.patientOf(updated));
                 describe(response, "200 OK", updated);
                 result.setResource(updated);
             }
             case DELETE -> {
                 IdType target = target(entry, null);
+                String compartment = store.compartmentOfCurrent(target.getResourceType(), uuid(target));
                 store.delete(target.getResourceType(), uuid(target));
+                audit.changed(AuditAction.DELETED, target.getResourceType(), target.getIdPart(),
+                        java.util.Optional.ofNullable(compartment).filter(c -> c.startsWith("Patient/")));
                 response.setStatus("204 No Content");
             }
             case GET -> {
@@ -151,6 +161,10 @@ final class BundleProcessor {
                 Resource read = target.hasVersionIdPart() && target.isVersionIdPartValidLong()
                         ? store.vread(target.getResourceType(), uuid(target), target.getVersionIdPartAsLong())
                         : store.read(target.getResourceType(), uuid(target));
+                // a read inside a bundle is durable with the entry's transaction, before the response
+                audit.trail().recordInTransaction(java.util.List.of(audit.event(AuditAction.VIEWED,
+                        "/fhir/" + target.getResourceType() + "/" + target.getIdPart(),
+                        RecordAudit.patientOf(read).orElse(null), null)));
                 describe(response, "200 OK", read);
                 result.setResource(read);
             }

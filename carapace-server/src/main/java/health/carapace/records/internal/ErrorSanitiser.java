@@ -5,6 +5,7 @@ import ca.uhn.fhir.interceptor.api.Interceptor;
 import ca.uhn.fhir.interceptor.api.Pointcut;
 import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
+import health.carapace.audit.AuditUnavailableException;
 import health.carapace.crypto.KeyUnavailableException;
 import health.carapace.crypto.RecordIntegrityException;
 import jakarta.servlet.http.HttpServletRequest;
@@ -28,6 +29,10 @@ final class ErrorSanitiser {
             HttpServletRequest servletRequest, HttpServletResponse servletResponse) {
         if (error instanceof SafeFhirException safe) {
             return safe;
+        }
+        if (causeOfType(error, AuditUnavailableException.class) != null) {
+            return new SafeFhirException(503, IssueType.TRANSIENT,
+                    "The audit trail is unavailable, so the request was not carried out; try again later");
         }
         Throwable keyProblem = causeOfType(error, KeyUnavailableException.class);
         if (keyProblem != null) {

@@ -5,6 +5,7 @@ import ca.uhn.fhir.parser.StrictErrorHandler;
 import ca.uhn.fhir.rest.api.EncodingEnum;
 import ca.uhn.fhir.rest.server.IResourceProvider;
 import ca.uhn.fhir.rest.server.RestfulServer;
+import health.carapace.audit.AuditTrail;
 import health.carapace.crypto.BlindIndex;
 import health.carapace.crypto.RecordCipher;
 import java.util.ArrayList;
@@ -55,21 +56,24 @@ class FhirServerConfiguration {
     @Bean
     @ConditionalOnWebApplication
     ServletRegistrationBean<RestfulServer> fhirServlet(FhirContext fhir, RecordStore store, RecordSearch search,
-            TransactionTemplate transactions, @Value("${carapace.fhir.max-json-depth}") int maxDepth) {
+            TransactionTemplate transactions, @Value("${carapace.fhir.max-json-depth}") int maxDepth,
+            AuditTrail auditTrail) {
+        RecordAudit audit = new RecordAudit(auditTrail);
         List<IResourceProvider> providers = new ArrayList<>();
         for (String type : ResourceTypes.names()) {
             @SuppressWarnings("unchecked")
             Class<? extends Resource> modelClass =
                     (Class<? extends Resource>) fhir.getResourceDefinition(type).getImplementingClass();
-            providers.add(new ResourceProvider(modelClass, store, search, transactions));
+            providers.add(new ResourceProvider(modelClass, store, search, transactions, audit));
         }
         RestfulServer server = new CarapaceRestfulServer(fhir);
         server.setResourceProviders(providers);
-        server.registerProvider(new BundleProcessor(fhir, store, transactions));
+        server.registerProvider(new BundleProcessor(fhir, store, transactions, audit));
         server.setServerConformanceProvider(new CapabilityStatementProvider());
         server.registerInterceptor(new RequestGuards());
         server.registerInterceptor(new NestingLimit(maxDepth));
         server.registerInterceptor(new ErrorSanitiser());
+        server.registerInterceptor(new ReadAudit(audit));
         OwnedPagingProvider paging = new OwnedPagingProvider(1000);
         paging.setDefaultPageSize(20);
         paging.setMaximumPageSize(100);

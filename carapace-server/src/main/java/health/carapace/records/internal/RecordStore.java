@@ -169,6 +169,15 @@ class RecordStore {
         return (Resource) fhir.newJsonParser().parseResource(new String(json, StandardCharsets.UTF_8));
     }
 
+    /** The compartment of a resource's current version, or null if there is no such resource. */
+    String compartmentOfCurrent(String type, UUID id) {
+        return jdbc.sql("select compartment from phi.resource where resource_type = ? and resource_id = ?")
+                .params(type, id)
+                .query(String.class)
+                .optional()
+                .orElse(null);
+    }
+
     boolean exists(String type, UUID id) {
         return jdbc.sql("select exists (select 1 from phi.resource where resource_type = ? and resource_id = ? and not deleted)")
                 .params(type, id)

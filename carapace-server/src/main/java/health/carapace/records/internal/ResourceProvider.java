@@ -14,6 +14,7 @@ import ca.uhn.fhir.rest.api.MethodOutcome;
 import ca.uhn.fhir.rest.api.server.IBundleProvider;
 import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.server.IResourceProvider;
+import health.carapace.audit.AuditAction;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -34,14 +35,16 @@ final class ResourceProvider implements IResourceProvider {
     private final RecordStore store;
     private final RecordSearch search;
     private final TransactionTemplate transactions;
+    private final RecordAudit audit;
 
     ResourceProvider(Class<? extends Resource> type, RecordStore store, RecordSearch search,
-            TransactionTemplate transactions) {
+            TransactionTemplate transactions, RecordAudit audit) {
         this.type = type;
         this.typeName = type.getSimpleName();
         this.store = store;
         this.search = search;
         this.transactions = transactions;
+        this.audit = audit;
     }
 
     @Override
@@ -63,7 +66,11 @@ final class ResourceProvider implements IResourceProvider {
 
     @Create
     public MethodOutcome create(@ResourceParam IBaseResource resource) {
-        Resource created = transactions.execute(status -> store.create(checkType(resource), null));
+        Resource created = transactions.execute(status -> {
+            Resource stored = store.create(checkType(resource), null);
+            audit.changed(AuditAction.CREATED, typeName, stored.getIdElement().getIdPart(), RecordAudit.patientOf(stored));
+            return stored;
+        });
         return new MethodOutcome(created.getIdElement(), true).setResource(created);
     }
 
@@ -77,14 +84,23 @@ final class ResourceProvider implements IResourceProvider {
             throw new SafeFhirException(412, org.hl7.fhir.r4.model.OperationOutcome.IssueType.CONFLICT,
                     "If-Match must name a version number");
         }
-        Resource updated = transactions.execute(status -> store.update(typeName, uuid, checkType(resource), expected));
+        Resource updated = transactions.execute(status -> {
+            Resource stored = store.update(typeName, uuid, checkType(resource), expected);
+            audit.changed(AuditAction.MODIFIED, typeName, uuid.toString(), RecordAudit.patientOf(stored));
+            return stored;
+        });
         return new MethodOutcome(updated.getIdElement(), false).setResource(updated);
     }
 
     @Delete
     public MethodOutcome delete(@IdParam IdType id) {
         UUID uuid = Ids.require(id.getIdPart());
-        transactions.executeWithoutResult(status -> store.delete(typeName, uuid));
+        transactions.executeWithoutResult(status -> {
+            String patient = store.compartmentOfCurrent(typeName, uuid);
+            store.delete(typeName, uuid);
+            audit.changed(AuditAction.DELETED, typeName, uuid.toString(),
+                    java.util.Optional.ofNullable(patient).filter(c -> c.startsWith("Patient/")));
+        });
         return new MethodOutcome();
     }
 

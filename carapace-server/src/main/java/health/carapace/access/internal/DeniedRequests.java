@@ -1,0 +1,77 @@
+package health.carapace.access.internal;
+
+import health.carapace.audit.AuditAction;
+import health.carapace.audit.AuditContext;
+import health.carapace.audit.AuditEvent;
+import health.carapace.audit.AuditTrail;
+import health.carapace.audit.AuditUnavailableException;
+import health.carapace.platform.logging.RequestIds;
+import health.carapace.platform.web.OperationOutcomes;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.security.access.AccessDeniedException;
+import org.springframework.security.core.AuthenticationException;
+import org.springframework.security.core.context.SecurityContextHolder;
+import org.springframework.security.web.AuthenticationEntryPoint;
+import org.springframework.security.web.access.AccessDeniedHandler;
+
+/**
+ * Answers refused requests (401, 403) with an {@code OperationOutcome} that says nothing about
+ * why a token failed, and records each refusal in the audit trail. A refusal carries no PHI, so
+ * it is sent even if the audit trail is down (that failure is logged).
+ */
+final class DeniedRequests implements AuthenticationEntryPoint, AccessDeniedHandler {
+
+    private static final Logger log = LoggerFactory.getLogger(DeniedRequests.class);
+
+    private final AuditTrail audit;
+
+    DeniedRequests(AuditTrail audit) {
+        this.audit = audit;
+    }
+
+    @Override
+    public void commence(HttpServletRequest request, HttpServletResponse response, AuthenticationException e)
+            throws IOException {
+        record(request, "anonymous");
+        response.setHeader("WWW-Authenticate", "Bearer");
+        OperationOutcomes.write(response, HttpServletResponse.SC_UNAUTHORIZED, IssueType.LOGIN,
+                "A valid bearer token is required");
+    }
+
+    @Override
+    public void handle(HttpServletRequest request, HttpServletResponse response, AccessDeniedException e)
+            throws IOException {
+        var authentication = SecurityContextHolder.getContext().getAuthentication();
+        record(request, authentication == null ? "anonymous" : authentication.getName());
+        OperationOutcomes.write(response, HttpServletResponse.SC_FORBIDDEN, IssueType.FORBIDDEN, "Access denied");
+    }
+
+    private void record(HttpServletRequest request, String user) {
+        try {
+            audit.record(List.of(new AuditEvent(UUID.randomUUID(), Instant.now(), user, AuditAction.DENIED,
+                    pathOnly(request), new AuditContext(request.getRemoteAddr(),
+                            request.getHeader(AuditContext.DEVICE_HEADER), request.getHeader(AuditContext.LOCATION_HEADER)),
+                    false, null, null, RequestIds.current(), false, null)));
+        } catch (AuditUnavailableException e) {
+            log.warn("A refused request could not be audited", e);
+        }
+    }
+
+    /** The request path, cut to a bounded length; never the query string. */
+    private static String pathOnly(HttpServletRequest request) {
+        String path = request.getRequestURI();
+        if (path == null) {
+            return "/";
+        }
+        path = path.replace("?", "");
+        return path.length() > 512 ? path.substring(0, 512) : path;
+    }
+}

@@ -1,0 +1,22 @@
+package health.carapace.audit;
+
+/** What happened, in the vocabulary of the audit schema (lower-case in the event JSON). */
+public enum AuditAction {
+    /** PHI was returned: read, vread, history, a patient's records in a search page. */
+    VIEWED,
+    /** A search ran; the query itself is stored encrypted under the audit key. */
+    SEARCHED,
+    CREATED,
+    MODIFIED,
+    DELETED,
+    /** A request was refused for want of authentication or permission. */
+    DENIED,
+    /** A client or user obtained a token. */
+    LOGIN,
+    /** A token request failed (bad credentials, disabled client). */
+    LOGIN_FAILED;
+
+    public String code() {
+        return name().toLowerCase(java.util.Locale.ROOT);
+    }
+}

@@ -1,0 +1,29 @@
+package health.carapace.audit;
+
+import java.util.regex.Pattern;
+
+/**
+ * Where a request came from. {@code deviceId} and {@code location} come from the documented
+ * request headers {@code X-Device-Id} and {@code X-Geo-Location}; values that do not look like a
+ * device id or a "latitude,longitude" pair are dropped, so a header cannot smuggle text into
+ * the audit trail.
+ */
+public record AuditContext(String ip, String deviceId, String location) {
+
+    public static final String DEVICE_HEADER = "X-Device-Id";
+    public static final String LOCATION_HEADER = "X-Geo-Location";
+
+    private static final Pattern DEVICE = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
+    private static final Pattern LOCATION = Pattern.compile("-?\\d{1,2}(\\.\\d{1,7})?,-?\\d{1,3}(\\.\\d{1,7})?");
+    private static final Pattern IP = Pattern.compile("[0-9A-Fa-f:.%]{2,64}");
+
+    public AuditContext {
+        ip = ip != null && IP.matcher(ip).matches() ? ip : null;
+        deviceId = deviceId != null && DEVICE.matcher(deviceId).matches() ? deviceId : null;
+        location = location != null && LOCATION.matcher(location).matches() ? location : null;
+    }
+
+    public static AuditContext none() {
+        return new AuditContext(null, null, null);
+    }
+}

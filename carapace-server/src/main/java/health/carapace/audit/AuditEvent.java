@@ -1,0 +1,33 @@
+package health.carapace.audit;
+
+import java.time.Instant;
+import java.util.Objects;
+import java.util.UUID;
+
+/**
+ * One audited action. Holds references only: a patient reference ({@code Patient/<uuid>}), a
+ * request path without its query string, the caller's identity, never names, identifiers or
+ * search values in clear (a search's query travels as ciphertext under the audit key).
+ *
+ * @param user the authenticated principal (service client id or user name), or "anonymous"
+ * @param resource the request path, e.g. {@code /fhir/Patient/<uuid>}; never a query string
+ * @param patient the patient whose data this concerns, or null
+ * @param purposeOfUse the declared purpose of use (HL7 v3 PurposeOfUse code), or null
+ * @param encryptedQuery the search query encrypted under the audit key, or null
+ */
+public record AuditEvent(UUID id, Instant timestamp, String user, AuditAction action, String resource,
+        AuditContext context, boolean success, String patient, String purposeOfUse, String requestId,
+        boolean breakGlass, byte[] encryptedQuery) {
+
+    public AuditEvent {
+        Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(timestamp, "timestamp");
+        Objects.requireNonNull(user, "user");
+        Objects.requireNonNull(action, "action");
+        Objects.requireNonNull(resource, "resource");
+        Objects.requireNonNull(context, "context");
+        if (resource.contains("?")) {
+            throw new IllegalArgumentException("audit resources are paths; queries are stored encrypted");
+        }
+    }
+}

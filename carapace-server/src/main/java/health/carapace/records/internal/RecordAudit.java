@@ -1,0 +1,74 @@
+package health.carapace.records.internal;
+
+import health.carapace.audit.AuditAction;
+import health.carapace.audit.AuditContext;
+import health.carapace.audit.AuditEvent;
+import health.carapace.audit.AuditTrail;
+import health.carapace.platform.logging.RequestIds;
+import jakarta.servlet.http.HttpServletRequest;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import org.hl7.fhir.r4.model.Reference;
+import org.hl7.fhir.r4.model.Resource;
+import org.springframework.security.core.Authentication;
+import org.springframework.security.core.context.SecurityContextHolder;
+import org.springframework.web.context.request.RequestContextHolder;
+import org.springframework.web.context.request.ServletRequestAttributes;
+
+/** Turns record operations into audit events, with who, from where and which patient. */
+final class RecordAudit {
+
+    private final AuditTrail trail;
+
+    RecordAudit(AuditTrail trail) {
+        this.trail = trail;
+    }
+
+    AuditTrail trail() {
+        return trail;
+    }
+
+    /** Records a change in the caller's transaction: the change and its event commit together. */
+    void changed(AuditAction action, String type, String id, Optional<String> patient) {
+        trail.recordInTransaction(List.of(event(action, "/fhir/" + type + "/" + id, patient.orElse(null), null)));
+    }
+
+    AuditEvent event(AuditAction action, String resource, String patient, String query) {
+        UUID id = UUID.randomUUID();
+        return new AuditEvent(id, Instant.now(), user(), action, resource, context(), true, patient, null,
+                RequestIds.current(), false, query == null ? null : trail.encryptQuery(id, query));
+    }
+
+    /** The patient whose compartment a resource belongs to, from its own content. */
+    static Optional<String> patientOf(Resource resource) {
+        if (resource == null) {
+            return Optional.empty();
+        }
+        if (resource.fhirType().equals("Patient")) {
+            return Optional.of("Patient/" + resource.getIdElement().getIdPart());
+        }
+        return ResourceTypes.patientLink(resource.fhirType())
+                .map(resource::getNamedProperty)
+                .filter(property -> property != null && property.hasValues())
+                .map(property -> (Reference) property.getValues().get(0))
+                .map(Reference::getReferenceElement)
+                .filter(target -> "Patient".equals(target.getResourceType()) && target.hasIdPart())
+                .map(target -> "Patient/" + target.getIdPart());
+    }
+
+    static String user() {
+        Authentication authentication = SecurityContextHolder.getContext().getAuthentication();
+        return authentication == null ? "anonymous" : authentication.getName();
+    }
+
+    static AuditContext context() {
+        if (!(RequestContextHolder.getRequestAttributes() instanceof ServletRequestAttributes attributes)) {
+            return AuditContext.none();
+        }
+        HttpServletRequest request = attributes.getRequest();
+        return new AuditContext(request.getRemoteAddr(), request.getHeader(AuditContext.DEVICE_HEADER),
+                request.getHeader(AuditContext.LOCATION_HEADER));
+    }
+}
