@@ -1,6 +1,7 @@
 package health.carapace;
 
 import health.carapace.access.ServiceClients;
+import health.carapace.audit.AuditVerifier;
 import health.carapace.platform.cli.Launcher;
 import health.carapace.platform.cli.StartCommand;
 import health.carapace.platform.cli.StartDevCommand;
@@ -20,7 +21,7 @@ import picocli.CommandLine.Unmatched;
 /** The {@code carapace} launcher: {@code start-dev}, {@code start} and {@code admin ...}. */
 @Command(name = "carapace", mixinStandardHelpOptions = true,
         description = "Carapace: a FHIR R4 patient-record server with encryption, access control and audit built in.",
-        subcommands = Carapace.Admin.class)
+        subcommands = {Carapace.Admin.class, Carapace.Audit.class})
 public final class Carapace {
 
     private static volatile boolean serving;
@@ -85,6 +86,37 @@ public final class Carapace {
                     var context = CarapaceApplication.run(dev.properties(), false, args)) {
                 return task.apply(context);
             }
+        }
+    }
+
+    @Command(name = "audit", mixinStandardHelpOptions = true, description = "Audit trail tasks.",
+            subcommands = VerifyAudit.class)
+    static final class Audit {
+    }
+
+    @Command(name = "verify", mixinStandardHelpOptions = true,
+            description = {"Recomputes the audit Merkle tree from the database, checks every tree head's root and",
+                "signature and every witnessed head, and reports the first entry that does not match.",
+                "Exit code 0 when the trail is intact, 1 when it is not."})
+    static final class VerifyAudit implements Callable<Integer> {
+
+        @CommandLine.Mixin
+        Target target = new Target();
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            AuditVerifier.Report report = target.run(ctx -> ctx.getBean(AuditVerifier.class).verify());
+            var out = spec.commandLine().getOut();
+            out.println((report.ok() ? "OK" : "TAMPERED") + ": " + report.eventsChecked() + " events, "
+                    + report.headsChecked() + " signed tree heads checked");
+            if (!report.ok()) {
+                out.println("first problem: " + report.firstProblem());
+            }
+            out.flush();
+            return report.ok() ? 0 : 1;
         }
     }
 

@@ -85,6 +85,10 @@ public final class ProductionReadiness implements BeanFactoryPostProcessor, Envi
                 }
             }
         }
+        if (isBlank(env.getProperty("carapace.audit.witness-dir"))) {
+            problems.add("carapace.audit.witness-dir is required: signed audit tree heads are written there, "
+                    + "outside the database (put it on other storage)");
+        }
         String phiUser = env.getProperty("carapace.db.username", "");
         String keyringUser = env.getProperty("carapace.keyring.username", "");
         if (isBlank(phiUser) || isBlank(keyringUser)) {

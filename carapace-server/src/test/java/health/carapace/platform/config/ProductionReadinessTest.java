@@ -21,7 +21,8 @@ class ProductionReadinessTest {
                 .withProperty("carapace.kek.provider", "pkcs11")
                 .withProperty("carapace.kek.pkcs11.library", "/usr/lib/softhsm/libsofthsm2.so")
                 .withProperty("carapace.kek.pkcs11.pin", "1234")
-                .withProperty("carapace.kek.pkcs11.key-label", "carapace-kek");
+                .withProperty("carapace.kek.pkcs11.key-label", "carapace-kek")
+                .withProperty("carapace.audit.witness-dir", "/mnt/worm/carapace-witness");
     }
 
     @Test
