@@ -97,7 +97,11 @@ final class KafkaRelay implements DisposableBean {
                 record.headers().add("event-id", row.eventId().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
                 record.headers().add("leaf-index", Long.toString(row.leafIndex())
                         .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-                acks.add(kafka.send(record));
+                Future<RecordMetadata> ack = kafka.send(record);
+                if (ack.isDone()) {
+                    ack.get(); // failed at once (no metadata, broker gone): stop instead of waiting per record
+                }
+                acks.add(ack);
             }
             kafka.flush();
             for (Future<RecordMetadata> ack : acks) {
