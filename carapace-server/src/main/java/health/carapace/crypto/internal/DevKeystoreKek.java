@@ -22,16 +22,14 @@ import javax.crypto.SecretKey;
  * both files 0600 in a 0700 directory. For {@code start-dev} only; {@code start} refuses it,
  * because the passphrase sits beside the keystore.
  */
-public final class DevKeystoreKek implements KeyEncryptionKey {
+public final class DevKeystoreKek extends JceKeyEncryptionKey {
 
     static final String KEYSTORE_FILE = "kek.p12";
     static final String PASSPHRASE_FILE = "kek.passphrase";
     private static final String ALIAS = "kek-1";
 
-    private final JceGcmAead aead;
-
     private DevKeystoreKek(SecretKey key) {
-        this.aead = new JceGcmAead(key, null);
+        super(key, null);
     }
 
     /**
@@ -108,13 +106,5 @@ public final class DevKeystoreKek implements KeyEncryptionKey {
         return "dev-keystore/" + ALIAS;
     }
 
-    @Override
-    public byte[] encrypt(byte[] plaintext, byte[] associatedData) throws GeneralSecurityException {
-        return aead.encrypt(plaintext, associatedData);
-    }
 
-    @Override
-    public byte[] decrypt(byte[] ciphertext, byte[] associatedData) throws GeneralSecurityException {
-        return aead.decrypt(ciphertext, associatedData);
-    }
 }

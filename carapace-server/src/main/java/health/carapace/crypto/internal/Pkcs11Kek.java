@@ -17,18 +17,17 @@ import javax.security.auth.login.LoginException;
  * the token as sensitive and non-extractable; wrapping is AES/GCM performed by the token (the
  * JDK's PKCS#11 provider offers no AES key wrap on JDK 17, so GCM over the keyset bytes it is).
  */
-public final class Pkcs11Kek implements KeyEncryptionKey {
+public final class Pkcs11Kek extends JceKeyEncryptionKey {
 
     private final String label;
-    private final JceGcmAead aead;
     private final Key key;
     private final Provider provider;
 
     private Pkcs11Kek(String label, Key key, Provider provider) {
+        super(key, provider);
         this.label = label;
         this.key = key;
         this.provider = provider;
-        this.aead = new JceGcmAead(key, provider);
     }
 
     /**
@@ -128,13 +127,5 @@ public final class Pkcs11Kek implements KeyEncryptionKey {
         return "pkcs11/" + label;
     }
 
-    @Override
-    public byte[] encrypt(byte[] plaintext, byte[] associatedData) throws GeneralSecurityException {
-        return aead.encrypt(plaintext, associatedData);
-    }
 
-    @Override
-    public byte[] decrypt(byte[] ciphertext, byte[] associatedData) throws GeneralSecurityException {
-        return aead.decrypt(ciphertext, associatedData);
-    }
 }

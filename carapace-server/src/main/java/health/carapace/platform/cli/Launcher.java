@@ -33,4 +33,11 @@ public final class Launcher {
     public static ServerHandle production(App app, String... args) {
         return new ServerHandle(app.apply(Map.of("carapace.mode", "prod"), args), null);
     }
+
+    /** Keeps a started server running until the JVM is asked to stop, and tells the operator where it is. */
+    static void serve(ServerHandle server, Runnable onStarted) {
+        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "carapace-shutdown"));
+        StartupBanner.print(server.context());
+        onStarted.run();
+    }
 }

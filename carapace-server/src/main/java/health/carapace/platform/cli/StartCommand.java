@@ -27,9 +27,7 @@ public class StartCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         ServerHandle server = Launcher.production(app, properties.toArray(String[]::new));
-        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "carapace-shutdown"));
-        StartupBanner.print(server.context());
-        onStarted.run();
+        Launcher.serve(server, onStarted);
         return 0;
     }
 }

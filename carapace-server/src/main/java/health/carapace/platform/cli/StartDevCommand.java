@@ -35,9 +35,7 @@ public class StartDevCommand implements Callable<Integer> {
         System.err.println("WARNING: start-dev is for development only. Its KEK passphrase sits beside the "
                 + "keystore in " + dataDir.resolve("keys") + "; use ./carapace start for real data.");
         ServerHandle server = Launcher.dev(dataDir, app, properties.toArray(String[]::new));
-        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "carapace-shutdown"));
-        StartupBanner.print(server.context());
-        onStarted.run();
+        Launcher.serve(server, onStarted);
         return 0;
     }
 }

@@ -18,29 +18,9 @@ final class SearchResults {
     private SearchResults() {
     }
 
-    /** Results already decided (after filtering decrypted candidates). */
-    static final class Listed implements IBundleProvider {
-        private final String type;
-        private final RecordStore store;
-        private final List<UUID> ids;
+    /** What both kinds share: no cached UUID (HAPI's paging provider assigns one), default page size. */
+    private abstract static class Ids implements IBundleProvider {
         private final InstantType published = InstantType.now();
-
-        Listed(String type, RecordStore store, List<UUID> ids) {
-            this.type = type;
-            this.store = store;
-            this.ids = List.copyOf(ids);
-        }
-
-        @Override
-        public List<IBaseResource> getResources(int from, int to) {
-            int end = Math.min(to, ids.size());
-            return from >= end ? List.of() : new ArrayList<>(store.readCurrent(type, ids.subList(from, end)));
-        }
-
-        @Override
-        public Integer size() {
-            return ids.size();
-        }
 
         @Override
         public IPrimitiveType<java.util.Date> getPublished() {
@@ -58,14 +38,37 @@ final class SearchResults {
         }
     }
 
+    /** Results already decided (after filtering decrypted candidates). */
+    static final class Listed extends Ids {
+        private final String type;
+        private final RecordStore store;
+        private final List<UUID> ids;
+
+        Listed(String type, RecordStore store, List<UUID> ids) {
+            this.type = type;
+            this.store = store;
+            this.ids = List.copyOf(ids);
+        }
+
+        @Override
+        public List<IBaseResource> getResources(int from, int to) {
+            int end = Math.min(to, ids.size());
+            return from >= end ? List.of() : new ArrayList<>(store.readCurrent(type, ids.subList(from, end)));
+        }
+
+        @Override
+        public Integer size() {
+            return ids.size();
+        }
+    }
+
     /** Results decided by SQL alone (metadata criteria): counted, and paged with LIMIT/OFFSET. */
-    static final class Lazy implements IBundleProvider {
+    static final class Lazy extends Ids {
         private final String type;
         private final RecordStore store;
         private final JdbcClient jdbc;
         private final String where;
         private final List<Object> args;
-        private final InstantType published = InstantType.now();
         private Integer size;
 
         Lazy(String type, RecordStore store, JdbcClient jdbc, String where, List<Object> args) {
@@ -98,21 +101,6 @@ final class SearchResults {
                         .single();
             }
             return size;
-        }
-
-        @Override
-        public IPrimitiveType<java.util.Date> getPublished() {
-            return published;
-        }
-
-        @Override
-        public String getUuid() {
-            return null;
-        }
-
-        @Override
-        public Integer preferredPageSize() {
-            return null;
         }
     }
 }
