@@ -5,10 +5,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -69,7 +66,7 @@ public final class BundleVerifier {
             checkPublicKeyFile(files);
             List<SignedTreeHead> heads = readTreeHeads(files);
             checkConsistency(files, heads);
-            int rootsRebuilt = checkEvents(files, manifest, heads);
+            int rootsRebuilt = EventVerification.check(files, manifest, heads);
             TreeHead first = heads.get(0).head();
             TreeHead last = heads.get(heads.size() - 1).head();
             return new BundleReport(trustedKey.keyId(), heads.size(), first.treeSize(), last.treeSize(),
@@ -153,107 +150,6 @@ public final class BundleVerifier {
         }
     }
 
-    /**
-     * Every event of the manifest's range, once and in order, each included in a signed head.
-     * When the range starts at leaf 0, the heads' roots are also rebuilt from the events, which
-     * needs no proof at all.
-     *
-     * @return how many heads' roots were rebuilt
-     */
-    private static int checkEvents(BundleFiles files, BundleFormat.Manifest manifest, List<SignedTreeHead> heads)
-            throws IOException, BundleVerificationException {
-        long largest = heads.get(heads.size() - 1).head().treeSize();
-        if (manifest.endLeafIndex() > largest) {
-            throw new BundleVerificationException(BundleFormat.MANIFEST, 0, "the range ends at leaf "
-                    + (manifest.endLeafIndex() - 1) + ", but the latest signed tree head covers only " + largest
-                    + " leaves");
-        }
-        // Equal sizes have equal roots: checkConsistency has made sure of it.
-        Map<Long, MerkleHash> rootBySize = new HashMap<>();
-        for (SignedTreeHead head : heads) {
-            rootBySize.put(head.head().treeSize(), head.head().rootHash());
-        }
-        MerkleAccumulator rebuilt = manifest.firstLeafIndex() == 0 ? new MerkleAccumulator() : null;
-        int nextHead = 0;
-        while (nextHead < heads.size() && heads.get(nextHead).head().treeSize() == 0) {
-            nextHead++;
-        }
-        int rootsRebuilt = 0;
-
-        long expected = manifest.firstLeafIndex();
-        try (JsonLines events = new JsonLines(files, BundleFormat.EVENTS);
-                JsonLines proofs = new JsonLines(files, BundleFormat.PROOFS)) {
-            for (byte[] text = events.next(); text != null; text = events.next()) {
-                BundleFormat.Event event = BundleFormat.parseEvent(events.number(), text);
-                long index = event.leafIndex();
-                if (index != expected) {
-                    throw events.failure("leaf index " + index + " where " + expected + " was expected: "
-                            + (index > expected
-                                    ? "event" + range(expected, index - 1) + " missing or out of order"
-                                    : "events out of order or repeated"));
-                }
-                if (index >= manifest.endLeafIndex()) {
-                    throw events.failure("leaf index " + index + " is beyond the range of the manifest, which ends at "
-                            + (manifest.endLeafIndex() - 1));
-                }
-
-                byte[] proofText = proofs.next();
-                if (proofText == null) {
-                    throw proofs.failure("ends before the proof for leaf " + index + " (events.jsonl line "
-                            + events.number() + ")");
-                }
-                BundleFormat.EventProof proof = BundleFormat.parseProof(proofs.number(), proofText);
-                if (proof.leafIndex() != index) {
-                    throw proofs.failure("proves leaf " + proof.leafIndex() + ", but events.jsonl line "
-                            + events.number() + " holds leaf " + index);
-                }
-                MerkleHash root = rootBySize.get(proof.treeSize());
-                if (root == null) {
-                    throw proofs.failure("tree size " + proof.treeSize() + " is not the size of a signed tree head");
-                }
-                if (index >= proof.treeSize()) {
-                    throw proofs.failure("leaf " + index + " is not in a tree of size " + proof.treeSize());
-                }
-                MerkleHash leafHash = MerkleHash.ofLeaf(event.leaf());
-                try {
-                    InclusionProof.of(index, proof.treeSize(), proof.auditPath()).verify(leafHash, root);
-                } catch (VerificationException e) {
-                    throw events.failure("leaf " + index + " is not the leaf that the signed tree head of size "
-                            + proof.treeSize() + " holds at that index (or its proof, proofs.jsonl line "
-                            + proofs.number() + ", is damaged): " + e.getMessage(), e);
-                }
-
-                if (rebuilt != null) {
-                    rebuilt.appendLeafHash(leafHash);
-                    while (nextHead < heads.size() && heads.get(nextHead).head().treeSize() == rebuilt.size()) {
-                        TreeHead head = heads.get(nextHead).head();
-                        MerkleHash rebuiltRoot = rebuilt.root();
-                        if (!rebuiltRoot.equals(head.rootHash())) {
-                            throw events.failure("the events from leaf 0 to " + index + " rebuild root " + rebuiltRoot
-                                    + ", but the signed tree head of size " + head.treeSize() + " (tree-heads.jsonl line "
-                                    + (nextHead + 1) + ") has root " + head.rootHash());
-                        }
-                        rootsRebuilt++;
-                        nextHead++;
-                    }
-                }
-                expected++;
-            }
-            if (expected != manifest.endLeafIndex()) {
-                throw events.failure("the events end before the range of the manifest does: event"
-                        + range(expected, manifest.endLeafIndex() - 1) + " missing");
-            }
-            if (proofs.next() != null) {
-                throw proofs.failure("more proofs than events");
-            }
-        }
-        return rootsRebuilt;
-    }
-
-    private static String range(long from, long to) {
-        return from == to ? " " + from + " is" : "s " + from + " to " + to + " are";
-    }
-
     private static TreeHeadVerifier readPublicKey(BundleFiles files) throws IOException, BundleVerificationException {
         if (!files.exists(BundleFormat.PUBLIC_KEY)) {
             throw new BundleVerificationException(BundleFormat.PUBLIC_KEY, 0, "missing from the bundle");
@@ -279,102 +175,5 @@ public final class BundleVerifier {
             }
         }
         return new String(bytes, StandardCharsets.US_ASCII);
-    }
-
-    /**
-     * A JSON Lines file read one line at a time, counting lines for the error messages. Every
-     * value in the format is hex, base64 or a number, so a line must be ASCII; it is handed to
-     * Jackson as bytes, without decoding it into a String first.
-     */
-    private static final class JsonLines implements AutoCloseable {
-        /** Far above any real line; keeps a corrupt file from exhausting memory. */
-        private static final int MAX_LINE = 16 * 1024 * 1024;
-
-        private final String name;
-        private final InputStream in;
-        private final byte[] buffer = new byte[64 * 1024];
-        private int position;
-        private int limit;
-        private byte[] line = new byte[1024];
-        private long number;
-
-        JsonLines(BundleFiles files, String name) throws IOException {
-            this.name = name;
-            this.in = files.openStream(name);
-        }
-
-        /** The next line without its line end, or null at the end of the file. */
-        byte[] next() throws IOException, BundleVerificationException {
-            number++;
-            int length = 0;
-            boolean read = false;
-            while (true) {
-                if (position == limit) {
-                    int count = in.read(buffer);
-                    position = 0;
-                    limit = Math.max(count, 0);
-                    if (count <= 0) {
-                        return read ? finish(length) : null;
-                    }
-                }
-                read = true;
-                int start = position;
-                while (position < limit && buffer[position] != '\n') {
-                    position++;
-                }
-                length = append(length, start, position - start);
-                if (position < limit) {
-                    position++; // the newline
-                    if (length > 0 && line[length - 1] == '\r') {
-                        length--;
-                    }
-                    return finish(length);
-                }
-            }
-        }
-
-        private int append(int length, int start, int count) throws BundleVerificationException {
-            if (length + count > MAX_LINE) {
-                throw failure("longer than " + MAX_LINE + " bytes");
-            }
-            if (length + count > line.length) {
-                line = Arrays.copyOf(line, Math.min(MAX_LINE, Math.max(2 * line.length, length + count)));
-            }
-            System.arraycopy(buffer, start, line, length, count);
-            return length + count;
-        }
-
-        private byte[] finish(int length) throws BundleVerificationException {
-            boolean blank = true;
-            for (int i = 0; i < length; i++) {
-                byte b = line[i];
-                if (b < 0) {
-                    throw failure("not ASCII (byte " + (i + 1) + ")");
-                }
-                blank &= b == ' ' || b == '\t';
-            }
-            if (blank) {
-                throw failure("empty line");
-            }
-            return Arrays.copyOf(line, length);
-        }
-
-        /** The number of the line last returned by {@link #next()} (past the end: one more than the last). */
-        long number() {
-            return number;
-        }
-
-        BundleVerificationException failure(String problem) {
-            return new BundleVerificationException(name, number, problem);
-        }
-
-        BundleVerificationException failure(String problem, Throwable cause) {
-            return new BundleVerificationException(name, number, problem, cause);
-        }
-
-        @Override
-        public void close() throws IOException {
-            in.close();
-        }
     }
 }

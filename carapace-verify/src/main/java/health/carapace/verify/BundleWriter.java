@@ -22,11 +22,12 @@ public final class BundleWriter implements Closeable {
     private final BufferedWriter events;
     private final BufferedWriter proofs;
 
-    private BundleWriter(Path directory) throws IOException {
-        treeHeads = create(directory, BundleFormat.TREE_HEADS);
-        consistency = create(directory, BundleFormat.CONSISTENCY);
-        events = create(directory, BundleFormat.EVENTS);
-        proofs = create(directory, BundleFormat.PROOFS);
+    private BundleWriter(BufferedWriter treeHeads, BufferedWriter consistency, BufferedWriter events,
+            BufferedWriter proofs) {
+        this.treeHeads = treeHeads;
+        this.consistency = consistency;
+        this.events = events;
+        this.proofs = proofs;
     }
 
     /**
@@ -51,7 +52,25 @@ public final class BundleWriter implements Closeable {
         Files.writeString(directory.resolve(BundleFormat.MANIFEST),
                 BundleFormat.manifestJson(firstLeafIndex, endLeafIndex) + "\n", StandardOpenOption.CREATE_NEW);
         Files.writeString(directory.resolve(BundleFormat.PUBLIC_KEY), publicKey.toPem(), StandardOpenOption.CREATE_NEW);
-        return new BundleWriter(directory);
+        BufferedWriter treeHeads = create(directory, BundleFormat.TREE_HEADS);
+        BufferedWriter consistency = null;
+        BufferedWriter events = null;
+        try {
+            consistency = create(directory, BundleFormat.CONSISTENCY);
+            events = create(directory, BundleFormat.EVENTS);
+            return new BundleWriter(treeHeads, consistency, events, create(directory, BundleFormat.PROOFS));
+        } catch (IOException | RuntimeException e) {
+            for (BufferedWriter opened : new BufferedWriter[] {treeHeads, consistency, events}) {
+                if (opened != null) {
+                    try {
+                        opened.close();
+                    } catch (IOException suppressed) {
+                        e.addSuppressed(suppressed);
+                    }
+                }
+            }
+            throw e;
+        }
     }
 
     /** Adds the next signed tree head (in order of size). */

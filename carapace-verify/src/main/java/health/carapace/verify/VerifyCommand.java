@@ -77,7 +77,8 @@ public final class VerifyCommand {
                         + "\n               compare this id with your organisation's published audit key, or pass --public-key";
             }
         } catch (IOException | IllegalArgumentException e) {
-            err.println("carapace-verify: cannot read the public key: " + e.getMessage());
+            err.println("carapace-verify: cannot read " + (publicKeyFile != null ? publicKeyFile : bundle) + ": "
+                    + e.getMessage());
             return UNUSABLE;
         } catch (BundleVerificationException e) {
             out.println("FAILED: " + e.getMessage());

@@ -302,6 +302,26 @@ class BundleVerifierTest {
         assertFails(BundleFormat.TREE_HEADS, 6, "not ASCII");
     }
 
+    @Test
+    void theFirstFailureInTheFilesIsReportedHoweverTheWorkIsSplit() throws Exception {
+        // Large enough for several batches of lines to be checked at once.
+        bundle = SyntheticBundle.log(5000, List.of(1000L, 5000L), signer)
+                .write(temp.resolve("large"), trusted, 0, 5000);
+        List<String> events = lines("events.jsonl");
+        List<String> proofs = lines("proofs.jsonl");
+        deleteLine("events.jsonl", 4000);
+        deleteLine("proofs.jsonl", 4000);
+        editLine("events.jsonl", 3000, line -> line.replace("\"leaf\":\"", "\"leaf\":\"\u00e9"));
+        editLine("proofs.jsonl", 2100, line -> line.substring(0, line.lastIndexOf(',')) + "]}");
+
+        assertFails(BundleFormat.EVENTS, 2101, "too few");
+        writeLines("proofs.jsonl", proofs);
+        deleteLine("proofs.jsonl", 4000);
+        assertFails(BundleFormat.EVENTS, 3001, "not ASCII");
+        editLine("events.jsonl", 3000, line -> events.get(3000));
+        assertFails(BundleFormat.EVENTS, 4001, "event 4000 is missing");
+    }
+
     private void assertFails(String file, long line, String message) {
         ThrowingCallable verify = () -> BundleVerifier.trusting(trusted).verify(bundle);
         assertThatThrownBy(verify).isInstanceOfSatisfying(BundleVerificationException.class, e -> {
