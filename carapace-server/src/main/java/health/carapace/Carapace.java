@@ -1,6 +1,7 @@
 package health.carapace;
 
 import health.carapace.access.ServiceClients;
+import health.carapace.audit.AuditExporter;
 import health.carapace.audit.AuditVerifier;
 import health.carapace.platform.cli.Launcher;
 import health.carapace.platform.cli.StartCommand;
@@ -90,7 +91,7 @@ public final class Carapace {
     }
 
     @Command(name = "audit", mixinStandardHelpOptions = true, description = "Audit trail tasks.",
-            subcommands = VerifyAudit.class)
+            subcommands = {VerifyAudit.class, ExportAudit.class})
     static final class Audit {
     }
 
@@ -117,6 +118,44 @@ public final class Carapace {
             }
             out.flush();
             return report.ok() ? 0 : 1;
+        }
+    }
+
+    @Command(name = "export", mixinStandardHelpOptions = true,
+            description = {"Writes an audit export bundle (events, signed tree heads, inclusion and consistency",
+                "proofs, public key) for offline verification with carapace-verify.jar."})
+    static final class ExportAudit implements Callable<Integer> {
+
+        @Option(names = "--from", required = true, description = "First day (YYYY-MM-DD, UTC) or instant (ISO 8601).")
+        String from;
+
+        @Option(names = "--to", required = true, description = "Day after the last (YYYY-MM-DD, UTC) or instant.")
+        String to;
+
+        @Option(names = "--out", required = true, description = "New directory to write the bundle into.")
+        Path out;
+
+        @CommandLine.Mixin
+        Target target = new Target();
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            AuditExporter.Export export = target.run(ctx -> ctx.getBean(AuditExporter.class)
+                    .export(instant(from), instant(to), out));
+            spec.commandLine().getOut().printf("Exported events %d to %d, proved against the signed tree head of size %d,"
+                    + " into %s%nVerify with: java -jar carapace-verify.jar %s --public-key PUBLISHED_KEY.pem%n",
+                    export.firstLeaf(), export.endLeaf() - 1, export.treeSize(), export.directory(), export.directory());
+            spec.commandLine().getOut().flush();
+            return 0;
+        }
+
+        private static java.time.Instant instant(String value) {
+            return value.length() == 10
+                    ? java.time.LocalDate.parse(value).atStartOfDay(java.time.ZoneOffset.UTC).toInstant()
+                    : java.time.Instant.parse(value);
         }
     }
 

@@ -1,5 +1,6 @@
 package health.carapace.audit.internal;
 
+import health.carapace.audit.AuditExporter;
 import health.carapace.audit.AuditTrail;
 import health.carapace.audit.AuditVerifier;
 import health.carapace.crypto.RecordCipher;
@@ -59,6 +60,11 @@ class AuditConfiguration {
             Ed25519TreeHeadSigner signer, WitnessDirectory witness) {
         return new DatabaseAuditVerifier(dataSource, new TransactionTemplate(transactionManager), signer.verifier(),
                 witness);
+    }
+
+    @Bean
+    AuditExporter auditExporter(DataSource dataSource, Ed25519TreeHeadSigner signer) {
+        return new BundleExporter(dataSource, signer);
     }
 
     @Bean

@@ -1,16 +1,24 @@
 package health.carapace.audit.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import health.carapace.CarapaceApplication;
 import health.carapace.audit.AuditAction;
 import health.carapace.audit.AuditContext;
 import health.carapace.audit.AuditEvent;
+import health.carapace.audit.AuditExporter;
 import health.carapace.audit.AuditTrail;
 import health.carapace.audit.AuditVerifier;
 import health.carapace.platform.dev.DevDatabase;
 import health.carapace.platform.dev.DevEnvironment;
 import health.carapace.testing.TestInstallation;
+import health.carapace.verify.BundleReport;
+import health.carapace.verify.BundleVerificationException;
+import health.carapace.verify.BundleVerifier;
+import health.carapace.verify.Ed25519TreeHeadSigner;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -21,6 +29,7 @@ import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.test.annotation.DirtiesContext;
@@ -50,6 +59,12 @@ class AuditTamperTest {
     @Autowired
     AuditVerifier verifier;
 
+    @Autowired
+    AuditExporter exporter;
+
+    @Autowired
+    Ed25519TreeHeadSigner signer;
+
     @DynamicPropertySource
     static void ownDatabase(DynamicPropertyRegistry registry) {
         installation().properties().forEach((key, value) -> registry.add(key, () -> value));
@@ -77,6 +92,22 @@ class AuditTamperTest {
         assertThat(report.ok()).as(report.firstProblem()).isTrue();
         assertThat(report.eventsChecked()).isEqualTo(60);
         assertThat(report.headsChecked()).isEqualTo(2);
+    }
+
+    @Test
+    void anExportVerifiesOfflineTrustingOnlyThePublicKey(@TempDir Path temp) throws Exception {
+        AuditExporter.Export export = exporter.export(Instant.EPOCH, Instant.now().plusSeconds(3600), temp.resolve("bundle"));
+        assertThat(export.firstLeaf()).isZero();
+        assertThat(export.endLeaf()).isEqualTo(60);
+        BundleReport report = BundleVerifier.trusting(signer.verifier()).verify(export.directory());
+        assertThat(report.events()).isEqualTo(60);
+
+        Path events = export.directory().resolve("events.jsonl");
+        java.util.List<String> lines = new ArrayList<>(Files.readAllLines(events));
+        lines.set(5, lines.get(5).replaceFirst("\"leaf\":\"(.)", "\"leaf\":\"A"));
+        Files.write(events, lines);
+        assertThatThrownBy(() -> BundleVerifier.trusting(signer.verifier()).verify(export.directory()))
+                .isInstanceOf(BundleVerificationException.class);
     }
 
     @Test
