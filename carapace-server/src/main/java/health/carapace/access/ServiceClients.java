@@ -1,12 +1,19 @@
 package health.carapace.access;
 
+import health.carapace.audit.AuditAction;
+import health.carapace.audit.AuditContext;
+import health.carapace.audit.AuditEvent;
+import health.carapace.audit.AuditTrail;
 import java.security.SecureRandom;
+import java.util.List;
 import java.util.Base64;
 import java.util.UUID;
 import javax.sql.DataSource;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.security.crypto.password.PasswordEncoder;
 import org.springframework.stereotype.Service;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * Service clients: systems that call the FHIR API with the OAuth2 client-credentials grant.
@@ -22,10 +29,15 @@ public class ServiceClients {
 
     private final JdbcClient jdbc;
     private final PasswordEncoder secretHasher;
+    private final AuditTrail audit;
+    private final TransactionTemplate transactions;
 
-    ServiceClients(DataSource dataSource, PasswordEncoder secretHasher) {
+    ServiceClients(DataSource dataSource, PasswordEncoder secretHasher, AuditTrail audit,
+            PlatformTransactionManager transactionManager) {
         this.jdbc = JdbcClient.create(dataSource);
         this.secretHasher = secretHasher;
+        this.audit = audit;
+        this.transactions = new TransactionTemplate(transactionManager);
     }
 
     public Credentials create(String name) {
@@ -36,9 +48,15 @@ public class ServiceClients {
         byte[] secret = new byte[32];
         RANDOM.nextBytes(secret);
         String clientSecret = Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
-        jdbc.sql("insert into iam.service_client (client_id, name, secret_hash) values (?, ?, ?)")
-                .params(clientId, name.strip(), secretHasher.encode(clientSecret))
-                .update();
+        String hash = secretHasher.encode(clientSecret);
+        transactions.executeWithoutResult(status -> {
+            jdbc.sql("insert into iam.service_client (client_id, name, secret_hash) values (?, ?, ?)")
+                    .params(clientId, name.strip(), hash)
+                    .update();
+            // The administrator is whoever ran the command on this machine (OS account).
+            audit.recordInTransaction(List.of(AuditEvent.now("cli:" + System.getProperty("user.name", "unknown"),
+                    AuditAction.ADMIN_CHANGE, "/admin/clients/" + clientId, AuditContext.none(), true, null, null, null)));
+        });
         return new Credentials(clientId, clientSecret);
     }
 }

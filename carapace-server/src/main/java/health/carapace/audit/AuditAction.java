@@ -14,7 +14,11 @@ public enum AuditAction {
     /** A client or user obtained a token. */
     LOGIN,
     /** A token request failed (bad credentials, disabled client). */
-    LOGIN_FAILED;
+    LOGIN_FAILED,
+    /** An administrator changed users, clients, roles or keys. */
+    ADMIN_CHANGE,
+    /** Audit events were exported (the export itself is audited). */
+    EXPORTED;
 
     public String code() {
         return name().toLowerCase(java.util.Locale.ROOT);

@@ -12,6 +12,14 @@ public record AuditContext(String ip, String deviceId, String location) {
 
     public static final String DEVICE_HEADER = "X-Device-Id";
     public static final String LOCATION_HEADER = "X-Geo-Location";
+    /** HL7 v3 PurposeOfUse code (TREAT, ETREAT, HPAYMT, HOPERAT, ...), recorded as purpose_of_use. */
+    public static final String PURPOSE_HEADER = "X-Purpose-Of-Use";
+    private static final Pattern PURPOSE = Pattern.compile("[A-Z]{2,12}");
+
+    /** The purpose-of-use code if it has the shape of one, else null (free text never gets in). */
+    public static String purposeOfUse(String header) {
+        return header != null && PURPOSE.matcher(header).matches() ? header : null;
+    }
 
     private static final Pattern DEVICE = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
     private static final Pattern LOCATION = Pattern.compile("-?\\d{1,2}(\\.\\d{1,7})?,-?\\d{1,3}(\\.\\d{1,7})?");
@@ -21,6 +29,11 @@ public record AuditContext(String ip, String deviceId, String location) {
         ip = ip != null && IP.matcher(ip).matches() ? ip : null;
         deviceId = deviceId != null && DEVICE.matcher(deviceId).matches() ? deviceId : null;
         location = location != null && LOCATION.matcher(location).matches() ? location : null;
+    }
+
+    /** The context of an HTTP request: peer address and the documented headers. */
+    public static AuditContext of(jakarta.servlet.http.HttpServletRequest request) {
+        return new AuditContext(request.getRemoteAddr(), request.getHeader(DEVICE_HEADER), request.getHeader(LOCATION_HEADER));
     }
 
     public static AuditContext none() {

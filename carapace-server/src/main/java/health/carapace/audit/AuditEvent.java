@@ -19,6 +19,13 @@ public record AuditEvent(UUID id, Instant timestamp, String user, AuditAction ac
         AuditContext context, boolean success, String patient, String purposeOfUse, String requestId,
         boolean breakGlass, byte[] encryptedQuery) {
 
+    /** An event happening now, with a fresh id, outside any break-glass and without a query. */
+    public static AuditEvent now(String user, AuditAction action, String resource, AuditContext context,
+            boolean success, String patient, String purposeOfUse, String requestId) {
+        return new AuditEvent(UUID.randomUUID(), Instant.now(), user, action, resource, context, success, patient,
+                purposeOfUse, requestId, false, null);
+    }
+
     public AuditEvent {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(timestamp, "timestamp");

@@ -118,6 +118,35 @@ class AuditTrailTest extends IntegrationTest {
     }
 
     @Test
+    void tokensIssuedRefusedAndClientsCreatedAreAudited() throws Exception {
+        assertThat(jdbc().sql("select action from audit.event where convert_from(body, 'UTF8') like ? order by id")
+                .param("%/admin/clients/" + clientId + "%").query(String.class).list())
+                .containsExactly("admin_change");
+        assertThat(jdbc().sql("select count(*) from audit.event where action = 'login' and actor = ?")
+                .param(clientId).query(Integer.class).single()).isEqualTo(1);
+        HttpResponse<String> refused = http().send(HttpRequest.newBuilder(URI.create(baseUrl() + "/oauth2/token"))
+                .header("Authorization", "Basic " + Base64.getEncoder().encodeToString((clientId + ":wrong")
+                        .getBytes(StandardCharsets.UTF_8)))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString("grant_type=client_credentials")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(refused.statusCode()).isEqualTo(401);
+        assertThat(eventsFor(refused)).singleElement().satisfies(e -> assertThat(e)
+                .containsEntry("action", "login_failed").containsEntry("actor", clientId).containsEntry("outcome", "failure"));
+    }
+
+    @Test
+    void aPurposeOfUseHeaderIsRecordedWhenItIsACode() {
+        String id = createPatient(family);
+        HttpResponse<String> read = call(HttpRequest.newBuilder(URI.create(fhirBase() + "/Patient/" + id))
+                .header("X-Purpose-Of-Use", "TREAT").GET());
+        assertThat((String) eventsFor(read).get(0).get("body")).contains("\"purpose_of_use\":\"TREAT\"");
+        HttpResponse<String> prose = call(HttpRequest.newBuilder(URI.create(fhirBase() + "/Patient/" + id))
+                .header("X-Purpose-Of-Use", "checking on my neighbour").GET());
+        assertThat((String) eventsFor(prose).get(0).get("body")).contains("\"purpose_of_use\":null");
+    }
+
+    @Test
     void withoutADurableAuditEventNoRecordLeavesAndNothingChanges() throws SQLException {
         String id = createPatient(family);
         int before = jdbc().sql("select count(*) from phi.resource").query(Integer.class).single();

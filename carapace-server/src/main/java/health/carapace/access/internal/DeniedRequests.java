@@ -10,9 +10,7 @@ import health.carapace.platform.web.OperationOutcomes;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
-import java.time.Instant;
 import java.util.List;
-import java.util.UUID;
 import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,17 +54,16 @@ final class DeniedRequests implements AuthenticationEntryPoint, AccessDeniedHand
 
     private void record(HttpServletRequest request, String user) {
         try {
-            audit.record(List.of(new AuditEvent(UUID.randomUUID(), Instant.now(), user, AuditAction.DENIED,
-                    pathOnly(request), new AuditContext(request.getRemoteAddr(),
-                            request.getHeader(AuditContext.DEVICE_HEADER), request.getHeader(AuditContext.LOCATION_HEADER)),
-                    false, null, null, RequestIds.current(), false, null)));
+            audit.record(List.of(AuditEvent.now(user, AuditAction.DENIED, pathOnly(request), AuditContext.of(request),
+                    false, null, AuditContext.purposeOfUse(request.getHeader(AuditContext.PURPOSE_HEADER)),
+                    RequestIds.current())));
         } catch (AuditUnavailableException e) {
             log.warn("A refused request could not be audited", e);
         }
     }
 
     /** The request path, cut to a bounded length; never the query string. */
-    private static String pathOnly(HttpServletRequest request) {
+    static String pathOnly(HttpServletRequest request) {
         String path = request.getRequestURI();
         if (path == null) {
             return "/";

@@ -97,10 +97,15 @@ class SecurityConfiguration {
     @Bean
     @Order(1)
     @ConditionalOnWebApplication
-    SecurityFilterChain authorizationServerChain(HttpSecurity http) throws Exception {
+    SecurityFilterChain authorizationServerChain(HttpSecurity http, AuditTrail audit) throws Exception {
         OAuth2AuthorizationServerConfigurer authorizationServer = new OAuth2AuthorizationServerConfigurer();
+        TokenRequests tokens = new TokenRequests(audit);
         http.securityMatcher(authorizationServer.getEndpointsMatcher())
-                .with(authorizationServer, Customizer.withDefaults())
+                .with(authorizationServer, server -> server
+                        .tokenEndpoint(token -> token
+                                .accessTokenResponseHandler(tokens.issued())
+                                .errorResponseHandler(tokens.refused()))
+                        .clientAuthentication(client -> client.errorResponseHandler(tokens.clientRefused())))
                 .authorizeHttpRequests(requests -> requests.anyRequest().authenticated())
                 .sessionManagement(session -> session.sessionCreationPolicy(SessionCreationPolicy.STATELESS));
         return http.build();

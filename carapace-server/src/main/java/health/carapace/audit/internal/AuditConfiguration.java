@@ -63,8 +63,8 @@ class AuditConfiguration {
     }
 
     @Bean
-    AuditExporter auditExporter(DataSource dataSource, Ed25519TreeHeadSigner signer) {
-        return new BundleExporter(dataSource, signer);
+    AuditExporter auditExporter(DataSource dataSource, Ed25519TreeHeadSigner signer, AuditTrail audit) {
+        return new BundleExporter(dataSource, signer, audit);
     }
 
     @Bean

@@ -1,6 +1,10 @@
 package health.carapace.audit.internal;
 
+import health.carapace.audit.AuditAction;
+import health.carapace.audit.AuditContext;
+import health.carapace.audit.AuditEvent;
 import health.carapace.audit.AuditExporter;
+import health.carapace.audit.AuditTrail;
 import health.carapace.verify.BundleWriter;
 import health.carapace.verify.Ed25519TreeHeadSigner;
 import health.carapace.verify.MerkleHash;
@@ -28,11 +32,13 @@ final class BundleExporter implements AuditExporter {
 
     private final JdbcTemplate jdbc;
     private final Ed25519TreeHeadSigner signer;
+    private final AuditTrail audit;
 
-    BundleExporter(DataSource dataSource, Ed25519TreeHeadSigner signer) {
+    BundleExporter(DataSource dataSource, Ed25519TreeHeadSigner signer, AuditTrail audit) {
         this.jdbc = new JdbcTemplate(dataSource);
         this.jdbc.setFetchSize(10_000);
         this.signer = signer;
+        this.audit = audit;
     }
 
     @Override
@@ -84,6 +90,9 @@ final class BundleExporter implements AuditExporter {
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot write the audit export to " + directory, e);
         }
+        // Exporting is itself a disclosure of audit data: it leaves an event of its own.
+        audit.record(List.of(AuditEvent.now("cli:" + System.getProperty("user.name", "unknown"), AuditAction.EXPORTED,
+                "/audit/export/" + first + "-" + end, AuditContext.none(), true, null, null, null)));
         return new Export(directory, first, end, treeSize);
     }
 }

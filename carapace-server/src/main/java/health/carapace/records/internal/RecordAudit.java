@@ -5,7 +5,6 @@ import health.carapace.audit.AuditContext;
 import health.carapace.audit.AuditEvent;
 import health.carapace.audit.AuditTrail;
 import health.carapace.platform.logging.RequestIds;
-import jakarta.servlet.http.HttpServletRequest;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -37,7 +36,7 @@ final class RecordAudit {
 
     AuditEvent event(AuditAction action, String resource, String patient, String query) {
         UUID id = UUID.randomUUID();
-        return new AuditEvent(id, Instant.now(), user(), action, resource, context(), true, patient, null,
+        return new AuditEvent(id, Instant.now(), user(), action, resource, context(), true, patient, purposeOfUse(),
                 RequestIds.current(), false, query == null ? null : trail.encryptQuery(id, query));
     }
 
@@ -63,12 +62,15 @@ final class RecordAudit {
         return authentication == null ? "anonymous" : authentication.getName();
     }
 
+    static String purposeOfUse() {
+        return RequestContextHolder.getRequestAttributes() instanceof ServletRequestAttributes attributes
+                ? AuditContext.purposeOfUse(attributes.getRequest().getHeader(AuditContext.PURPOSE_HEADER)) : null;
+    }
+
     static AuditContext context() {
         if (!(RequestContextHolder.getRequestAttributes() instanceof ServletRequestAttributes attributes)) {
             return AuditContext.none();
         }
-        HttpServletRequest request = attributes.getRequest();
-        return new AuditContext(request.getRemoteAddr(), request.getHeader(AuditContext.DEVICE_HEADER),
-                request.getHeader(AuditContext.LOCATION_HEADER));
+        return AuditContext.of(attributes.getRequest());
     }
 }
