@@ -12,7 +12,6 @@ import tools.jackson.core.JacksonException;
 import tools.jackson.core.JsonParser;
 import tools.jackson.core.JsonToken;
 import tools.jackson.core.StreamReadFeature;
-import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ArrayNode;
 import tools.jackson.databind.node.ObjectNode;
@@ -36,7 +35,6 @@ final class BundleFormat {
     static final JsonMapper JSON = JsonMapper.builder()
             // A repeated key could show one value to this verifier and another to a different tool.
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
 
     /** A tree of fewer than 2^63 leaves is at most 63 levels deep; a consistency proof adds one. */
