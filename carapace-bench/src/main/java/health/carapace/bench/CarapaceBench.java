@@ -170,6 +170,9 @@ public final class CarapaceBench implements Callable<Integer> {
                     .followRedirects(HttpClient.Redirect.NEVER)
                     .build();
             AccessTokens tokens = tokens(tls);
+            BenchReport.MachineBefore machineBefore = BenchReport.MachineBefore.sample();
+            progress.printf("machine before start: %.0f%% busy, load average %.2f%n", machineBefore.busyPercent(),
+                    machineBefore.loadAverage1m());
             SyntheticData data = new SyntheticData(seed);
             FhirRequests requests = new FhirRequests(baseUrl, timeout, tokens, data);
             checkReachable(client, requests);
@@ -202,7 +205,7 @@ public final class CarapaceBench implements Callable<Integer> {
                                 result.windowSeconds()), ReportTable.errors(result));
                 progress.flush();
             }
-            BenchReport report = new BenchReport(startedAt, settings(), results);
+            BenchReport report = new BenchReport(startedAt, settings(machineBefore), results);
             writeJson(report);
             ReportTable.print(report, spec.commandLine().getOut());
             progress.println("JSON report: " + output.toAbsolutePath());
@@ -333,10 +336,10 @@ public final class CarapaceBench implements Callable<Integer> {
         }
     }
 
-    private BenchReport.Settings settings() {
+    private BenchReport.Settings settings(BenchReport.MachineBefore machineBefore) {
         return new BenchReport.Settings(baseUrl.toString(), concurrency, warmup, duration, seed, datasetPatients,
                 observationsPerPatient, clientId == null ? "none" : "oauth2-client-credentials",
-                Runtime.version().toString(), Runtime.getRuntime().availableProcessors(), timeout);
+                Runtime.version().toString(), Runtime.getRuntime().availableProcessors(), timeout, machineBefore);
     }
 
     private void writeJson(BenchReport report) throws IOException {

@@ -51,6 +51,10 @@ final class JsonReport {
         out.put("requestTimeoutSeconds", settings.requestTimeout().toMillis() / 1000.0);
         out.put("java", settings.javaVersion());
         out.put("availableProcessors", settings.availableProcessors());
+        Map<String, Object> before = new LinkedHashMap<>();
+        before.put("busyPercent", settings.machineBefore().busyPercent());
+        before.put("loadAverage1m", settings.machineBefore().loadAverage1m());
+        out.put("machineBeforeStart", before);
         return out;
     }
 
@@ -151,7 +155,7 @@ final class JsonReport {
         } else {
             Map<String, Object> machine = new LinkedHashMap<>();
             machine.put("busyPercent", usage.machine().busyPercent());
-            machine.put("loadAverageBefore", usage.machine().loadAverageBefore());
+            machine.put("otherCores", usage.machine().otherCores());
             out.put("machine", machine);
         }
         return out;

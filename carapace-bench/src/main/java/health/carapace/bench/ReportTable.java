@@ -20,6 +20,8 @@ final class ReportTable {
         out.printf(Locale.ROOT, "%ncarapace-bench: %s, %d clients, warm-up %s, measured %s, seed %d, auth %s%n%n",
                 settings.baseUrl(), settings.concurrency(), seconds(settings.warmup().toMillis() / 1000.0),
                 seconds(settings.duration().toMillis() / 1000.0), settings.seed(), settings.authentication());
+        out.printf(Locale.ROOT, "machine before start: %.0f%% busy, load average %.2f%n%n",
+                settings.machineBefore().busyPercent(), settings.machineBefore().loadAverage1m());
         out.printf(Locale.ROOT, ROW, "workload", "requests", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors");
         for (WorkloadResult result : report.workloads()) {
             row(out, result.workload().label(), result.total(), result.windowSeconds(), errors(result));
@@ -87,8 +89,8 @@ final class ReportTable {
             line.append(process.exitedDuringWindow() ? "; EXITED)" : ")");
         }
         if (usage.machine() != null) {
-            line.append(String.format(Locale.ROOT, "   machine %.0f%% busy, load before %.2f",
-                    usage.machine().busyPercent(), usage.machine().loadAverageBefore()));
+            line.append(String.format(Locale.ROOT, "   machine %.0f%% busy, everything else %.2f",
+                    usage.machine().busyPercent(), usage.machine().otherCores()));
         }
         return line.toString();
     }

@@ -40,7 +40,6 @@ final class ResourceSampler implements LoadDriver.WindowListener {
     private long benchCpuAtClose;
     private Optional<ProcFs.MachineTicks> machineAtOpen = Optional.empty();
     private Optional<ProcFs.MachineTicks> machineAtClose = Optional.empty();
-    private double loadBefore = Double.NaN;
 
     ResourceSampler(List<WatchedProcess> watched, boolean withDescendants) {
         this.watched = List.copyOf(watched);
@@ -50,7 +49,6 @@ final class ResourceSampler implements LoadDriver.WindowListener {
     @Override
     public void opened() {
         trackers.clear();
-        ProcFs.loadAverages().ifPresent(load -> loadBefore = load[0]);
         machineAtOpen = ProcFs.machineTicks();
         for (WatchedProcess process : watched) {
             Tracker tracker = new Tracker(process);
@@ -103,7 +101,11 @@ final class ResourceSampler implements LoadDriver.WindowListener {
         if (machineAtOpen.isPresent() && machineAtClose.isPresent()) {
             long busy = machineAtClose.get().busy() - machineAtOpen.get().busy();
             long total = machineAtClose.get().total() - machineAtOpen.get().total();
-            machine = new ResourceUsage.MachineUsage(total > 0 ? 100.0 * busy / total : 0, loadBefore);
+            double busyPercent = total > 0 ? 100.0 * busy / total : 0;
+            int cores = Runtime.getRuntime().availableProcessors();
+            double accounted = ResourceUsage.cores(benchCpu, window)
+                    + processes.stream().mapToDouble(ResourceUsage.ProcessUsage::cpuCores).sum();
+            machine = new ResourceUsage.MachineUsage(busyPercent, Math.max(0, busyPercent / 100 * cores - accounted));
         }
         return new ResourceUsage(window, Runtime.getRuntime().availableProcessors(), benchCpu, processes, machine);
     }

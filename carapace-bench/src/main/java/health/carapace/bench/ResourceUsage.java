@@ -28,6 +28,10 @@ record ResourceUsage(double windowSeconds, int cores, double benchCpuSeconds, Li
             double rssMeanMiB, double rssMaxMiB, double treeRssMeanMiB, double treeRssMaxMiB, int samples,
             boolean exitedDuringWindow) {}
 
-    /** All cores of the machine: how busy they were, and the load before the window opened. */
-    record MachineUsage(double busyPercent, double loadAverageBefore) {}
+    /**
+     * All cores of the machine. {@code otherCores} is what neither the bench nor the watched
+     * processes used: other programs, and kernel work not charged to a process (loopback network
+     * processing in softirq). On a shared machine a large value means the figures are understated.
+     */
+    record MachineUsage(double busyPercent, double otherCores) {}
 }

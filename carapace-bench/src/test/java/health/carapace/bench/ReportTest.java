@@ -30,11 +30,12 @@ class ReportTest {
         measured.of(Operation.CREATE_PATIENT).recordResponse(503, 2_000_000);
         measured.of(Operation.CREATE_PATIENT).recordTransportError(new ConnectException());
         ResourceUsage usage = new ResourceUsage(10, 2, 3.5, List.of(new ResourceUsage.ProcessUsage("server", 4242, false,
-                12, 1.2, 500, 512, 500, 512, 10, false)), new ResourceUsage.MachineUsage(97.5, 0.3));
+                12, 1.2, 500, 512, 500, 512, 10, false)), new ResourceUsage.MachineUsage(97.5, 0.4));
         WorkloadResult result = WorkloadResult.of(Workload.MIXED,
                 new LoadDriver.Run(warmup, measured, Duration.ofSeconds(10), 0), usage);
         BenchReport.Settings settings = new BenchReport.Settings("https://localhost:8443/fhir", 32, Duration.ofSeconds(20),
-                Duration.ofSeconds(10), 42, 1000, 5, "oauth2-client-credentials", "17", 2, Duration.ofSeconds(30));
+                Duration.ofSeconds(10), 42, 1000, 5, "oauth2-client-credentials", "17", 2, Duration.ofSeconds(30),
+                new BenchReport.MachineBefore(3.0, 0.25));
         return new BenchReport(Instant.parse("2026-01-01T00:00:00Z"), settings, List.of(result));
     }
 
@@ -74,6 +75,8 @@ class ReportTest {
         assertThat(resources.path("bench").path("cpuCores").asDouble()).isEqualTo(0.35);
         assertThat(resources.path("processes").get(0).path("rssMaxMiB").asDouble()).isEqualTo(512);
         assertThat(resources.path("machine").path("busyPercent").asDouble()).isEqualTo(97.5);
+        assertThat(resources.path("machine").path("otherCores").asDouble()).isEqualTo(0.4);
+        assertThat(report.path("settings").path("machineBeforeStart").path("busyPercent").asDouble()).isEqualTo(3.0);
     }
 
     @Test
@@ -92,6 +95,7 @@ class ReportTest {
         assertThat(table).contains("mixed").contains("125.0").contains("503 x1, ConnectException x1")
                 .contains("warm-up: 401 x1");
         assertThat(table).contains("  read-patient (60%)");
-        assertThat(table).contains("server 1.20 (RSS mean 500, max 512 MiB)").contains("bench 0.35");
+        assertThat(table).contains("server 1.20 (RSS mean 500, max 512 MiB)").contains("bench 0.35")
+                .contains("everything else 0.40").contains("machine before start: 3% busy");
     }
 }
