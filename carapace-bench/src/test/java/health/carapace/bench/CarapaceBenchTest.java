@@ -1,0 +1,82 @@
+package health.carapace.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The whole command against the stub server: a few hundred milliseconds per workload. */
+class CarapaceBenchTest {
+
+    @TempDir
+    Path dir;
+
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+
+    private int run(String... args) {
+        CommandLine command = CarapaceBench.commandLine();
+        command.setOut(new PrintWriter(out));
+        command.setErr(new PrintWriter(err));
+        return command.execute(args);
+    }
+
+    @Test
+    void everyWorkloadRunsWithClientCredentialsAndLandsInTheReport() throws Exception {
+        try (StubFhirServer server = new StubFhirServer()) {
+            Path report = dir.resolve("report.json");
+            int exit = run("-u", server.base().toString(), "-w", "all", "-c", "2", "--warmup", "100ms", "-d", "200ms",
+                    "--dataset-patients", "5", "--observations-per-patient", "2", "--client-id", StubFhirServer.CLIENT_ID,
+                    "--client-secret", StubFhirServer.CLIENT_SECRET, "-o", report.toString());
+
+            assertThat(exit).as(err.toString()).isZero();
+            JsonNode json = new ObjectMapper().readTree(Files.readString(report));
+            assertThat(json.path("workloads")).hasSize(Workload.values().length);
+            for (JsonNode workload : json.path("workloads")) {
+                assertThat(workload.path("requests").asLong()).as(workload.path("name").asText()).isPositive();
+                assertThat(workload.path("errors").asLong()).as(workload.path("name").asText()).isZero();
+            }
+            assertThat(out.toString()).contains("search-patient-by-identifier").contains("mixed");
+            assertThat(server.tokensIssued()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aRejectedClientSecretStopsTheRunBeforeAnyLoadWithoutEchoingTheSecret() throws Exception {
+        try (StubFhirServer server = new StubFhirServer()) {
+            int exit = run("-u", server.base().toString(), "-w", "read-patient", "--client-id", StubFhirServer.CLIENT_ID,
+                    "--client-secret", "wrong-secret", "-o", dir.resolve("r.json").toString());
+
+            assertThat(exit).isEqualTo(2);
+            assertThat(err.toString()).contains("answered 401").doesNotContain("wrong-secret");
+            assertThat(server.reads.get()).isZero();
+        }
+    }
+
+    @Test
+    void theSeededPatientsCanBeWrittenForWrk() throws Exception {
+        try (StubFhirServer server = new StubFhirServer()) {
+            Path ids = dir.resolve("patients.txt");
+            int exit = run("-u", server.base().toString(), "--seed-only", "--write-dataset", ids.toString(),
+                    "--dataset-patients", "3", "--observations-per-patient", "0", "--client-id", StubFhirServer.CLIENT_ID,
+                    "--client-secret", StubFhirServer.CLIENT_SECRET);
+
+            assertThat(exit).as(err.toString()).isZero();
+            assertThat(Files.readAllLines(ids)).hasSize(3).allMatch(id -> id.startsWith("patient-"));
+        }
+    }
+
+    @Test
+    void conflictingTlsOptionsAreRefused() {
+        int exit = run("--insecure", "--cacert", "x.pem");
+        assertThat(exit).isEqualTo(2);
+        assertThat(err.toString()).contains("--insecure and --cacert exclude each other");
+    }
+}
