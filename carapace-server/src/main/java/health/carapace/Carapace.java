@@ -1,7 +1,13 @@
 package health.carapace;
 
 import health.carapace.access.ServiceClients;
+import health.carapace.audit.AuditAction;
+import health.carapace.audit.AuditContext;
+import health.carapace.audit.AuditEvent;
 import health.carapace.audit.AuditExporter;
+import health.carapace.audit.AuditQueries;
+import health.carapace.audit.AuditTrail;
+import health.carapace.audit.Disclosures;
 import health.carapace.audit.AuditVerifier;
 import health.carapace.platform.cli.Launcher;
 import health.carapace.platform.cli.StartCommand;
@@ -91,7 +97,7 @@ public final class Carapace {
     }
 
     @Command(name = "audit", mixinStandardHelpOptions = true, description = "Audit trail tasks.",
-            subcommands = {VerifyAudit.class, ExportAudit.class})
+            subcommands = {VerifyAudit.class, ExportAudit.class, AuditDisclosures.class})
     static final class Audit {
     }
 
@@ -159,6 +165,39 @@ public final class Carapace {
         }
     }
 
+    @Command(name = "disclosures", mixinStandardHelpOptions = true,
+            description = "Prints the accounting of disclosures for one patient (HIPAA §164.528, six years).")
+    static final class AuditDisclosures implements Callable<Integer> {
+
+        @Option(names = "--patient", required = true, description = "The Patient's id.")
+        String patient;
+
+        @Option(names = "--format", defaultValue = "json", description = "json or csv (default: ${DEFAULT-VALUE}).")
+        String format;
+
+        @CommandLine.Mixin
+        Target target = new Target();
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            String reference = "Patient/" + patient.replaceFirst("^Patient/", "");
+            String report = target.run(ctx -> {
+                var events = ctx.getBean(AuditQueries.class).disclosures(reference,
+                        Disclosures.windowStart(java.time.Instant.now()));
+                ctx.getBean(AuditTrail.class).record(java.util.List.of(AuditEvent.now(
+                        "cli:" + System.getProperty("user.name", "unknown"), AuditAction.EXPORTED, "/audit/disclosures",
+                        AuditContext.none(), true, reference, null, null)));
+                return "csv".equals(format) ? Disclosures.csv(events) : Disclosures.json(reference, events);
+            });
+            spec.commandLine().getOut().print(report);
+            spec.commandLine().getOut().flush();
+            return 0;
+        }
+    }
+
     @Command(name = "create-client", mixinStandardHelpOptions = true,
             description = "Registers a service client (OAuth2 client credentials) and prints its secret once.")
     static final class CreateClient implements Callable<Integer> {
@@ -166,12 +205,16 @@ public final class Carapace {
         @Option(names = "--name", required = true, description = "A label for the client, e.g. the system using it.")
         String name;
 
+        @Option(names = "--permission", description = "A permission the client may request as a scope "
+                + "(repeatable). Grantable today: view:audit.")
+        java.util.Set<String> permissions = new java.util.LinkedHashSet<>();
+
         @CommandLine.Mixin
         Target target = new Target();
 
         @Override
         public Integer call() throws Exception {
-            ServiceClients.Credentials created = target.run(ctx -> ctx.getBean(ServiceClients.class).create(name));
+            ServiceClients.Credentials created = target.run(ctx -> ctx.getBean(ServiceClients.class).create(name, permissions));
             System.out.println("client_id:     " + created.clientId());
             System.out.println("client_secret: " + created.clientSecret());
             System.out.println("The secret is shown only now; Carapace stores only its hash.");

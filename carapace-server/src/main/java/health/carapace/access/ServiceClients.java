@@ -40,7 +40,18 @@ public class ServiceClients {
         this.transactions = new TransactionTemplate(transactionManager);
     }
 
+    /** Permissions a service client can be granted today; each becomes an OAuth2 scope. */
+    public static final java.util.Set<String> GRANTABLE = java.util.Set.of("view:audit");
+
     public Credentials create(String name) {
+        return create(name, java.util.Set.of());
+    }
+
+    /** Creates a client that may request the given permissions as scopes (deny by default). */
+    public Credentials create(String name, java.util.Set<String> permissions) {
+        if (!GRANTABLE.containsAll(permissions)) {
+            throw new IllegalArgumentException("grantable permissions are " + GRANTABLE);
+        }
         if (name == null || name.isBlank() || name.length() > 200) {
             throw new IllegalArgumentException("a client name of 1 to 200 characters is required");
         }
@@ -50,8 +61,8 @@ public class ServiceClients {
         String clientSecret = Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
         String hash = secretHasher.encode(clientSecret);
         transactions.executeWithoutResult(status -> {
-            jdbc.sql("insert into iam.service_client (client_id, name, secret_hash) values (?, ?, ?)")
-                    .params(clientId, name.strip(), hash)
+            jdbc.sql("insert into iam.service_client (client_id, name, secret_hash, permissions) values (?, ?, ?, ?)")
+                    .params(clientId, name.strip(), hash, permissions.toArray(String[]::new))
                     .update();
             // The administrator is whoever ran the command on this machine (OS account).
             audit.recordInTransaction(List.of(AuditEvent.now("cli:" + System.getProperty("user.name", "unknown"),

@@ -123,6 +123,7 @@ class SecurityConfiguration {
         http.authorizeHttpRequests(requests -> requests
                         .requestMatchers(HttpMethod.GET, "/fhir/metadata", "/health").permitAll()
                         .requestMatchers("/fhir", "/fhir/**").authenticated()
+                        .requestMatchers(HttpMethod.GET, "/admin/audit/**").hasAuthority("SCOPE_view:audit")
                         .anyRequest().denyAll())
                 .oauth2ResourceServer(resourceServer -> resourceServer
                         .jwt(Customizer.withDefaults())

@@ -1,6 +1,7 @@
 package health.carapace.audit.internal;
 
 import health.carapace.audit.AuditExporter;
+import health.carapace.audit.AuditQueries;
 import health.carapace.audit.AuditTrail;
 import health.carapace.audit.AuditVerifier;
 import health.carapace.crypto.RecordCipher;
@@ -60,6 +61,11 @@ class AuditConfiguration {
             Ed25519TreeHeadSigner signer, WitnessDirectory witness) {
         return new DatabaseAuditVerifier(dataSource, new TransactionTemplate(transactionManager), signer.verifier(),
                 witness);
+    }
+
+    @Bean
+    AuditQueries auditQueries(DataSource dataSource, RecordCipher cipher) {
+        return new StoredEventQueries(dataSource, cipher);
     }
 
     @Bean

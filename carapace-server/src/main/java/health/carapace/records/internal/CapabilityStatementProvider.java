@@ -71,6 +71,15 @@ public final class CapabilityStatementProvider {
                 addParam(resource, param);
             }
         }
+        CapabilityStatementRestResourceComponent auditEvents = rest.addResource().setType("AuditEvent")
+                .setDocumentation("The audit trail (IHE BALP); searching needs the view:audit permission");
+        auditEvents.addInteraction().setCode(TypeRestfulInteraction.SEARCHTYPE);
+        auditEvents.setConditionalCreate(false).setUpdateCreate(false);
+        auditEvents.addSearchParam().setName("patient").setType(SearchParamType.REFERENCE);
+        auditEvents.addSearchParam().setName("agent").setType(SearchParamType.TOKEN).setDocumentation("The user or client id");
+        auditEvents.addSearchParam().setName("date").setType(SearchParamType.DATE);
+        auditEvents.addSearchParam().setName("action").setType(SearchParamType.TOKEN).setDocumentation("C, R, U, D or E");
+        auditEvents.addSearchParam().setName("outcome").setType(SearchParamType.TOKEN).setDocumentation("0 or 4");
         return cs;
     }
 

@@ -5,6 +5,7 @@ import ca.uhn.fhir.parser.StrictErrorHandler;
 import ca.uhn.fhir.rest.api.EncodingEnum;
 import ca.uhn.fhir.rest.server.IResourceProvider;
 import ca.uhn.fhir.rest.server.RestfulServer;
+import health.carapace.audit.AuditQueries;
 import health.carapace.audit.AuditTrail;
 import health.carapace.crypto.BlindIndex;
 import health.carapace.crypto.RecordCipher;
@@ -57,7 +58,7 @@ class FhirServerConfiguration {
     @ConditionalOnWebApplication
     ServletRegistrationBean<RestfulServer> fhirServlet(FhirContext fhir, RecordStore store, RecordSearch search,
             TransactionTemplate transactions, @Value("${carapace.fhir.max-json-depth}") int maxDepth,
-            AuditTrail auditTrail) {
+            AuditTrail auditTrail, AuditQueries auditQueries) {
         RecordAudit audit = new RecordAudit(auditTrail);
         List<IResourceProvider> providers = new ArrayList<>();
         for (String type : ResourceTypes.names()) {
@@ -66,6 +67,7 @@ class FhirServerConfiguration {
                     (Class<? extends Resource>) fhir.getResourceDefinition(type).getImplementingClass();
             providers.add(new ResourceProvider(modelClass, store, search, transactions, audit));
         }
+        providers.add(new AuditEventProvider(auditQueries, audit));
         RestfulServer server = new CarapaceRestfulServer(fhir);
         server.setResourceProviders(providers);
         server.registerProvider(new BundleProcessor(fhir, store, transactions, audit));

@@ -1,0 +1,32 @@
+package health.carapace.audit;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * Reads the audit trail for investigators (holders of {@code view:audit}). Search queries come
+ * back decrypted: that is what the audit key is for. Callers must audit their own reads.
+ */
+public interface AuditQueries {
+
+    /** One stored event, as recorded. {@code query} is the decrypted search query, or null. */
+    record StoredEvent(UUID id, Instant timestamp, String user, String action, String resource, AuditContext context,
+            boolean success, String patient, String purposeOfUse, String requestId, boolean breakGlass, String query) {}
+
+    /**
+     * Criteria; null means "any". {@code from} inclusive, {@code to} exclusive.
+     *
+     * @param limit at most this many events, newest first
+     */
+    record Criteria(String patient, String user, Instant from, Instant to, List<String> actions, Boolean success,
+            int limit) {}
+
+    List<StoredEvent> search(Criteria criteria);
+
+    /**
+     * The accounting of disclosures for one patient (HIPAA §164.528): every successful access to
+     * or change of the patient's records since {@code since}, oldest first.
+     */
+    List<StoredEvent> disclosures(String patient, Instant since);
+}

@@ -1,0 +1,100 @@
+package health.carapace.audit.internal;
+
+import health.carapace.audit.AuditContext;
+import health.carapace.audit.AuditQueries;
+import health.carapace.crypto.RecordCipher;
+import java.nio.charset.StandardCharsets;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.UUID;
+import javax.sql.DataSource;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/** Audit queries over {@code audit.event}: indexed columns to find, the stored body to report. */
+final class StoredEventQueries implements AuditQueries {
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    /**
+     * What counts as a disclosure of a patient's records: every successful access or change. (Looking
+     * at the audit trail itself is audited as "exported" but discloses no record, so it is left out.)
+     */
+    private static final List<String> DISCLOSED = List.of("viewed", "searched", "created", "modified", "deleted");
+
+    private final JdbcClient jdbc;
+    private final RecordCipher cipher;
+
+    StoredEventQueries(DataSource dataSource, RecordCipher cipher) {
+        this.jdbc = JdbcClient.create(dataSource);
+        this.cipher = cipher;
+    }
+
+    @Override
+    public List<StoredEvent> search(Criteria c) {
+        StringBuilder sql = new StringBuilder("select body from audit.event where true");
+        List<Object> args = new ArrayList<>();
+        if (c.patient() != null) {
+            sql.append(" and patient = ?");
+            args.add(c.patient());
+        }
+        if (c.user() != null) {
+            sql.append(" and actor = ?");
+            args.add(c.user());
+        }
+        if (c.from() != null) {
+            sql.append(" and recorded_at >= ?");
+            args.add(Timestamp.from(c.from()));
+        }
+        if (c.to() != null) {
+            sql.append(" and recorded_at < ?");
+            args.add(Timestamp.from(c.to()));
+        }
+        if (c.actions() != null && !c.actions().isEmpty()) {
+            sql.append(" and action = any(?)");
+            args.add(c.actions().toArray(String[]::new));
+        }
+        if (c.success() != null) {
+            sql.append(" and outcome = ?");
+            args.add(c.success() ? "success" : "failure");
+        }
+        sql.append(" order by recorded_at desc, id desc limit ").append(Math.max(1, Math.min(c.limit(), 10_000)));
+        return jdbc.sql(sql.toString()).params(args).query((rs, n) -> parse(rs.getBytes(1))).list();
+    }
+
+    @Override
+    public List<StoredEvent> disclosures(String patient, Instant since) {
+        return jdbc.sql("""
+                select body from audit.event
+                where patient = ? and recorded_at >= ? and outcome = 'success' and action = any(?)
+                order by recorded_at, id""")
+                .params(patient, Timestamp.from(since), DISCLOSED.toArray(String[]::new))
+                .query((rs, n) -> parse(rs.getBytes(1)))
+                .list();
+    }
+
+    private StoredEvent parse(byte[] body) {
+        JsonNode e = JSON.readTree(body);
+        JsonNode context = e.path("context");
+        UUID id = UUID.fromString(text(e, "id"));
+        String query = null;
+        String sealed = text(e, "query");
+        if (sealed != null) {
+            query = new String(cipher.decrypt(DurableAuditTrail.QUERY_KEY, Base64.getDecoder().decode(sealed),
+                    ("audit-query/" + id).getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8);
+        }
+        return new StoredEvent(id, Instant.parse(text(e, "timestamp")), text(e, "user"), text(e, "action"),
+                text(e, "resource"), new AuditContext(text(context, "ip"), text(context, "device_id"),
+                        text(context, "location")),
+                "success".equals(text(e, "outcome")), text(e, "patient"), text(e, "purpose_of_use"),
+                text(e, "request_id"), e.path("break_glass").asBoolean(false), query);
+    }
+
+    private static String text(JsonNode node, String field) {
+        JsonNode value = node.get(field);
+        return value == null || value.isNull() ? null : value.asString();
+    }
+}

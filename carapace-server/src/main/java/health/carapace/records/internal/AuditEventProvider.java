@@ -1,0 +1,169 @@
+package health.carapace.records.internal;
+
+import ca.uhn.fhir.rest.annotation.OptionalParam;
+import ca.uhn.fhir.rest.annotation.Search;
+import ca.uhn.fhir.rest.param.DateRangeParam;
+import ca.uhn.fhir.rest.param.ReferenceParam;
+import ca.uhn.fhir.rest.param.TokenParam;
+import ca.uhn.fhir.rest.server.IResourceProvider;
+import health.carapace.audit.AuditAction;
+import health.carapace.audit.AuditQueries;
+import health.carapace.audit.AuditQueries.StoredEvent;
+import java.nio.charset.StandardCharsets;
+import java.util.Date;
+import java.util.List;
+import org.hl7.fhir.instance.model.api.IBaseResource;
+import org.hl7.fhir.r4.model.AuditEvent;
+import org.hl7.fhir.r4.model.AuditEvent.AuditEventAction;
+import org.hl7.fhir.r4.model.AuditEvent.AuditEventOutcome;
+import org.hl7.fhir.r4.model.Coding;
+import org.hl7.fhir.r4.model.Identifier;
+import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
+import org.hl7.fhir.r4.model.Reference;
+import org.hl7.fhir.r4.model.StringType;
+import org.springframework.security.core.context.SecurityContextHolder;
+
+/**
+ * {@code GET /fhir/AuditEvent}: the audit trail as FHIR AuditEvents following the IHE Basic
+ * Audit Log Patterns (BALP): PatientRead, PatientQuery (with the decrypted query),
+ * PatientCreate/Update/Delete. Only holders of {@code view:audit} may search; the search itself
+ * is audited like any other (ReadAudit).
+ */
+public final class AuditEventProvider implements IResourceProvider {
+
+    static final String VIEW_AUDIT = "SCOPE_view:audit";
+    private static final String BALP = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/";
+    private static final String CARAPACE_EXT = "https://carapace.health/fhir/StructureDefinition/";
+
+    private final AuditQueries queries;
+    private final RecordAudit audit;
+
+    AuditEventProvider(AuditQueries queries, RecordAudit audit) {
+        this.queries = queries;
+        this.audit = audit;
+    }
+
+    @Override
+    public Class<? extends IBaseResource> getResourceType() {
+        return AuditEvent.class;
+    }
+
+    @Search
+    public List<AuditEvent> search(@OptionalParam(name = AuditEvent.SP_PATIENT) ReferenceParam patient,
+            @OptionalParam(name = AuditEvent.SP_AGENT) TokenParam agent,
+            @OptionalParam(name = AuditEvent.SP_DATE) DateRangeParam date,
+            @OptionalParam(name = AuditEvent.SP_ACTION) TokenParam action,
+            @OptionalParam(name = AuditEvent.SP_OUTCOME) TokenParam outcome,
+            jakarta.servlet.http.HttpServletRequest request) {
+        requireViewAudit(request);
+        String patientRef = patient == null ? null : "Patient/" + patient.getIdPart();
+        List<String> actions = action == null ? null : actionsFor(action.getValue());
+        Boolean success = outcome == null ? null : "0".equals(outcome.getValue());
+        var criteria = new AuditQueries.Criteria(patientRef, agent == null ? null : agent.getValue(),
+                date == null || date.getLowerBoundAsInstant() == null ? null : date.getLowerBoundAsInstant().toInstant(),
+                date == null || date.getUpperBoundAsInstant() == null ? null
+                        : date.getUpperBoundAsInstant().toInstant().plusMillis(1),
+                actions, success, 1000);
+        return queries.search(criteria).stream().map(AuditEventProvider::toFhir).toList();
+    }
+
+    private void requireViewAudit(jakarta.servlet.http.HttpServletRequest request) {
+        var authentication = SecurityContextHolder.getContext().getAuthentication();
+        boolean allowed = authentication != null && authentication.getAuthorities().stream()
+                .anyMatch(a -> VIEW_AUDIT.equals(a.getAuthority()));
+        if (!allowed) {
+            audit.trail().record(List.of(health.carapace.audit.AuditEvent.now(RecordAudit.user(), AuditAction.DENIED,
+                    request.getRequestURI(), RecordAudit.context(), false, null, RecordAudit.purposeOfUse(),
+                    health.carapace.platform.logging.RequestIds.current())));
+            throw new SafeFhirException(403, IssueType.FORBIDDEN, "Reading the audit trail needs the view:audit permission");
+        }
+    }
+
+    /** FHIR AuditEvent.action codes (C R U D E) to Carapace actions. */
+    private static List<String> actionsFor(String code) {
+        return switch (code) {
+            case "C" -> List.of("created");
+            case "R" -> List.of("viewed");
+            case "U" -> List.of("modified");
+            case "D" -> List.of("deleted");
+            case "E" -> List.of("searched", "denied", "login", "login_failed", "admin_change", "exported");
+            default -> throw SafeFhirException.badRequest("AuditEvent action must be one of C, R, U, D, E");
+        };
+    }
+
+    static AuditEvent toFhir(StoredEvent e) {
+        AuditEvent fhir = new AuditEvent();
+        fhir.setId(e.id().toString());
+        fhir.setRecorded(Date.from(e.timestamp()));
+        fhir.getType().setSystem("http://terminology.hl7.org/CodeSystem/audit-event-type").setCode("rest")
+                .setDisplay("Restful Operation");
+        String interaction = switch (e.action()) {
+            case "viewed" -> "read";
+            case "searched" -> "search-type";
+            case "created" -> "create";
+            case "modified" -> "update";
+            case "deleted" -> "delete";
+            default -> null;
+        };
+        if (interaction != null) {
+            fhir.addSubtype(new Coding("http://hl7.org/fhir/restful-interaction", interaction, null));
+        }
+        fhir.addSubtype(new Coding(CARAPACE_EXT + "action", e.action(), null));
+        fhir.setAction(switch (e.action()) {
+            case "created" -> AuditEventAction.C;
+            case "viewed" -> AuditEventAction.R;
+            case "modified" -> AuditEventAction.U;
+            case "deleted" -> AuditEventAction.D;
+            default -> AuditEventAction.E;
+        });
+        fhir.setOutcome(e.success() ? AuditEventOutcome._0 : AuditEventOutcome._4);
+        String profile = switch (e.action()) {
+            case "viewed" -> e.patient() != null ? "IHE.BasicAudit.PatientRead" : "IHE.BasicAudit.Read";
+            case "searched" -> "IHE.BasicAudit.Query";
+            case "created" -> e.patient() != null ? "IHE.BasicAudit.PatientCreate" : "IHE.BasicAudit.Create";
+            case "modified" -> e.patient() != null ? "IHE.BasicAudit.PatientUpdate" : "IHE.BasicAudit.Update";
+            case "deleted" -> e.patient() != null ? "IHE.BasicAudit.PatientDelete" : "IHE.BasicAudit.Delete";
+            default -> null;
+        };
+        if (profile != null) {
+            fhir.getMeta().addProfile(BALP + profile);
+        }
+        var agent = fhir.addAgent().setRequestor(true);
+        agent.getType().addCoding(new Coding("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "IRCP",
+                "information recipient"));
+        agent.setWho(new Reference().setIdentifier(new Identifier().setValue(e.user())));
+        if (e.context().ip() != null) {
+            agent.getNetwork().setAddress(e.context().ip()).setType(e.context().ip().contains(":")
+                    ? AuditEvent.AuditEventAgentNetworkType._2 : AuditEvent.AuditEventAgentNetworkType._2);
+        }
+        if (e.context().deviceId() != null) {
+            agent.addExtension(CARAPACE_EXT + "device-id", new StringType(e.context().deviceId()));
+        }
+        if (e.context().location() != null) {
+            agent.addExtension(CARAPACE_EXT + "geo-location", new StringType(e.context().location()));
+        }
+        if (e.purposeOfUse() != null) {
+            fhir.addPurposeOfEvent().addCoding(new Coding("http://terminology.hl7.org/CodeSystem/v3-ActReason",
+                    e.purposeOfUse(), null));
+        }
+        fhir.getSource().setSite("Carapace").setObserver(new Reference().setDisplay("Carapace FHIR server"))
+                .addType(new Coding("http://terminology.hl7.org/CodeSystem/security-source-type", "4",
+                        "Application Server"));
+        if (e.patient() != null) {
+            fhir.addEntity().setWhat(new Reference(e.patient()))
+                    .setType(new Coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "1", "Person"))
+                    .setRole(new Coding("http://terminology.hl7.org/CodeSystem/object-role", "1", "Patient"));
+        }
+        var target = fhir.addEntity().setWhat(new Reference().setDisplay(e.resource()))
+                .setType(new Coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "2", "System Object"));
+        if (e.query() != null) {
+            target.setQuery(e.query().getBytes(StandardCharsets.UTF_8))
+                    .setRole(new Coding("http://terminology.hl7.org/CodeSystem/object-role", "24", "Query"));
+        }
+        if (e.requestId() != null) {
+            fhir.addEntity().setWhat(new Reference().setIdentifier(new Identifier()
+                    .setSystem(CARAPACE_EXT + "request-id").setValue(e.requestId())));
+        }
+        return fhir;
+    }
+}
