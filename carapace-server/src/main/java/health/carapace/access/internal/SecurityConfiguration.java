@@ -91,7 +91,7 @@ class SecurityConfiguration {
     JwtDecoder jwtDecoder(JWKSource<SecurityContext> jwkSource, @Value("${carapace.issuer}") String issuer) {
         JwtDecoder decoder = OAuth2AuthorizationServerConfiguration.jwtDecoder(jwkSource);
         ((NimbusJwtDecoder) decoder).setJwtValidator(JwtValidators.createDefaultWithIssuer(issuer));
-        return decoder;
+        return new VerifiedTokenCache(decoder, java.time.Clock.systemUTC(), 100_000);
     }
 
     @Bean
