@@ -15,6 +15,8 @@ public enum AuditAction {
     LOGIN,
     /** A token request failed (bad credentials, disabled client). */
     LOGIN_FAILED,
+    /** A token was revoked at the authorization server's revocation endpoint. */
+    TOKEN_REVOKED,
     /** An administrator changed users, clients, roles or keys. */
     ADMIN_CHANGE,
     /** Audit events were exported (the export itself is audited). */

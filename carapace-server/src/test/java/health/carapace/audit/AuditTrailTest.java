@@ -136,6 +136,20 @@ class AuditTrailTest extends IntegrationTest {
     }
 
     @Test
+    void aTokenRevocationIsAudited() throws Exception {
+        ServiceClients.Credentials client = serviceClients.create("revoking");
+        String issued = tokenFor(client.clientId(), client.clientSecret());
+        HttpResponse<String> revoked = http().send(HttpRequest.newBuilder(URI.create(baseUrl() + "/oauth2/revoke"))
+                .header("Authorization", "Basic " + Base64.getEncoder().encodeToString((client.clientId() + ":"
+                        + client.clientSecret()).getBytes(StandardCharsets.UTF_8)))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString("token=" + issued)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(revoked.statusCode()).isEqualTo(200);
+        assertThat(eventsFor(revoked)).singleElement().satisfies(e -> assertThat(e)
+                .containsEntry("action", "token_revoked").containsEntry("actor", client.clientId()));
+    }
+
+    @Test
     void aPurposeOfUseHeaderIsRecordedWhenItIsACode() {
         String id = createPatient(family);
         HttpResponse<String> read = call(HttpRequest.newBuilder(URI.create(fhirBase() + "/Patient/" + id))

@@ -34,6 +34,7 @@ import org.springframework.security.oauth2.server.authorization.OAuth2Authorizat
 import org.springframework.security.oauth2.server.authorization.client.RegisteredClientRepository;
 import org.springframework.security.oauth2.server.authorization.settings.AuthorizationServerSettings;
 import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.security.web.firewall.HttpFirewall;
 
 /**
  * Two filter chains. The authorization server's own endpoints (token, JWKS, discovery) come
@@ -105,10 +106,16 @@ class SecurityConfiguration {
                         .tokenEndpoint(token -> token
                                 .accessTokenResponseHandler(tokens.issued())
                                 .errorResponseHandler(tokens.refused()))
+                        .tokenRevocationEndpoint(revocation -> revocation.revocationResponseHandler(tokens.revoked()))
                         .clientAuthentication(client -> client.errorResponseHandler(tokens.clientRefused())))
                 .authorizeHttpRequests(requests -> requests.anyRequest().authenticated())
                 .sessionManagement(session -> session.sessionCreationPolicy(SessionCreationPolicy.STATELESS));
         return http.build();
+    }
+
+    @Bean
+    HttpFirewall httpFirewall() {
+        return HeaderFirewall.create();
     }
 
     @Bean

@@ -46,6 +46,15 @@ final class TokenRequests {
         };
     }
 
+    /** A revoked token: audited, then 200 as RFC 7009 asks. */
+    AuthenticationSuccessHandler revoked() {
+        return (request, response, authentication) -> {
+            String client = claimedClient(request);
+            audit.record(List.of(event(request, client, AuditAction.TOKEN_REVOKED, true)));
+            response.setStatus(HttpServletResponse.SC_OK);
+        };
+    }
+
     /** A refused grant: 400 with the OAuth2 error, as Spring's token endpoint answers. */
     AuthenticationFailureHandler refused() {
         return (request, response, e) -> {
