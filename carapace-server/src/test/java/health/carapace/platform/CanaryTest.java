@@ -96,6 +96,12 @@ class CanaryTest extends IntegrationTest {
             assertThat(PhiScanner.inText("an error response", refusal.body(), canaries)).isEmpty();
         }
 
+        // a refused request (no token) whose path carries PHI: audited, but not with the PHI
+        HttpResponse<String> refused = http().send(HttpRequest.newBuilder(URI.create(fhirBase() + "/Patient/"
+                + enc(family) + "/" + enc(ssn))).GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(refused.statusCode()).isEqualTo(401);
+        assertThat(PhiScanner.inText("a refusal", refused.body(), canaries)).isEmpty();
+
         LoggerFactory.getLogger("some.library").warn("canary probe {}", family);
         List<String> leaks = new ArrayList<>(PhiScanner.inText("log output", output.getAll(), canaries));
         int dbPort = Integer.parseInt(TestInstallation.properties().get("carapace.db.url").toString()

@@ -62,13 +62,33 @@ final class DeniedRequests implements AuthenticationEntryPoint, AccessDeniedHand
         }
     }
 
-    /** The request path, cut to a bounded length; never the query string. */
+    private static final java.util.Set<String> ROUTE_WORDS = java.util.Set.of("fhir", "metadata", "oauth2", "token",
+            "revoke", "introspect", "jwks", "authorize", "admin", "audit", "disclosures", "health", ".well-known",
+            "openid-configuration", "oauth-authorization-server");
+    private static final java.util.Set<String> RESOURCE_TYPES =
+            ca.uhn.fhir.context.FhirContext.forR4Cached().getResourceTypes();
+    private static final java.util.regex.Pattern UUID_OR_NUMBER =
+            java.util.regex.Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|\\d{1,19}");
+    private static final java.util.regex.Pattern OPERATION = java.util.regex.Pattern.compile("[_$][a-z][a-z-]{0,30}");
+
+    /**
+     * The request path as an audit reference. A refused request's path is the client's text (a
+     * name typed where an id belongs), so only route words, FHIR resource types, ids and
+     * operation names are kept; every other segment becomes {@code *}. Never the query string.
+     */
     static String pathOnly(HttpServletRequest request) {
         String path = request.getRequestURI();
-        if (path == null) {
+        if (path == null || path.isEmpty()) {
             return "/";
         }
-        path = path.replace("?", "");
-        return path.length() > 512 ? path.substring(0, 512) : path;
+        StringBuilder safe = new StringBuilder();
+        String[] segments = path.split("/", -1);
+        for (int i = 1; i < segments.length && i <= 8; i++) {
+            String segment = segments[i];
+            boolean kept = ROUTE_WORDS.contains(segment) || RESOURCE_TYPES.contains(segment)
+                    || UUID_OR_NUMBER.matcher(segment).matches() || OPERATION.matcher(segment).matches();
+            safe.append('/').append(kept ? segment : "*");
+        }
+        return safe.isEmpty() ? "/" : safe.toString();
     }
 }
