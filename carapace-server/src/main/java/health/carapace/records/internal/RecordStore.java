@@ -53,7 +53,7 @@ class RecordStore {
                 .params(type, id, compartment, Timestamp.from(now))
                 .update();
         insertVersion(type, id, 1, compartment, now, false, ciphertext);
-        indexer.index(type, id, resource);
+        indexer.insert(type, id, resource);
         return resource;
     }
 

@@ -18,6 +18,7 @@ import org.hl7.fhir.r4.model.Identifier;
 import org.hl7.fhir.r4.model.PrimitiveType;
 import org.hl7.fhir.r4.model.Resource;
 import ca.uhn.fhir.model.api.TemporalPrecisionEnum;
+import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.core.simple.JdbcClient;
 
 /**
@@ -37,11 +38,13 @@ class SearchIndexer {
     record Term(String index, String value) {}
 
     private final JdbcClient jdbc;
+    private final JdbcTemplate batches;
     private final BlindIndex blindIndex;
     private final IndexPlanner planner;
 
     SearchIndexer(DataSource dataSource, BlindIndex blindIndex, IndexPlanner planner) {
         this.jdbc = JdbcClient.create(dataSource);
+        this.batches = new JdbcTemplate(dataSource);
         this.blindIndex = blindIndex;
         this.planner = planner;
     }
@@ -49,6 +52,11 @@ class SearchIndexer {
     /** Replaces the tokens of a resource with those of its new current version. */
     void index(String type, UUID id, Resource resource) {
         remove(type, id);
+        insert(type, id, resource);
+    }
+
+    /** Writes the tokens of a resource that has none yet (a create), in one batched statement. */
+    void insert(String type, UUID id, Resource resource) {
         Set<Integer> seen = new LinkedHashSet<>();
         List<Object[]> rows = new ArrayList<>();
         for (Param param : SearchCatalog.forType(type).values()) {
@@ -65,10 +73,9 @@ class SearchIndexer {
                 }
             }
         }
-        for (Object[] row : rows) {
-            jdbc.sql("insert into phi_index.token (resource_type, resource_id, index_name, token) values (?, ?, ?, ?)")
-                    .params(row)
-                    .update();
+        if (!rows.isEmpty()) {
+            batches.batchUpdate("insert into phi_index.token (resource_type, resource_id, index_name, token) "
+                    + "values (?, ?, ?, ?)", rows);
         }
     }
 
