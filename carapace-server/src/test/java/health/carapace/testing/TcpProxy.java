@@ -59,15 +59,24 @@ public final class TcpProxy implements AutoCloseable {
 
     private void accept(ServerSocket socket) {
         while (!socket.isClosed()) {
+            Socket client;
             try {
-                Socket client = socket.accept();
+                client = socket.accept();
+            } catch (IOException e) {
+                return; // the proxy was stopped
+            }
+            try {
                 Socket upstream = new Socket(InetAddress.getLoopbackAddress(), targetPort);
                 open.add(client);
                 open.add(upstream);
                 pipe(client, upstream);
                 pipe(upstream, client);
-            } catch (IOException e) {
-                return;
+            } catch (IOException upstreamDown) {
+                try {
+                    client.close(); // nothing behind the proxy: the client sees the connection drop
+                } catch (IOException ignored) {
+                    // closing anyway
+                }
             }
         }
     }

@@ -25,7 +25,9 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.UUID;
 import javax.sql.DataSource;
+import kafka.server.BrokerServer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.common.network.ListenerName;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -42,8 +44,10 @@ import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
 
 /**
  * The audit log streamed to a real Kafka broker (KRaft, in-process): every sealed event arrives,
- * in leaf order per partition, with its event id; a broker that goes away mid-stream loses
- * nothing: the relay does not move past what the broker did not acknowledge, and resumes.
+ * in leaf order per partition, with its event id; a broker that is shut down mid-stream loses
+ * nothing: the relay does not move past what the broker did not acknowledge, and resumes when
+ * the broker is started again. (Clients reach the broker through a loopback proxy only because
+ * a restarted broker binds a new port; the proxy gives them one stable address.)
  */
 @SpringBootTest(classes = CarapaceApplication.class, webEnvironment = SpringBootTest.WebEnvironment.NONE)
 @DirtiesContext
@@ -88,13 +92,13 @@ class KafkaRelayTest {
         Map<String, Long> received = consumeAll(100);
         assertThat(received.keySet()).containsAll(firstBatch);
 
-        proxy.stop(); // the broker goes away mid-stream
+        stopBrokerProcess(); // the broker goes away mid-stream
         List<String> duringOutage = recordAndSeal(50);
         long positionBefore = position();
         assertThatThrownBy(() -> relay.relayOnce()).isInstanceOf(IllegalStateException.class);
         assertThat(position()).as("the relay does not move past unacknowledged events").isEqualTo(positionBefore);
 
-        startProxy(); // the broker is back
+        restartBrokerProcess(); // the broker is back, with its log
         List<String> afterOutage = recordAndSeal(25);
         int relayed = 0;
         int sent;
@@ -176,6 +180,22 @@ class KafkaRelayTest {
         startProxy();
         started.addTopics(TOPIC);
         return started;
+    }
+
+    /** Shuts the broker server down (the KRaft controller stays): nothing listens behind the proxy. */
+    private static void stopBrokerProcess() {
+        for (BrokerServer server : broker.getCluster().brokers().values()) {
+            server.shutdown();
+            server.awaitShutdown();
+        }
+    }
+
+    /** Starts the same broker again (same log directory); it binds a new port, the proxy follows. */
+    private static void restartBrokerProcess() {
+        for (BrokerServer server : broker.getCluster().brokers().values()) {
+            server.startup();
+            proxy.forwardTo(server.boundPort(new ListenerName("EXTERNAL")));
+        }
     }
 
     private static void startProxy() {
