@@ -183,7 +183,7 @@ public final class Carapace {
 
         @Override
         public Integer call() throws Exception {
-            String reference = "Patient/" + patient.replaceFirst("^Patient/", "");
+            String reference = Disclosures.patientReference(patient);
             String report = target.run(ctx -> {
                 var events = ctx.getBean(AuditQueries.class).disclosures(reference,
                         Disclosures.windowStart(java.time.Instant.now()));

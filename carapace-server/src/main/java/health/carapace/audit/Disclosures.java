@@ -14,6 +14,22 @@ public final class Disclosures {
     private Disclosures() {
     }
 
+    private static final java.util.regex.Pattern PATIENT_ID = java.util.regex.Pattern.compile(
+            "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+
+    /**
+     * The audit reference of a patient given as {@code ID} or {@code Patient/ID}.
+     *
+     * @throws IllegalArgumentException if it is not a Patient id (nothing else is looked up or echoed)
+     */
+    public static String patientReference(String patient) {
+        String id = patient.startsWith("Patient/") ? patient.substring("Patient/".length()) : patient;
+        if (!PATIENT_ID.matcher(id).matches()) {
+            throw new IllegalArgumentException("patient must be a Patient id");
+        }
+        return "Patient/" + id.toLowerCase(java.util.Locale.ROOT);
+    }
+
     public static Instant windowStart(Instant now) {
         return now.atOffset(ZoneOffset.UTC).minusYears(6).toInstant();
     }
@@ -33,7 +49,9 @@ public final class Disclosures {
     }
 
     public static String json(String patient, List<AuditQueries.StoredEvent> events) {
-        StringBuilder out = new StringBuilder("{\"patient\":\"").append(patient).append("\",\"disclosures\":[");
+        // patient is a validated reference (patientReference), so it needs no escaping
+        StringBuilder out = new StringBuilder("{\"patient\":\"").append(patientReference(patient))
+                .append("\",\"disclosures\":[");
         for (int i = 0; i < events.size(); i++) {
             if (i > 0) {
                 out.append(',');

@@ -79,6 +79,10 @@ class AuditQueryTest extends IntegrationTest {
                 .contains("\"description\":\"viewed /fhir/Patient/" + patient + "\"")
                 .contains("\"purpose\":\"TREAT\"").contains("created /fhir/Patient/" + patient)
                 .doesNotContain(family);
+        HttpResponse<String> notAnId = call(investigator, HttpRequest.newBuilder(URI.create(baseUrl()
+                + "/admin/audit/disclosures?patient=" + family)).GET());
+        assertThat(notAnId.statusCode()).isEqualTo(400);
+        assertThat(notAnId.body()).doesNotContain(family);
         HttpResponse<String> csv = call(investigator, HttpRequest.newBuilder(URI.create(baseUrl()
                 + "/admin/audit/disclosures?patient=" + patient + "&format=csv")).GET());
         assertThat(csv.body().lines().findFirst().orElseThrow()).isEqualTo("date,recipient,description,purpose");

@@ -93,6 +93,25 @@ class AuditTrailTest extends IntegrationTest {
     }
 
     @Test
+    void aPostedSearchIsAuditedWithItsQueryToo() {
+        String a = createPatient(family + "p");
+        HttpResponse<String> search = call(HttpRequest.newBuilder(URI.create(fhirBase() + "/Patient/_search"))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString("family=" + family)));
+        assertThat(search.statusCode()).isEqualTo(200);
+        List<Map<String, Object>> events = eventsFor(search);
+        assertThat(events).extracting(e -> e.get("patient")).contains("Patient/" + a);
+        String searched = (String) events.stream().filter(e -> e.get("action").equals("searched")).findFirst().orElseThrow()
+                .get("body");
+        assertThat(searched).doesNotContain(family);
+        Matcher m = Pattern.compile("\"id\":\"([0-9a-f-]{36})\".*\"query\":\"([^\"]+)\"").matcher(searched);
+        assertThat(m.find()).isTrue();
+        byte[] plain = cipher.decrypt("audit-queries", Base64.getDecoder().decode(m.group(2)),
+                ("audit-query/" + m.group(1)).getBytes(StandardCharsets.UTF_8));
+        assertThat(new String(plain, StandardCharsets.UTF_8)).isEqualTo("family=" + family);
+    }
+
+    @Test
     void changesAreAuditedWithTheirPatient() {
         String id = createPatient(family);
         HttpResponse<String> update = call(HttpRequest.newBuilder(URI.create(fhirBase() + "/Patient/" + id))

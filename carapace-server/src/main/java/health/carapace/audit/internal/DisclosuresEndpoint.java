@@ -10,7 +10,6 @@ import health.carapace.platform.logging.RequestIds;
 import jakarta.servlet.http.HttpServletRequest;
 import java.time.Instant;
 import java.util.List;
-import java.util.regex.Pattern;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.security.core.context.SecurityContextHolder;
@@ -26,8 +25,6 @@ import org.springframework.web.bind.annotation.RestController;
 @RestController
 class DisclosuresEndpoint {
 
-    private static final Pattern PATIENT_ID = Pattern.compile("[0-9a-fA-F-]{36}");
-
     private final AuditQueries queries;
     private final AuditTrail audit;
 
@@ -39,11 +36,12 @@ class DisclosuresEndpoint {
     @GetMapping("/admin/audit/disclosures")
     ResponseEntity<String> disclosures(@RequestParam("patient") String patient,
             @RequestParam(name = "format", defaultValue = "json") String format, HttpServletRequest request) {
-        String id = patient.startsWith("Patient/") ? patient.substring("Patient/".length()) : patient;
-        if (!PATIENT_ID.matcher(id).matches()) {
+        String reference;
+        try {
+            reference = Disclosures.patientReference(patient);
+        } catch (IllegalArgumentException notAnId) {
             return ResponseEntity.badRequest().contentType(MediaType.TEXT_PLAIN).body("patient must be a Patient id\n");
         }
-        String reference = "Patient/" + id.toLowerCase(java.util.Locale.ROOT);
         var authentication = SecurityContextHolder.getContext().getAuthentication();
         audit.record(List.of(AuditEvent.now(authentication == null ? "anonymous" : authentication.getName(),
                 AuditAction.EXPORTED, "/admin/audit/disclosures", AuditContext.of(request), true, reference, null,

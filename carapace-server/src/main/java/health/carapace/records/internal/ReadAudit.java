@@ -48,8 +48,7 @@ final class ReadAudit {
                     .forEach(patient -> events.add(audit.event(AuditAction.VIEWED, path, patient, null)));
             case SEARCH_TYPE, SEARCH_SYSTEM, GET_PAGE -> {
                 if (operation != RestOperationTypeEnum.GET_PAGE) {
-                    String query = servletRequest.getQueryString();
-                    events.add(audit.event(AuditAction.SEARCHED, path, null, query == null ? "" : query));
+                    events.add(audit.event(AuditAction.SEARCHED, path, null, query(request)));
                 }
                 patientsIn(response).forEach(patient -> events.add(audit.event(AuditAction.VIEWED, path, patient, null)));
             }
@@ -64,6 +63,24 @@ final class ReadAudit {
                     "The audit trail is unavailable, so no record can be returned; try again later");
         }
         return true;
+    }
+
+    /**
+     * The search as HAPI parsed it, re-encoded as a query string: the same for {@code GET ?a=b}
+     * and a form-encoded {@code POST _search}, whose parameters never appear in the URL.
+     */
+    static String query(RequestDetails request) {
+        StringBuilder query = new StringBuilder();
+        new java.util.TreeMap<>(request.getParameters()).forEach((name, values) -> {
+            for (String value : values) {
+                if (!query.isEmpty()) {
+                    query.append('&');
+                }
+                query.append(java.net.URLEncoder.encode(name, java.nio.charset.StandardCharsets.UTF_8)).append('=')
+                        .append(java.net.URLEncoder.encode(value, java.nio.charset.StandardCharsets.UTF_8));
+            }
+        });
+        return query.toString();
     }
 
     private static Set<String> patientsIn(IBaseResource response) {

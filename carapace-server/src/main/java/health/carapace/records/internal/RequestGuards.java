@@ -9,7 +9,10 @@ import java.util.Locale;
 import java.util.Set;
 import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
 
-/** Refuses request bodies that are not FHIR JSON or XML before HAPI tries to parse them. */
+/**
+ * Refuses request bodies that are not FHIR JSON or XML (or, for {@code POST Type/_search}, a
+ * form) before HAPI tries to parse them.
+ */
 @Interceptor
 final class RequestGuards {
 
@@ -22,7 +25,10 @@ final class RequestGuards {
         if (method.equals("POST") || method.equals("PUT") || method.equals("PATCH")) {
             String contentType = request.getContentType();
             String bare = contentType == null ? "" : contentType.split(";", 2)[0].strip().toLowerCase(Locale.ROOT);
-            if (!FHIR_TYPES.contains(bare)) {
+            // FHIR search by POST (Type/_search) sends its parameters as a form
+            boolean formSearch = method.equals("POST") && request.getRequestURI().endsWith("/_search")
+                    && bare.equals("application/x-www-form-urlencoded");
+            if (!FHIR_TYPES.contains(bare) && !formSearch) {
                 throw new SafeFhirException(415, IssueType.NOTSUPPORTED,
                         "Unsupported content type: send application/fhir+json or application/fhir+xml");
             }
