@@ -28,7 +28,7 @@ import picocli.CommandLine.Unmatched;
 /** The {@code carapace} launcher: {@code start-dev}, {@code start} and {@code admin ...}. */
 @Command(name = "carapace", mixinStandardHelpOptions = true,
         description = "Carapace: a FHIR R4 patient-record server with encryption, access control and audit built in.",
-        subcommands = {Carapace.Admin.class, Carapace.Audit.class})
+        subcommands = {Carapace.Admin.class, Carapace.Audit.class, Carapace.Keys.class})
 public final class Carapace {
 
     private static volatile boolean serving;
@@ -195,6 +195,101 @@ public final class Carapace {
             spec.commandLine().getOut().print(report);
             spec.commandLine().getOut().flush();
             return 0;
+        }
+    }
+
+    @Command(name = "keys", mixinStandardHelpOptions = true, description = "Key lifecycle: rotation and status.",
+            subcommands = {RotateKek.class, RotateDeks.class, RotateIndexKeys.class, KeyStatusCommand.class})
+    static final class Keys {
+    }
+
+    /** Starts a rotation and runs it here to completion, unless a server node is already running jobs. */
+    abstract static class KeyRotationCommand implements Callable<Integer> {
+
+        @CommandLine.Mixin
+        Target target = new Target();
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        abstract java.util.UUID start(health.carapace.crypto.KeyRotation rotation, String actor);
+
+        @Override
+        public Integer call() throws Exception {
+            var out = spec.commandLine().getOut();
+            String actor = "cli:" + System.getProperty("user.name", "unknown");
+            return target.run(ctx -> {
+                var rotation = ctx.getBean(health.carapace.crypto.KeyRotation.class);
+                java.util.UUID job;
+                try {
+                    job = start(rotation, actor);
+                } catch (IllegalStateException running) {
+                    out.println(running.getMessage());
+                    out.flush();
+                    return 1;
+                }
+                out.println("Started key job " + job);
+                out.flush();
+                if (rotation.runJobs()) {
+                    out.println("Finished key job " + job);
+                } else {
+                    out.println("A server node is running key jobs; it will run this one ('keys status' shows progress)");
+                }
+                out.flush();
+                return 0;
+            });
+        }
+    }
+
+    @Command(name = "rotate-kek", mixinStandardHelpOptions = true,
+            description = {"Generates a new KEK version in the HSM (or dev keystore), re-wraps every wrapped key",
+                "under it, then retires the old version. Reads and writes continue throughout."})
+    static final class RotateKek extends KeyRotationCommand {
+        @Override
+        java.util.UUID start(health.carapace.crypto.KeyRotation rotation, String actor) {
+            return rotation.rotateKek(actor);
+        }
+    }
+
+    @Command(name = "rotate-deks", mixinStandardHelpOptions = true,
+            description = {"Adds a new data key to each patient's keyset (or one patient's), re-encrypts their",
+                "stored versions under it, then destroys the old keys once no ciphertext refers to them."})
+    static final class RotateDeks extends KeyRotationCommand {
+        @Option(names = "--patient", description = "Rotate only this Patient's key (its id).")
+        java.util.UUID patient;
+
+        @Override
+        java.util.UUID start(health.carapace.crypto.KeyRotation rotation, String actor) {
+            return rotation.rotateDeks(actor, patient);
+        }
+    }
+
+    @Command(name = "rotate-index-keys", mixinStandardHelpOptions = true,
+            description = {"Creates a new blind-index root key, re-indexes every resource under it (search keeps",
+                "working meanwhile), then retires the old one."})
+    static final class RotateIndexKeys extends KeyRotationCommand {
+        @Override
+        java.util.UUID start(health.carapace.crypto.KeyRotation rotation, String actor) {
+            return rotation.rotateIndexKeys(actor);
+        }
+    }
+
+    @Command(name = "status", mixinStandardHelpOptions = true,
+            description = "Prints every key's version, age, state and encryptions, and the progress of key jobs.")
+    static final class KeyStatusCommand implements Callable<Integer> {
+
+        @CommandLine.Mixin
+        Target target = new Target();
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            var status = target.run(ctx -> ctx.getBean(health.carapace.crypto.KeyRotation.class).status());
+            spec.commandLine().getOut().print(health.carapace.crypto.KeyStatusReport.text(status, java.time.Instant.now()));
+            spec.commandLine().getOut().flush();
+            return status.keys().stream().anyMatch(health.carapace.crypto.KeyRotation.Key::warning) ? 3 : 0;
         }
     }
 

@@ -14,5 +14,19 @@ public interface BlindIndex {
      * @param bits how many bits of the HMAC to keep (1..32)
      * @return the token, in the low {@code bits} bits
      */
-    int token(String index, String normalisedValue, int bits);
+    default int token(String index, String normalisedValue, int bits) {
+        return token(activeVersion(), index, normalisedValue, bits);
+    }
+
+    /** The same, under a given version of the index root key. */
+    int token(int keyVersion, String index, String normalisedValue, int bits);
+
+    /** The index root key version that new tokens must use. */
+    int activeVersion();
+
+    /**
+     * Versions whose tokens may still be stored, active first: more than one only while a re-index
+     * job moves the index to a new root key, during which a search asks for every version's tokens.
+     */
+    java.util.List<Integer> searchableVersions();
 }

@@ -1,5 +1,7 @@
 package health.carapace.crypto;
 
+import java.util.Optional;
+
 /**
  * Envelope encryption of stored records. Each compartment (one patient, or the shared
  * compartment for resources outside any patient) has its own Tink AES256_GCM keyset, wrapped
@@ -22,4 +24,24 @@ public interface RecordCipher {
      *     and associated data
      */
     byte[] decrypt(String compartment, byte[] ciphertext, byte[] associatedData);
+
+    /**
+     * Re-encrypts a ciphertext under the compartment's primary key (same associated data), or
+     * returns empty if it already is under that key. Used by the DEK rotation job.
+     *
+     * @throws KeyUnavailableException if the compartment has no key (for example, shredded)
+     */
+    Optional<byte[]> reencryptIfStale(String compartment, byte[] ciphertext, byte[] associatedData);
+
+    /**
+     * The id of the keyset key a ciphertext was made with: Tink's output prefix is one version
+     * byte (1) and the key id, big-endian. Null for a ciphertext without a Tink prefix.
+     */
+    static Integer keyIdOf(byte[] ciphertext) {
+        if (ciphertext == null || ciphertext.length < 5 || ciphertext[0] != 1) {
+            return null;
+        }
+        return ((ciphertext[1] & 0xff) << 24) | ((ciphertext[2] & 0xff) << 16) | ((ciphertext[3] & 0xff) << 8)
+                | (ciphertext[4] & 0xff);
+    }
 }

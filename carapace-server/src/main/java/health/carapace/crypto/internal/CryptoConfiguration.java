@@ -2,17 +2,21 @@ package health.carapace.crypto.internal;
 
 import com.google.crypto.tink.aead.AeadConfig;
 import com.google.crypto.tink.prf.PrfConfig;
-import health.carapace.crypto.BlindIndex;
+import health.carapace.crypto.EncryptedRecords;
 import health.carapace.crypto.KeyEncryptionKey;
-import health.carapace.crypto.RecordCipher;
+import health.carapace.crypto.KeyUnavailableException;
 import health.carapace.crypto.SystemSecrets;
 import java.security.GeneralSecurityException;
+import javax.sql.DataSource;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 @Configuration(proxyBeanMethods = false)
-@EnableConfigurationProperties({KekProperties.class, KeyringProperties.class})
+@EnableConfigurationProperties({KekProperties.class, KeyringProperties.class, KeysProperties.class})
 class CryptoConfiguration {
 
     static {
@@ -29,43 +33,90 @@ class CryptoConfiguration {
         return new KeyringStore(properties);
     }
 
+    @Bean
+    UsageCounters usageCounters(KeyringStore store) {
+        return new UsageCounters(store);
+    }
+
     /**
      * Opens the KEK, creating it only while the keyring is empty. Nodes that start together against
      * an empty keyring would otherwise each find no key in the HSM and each create one under the
      * same label; SunPKCS11's key store then refuses to load the token at all ("multiple secret
      * keys sharing same CKA_LABEL"), and no node can start again until someone deletes the right
      * one of the two from the HSM. Under the keyring lock the second node finds the first's key.
+     *
+     * <p>The bean is the {@link KekRing}: every KEK version, the active one for new wraps.
      */
     @Bean
-    KeyEncryptionKey keyEncryptionKey(KekProperties properties, KeyringStore store) {
-        return store.withKekCreationLock(() -> open(properties, store.isEmpty()));
-    }
-
-    private static KeyEncryptionKey open(KekProperties properties, boolean mayCreate) {
-        return switch (String.valueOf(properties.provider())) {
-            case "dev-keystore" -> DevKeystoreKek.open(properties.devKeystore().path(), mayCreate);
-            case "pkcs11" -> {
-                KekProperties.Pkcs11 p = properties.pkcs11();
-                yield Pkcs11Kek.open(p.library(), p.slotListIndex(),
-                        p.pin() == null ? null : p.pin().toCharArray(), p.keyLabel(), mayCreate);
+    KekRing keyEncryptionKey(KekProperties properties, KeyringStore store, UsageCounters counters,
+            KeysProperties keys) {
+        return store.withKekCreationLock(() -> {
+            boolean empty = store.isEmpty();
+            boolean versioned = !store.versions(KekRing.KIND).isEmpty();
+            KekSource source;
+            KeyEncryptionKey first = null;
+            switch (String.valueOf(properties.provider())) {
+                case "dev-keystore" -> {
+                    first = DevKeystoreKek.open(properties.devKeystore().path(), empty);
+                    source = KekSource.devKeystore(properties.devKeystore().path());
+                }
+                case "pkcs11" -> {
+                    KekProperties.Pkcs11 p = properties.pkcs11();
+                    Pkcs11Kek.Token token = Pkcs11Kek.Token.login(p.library(), p.slotListIndex(),
+                            p.pin() == null ? null : p.pin().toCharArray(), p.keyLabel());
+                    source = KekSource.pkcs11(token);
+                    if (!versioned) {
+                        // Before versioning, the configured label is the one and only KEK.
+                        first = token.find(p.keyLabel());
+                        if (first == null && !empty) {
+                            throw new KeyUnavailableException("The keyring holds keys wrapped by pkcs11/"
+                                    + p.keyLabel() + " but the HSM token has no key with that label: "
+                                    + "encrypted records cannot be read");
+                        }
+                        if (first == null) {
+                            first = token.create(p.keyLabel());
+                        }
+                    }
+                }
+                default -> throw new IllegalStateException(
+                        "carapace.kek.provider must be set to 'pkcs11' (or 'dev-keystore' under start-dev)");
             }
-            default -> throw new IllegalStateException(
-                    "carapace.kek.provider must be set to 'pkcs11' (or 'dev-keystore' under start-dev)");
-        };
+            KekRing ring = new KekRing(source, store, counters, keys.refreshInterval());
+            if (first != null) {
+                ring.bootstrap(first);
+            } else {
+                ring.active();
+            }
+            return ring;
+        });
     }
 
     @Bean
-    RecordCipher recordCipher(KeyringStore store, KeyEncryptionKey kek, KeyringProperties properties) {
-        return new PatientKeyring(store, kek, properties);
+    PatientKeyring recordCipher(KeyringStore store, KekRing kek, UsageCounters counters,
+            KeyringProperties properties, KeysProperties keys) {
+        return new PatientKeyring(store, kek, counters, properties, keys.refreshInterval());
     }
 
     @Bean
-    BlindIndex blindIndex(KeyringStore store, KeyEncryptionKey kek) {
-        return new TinkBlindIndex(store, kek);
+    TinkBlindIndex blindIndex(KeyringStore store, KekRing kek, KeysProperties keys) {
+        return new TinkBlindIndex(store, kek, keys.refreshInterval());
     }
 
     @Bean
-    SystemSecrets systemSecrets(KeyringStore store, KeyEncryptionKey kek) {
+    SystemSecrets systemSecrets(KeyringStore store, KekRing kek) {
         return new KeyringSecrets(store, kek);
+    }
+
+    @Bean
+    KeyJobs keyRotation(DataSource dataSource, KeyringStore store, KekRing kek, PatientKeyring deks,
+            TinkBlindIndex index, UsageCounters counters, KeysProperties keys,
+            ObjectProvider<EncryptedRecords> records, ApplicationEventPublisher events) {
+        return new KeyJobs(dataSource, store, kek, deks, index, counters, keys, records, events);
+    }
+
+    @Bean
+    @ConditionalOnWebApplication
+    KeyRotationScheduler keyRotationScheduler(KeyJobs jobs, UsageCounters counters, KeysProperties keys) {
+        return new KeyRotationScheduler(jobs, counters, keys.checkInterval(), keys.refreshInterval());
     }
 }

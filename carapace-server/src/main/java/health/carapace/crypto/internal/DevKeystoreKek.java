@@ -26,10 +26,13 @@ public final class DevKeystoreKek extends JceKeyEncryptionKey {
 
     static final String KEYSTORE_FILE = "kek.p12";
     static final String PASSPHRASE_FILE = "kek.passphrase";
-    private static final String ALIAS = "kek-1";
+    static final String ALIAS = "kek-1";
 
-    private DevKeystoreKek(SecretKey key) {
+    private final String alias;
+
+    private DevKeystoreKek(SecretKey key, String alias) {
         super(key, null);
+        this.alias = alias;
     }
 
     /**
@@ -57,7 +60,46 @@ public final class DevKeystoreKek extends JceKeyEncryptionKey {
             if (key == null) {
                 throw new KeyUnavailableException("The dev keystore " + keystore.toAbsolutePath() + " holds no KEK");
             }
-            return new DevKeystoreKek(key);
+            return new DevKeystoreKek(key, ALIAS);
+        } catch (IOException | GeneralSecurityException e) {
+            throw new KeyUnavailableException("Cannot open the dev keystore " + keystore.toAbsolutePath(), e);
+        }
+    }
+
+    /**
+     * Opens the KEK version stored under {@code alias} ({@code kek-<n>}); with {@code mayCreate},
+     * generates it first if the keystore lacks it. The keystore file is rewritten through a
+     * temporary file and an atomic rename, so a crash leaves either the old or the new file.
+     */
+    static synchronized DevKeystoreKek version(Path dir, String alias, boolean mayCreate) {
+        Path keystore = dir.resolve(KEYSTORE_FILE);
+        Path passphraseFile = dir.resolve(PASSPHRASE_FILE);
+        try {
+            char[] passphrase = Files.readString(passphraseFile, StandardCharsets.US_ASCII).trim().toCharArray();
+            KeyStore ks = KeyStore.getInstance("PKCS12");
+            try (InputStream in = Files.newInputStream(keystore)) {
+                ks.load(in, passphrase);
+            }
+            SecretKey key = (SecretKey) ks.getKey(alias, passphrase);
+            if (key == null && mayCreate) {
+                KeyGenerator generator = KeyGenerator.getInstance("AES");
+                generator.init(256);
+                key = generator.generateKey();
+                ks.setEntry(alias, new KeyStore.SecretKeyEntry(key), new KeyStore.PasswordProtection(passphrase));
+                Path tmp = dir.resolve(KEYSTORE_FILE + ".new");
+                Files.deleteIfExists(tmp);
+                try (OutputStream out = Files.newOutputStream(tmp, StandardOpenOption.CREATE_NEW)) {
+                    restrict(tmp, "rw-------");
+                    ks.store(out, passphrase);
+                }
+                Files.move(tmp, keystore, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            }
+            if (key == null) {
+                throw new KeyUnavailableException("The dev keystore " + keystore.toAbsolutePath()
+                        + " holds no KEK version " + alias);
+            }
+            return new DevKeystoreKek(key, alias);
         } catch (IOException | GeneralSecurityException e) {
             throw new KeyUnavailableException("Cannot open the dev keystore " + keystore.toAbsolutePath(), e);
         }
@@ -103,8 +145,6 @@ public final class DevKeystoreKek extends JceKeyEncryptionKey {
 
     @Override
     public String id() {
-        return "dev-keystore/" + ALIAS;
+        return "dev-keystore/" + alias;
     }
-
-
 }

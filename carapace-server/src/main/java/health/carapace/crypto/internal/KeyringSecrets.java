@@ -11,9 +11,9 @@ import java.util.function.Supplier;
 final class KeyringSecrets implements SystemSecrets {
 
     private final KeyringStore store;
-    private final KeyEncryptionKey kek;
+    private final KekRing kek;
 
-    KeyringSecrets(KeyringStore store, KeyEncryptionKey kek) {
+    KeyringSecrets(KeyringStore store, KekRing kek) {
         this.store = store;
         this.kek = kek;
     }
@@ -24,9 +24,11 @@ final class KeyringSecrets implements SystemSecrets {
         byte[] associatedData = keyRef.getBytes(StandardCharsets.UTF_8);
         try {
             if (store.find(keyRef).isEmpty()) {
-                store.insertIfAbsent(keyRef, kek.id(), kek.encrypt(generator.get(), associatedData));
+                KeyEncryptionKey active = kek.active();
+                store.insertIfAbsent(keyRef, active.id(), kek.encryptWith(active, generator.get(), associatedData));
             }
-            return kek.decrypt(store.find(keyRef).orElseThrow().wrapped(), associatedData);
+            KeyringStore.WrappedKey stored = store.find(keyRef).orElseThrow();
+            return kek.unwrapping(stored.kekId()).decrypt(stored.wrapped(), associatedData);
         } catch (GeneralSecurityException e) {
             throw new KeyUnavailableException("The system secret '" + name + "' cannot be unwrapped by the KEK", e);
         }

@@ -6,11 +6,18 @@ import health.carapace.crypto.KeyUnavailableException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
 import org.flywaydb.core.Flyway;
 import org.springframework.beans.factory.DisposableBean;
+import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * The keyring table, reached through a connection pool of its own and a database role of its
@@ -20,6 +27,16 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 final class KeyringStore implements DisposableBean {
 
     record WrappedKey(String keyRef, String kekId, byte[] wrapped) {}
+
+    /** A version of a top-level key (the KEK, the index root key); see keyring migration V2. */
+    record KeyVersion(String kind, int version, String keyId, String state, Instant createdAt, Instant retiredAt,
+            long encryptions) {}
+
+    /** One key inside a compartment keyset, with its persisted encryption count. */
+    record DekKey(String keyRef, long keyId, Instant createdAt, long encryptions) {}
+
+    /** A rewritten wrapped key, stored only if the row still holds {@code expected}. */
+    record Rewrite(String keyRef, String kekId, byte[] wrapped, byte[] expected) {}
 
     /** Advisory lock key ("carapace" in ASCII) serialising KEK creation across nodes. */
     private static final long KEK_CREATION_LOCK = 0x6361726170616365L;
@@ -40,10 +57,15 @@ final class KeyringStore implements DisposableBean {
         config.setJdbcUrl(properties.url());
         config.setUsername(properties.username());
         config.setPassword(properties.password());
-        config.setMaximumPoolSize(4);
+        config.setMaximumPoolSize(8);
         this.pool = new HikariDataSource(config);
         this.jdbc = JdbcClient.create(pool);
+        this.batches = new JdbcTemplate(pool);
+        this.transactions = new TransactionTemplate(new DataSourceTransactionManager(pool));
     }
+
+    private final JdbcTemplate batches;
+    private final TransactionTemplate transactions;
 
     /**
      * Runs {@code action} holding a keyring-wide PostgreSQL advisory lock: every node opening the
@@ -85,6 +107,166 @@ final class KeyringStore implements DisposableBean {
         jdbc.sql("insert into keyring.wrapped_key (key_ref, kek_id, wrapped) values (?, ?, ?) on conflict do nothing")
                 .params(keyRef, kekId, wrapped)
                 .update();
+    }
+
+    List<KeyVersion> versions(String kind) {
+        return jdbc.sql("""
+                select kind, version, key_id, state, created_at, retired_at, encryptions
+                from keyring.key_version where kind = ? order by version""")
+                .param(kind)
+                .query((rs, n) -> new KeyVersion(rs.getString(1), rs.getInt(2), rs.getString(3), rs.getString(4),
+                        rs.getTimestamp(5).toInstant(),
+                        rs.getTimestamp(6) == null ? null : rs.getTimestamp(6).toInstant(), rs.getLong(7)))
+                .list();
+    }
+
+    /**
+     * Records version 1 of a key that predates versioning (or was just created), dated by the
+     * oldest wrapped key if there is one. Idempotent across nodes.
+     */
+    void insertFirstVersion(String kind, String keyId) {
+        jdbc.sql("""
+                insert into keyring.key_version (kind, version, key_id, state, created_at)
+                select ?, 1, ?, 'active', coalesce((select min(created_at) from keyring.wrapped_key), now())
+                where not exists (select 1 from keyring.key_version where kind = ?)
+                on conflict do nothing""")
+                .params(kind, keyId, kind)
+                .update();
+    }
+
+    /**
+     * Makes {@code keyId} the active version of {@code kind}; the previous active version becomes
+     * decrypt-only. One transaction, so that there is always exactly one active version.
+     */
+    void activate(String kind, int version, String keyId) {
+        transactions.executeWithoutResult(status -> {
+            jdbc.sql("select pg_advisory_xact_lock(?)").param(KEK_CREATION_LOCK + 1).query().listOfRows();
+            boolean known = jdbc.sql("select exists (select 1 from keyring.key_version where key_id = ?)")
+                    .param(keyId).query(Boolean.class).single();
+            if (known) {
+                return;
+            }
+            jdbc.sql("update keyring.key_version set state = 'decrypt-only' where kind = ? and state = 'active'")
+                    .param(kind).update();
+            jdbc.sql("insert into keyring.key_version (kind, version, key_id, state) values (?, ?, ?, 'active')")
+                    .params(kind, version, keyId).update();
+        });
+    }
+
+    void retire(String kind, int version) {
+        jdbc.sql("""
+                update keyring.key_version set state = 'retired', retired_at = now()
+                where kind = ? and version = ? and state = 'decrypt-only'""")
+                .params(kind, version).update();
+    }
+
+    /** Wrapped keys not wrapped by {@code kekId}, in key_ref order after {@code afterRef}. */
+    List<WrappedKey> notWrappedBy(String kekId, String afterRef, int limit) {
+        return jdbc.sql("""
+                select key_ref, kek_id, wrapped from keyring.wrapped_key
+                where key_ref > ? and kek_id <> ? order by key_ref limit ?""")
+                .params(afterRef, kekId, limit)
+                .query((rs, n) -> new WrappedKey(rs.getString(1), rs.getString(2), rs.getBytes(3)))
+                .list();
+    }
+
+    long countWrappedBy(String kekId) {
+        return jdbc.sql("select count(*) from keyring.wrapped_key where kek_id = ?").param(kekId)
+                .query(Long.class).single();
+    }
+
+    /** Key refs of rotatable data keys (patients and the shared compartment), in order. */
+    List<String> dataKeyRefs(String afterRef, int limit) {
+        return jdbc.sql("""
+                select key_ref from keyring.wrapped_key
+                where key_ref > ? and (key_ref like 'dek/Patient/%' or key_ref = 'dek/shared')
+                order by key_ref limit ?""")
+                .params(afterRef, limit)
+                .query(String.class)
+                .list();
+    }
+
+    /**
+     * Stores rewritten keys in one batch; a row changed meanwhile (another rotation, a shredding
+     * that deleted it) is left alone. Returns how many rows were written.
+     */
+    int compareAndSet(List<Rewrite> rewrites) {
+        if (rewrites.isEmpty()) {
+            return 0;
+        }
+        int[][] counts = batches.batchUpdate(
+                "update keyring.wrapped_key set kek_id = ?, wrapped = ? where key_ref = ? and wrapped = ?",
+                rewrites, rewrites.size(), (ps, r) -> {
+                    ps.setString(1, r.kekId());
+                    ps.setBytes(2, r.wrapped());
+                    ps.setString(3, r.keyRef());
+                    ps.setBytes(4, r.expected());
+                });
+        int written = 0;
+        for (int[] batch : counts) {
+            for (int count : batch) {
+                written += Math.max(count, 0);
+            }
+        }
+        return written;
+    }
+
+    void addKekEncryptions(Map<String, Long> counts) {
+        counts.forEach((keyId, count) -> jdbc.sql(
+                        "update keyring.key_version set encryptions = encryptions + ? where key_id = ?")
+                .params(count, keyId).update());
+    }
+
+    /** Adds encryption counts per (key_ref, Tink key id), creating the rows of keys not yet seen. */
+    void addDekEncryptions(Map<Map.Entry<String, Long>, Long> counts) {
+        if (counts.isEmpty()) {
+            return;
+        }
+        List<Object[]> rows = new ArrayList<>();
+        counts.forEach((key, count) -> rows.add(new Object[] {key.getKey(), key.getValue(), key.getKey(), count}));
+        batches.batchUpdate("""
+                insert into keyring.dek_key (key_ref, key_id, created_at, encryptions)
+                values (?, ?, coalesce((select created_at from keyring.wrapped_key where key_ref = ?), now()), ?)
+                on conflict (key_ref, key_id) do update set encryptions = keyring.dek_key.encryptions + excluded.encryptions""",
+                rows);
+    }
+
+    /** Notes a key added to a keyset (creation or rotation), so that its age is known. */
+    void recordDekKey(String keyRef, long keyId) {
+        jdbc.sql("insert into keyring.dek_key (key_ref, key_id) values (?, ?) on conflict do nothing")
+                .params(keyRef, keyId).update();
+    }
+
+    void markDekKeysDestroyed(String keyRef, List<Long> keyIds) {
+        for (long keyId : keyIds) {
+            jdbc.sql("""
+                    insert into keyring.dek_key (key_ref, key_id, destroyed_at) values (?, ?, now())
+                    on conflict (key_ref, key_id) do update set destroyed_at = now()""")
+                    .params(keyRef, keyId).update();
+        }
+    }
+
+    /** Live data keys (not destroyed, keyset still present), most used first. */
+    List<DekKey> liveDekKeys(int limit) {
+        return jdbc.sql("""
+                select d.key_ref, d.key_id, d.created_at, d.encryptions from keyring.dek_key d
+                where d.destroyed_at is null
+                  and exists (select 1 from keyring.wrapped_key w where w.key_ref = d.key_ref)
+                order by d.encryptions desc, d.created_at limit ?""")
+                .param(limit)
+                .query((rs, n) -> new DekKey(rs.getString(1), rs.getLong(2), rs.getTimestamp(3).toInstant(),
+                        rs.getLong(4)))
+                .list();
+    }
+
+    /** Count, oldest creation and most encryptions of live data keys (of all compartments). */
+    Map<String, Object> dekSummary() {
+        return jdbc.sql("""
+                select count(*) as keys, min(d.created_at) as oldest, coalesce(max(d.encryptions), 0) as most,
+                       (select count(*) from keyring.wrapped_key where key_ref like 'dek/%') as keysets
+                from keyring.dek_key d where d.destroyed_at is null
+                  and exists (select 1 from keyring.wrapped_key w where w.key_ref = d.key_ref)""")
+                .query().singleRow();
     }
 
     @Override

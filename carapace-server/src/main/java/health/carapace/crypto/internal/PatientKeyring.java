@@ -13,20 +13,41 @@ import health.carapace.crypto.RecordCipher;
 import health.carapace.crypto.RecordIntegrityException;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
 
 /**
  * One Tink AES256_GCM keyset per compartment, wrapped by the KEK in the keyring, unwrapped on
  * demand into a bounded, time-limited cache.
+ *
+ * <p>Rotation (ADR 0010) adds a key to a keyset and makes it primary; a re-encryption job moves
+ * every ciphertext to it; then the old key is removed. Other nodes notice without any message:
+ * a ciphertext whose key id (Tink's 5-byte prefix) is not in the cached keyset makes the node
+ * re-read the keyset, and a node encrypts only with a keyset read within the refresh interval.
  */
 final class PatientKeyring implements RecordCipher {
 
-    private final KeyringStore store;
-    private final KeyEncryptionKey kek;
-    private final Cache<String, Aead> unwrapped;
+    /** Keys removed from a keyset, and how many it still holds. */
+    record Removal(List<Long> removed, int remaining) {}
 
-    PatientKeyring(KeyringStore store, KeyEncryptionKey kek, KeyringProperties properties) {
+    private record Loaded(KeysetHandle handle, Aead aead, Set<Integer> keyIds, int primaryId, long loadedAt) {}
+
+    private final KeyringStore store;
+    private final KekRing kek;
+    private final UsageCounters counters;
+    private final long refreshNanos;
+    private final Cache<String, Loaded> unwrapped;
+
+    PatientKeyring(KeyringStore store, KekRing kek, UsageCounters counters, KeyringProperties properties,
+            Duration refresh) {
         this.store = store;
         this.kek = kek;
+        this.counters = counters;
+        this.refreshNanos = refresh.toNanos();
         this.unwrapped = Caffeine.newBuilder()
                 .maximumSize(properties.dekCacheSize())
                 .expireAfterAccess(properties.dekCacheTtl())
@@ -35,8 +56,11 @@ final class PatientKeyring implements RecordCipher {
 
     @Override
     public byte[] encrypt(String compartment, byte[] plaintext, byte[] associatedData) {
+        Loaded keyset = load(compartment, true, refreshNanos);
         try {
-            return aead(compartment, true).encrypt(plaintext, associatedData);
+            byte[] ciphertext = keyset.aead().encrypt(plaintext, associatedData);
+            counters.dekEncryption(keyRef(compartment), Integer.toUnsignedLong(keyset.primaryId()));
+            return ciphertext;
         } catch (GeneralSecurityException e) {
             throw new KeyUnavailableException("Encryption failed for a record key", e);
         }
@@ -44,20 +68,137 @@ final class PatientKeyring implements RecordCipher {
 
     @Override
     public byte[] decrypt(String compartment, byte[] ciphertext, byte[] associatedData) {
-        Aead aead = aead(compartment, false);
+        Loaded keyset = forCiphertext(compartment, ciphertext);
         try {
-            return aead.decrypt(ciphertext, associatedData);
+            return keyset.aead().decrypt(ciphertext, associatedData);
         } catch (GeneralSecurityException e) {
             throw new RecordIntegrityException("A stored record failed authentication", e);
         }
     }
 
-    private Aead aead(String compartment, boolean createIfMissing) {
-        Aead cached = unwrapped.getIfPresent(compartment);
-        if (cached != null) {
+    @Override
+    public Optional<byte[]> reencryptIfStale(String compartment, byte[] ciphertext, byte[] associatedData) {
+        Loaded keyset = load(compartment, false, refreshNanos);
+        Integer keyId = RecordCipher.keyIdOf(ciphertext);
+        if (keyId != null && keyId == keyset.primaryId()) {
+            return Optional.empty();
+        }
+        byte[] plaintext = decrypt(compartment, ciphertext, associatedData);
+        return Optional.of(encrypt(compartment, plaintext, associatedData));
+    }
+
+    /** The cached keyset, re-read if it does not know the ciphertext's key (rotated elsewhere). */
+    private Loaded forCiphertext(String compartment, byte[] ciphertext) {
+        Loaded keyset = load(compartment, false, Long.MAX_VALUE);
+        Integer keyId = RecordCipher.keyIdOf(ciphertext);
+        if (keyId != null && !keyset.keyIds().contains(keyId)) {
+            keyset = load(compartment, false, 0);
+        }
+        return keyset;
+    }
+
+    /**
+     * Adds a fresh AES256_GCM key to the compartment's keyset and makes it primary. Returns false
+     * when the compartment has no keyset (never created, or shredded).
+     */
+    boolean rotate(String compartment) {
+        String keyRef = keyRef(compartment);
+        for (int attempt = 0; attempt < 10; attempt++) {
+            var stored = store.find(keyRef);
+            if (stored.isEmpty()) {
+                return false;
+            }
+            try {
+                KeysetHandle current = parse(stored.get());
+                KeysetHandle rotated = KeysetHandle.newBuilder(current)
+                        .addEntry(KeysetHandle.generateEntryFromParameters(PredefinedAeadParameters.AES256_GCM)
+                                .withRandomId().makePrimary())
+                        .build();
+                if (write(keyRef, rotated, stored.get().wrapped())) {
+                    store.recordDekKey(keyRef, Integer.toUnsignedLong(rotated.getPrimary().getId()));
+                    unwrapped.invalidate(compartment);
+                    return true;
+                }
+            } catch (GeneralSecurityException e) {
+                throw new KeyUnavailableException("Cannot rotate a data key", e);
+            }
+        }
+        throw new KeyUnavailableException("A data keyset kept changing while it was being rotated");
+    }
+
+    /**
+     * Removes from the keyset every key that is neither primary nor in {@code inUse} (the key ids
+     * that stored ciphertexts still carry). Returns what was removed.
+     */
+    Removal removeUnreferenced(String compartment, Set<Integer> inUse) {
+        String keyRef = keyRef(compartment);
+        for (int attempt = 0; attempt < 10; attempt++) {
+            var stored = store.find(keyRef);
+            if (stored.isEmpty()) {
+                return new Removal(List.of(), 0);
+            }
+            try {
+                KeysetHandle current = parse(stored.get());
+                KeysetHandle.Builder builder = KeysetHandle.newBuilder(current);
+                List<Long> removed = new ArrayList<>();
+                for (int i = current.size() - 1; i >= 0; i--) {
+                    var entry = current.getAt(i);
+                    if (!entry.isPrimary() && !inUse.contains(entry.getId())) {
+                        builder.deleteAt(i);
+                        removed.add(Integer.toUnsignedLong(entry.getId()));
+                    }
+                }
+                if (removed.isEmpty()) {
+                    return new Removal(removed, current.size());
+                }
+                KeysetHandle kept = builder.build();
+                if (write(keyRef, kept, stored.get().wrapped())) {
+                    store.markDekKeysDestroyed(keyRef, removed);
+                    unwrapped.invalidate(compartment);
+                    return new Removal(removed, kept.size());
+                }
+            } catch (GeneralSecurityException e) {
+                throw new KeyUnavailableException("Cannot remove retired keys from a data keyset", e);
+            }
+        }
+        throw new KeyUnavailableException("A data keyset kept changing while old keys were being removed");
+    }
+
+    /** How many keys the compartment's keyset holds (0 if it has none). */
+    int keyCount(String compartment) {
+        var stored = store.find(keyRef(compartment));
+        if (stored.isEmpty()) {
+            return 0;
+        }
+        try {
+            return parse(stored.get()).size();
+        } catch (GeneralSecurityException e) {
+            throw new KeyUnavailableException("A data key cannot be unwrapped", e);
+        }
+    }
+
+    private boolean write(String keyRef, KeysetHandle handle, byte[] expected) throws GeneralSecurityException {
+        KeyEncryptionKey active = kek.active();
+        byte[] wrapped = TinkProtoKeysetFormat.serializeEncryptedKeyset(handle, kek.counting(active),
+                keyRef.getBytes(StandardCharsets.UTF_8));
+        return store.compareAndSet(List.of(new KeyringStore.Rewrite(keyRef, active.id(), wrapped, expected))) == 1;
+    }
+
+    private KeysetHandle parse(KeyringStore.WrappedKey stored) throws GeneralSecurityException {
+        return TinkProtoKeysetFormat.parseEncryptedKeyset(stored.wrapped(), kek.unwrapping(stored.kekId()),
+                stored.keyRef().getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static String keyRef(String compartment) {
+        return "dek/" + compartment;
+    }
+
+    private Loaded load(String compartment, boolean createIfMissing, long maxAgeNanos) {
+        Loaded cached = unwrapped.getIfPresent(compartment);
+        if (cached != null && System.nanoTime() - cached.loadedAt() <= maxAgeNanos) {
             return cached;
         }
-        String keyRef = "dek/" + compartment;
+        String keyRef = keyRef(compartment);
         byte[] associatedData = keyRef.getBytes(StandardCharsets.UTF_8);
         var wrapped = store.find(keyRef);
         if (wrapped.isEmpty()) {
@@ -66,22 +207,29 @@ final class PatientKeyring implements RecordCipher {
             }
             try {
                 KeysetHandle fresh = KeysetHandle.generateNew(PredefinedAeadParameters.AES256_GCM);
-                store.insertIfAbsent(keyRef, kek.id(),
-                        TinkProtoKeysetFormat.serializeEncryptedKeyset(fresh, kek, associatedData));
+                KeyEncryptionKey active = kek.active();
+                store.insertIfAbsent(keyRef, active.id(),
+                        TinkProtoKeysetFormat.serializeEncryptedKeyset(fresh, kek.counting(active), associatedData));
             } catch (GeneralSecurityException e) {
                 throw new KeyUnavailableException("Cannot create and wrap a data key", e);
             }
             wrapped = store.find(keyRef);
         }
         try {
-            KeysetHandle handle = TinkProtoKeysetFormat.parseEncryptedKeyset(
-                    wrapped.orElseThrow().wrapped(), kek, associatedData);
+            KeysetHandle handle = parse(wrapped.orElseThrow());
             Aead aead = handle.getPrimitive(RegistryConfiguration.get(), Aead.class);
-            unwrapped.put(compartment, aead);
-            return aead;
+            Set<Integer> keyIds = new HashSet<>();
+            for (int i = 0; i < handle.size(); i++) {
+                keyIds.add(handle.getAt(i).getId());
+            }
+            Loaded loaded = new Loaded(handle, aead, Set.copyOf(keyIds), handle.getPrimary().getId(), System.nanoTime());
+            unwrapped.put(compartment, loaded);
+            return loaded;
         } catch (GeneralSecurityException e) {
             throw new KeyUnavailableException("A data key cannot be unwrapped by the KEK "
                     + wrapped.get().kekId() + " (wrong or missing KEK?)", e);
+        } catch (KeyUnavailableException e) {
+            throw e;
         }
     }
 }

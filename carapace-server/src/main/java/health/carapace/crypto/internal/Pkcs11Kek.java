@@ -35,29 +35,81 @@ public final class Pkcs11Kek extends JceKeyEncryptionKey {
      * only when {@code mayCreate} (an empty keyring).
      */
     public static Pkcs11Kek open(String library, int slotListIndex, char[] pin, String label, boolean mayCreate) {
-        Provider provider = configure(library, slotListIndex);
-        try {
-            KeyStore token = KeyStore.getInstance("PKCS11", provider);
-            token.load(null, pin);
-            Key key = token.getKey(label, null);
-            if (key == null) {
-                if (!mayCreate) {
-                    throw new KeyUnavailableException("The keyring holds keys wrapped by pkcs11/" + label
-                            + " but the HSM token has no key with that label: encrypted records cannot be read");
+        Token token = Token.login(library, slotListIndex, pin, label);
+        Pkcs11Kek found = token.find(label);
+        if (found != null) {
+            return found;
+        }
+        if (!mayCreate) {
+            throw new KeyUnavailableException("The keyring holds keys wrapped by pkcs11/" + label
+                    + " but the HSM token has no key with that label: encrypted records cannot be read");
+        }
+        return token.create(label);
+    }
+
+    /**
+     * A logged-in token holding one key object per KEK version, each under its own label. Rotation
+     * generates the next version here; other nodes find it by reloading the token's key list.
+     */
+    static final class Token {
+
+        private final Provider provider;
+        private final KeyStore keyStore;
+        private final char[] pin;
+        private final String firstLabel;
+
+        private Token(Provider provider, KeyStore keyStore, char[] pin, String firstLabel) {
+            this.provider = provider;
+            this.keyStore = keyStore;
+            this.pin = pin;
+            this.firstLabel = firstLabel;
+        }
+
+        static Token login(String library, int slotListIndex, char[] pin, String label) {
+            Provider provider = configure(library, slotListIndex);
+            try {
+                KeyStore keyStore = KeyStore.getInstance("PKCS11", provider);
+                keyStore.load(null, pin);
+                return new Token(provider, keyStore, pin, label);
+            } catch (Exception e) {
+                throw new KeyUnavailableException(openFailure(label, pin != null, e), e);
+            }
+        }
+
+        /**
+         * The key under {@code label}, or null. SunPKCS11 lists the token's labels when its key
+         * store loads, so a miss reloads the list once: another node may have just made the key.
+         */
+        synchronized Pkcs11Kek find(String label) {
+            try {
+                Key key = keyStore.getKey(label, null);
+                if (key == null) {
+                    keyStore.load(null, pin);
+                    key = keyStore.getKey(label, null);
                 }
+                return key == null ? null : new Pkcs11Kek(label, key, provider);
+            } catch (Exception e) {
+                throw new KeyUnavailableException(openFailure(label, pin != null, e), e);
+            }
+        }
+
+        /** Generates a new AES-256 key object in the token under {@code label}. */
+        synchronized Pkcs11Kek create(String label) {
+            try {
                 KeyGenerator generator = KeyGenerator.getInstance("AES", provider);
                 generator.init(256);
                 SecretKey sessionKey = generator.generateKey();
                 // Storing copies the key into a persistent token object (C_CopyObject); its
                 // sensitive / non-extractable attributes come from the provider configuration.
-                token.setKeyEntry(label, sessionKey, null, null);
-                key = token.getKey(label, null);
+                keyStore.setKeyEntry(label, sessionKey, null, null);
+                return new Pkcs11Kek(label, keyStore.getKey(label, null), provider);
+            } catch (Exception e) {
+                throw new KeyUnavailableException(openFailure(label, pin != null, e), e);
             }
-            return new Pkcs11Kek(label, key, provider);
-        } catch (KeyUnavailableException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new KeyUnavailableException(openFailure(label, pin != null, e), e);
+        }
+
+        String firstLabel() {
+            return firstLabel;
         }
     }
 
@@ -126,6 +178,4 @@ public final class Pkcs11Kek extends JceKeyEncryptionKey {
     public String id() {
         return "pkcs11/" + label;
     }
-
-
 }

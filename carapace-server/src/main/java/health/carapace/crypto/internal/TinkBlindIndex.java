@@ -11,6 +11,9 @@ import health.carapace.crypto.KeyUnavailableException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import javax.crypto.Mac;
@@ -19,38 +22,82 @@ import javax.crypto.spec.SecretKeySpec;
 /**
  * Blind indexes after CipherSweet: an index root key (Tink HKDF-SHA256 PRF, wrapped by the KEK)
  * derives one HMAC-SHA256 key per index; tokens are the HMAC truncated to the requested bits.
+ *
+ * <p>The root key has versions (ADR 0010): version 1 is stored as {@code index-root}, version n
+ * as {@code index-root/v<n>}. New tokens use the active version; while a re-index runs, the
+ * previous version stays searchable.
  */
 final class TinkBlindIndex implements BlindIndex {
 
-    private static final String ROOT_REF = "index-root";
+    static final String KIND = "index-root";
+    private static final String FIRST_REF = "index-root";
 
-    private final PrfSet root;
+    private record Snapshot(List<KeyringStore.KeyVersion> versions, long loadedAt) {}
+
+    private final KeyringStore store;
+    private final KekRing kek;
+    private final long refreshNanos;
+    private final ConcurrentMap<Integer, PrfSet> roots = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, SecretKeySpec> indexKeys = new ConcurrentHashMap<>();
+    private volatile Snapshot snapshot;
 
-    TinkBlindIndex(KeyringStore store, KeyEncryptionKey kek) {
-        byte[] associatedData = ROOT_REF.getBytes(StandardCharsets.UTF_8);
+    TinkBlindIndex(KeyringStore store, KekRing kek, Duration refresh) {
+        this.store = store;
+        this.kek = kek;
+        this.refreshNanos = refresh.toNanos();
         try {
-            if (store.find(ROOT_REF).isEmpty()) {
+            if (store.find(FIRST_REF).isEmpty()) {
                 KeysetHandle fresh = KeysetHandle.generateNew(PredefinedPrfParameters.HKDF_SHA256);
-                store.insertIfAbsent(ROOT_REF, kek.id(),
-                        TinkProtoKeysetFormat.serializeEncryptedKeyset(fresh, kek, associatedData));
+                KeyEncryptionKey active = kek.active();
+                store.insertIfAbsent(FIRST_REF, active.id(), TinkProtoKeysetFormat.serializeEncryptedKeyset(fresh,
+                        kek.counting(active), FIRST_REF.getBytes(StandardCharsets.UTF_8)));
             }
-            KeysetHandle handle = TinkProtoKeysetFormat.parseEncryptedKeyset(
-                    store.find(ROOT_REF).orElseThrow().wrapped(), kek, associatedData);
-            this.root = handle.getPrimitive(RegistryConfiguration.get(), PrfSet.class);
         } catch (GeneralSecurityException e) {
-            throw new KeyUnavailableException("The index root key cannot be unwrapped by the KEK", e);
+            throw new KeyUnavailableException("The index root key cannot be created", e);
         }
+        store.insertFirstVersion(KIND, FIRST_REF);
+        root(activeVersion());
+    }
+
+    static String keyRef(int version) {
+        return version == 1 ? FIRST_REF : FIRST_REF + "/v" + version;
+    }
+
+    List<KeyringStore.KeyVersion> versions(boolean fresh) {
+        Snapshot s = snapshot;
+        if (fresh || s == null || System.nanoTime() - s.loadedAt() > refreshNanos) {
+            s = new Snapshot(store.versions(KIND), System.nanoTime());
+            snapshot = s;
+        }
+        return s.versions();
     }
 
     @Override
-    public int token(String index, String normalisedValue, int bits) {
+    public int activeVersion() {
+        return versions(false).stream().filter(v -> v.state().equals("active")).mapToInt(KeyringStore.KeyVersion::version)
+                .findFirst().orElseThrow(() -> new KeyUnavailableException("The keyring has no active index root key"));
+    }
+
+    @Override
+    public List<Integer> searchableVersions() {
+        List<Integer> versions = new ArrayList<>();
+        versions.add(activeVersion());
+        for (KeyringStore.KeyVersion v : versions(false)) {
+            if (v.state().equals("decrypt-only")) {
+                versions.add(v.version());
+            }
+        }
+        return versions;
+    }
+
+    @Override
+    public int token(int keyVersion, String index, String normalisedValue, int bits) {
         if (bits < 1 || bits > 32) {
             throw new IllegalArgumentException("bits must be within 1..32");
         }
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
-            mac.init(indexKeys.computeIfAbsent(index, this::deriveIndexKey));
+            mac.init(indexKeys.computeIfAbsent(keyVersion + "/" + index, k -> deriveIndexKey(keyVersion, index)));
             byte[] digest = mac.doFinal(normalisedValue.getBytes(StandardCharsets.UTF_8));
             int first32 = ByteBuffer.wrap(digest, 0, 4).getInt();
             return bits == 32 ? first32 : first32 >>> (32 - bits);
@@ -59,9 +106,57 @@ final class TinkBlindIndex implements BlindIndex {
         }
     }
 
-    private SecretKeySpec deriveIndexKey(String index) {
+    /** Creates the next root key version and makes it active; returns its number. Idempotent. */
+    int rotate() {
+        int next = versions(true).stream().mapToInt(KeyringStore.KeyVersion::version).max().orElse(0) + 1;
+        String ref = keyRef(next);
         try {
-            byte[] key = root.computePrimary(("carapace/blind-index/v1/" + index).getBytes(StandardCharsets.UTF_8), 32);
+            if (store.find(ref).isEmpty()) {
+                KeysetHandle fresh = KeysetHandle.generateNew(PredefinedPrfParameters.HKDF_SHA256);
+                KeyEncryptionKey active = kek.active();
+                store.insertIfAbsent(ref, active.id(), TinkProtoKeysetFormat.serializeEncryptedKeyset(fresh,
+                        kek.counting(active), ref.getBytes(StandardCharsets.UTF_8)));
+            }
+        } catch (GeneralSecurityException e) {
+            throw new KeyUnavailableException("A new index root key cannot be created", e);
+        }
+        store.activate(KIND, next, ref);
+        versions(true);
+        return next;
+    }
+
+    void retire(int version) {
+        store.retire(KIND, version);
+        versions(true);
+        roots.remove(version);
+        indexKeys.keySet().removeIf(k -> k.startsWith(version + "/"));
+    }
+
+    private PrfSet root(int version) {
+        return roots.computeIfAbsent(version, v -> {
+            KeyringStore.KeyVersion known = versions(false).stream().filter(k -> k.version() == v).findFirst()
+                    .orElseGet(() -> versions(true).stream().filter(k -> k.version() == v).findFirst().orElseThrow(
+                            () -> new KeyUnavailableException("The keyring has no index root key version " + v)));
+            if (known.state().equals("retired")) {
+                throw new KeyUnavailableException("The index root key version " + v + " is retired");
+            }
+            String ref = keyRef(v);
+            KeyringStore.WrappedKey wrapped = store.find(ref)
+                    .orElseThrow(() -> new KeyUnavailableException("The index root key version " + v + " is missing"));
+            try {
+                KeysetHandle handle = TinkProtoKeysetFormat.parseEncryptedKeyset(wrapped.wrapped(),
+                        kek.unwrapping(wrapped.kekId()), ref.getBytes(StandardCharsets.UTF_8));
+                return handle.getPrimitive(RegistryConfiguration.get(), PrfSet.class);
+            } catch (GeneralSecurityException e) {
+                throw new KeyUnavailableException("The index root key cannot be unwrapped by the KEK", e);
+            }
+        });
+    }
+
+    private SecretKeySpec deriveIndexKey(int version, String index) {
+        try {
+            byte[] key = root(version).computePrimary(
+                    ("carapace/blind-index/v1/" + index).getBytes(StandardCharsets.UTF_8), 32);
             return new SecretKeySpec(key, "HmacSHA256");
         } catch (GeneralSecurityException e) {
             throw new KeyUnavailableException("Cannot derive a blind-index key", e);

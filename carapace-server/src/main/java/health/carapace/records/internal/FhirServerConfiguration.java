@@ -48,6 +48,13 @@ class FhirServerConfiguration {
         return new RecordStore(dataSource, fhir, cipher, indexer);
     }
 
+    /** What the crypto module's rotation jobs re-encrypt and re-index (ADR 0010). */
+    @Bean
+    RecordMaintenance encryptedRecords(DataSource dataSource, RecordCipher cipher, RecordStore store,
+            SearchIndexer indexer, TransactionTemplate recordTransactions) {
+        return new RecordMaintenance(dataSource, cipher, store, indexer, recordTransactions);
+    }
+
     @Bean
     RecordSearch recordSearch(DataSource dataSource, RecordStore store, SearchIndexer indexer,
             @Value("${carapace.search.max-candidates}") int maxCandidates) {

@@ -252,13 +252,19 @@ class RecordSearch {
     private void tokenClause(List<Term> terms, Plan plan) {
         StringBuilder any = new StringBuilder();
         List<Object> args = new ArrayList<>();
+        // During a blind-index key rotation a resource carries the tokens of one version or the
+        // other: ask for both. False positives are dropped after decryption, as always.
+        List<Integer> versions = indexer.searchableVersions();
         for (Term term : terms) {
-            if (!any.isEmpty()) {
-                any.append(" or ");
+            for (int version : versions) {
+                if (!any.isEmpty()) {
+                    any.append(" or ");
+                }
+                any.append("(t.index_name = ? and t.token = ? and t.key_version = ?)");
+                args.add(term.index());
+                args.add(indexer.token(term, version));
+                args.add(version);
             }
-            any.append("(t.index_name = ? and t.token = ?)");
-            args.add(term.index());
-            args.add(indexer.token(term));
         }
         plan.and("exists (select 1 from phi_index.token t where t.resource_type = r.resource_type "
                 + "and t.resource_id = r.resource_id and (" + any + "))", args.toArray());

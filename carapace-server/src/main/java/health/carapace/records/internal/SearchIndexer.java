@@ -57,25 +57,34 @@ class SearchIndexer {
 
     /** Writes the tokens of a resource that has none yet (a create), in one batched statement. */
     void insert(String type, UUID id, Resource resource) {
-        Set<Integer> seen = new LinkedHashSet<>();
         List<Object[]> rows = new ArrayList<>();
+        addRows(rows, type, id, resource, blindIndex.activeVersion());
+        write(rows);
+    }
+
+    /** Token rows {@code (type, id, index, token, key version)} of one resource, under {@code keyVersion}. */
+    void addRows(List<Object[]> rows, String type, UUID id, Resource resource, int keyVersion) {
+        Set<Integer> seen = new LinkedHashSet<>();
         for (Param param : SearchCatalog.forType(type).values()) {
             if (param.serving() != Serving.BLIND_INDEX) {
                 continue;
             }
             for (Base value : param.values().apply(resource)) {
                 for (Term term : terms(type, param, value)) {
-                    int token = token(term);
+                    int token = token(term, keyVersion);
                     // the same (index, token) once per resource is enough
                     if (seen.add(31 * term.index().hashCode() + token)) {
-                        rows.add(new Object[] {type, id, term.index(), token});
+                        rows.add(new Object[] {type, id, term.index(), token, keyVersion});
                     }
                 }
             }
         }
+    }
+
+    void write(List<Object[]> rows) {
         if (!rows.isEmpty()) {
-            batches.batchUpdate("insert into phi_index.token (resource_type, resource_id, index_name, token) "
-                    + "values (?, ?, ?, ?)", rows);
+            batches.batchUpdate("insert into phi_index.token (resource_type, resource_id, index_name, token, key_version) "
+                    + "values (?, ?, ?, ?, ?)", rows);
         }
     }
 
@@ -83,8 +92,17 @@ class SearchIndexer {
         jdbc.sql("delete from phi_index.token where resource_type = ? and resource_id = ?").params(type, id).update();
     }
 
-    int token(Term term) {
-        return blindIndex.token(term.index(), term.value(), planner.bits(term.index()));
+    int token(Term term, int keyVersion) {
+        return blindIndex.token(keyVersion, term.index(), term.value(), planner.bits(term.index()));
+    }
+
+    int activeVersion() {
+        return blindIndex.activeVersion();
+    }
+
+    /** Index key versions whose tokens a search must look for (more than one during a re-index). */
+    List<Integer> searchableVersions() {
+        return blindIndex.searchableVersions();
     }
 
     /** The index terms a stored value contributes. */

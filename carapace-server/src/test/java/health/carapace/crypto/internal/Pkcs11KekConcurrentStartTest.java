@@ -49,7 +49,9 @@ class Pkcs11KekConcurrentStartTest {
             for (KeyringStore store : stores) {
                 starting.add(nodes.submit(() -> {
                     startTogether.await();
-                    return new CryptoConfiguration().keyEncryptionKey(kekProperties, store);
+                    return (KeyEncryptionKey) new CryptoConfiguration().keyEncryptionKey(kekProperties, store,
+                            new UsageCounters(store), new KeysProperties(Duration.ofDays(90), Duration.ofHours(1),
+                                    Duration.ofSeconds(10), 0, 1000, 1L << 30));
                 }));
             }
             List<KeyEncryptionKey> keks = new ArrayList<>();
