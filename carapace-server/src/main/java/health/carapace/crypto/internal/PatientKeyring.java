@@ -164,6 +164,11 @@ final class PatientKeyring implements RecordCipher {
         throw new KeyUnavailableException("A data keyset kept changing while old keys were being removed");
     }
 
+    /** Forgets every unwrapped keyset (a keyset was removed outside rotation, e.g. shredded). */
+    void invalidateAll() {
+        unwrapped.invalidateAll();
+    }
+
     /** How many keys the compartment's keyset holds (0 if it has none). */
     int keyCount(String compartment) {
         var stored = store.find(keyRef(compartment));
