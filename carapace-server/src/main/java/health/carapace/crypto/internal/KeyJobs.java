@@ -66,6 +66,11 @@ final class KeyJobs implements KeyRotation, DisposableBean {
     private final ObjectProvider<EncryptedRecords> records;
     private final ApplicationEventPublisher events;
     private final ExecutorService hsmWorkers;
+    private final ExecutorService writer = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "key-rewrap-writer");
+        t.setDaemon(true);
+        return t;
+    });
     private final int hsmParallelism;
 
     KeyJobs(DataSource dataSource, KeyringStore store, KekRing kek, PatientKeyring deks, TinkBlindIndex index,
@@ -210,16 +215,7 @@ final class KeyJobs implements KeyRotation, DisposableBean {
                 return awaitSettled(job, "rewrap");
             }
             case "rewrap" -> {
-                KeyEncryptionKey target = kek.active();
-                List<KeyringStore.WrappedKey> batch =
-                        store.notWrappedBy(target.id(), job.checkpoint() == null ? "" : job.checkpoint(),
-                                properties.batchSize());
-                if (batch.isEmpty()) {
-                    return phase(job, "retire", null);
-                }
-                List<KeyringStore.Rewrite> rewrites = rewrap(batch, target);
-                store.compareAndSet(rewrites);
-                return checkpoint(job, batch.get(batch.size() - 1).keyRef(), batch.size());
+                return rewrapAll(job);
             }
             case "retire" -> {
                 for (KeyringStore.KeyVersion version : kek.versions(true)) {
@@ -238,6 +234,60 @@ final class KeyJobs implements KeyRotation, DisposableBean {
             }
             default -> throw new IllegalStateException("unknown phase " + job.phase());
         }
+    }
+
+    /**
+     * Re-wraps batch after batch. The database write of one batch overlaps the HSM work of the
+     * next; the checkpoint moves only once a batch is written, so a crash redoes at most two
+     * batches (harmless: rows already under the active version are no longer selected).
+     */
+    private Job rewrapAll(Job job) {
+        KeyEncryptionKey target = kek.active();
+        String after = job.checkpoint() == null ? "" : job.checkpoint();
+        Future<Integer> writing = null;
+        String writingUpTo = null;
+        int writingCount = 0;
+        Job current = job;
+        while (true) {
+            List<KeyringStore.WrappedKey> batch = store.notWrappedBy(target.id(), after, properties.batchSize());
+            List<KeyringStore.Rewrite> rewrites = batch.isEmpty() ? List.of() : rewrap(batch, target);
+            if (writing != null) {
+                await(writing);
+                current = checkpoint(current, writingUpTo, writingCount);
+                writing = null;
+            }
+            if (batch.isEmpty()) {
+                return phase(current, "retire", null);
+            }
+            writing = writer.submit(() -> store.compareAndSet(rewrites));
+            after = batch.get(batch.size() - 1).keyRef();
+            writingUpTo = after;
+            writingCount = batch.size();
+        }
+    }
+
+    private static <T> T await(Future<T> future) {
+        try {
+            return future.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while a key job waited", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+        }
+    }
+
+    /** Applies {@code work} to every item on the HSM workers; results in item order. */
+    private <T, R> List<R> parallel(List<T> items, java.util.function.Function<T, R> work) {
+        List<Future<R>> futures = new ArrayList<>(items.size());
+        for (T item : items) {
+            futures.add(hsmWorkers.submit(() -> work.apply(item)));
+        }
+        List<R> results = new ArrayList<>(items.size());
+        for (Future<R> future : futures) {
+            results.add(await(future));
+        }
+        return results;
     }
 
     /** Unwraps with the old version and wraps with the new one, in parallel on the HSM. */
@@ -308,15 +358,17 @@ final class KeyJobs implements KeyRotation, DisposableBean {
                 if (refs.isEmpty()) {
                     return settle(job);
                 }
-                for (String ref : refs) {
-                    deks.rotate(ref.substring("dek/".length()));
-                }
+                parallel(refs, ref -> deks.rotate(ref.substring("dek/".length())));
                 return checkpoint(job, refs.get(refs.size() - 1), refs.size());
             }
             case "settle" -> {
                 return awaitSettled(job, "reencrypt");
             }
             case "reencrypt" -> {
+                if (job.checkpoint() == null) {
+                    // Start of a pass: re-read every keyset, so that the cache holds the new primaries.
+                    deks.invalidateAll();
+                }
                 long began = System.nanoTime();
                 EncryptedRecords.Batch batch = target.reencrypt(job.scope(), job.checkpoint(), properties.batchSize());
                 throttle(began, batch.scanned());
@@ -335,9 +387,8 @@ final class KeyJobs implements KeyRotation, DisposableBean {
                     List<String> page = compartments != null ? compartments
                             : store.dataKeyRefs(after, properties.batchSize()).stream()
                                     .map(ref -> ref.substring("dek/".length())).toList();
-                    for (String compartment : page) {
-                        PatientKeyring.Removal removal =
-                                deks.removeUnreferenced(compartment, inUse.getOrDefault(compartment, Set.of()));
+                    for (PatientKeyring.Removal removal : parallel(page, compartment ->
+                            deks.removeUnreferenced(compartment, inUse.getOrDefault(compartment, Set.of())))) {
                         destroyed += removal.removed().size();
                         leftovers |= removal.remaining() > 1;
                     }
@@ -517,5 +568,6 @@ final class KeyJobs implements KeyRotation, DisposableBean {
     @Override
     public void destroy() {
         hsmWorkers.shutdownNow();
+        writer.shutdownNow();
     }
 }

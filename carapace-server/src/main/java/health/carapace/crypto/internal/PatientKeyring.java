@@ -76,15 +76,26 @@ final class PatientKeyring implements RecordCipher {
         }
     }
 
+    /**
+     * Uses the cached keyset whatever its age: the rotation job drops this node's cache when its
+     * re-encryption phase begins (after the new keys were added), and only one DEK job runs at a
+     * time, so the cache holds the current primary and the job need not unwrap per row.
+     */
     @Override
     public Optional<byte[]> reencryptIfStale(String compartment, byte[] ciphertext, byte[] associatedData) {
-        Loaded keyset = load(compartment, false, refreshNanos);
+        Loaded keyset = load(compartment, false, Long.MAX_VALUE);
         Integer keyId = RecordCipher.keyIdOf(ciphertext);
         if (keyId != null && keyId == keyset.primaryId()) {
             return Optional.empty();
         }
         byte[] plaintext = decrypt(compartment, ciphertext, associatedData);
-        return Optional.of(encrypt(compartment, plaintext, associatedData));
+        try {
+            byte[] fresh = keyset.aead().encrypt(plaintext, associatedData);
+            counters.dekEncryption(keyRef(compartment), Integer.toUnsignedLong(keyset.primaryId()));
+            return Optional.of(fresh);
+        } catch (GeneralSecurityException e) {
+            throw new KeyUnavailableException("Encryption failed for a record key", e);
+        }
     }
 
     /** The cached keyset, re-read if it does not know the ciphertext's key (rotated elsewhere). */

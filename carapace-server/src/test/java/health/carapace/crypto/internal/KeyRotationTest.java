@@ -389,6 +389,34 @@ class KeyRotationTest extends RotationServer {
         assertThat(jobs.rotateKekIfDue()).isFalse();
     }
 
+    @Test
+    @Order(8)
+    void theApplicationRoleMayReplaceOnlyTheCiphertextOfAStoredVersion() throws Exception {
+        String url = (String) installation().properties().get("carapace.db.url");
+        try (java.sql.Connection phi = java.sql.DriverManager.getConnection(url,
+                health.carapace.platform.dev.DevDatabase.PHI_ROLE, "")) {
+            phi.setAutoCommit(false);
+            try (var statement = phi.createStatement()) {
+                // the re-encryption job's one write: allowed (rolled back here)
+                assertThat(statement.executeUpdate("update phi.resource_version set ciphertext = ciphertext "
+                        + "where resource_type = 'Patient' and version = 1")).isPositive();
+            }
+            phi.rollback();
+            for (String change : List.of("update phi.resource_version set deleted = true",
+                    "update phi.resource_version set compartment = 'shared'",
+                    "update phi.resource_version set version = version + 1",
+                    "update phi.resource_version set resource_id = gen_random_uuid()",
+                    "delete from phi.resource_version")) {
+                assertThatThrownBy(() -> {
+                    try (var statement = phi.createStatement()) {
+                        statement.executeUpdate(change);
+                    }
+                }).as(change).isInstanceOf(java.sql.SQLException.class).hasMessageContaining("permission denied");
+                phi.rollback();
+            }
+        }
+    }
+
     private Map<String, Integer> primaryKeyIdsByCompartment() {
         Map<String, Integer> primary = new HashMap<>();
         // the latest version of each Patient resource was written under the primary key at the time
