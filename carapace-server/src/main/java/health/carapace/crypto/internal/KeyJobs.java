@@ -141,11 +141,26 @@ final class KeyJobs implements KeyRotation, DisposableBean {
 
     @Override
     public boolean runJobs() {
+        return runJobs(false);
+    }
+
+    /**
+     * The scheduler's check: under the job lock (so one node decides), starts a KEK rotation if
+     * the active KEK is too old, then runs every unfinished job.
+     */
+    boolean runScheduled() {
+        return runJobs(true);
+    }
+
+    private boolean runJobs(boolean startDueRotation) {
         try (Connection lockConnection = dataSource.getConnection()) {
             if (!advisory(lockConnection, "select pg_try_advisory_lock(?)")) {
                 return false;
             }
             try {
+                if (startDueRotation) {
+                    rotateKekIfDue();
+                }
                 List<Job> pending;
                 while (!(pending = runningJobs()).isEmpty()) {
                     for (Job job : pending) {

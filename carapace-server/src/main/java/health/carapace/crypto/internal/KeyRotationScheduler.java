@@ -33,8 +33,7 @@ final class KeyRotationScheduler implements SmartLifecycle {
 
     void check() {
         try {
-            jobs.rotateKekIfDue();
-            jobs.runJobs();
+            jobs.runScheduled();
         } catch (RuntimeException e) {
             log.error("A key rotation check failed; it is retried at the next check", e);
         }

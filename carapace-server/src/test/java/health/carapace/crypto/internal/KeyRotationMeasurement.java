@@ -169,6 +169,7 @@ class KeyRotationMeasurement extends RotationServer {
                     + " = %.0f versions/s, destroy %.2f s%n",
                     (clock.began.get("settle") - clock.began.get("add-keys")) / 1e9, ids.size(),
                     reencryptSeconds, versions, versions / reencryptSeconds, clock.seconds("destroy", end));
+            System.out.printf("MEASURED load average after rotate-deks: %s%n", loadAverage());
         }
         long readsDuring = reads.get() - readsBefore;
         double readSeconds = (System.nanoTime() - readWindowStart) / 1e9;
@@ -186,16 +187,61 @@ class KeyRotationMeasurement extends RotationServer {
         long wrapped = owner().sql("select count(*) from keyring.wrapped_key").query(Long.class).single();
         System.out.printf("MEASURED keyring filled with %d wrapped keys in %.1f s%n", wrapped,
                 (System.nanoTime() - fillStart) / 1e9);
+        // The HSM's own ceiling on this machine: AES-GCM wraps of a keyset-sized value per second,
+        // with as many threads as the job uses. A re-wrap is one unwrap and one wrap.
+        KeyEncryptionKey hsm = kek.active();
+        byte[] value = new byte[100];
+        int threads = Math.max(4, Runtime.getRuntime().availableProcessors() * 2);
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        long hsmStart = System.nanoTime();
+        List<Future<?>> ops = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            ops.add(pool.submit(() -> {
+                for (int i = 0; i < 20_000 / threads; i++) {
+                    hsm.encrypt(value, value);
+                }
+                return null;
+            }));
+        }
+        for (Future<?> op : ops) {
+            op.get();
+        }
+        pool.shutdown();
+        double hsmSeconds = (System.nanoTime() - hsmStart) / 1e9;
+        System.out.printf("MEASURED SoftHSM2 AES-GCM wraps (%d threads): %.0f ops/s; load average %s%n", threads,
+                20_000 / hsmSeconds, loadAverage());
+
+        // -Djfr=FILE profiles the re-wrap (JDK Flight Recorder, "profile" settings)
+        jdk.jfr.Recording recording = null;
+        if (System.getProperty("jfr") != null) {
+            recording = new jdk.jfr.Recording(jdk.jfr.Configuration.getConfiguration("profile"));
+            recording.start();
+        }
         try (PhaseClock clock = new PhaseClock()) {
             rotation.rotateKek("measurement");
             assertThat(rotation.runJobs()).isTrue();
             clock.close();
             double rewrapSeconds = (clock.began.get("retire") - clock.began.get("rewrap")) / 1e9;
-            System.out.printf("MEASURED rotate-kek (SoftHSM2): re-wrap %.2f s for %d keys = %.0f keys/s%n",
-                    rewrapSeconds, wrapped, wrapped / rewrapSeconds);
+            System.out.printf("MEASURED rotate-kek (SoftHSM2): re-wrap %.2f s for %d keys = %.0f keys/s;"
+                    + " load average %s%n", rewrapSeconds, wrapped, wrapped / rewrapSeconds, loadAverage());
+        }
+        if (recording != null) {
+            recording.stop();
+            recording.dump(java.nio.file.Path.of(System.getProperty("jfr")));
         }
         assertThat(owner().sql("select count(distinct kek_id) from keyring.wrapped_key").query(Long.class).single())
                 .isEqualTo(1);
+    }
+
+    /** The machine's 1, 5 and 15 minute load averages: on a shared machine, whether a figure is ours. */
+    private static String loadAverage() {
+        try {
+            String[] parts = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).split(" ");
+            return parts[0] + " " + parts[1] + " " + parts[2] + " (" + Runtime.getRuntime().availableProcessors()
+                    + " cores)";
+        } catch (java.io.IOException e) {
+            return "unknown";
+        }
     }
 
     private void createObservations(IGenericClient client, List<String> ids) {

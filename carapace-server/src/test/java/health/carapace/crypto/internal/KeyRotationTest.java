@@ -77,6 +77,9 @@ class KeyRotationTest extends RotationServer {
     @Autowired
     AuditQueries audit;
 
+    @Autowired
+    KeyRotationScheduler scheduler;
+
     @DynamicPropertySource
     static void ownDatabaseAndHsmKek(DynamicPropertyRegistry registry) {
         Map<String, Object> properties = new LinkedHashMap<>(installation0().properties());
@@ -379,13 +382,19 @@ class KeyRotationTest extends RotationServer {
     void theKekIsRotatedAutomaticallyOnceOlderThanTheMaximumAge() {
         KeyJobs jobs = (KeyJobs) rotation;
         assertThat(jobs.rotateKekIfDue()).as("a fresh KEK is not due").isFalse();
+        owner().sql("update keyring.key_version set created_at = now() - interval '89 days' "
+                + "where kind = 'kek' and state = 'active'").update();
+        scheduler.check();
+        assertThat(kek.activeVersionFresh().version()).as("89 days is not yet due").isEqualTo(3);
         owner().sql("update keyring.key_version set created_at = now() - interval '91 days' "
                 + "where kind = 'kek' and state = 'active'").update();
 
-        assertThat(jobs.rotateKekIfDue()).isTrue();
-        assertThat(rotation.runJobs()).isTrue();
+        // what the background scheduler does at each check
+        scheduler.check();
 
         assertThat(kek.activeVersionFresh().version()).isEqualTo(4);
+        assertThat(owner().sql("select count(*) from ops.key_job where state = 'running'").query(Long.class).single())
+                .isZero();
         assertThat(jobs.rotateKekIfDue()).isFalse();
     }
 
