@@ -115,8 +115,14 @@ class CryptoConfiguration {
     }
 
     @Bean
+    KeyMetrics keyMetrics(KeyJobs jobs) {
+        return new KeyMetrics(jobs);
+    }
+
+    @Bean
     @ConditionalOnWebApplication
-    KeyRotationScheduler keyRotationScheduler(KeyJobs jobs, UsageCounters counters, KeysProperties keys) {
-        return new KeyRotationScheduler(jobs, counters, keys.checkInterval(), keys.refreshInterval());
+    KeyRotationScheduler keyRotationScheduler(KeyJobs jobs, UsageCounters counters, KeyMetrics metrics,
+            KeysProperties keys) {
+        return new KeyRotationScheduler(jobs, counters, metrics, keys.checkInterval(), keys.refreshInterval());
     }
 }

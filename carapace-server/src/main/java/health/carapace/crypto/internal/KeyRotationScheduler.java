@@ -12,7 +12,7 @@ import org.springframework.context.SmartLifecycle;
  * The background side of key rotation: at every check it starts a KEK rotation when the active
  * KEK is older than {@code carapace.keys.kek-max-age}, then runs unfinished jobs (its own, the
  * CLI's, or ones a crashed node left behind) if no other node is running them. Usage counters
- * are flushed at the refresh interval. Failures are logged and retried at the next check.
+ * are flushed, and the key metrics refreshed, at the refresh interval. Failures are logged and retried at the next check.
  */
 final class KeyRotationScheduler implements SmartLifecycle {
 
@@ -20,13 +20,16 @@ final class KeyRotationScheduler implements SmartLifecycle {
 
     private final KeyJobs jobs;
     private final UsageCounters counters;
+    private final KeyMetrics metrics;
     private final Duration checkInterval;
     private final Duration flushInterval;
     private ScheduledExecutorService scheduler;
 
-    KeyRotationScheduler(KeyJobs jobs, UsageCounters counters, Duration checkInterval, Duration flushInterval) {
+    KeyRotationScheduler(KeyJobs jobs, UsageCounters counters, KeyMetrics metrics, Duration checkInterval,
+            Duration flushInterval) {
         this.jobs = jobs;
         this.counters = counters;
+        this.metrics = metrics;
         this.checkInterval = checkInterval;
         this.flushInterval = flushInterval;
     }
@@ -42,6 +45,7 @@ final class KeyRotationScheduler implements SmartLifecycle {
     private void flush() {
         try {
             counters.flush();
+            metrics.refresh();
         } catch (RuntimeException e) {
             log.warn("Key usage counters could not be saved; they are kept for the next flush", e);
         }

@@ -57,7 +57,9 @@ final class KeyringStore implements DisposableBean {
         config.setJdbcUrl(properties.url());
         config.setUsername(properties.username());
         config.setPassword(properties.password());
-        config.setMaximumPoolSize(8);
+        // Rotation jobs use up to eight connections at once (one per HSM worker); requests need some too.
+        config.setMaximumPoolSize(12);
+        config.setMinimumIdle(2);
         this.pool = new HikariDataSource(config);
         this.jdbc = JdbcClient.create(pool);
         this.batches = new JdbcTemplate(pool);

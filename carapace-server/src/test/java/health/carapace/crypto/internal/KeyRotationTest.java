@@ -80,6 +80,9 @@ class KeyRotationTest extends RotationServer {
     @Autowired
     KeyRotationScheduler scheduler;
 
+    @Autowired
+    KeyMetrics metrics;
+
     @DynamicPropertySource
     static void ownDatabaseAndHsmKek(DynamicPropertyRegistry registry) {
         Map<String, Object> properties = new LinkedHashMap<>(installation0().properties());
@@ -374,6 +377,22 @@ class KeyRotationTest extends RotationServer {
         String text = KeyStatusReport.text(warned, Instant.now());
         assertThat(text).contains("WARNING").contains("pkcs11/" + KEY_LABEL + "-v3").contains("retired")
                 .contains("rewrap-kek");
+        // The same as Micrometer gauges, in any registry the key metrics are bound to.
+        io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        metrics.bindTo(registry);
+        assertThat(registry.get("carapace.keys.encryptions").tags("kind", "kek", "version", "3").gauge().value())
+                .isEqualTo((double) (1L << 30));
+        assertThat(registry.get("carapace.keys.warning").tags("kind", "kek", "version", "3").gauge().value())
+                .isEqualTo(1.0);
+        assertThat(registry.get("carapace.keys.warning").tags("kind", "kek", "version", "2").gauge().value())
+                .isZero();
+        assertThat(registry.get("carapace.keys.encryptions").tags("kind", "dek", "version", "all").gauge().value())
+                .isPositive();
+        assertThat(registry.get("carapace.keys.age").tags("kind", "index-root", "version", "1").gauge().value())
+                .isNotNegative();
+        assertThat(registry.getMeters()).allSatisfy(meter -> assertThat(meter.getId().getTags().toString())
+                .doesNotContain("Patient/"));
         owner().sql("update keyring.key_version set encryptions = 0 where kind = 'kek' and version = 3").update();
     }
 
