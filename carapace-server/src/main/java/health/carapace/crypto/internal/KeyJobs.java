@@ -114,6 +114,11 @@ final class KeyJobs implements KeyRotation, DisposableBean {
 
     private UUID start(String kind, String scope, String phase, String actor, String resource) {
         UUID id = UUID.randomUUID();
+        if (running(kind)) {
+            throw new IllegalStateException("A " + kind + " job is already running; it must finish first");
+        }
+        // Audited before the job exists (fail closed); a lost race below leaves an audited start
+        // that the other job's record answers.
         audit(actor, resource, scope);
         try {
             jdbc.sql("insert into ops.key_job (id, kind, scope, phase, state) values (?, ?, ?, ?, 'running')")

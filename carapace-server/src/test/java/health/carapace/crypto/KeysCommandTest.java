@@ -1,0 +1,53 @@
+package health.carapace.crypto;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import health.carapace.CarapaceCli;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code ./carapace keys ...} against a start-dev data directory, as an operator runs it. */
+class KeysCommandTest {
+
+    @TempDir
+    Path dataDir;
+
+    @Test
+    void rotateKekRunsTheJobToTheEndAndStatusShowsTheVersions() {
+        // A short refresh interval keeps the job's settle wait short (admin commands take settings
+        // from the environment or system properties).
+        System.setProperty("carapace.keys.refresh-interval", "PT0.2S");
+        Run rotate;
+        Run status;
+        try {
+            rotate = run(new String[] {"keys", "rotate-kek", "--data-dir", dataDir.toString()});
+            status = run(new String[] {"keys", "status", "--data-dir", dataDir.toString()});
+        } finally {
+            System.clearProperty("carapace.keys.refresh-interval");
+        }
+
+        assertThat(rotate.exit()).as(rotate.out()).isZero();
+        assertThat(rotate.out()).contains("Started key job").contains("Finished key job");
+        assertThat(status.exit()).as(status.out()).isZero();
+        assertThat(status.out())
+                .containsPattern("kek +dev-keystore/kek-1 +1 .* retired")
+                .containsPattern("kek +dev-keystore/kek-2 +2 .* active")
+                .containsPattern("index-root +index-root +1 .* active")
+                .containsPattern("rewrap-kek +finished +phase=done");
+    }
+
+    private record Run(int exit, String out) {}
+
+    private static Run run(String[] args) {
+        CommandLine cli = CarapaceCli.commandLine();
+        StringWriter out = new StringWriter();
+        cli.setOut(new PrintWriter(out));
+        cli.setErr(new PrintWriter(out));
+        int exit = cli.execute(args);
+        return new Run(exit, out.toString());
+    }
+}
