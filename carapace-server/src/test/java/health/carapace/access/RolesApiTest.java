@@ -110,6 +110,11 @@ class RolesApiTest extends IntegrationTest {
                 .header("Authorization", "Bearer " + admin).header("Content-Type", "text/plain")
                 .PUT(HttpRequest.BodyPublishers.ofString(auditor(name, "127.0.0.0/8"))));
         assertThat(notJson.statusCode()).isEqualTo(415);
+        HttpResponse<String> garbledType = sendWithoutToken(HttpRequest.newBuilder(uri("/admin/roles/" + name))
+                .header("Authorization", "Bearer " + admin).header("Content-Type", "not a media type")
+                .PUT(HttpRequest.BodyPublishers.ofString(auditor(name, "127.0.0.0/8"))));
+        assertThat(garbledType.statusCode()).isEqualTo(415);
+        assertThat(garbledType.body()).contains("OperationOutcome").doesNotContain("not a media type");
     }
 
     @Test

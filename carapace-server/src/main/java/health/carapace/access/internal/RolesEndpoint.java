@@ -23,7 +23,6 @@ import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PutMapping;
-import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
 
 /**
@@ -77,17 +76,25 @@ class RolesEndpoint {
     }
 
     @PutMapping("/admin/roles/{name}")
-    ResponseEntity<String> put(@PathVariable("name") String name, @RequestBody(required = false) byte[] body,
-            HttpServletRequest request) {
+    ResponseEntity<String> put(@PathVariable("name") String name, HttpServletRequest request)
+            throws java.io.IOException {
         if (!RoleDocuments.ROLE_NAME.matcher(name).matches()) {
             return badName();
         }
-        MediaType type = request.getContentType() == null ? null : MediaType.parseMediaType(request.getContentType());
+        MediaType type;
+        try {
+            type = request.getContentType() == null ? null : MediaType.parseMediaType(request.getContentType());
+        } catch (IllegalArgumentException malformed) {
+            type = null;
+        }
         if (type == null || !MediaType.APPLICATION_JSON.isCompatibleWith(type)) {
             return outcome(HttpStatus.UNSUPPORTED_MEDIA_TYPE, IssueType.NOTSUPPORTED,
                     "A role document is sent as application/json");
         }
-        if (body == null || body.length == 0 || body.length > RoleDocuments.MAX_DOCUMENT_BYTES) {
+        // Read here rather than through @RequestBody: Spring's converter selection would answer a
+        // malformed Content-Type itself, outside our OperationOutcome.
+        byte[] body = request.getInputStream().readNBytes(RoleDocuments.MAX_DOCUMENT_BYTES + 1);
+        if (body.length == 0 || body.length > RoleDocuments.MAX_DOCUMENT_BYTES) {
             return outcome(HttpStatus.BAD_REQUEST, IssueType.INVALID, "A role document of 1 byte to 64 KiB is required");
         }
         String json;
