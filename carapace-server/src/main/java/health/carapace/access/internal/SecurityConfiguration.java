@@ -33,6 +33,7 @@ import org.springframework.security.oauth2.jwt.NimbusJwtDecoder;
 import org.springframework.security.oauth2.server.authorization.OAuth2AuthorizationService;
 import org.springframework.security.oauth2.server.authorization.client.RegisteredClientRepository;
 import org.springframework.security.oauth2.server.authorization.settings.AuthorizationServerSettings;
+import org.springframework.security.oauth2.server.resource.web.authentication.BearerTokenAuthenticationFilter;
 import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.firewall.HttpFirewall;
 
@@ -126,11 +127,19 @@ class SecurityConfiguration {
     @Bean
     @Order(2)
     @ConditionalOnWebApplication
-    SecurityFilterChain apiChain(HttpSecurity http, DeniedRequests denied) throws Exception {
-        http.authorizeHttpRequests(requests -> requests
+    SecurityFilterChain apiChain(HttpSecurity http, DeniedRequests denied, DataSource dataSource,
+            health.carapace.access.AccessPolicy policy, health.carapace.access.ClientAddress clientAddress)
+            throws Exception {
+        // Admin routes: a permission granted by a role of the caller, now, from this address.
+        PermissionAuthorization permissions = new PermissionAuthorization(policy, clientAddress, java.time.Clock.systemUTC());
+        http.addFilterAfter(new CallerResolution(dataSource, denied), BearerTokenAuthenticationFilter.class)
+                .authorizeHttpRequests(requests -> requests
                         .requestMatchers(HttpMethod.GET, "/fhir/metadata", "/health").permitAll()
                         .requestMatchers("/fhir", "/fhir/**").authenticated()
-                        .requestMatchers(HttpMethod.GET, "/admin/audit/**").hasAuthority("SCOPE_view:audit")
+                        .requestMatchers(HttpMethod.GET, "/admin/audit/**")
+                                .access(permissions.requires(health.carapace.access.Permissions.VIEW_AUDIT))
+                        .requestMatchers("/admin/roles", "/admin/roles/**")
+                                .access(permissions.requires(health.carapace.access.Permissions.MANAGE_USERS))
                         .anyRequest().denyAll())
                 .oauth2ResourceServer(resourceServer -> resourceServer
                         .jwt(Customizer.withDefaults())

@@ -65,7 +65,8 @@ class FhirServerConfiguration {
     @ConditionalOnWebApplication
     ServletRegistrationBean<RestfulServer> fhirServlet(FhirContext fhir, RecordStore store, RecordSearch search,
             TransactionTemplate transactions, @Value("${carapace.fhir.max-json-depth}") int maxDepth,
-            AuditTrail auditTrail, AuditQueries auditQueries) {
+            AuditTrail auditTrail, AuditQueries auditQueries, health.carapace.access.AccessPolicy accessPolicy,
+            health.carapace.access.ClientAddress clientAddress) {
         RecordAudit audit = new RecordAudit(auditTrail);
         List<IResourceProvider> providers = new ArrayList<>();
         for (String type : ResourceTypes.names()) {
@@ -74,7 +75,7 @@ class FhirServerConfiguration {
                     (Class<? extends Resource>) fhir.getResourceDefinition(type).getImplementingClass();
             providers.add(new ResourceProvider(modelClass, store, search, transactions, audit));
         }
-        providers.add(new AuditEventProvider(auditQueries, audit));
+        providers.add(new AuditEventProvider(auditQueries, audit, accessPolicy, clientAddress));
         RestfulServer server = new CarapaceRestfulServer(fhir);
         server.setResourceProviders(providers);
         server.registerProvider(new BundleProcessor(fhir, store, transactions, audit));
