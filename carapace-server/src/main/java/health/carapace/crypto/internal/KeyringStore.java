@@ -43,6 +43,8 @@ final class KeyringStore implements DisposableBean {
 
     private final HikariDataSource pool;
     private final JdbcClient jdbc;
+    private final JdbcTemplate batches;
+    private final TransactionTemplate transactions;
 
     KeyringStore(KeyringProperties properties) {
         Flyway.configure()
@@ -65,9 +67,6 @@ final class KeyringStore implements DisposableBean {
         this.batches = new JdbcTemplate(pool);
         this.transactions = new TransactionTemplate(new DataSourceTransactionManager(pool));
     }
-
-    private final JdbcTemplate batches;
-    private final TransactionTemplate transactions;
 
     /**
      * Runs {@code action} holding a keyring-wide PostgreSQL advisory lock: every node opening the
