@@ -20,7 +20,9 @@ public enum AuditAction {
     /** An administrator changed users, clients, roles or keys. */
     ADMIN_CHANGE,
     /** Audit events were exported (the export itself is audited). */
-    EXPORTED;
+    EXPORTED,
+    /** Emergency access to one patient was opened or closed early (always flagged break-glass). */
+    BREAK_GLASS;
 
     public String code() {
         return name().toLowerCase(java.util.Locale.ROOT);

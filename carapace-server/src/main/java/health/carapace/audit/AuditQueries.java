@@ -12,7 +12,15 @@ public interface AuditQueries {
 
     /** One stored event, as recorded. {@code query} is the decrypted search query, or null. */
     record StoredEvent(UUID id, Instant timestamp, String user, String action, String resource, AuditContext context,
-            boolean success, String patient, String purposeOfUse, String requestId, boolean breakGlass, String query) {}
+            boolean success, String patient, String purposeOfUse, String requestId, boolean breakGlass, String query,
+            String reason) {
+
+        public StoredEvent(UUID id, Instant timestamp, String user, String action, String resource, AuditContext context,
+                boolean success, String patient, String purposeOfUse, String requestId, boolean breakGlass, String query) {
+            this(id, timestamp, user, action, resource, context, success, patient, purposeOfUse, requestId, breakGlass,
+                    query, null);
+        }
+    }
 
     /**
      * Criteria; null means "any". {@code from} inclusive, {@code to} exclusive.

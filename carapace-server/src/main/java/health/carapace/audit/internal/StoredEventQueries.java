@@ -90,7 +90,7 @@ final class StoredEventQueries implements AuditQueries {
                 text(e, "resource"), new AuditContext(text(context, "ip"), text(context, "device_id"),
                         text(context, "location")),
                 "success".equals(text(e, "outcome")), text(e, "patient"), text(e, "purpose_of_use"),
-                text(e, "request_id"), e.path("break_glass").asBoolean(false), query);
+                text(e, "request_id"), e.path("break_glass").asBoolean(false), query, text(e, "reason"));
     }
 
     private static String text(JsonNode node, String field) {
