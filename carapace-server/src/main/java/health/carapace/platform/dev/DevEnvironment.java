@@ -61,6 +61,7 @@ public final class DevEnvironment implements AutoCloseable {
         p.put("server.ssl.key-store-password", tlsPassword);
         p.put("server.ssl.key-alias", DevTls.ALIAS);
         p.put("carapace.audit.witness-dir", dataDir.resolve("audit-witness").toString());
+        p.put("carapace.access.policy-dir", dataDir.resolve("policy").toString());
         p.put("server.address", "127.0.0.1");
         return p;
     }

@@ -1,0 +1,26 @@
+package health.carapace.access;
+
+/**
+ * Names of the permissions that are not a FHIR interaction, for the callers of
+ * {@link AccessPolicy#grants}. The full vocabulary, with the interactions and resource types each
+ * permission opens, is the table in docs/ACCESS.md (one table in code checks against it).
+ */
+public final class Permissions {
+
+    /** SSN identifiers are shown unmasked. */
+    public static final String VIEW_SSN = "view:ssn";
+    /** The role's own permissions reach patients without a care relationship. */
+    public static final String VIEW_ALL_PATIENTS = "view:all_patients";
+    /** Users, service clients and roles (admin API and CLI). */
+    public static final String MANAGE_USERS = "manage:users";
+    /** The audit trail: {@code /admin/audit/**} and the FHIR AuditEvent endpoint. */
+    public static final String VIEW_AUDIT = "view:audit";
+    /** Key administration: rotation and crypto-shredding. */
+    public static final String MANAGE_KEYS = "manage:keys";
+
+    /** Category value of an imaging DocumentReference in {@link AccessRequest#category()}. */
+    public static final String IMAGING_CATEGORY = "imaging";
+
+    private Permissions() {
+    }
+}

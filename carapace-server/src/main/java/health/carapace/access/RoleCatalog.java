@@ -1,0 +1,28 @@
+package health.carapace.access;
+
+import java.util.List;
+import java.util.Set;
+
+/** Read-only view of the loaded roles, for access reviews (roles without constraints, unknown roles). */
+public interface RoleCatalog {
+
+    /**
+     * @param hasTimeWindow whether the role is limited to a time window
+     * @param hasIpRange whether the role is limited to address ranges
+     * @param source the policy file the role came from
+     */
+    record RoleSummary(String name, Set<String> permissions, boolean hasTimeWindow, boolean hasIpRange,
+            boolean breakGlassOutsideIpRange, String source) {
+
+        /** Neither a time window nor an IP range: allowed, but an access review lists it. */
+        public boolean unconstrained() {
+            return !hasTimeWindow && !hasIpRange;
+        }
+    }
+
+    /** Every loaded role, ordered by name. */
+    List<RoleSummary> roles();
+
+    /** Whether a role of this name is defined; a caller's undefined roles grant nothing. */
+    boolean isDefined(String role);
+}

@@ -1,0 +1,134 @@
+package health.carapace.access.internal;
+
+import health.carapace.access.Interaction;
+import health.carapace.access.Permissions;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The permission vocabulary: each {@code action:object} permission and the FHIR interactions and
+ * resource types it opens. This is the one table in code; docs/ACCESS.md holds the same table
+ * for people, and a test parses the document and compares. Anything not listed is denied; a role
+ * naming a permission that is not listed does not load.
+ *
+ * <p>A resource type written {@code DocumentReference[imaging]} matches only requests whose
+ * category is {@code imaging}; {@code DocumentReference[other]} matches every other category,
+ * including none.
+ */
+final class PermissionVocabulary {
+
+    /** One row of the table. {@code interactions} and {@code resourceTypes} are empty for permissions that are not an interaction. */
+    record Row(String permission, Set<Interaction> interactions, List<String> resourceTypes, String meaning) {}
+
+    private static final Set<Interaction> VIEW = EnumSet.of(Interaction.READ, Interaction.VREAD, Interaction.SEARCH,
+            Interaction.HISTORY);
+    private static final Set<Interaction> EDIT = EnumSet.of(Interaction.CREATE, Interaction.UPDATE, Interaction.PATCH,
+            Interaction.DELETE);
+    private static final Set<Interaction> NONE = EnumSet.noneOf(Interaction.class);
+
+    static final String IMAGING_SUFFIX = "[" + Permissions.IMAGING_CATEGORY + "]";
+    static final String OTHER_SUFFIX = "[other]";
+
+    private static final List<String> CLINICAL = List.of("Encounter", "Observation", "Condition",
+            "AllergyIntolerance", "Procedure", "DiagnosticReport", "Immunization", "CarePlan", "CareTeam");
+    private static final List<String> CLINICAL_WRITABLE = List.of("Observation", "Condition", "AllergyIntolerance",
+            "Procedure", "DiagnosticReport", "Immunization", "CarePlan");
+
+    static final List<Row> ROWS = List.of(
+            new Row("view:demographics", VIEW, List.of("Patient"), "patient demographics"),
+            new Row("edit:demographics", EDIT, List.of("Patient"), "register and change patients"),
+            new Row("view:clinical_records", VIEW, CLINICAL, "the clinical record except notes, images and medications"),
+            new Row("edit:clinical_records", EDIT, CLINICAL_WRITABLE, "write the clinical record"),
+            new Row("manage:care_relationships", EDIT, List.of("Encounter", "CareTeam"),
+                    "write the resources that create care relationships (who may see whom)"),
+            new Row("view:clinical_notes", VIEW, List.of("DocumentReference" + OTHER_SUFFIX), "clinical notes and other documents"),
+            new Row("edit:clinical_notes", EDIT, List.of("DocumentReference" + OTHER_SUFFIX), "write clinical notes"),
+            new Row("view:medical_images", VIEW, List.of("ImagingStudy", "DocumentReference" + IMAGING_SUFFIX),
+                    "imaging studies and imaging documents"),
+            new Row("annotate:studies", EnumSet.of(Interaction.UPDATE, Interaction.PATCH),
+                    List.of("ImagingStudy", "DocumentReference" + IMAGING_SUFFIX), "annotate existing studies"),
+            new Row("edit:medical_images", EDIT, List.of("ImagingStudy", "DocumentReference" + IMAGING_SUFFIX),
+                    "register, change and delete studies"),
+            new Row("view:medications", VIEW, List.of("MedicationRequest"), "prescriptions"),
+            new Row("edit:medications", EDIT, List.of("MedicationRequest"), "prescribe and change prescriptions"),
+            new Row("view:directory", VIEW, List.of("Practitioner", "Organization"), "practitioners and organisations (not patient data)"),
+            new Row("edit:directory", EDIT, List.of("Practitioner", "Organization"), "maintain practitioners and organisations"),
+            new Row(Permissions.VIEW_AUDIT, EnumSet.of(Interaction.READ, Interaction.SEARCH), List.of("AuditEvent"),
+                    "the audit trail, also /admin/audit/**"),
+            new Row(Permissions.VIEW_SSN, NONE, List.of(), "SSN identifiers unmasked (masking, not an interaction)"),
+            new Row(Permissions.VIEW_ALL_PATIENTS, NONE, List.of(),
+                    "the role's own permissions reach patients without a care relationship (scope, not an interaction)"),
+            new Row(Permissions.MANAGE_USERS, NONE, List.of(), "users, service clients and roles (/admin/roles)"),
+            new Row(Permissions.MANAGE_KEYS, NONE, List.of(), "key administration: rotation and crypto-shredding"));
+
+    /** Interaction × type key (type with its category suffix) → permissions that open it. */
+    private static final Map<String, Set<String>> BY_KEY;
+    private static final Set<String> NAMES;
+
+    static {
+        Map<String, Set<String>> byKey = new HashMap<>();
+        Map<String, Row> names = new LinkedHashMap<>();
+        for (Row row : ROWS) {
+            if (names.put(row.permission(), row) != null) {
+                throw new IllegalStateException("permission listed twice");
+            }
+            for (Interaction interaction : row.interactions()) {
+                for (String type : row.resourceTypes()) {
+                    byKey.computeIfAbsent(key(interaction, type), k -> new java.util.HashSet<>()).add(row.permission());
+                }
+            }
+        }
+        Map<String, Set<String>> frozen = new HashMap<>();
+        byKey.forEach((k, v) -> frozen.put(k, Set.copyOf(v)));
+        BY_KEY = Map.copyOf(frozen);
+        NAMES = Collections.unmodifiableSet(names.keySet());
+    }
+
+    private PermissionVocabulary() {
+    }
+
+    static boolean isKnown(String permission) {
+        return NAMES.contains(permission);
+    }
+
+    static Set<String> names() {
+        return NAMES;
+    }
+
+    /** The permissions any one of which opens this interaction on this type (empty: nothing does). */
+    static Set<String> permissionsFor(Interaction interaction, String resourceType, String category) {
+        Set<String> direct = BY_KEY.get(key(interaction, resourceType));
+        if (direct != null) {
+            return direct;
+        }
+        String suffix = Permissions.IMAGING_CATEGORY.equals(category) ? IMAGING_SUFFIX : OTHER_SUFFIX;
+        Set<String> byCategory = BY_KEY.get(key(interaction, resourceType + suffix));
+        return byCategory == null ? Set.of() : byCategory;
+    }
+
+    /** Every resource type named in the table, without category suffixes. */
+    static Set<String> resourceTypes() {
+        Set<String> types = new java.util.TreeSet<>();
+        for (Row row : ROWS) {
+            for (String type : row.resourceTypes()) {
+                int bracket = type.indexOf('[');
+                types.add(bracket < 0 ? type : type.substring(0, bracket));
+            }
+        }
+        return types;
+    }
+
+    static List<Row> rows() {
+        return new ArrayList<>(ROWS);
+    }
+
+    private static String key(Interaction interaction, String type) {
+        return interaction.name() + ' ' + type;
+    }
+}
