@@ -27,3 +27,15 @@ create index break_glass_open on iam.break_glass (principal, patient, expires_at
 
 grant select, insert, delete on iam.care_relationship to ${phi_role};
 grant select, insert, update on iam.break_glass to ${phi_role};
+
+-- Policy category of a record version when its type alone does not say what it is (today: an
+-- imaging DocumentReference, which view:medical_images opens and view:clinical_notes does not).
+-- Metadata, so that access is decided before anything is decrypted. Absent row: no category.
+create table phi.resource_category (
+    resource_type text   not null,
+    resource_id   uuid   not null,
+    version       bigint not null,
+    category      text   not null,
+    primary key (resource_type, resource_id, version)
+);
+grant select, insert on phi.resource_category to ${phi_role};

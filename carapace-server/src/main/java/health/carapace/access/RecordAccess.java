@@ -95,6 +95,15 @@ public class RecordAccess {
         return new PatientScope(caller, shared.allowed(), false, care.allowed(), emergency, care.reason());
     }
 
+    /**
+     * Whether the caller may open emergency access at all: the policy must let them read a
+     * patient under {@link PatientRelation#BREAK_GLASS} from where they are (IP range).
+     */
+    public AccessDecision mayOpenBreakGlass(Caller caller, InetAddress address, Instant at) {
+        return policy.decide(new AccessRequest(caller, Interaction.READ, "Patient", null, address, at,
+                PatientRelation.BREAK_GLASS));
+    }
+
     /** Whether the caller holds a permission that is not an interaction ({@code view:ssn}, ...). */
     public boolean grants(Caller caller, String permission, InetAddress address, Instant at) {
         return policy.grants(caller, permission, address, at);

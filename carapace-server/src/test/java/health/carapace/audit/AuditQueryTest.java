@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import health.carapace.access.ServiceClients;
 import health.carapace.testing.Fakes;
 import health.carapace.testing.IntegrationTest;
+import health.carapace.testing.TestPolicy;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpRequest;
@@ -25,7 +26,7 @@ class AuditQueryTest extends IntegrationTest {
 
     @Test
     void anInvestigatorSeesWhoReadAPatientAndWhatWasSearched() throws Exception {
-        ServiceClients.Credentials clinician = serviceClients.create("clinician");
+        ServiceClients.Credentials clinician = client("clinician", TestPolicy.EVERYTHING);
         String clinicianToken = tokenFor(clinician.clientId(), clinician.clientSecret());
         String patient = createPatient(clinicianToken);
         call(clinicianToken, HttpRequest.newBuilder(URI.create(fhirBase() + "/Patient/" + patient)).GET());
@@ -64,7 +65,7 @@ class AuditQueryTest extends IntegrationTest {
 
     @Test
     void theAccountingOfDisclosuresListsEveryAccessAsJsonAndCsv() throws Exception {
-        ServiceClients.Credentials clinician = serviceClients.create("clinician");
+        ServiceClients.Credentials clinician = client("clinician", TestPolicy.EVERYTHING);
         String clinicianToken = tokenFor(clinician.clientId(), clinician.clientSecret());
         String patient = createPatient(clinicianToken);
         call(clinicianToken, HttpRequest.newBuilder(URI.create(fhirBase() + "/Patient/" + patient))
@@ -91,6 +92,7 @@ class AuditQueryTest extends IntegrationTest {
 
     private String investigatorToken() throws Exception {
         ServiceClients.Credentials auditor = serviceClients.create("investigator", Set.of("view:audit"));
+        TestPolicy.grant(dataSource, auditor.clientId(), TestPolicy.AUDITOR);
         String basic = Base64.getEncoder().encodeToString((auditor.clientId() + ":" + auditor.clientSecret())
                 .getBytes(StandardCharsets.UTF_8));
         HttpResponse<String> token = http().send(HttpRequest.newBuilder(URI.create(baseUrl() + "/oauth2/token"))
