@@ -30,7 +30,6 @@ import org.springframework.security.oauth2.server.authorization.token.JwtEncodin
 import org.springframework.security.oauth2.server.authorization.token.OAuth2TokenCustomizer;
 import org.springframework.security.oauth2.jwt.JwtValidators;
 import org.springframework.security.oauth2.jwt.NimbusJwtDecoder;
-import org.springframework.security.oauth2.server.authorization.OAuth2AuthorizationService;
 import org.springframework.security.oauth2.server.authorization.client.RegisteredClientRepository;
 import org.springframework.security.oauth2.server.authorization.settings.AuthorizationServerSettings;
 import org.springframework.security.oauth2.server.resource.web.authentication.BearerTokenAuthenticationFilter;
@@ -64,13 +63,9 @@ class SecurityConfiguration {
     }
 
     @Bean
-    RegisteredClientRepository registeredClientRepository(DataSource dataSource, Duration accessTokenTtl) {
-        return new ServiceClientRegistry(dataSource, accessTokenTtl);
-    }
-
-    @Bean
-    OAuth2AuthorizationService authorizationService(Duration accessTokenTtl) {
-        return new ExpiringAuthorizationService(accessTokenTtl);
+    RegisteredClientRepository registeredClientRepository(DataSource dataSource, Duration accessTokenTtl,
+            SignInSettings signIn) {
+        return new ServiceClientRegistry(dataSource, accessTokenTtl, signIn.idleTimeout());
     }
 
     @Bean
@@ -99,7 +94,7 @@ class SecurityConfiguration {
     @Bean
     @Order(1)
     @ConditionalOnWebApplication
-    SecurityFilterChain authorizationServerChain(HttpSecurity http, AuditTrail audit) throws Exception {
+    SecurityFilterChain authorizationServerChain(HttpSecurity http, AuditTrail audit, HumanSignIn signIn) throws Exception {
         OAuth2AuthorizationServerConfigurer authorizationServer = new OAuth2AuthorizationServerConfigurer();
         TokenRequests tokens = new TokenRequests(audit);
         http.securityMatcher(authorizationServer.getEndpointsMatcher())
@@ -109,8 +104,9 @@ class SecurityConfiguration {
                                 .errorResponseHandler(tokens.refused()))
                         .tokenRevocationEndpoint(revocation -> revocation.revocationResponseHandler(tokens.revoked()))
                         .clientAuthentication(client -> client.errorResponseHandler(tokens.clientRefused())))
-                .authorizeHttpRequests(requests -> requests.anyRequest().authenticated())
-                .sessionManagement(session -> session.sessionCreationPolicy(SessionCreationPolicy.STATELESS));
+                .authorizeHttpRequests(requests -> requests.anyRequest().authenticated());
+        // People sign in through the authorization endpoint (code + PKCE, password and TOTP): ADR 0007.
+        signIn.configure(authorizationServer, http);
         return http.build();
     }
 
