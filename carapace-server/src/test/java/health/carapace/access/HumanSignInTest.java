@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.nimbusds.jwt.SignedJWT;
 import health.carapace.testing.IntegrationTest;
+import health.carapace.testing.TestPolicy;
 import health.carapace.testing.Refusals;
 import health.carapace.testing.TestInstallation;
 import java.net.http.HttpResponse;
@@ -35,6 +36,9 @@ class HumanSignInTest extends IntegrationTest {
     private Users users;
 
     @Autowired
+    private CareRelationships relationships;
+
+    @Autowired
     private DataSource dataSource;
 
     private SignInBrowser browser;
@@ -47,12 +51,15 @@ class HumanSignInTest extends IntegrationTest {
         userName = "nurse-" + UUID.randomUUID().toString().substring(0, 8);
         Patient patient = new Patient();
         patient.addName().setFamily("Signin" + UUID.randomUUID().toString().replace("-", ""));
-        patientPath = "/fhir/Patient/" + fhirClient().create().resource(patient).execute().getId().getIdPart();
+        String patientId = fhirClient().create().resource(patient).execute().getId().getIdPart();
+        patientPath = "/fhir/Patient/" + patientId;
+        // the clinician role reaches only patients in care (issue #3 item 4): assign this one
+        relationships.assign(userName, "Patient/" + patientId, "test-admin", health.carapace.audit.AuditContext.none());
     }
 
     @Test
     void aPersonSignsInWithPasswordAndTotpUsesTheApiRefreshesAndSignsOut() throws Exception {
-        Users.Enrolment enrolment = users.create(userName, Set.of("clinician"), "prac-7");
+        Users.Enrolment enrolment = users.create(userName, Set.of(TestPolicy.CLINICIAN), "prac-7");
         assertThat(enrolment.link()).startsWith("https://").contains("/login/enrol?token=");
 
         // The app starts an authorization request; the server sends the browser to its sign-in page.
@@ -139,7 +146,7 @@ class HumanSignInTest extends IntegrationTest {
 
     @Test
     void aTotpCodeIsAcceptedOnlyOnce() {
-        Users.Enrolment enrolment = users.create(userName, Set.of("clinician"), null);
+        Users.Enrolment enrolment = users.create(userName, Set.of(TestPolicy.CLINICIAN), null);
         browser.firstSignIn(enrolment.link(), userName, PASSWORD);
         browser.signIn(userName, PASSWORD);
         String used = browser.lastCode(browser.secret);
@@ -156,10 +163,10 @@ class HumanSignInTest extends IntegrationTest {
 
     @Test
     void theSignInPagesSayTheSameForAnUnknownUserAWrongPasswordAndADisabledAccount() {
-        Users.Enrolment enrolment = users.create(userName, Set.of("clinician"), null);
+        Users.Enrolment enrolment = users.create(userName, Set.of(TestPolicy.CLINICIAN), null);
         assertThat(browser.setPassword(enrolment.link(), PASSWORD).statusCode()).isEqualTo(200);
         String disabledName = "gone-" + UUID.randomUUID().toString().substring(0, 8);
-        Users.Enrolment disabled = users.create(disabledName, Set.of("clinician"), null);
+        Users.Enrolment disabled = users.create(disabledName, Set.of(TestPolicy.CLINICIAN), null);
         assertThat(new SignInBrowser(baseUrl(), TestInstallation.trustingSslContext(TestInstallation.dataDir()))
                 .setPassword(disabled.link(), PASSWORD).statusCode()).isEqualTo(200);
         users.disable(disabledName);
@@ -186,7 +193,7 @@ class HumanSignInTest extends IntegrationTest {
 
     @Test
     void anEnrolmentLinkWorksOnceAndRefusesAWeakPassword() {
-        Users.Enrolment enrolment = users.create(userName, Set.of("clinician"), null);
+        Users.Enrolment enrolment = users.create(userName, Set.of(TestPolicy.CLINICIAN), null);
 
         HttpResponse<String> tooShort = browser.post(baseUrl() + "/login/enrol", java.util.Map.of(
                 "token", SignInBrowser.query(java.net.URI.create(enrolment.link())).get("token"),
