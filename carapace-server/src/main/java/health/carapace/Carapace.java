@@ -64,7 +64,7 @@ public final class Carapace {
 
     @Command(name = "admin", mixinStandardHelpOptions = true, description = "Administrative tasks.",
             subcommands = {CreateClient.class, CreateUser.class, DisableUser.class, RevokeSessions.class,
-                ListUsers.class, SetRoles.class, CreateApp.class})
+                ListUsers.class, SetRoles.class, CreateApp.class, Assign.class, AccessReport.class})
     static final class Admin {
     }
 
@@ -312,6 +312,74 @@ public final class Carapace {
             });
             System.out.println("roles set");
             return 0;
+        }
+    }
+
+    @Command(name = "assign", mixinStandardHelpOptions = true,
+            description = {"Assigns a user (or service client) to a patient explicitly: a care relationship besides",
+                "CareTeam membership and Encounter participation. Audited. --remove ends the assignment."})
+    static final class Assign implements Callable<Integer> {
+
+        @Option(names = "--user", required = true, description = "User name or service client id.")
+        String user;
+
+        @Option(names = "--patient", required = true, description = "The Patient's id (or Patient/<id>).")
+        String patient;
+
+        @Option(names = "--remove", description = "End the assignment instead.")
+        boolean remove;
+
+        @CommandLine.Mixin
+        Target target = new Target();
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            String reference = patient.startsWith("Patient/") ? patient : "Patient/" + patient;
+            String admin = "cli:" + System.getProperty("user.name", "unknown");
+            boolean changed = target.run(ctx -> remove
+                    ? ctx.getBean(health.carapace.access.CareRelationships.class).unassign(user, reference, admin,
+                            AuditContext.none())
+                    : ctx.getBean(health.carapace.access.CareRelationships.class).assign(user, reference, admin,
+                            AuditContext.none()));
+            spec.commandLine().getOut().println(remove
+                    ? (changed ? "Assignment removed." : "There was no such assignment.")
+                    : (changed ? "Assigned." : "The assignment already existed."));
+            spec.commandLine().getOut().flush();
+            return 0;
+        }
+    }
+
+    @Command(name = "access-report", mixinStandardHelpOptions = true,
+            description = {"The access review: per user and service client the permissions granted by their roles",
+                "and those not used in the last N days (from the audit trail), users without MFA, disabled users",
+                "still holding a session (must be none: exit code 1 otherwise), roles without constraints."})
+    static final class AccessReport implements Callable<Integer> {
+
+        @Option(names = "--days", defaultValue = "90", description = "Window for unused permissions (default: ${DEFAULT-VALUE}).")
+        int days;
+
+        @CommandLine.Mixin
+        Target target = new Target();
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            health.carapace.access.AccessReview.Report report = target.run(ctx -> {
+                var built = ctx.getBean(health.carapace.access.AccessReview.class).report(days, java.time.Instant.now());
+                // looking at who may do what is itself audited
+                ctx.getBean(AuditTrail.class).record(List.of(AuditEvent.now("cli:" + System.getProperty("user.name",
+                        "unknown"), AuditAction.EXPORTED, "/admin/access-report", AuditContext.none(), true, null, null,
+                        null)));
+                return built;
+            });
+            spec.commandLine().getOut().print(AccessReportText.of(report));
+            spec.commandLine().getOut().flush();
+            return report.clean() ? 0 : 1;
         }
     }
 
