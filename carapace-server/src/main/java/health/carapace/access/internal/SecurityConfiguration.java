@@ -129,6 +129,9 @@ class SecurityConfiguration {
                         .requestMatchers(HttpMethod.GET, "/fhir/metadata", "/health").permitAll()
                         .requestMatchers("/fhir", "/fhir/**").authenticated()
                         .requestMatchers(HttpMethod.GET, "/admin/audit/**").hasAuthority("SCOPE_view:audit")
+                        // manage:users is decided by the endpoint against the caller's roles
+                        .requestMatchers(HttpMethod.PUT, "/admin/assignments/*/*").authenticated()
+                        .requestMatchers(HttpMethod.DELETE, "/admin/assignments/*/*").authenticated()
                         .anyRequest().denyAll())
                 .oauth2ResourceServer(resourceServer -> resourceServer
                         .jwt(Customizer.withDefaults())
