@@ -208,16 +208,16 @@ public final class Carapace {
         @Option(names = "--name", required = true, description = "A label for the client, e.g. the system using it.")
         String name;
 
-        @Option(names = "--permission", description = "A permission the client may request as a scope "
-                + "(repeatable). Grantable today: view:audit.")
-        java.util.Set<String> permissions = new java.util.LinkedHashSet<>();
+        @Option(names = "--role", description = "A role of the policy directory the client holds (repeatable), "
+                + "e.g. records-service; its permissions, time window and IP range apply on every request.")
+        java.util.Set<String> roles = new java.util.LinkedHashSet<>();
 
         @CommandLine.Mixin
         Target target = new Target();
 
         @Override
         public Integer call() throws Exception {
-            ServiceClients.Credentials created = target.run(ctx -> ctx.getBean(ServiceClients.class).create(name, permissions));
+            ServiceClients.Credentials created = target.run(ctx -> ctx.getBean(ServiceClients.class).create(name, roles));
             System.out.println("client_id:     " + created.clientId());
             System.out.println("client_secret: " + created.clientSecret());
             System.out.println("The secret is shown only now; Carapace stores only its hash.");

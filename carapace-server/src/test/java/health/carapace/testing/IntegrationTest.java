@@ -43,10 +43,8 @@ public abstract class IntegrationTest {
 
     @DynamicPropertySource
     static void installation(DynamicPropertyRegistry registry) {
-        TestInstallation.properties().entrySet().stream()
-                .filter(property -> !property.getKey().equals("carapace.access.policy-dir"))
-                .forEach(property -> registry.add(property.getKey(), property::getValue));
-        registry.add("carapace.access.policy-dir", () -> TestPolicy.directory().toString());
+        TestInstallation.properties().forEach((key, value) -> registry.add(key, () -> value));
+        TestPolicy.directory(); // the test roles are in place before the server loads the directory
     }
 
     /** A new service client holding {@code roles} (from {@link TestPolicy}); its secret is in the result. */

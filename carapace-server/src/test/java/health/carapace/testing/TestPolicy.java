@@ -1,9 +1,11 @@
 package health.carapace.testing;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.util.Map;
@@ -11,8 +13,9 @@ import javax.sql.DataSource;
 import org.springframework.jdbc.core.simple.JdbcClient;
 
 /**
- * The policy directory of the shared test installation: role documents in the real format,
- * loaded by the real policy engine. Written once per JVM; the time window of {@link #OFF_HOURS}
+ * Roles for the tests, in the policy directory of the shared test installation (beside the dev
+ * roles start-dev seeds there): role documents in the real format, loaded by the real policy
+ * engine. Written once per JVM before the server starts; the time window of {@link #OFF_HOURS}
  * is computed so that it never contains the hours the tests run in.
  */
 public final class TestPolicy {
@@ -37,6 +40,7 @@ public final class TestPolicy {
     private static final String LOOPBACK = "\"ip_range\": [\"127.0.0.0/8\", \"::1/128\"]";
     private static final String ELSEWHERE = "\"ip_range\": [\"203.0.113.0/24\"]";
 
+    private static final String[] DEV_ROLES = {"admin", "clinician", "radiologist", "records-service"};
     private static Path directory;
 
     private TestPolicy() {
@@ -45,7 +49,17 @@ public final class TestPolicy {
     public static synchronized Path directory() {
         if (directory == null) {
             try {
-                Path dir = Files.createTempDirectory("carapace-test-policy-");
+                Path dir = Path.of(TestInstallation.properties().get("carapace.access.policy-dir").toString());
+                if (!Files.exists(dir)) {
+                    // the directory start-dev would seed, with the dev roles other tests use
+                    Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+                    for (String role : DEV_ROLES) {
+                        try (InputStream in = TestPolicy.class.getResourceAsStream(
+                                "/health/carapace/access/internal/dev-policy/" + role + ".json")) {
+                            Files.write(dir.resolve(role + ".json"), in.readAllBytes());
+                        }
+                    }
+                }
                 ZonedDateTime later = ZonedDateTime.now(ZoneOffset.UTC).plusHours(6);
                 String window = String.format("%02d:00-%02d:00", later.getHour(), (later.getHour() + 1) % 24);
                 Map<String, String> roles = Map.of(

@@ -58,10 +58,12 @@ final class PolicyDirectory {
      * Creates or replaces a role. The document must name the same role; it is validated alone and
      * with the rest of the directory before anything is written.
      *
+     * @param beforeWrite runs once the change is known to be valid, before the file is written (the
+     *     audit record: if it throws, nothing is written)
      * @return the new snapshot, to install; whether the role was created is {@code created}
      * @throws PolicyException if the document or the resulting directory is invalid (nothing written)
      */
-    synchronized Change put(String roleName, String json) {
+    synchronized Change put(String roleName, String json, Runnable beforeWrite) {
         Map<String, String> files = readAll();
         String existingFile = null;
         PolicySnapshot before = validate(files);
@@ -82,12 +84,13 @@ final class PolicyDirectory {
         Map<String, String> after = new TreeMap<>(files);
         after.put(fileName, json);
         PolicySnapshot snapshot = validate(after);
+        beforeWrite.run();
         writeAtomically(dir.resolve(fileName), json);
         return new Change(snapshot, existing == null);
     }
 
     /** Removes a role's file; empty if no such role. */
-    synchronized Optional<PolicySnapshot> delete(String roleName) {
+    synchronized Optional<PolicySnapshot> delete(String roleName, Runnable beforeWrite) {
         Map<String, String> files = readAll();
         Role existing = validate(files).role(roleName);
         if (existing == null) {
@@ -96,6 +99,7 @@ final class PolicyDirectory {
         Map<String, String> after = new TreeMap<>(files);
         after.remove(existing.source());
         PolicySnapshot snapshot = validate(after);
+        beforeWrite.run();
         try {
             Files.delete(dir.resolve(existing.source()));
             fsyncDirectory();

@@ -62,10 +62,6 @@ final class RolePolicy implements AccessPolicy, RoleCatalog {
         boolean fullyOk = false;
         boolean fullyOkAllPatients = false;
         boolean breakGlassOk = false;
-        if (opening.isEmpty()) {
-            // Nothing in the vocabulary opens this interaction on this type: no role could.
-            return AccessDecision.deny(NO_PERMISSION);
-        }
         for (String name : roles) {
             Role role = policy.role(name);
             if (role == null) {

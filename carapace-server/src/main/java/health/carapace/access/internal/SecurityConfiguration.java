@@ -123,12 +123,19 @@ class SecurityConfiguration {
     @Bean
     @Order(2)
     @ConditionalOnWebApplication
-    SecurityFilterChain apiChain(HttpSecurity http, DeniedRequests denied, DataSource dataSource) throws Exception {
+    SecurityFilterChain apiChain(HttpSecurity http, DeniedRequests denied, DataSource dataSource,
+            health.carapace.access.AccessPolicy policy, health.carapace.access.ClientAddress clientAddress)
+            throws Exception {
+        // Admin routes: a permission granted by a role of the caller, now, from this address.
+        PermissionAuthorization permissions = new PermissionAuthorization(policy, clientAddress, java.time.Clock.systemUTC());
         http.addFilterAfter(new CallerResolution(dataSource, denied), BearerTokenAuthenticationFilter.class)
                 .authorizeHttpRequests(requests -> requests
                         .requestMatchers(HttpMethod.GET, "/fhir/metadata", "/health").permitAll()
                         .requestMatchers("/fhir", "/fhir/**").authenticated()
-                        .requestMatchers(HttpMethod.GET, "/admin/audit/**").hasAuthority("SCOPE_view:audit")
+                        .requestMatchers(HttpMethod.GET, "/admin/audit/**")
+                                .access(permissions.requires(health.carapace.access.Permissions.VIEW_AUDIT))
+                        .requestMatchers("/admin/roles", "/admin/roles/**")
+                                .access(permissions.requires(health.carapace.access.Permissions.MANAGE_USERS))
                         // manage:users is decided by the endpoint against the caller's roles
                         .requestMatchers(HttpMethod.PUT, "/admin/assignments/*/*").authenticated()
                         .requestMatchers(HttpMethod.DELETE, "/admin/assignments/*/*").authenticated()

@@ -1,7 +1,6 @@
 package health.carapace.access.internal;
 
 import java.time.Duration;
-import java.util.List;
 import javax.sql.DataSource;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.security.oauth2.core.AuthorizationGrantType;
@@ -76,17 +75,16 @@ final class ServiceClientRegistry implements RegisteredClientRepository {
     }
 
     private RegisteredClient serviceClient(String clientId) {
-        return jdbc.sql("select client_id, secret_hash, permissions from iam.service_client where client_id = ? and not disabled")
+        return jdbc.sql("select client_id, secret_hash from iam.service_client where client_id = ? and not disabled")
                 .param(clientId)
+                // No scopes: what a client may do comes from its roles, resolved on every request.
                 .query((rs, n) -> {
-                    List<String> permissions = List.of((String[]) rs.getArray(3).getArray());
                     return RegisteredClient.withId(rs.getString(1))
                         .clientId(rs.getString(1))
                         .clientSecret(rs.getString(2))
                         .clientAuthenticationMethod(ClientAuthenticationMethod.CLIENT_SECRET_BASIC)
                         .clientAuthenticationMethod(ClientAuthenticationMethod.CLIENT_SECRET_POST)
                         .authorizationGrantType(AuthorizationGrantType.CLIENT_CREDENTIALS)
-                        .scopes(scopes -> scopes.addAll(permissions))
                         .tokenSettings(TokenSettings.builder()
                                 .accessTokenFormat(OAuth2TokenFormat.SELF_CONTAINED)
                                 .accessTokenTimeToLive(accessTokenTtl)

@@ -15,7 +15,8 @@ import org.springframework.stereotype.Component;
  * opened, no key touched), and refuses to start a server whose configuration would break
  * a protection. In {@code prod} mode: TLS to PostgreSQL with certificate checks, a TLS
  * certificate for HTTPS, the PKCS#11 KEK, separate database roles for PHI and keyring, and the
- * redacting log format. Every mode: {@code carapace.mode} must be set explicitly.
+ * redacting log format, an existing policy directory (it must also load: the access module
+ * refuses to start on an invalid role). Every mode: {@code carapace.mode} must be set explicitly.
  */
 @Component
 public final class ProductionReadiness implements BeanFactoryPostProcessor, EnvironmentAware {
@@ -88,6 +89,13 @@ public final class ProductionReadiness implements BeanFactoryPostProcessor, Envi
         if (isBlank(env.getProperty("carapace.audit.witness-dir"))) {
             problems.add("carapace.audit.witness-dir is required: signed audit tree heads are written there, "
                     + "outside the database (put it on other storage)");
+        }
+        String policyDir = env.getProperty("carapace.access.policy-dir");
+        if (isBlank(policyDir)) {
+            problems.add("carapace.access.policy-dir is required: the directory of role documents "
+                    + "(docs/ACCESS.md); there are no implicit roles in start");
+        } else if (!java.nio.file.Files.isDirectory(java.nio.file.Path.of(policyDir))) {
+            problems.add("carapace.access.policy-dir does not exist or is not a directory");
         }
         String phiUser = env.getProperty("carapace.db.username", "");
         String keyringUser = env.getProperty("carapace.keyring.username", "");

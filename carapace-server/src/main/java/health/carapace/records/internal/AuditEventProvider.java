@@ -13,6 +13,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.Date;
 import java.util.List;
 import org.hl7.fhir.instance.model.api.IBaseResource;
+import health.carapace.access.AccessPolicy;
+import health.carapace.access.Callers;
+import health.carapace.access.ClientAddress;
+import health.carapace.access.Permissions;
 import org.hl7.fhir.r4.model.AuditEvent;
 import org.hl7.fhir.r4.model.AuditEvent.AuditEventAction;
 import org.hl7.fhir.r4.model.AuditEvent.AuditEventOutcome;
@@ -21,7 +25,6 @@ import org.hl7.fhir.r4.model.Identifier;
 import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
 import org.hl7.fhir.r4.model.Reference;
 import org.hl7.fhir.r4.model.StringType;
-import org.springframework.security.core.context.SecurityContextHolder;
 
 /**
  * {@code GET /fhir/AuditEvent}: the audit trail as FHIR AuditEvents following the IHE Basic
@@ -31,16 +34,19 @@ import org.springframework.security.core.context.SecurityContextHolder;
  */
 public final class AuditEventProvider implements IResourceProvider {
 
-    static final String VIEW_AUDIT = "SCOPE_view:audit";
     private static final String BALP = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/";
     private static final String CARAPACE_EXT = "https://carapace.health/fhir/StructureDefinition/";
 
     private final AuditQueries queries;
     private final RecordAudit audit;
+    private final AccessPolicy policy;
+    private final ClientAddress clientAddress;
 
-    AuditEventProvider(AuditQueries queries, RecordAudit audit) {
+    AuditEventProvider(AuditQueries queries, RecordAudit audit, AccessPolicy policy, ClientAddress clientAddress) {
         this.queries = queries;
         this.audit = audit;
+        this.policy = policy;
+        this.clientAddress = clientAddress;
     }
 
     @Override
@@ -68,9 +74,9 @@ public final class AuditEventProvider implements IResourceProvider {
     }
 
     private void requireViewAudit(jakarta.servlet.http.HttpServletRequest request) {
-        var authentication = SecurityContextHolder.getContext().getAuthentication();
-        boolean allowed = authentication != null && authentication.getAuthorities().stream()
-                .anyMatch(a -> VIEW_AUDIT.equals(a.getAuthority()));
+        // view:audit granted by a role of the caller, with that role's time window and IP range.
+        boolean allowed = Callers.of(request).map(caller -> policy.grants(caller, Permissions.VIEW_AUDIT,
+                clientAddress.resolve(request), java.time.Instant.now())).orElse(false);
         if (!allowed) {
             audit.trail().record(List.of(health.carapace.audit.AuditEvent.now(RecordAudit.user(), AuditAction.DENIED,
                     request.getRequestURI(), RecordAudit.context(), false, null, RecordAudit.purposeOfUse(),

@@ -73,7 +73,8 @@ class FhirServerConfiguration {
     @ConditionalOnWebApplication
     ServletRegistrationBean<RestfulServer> fhirServlet(FhirContext fhir, RecordStore store, RecordSearch search,
             TransactionTemplate transactions, @Value("${carapace.fhir.max-json-depth}") int maxDepth,
-            RecordAudit audit, AuditQueries auditQueries, RecordGuard guard, BreakGlass breakGlass, RecordAccess access) {
+            RecordAudit audit, AuditQueries auditQueries, RecordGuard guard, BreakGlass breakGlass, RecordAccess access,
+            health.carapace.access.AccessPolicy accessPolicy, health.carapace.access.ClientAddress clientAddress) {
         List<IResourceProvider> providers = new ArrayList<>();
         for (String type : ResourceTypes.names()) {
             @SuppressWarnings("unchecked")
@@ -81,7 +82,7 @@ class FhirServerConfiguration {
                     (Class<? extends Resource>) fhir.getResourceDefinition(type).getImplementingClass();
             providers.add(new ResourceProvider(modelClass, store, search, transactions, audit));
         }
-        providers.add(new AuditEventProvider(auditQueries, audit));
+        providers.add(new AuditEventProvider(auditQueries, audit, accessPolicy, clientAddress));
         RestfulServer server = new CarapaceRestfulServer(fhir);
         server.setResourceProviders(providers);
         server.registerProvider(new BundleProcessor(fhir, store, transactions, audit, guard));

@@ -22,7 +22,17 @@ class ProductionReadinessTest {
                 .withProperty("carapace.kek.pkcs11.library", "/usr/lib/softhsm/libsofthsm2.so")
                 .withProperty("carapace.kek.pkcs11.pin", "1234")
                 .withProperty("carapace.kek.pkcs11.key-label", "carapace-kek")
-                .withProperty("carapace.audit.witness-dir", "/mnt/worm/carapace-witness");
+                .withProperty("carapace.audit.witness-dir", "/mnt/worm/carapace-witness")
+                .withProperty("carapace.access.policy-dir", System.getProperty("java.io.tmpdir"));
+    }
+
+    @Test
+    void productionNeedsAnExistingPolicyDirectoryAndHasNoImplicitRoles() {
+        assertThat(ProductionReadiness.problems(complete().withProperty("carapace.access.policy-dir", "")))
+                .anyMatch(p -> p.contains("carapace.access.policy-dir is required") && p.contains("no implicit roles"));
+        assertThat(ProductionReadiness.problems(complete()
+                .withProperty("carapace.access.policy-dir", "/nonexistent/carapace-policy")))
+                .anyMatch(p -> p.contains("carapace.access.policy-dir does not exist"));
     }
 
     @Test

@@ -1,0 +1,59 @@
+package health.carapace.access;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import health.carapace.testing.Fakes;
+import health.carapace.testing.IntegrationTest;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.Locale;
+import java.util.Set;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.springframework.test.context.TestPropertySource;
+
+/**
+ * Behind a configured trusted proxy (here: loopback, where the test client connects from), the
+ * client address is taken from X-Forwarded-For, walked from the right; IP ranges are checked
+ * against it on every request. A server of its own, since the setting is read at startup.
+ */
+@TestPropertySource(properties = "carapace.access.trusted-proxies=127.0.0.0/8,::1/128")
+class TrustedProxyTest extends IntegrationTest {
+
+    @Test
+    void theForwardedClientAddressDecidesBehindATrustedProxy() {
+        ServiceClients.Credentials admin = serviceClients.create("proxy-admin", Set.of("admin"));
+        String adminToken = tokenFor(admin.clientId(), admin.clientSecret());
+        String name = "remote-auditor-" + Fakes.letters(8).toLowerCase(Locale.ROOT);
+        HttpResponse<String> created = sendWithoutToken(HttpRequest.newBuilder(uri("/admin/roles/" + name))
+                .header("Authorization", "Bearer " + adminToken).header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString("{\"role\":\"" + name + "\",\"permissions\":[\"view:audit\"],"
+                        + "\"constraints\":{\"ip_range\":[\"192.0.2.0/24\"]}}")));
+        assertThat(created.statusCode()).isEqualTo(201);
+        ServiceClients.Credentials auditor = serviceClients.create("proxy-auditor", Set.of(name));
+        String token = tokenFor(auditor.clientId(), auditor.clientSecret());
+        String path = "/admin/audit/disclosures?patient=" + UUID.randomUUID();
+
+        // The proxy (loopback) says the client is 192.0.2.7: inside the role's range.
+        assertThat(get(token, path, "192.0.2.7").statusCode()).isEqualTo(200);
+        // A client-supplied hop left of the proxy's entry does not count; the rightmost untrusted one does.
+        assertThat(get(token, path, "192.0.2.7, 198.51.100.4").statusCode()).isEqualTo(403);
+        assertThat(get(token, path, "198.51.100.4, 192.0.2.7").statusCode()).isEqualTo(200);
+        // Without the header, or with one that does not parse, the peer (loopback) is the client: outside.
+        assertThat(get(token, path, null).statusCode()).isEqualTo(403);
+        assertThat(get(token, path, "192.0.2.7:443").statusCode()).isEqualTo(403);
+        // The admin role itself is loopback-only: a forwarded outside address takes it away.
+        assertThat(sendWithoutToken(HttpRequest.newBuilder(uri("/admin/roles")).header("Authorization",
+                "Bearer " + adminToken).header("X-Forwarded-For", "198.51.100.4").GET()).statusCode()).isEqualTo(403);
+        assertThat(sendWithoutToken(HttpRequest.newBuilder(uri("/admin/roles/" + name))
+                .header("Authorization", "Bearer " + adminToken).DELETE()).statusCode()).isEqualTo(204);
+    }
+
+    private HttpResponse<String> get(String token, String path, String forwardedFor) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(uri(path)).header("Authorization", "Bearer " + token).GET();
+        if (forwardedFor != null) {
+            request.header("X-Forwarded-For", forwardedFor);
+        }
+        return sendWithoutToken(request);
+    }
+}
