@@ -1,6 +1,7 @@
 package health.carapace.access.internal;
 
 import java.time.Duration;
+import java.util.List;
 import javax.sql.DataSource;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.security.oauth2.core.AuthorizationGrantType;
