@@ -27,6 +27,7 @@ class AssignmentsEndpointTest extends IntegrationTest {
                 .POST(HttpRequest.BodyPublishers.ofString("{\"resourceType\":\"Patient\",\"active\":true}")));
         String patient = fhir.newJsonParser().parseResource(created.body()).getIdElement().getIdPart();
         String path = "/admin/assignments/" + patient + "/" + clinician.clientId();
+        String admin = tokenWithRoles("assignments-admin", "admin"); // the dev role granting manage:users
 
         HttpResponse<String> refused = call(clinicianToken, HttpRequest.newBuilder(uri(path))
                 .PUT(HttpRequest.BodyPublishers.noBody()));
@@ -38,16 +39,18 @@ class AssignmentsEndpointTest extends IntegrationTest {
                 .isEqualTo(403);
 
         assertThat(call(token(), HttpRequest.newBuilder(uri(path)).PUT(HttpRequest.BodyPublishers.noBody())).statusCode())
+                .as("a system client without manage:users").isEqualTo(403);
+        assertThat(call(admin, HttpRequest.newBuilder(uri(path)).PUT(HttpRequest.BodyPublishers.noBody())).statusCode())
                 .isEqualTo(201);
         assertThat(call(clinicianToken, HttpRequest.newBuilder(uri("/fhir/Patient/" + patient)).GET()).statusCode())
                 .isEqualTo(200);
         assertThat(auditQueries.search(new AuditQueries.Criteria("Patient/" + patient, null, null, null,
                 List.of("admin_change"), true, 10))).hasSize(1);
 
-        assertThat(call(token(), HttpRequest.newBuilder(uri(path)).DELETE()).statusCode()).isEqualTo(204);
+        assertThat(call(admin, HttpRequest.newBuilder(uri(path)).DELETE()).statusCode()).isEqualTo(204);
         assertThat(call(clinicianToken, HttpRequest.newBuilder(uri("/fhir/Patient/" + patient)).GET()).statusCode())
                 .isEqualTo(403);
-        assertThat(call(token(), HttpRequest.newBuilder(uri("/admin/assignments/not-an-id/" + clinician.clientId()))
+        assertThat(call(admin, HttpRequest.newBuilder(uri("/admin/assignments/not-an-id/" + clinician.clientId()))
                 .PUT(HttpRequest.BodyPublishers.noBody())).statusCode()).isEqualTo(400);
     }
 

@@ -5,6 +5,7 @@ import static health.carapace.access.SignInBrowser.tokens;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import health.carapace.testing.IntegrationTest;
+import health.carapace.testing.TestPolicy;
 import health.carapace.testing.Refusals;
 import health.carapace.testing.TestInstallation;
 import java.net.http.HttpResponse;
@@ -40,6 +41,9 @@ class SignInTimeoutsTest extends IntegrationTest {
     private Users users;
 
     @Autowired
+    private CareRelationships relationships;
+
+    @Autowired
     private DataSource dataSource;
 
     private String patientPath;
@@ -53,11 +57,14 @@ class SignInTimeoutsTest extends IntegrationTest {
         patientPath = "/fhir/Patient/" + fhirClient().create().resource(patient).execute().getId().getIdPart();
         browser = new SignInBrowser(baseUrl(), TestInstallation.trustingSslContext(TestInstallation.dataDir()));
         name = "user-" + UUID.randomUUID().toString().substring(0, 8);
+        // a clinician reaches only patients in care: assign this one (issue #3 item 4)
+        relationships.assign(name, patientPath.substring("/fhir/".length()), "test-admin",
+                health.carapace.audit.AuditContext.none());
     }
 
     @Test
     void aSessionUnusedForTheIdleTimeoutEndsAndItsRefreshTokenIsRefused() throws Exception {
-        SignInBrowser.Tokens tokens = browser.firstSignIn(users.create(name, Set.of("clinician"), null).link(), name, PASSWORD);
+        SignInBrowser.Tokens tokens = browser.firstSignIn(users.create(name, Set.of(TestPolicy.CLINICIAN), null).link(), name, PASSWORD);
         assertThat(tokens.expiresIn()).as("an access token never outlives the idle deadline").isLessThanOrEqualTo(4);
 
         // Activity (a refresh) within the timeout keeps the session going.
@@ -79,7 +86,7 @@ class SignInTimeoutsTest extends IntegrationTest {
 
     @Test
     void failedSignInsBackOffThenLockTheAccountWithTheSameAnswerAsAWrongPassword() throws Exception {
-        assertThat(browser.setPassword(users.create(name, Set.of("clinician"), null).link(), PASSWORD).statusCode())
+        assertThat(browser.setPassword(users.create(name, Set.of(TestPolicy.CLINICIAN), null).link(), PASSWORD).statusCode())
                 .isEqualTo(200);
         String wrong = page(browser.submitPassword(name, "wrong password, long enough"));
 
@@ -125,7 +132,7 @@ class SignInTimeoutsTest extends IntegrationTest {
 
     @Test
     void anEnrolmentLinkExpires() throws Exception {
-        Users.Enrolment enrolment = users.create(name, Set.of("clinician"), null);
+        Users.Enrolment enrolment = users.create(name, Set.of(TestPolicy.CLINICIAN), null);
         String token = SignInBrowser.query(java.net.URI.create(enrolment.link())).get("token");
         String csrf = SignInBrowser.csrf(browser.get(baseUrl() + "/login").body());
 

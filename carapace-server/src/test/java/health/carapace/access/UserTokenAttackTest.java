@@ -20,6 +20,7 @@ import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.PlainJWT;
 import com.nimbusds.jwt.SignedJWT;
 import health.carapace.testing.IntegrationTest;
+import health.carapace.testing.TestPolicy;
 import health.carapace.testing.Refusals;
 import health.carapace.testing.TestInstallation;
 import java.net.URI;
@@ -57,6 +58,9 @@ class UserTokenAttackTest extends IntegrationTest {
     private Users users;
 
     @Autowired
+    private CareRelationships relationships;
+
+    @Autowired
     private DataSource dataSource;
 
     @Autowired
@@ -78,7 +82,9 @@ class UserTokenAttackTest extends IntegrationTest {
 
     private SignedIn signIn() {
         String name = "user-" + UUID.randomUUID().toString().substring(0, 8);
-        Users.Enrolment enrolment = users.create(name, Set.of("clinician"), "prac-1");
+        Users.Enrolment enrolment = users.create(name, Set.of(TestPolicy.CLINICIAN), "prac-1");
+        // a clinician reaches only patients in care: assign this one (issue #3 item 4)
+        relationships.assign(name, "Patient/" + patientId, "test-admin", health.carapace.audit.AuditContext.none());
         SignInBrowser browser = newBrowser();
         SignInBrowser.Tokens tokens = browser.firstSignIn(enrolment.link(), name, PASSWORD);
         assertThat(browser.fhirGet(patientPath, tokens.accessToken()).statusCode()).as("control: the token works").isEqualTo(200);
@@ -199,7 +205,7 @@ class UserTokenAttackTest extends IntegrationTest {
     @Test
     void aCodeExchangedWithAWrongOrMissingVerifierGivesNoToken() {
         String name = "user-" + UUID.randomUUID().toString().substring(0, 8);
-        Users.Enrolment enrolment = users.create(name, Set.of("clinician"), null);
+        Users.Enrolment enrolment = users.create(name, Set.of(TestPolicy.CLINICIAN), null);
         SignInBrowser browser = newBrowser();
         browser.firstSignIn(enrolment.link(), name, PASSWORD);
         browser.newBrowser();

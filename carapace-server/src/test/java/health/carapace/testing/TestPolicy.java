@@ -20,7 +20,10 @@ import org.springframework.jdbc.core.simple.JdbcClient;
  */
 public final class TestPolicy {
 
-    /** Every permission, no constraints: the shared integration-test client (system-to-system). */
+    /**
+     * Every record permission, view:all_patients and view:ssn, no constraints: the shared
+     * integration-test client (system-to-system). Not view:audit or manage:users.
+     */
     public static final String EVERYTHING = "test-everything";
     /** A clinician without view:all_patients or view:ssn, from loopback addresses only. */
     public static final String CLINICIAN = "test-clinician";
@@ -67,7 +70,7 @@ public final class TestPolicy {
                                 + "\"view:clinical_records\", \"edit:clinical_records\", \"manage:care_relationships\", "
                                 + "\"view:clinical_notes\", \"edit:clinical_notes\", \"view:medical_images\", "
                                 + "\"edit:medical_images\", \"view:medications\", \"edit:medications\", \"view:directory\", "
-                                + "\"edit:directory\", \"view:audit\", \"view:ssn\", \"view:all_patients\", \"manage:users\"]",
+                                + "\"edit:directory\", \"view:ssn\", \"view:all_patients\"]",
                         CLINICIAN, "\"permissions\": [" + CLINICAL + "], \"constraints\": {" + LOOPBACK + "}",
                         OFF_HOURS, "\"permissions\": [" + CLINICAL + "], \"constraints\": {\"temporal\": \"" + window
                                 + "\", " + LOOPBACK + "}",
