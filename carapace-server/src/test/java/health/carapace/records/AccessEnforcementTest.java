@@ -184,6 +184,19 @@ class AccessEnforcementTest extends IntegrationTest {
     }
 
     @Test
+    void eachPageOfASearchIsDecidedAgain() {
+        Bundle first = search(clinicianToken, "Patient?family=" + stem + "&_count=2");
+        String next = first.getLink(Bundle.LINK_NEXT).getUrl();
+        // the clinician's role changes to one whose time window is closed now: the next page is refused
+        TestPolicy.grant(dataSource, clinician.clientId(), TestPolicy.OFF_HOURS);
+        assertRefused(send(clinicianToken, HttpRequest.newBuilder(java.net.URI.create(next)).GET()), "outside-time-window");
+        // and back: the page is served again
+        TestPolicy.grant(dataSource, clinician.clientId(), TestPolicy.CLINICIAN);
+        assertThat(bundle(send(clinicianToken, HttpRequest.newBuilder(java.net.URI.create(next)).GET())).getEntry())
+                .hasSize(2);
+    }
+
+    @Test
     void imagingDocumentsAreDecidedByTheirCategoryWithoutDecryptingThem() {
         String inCare = patients.get(0);
         ServiceClients.Credentials radiologist = client("radiologist-docs", TestPolicy.RADIOLOGIST);
