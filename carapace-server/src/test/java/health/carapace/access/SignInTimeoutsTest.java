@@ -23,12 +23,13 @@ import org.springframework.test.context.TestPropertySource;
 
 /**
  * The clocks of sign-in, with short settings so that real time can pass in a test: a session
- * ends after its idle timeout (automatic logoff), failed sign-ins back off and lock the account,
+ * ends after its idle timeout (automatic logoff) and at its maximum lifetime however active,
+ * failed sign-ins back off and lock the account,
  * and an enrolment link expires. Its own application context (different settings), same database.
  */
 @TestPropertySource(properties = {
         "carapace.session.idle-timeout=PT4S",
-        "carapace.session.max-lifetime=PT1H",
+        "carapace.session.max-lifetime=PT8S",
         "carapace.login.max-failures=3",
         "carapace.login.lockout=PT3S",
         "carapace.login.backoff-base=PT0.3S",
@@ -82,6 +83,23 @@ class SignInTimeoutsTest extends IntegrationTest {
         HttpResponse<String> refresh = browser.refresh(refreshed.refreshToken());
         assertThat(refresh.statusCode()).isEqualTo(400);
         assertThat(refresh.body()).contains("invalid_grant").doesNotContain("access_token");
+    }
+
+    @Test
+    void aSessionEndsAtItsMaximumLifetimeHoweverActive() throws Exception {
+        SignInBrowser.Tokens tokens = browser.firstSignIn(users.create(name, Set.of("clinician"), null).link(), name, PASSWORD);
+        for (int i = 0; i < 3; i++) {
+            Thread.sleep(2000);
+            tokens = tokens(browser.refresh(tokens.refreshToken()));
+        }
+        assertThat(browser.fhirGet(patientPath, tokens.accessToken()).statusCode()).isEqualTo(200);
+
+        // Refreshed 2.5 s ago (within the idle timeout), but more than 8 s after the login.
+        Thread.sleep(2500);
+        HttpResponse<String> refresh = browser.refresh(tokens.refreshToken());
+        assertThat(refresh.statusCode()).isEqualTo(400);
+        assertThat(refresh.body()).contains("invalid_grant").doesNotContain("access_token");
+        assertThat(browser.fhirGet(patientPath, tokens.accessToken()).statusCode()).isEqualTo(401);
     }
 
     @Test

@@ -248,6 +248,19 @@ class UserTokenAttackTest extends IntegrationTest {
     }
 
     @Test
+    void revokingAPersonsAccessTokenEndsTheirSession() {
+        SignedIn user = signIn();
+
+        HttpResponse<String> revoked = user.browser().post(baseUrl() + "/oauth2/revoke", Map.of("token",
+                user.tokens().accessToken(), "token_type_hint", "access_token", "client_id", SignInBrowser.APP));
+
+        assertThat(revoked.statusCode()).isEqualTo(200);
+        assertUnauthenticated(user.browser().fhirGet(patientPath, user.tokens().accessToken()));
+        assertRefusedGrant(user.browser().refresh(user.tokens().refreshToken()));
+        assertThat(audited(user.name(), "logout")).isEqualTo(1);
+    }
+
+    @Test
     void aRefreshTokenIsBoundToTheAppThatReceivedIt() {
         SignedIn user = signIn();
         ServiceClients.Credentials other = serviceClients.create("refresh-thief");

@@ -9,7 +9,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiConsumer;
-import org.springframework.security.oauth2.core.OAuth2RefreshToken;
 import org.springframework.security.oauth2.core.OAuth2Token;
 import org.springframework.security.oauth2.core.endpoint.OAuth2ParameterNames;
 import org.springframework.security.oauth2.server.authorization.OAuth2Authorization;
@@ -22,8 +21,8 @@ import org.springframework.security.oauth2.server.authorization.OAuth2TokenType;
  * every client-credentials authorization forever, a memory leak under load), and watches the
  * sign-in sessions behind them:
  * <ul>
- *   <li>a refresh token invalidated by revocation (logout) or by the reuse of an authorization
- *       code ends its session;</li>
+ *   <li>a refresh or access token invalidated by revocation (logout) or by the reuse of an
+ *       authorization code ends its session;</li>
  *   <li>a refresh token that was already rotated and comes back (a replay, so one of the two
  *       holders is a thief) is refused and ends its session.</li>
  * </ul>
@@ -72,11 +71,22 @@ final class ExpiringAuthorizationService implements OAuth2AuthorizationService {
                 retiredRefreshTokens.put(old, new Entry(authorization.getId(), expiresAt));
             }
         }
-        OAuth2Authorization.Token<OAuth2RefreshToken> refresh = authorization.getRefreshToken();
-        if (refresh != null && refresh.isInvalidated()
-                && (previous == null || previous.getRefreshToken() == null || !previous.getRefreshToken().isInvalidated())) {
+        if (newlyInvalidated(previous == null ? null : previous.getRefreshToken(), authorization.getRefreshToken())
+                || newlyInvalidated(previous == null ? null : previous.getAccessToken(), authorization.getAccessToken())) {
             loginOf(authorization).ifPresent(login -> sessionEnded.accept(login, Ending.REVOKED));
         }
+    }
+
+    /**
+     * A token of the authorization was revoked (RFC 7009), or invalidated because its code was
+     * reused. A person's access token is self-contained, so revoking it means ending its session.
+     */
+    private static boolean newlyInvalidated(OAuth2Authorization.Token<?> before, OAuth2Authorization.Token<?> now) {
+        if (now == null || !now.isInvalidated()) {
+            return false;
+        }
+        return before == null || !before.getToken().getTokenValue().equals(now.getToken().getTokenValue())
+                || !before.isInvalidated();
     }
 
     @Override

@@ -40,7 +40,8 @@ import org.springframework.security.web.firewall.HttpFirewall;
  * Two filter chains. The authorization server's own endpoints (token, JWKS, discovery) come
  * first; everything else is the API chain, where only {@code GET /fhir/metadata} and
  * {@code GET /health} are open, {@code /fhir/**} needs a valid bearer token, and every other
- * route is denied. Access tokens are ES256 JWTs that live at most 15 minutes.
+ * route is denied. Access tokens are ES256 JWTs that live at most 15 minutes. The sign-in pages
+ * have a chain of their own ({@link SignInConfiguration}, ADR 0007).
  */
 @Configuration(proxyBeanMethods = false)
 class SecurityConfiguration {
