@@ -87,7 +87,7 @@ class SignInTimeoutsTest extends IntegrationTest {
 
     @Test
     void aSessionEndsAtItsMaximumLifetimeHoweverActive() throws Exception {
-        SignInBrowser.Tokens tokens = browser.firstSignIn(users.create(name, Set.of("clinician"), null).link(), name, PASSWORD);
+        SignInBrowser.Tokens tokens = browser.firstSignIn(users.create(name, Set.of(TestPolicy.CLINICIAN), null).link(), name, PASSWORD);
         for (int i = 0; i < 3; i++) {
             Thread.sleep(2000);
             tokens = tokens(browser.refresh(tokens.refreshToken()));
