@@ -113,6 +113,18 @@ class BreakGlassTest extends IntegrationTest {
         assertThat(events).filteredOn(e -> e.action().equals("denied")).isNotEmpty()
                 .allSatisfy(e -> assertThat(e.breakGlass()).isFalse());
 
+        // a reviewer with view:audit sees the flag and the refusal reasons in the FHIR AuditEvents
+        String reviewer = tokenWithRoles("glass-reviewer", "admin");
+        HttpResponse<String> trail = send(reviewer, HttpRequest.newBuilder(uri("/fhir/AuditEvent?patient=Patient/" + patient
+                + "&agent=" + clinician.clientId())).GET());
+        assertThat(trail.statusCode()).isEqualTo(200);
+        Bundle audit = fhir.newJsonParser().parseResource(Bundle.class, trail.body());
+        assertThat(audit.getEntry()).map(entry -> (org.hl7.fhir.r4.model.AuditEvent) entry.getResource())
+                .anySatisfy(e -> assertThat(e.getPurposeOfEvent()).anySatisfy(p -> assertThat(p.getCodingFirstRep()
+                        .getCode()).isEqualTo("BTG")))
+                .anySatisfy(e -> assertThat(e.getOutcomeDesc()).isEqualTo("no-care-relationship"));
+        assertThat(trail.body()).doesNotContain("Unconscious");
+
         // the reason is stored only as ciphertext (under the patient's key), and a reviewer can read it
         byte[] stored = JdbcClient.create(dataSource).sql("select reason from iam.break_glass where grant_id = ?")
                 .param(grantId).query(byte[].class).single();
