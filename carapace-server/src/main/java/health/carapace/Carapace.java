@@ -64,7 +64,8 @@ public final class Carapace {
 
     @Command(name = "admin", mixinStandardHelpOptions = true, description = "Administrative tasks.",
             subcommands = {CreateClient.class, CreateUser.class, DisableUser.class, RevokeSessions.class,
-                ListUsers.class, SetRoles.class, CreateApp.class, Assign.class, AccessReport.class})
+                ListUsers.class, SetRoles.class, CreateApp.class, Assign.class, AccessReport.class,
+                BreakGlassReview.class})
     static final class Admin {
     }
 
@@ -380,6 +381,42 @@ public final class Carapace {
             spec.commandLine().getOut().print(AccessReportText.of(report));
             spec.commandLine().getOut().flush();
             return report.clean() ? 0 : 1;
+        }
+    }
+
+    @Command(name = "break-glass-review", mixinStandardHelpOptions = true,
+            description = {"Lists the emergency accesses opened in the last N days with their reasons (decrypted:",
+                "the output may contain PHI), for the review every break-glass needs. The review is audited."})
+    static final class BreakGlassReview implements Callable<Integer> {
+
+        @Option(names = "--days", defaultValue = "30", description = "How far back (default: ${DEFAULT-VALUE}).")
+        int days;
+
+        @CommandLine.Mixin
+        Target target = new Target();
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            var grants = target.run(ctx -> {
+                var listed = ctx.getBean(health.carapace.access.BreakGlass.class)
+                        .review(java.time.Instant.now().minus(java.time.Duration.ofDays(days)));
+                ctx.getBean(AuditTrail.class).record(List.of(AuditEvent.now("cli:" + System.getProperty("user.name",
+                        "unknown"), AuditAction.EXPORTED, "/admin/break-glass-review", AuditContext.none(), true, null,
+                        null, null)));
+                return listed;
+            });
+            var out = spec.commandLine().getOut();
+            out.println("opened	expires	closed	principal	patient	grant	reason");
+            for (var g : grants) {
+                out.println(String.join("\t", g.openedAt().toString(), g.expiresAt().toString(),
+                        g.closedAt() == null ? "-" : g.closedAt().toString(), g.principal(), g.patient(),
+                        g.grantId().toString(), g.reason().replaceAll("[\\t\\r\\n]", " ")));
+            }
+            out.flush();
+            return 0;
         }
     }
 

@@ -140,6 +140,29 @@ public class BreakGlass {
                 .optional();
     }
 
+    /** One grant as the reviewer of emergency accesses sees it, reason decrypted. */
+    public record Review(UUID grantId, String principal, String patient, Instant openedAt, Instant expiresAt,
+            Instant closedAt, String reason) {}
+
+    /**
+     * Every grant opened since {@code since}, oldest first, with its reason decrypted: the review
+     * of emergency accesses. The caller audits the review (it discloses the reasons).
+     */
+    public List<Review> review(Instant since) {
+        return jdbc.sql("select grant_id, principal, patient, opened_at, expires_at, closed_at, reason from iam.break_glass "
+                        + "where opened_at >= ? order by opened_at, grant_id")
+                .param(Timestamp.from(since))
+                .query((rs, n) -> {
+                    UUID id = rs.getObject(1, UUID.class);
+                    String patient = rs.getString(3);
+                    return new Review(id, rs.getString(2), patient, rs.getTimestamp(4).toInstant(),
+                            rs.getTimestamp(5).toInstant(), rs.getTimestamp(6) == null ? null : rs.getTimestamp(6).toInstant(),
+                            new String(cipher.decrypt(patient, rs.getBytes(7), associatedData(id, patient)),
+                                    StandardCharsets.UTF_8));
+                })
+                .list();
+    }
+
     public Duration duration() {
         return duration;
     }

@@ -46,6 +46,9 @@ class AdminAccessCommandsTest {
                 .contains("Roles without constraints (no time window, no IP range): test-everything")
                 .contains("service-client svc-").contains("roles:   records-service")
                 .contains("unused:  edit:clinical_notes");
+        Result review = run("admin", "break-glass-review", "--days", "1", "--data-dir", dataDir);
+        assertThat(review.exit()).as(review.err()).isZero();
+        assertThat(review.out()).startsWith("opened\texpires\tclosed\tprincipal\tpatient\tgrant\treason");
         boolean clean = report.out().contains("Disabled users still holding a session (must be none): none");
         assertThat(report.exit()).isEqualTo(clean ? 0 : 1);
         assertThat(count("select count(*) from audit.event where action = 'exported' and "

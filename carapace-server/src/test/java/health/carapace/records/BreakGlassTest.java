@@ -130,6 +130,11 @@ class BreakGlassTest extends IntegrationTest {
                 .param(grantId).query(byte[].class).single();
         assertThat(new String(stored, StandardCharsets.ISO_8859_1)).doesNotContain("Unconscious");
         assertThat(breakGlass.reason(grantId)).contains(reason);
+        assertThat(breakGlass.review(event.openedAt())).anySatisfy(review -> {
+            assertThat(review.grantId()).isEqualTo(grantId);
+            assertThat(review.principal()).isEqualTo(clinician.clientId());
+            assertThat(review.reason()).isEqualTo(reason);
+        });
 
         // closing early ends it at once
         HttpResponse<String> closed = send(token, HttpRequest.newBuilder(uri("/fhir/$break-glass-close"))
