@@ -1,6 +1,8 @@
 package health.carapace;
 
+import health.carapace.access.LoginApps;
 import health.carapace.access.ServiceClients;
+import health.carapace.access.Users;
 import health.carapace.audit.AuditAction;
 import health.carapace.audit.AuditContext;
 import health.carapace.audit.AuditEvent;
@@ -61,7 +63,9 @@ public final class Carapace {
     }
 
     @Command(name = "admin", mixinStandardHelpOptions = true, description = "Administrative tasks.",
-            subcommands = CreateClient.class)
+            subcommands = {CreateClient.class, CreateUser.class, DisableUser.class, RevokeSessions.class,
+                ListUsers.class, SetRoles.class, CreateApp.class, Assign.class, AccessReport.class,
+                BreakGlassReview.class})
     static final class Admin {
     }
 
@@ -313,6 +317,244 @@ public final class Carapace {
             System.out.println("client_id:     " + created.clientId());
             System.out.println("client_secret: " + created.clientSecret());
             System.out.println("The secret is shown only now; Carapace stores only its hash.");
+            return 0;
+        }
+    }
+
+    // --- people (ADR 0007) ----------------------------------------------------------------------
+
+    @Command(name = "create-user", mixinStandardHelpOptions = true,
+            description = {"Creates a user without any password and prints a one-time enrolment link where they set",
+                "one (TOTP is enrolled at their first sign-in). The first administrator is created this way."})
+    static final class CreateUser implements Callable<Integer> {
+
+        @CommandLine.Parameters(index = "0", description = "The user name (unique regardless of case).")
+        String name;
+
+        @Option(names = "--role", required = true, description = "A role from the policy directory (repeatable).")
+        java.util.Set<String> roles = new java.util.LinkedHashSet<>();
+
+        @Option(names = "--practitioner", description = "The FHIR Practitioner id this user acts as (care relationships).")
+        String practitioner;
+
+        @CommandLine.Mixin
+        Target target = new Target();
+
+        @Override
+        public Integer call() throws Exception {
+            Users.Enrolment enrolment = target.run(ctx -> ctx.getBean(Users.class).create(name, roles, practitioner));
+            System.out.println("user:            " + enrolment.userName());
+            System.out.println("enrolment link:  " + enrolment.link());
+            System.out.println("expires:         " + enrolment.expiresAt());
+            System.out.println("Give the link to the user over a trusted channel; it works once. Carapace stores only its hash.");
+            return 0;
+        }
+    }
+
+    @Command(name = "disable-user", mixinStandardHelpOptions = true,
+            description = "Disables a user and ends their sessions: their tokens stop working on the next request.")
+    static final class DisableUser implements Callable<Integer> {
+
+        @CommandLine.Parameters(index = "0", description = "The user name.")
+        String name;
+
+        @CommandLine.Mixin
+        Target target = new Target();
+
+        @Override
+        public Integer call() throws Exception {
+            boolean disabled = target.run(ctx -> ctx.getBean(Users.class).disable(name));
+            System.out.println(disabled ? "disabled; every session ended" : "no such user");
+            return disabled ? 0 : 1;
+        }
+    }
+
+    @Command(name = "revoke-sessions", mixinStandardHelpOptions = true,
+            description = "Ends every sign-in session of a user: their tokens stop working on the next request.")
+    static final class RevokeSessions implements Callable<Integer> {
+
+        @Option(names = "--user", required = true, description = "The user name.")
+        String name;
+
+        @CommandLine.Mixin
+        Target target = new Target();
+
+        @Override
+        public Integer call() throws Exception {
+            int revoked = target.run(ctx -> ctx.getBean(Users.class).revokeSessions(name));
+            System.out.println(revoked + " session(s) ended");
+            return 0;
+        }
+    }
+
+    @Command(name = "set-roles", mixinStandardHelpOptions = true,
+            description = "Replaces a user's roles; effective on their next request.")
+    static final class SetRoles implements Callable<Integer> {
+
+        @CommandLine.Parameters(index = "0", description = "The user name.")
+        String name;
+
+        @Option(names = "--role", required = true, description = "A role from the policy directory (repeatable).")
+        java.util.Set<String> roles = new java.util.LinkedHashSet<>();
+
+        @CommandLine.Mixin
+        Target target = new Target();
+
+        @Override
+        public Integer call() throws Exception {
+            target.run(ctx -> {
+                ctx.getBean(Users.class).setRoles(name, roles);
+                return null;
+            });
+            System.out.println("roles set");
+            return 0;
+        }
+    }
+
+    @Command(name = "assign", mixinStandardHelpOptions = true,
+            description = {"Assigns a user (or service client) to a patient explicitly: a care relationship besides",
+                "CareTeam membership and Encounter participation. Audited. --remove ends the assignment."})
+    static final class Assign implements Callable<Integer> {
+
+        @Option(names = "--user", required = true, description = "User name or service client id.")
+        String user;
+
+        @Option(names = "--patient", required = true, description = "The Patient's id (or Patient/<id>).")
+        String patient;
+
+        @Option(names = "--remove", description = "End the assignment instead.")
+        boolean remove;
+
+        @CommandLine.Mixin
+        Target target = new Target();
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            String reference = patient.startsWith("Patient/") ? patient : "Patient/" + patient;
+            String admin = "cli:" + System.getProperty("user.name", "unknown");
+            boolean changed = target.run(ctx -> remove
+                    ? ctx.getBean(health.carapace.access.CareRelationships.class).unassign(user, reference, admin,
+                            AuditContext.none())
+                    : ctx.getBean(health.carapace.access.CareRelationships.class).assign(user, reference, admin,
+                            AuditContext.none()));
+            spec.commandLine().getOut().println(remove
+                    ? (changed ? "Assignment removed." : "There was no such assignment.")
+                    : (changed ? "Assigned." : "The assignment already existed."));
+            spec.commandLine().getOut().flush();
+            return 0;
+        }
+    }
+
+    @Command(name = "access-report", mixinStandardHelpOptions = true,
+            description = {"The access review: per user and service client the permissions granted by their roles",
+                "and those not used in the last N days (from the audit trail), users without MFA, disabled users",
+                "still holding a session (must be none: exit code 1 otherwise), roles without constraints."})
+    static final class AccessReport implements Callable<Integer> {
+
+        @Option(names = "--days", defaultValue = "90", description = "Window for unused permissions (default: ${DEFAULT-VALUE}).")
+        int days;
+
+        @CommandLine.Mixin
+        Target target = new Target();
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            health.carapace.access.AccessReview.Report report = target.run(ctx -> {
+                var built = ctx.getBean(health.carapace.access.AccessReview.class).report(days, java.time.Instant.now());
+                // looking at who may do what is itself audited
+                ctx.getBean(AuditTrail.class).record(List.of(AuditEvent.now("cli:" + System.getProperty("user.name",
+                        "unknown"), AuditAction.EXPORTED, "/admin/access-report", AuditContext.none(), true, null, null,
+                        null)));
+                return built;
+            });
+            spec.commandLine().getOut().print(AccessReportText.of(report));
+            spec.commandLine().getOut().flush();
+            return report.clean() ? 0 : 1;
+        }
+    }
+
+    @Command(name = "break-glass-review", mixinStandardHelpOptions = true,
+            description = {"Lists the emergency accesses opened in the last N days with their reasons (decrypted:",
+                "the output may contain PHI), for the review every break-glass needs. The review is audited."})
+    static final class BreakGlassReview implements Callable<Integer> {
+
+        @Option(names = "--days", defaultValue = "30", description = "How far back (default: ${DEFAULT-VALUE}).")
+        int days;
+
+        @CommandLine.Mixin
+        Target target = new Target();
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            var grants = target.run(ctx -> {
+                var listed = ctx.getBean(health.carapace.access.BreakGlass.class)
+                        .review(java.time.Instant.now().minus(java.time.Duration.ofDays(days)));
+                ctx.getBean(AuditTrail.class).record(List.of(AuditEvent.now("cli:" + System.getProperty("user.name",
+                        "unknown"), AuditAction.EXPORTED, "/admin/break-glass-review", AuditContext.none(), true, null,
+                        null, null)));
+                return listed;
+            });
+            var out = spec.commandLine().getOut();
+            out.println("opened	expires	closed	principal	patient	grant	reason");
+            for (var g : grants) {
+                out.println(String.join("\t", g.openedAt().toString(), g.expiresAt().toString(),
+                        g.closedAt() == null ? "-" : g.closedAt().toString(), g.principal(), g.patient(),
+                        g.grantId().toString(), g.reason().replaceAll("[\\t\\r\\n]", " ")));
+            }
+            out.flush();
+            return 0;
+        }
+    }
+
+    @Command(name = "list-users", mixinStandardHelpOptions = true,
+            description = "Lists users: name, roles, practitioner, state. Never a secret.")
+    static final class ListUsers implements Callable<Integer> {
+
+        @CommandLine.Mixin
+        Target target = new Target();
+
+        @Override
+        public Integer call() throws Exception {
+            List<Users.Summary> users = target.run(ctx -> ctx.getBean(Users.class).list());
+            System.out.println("user\troles\tpractitioner\tstate\tpassword\tmfa\tcreated");
+            for (Users.Summary u : users) {
+                System.out.println(String.join("\t", u.userName(), String.join(",", new java.util.TreeSet<>(u.roles())),
+                        u.practitionerId() == null ? "-" : u.practitionerId(), u.disabled() ? "disabled" : "active",
+                        u.passwordSet() ? "set" : "pending", u.mfaEnrolled() ? "enrolled" : "pending",
+                        u.createdAt().toString()));
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "create-app", mixinStandardHelpOptions = true,
+            description = {"Registers an application through which people sign in (OAuth2 public client:",
+                "authorization code with PKCE S256, rotating refresh tokens) and prints its client id."})
+    static final class CreateApp implements Callable<Integer> {
+
+        @Option(names = "--name", required = true, description = "A label for the application.")
+        String name;
+
+        @Option(names = "--redirect-uri", required = true, description = "An https:// redirect URI, or "
+                + "http://127.0.0.1/PATH for a native app (any port); repeatable.")
+        List<String> redirectUris = new ArrayList<>();
+
+        @CommandLine.Mixin
+        Target target = new Target();
+
+        @Override
+        public Integer call() throws Exception {
+            String clientId = target.run(ctx -> ctx.getBean(LoginApps.class).create(name, redirectUris));
+            System.out.println("client_id: " + clientId);
             return 0;
         }
     }

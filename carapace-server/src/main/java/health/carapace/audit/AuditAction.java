@@ -17,10 +17,28 @@ public enum AuditAction {
     LOGIN_FAILED,
     /** A token was revoked at the authorization server's revocation endpoint. */
     TOKEN_REVOKED,
+    /** A person's second factor (TOTP) was wrong, reused or throttled. */
+    MFA_FAILED,
+    /** An account was locked after too many failed sign-ins. */
+    LOCKOUT,
+    /** A person signed out (their session's refresh token was revoked). */
+    LOGOUT,
+    /** A sign-in session was ended by an administrator, a disabled account or a replayed token. */
+    SESSION_REVOKED,
+    /** A person set their password (enrolment link) or enrolled their TOTP authenticator. */
+    CREDENTIALS_ENROLLED,
+    /** A user account was created. */
+    USER_CREATED,
+    /** A user account was disabled. */
+    USER_DISABLED,
+    /** A user's roles were changed. */
+    ROLES_CHANGED,
     /** An administrator changed users, clients, roles or keys. */
     ADMIN_CHANGE,
     /** Audit events were exported (the export itself is audited). */
-    EXPORTED;
+    EXPORTED,
+    /** Emergency access to one patient was opened or closed early (always flagged break-glass). */
+    BREAK_GLASS;
 
     public String code() {
         return name().toLowerCase(java.util.Locale.ROOT);

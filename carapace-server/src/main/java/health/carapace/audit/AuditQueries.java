@@ -12,7 +12,15 @@ public interface AuditQueries {
 
     /** One stored event, as recorded. {@code query} is the decrypted search query, or null. */
     record StoredEvent(UUID id, Instant timestamp, String user, String action, String resource, AuditContext context,
-            boolean success, String patient, String purposeOfUse, String requestId, boolean breakGlass, String query) {}
+            boolean success, String patient, String purposeOfUse, String requestId, boolean breakGlass, String query,
+            String reason) {
+
+        public StoredEvent(UUID id, Instant timestamp, String user, String action, String resource, AuditContext context,
+                boolean success, String patient, String purposeOfUse, String requestId, boolean breakGlass, String query) {
+            this(id, timestamp, user, action, resource, context, success, patient, purposeOfUse, requestId, breakGlass,
+                    query, null);
+        }
+    }
 
     /**
      * Criteria; null means "any". {@code from} inclusive, {@code to} exclusive.
@@ -29,4 +37,14 @@ public interface AuditQueries {
      * or change of the patient's records since {@code since}, oldest first.
      */
     List<StoredEvent> disclosures(String patient, Instant since);
+
+    /**
+     * What one principal did successfully since {@code since}, without the events themselves: each
+     * distinct action with the first two segments of its resource path ({@code fhir}, {@code Patient})
+     * and the patient it concerned. For access reviews (which permissions were used).
+     */
+    List<Usage> usage(String user, Instant since);
+
+    /** One distinct kind of successful action by a principal; {@code patient} may be null. */
+    record Usage(String action, String area, String type, String patient) {}
 }

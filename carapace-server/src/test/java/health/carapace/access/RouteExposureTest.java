@@ -54,6 +54,12 @@ import org.springframework.web.servlet.mvc.method.RequestMappingInfoHandlerMappi
  *       and checked here to hold no private key material.</li>
  * </ul>
  * The token endpoint is not on the list: without client authentication it must refuse too.
+ *
+ * <p>The sign-in pages ({@code /login}, {@code /login/mfa}, {@code /login/totp},
+ * {@code /login/enrol}; ADR 0007) are public by nature, and checked for what they may answer: a
+ * page (HTML under a strict Content-Security-Policy, never cached), a redirect to {@code /login}
+ * when no sign-in is under way, 404 for an enrolment link that is not valid, or a refusal (a
+ * form posted without its CSRF token). None of them may hold a record or a token.
  * OpenID Connect is not enabled, so {@code /.well-known/openid-configuration} is not on it either.
  *
  * <p>Two more kinds of answer are expected, each for an explicit list of malformed paths only.
@@ -73,6 +79,8 @@ class RouteExposureTest extends IntegrationTest {
             "GET /health",
             "GET /.well-known/oauth-authorization-server",
             "GET /oauth2/jwks");
+
+    private static final Set<String> SIGN_IN_PAGES = Set.of("/login", "/login/mfa", "/login/totp", "/login/enrol");
 
     /** Spellings that a lax matcher might resolve to an open route, or to a route by two paths. */
     private static final Set<String> NOT_CANONICAL = Set.of(
@@ -115,6 +123,7 @@ class RouteExposureTest extends IntegrationTest {
                 HttpResponse<String> response = client.send(request(method, path), HttpResponse.BodyHandlers.ofString());
                 String route = method + " " + path;
                 String problem = ALLOWED.contains(route) ? checkAllowed(route, response)
+                        : SIGN_IN_PAGES.contains(path) ? checkSignInPage(method, response)
                         : NOT_CANONICAL.contains(path) ? checkRejectedAsNotCanonical(method, response)
                         : REJECTED_BY_CONTAINER.contains(path) ? checkRejectedByContainer(response)
                         : checkRefused(response);
@@ -137,6 +146,28 @@ class RouteExposureTest extends IntegrationTest {
     private String checkRefused(HttpResponse<String> response) {
         if (response.statusCode() != 401 && response.statusCode() != 403) {
             return "expected 401 or 403";
+        }
+        return leaks(response);
+    }
+
+    private String checkSignInPage(String method, HttpResponse<String> response) {
+        int status = response.statusCode();
+        if (status == 303) {
+            if (!"/login".equals(response.headers().firstValue("Location").orElse(""))) {
+                return "a sign-in page may only redirect to /login";
+            }
+        } else if ((status == 200 || status == 404) && method.equals("GET")) {
+            if (!response.headers().firstValue("Content-Type").orElse("").startsWith("text/html")
+                    || !response.headers().firstValue("Content-Security-Policy").orElse("").contains("default-src 'none'")
+                    || response.headers().allValues("Cache-Control").stream().noneMatch(v -> v.contains("no-store"))) {
+                return "a sign-in page must be HTML under the strict CSP, not cached";
+            }
+        } else if (!(status == 200 && (method.equals("HEAD") || method.equals("OPTIONS")))
+                && !(status == 404 && method.equals("HEAD")) && status != 401 && status != 403) {
+            return "expected a sign-in page, a redirect to /login, 404 or a refusal";
+        }
+        if (response.body().contains("access_token") || response.body().contains("refresh_token")) {
+            return "a sign-in page handed out a token";
         }
         return leaks(response);
     }

@@ -20,6 +20,7 @@ import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.PlainJWT;
 import com.nimbusds.jwt.SignedJWT;
 import health.carapace.testing.IntegrationTest;
+import health.carapace.testing.TestPolicy;
 import health.carapace.testing.Refusals;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -187,7 +188,7 @@ class TokenAttackTest extends IntegrationTest {
 
     @Test
     void disablingAClientEndsTheAccessOfItsTokenOnTheNextRequest() throws Exception {
-        ServiceClients.Credentials client = serviceClients.create("token-attack-disabled-mid-session");
+        ServiceClients.Credentials client = client("token-attack-disabled-mid-session", TestPolicy.EVERYTHING);
         String accessToken = tokenFor(client.clientId(), client.clientSecret());
         assertThat(readPatientWith(bearer(accessToken)).statusCode()).isEqualTo(200);
 

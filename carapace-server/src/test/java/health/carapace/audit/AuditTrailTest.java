@@ -8,6 +8,7 @@ import health.carapace.crypto.RecordCipher;
 import health.carapace.platform.dev.DevDatabase;
 import health.carapace.testing.Fakes;
 import health.carapace.testing.IntegrationTest;
+import health.carapace.testing.TestPolicy;
 import health.carapace.testing.TestInstallation;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -42,7 +43,7 @@ class AuditTrailTest extends IntegrationTest {
 
     @BeforeEach
     void client() {
-        ServiceClients.Credentials client = serviceClients.create("audit-test");
+        ServiceClients.Credentials client = client("audit-test", TestPolicy.EVERYTHING);
         clientId = client.clientId();
         token = tokenFor(client.clientId(), client.clientSecret());
     }

@@ -70,11 +70,15 @@ class Pkcs11ServerTest {
     @Autowired
     KeyEncryptionKey kek;
 
+    @Autowired
+    javax.sql.DataSource dataSource;
+
     @DynamicPropertySource
     static void ownDatabaseAndHsmKek(DynamicPropertyRegistry registry) {
         Map<String, Object> properties = new LinkedHashMap<>(installation().properties());
         properties.remove("carapace.kek.dev-keystore.path");
         properties.putAll(SoftHsm.get().kekProperties(KEY_LABEL));
+        properties.put("carapace.access.policy-dir", health.carapace.testing.TestPolicy.directory().toString());
         properties.forEach((key, value) -> registry.add(key, () -> value));
     }
 
@@ -136,6 +140,7 @@ class Pkcs11ServerTest {
     /** A client-credentials token from this server (the shared installation's clients do not exist here). */
     private String accessToken() {
         ServiceClients.Credentials credentials = serviceClients.create("pkcs11-server-test-" + UUID.randomUUID());
+        health.carapace.testing.TestPolicy.grant(dataSource, credentials.clientId(), health.carapace.testing.TestPolicy.EVERYTHING);
         String basic = Base64.getEncoder().encodeToString(
                 (credentials.clientId() + ":" + credentials.clientSecret()).getBytes(UTF_8));
         try {

@@ -28,7 +28,9 @@ class StartCommandTest {
     @Test
     void everyCommandHasHelp() {
         for (String[] command : new String[][] {{"--help"}, {"start-dev", "--help"}, {"start", "--help"},
-                {"admin", "--help"}, {"admin", "create-client", "--help"}}) {
+                {"admin", "--help"}, {"admin", "create-client", "--help"}, {"admin", "create-user", "--help"},
+                {"admin", "disable-user", "--help"}, {"admin", "revoke-sessions", "--help"}, {"admin", "set-roles", "--help"},
+                {"admin", "list-users", "--help"}, {"admin", "create-app", "--help"}}) {
             CommandLine cli = CarapaceCli.commandLine();
             StringWriter out = new StringWriter();
             cli.setOut(new PrintWriter(out));

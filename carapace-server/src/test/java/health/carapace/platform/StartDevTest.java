@@ -48,7 +48,8 @@ class StartDevTest {
             assertThat(jdbc.sql("show synchronous_commit").query(String.class).single()).isEqualTo("on");
             assertThat(jdbc.sql("show fsync").query(String.class).single()).isEqualTo("on");
 
-            ServiceClients.Credentials client = server.context().getBean(ServiceClients.class).create("start-dev-test");
+            ServiceClients.Credentials client = server.context().getBean(ServiceClients.class)
+                    .create("start-dev-test", Set.of("records-service")); // a seeded dev role
             clientId = client.clientId();
             secret = client.clientSecret();
             String token = token(server, clientId, secret);

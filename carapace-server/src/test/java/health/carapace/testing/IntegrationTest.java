@@ -36,11 +36,28 @@ public abstract class IntegrationTest {
     @Autowired
     protected ServiceClients serviceClients;
 
+    @Autowired
+    protected javax.sql.DataSource dataSource;
+
     protected final FhirContext fhir = FhirContext.forR4Cached();
 
     @DynamicPropertySource
     static void installation(DynamicPropertyRegistry registry) {
         TestInstallation.properties().forEach((key, value) -> registry.add(key, () -> value));
+        TestPolicy.directory(); // the test roles are in place before the server loads the directory
+    }
+
+    /** A new service client holding {@code roles} (from {@link TestPolicy}); its secret is in the result. */
+    protected ServiceClients.Credentials client(String name, String... roles) {
+        ServiceClients.Credentials client = serviceClients.create(name);
+        TestPolicy.grant(dataSource, client.clientId(), roles);
+        return client;
+    }
+
+    /** A token for a new service client holding {@code roles}. */
+    protected String tokenWithRoles(String name, String... roles) {
+        ServiceClients.Credentials client = client(name, roles);
+        return tokenFor(client.clientId(), client.clientSecret());
     }
 
     protected String baseUrl() {
@@ -55,10 +72,13 @@ public abstract class IntegrationTest {
         return HttpClient.newBuilder().sslContext(TestInstallation.trustingSslContext(TestInstallation.dataDir())).build();
     }
 
-    /** A fresh access token for a service client created once per JVM. */
+    /**
+     * A fresh access token for a service client created once per JVM. It acts system-to-system:
+     * its role grants every permission, view:all_patients and view:ssn included.
+     */
     protected synchronized String token() {
         if (cachedToken == null) {
-            ServiceClients.Credentials client = serviceClients.create("integration-tests");
+            ServiceClients.Credentials client = client("integration-tests", TestPolicy.EVERYTHING);
             cachedToken = tokenFor(client.clientId(), client.clientSecret());
         }
         return cachedToken;

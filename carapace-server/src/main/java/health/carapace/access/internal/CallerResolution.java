@@ -7,11 +7,16 @@ import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
 import java.util.Optional;
 import java.util.Set;
 import javax.sql.DataSource;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.security.authentication.DisabledException;
+import org.springframework.security.core.context.SecurityContext;
 import org.springframework.security.core.context.SecurityContextHolder;
 import org.springframework.security.oauth2.server.resource.authentication.JwtAuthenticationToken;
 import org.springframework.web.filter.OncePerRequestFilter;
@@ -36,15 +41,45 @@ final class CallerResolution extends OncePerRequestFilter {
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
         if (SecurityContextHolder.getContext().getAuthentication() instanceof JwtAuthenticationToken token) {
-            Optional<Caller> caller = serviceClient(token.getName());
+            boolean person = "user".equals(token.getToken().getClaimAsString("kind"));
+            Optional<Caller> caller = person ? user(token) : serviceClient(token.getName());
             if (caller.isEmpty()) {
                 SecurityContextHolder.clearContext();
                 denied.commence(request, response, new DisabledException("principal is disabled or unknown"));
                 return;
             }
+            if (person) {
+                // A person's permissions come from their roles (the directory), never from claims
+                // in the token: drop every authority the token's scope would have granted.
+                SecurityContext context = SecurityContextHolder.createEmptyContext();
+                context.setAuthentication(new JwtAuthenticationToken(token.getToken(), List.of(), token.getName()));
+                SecurityContextHolder.setContext(context);
+            }
             Callers.attach(request, caller.get());
         }
         chain.doFilter(request, response);
+    }
+
+    /**
+     * A person: the token's sign-in session must be open (not revoked, not idle past the timeout,
+     * not past its maximum lifetime), belong to the token's subject, and its user not be disabled.
+     */
+    private Optional<Caller> user(JwtAuthenticationToken token) {
+        UUID sessionId;
+        try {
+            sessionId = UUID.fromString(String.valueOf(token.getToken().getClaimAsString("sid")));
+        } catch (IllegalArgumentException malformed) {
+            return Optional.empty();
+        }
+        Timestamp now = Timestamp.from(Instant.now());
+        return jdbc.sql("""
+                select u.user_name, u.roles, u.practitioner_id from iam.session s join iam.app_user u on u.id = s.user_id
+                where s.id = ? and s.revoked_at is null and s.idle_expires_at > ? and s.absolute_expires_at > ?
+                  and not u.disabled and lower(u.user_name) = lower(?)""")
+                .params(sessionId, now, now, token.getName())
+                .query((rs, n) -> new Caller(rs.getString(1), Caller.Kind.USER,
+                        Set.of((String[]) rs.getArray(2).getArray()), rs.getString(3)))
+                .optional();
     }
 
     private Optional<Caller> serviceClient(String clientId) {

@@ -30,7 +30,6 @@ import org.springframework.security.oauth2.server.authorization.token.JwtEncodin
 import org.springframework.security.oauth2.server.authorization.token.OAuth2TokenCustomizer;
 import org.springframework.security.oauth2.jwt.JwtValidators;
 import org.springframework.security.oauth2.jwt.NimbusJwtDecoder;
-import org.springframework.security.oauth2.server.authorization.OAuth2AuthorizationService;
 import org.springframework.security.oauth2.server.authorization.client.RegisteredClientRepository;
 import org.springframework.security.oauth2.server.authorization.settings.AuthorizationServerSettings;
 import org.springframework.security.oauth2.server.resource.web.authentication.BearerTokenAuthenticationFilter;
@@ -41,7 +40,8 @@ import org.springframework.security.web.firewall.HttpFirewall;
  * Two filter chains. The authorization server's own endpoints (token, JWKS, discovery) come
  * first; everything else is the API chain, where only {@code GET /fhir/metadata} and
  * {@code GET /health} are open, {@code /fhir/**} needs a valid bearer token, and every other
- * route is denied. Access tokens are ES256 JWTs that live at most 15 minutes.
+ * route is denied. Access tokens are ES256 JWTs that live at most 15 minutes. The sign-in pages
+ * have a chain of their own ({@link SignInConfiguration}, ADR 0007).
  */
 @Configuration(proxyBeanMethods = false)
 class SecurityConfiguration {
@@ -64,13 +64,9 @@ class SecurityConfiguration {
     }
 
     @Bean
-    RegisteredClientRepository registeredClientRepository(DataSource dataSource, Duration accessTokenTtl) {
-        return new ServiceClientRegistry(dataSource, accessTokenTtl);
-    }
-
-    @Bean
-    OAuth2AuthorizationService authorizationService(Duration accessTokenTtl) {
-        return new ExpiringAuthorizationService(accessTokenTtl);
+    RegisteredClientRepository registeredClientRepository(DataSource dataSource, Duration accessTokenTtl,
+            SignInSettings signIn) {
+        return new ServiceClientRegistry(dataSource, accessTokenTtl, signIn.idleTimeout());
     }
 
     @Bean
@@ -99,7 +95,7 @@ class SecurityConfiguration {
     @Bean
     @Order(1)
     @ConditionalOnWebApplication
-    SecurityFilterChain authorizationServerChain(HttpSecurity http, AuditTrail audit) throws Exception {
+    SecurityFilterChain authorizationServerChain(HttpSecurity http, AuditTrail audit, HumanSignIn signIn) throws Exception {
         OAuth2AuthorizationServerConfigurer authorizationServer = new OAuth2AuthorizationServerConfigurer();
         TokenRequests tokens = new TokenRequests(audit);
         http.securityMatcher(authorizationServer.getEndpointsMatcher())
@@ -109,8 +105,9 @@ class SecurityConfiguration {
                                 .errorResponseHandler(tokens.refused()))
                         .tokenRevocationEndpoint(revocation -> revocation.revocationResponseHandler(tokens.revoked()))
                         .clientAuthentication(client -> client.errorResponseHandler(tokens.clientRefused())))
-                .authorizeHttpRequests(requests -> requests.anyRequest().authenticated())
-                .sessionManagement(session -> session.sessionCreationPolicy(SessionCreationPolicy.STATELESS));
+                .authorizeHttpRequests(requests -> requests.anyRequest().authenticated());
+        // People sign in through the authorization endpoint (code + PKCE, password and TOTP): ADR 0007.
+        signIn.configure(authorizationServer, http);
         return http.build();
     }
 
@@ -140,6 +137,9 @@ class SecurityConfiguration {
                                 .access(permissions.requires(health.carapace.access.Permissions.VIEW_AUDIT))
                         .requestMatchers("/admin/roles", "/admin/roles/**")
                                 .access(permissions.requires(health.carapace.access.Permissions.MANAGE_USERS))
+                        // manage:users is decided by the endpoint against the caller's roles
+                        .requestMatchers(HttpMethod.PUT, "/admin/assignments/*/*").authenticated()
+                        .requestMatchers(HttpMethod.DELETE, "/admin/assignments/*/*").authenticated()
                         .anyRequest().denyAll())
                 .oauth2ResourceServer(resourceServer -> resourceServer
                         .jwt(Customizer.withDefaults())

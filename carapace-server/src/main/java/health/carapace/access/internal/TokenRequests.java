@@ -28,7 +28,7 @@ import org.springframework.security.web.authentication.AuthenticationSuccessHand
  */
 final class TokenRequests {
 
-    private static final Pattern CLIENT_ID = Pattern.compile("svc-[0-9a-f-]{36}");
+    private static final Pattern CLIENT_ID = Pattern.compile("(svc|app)-[0-9a-f-]{36}|dev-console");
 
     private final AuditTrail audit;
     private final AuthenticationSuccessHandler issue = new OAuth2AccessTokenResponseAuthenticationSuccessHandler();

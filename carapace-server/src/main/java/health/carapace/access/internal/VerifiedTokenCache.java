@@ -16,7 +16,8 @@ import org.springframework.security.oauth2.jwt.JwtException;
  * sends the same token for up to 15 minutes; re-verifying its ES256 signature on every request
  * was most of the server's CPU (docs/BENCHMARKS.md). Tokens are immutable, so the only thing that
  * changes with time is expiry, which is checked again on every hit. Tokens that fail are never
- * cached. (Revocation before expiry, from the access-control issue, must evict here.)
+ * cached. Revocation before expiry does not depend on this cache: {@link CallerResolution} checks
+ * the principal (and a person's session) in the directory on every request (ADR 0007).
  */
 final class VerifiedTokenCache implements JwtDecoder {
 

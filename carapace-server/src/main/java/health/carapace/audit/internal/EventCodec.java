@@ -28,6 +28,8 @@ final class EventCodec {
         members.add("request_id", AuditEvent::requestId);
         members.add("break_glass", AuditEvent::breakGlass);
         members.add("query", e -> e.encryptedQuery() == null ? null : Base64.getEncoder().encodeToString(e.encryptedQuery()));
+        // only on refusals, so the bytes of every other event are unchanged
+        members.add("reason", AuditEvent::reason).whenNotNull();
     });
 
     private EventCodec() {

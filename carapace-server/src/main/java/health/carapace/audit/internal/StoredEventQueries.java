@@ -76,6 +76,17 @@ final class StoredEventQueries implements AuditQueries {
                 .list();
     }
 
+    @Override
+    public List<Usage> usage(String user, Instant since) {
+        return jdbc.sql("""
+                select distinct action, split_part(r.resource, '/', 2), split_part(r.resource, '/', 3), patient
+                from audit.event, lateral (select convert_from(body, 'UTF8')::jsonb ->> 'resource' as resource) r
+                where actor = ? and recorded_at >= ? and outcome = 'success'""")
+                .params(user, Timestamp.from(since))
+                .query((rs, n) -> new Usage(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4)))
+                .list();
+    }
+
     private StoredEvent parse(byte[] body) {
         JsonNode e = JSON.readTree(body);
         JsonNode context = e.path("context");
@@ -90,7 +101,7 @@ final class StoredEventQueries implements AuditQueries {
                 text(e, "resource"), new AuditContext(text(context, "ip"), text(context, "device_id"),
                         text(context, "location")),
                 "success".equals(text(e, "outcome")), text(e, "patient"), text(e, "purpose_of_use"),
-                text(e, "request_id"), e.path("break_glass").asBoolean(false), query);
+                text(e, "request_id"), e.path("break_glass").asBoolean(false), query, text(e, "reason"));
     }
 
     private static String text(JsonNode node, String field) {

@@ -92,7 +92,7 @@ public final class AuditEventProvider implements IResourceProvider {
             case "R" -> List.of("viewed");
             case "U" -> List.of("modified");
             case "D" -> List.of("deleted");
-            case "E" -> List.of("searched", "denied", "login", "login_failed", "admin_change", "exported");
+            case "E" -> List.of("searched", "denied", "login", "login_failed", "admin_change", "exported", "break_glass");
             default -> throw SafeFhirException.badRequest("AuditEvent action must be one of C, R, U, D, E");
         };
     }
@@ -123,6 +123,14 @@ public final class AuditEventProvider implements IResourceProvider {
             default -> AuditEventAction.E;
         });
         fhir.setOutcome(e.success() ? AuditEventOutcome._0 : AuditEventOutcome._4);
+        if (e.reason() != null) {
+            fhir.setOutcomeDesc(e.reason()); // the policy's refusal code, never free text
+        }
+        if (e.breakGlass()) {
+            // flagged for review: the access was allowed only by emergency access (HL7 "break the glass")
+            fhir.addPurposeOfEvent().addCoding(new Coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", "BTG",
+                    "break the glass"));
+        }
         String profile = switch (e.action()) {
             case "viewed" -> e.patient() != null ? "IHE.BasicAudit.PatientRead" : "IHE.BasicAudit.Read";
             case "searched" -> "IHE.BasicAudit.Query";

@@ -33,12 +33,15 @@ final class BundleProcessor {
     private final RecordStore store;
     private final TransactionTemplate transactions;
     private final RecordAudit audit;
+    private final RecordGuard guard;
 
-    BundleProcessor(FhirContext fhir, RecordStore store, TransactionTemplate transactions, RecordAudit audit) {
+    BundleProcessor(FhirContext fhir, RecordStore store, TransactionTemplate transactions, RecordAudit audit,
+            RecordGuard guard) {
         this.fhir = fhir;
         this.store = store;
         this.transactions = transactions;
         this.audit = audit;
+        this.guard = guard;
     }
 
     @Transaction
@@ -158,6 +161,7 @@ final class BundleProcessor {
             }
             case GET -> {
                 IdType target = target(entry, null);
+                decideRead(target);
                 Resource read = target.hasVersionIdPart() && target.isVersionIdPartValidLong()
                         ? store.vread(target.getResourceType(), uuid(target), target.getVersionIdPartAsLong())
                         : store.read(target.getResourceType(), uuid(target));
@@ -171,6 +175,21 @@ final class BundleProcessor {
             default -> throw SafeFhirException.badRequest("Entry method " + method.toCode() + " is not supported");
         }
         return result;
+    }
+
+    /** A read entry is decided like a read request: on the version's metadata, before decrypting. */
+    private void decideRead(IdType target) {
+        String type = target.getResourceType();
+        boolean versioned = target.hasVersionIdPart() && target.isVersionIdPartValidLong();
+        health.carapace.access.Interaction interaction = versioned
+                ? health.carapace.access.Interaction.VREAD : health.carapace.access.Interaction.READ;
+        String path = "/fhir/" + type + "/" + uuid(target);
+        var placement = store.placement(type, uuid(target), versioned ? target.getVersionIdPartAsLong() : null);
+        if (placement.isEmpty()) {
+            guard.scope(interaction, type, null, path);
+            return;
+        }
+        guard.check(interaction, type, placement.get().compartment(), placement.get().category(), path);
     }
 
     private static void describe(BundleEntryResponseComponent response, String status, Resource resource) {

@@ -5,6 +5,10 @@ import ca.uhn.fhir.parser.StrictErrorHandler;
 import ca.uhn.fhir.rest.api.EncodingEnum;
 import ca.uhn.fhir.rest.server.IResourceProvider;
 import ca.uhn.fhir.rest.server.RestfulServer;
+import health.carapace.access.BreakGlass;
+import health.carapace.access.CareRelationships;
+import health.carapace.access.ClientAddress;
+import health.carapace.access.RecordAccess;
 import health.carapace.audit.AuditQueries;
 import health.carapace.audit.AuditTrail;
 import health.carapace.crypto.BlindIndex;
@@ -44,8 +48,19 @@ class FhirServerConfiguration {
     }
 
     @Bean
-    RecordStore recordStore(DataSource dataSource, FhirContext fhir, RecordCipher cipher, SearchIndexer indexer) {
-        return new RecordStore(dataSource, fhir, cipher, indexer);
+    RecordAudit recordAudit(AuditTrail auditTrail) {
+        return new RecordAudit(auditTrail);
+    }
+
+    @Bean
+    RecordGuard recordGuard(RecordAccess access, ClientAddress addresses, RecordAudit audit) {
+        return new RecordGuard(access, addresses, audit);
+    }
+
+    @Bean
+    RecordStore recordStore(DataSource dataSource, FhirContext fhir, RecordCipher cipher, SearchIndexer indexer,
+            RecordGuard guard, CareRelationships relationships) {
+        return new RecordStore(dataSource, fhir, cipher, indexer, guard, new CareTeamLinks(relationships));
     }
 
     /** What the crypto module's rotation jobs re-encrypt and re-index (ADR 0010). */
@@ -65,9 +80,8 @@ class FhirServerConfiguration {
     @ConditionalOnWebApplication
     ServletRegistrationBean<RestfulServer> fhirServlet(FhirContext fhir, RecordStore store, RecordSearch search,
             TransactionTemplate transactions, @Value("${carapace.fhir.max-json-depth}") int maxDepth,
-            AuditTrail auditTrail, AuditQueries auditQueries, health.carapace.access.AccessPolicy accessPolicy,
-            health.carapace.access.ClientAddress clientAddress) {
-        RecordAudit audit = new RecordAudit(auditTrail);
+            RecordAudit audit, AuditQueries auditQueries, RecordGuard guard, BreakGlass breakGlass, RecordAccess access,
+            health.carapace.access.AccessPolicy accessPolicy, health.carapace.access.ClientAddress clientAddress) {
         List<IResourceProvider> providers = new ArrayList<>();
         for (String type : ResourceTypes.names()) {
             @SuppressWarnings("unchecked")
@@ -78,7 +92,8 @@ class FhirServerConfiguration {
         providers.add(new AuditEventProvider(auditQueries, audit, accessPolicy, clientAddress));
         RestfulServer server = new CarapaceRestfulServer(fhir);
         server.setResourceProviders(providers);
-        server.registerProvider(new BundleProcessor(fhir, store, transactions, audit));
+        server.registerProvider(new BundleProcessor(fhir, store, transactions, audit, guard));
+        server.registerProvider(new BreakGlassOperation(breakGlass, access, guard, store));
         server.setServerConformanceProvider(new CapabilityStatementProvider());
         server.registerInterceptor(new RequestGuards());
         server.registerInterceptor(new NestingLimit(maxDepth));
@@ -87,6 +102,9 @@ class FhirServerConfiguration {
         OwnedPagingProvider paging = new OwnedPagingProvider(1000);
         paging.setDefaultPageSize(20);
         paging.setMaximumPageSize(100);
+        // access control on every request (before the handler) and SSN masking on every response
+        server.registerInterceptor(new AccessEnforcement(guard, store, paging));
+        server.registerInterceptor(new SsnMasking(fhir, guard));
         server.setPagingProvider(paging);
         server.setDefaultResponseEncoding(EncodingEnum.JSON);
         ServletRegistrationBean<RestfulServer> registration = new ServletRegistrationBean<>(server, "/fhir/*");

@@ -34,10 +34,17 @@ final class RecordAudit {
         trail.recordInTransaction(List.of(event(action, "/fhir/" + type + "/" + id, patient.orElse(null), null)));
     }
 
+    /** An event of the current request; flagged break-glass when only emergency access let it reach the patient. */
     AuditEvent event(AuditAction action, String resource, String patient, String query) {
         UUID id = UUID.randomUUID();
         return new AuditEvent(id, Instant.now(), user(), action, resource, context(), true, patient, purposeOfUse(),
-                RequestIds.current(), false, query == null ? null : trail.encryptQuery(id, query));
+                RequestIds.current(), RecordGuard.viaBreakGlass(patient), query == null ? null : trail.encryptQuery(id, query));
+    }
+
+    /** A refusal by the access policy, with its reason code. */
+    AuditEvent denied(String user, String resource, String patient, String reason) {
+        return new AuditEvent(UUID.randomUUID(), Instant.now(), user, AuditAction.DENIED, resource, context(), false,
+                patient, purposeOfUse(), RequestIds.current(), false, null, reason);
     }
 
     /** The patient whose compartment a resource belongs to, from its own content. */

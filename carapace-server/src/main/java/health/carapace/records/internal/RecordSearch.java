@@ -4,6 +4,7 @@ import ca.uhn.fhir.model.api.TemporalPrecisionEnum;
 import ca.uhn.fhir.rest.api.server.IBundleProvider;
 import ca.uhn.fhir.rest.param.DateParam;
 import ca.uhn.fhir.rest.param.ParamPrefixEnum;
+import health.carapace.access.PatientScope;
 import health.carapace.records.internal.SearchCatalog.Kind;
 import health.carapace.records.internal.SearchCatalog.Param;
 import health.carapace.records.internal.SearchCatalog.Serving;
@@ -66,9 +67,14 @@ class RecordSearch {
         }
     }
 
-    IBundleProvider search(String type, Map<String, String[]> parameters) {
+    IBundleProvider search(String type, Map<String, String[]> parameters, AccessEnforcement.Scopes scopes) {
+        if (scopes == null) {
+            // no decision was made for this search: fail closed
+            throw RecordGuard.forbidden("no-decision");
+        }
         Plan plan = new Plan();
         plan.args.add(type);
+        narrow(plan, scopes);
         Map<String, Param> catalog = SearchCatalog.forType(type);
         for (var entry : parameters.entrySet()) {
             String[] nameAndModifier = entry.getKey().split(":", 2);
@@ -109,9 +115,30 @@ class RecordSearch {
                     + "patient, subject, _id or an indexed parameter (see GET /fhir/metadata)");
         }
         if (plan.filters.isEmpty()) {
-            return new SearchResults.Lazy(type, store, jdbc, plan.where.toString(), plan.args);
+            return new SearchResults.Lazy(type, store, jdbc, plan.where.toString(), plan.args, scopes);
         }
-        return new SearchResults.Listed(type, store, filteredIds(type, plan));
+        return new SearchResults.Listed(type, store, filteredIds(type, plan), scopes);
+    }
+
+    /**
+     * Restricts the candidates to the caller's scope in SQL, before counting, paging or decrypting
+     * anything: a total or a page never covers a record the caller may not see.
+     */
+    private static void narrow(Plan plan, AccessEnforcement.Scopes scopes) {
+        if (scopes.imaging() == null) {
+            if (!scopes.other().unrestricted()) {
+                PatientScope.Clause clause = scopes.other().clause("r.compartment");
+                plan.and(clause.sql(), clause.args().toArray());
+            }
+            return;
+        }
+        PatientScope.Clause other = scopes.other().clause("r.compartment");
+        PatientScope.Clause imaging = scopes.imaging().clause("r.compartment");
+        String isImaging = RecordCategories.currentIs(health.carapace.access.Permissions.IMAGING_CATEGORY);
+        List<Object> args = new ArrayList<>(other.args());
+        args.addAll(imaging.args());
+        plan.and("(not " + isImaging + " and (" + other.sql() + ")) or (" + isImaging + " and (" + imaging.sql() + "))",
+                args.toArray());
     }
 
     private List<UUID> filteredIds(String type, Plan plan) {

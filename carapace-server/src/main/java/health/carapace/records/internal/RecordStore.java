@@ -31,12 +31,25 @@ class RecordStore {
     private final FhirContext fhir;
     private final RecordCipher cipher;
     private final SearchIndexer indexer;
+    private final WriteGuard guard;
+    private final CareTeamLinks careLinks;
 
-    RecordStore(DataSource dataSource, FhirContext fhir, RecordCipher cipher, SearchIndexer indexer) {
+    RecordStore(DataSource dataSource, FhirContext fhir, RecordCipher cipher, SearchIndexer indexer, WriteGuard guard,
+            CareTeamLinks careLinks) {
         this.jdbc = JdbcClient.create(dataSource);
         this.fhir = fhir;
         this.cipher = cipher;
         this.indexer = indexer;
+        this.guard = guard;
+        this.careLinks = careLinks;
+    }
+
+    /**
+     * Asks the access policy about a write before anything is stored (in the write's transaction,
+     * so a refusal stores nothing). Reads are decided earlier, by {@link AccessEnforcement}.
+     */
+    interface WriteGuard {
+        void check(health.carapace.access.Interaction interaction, String type, String compartment, String category);
     }
 
     /** Stores a new resource under a server-assigned id, or under {@code assignedId} in a transaction. */
@@ -44,6 +57,8 @@ class RecordStore {
         String type = resource.fhirType();
         UUID id = assignedId != null ? assignedId : UUID.randomUUID();
         String compartment = compartmentOf(type, id, resource);
+        String category = RecordCategories.of(resource);
+        guard.check(health.carapace.access.Interaction.CREATE, type, compartment, category);
         Instant now = now();
         stamp(resource, type, id, 1, now);
         byte[] ciphertext = seal(type, id, 1, compartment, resource);
@@ -53,7 +68,9 @@ class RecordStore {
                 .params(type, id, compartment, Timestamp.from(now))
                 .update();
         insertVersion(type, id, 1, compartment, now, false, ciphertext);
+        RecordCategories.insert(jdbc, type, id, 1, category);
         indexer.insert(type, id, resource);
+        careLinks.written(type, id, compartment, resource);
         return resource;
     }
 
@@ -69,8 +86,13 @@ class RecordStore {
                     "Version conflict: If-Match names version " + expectedVersion + " but the current version is "
                             + current.version());
         }
+        guard.check(health.carapace.access.Interaction.UPDATE, type, current.compartment(),
+                RecordCategories.current(jdbc, type, id, current.version()));
         long version = current.version() + 1;
         String compartment = compartmentOf(type, id, resource);
+        String category = RecordCategories.of(resource);
+        // moving a record to another patient, or into another category, needs access to both sides
+        guard.check(health.carapace.access.Interaction.UPDATE, type, compartment, category);
         Instant now = later(current.lastUpdated());
         stamp(resource, type, id, version, now);
         byte[] ciphertext = seal(type, id, version, compartment, resource);
@@ -80,13 +102,17 @@ class RecordStore {
                 .params(version, compartment, Timestamp.from(now), type, id)
                 .update();
         insertVersion(type, id, version, compartment, now, false, ciphertext);
+        RecordCategories.insert(jdbc, type, id, version, category);
         indexer.index(type, id, resource);
+        careLinks.written(type, id, compartment, resource);
         return resource;
     }
 
     /** Records a deletion as a new version; returns it, or empty if already deleted. */
     Optional<Long> delete(String type, UUID id) {
         Row current = lockCurrent(type, id).orElseThrow(SafeFhirException::notFound);
+        guard.check(health.carapace.access.Interaction.DELETE, type, current.compartment(),
+                RecordCategories.current(jdbc, type, id, current.version()));
         if (current.deleted()) {
             return Optional.empty();
         }
@@ -98,6 +124,7 @@ class RecordStore {
                 .update();
         insertVersion(type, id, version, current.compartment(), now, true, null);
         indexer.remove(type, id);
+        careLinks.deleted(type, id);
         return Optional.of(version);
     }
 
@@ -176,6 +203,43 @@ class RecordStore {
                 .query(String.class)
                 .optional()
                 .orElse(null);
+    }
+
+    /** Compartment and category of a stored version (metadata, nothing decrypted), for access decisions. */
+    record Placement(String compartment, String category, boolean deleted) {}
+
+    /** Where the current version ({@code version} null) or a given version lives; empty if there is none. */
+    Optional<Placement> placement(String type, UUID id, Long version) {
+        if (version == null) {
+            return jdbc.sql("""
+                    select r.compartment, c.category, r.deleted from phi.resource r
+                    left join phi.resource_category c on c.resource_type = r.resource_type
+                      and c.resource_id = r.resource_id and c.version = r.current_version
+                    where r.resource_type = ? and r.resource_id = ?""")
+                    .params(type, id)
+                    .query((rs, n) -> new Placement(rs.getString(1), rs.getString(2), rs.getBoolean(3)))
+                    .optional();
+        }
+        return jdbc.sql("""
+                select v.compartment, c.category, v.deleted from phi.resource_version v
+                left join phi.resource_category c on c.resource_type = v.resource_type
+                  and c.resource_id = v.resource_id and c.version = v.version
+                where v.resource_type = ? and v.resource_id = ? and v.version = ?""")
+                .params(type, id, version)
+                .query((rs, n) -> new Placement(rs.getString(1), rs.getString(2), rs.getBoolean(3)))
+                .optional();
+    }
+
+    /** Compartment and category of every version (for history). */
+    List<Placement> placements(String type, UUID id) {
+        return jdbc.sql("""
+                select v.compartment, c.category, v.deleted from phi.resource_version v
+                left join phi.resource_category c on c.resource_type = v.resource_type
+                  and c.resource_id = v.resource_id and c.version = v.version
+                where v.resource_type = ? and v.resource_id = ? order by v.version""")
+                .params(type, id)
+                .query((rs, n) -> new Placement(rs.getString(1), rs.getString(2), rs.getBoolean(3)))
+                .list();
     }
 
     boolean exists(String type, UUID id) {

@@ -120,7 +120,8 @@ final class ResourceProvider implements IResourceProvider {
 
     @Search(allowUnknownParams = true)
     public IBundleProvider search(RequestDetails request) {
-        return search.search(typeName, request.getParameters());
+        return search.search(typeName, request.getParameters(),
+                (AccessEnforcement.Scopes) request.getUserData().get(AccessEnforcement.SCOPE_KEY));
     }
 
     private Resource deletionMarker(RecordStore.Row row) {

@@ -18,9 +18,33 @@ final class SearchResults {
     private SearchResults() {
     }
 
+    /** A search result that knows the type searched and the access scope it was narrowed to. */
+    interface Scoped {
+        String type();
+
+        AccessEnforcement.Scopes scopes();
+    }
+
     /** What both kinds share: no cached UUID (HAPI's paging provider assigns one), default page size. */
-    private abstract static class Ids implements IBundleProvider {
+    private abstract static class Ids implements IBundleProvider, Scoped {
         private final InstantType published = InstantType.now();
+        private final String searchedType;
+        private final AccessEnforcement.Scopes scopes;
+
+        Ids(String searchedType, AccessEnforcement.Scopes scopes) {
+            this.searchedType = searchedType;
+            this.scopes = scopes;
+        }
+
+        @Override
+        public String type() {
+            return searchedType;
+        }
+
+        @Override
+        public AccessEnforcement.Scopes scopes() {
+            return scopes;
+        }
 
         @Override
         public IPrimitiveType<java.util.Date> getPublished() {
@@ -44,7 +68,8 @@ final class SearchResults {
         private final RecordStore store;
         private final List<UUID> ids;
 
-        Listed(String type, RecordStore store, List<UUID> ids) {
+        Listed(String type, RecordStore store, List<UUID> ids, AccessEnforcement.Scopes scopes) {
+            super(type, scopes);
             this.type = type;
             this.store = store;
             this.ids = List.copyOf(ids);
@@ -71,7 +96,9 @@ final class SearchResults {
         private final List<Object> args;
         private Integer size;
 
-        Lazy(String type, RecordStore store, JdbcClient jdbc, String where, List<Object> args) {
+        Lazy(String type, RecordStore store, JdbcClient jdbc, String where, List<Object> args,
+                AccessEnforcement.Scopes scopes) {
+            super(type, scopes);
             this.type = type;
             this.store = store;
             this.jdbc = jdbc;

@@ -1,0 +1,184 @@
+package health.carapace.access;
+
+import health.carapace.audit.AuditAction;
+import health.carapace.audit.AuditContext;
+import health.carapace.audit.AuditEvent;
+import health.carapace.audit.AuditTrail;
+import health.carapace.crypto.RecordCipher;
+import health.carapace.platform.logging.RequestIds;
+import java.nio.charset.StandardCharsets;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import javax.sql.DataSource;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.context.ApplicationEventPublisher;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Service;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * Emergency access (HIPAA §164.312(a)(2)(ii)): a caller opens time-boxed access to one patient,
+ * with a mandatory reason. While the grant is open the policy is asked with
+ * {@link PatientRelation#BREAK_GLASS}, which lifts the care-relationship and time-window
+ * requirements but never the IP range (unless the role says so). Opening and closing are
+ * audited; every access it allows is audited with the break-glass flag, for review.
+ */
+@Service
+public class BreakGlass {
+
+    /** Longest reason accepted, in characters. */
+    public static final int MAX_REASON_LENGTH = 1000;
+    private static final Duration MAX_DURATION = Duration.ofHours(24);
+
+    /** One open grant. */
+    public record Grant(UUID id, String principal, String patient, Instant openedAt, Instant expiresAt) {}
+
+    private final JdbcClient jdbc;
+    private final RecordCipher cipher;
+    private final AuditTrail audit;
+    private final TransactionTemplate transactions;
+    private final ApplicationEventPublisher events;
+    private final Duration duration;
+
+    BreakGlass(DataSource dataSource, RecordCipher cipher, AuditTrail audit, PlatformTransactionManager transactionManager,
+            ApplicationEventPublisher events,
+            @Value("${carapace.access.break-glass-duration:PT60M}") Duration duration) {
+        if (duration.isNegative() || duration.isZero() || duration.compareTo(MAX_DURATION) > 0) {
+            throw new IllegalStateException("carapace.access.break-glass-duration must be between 1 second and 24 hours");
+        }
+        this.jdbc = JdbcClient.create(dataSource);
+        this.cipher = cipher;
+        this.audit = audit;
+        this.transactions = new TransactionTemplate(transactionManager);
+        this.events = events;
+        this.duration = duration;
+    }
+
+    /**
+     * Opens emergency access for {@code caller} to {@code patient} (which the caller has checked
+     * exists). The reason is stored only as ciphertext under the patient's data key; an open grant
+     * for the same patient is replaced, so there is one at a time.
+     *
+     * @throws IllegalArgumentException if the reason is empty or too long, or the patient reference is malformed
+     */
+    public Grant open(Caller caller, String patient, String reason, AuditContext context) {
+        CareRelationships.requirePatient(patient);
+        String stripped = reason == null ? "" : reason.strip();
+        if (stripped.isEmpty() || stripped.length() > MAX_REASON_LENGTH) {
+            throw new IllegalArgumentException("a reason of 1 to " + MAX_REASON_LENGTH + " characters is required");
+        }
+        UUID id = UUID.randomUUID();
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        Grant grant = new Grant(id, caller.principal(), patient, now, now.plus(duration));
+        byte[] sealed = cipher.encrypt(patient, stripped.getBytes(StandardCharsets.UTF_8), associatedData(id, patient));
+        transactions.executeWithoutResult(status -> {
+            jdbc.sql("update iam.break_glass set closed_at = ? where principal = ? and patient = ? and closed_at is null "
+                            + "and expires_at > ?")
+                    .params(Timestamp.from(now), caller.principal(), patient, Timestamp.from(now))
+                    .update();
+            jdbc.sql("insert into iam.break_glass (grant_id, principal, patient, opened_at, expires_at, reason) "
+                            + "values (?, ?, ?, ?, ?, ?)")
+                    .params(id, caller.principal(), patient, Timestamp.from(now), Timestamp.from(grant.expiresAt()), sealed)
+                    .update();
+            audit.recordInTransaction(List.of(event(caller, "/fhir/$break-glass", patient, context, now)));
+        });
+        events.publishEvent(new BreakGlassOpened(id, caller.principal(), patient, now, grant.expiresAt()));
+        return grant;
+    }
+
+    /** Closes the caller's open grant to the patient before it expires; audited. False if none was open. */
+    public boolean close(Caller caller, String patient, AuditContext context) {
+        CareRelationships.requirePatient(patient);
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        return Boolean.TRUE.equals(transactions.execute(status -> {
+            int closed = jdbc.sql("update iam.break_glass set closed_at = ? where principal = ? and patient = ? "
+                            + "and closed_at is null and expires_at > ?")
+                    .params(Timestamp.from(now), caller.principal(), patient, Timestamp.from(now))
+                    .update();
+            if (closed > 0) {
+                audit.recordInTransaction(List.of(event(caller, "/fhir/$break-glass-close", patient, context, now)));
+            }
+            return closed > 0;
+        }));
+    }
+
+    /** The caller's grant to the patient that is open at {@code at}, if any. */
+    public Optional<Grant> openGrant(Caller caller, String patient, Instant at) {
+        return jdbc.sql("select grant_id, principal, patient, opened_at, expires_at from iam.break_glass "
+                        + "where principal = ? and patient = ? and closed_at is null and opened_at <= ? and expires_at > ? "
+                        + "order by opened_at desc limit 1")
+                .params(caller.principal(), patient, Timestamp.from(at), Timestamp.from(at))
+                .query(BreakGlass::grant)
+                .optional();
+    }
+
+    /** Patients the caller holds open emergency access to at {@code at}. */
+    public Set<String> openPatients(Caller caller, Instant at) {
+        return Set.copyOf(jdbc.sql("select distinct patient from iam.break_glass "
+                        + "where principal = ? and closed_at is null and opened_at <= ? and expires_at > ?")
+                .params(caller.principal(), Timestamp.from(at), Timestamp.from(at))
+                .query(String.class)
+                .list());
+    }
+
+    /**
+     * The reason given for a grant, decrypted, for the reviewer of emergency accesses; empty if the
+     * grant does not exist. The caller audits the review.
+     */
+    public Optional<String> reason(UUID grantId) {
+        return jdbc.sql("select patient, reason from iam.break_glass where grant_id = ?")
+                .param(grantId)
+                .query((rs, n) -> new String(cipher.decrypt(rs.getString(1), rs.getBytes(2),
+                        associatedData(grantId, rs.getString(1))), StandardCharsets.UTF_8))
+                .optional();
+    }
+
+    /** One grant as the reviewer of emergency accesses sees it, reason decrypted. */
+    public record Review(UUID grantId, String principal, String patient, Instant openedAt, Instant expiresAt,
+            Instant closedAt, String reason) {}
+
+    /**
+     * Every grant opened since {@code since}, oldest first, with its reason decrypted: the review
+     * of emergency accesses. The caller audits the review (it discloses the reasons).
+     */
+    public List<Review> review(Instant since) {
+        return jdbc.sql("select grant_id, principal, patient, opened_at, expires_at, closed_at, reason from iam.break_glass "
+                        + "where opened_at >= ? order by opened_at, grant_id")
+                .param(Timestamp.from(since))
+                .query((rs, n) -> {
+                    UUID id = rs.getObject(1, UUID.class);
+                    String patient = rs.getString(3);
+                    return new Review(id, rs.getString(2), patient, rs.getTimestamp(4).toInstant(),
+                            rs.getTimestamp(5).toInstant(), rs.getTimestamp(6) == null ? null : rs.getTimestamp(6).toInstant(),
+                            new String(cipher.decrypt(patient, rs.getBytes(7), associatedData(id, patient)),
+                                    StandardCharsets.UTF_8));
+                })
+                .list();
+    }
+
+    public Duration duration() {
+        return duration;
+    }
+
+    private AuditEvent event(Caller caller, String resource, String patient, AuditContext context, Instant at) {
+        return new AuditEvent(UUID.randomUUID(), at, caller.principal(), AuditAction.BREAK_GLASS, resource, context, true,
+                patient, "ETREAT", RequestIds.current(), true, null);
+    }
+
+    /** Binds the reason's ciphertext to its grant and patient: it cannot be moved to another row. */
+    private static byte[] associatedData(UUID grantId, String patient) {
+        return ("carapace/break-glass/" + grantId + "|" + patient).getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static Grant grant(java.sql.ResultSet rs, int n) throws java.sql.SQLException {
+        return new Grant(rs.getObject(1, UUID.class), rs.getString(2), rs.getString(3), rs.getTimestamp(4).toInstant(),
+                rs.getTimestamp(5).toInstant());
+    }
+}

@@ -1,0 +1,139 @@
+package health.carapace.access.internal;
+
+import health.carapace.crypto.SystemSecrets;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.SecureRandom;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Locale;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import javax.sql.DataSource;
+import org.springframework.jdbc.core.simple.JdbcClient;
+
+/**
+ * Failed sign-in counters with exponential back-off, per account name and per client address.
+ *
+ * <p>Account: after the n-th consecutive failure the next attempt is refused for
+ * {@code backoffBase × 2^(n-1)} (capped at the lockout), and at {@code maxFailures} the account is
+ * locked for {@code lockout}. Address: the first {@code 5 × maxFailures} failures are free (an
+ * office behind one NAT address), then the same doubling applies, without a hard lock. Failures
+ * older than the lockout are forgotten; a complete sign-in resets both counters. Names that do
+ * not exist are counted exactly like names that do, so the throttle does not reveal which exist.
+ * Keys are HMACs under a keyring secret: a password typed into the name field is not stored.
+ */
+final class LoginThrottle {
+
+    /** Whether this failure locked the account (for the audit trail). */
+    record Failure(boolean locked) {}
+
+    private final JdbcClient jdbc;
+    private final SignInSettings settings;
+    private final Clock clock;
+    private final SecretKeySpec key;
+
+    LoginThrottle(DataSource dataSource, SystemSecrets secrets, SignInSettings settings, Clock clock) {
+        this.jdbc = JdbcClient.create(dataSource);
+        this.settings = settings;
+        this.clock = clock;
+        this.key = new SecretKeySpec(secrets.getOrCreate("login-throttle-key", () -> {
+            byte[] fresh = new byte[32];
+            new SecureRandom().nextBytes(fresh);
+            return fresh;
+        }), "HmacSHA256");
+    }
+
+    /** Whether an attempt for this account from this address may be checked at all now. */
+    boolean allows(String userName, String address) {
+        Instant now = clock.instant();
+        return allows(accountKey(userName), now, 1) && allows(addressKey(address), now, addressFreeFailures() + 1);
+    }
+
+    Failure failed(String userName, String address) {
+        Instant now = clock.instant();
+        count(addressKey(address), now);
+        byte[] account = accountKey(userName);
+        int failures = count(account, now);
+        if (failures >= settings.maxFailures()) {
+            jdbc.sql("update iam.login_failure set locked_until = ? where key = ?")
+                    .params(Timestamp.from(now.plus(settings.lockout())), account)
+                    .update();
+            return new Failure(true);
+        }
+        return new Failure(false);
+    }
+
+    void succeeded(String userName, String address) {
+        jdbc.sql("delete from iam.login_failure where key in (?, ?)")
+                .params(accountKey(userName), addressKey(address))
+                .update();
+    }
+
+    private int addressFreeFailures() {
+        return 5 * settings.maxFailures();
+    }
+
+    /** @param firstDelayedFailure the failure count from which a delay applies */
+    private boolean allows(byte[] key, Instant now, int firstDelayedFailure) {
+        return jdbc.sql("select failures, last_failure_at, locked_until from iam.login_failure where key = ?")
+                .param(key)
+                .query((rs, n) -> {
+                    Instant last = rs.getTimestamp(2).toInstant();
+                    Timestamp lockedUntil = rs.getTimestamp(3);
+                    if (lockedUntil != null && lockedUntil.toInstant().isAfter(now)) {
+                        return false;
+                    }
+                    if (last.plus(settings.lockout()).isBefore(now)) {
+                        return true; // forgotten
+                    }
+                    int failures = rs.getInt(1);
+                    if (failures < firstDelayedFailure) {
+                        return true;
+                    }
+                    return !now.isBefore(last.plus(delay(failures - firstDelayedFailure)));
+                })
+                .optional()
+                .orElse(true);
+    }
+
+    private Duration delay(int doublings) {
+        Duration delay = settings.backoffBase();
+        for (int i = 0; i < doublings && delay.compareTo(settings.lockout()) < 0; i++) {
+            delay = delay.multipliedBy(2);
+        }
+        return delay.compareTo(settings.lockout()) > 0 ? settings.lockout() : delay;
+    }
+
+    private int count(byte[] key, Instant now) {
+        return jdbc.sql("""
+                insert into iam.login_failure (key, failures, last_failure_at) values (?, 1, ?)
+                on conflict (key) do update set
+                  failures = case when iam.login_failure.last_failure_at < ? then 1 else iam.login_failure.failures + 1 end,
+                  last_failure_at = excluded.last_failure_at
+                returning failures""")
+                .params(key, Timestamp.from(now), Timestamp.from(now.minus(settings.lockout())))
+                .query(Integer.class)
+                .single();
+    }
+
+    private byte[] accountKey(String userName) {
+        return hmac("account:" + (userName == null ? "" : userName.strip().toLowerCase(Locale.ROOT)));
+    }
+
+    private byte[] addressKey(String address) {
+        return hmac("address:" + address);
+    }
+
+    private byte[] hmac(String value) {
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(key);
+            return mac.doFinal(value.getBytes(StandardCharsets.UTF_8));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 is unavailable", e);
+        }
+    }
+}

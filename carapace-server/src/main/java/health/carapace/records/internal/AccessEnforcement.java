@@ -1,0 +1,154 @@
+package health.carapace.records.internal;
+
+import ca.uhn.fhir.interceptor.api.Hook;
+import ca.uhn.fhir.interceptor.api.Interceptor;
+import ca.uhn.fhir.interceptor.api.Pointcut;
+import ca.uhn.fhir.rest.api.RestOperationTypeEnum;
+import ca.uhn.fhir.rest.api.server.IBundleProvider;
+import ca.uhn.fhir.rest.api.server.RequestDetails;
+import ca.uhn.fhir.rest.server.IPagingProvider;
+import health.carapace.access.Interaction;
+import health.carapace.access.PatientScope;
+import health.carapace.access.Permissions;
+import java.util.Optional;
+import java.util.UUID;
+import org.hl7.fhir.instance.model.api.IIdType;
+
+/**
+ * Decides every FHIR request before its handler runs, from metadata only: the operation and
+ * resource type, and for one record the compartment (and category) of the version asked for, so
+ * nothing is decrypted for a request that will be refused. Searches get their scope here and are
+ * narrowed to it in SQL ({@link RecordSearch}); writes are decided where the record's compartment
+ * is known ({@link RecordStore}), and bundle entries one by one ({@link BundleProcessor}).
+ */
+@Interceptor
+final class AccessEnforcement {
+
+    /** Where a search finds its scope: set here, read by the provider. Absent means refuse. */
+    static final String SCOPE_KEY = AccessEnforcement.class.getName() + ".scope";
+
+    private final RecordGuard guard;
+    private final RecordStore store;
+    private final IPagingProvider paging;
+
+    AccessEnforcement(RecordGuard guard, RecordStore store, IPagingProvider paging) {
+        this.guard = guard;
+        this.store = store;
+        this.paging = paging;
+    }
+
+    @Hook(Pointcut.SERVER_INCOMING_REQUEST_PRE_HANDLED)
+    public void decide(RequestDetails request, RestOperationTypeEnum operation) {
+        String type = request.getResourceName();
+        switch (operation) {
+            case READ, VREAD -> read(request, type, operation == RestOperationTypeEnum.VREAD);
+            case HISTORY_INSTANCE -> history(request, type);
+            case SEARCH_TYPE -> search(request, type);
+            case GET_PAGE -> page(request);
+            // Decided where the target's compartment is known, before anything is stored.
+            case CREATE, UPDATE, DELETE, TRANSACTION -> { }
+            // Carapace's own operations ($break-glass) decide for themselves; metadata is public.
+            case EXTENDED_OPERATION_SERVER, METADATA -> { }
+            default -> throw guard.refuse(RecordAudit.user(), "unsupported-interaction", "/fhir", null);
+        }
+    }
+
+    private void read(RequestDetails request, String type, boolean versioned) {
+        IIdType id = request.getId();
+        Optional<UUID> uuid = id == null ? Optional.empty() : Ids.parse(id.getIdPart());
+        Long version = versioned && id.hasVersionIdPart() && id.isVersionIdPartValidLong() ? id.getVersionIdPartAsLong() : null;
+        Interaction interaction = versioned ? Interaction.VREAD : Interaction.READ;
+        Optional<RecordStore.Placement> placement = uuid.flatMap(u -> store.placement(type, u, version));
+        if (placement.isEmpty() || (versioned && version == null)) {
+            // Nothing there: may the caller read this type at all? Then the handler answers 404.
+            guard.scope(interaction, type, null, path(type, uuid));
+            return;
+        }
+        guard.check(interaction, type, placement.get().compartment(), placement.get().category(), path(type, uuid));
+    }
+
+    private void history(RequestDetails request, String type) {
+        Optional<UUID> uuid = request.getId() == null ? Optional.empty() : Ids.parse(request.getId().getIdPart());
+        var placements = uuid.map(u -> store.placements(type, u)).orElse(java.util.List.of());
+        if (placements.isEmpty()) {
+            guard.scope(Interaction.HISTORY, type, null, path(type, uuid));
+            return;
+        }
+        // every version returned must be allowed: a record may have moved between patients
+        placements.stream().map(p -> java.util.Arrays.asList(p.compartment(), p.category())).distinct()
+                .forEach(p -> guard.check(Interaction.HISTORY, type, p.get(0), p.get(1), path(type, uuid)));
+    }
+
+    private void search(RequestDetails request, String type) {
+        if (type.equals("Patient") && searchesSsn(request) && !guard.maySeeSsn()) {
+            // An exact-match search would confirm an SSN the caller may not see: refused.
+            throw guard.refuse(RecordAudit.user(), "ssn-search-needs-view-ssn", "/fhir/Patient", null);
+        }
+        request.getUserData().put(SCOPE_KEY, scopes(type));
+    }
+
+    /** The scopes of a search of {@code type}; refused if nothing at all is in them. */
+    private Scopes scopes(String type) {
+        String path = "/fhir/" + type;
+        if (!type.equals("DocumentReference")) {
+            return new Scopes(guard.scope(Interaction.SEARCH, type, null, path), null);
+        }
+        PatientScope other = guard.scopeOf(Interaction.SEARCH, type, null, path);
+        PatientScope imaging = guard.scopeOf(Interaction.SEARCH, type, Permissions.IMAGING_CATEGORY, path);
+        if (other.empty() && imaging.empty()) {
+            throw guard.refuse(other.caller().principal(), other.reason(), path, null);
+        }
+        return new Scopes(other, imaging);
+    }
+
+    /**
+     * A page of an earlier search is a new request, decided again: the caller must still hold a
+     * scope that covers the one the search ran under (a role, window or grant may have ended).
+     */
+    private void page(RequestDetails request) {
+        String[] ids = request.getParameters().get("_getpages");
+        IBundleProvider results = ids == null || ids.length == 0 ? null : paging.retrieveResultList(request, ids[0]);
+        if (!(results instanceof SearchResults.Scoped scoped)) {
+            return; // unknown or expired: HAPI answers 410
+        }
+        Scopes then = scoped.scopes();
+        Scopes now = scopes(scoped.type());
+        if (!covers(now.other(), then.other()) || (then.imaging() != null && !covers(now.imaging(), then.imaging()))) {
+            throw guard.refuse(RecordAudit.user(), "scope-changed", "/fhir/" + scoped.type(), null);
+        }
+    }
+
+    private static boolean covers(PatientScope now, PatientScope then) {
+        return (now.shared() || !then.shared()) && (now.allPatients() || !then.allPatients())
+                && (now.allPatients() || now.related() || !then.related())
+                && (now.allPatients() || now.breakGlassPatients().containsAll(then.breakGlassPatients()));
+    }
+
+    /** Whether a Patient search names an SSN, or an identifier without a system (which could match one). */
+    static boolean searchesSsn(RequestDetails request) {
+        for (var entry : request.getParameters().entrySet()) {
+            if (!entry.getKey().split(":", 2)[0].equals("identifier")) {
+                continue;
+            }
+            for (String value : entry.getValue()) {
+                for (String alternative : RecordSearch.splitOr(value)) {
+                    int bar = alternative.indexOf('|');
+                    if (bar < 0 || SsnMasking.SSN_SYSTEM.equals(alternative.substring(0, bar))) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    private static String path(String type, Optional<UUID> id) {
+        return "/fhir/" + type + id.map(u -> "/" + u).orElse("");
+    }
+
+    /**
+     * The scope a search runs under; for DocumentReference also the scope of imaging documents,
+     * which other permissions open.
+     */
+    record Scopes(PatientScope other, PatientScope imaging) {}
+}

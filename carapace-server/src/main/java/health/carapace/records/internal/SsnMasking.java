@@ -1,0 +1,78 @@
+package health.carapace.records.internal;
+
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.interceptor.api.Hook;
+import ca.uhn.fhir.interceptor.api.Interceptor;
+import ca.uhn.fhir.interceptor.api.Pointcut;
+import ca.uhn.fhir.rest.api.server.RequestDetails;
+import org.hl7.fhir.instance.model.api.IBaseResource;
+import org.hl7.fhir.r4.model.Bundle;
+import org.hl7.fhir.r4.model.DomainResource;
+import org.hl7.fhir.r4.model.Identifier;
+import org.hl7.fhir.r4.model.Parameters;
+import org.hl7.fhir.r4.model.Resource;
+
+/**
+ * Masks SSN identifiers ({@code ***-**-6789}, last four kept) in every response to a caller
+ * without {@code view:ssn}: reads, searches, history, bundle responses, create and update echoes,
+ * contained resources. On the way out only: the resources here were decrypted for this response
+ * and are discarded after it, so the stored record never changes.
+ */
+@Interceptor
+final class SsnMasking {
+
+    static final String SSN_SYSTEM = "http://hl7.org/fhir/sid/us-ssn";
+
+    private final FhirContext fhir;
+    private final RecordGuard guard;
+
+    SsnMasking(FhirContext fhir, RecordGuard guard) {
+        this.fhir = fhir;
+        this.guard = guard;
+    }
+
+    @Hook(Pointcut.SERVER_OUTGOING_RESPONSE)
+    public boolean mask(RequestDetails request, IBaseResource response) {
+        if (response == null || !mayHoldSsn(response) || guard.maySeeSsn()) {
+            return true;
+        }
+        maskAll(response);
+        return true;
+    }
+
+    private void maskAll(IBaseResource resource) {
+        if (resource instanceof Bundle bundle) {
+            for (Bundle.BundleEntryComponent entry : bundle.getEntry()) {
+                if (entry.hasResource()) {
+                    maskAll(entry.getResource());
+                }
+            }
+            return;
+        }
+        if (resource instanceof Parameters parameters) {
+            parameters.getParameter().stream().filter(p -> p.hasResource()).forEach(p -> maskAll(p.getResource()));
+            return;
+        }
+        for (Identifier identifier : fhir.newTerser().getAllPopulatedChildElementsOfType(resource, Identifier.class)) {
+            if (SSN_SYSTEM.equals(identifier.getSystem()) && identifier.hasValue()) {
+                identifier.setValue(masked(identifier.getValue()));
+            }
+        }
+        if (resource instanceof DomainResource domain) {
+            for (Resource contained : domain.getContained()) {
+                maskAll(contained);
+            }
+        }
+    }
+
+    /** {@code ***-**-} and the last four digits; fewer than four digits are all masked. */
+    static String masked(String ssn) {
+        String digits = ssn.replaceAll("[^0-9]", "");
+        return "***-**-" + (digits.length() >= 4 ? digits.substring(digits.length() - 4) : "****");
+    }
+
+    private static boolean mayHoldSsn(IBaseResource response) {
+        return !(response instanceof org.hl7.fhir.r4.model.OperationOutcome)
+                && !(response instanceof org.hl7.fhir.r4.model.CapabilityStatement);
+    }
+}
