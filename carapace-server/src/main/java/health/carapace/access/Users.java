@@ -63,9 +63,11 @@ public class Users {
     private final Sessions sessions;
     private final SignInSettings settings;
     private final String issuer;
+    private final RoleCatalog roleCatalog;
 
     Users(DataSource dataSource, AuditTrail audit, PlatformTransactionManager transactionManager, Sessions sessions,
-            SignInSettings settings, @Value("${carapace.issuer}") String issuer) {
+            SignInSettings settings, @Value("${carapace.issuer}") String issuer, RoleCatalog roleCatalog) {
+        this.roleCatalog = roleCatalog;
         this.jdbc = JdbcClient.create(dataSource);
         this.audit = audit;
         this.transactions = new TransactionTemplate(transactionManager);
@@ -165,11 +167,8 @@ public class Users {
         return name;
     }
 
-    /**
-     * Role names must be well-formed. (Whether a role exists is the policy directory's to say;
-     * until that loader is available this checks the spelling only.)
-     */
-    private static Set<String> validRoles(Set<String> roles) {
+    /** Role names must be well-formed and defined in the loaded policy directory. */
+    private Set<String> validRoles(Set<String> roles) {
         if (roles == null || roles.isEmpty()) {
             throw new Refused("at least one --role is required");
         }
@@ -177,6 +176,11 @@ public class Users {
         for (String role : roles) {
             if (role == null || !ROLE_NAME.matcher(role).matches()) {
                 throw new Refused("a role name is lower-case letters, digits, '_' or '-', up to 64");
+            }
+            if (!roleCatalog.isDefined(role)) {
+                // Role names come from the policy, not from PHI: naming the defined ones helps the operator.
+                throw new Refused("every role must be defined in the policy directory (carapace.access.policy-dir); "
+                        + "defined: " + roleCatalog.roles().stream().map(RoleCatalog.RoleSummary::name).toList());
             }
             valid.add(role);
         }

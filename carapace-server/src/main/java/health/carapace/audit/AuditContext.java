@@ -31,9 +31,18 @@ public record AuditContext(String ip, String deviceId, String location) {
         location = location != null && LOCATION.matcher(location).matches() ? location : null;
     }
 
-    /** The context of an HTTP request: peer address and the documented headers. */
+    /**
+     * Request attribute holding the real client address (a literal), set by the access module
+     * before anything else runs: X-Forwarded-For is honoured only from trusted proxies, so the
+     * audit trail records the same address the IP-range constraints were checked against.
+     */
+    public static final String CLIENT_ADDRESS_ATTRIBUTE = "health.carapace.audit.client-address";
+
+    /** The context of an HTTP request: client address and the documented headers. */
     public static AuditContext of(jakarta.servlet.http.HttpServletRequest request) {
-        return new AuditContext(request.getRemoteAddr(), request.getHeader(DEVICE_HEADER), request.getHeader(LOCATION_HEADER));
+        Object client = request.getAttribute(CLIENT_ADDRESS_ATTRIBUTE);
+        String ip = client instanceof String address ? address : request.getRemoteAddr();
+        return new AuditContext(ip, request.getHeader(DEVICE_HEADER), request.getHeader(LOCATION_HEADER));
     }
 
     public static AuditContext none() {

@@ -35,9 +35,14 @@ class TrustedProxyTest extends IntegrationTest {
         String path = "/admin/audit/disclosures?patient=" + UUID.randomUUID();
 
         // The proxy (loopback) says the client is 192.0.2.7: inside the role's range.
-        assertThat(get(token, path, "192.0.2.7").statusCode()).isEqualTo(200);
+        HttpResponse<String> allowed = get(token, path, "192.0.2.7");
+        assertThat(allowed.statusCode()).isEqualTo(200);
         // A client-supplied hop left of the proxy's entry does not count; the rightmost untrusted one does.
-        assertThat(get(token, path, "192.0.2.7, 198.51.100.4").statusCode()).isEqualTo(403);
+        HttpResponse<String> refused = get(token, path, "192.0.2.7, 198.51.100.4");
+        assertThat(refused.statusCode()).isEqualTo(403);
+        // The audit trail records the address the decision saw, for the access and for the refusal.
+        assertThat(auditedAddresses(allowed)).containsOnly("192.0.2.7");
+        assertThat(auditedAddresses(refused)).containsOnly("198.51.100.4");
         assertThat(get(token, path, "198.51.100.4, 192.0.2.7").statusCode()).isEqualTo(200);
         // Without the header, or with one that does not parse, the peer (loopback) is the client: outside.
         assertThat(get(token, path, null).statusCode()).isEqualTo(403);
@@ -47,6 +52,13 @@ class TrustedProxyTest extends IntegrationTest {
                 "Bearer " + adminToken).header("X-Forwarded-For", "198.51.100.4").GET()).statusCode()).isEqualTo(403);
         assertThat(sendWithoutToken(HttpRequest.newBuilder(uri("/admin/roles/" + name))
                 .header("Authorization", "Bearer " + adminToken).DELETE()).statusCode()).isEqualTo(204);
+    }
+
+    private java.util.List<String> auditedAddresses(HttpResponse<String> response) {
+        String requestId = response.headers().firstValue("X-Request-Id").orElseThrow();
+        return org.springframework.jdbc.core.simple.JdbcClient.create(dataSource).sql("select convert_from(body, 'UTF8')::jsonb -> 'context' ->> 'ip' from audit.event "
+                        + "where convert_from(body, 'UTF8')::jsonb ->> 'request_id' = ?")
+                .param(requestId).query(String.class).list();
     }
 
     private HttpResponse<String> get(String token, String path, String forwardedFor) {

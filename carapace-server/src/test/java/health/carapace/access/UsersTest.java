@@ -42,7 +42,7 @@ class UsersTest extends IntegrationTest {
     }
 
     @Test
-    void namesAreUniqueRegardlessOfCaseAndRolesMustBeWellFormed() {
+    void namesAreUniqueRegardlessOfCaseAndRolesMustBeWellFormedAndDefined() {
         String name = "dr-" + UUID.randomUUID().toString().substring(0, 8);
         users.create(name, Set.of("clinician"), "prac-1");
 
@@ -54,6 +54,9 @@ class UsersTest extends IntegrationTest {
         assertThatThrownBy(() -> users.create("svc-" + UUID.randomUUID(), Set.of("clinician"), null))
                 .isInstanceOf(Users.Refused.class);
         assertThatThrownBy(() -> users.create("<script>", Set.of("clinician"), null)).isInstanceOf(Users.Refused.class);
+        // Well-formed but not in the policy directory: refused, naming the defined roles.
+        assertThatThrownBy(() -> users.create("x-" + UUID.randomUUID(), Set.of("no-such-role"), null))
+                .isInstanceOf(Users.Refused.class).hasMessageContaining("policy directory").hasMessageContaining("clinician");
     }
 
     @Test

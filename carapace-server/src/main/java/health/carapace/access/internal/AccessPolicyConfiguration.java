@@ -78,4 +78,15 @@ class AccessPolicyConfiguration {
         };
         return new ClientAddress(trusted);
     }
+
+    @Bean
+    @org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication
+    org.springframework.boot.web.servlet.FilterRegistrationBean<ClientAddressFilter> clientAddressFilter(
+            ClientAddress clientAddress) {
+        var registration = new org.springframework.boot.web.servlet.FilterRegistrationBean<>(
+                new ClientAddressFilter(clientAddress));
+        // Before Spring Security (order -100): refusals are audited with the resolved address too.
+        registration.setOrder(org.springframework.core.Ordered.HIGHEST_PRECEDENCE + 20);
+        return registration;
+    }
 }

@@ -52,7 +52,9 @@ class SecurityConfiguration {
     PasswordEncoder secretHasher() {
         // Argon2id for every stored secret; the map keeps hashes self-describing ({argon2}...).
         String id = "argon2";
-        return new DelegatingPasswordEncoder(id, Map.of(id, Argon2PasswordEncoder.defaultsForSpringSecurity_v5_8()));
+        // OWASP's Argon2id minimum (m = 19 MiB, t = 2, p = 1); Spring's v5.8 defaults use 16 MiB.
+        // Hashes carry their parameters, so hashes made with older parameters still verify.
+        return new DelegatingPasswordEncoder(id, Map.of(id, new Argon2PasswordEncoder(16, 32, 1, 19 * 1024, 2)));
     }
 
     @Bean

@@ -69,7 +69,9 @@ abstract class RotationServer {
         if (token != null) {
             return token;
         }
-        ServiceClients.Credentials credentials = serviceClients.create("rotation-test-" + UUID.randomUUID());
+        // records-service: the dev role for system-to-system clients (every record permission, all patients).
+        ServiceClients.Credentials credentials = serviceClients.create("rotation-test-" + UUID.randomUUID(),
+                java.util.Set.of("records-service"));
         String basic = Base64.getEncoder().encodeToString(
                 (credentials.clientId() + ":" + credentials.clientSecret()).getBytes(UTF_8));
         try {
