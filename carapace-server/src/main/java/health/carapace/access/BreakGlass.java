@@ -1,5 +1,6 @@
 package health.carapace.access;
 
+import health.carapace.access.internal.BreakGlassReasons;
 import health.carapace.audit.AuditAction;
 import health.carapace.audit.AuditContext;
 import health.carapace.audit.AuditEvent;
@@ -172,9 +173,9 @@ public class BreakGlass {
                 patient, "ETREAT", RequestIds.current(), true, null);
     }
 
-    /** Binds the reason's ciphertext to its grant and patient: it cannot be moved to another row. */
+    /** Binds the reason's ciphertext to its grant and patient (shared with DEK rotation's re-encryption). */
     private static byte[] associatedData(UUID grantId, String patient) {
-        return ("carapace/break-glass/" + grantId + "|" + patient).getBytes(StandardCharsets.UTF_8);
+        return BreakGlassReasons.associatedData(grantId, patient);
     }
 
     private static Grant grant(java.sql.ResultSet rs, int n) throws java.sql.SQLException {

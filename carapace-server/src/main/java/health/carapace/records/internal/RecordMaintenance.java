@@ -48,6 +48,11 @@ final class RecordMaintenance implements EncryptedRecords {
     }
 
     @Override
+    public String name() {
+        return "phi.resource_version";
+    }
+
+    @Override
     public Batch reencrypt(String compartment, String cursor, int limit) {
         StringBuilder sql = new StringBuilder("""
                 select resource_type, resource_id, version, compartment, ciphertext from phi.resource_version
