@@ -4,7 +4,6 @@ import com.google.crypto.tink.aead.AeadConfig;
 import com.google.crypto.tink.prf.PrfConfig;
 import health.carapace.crypto.BlindIndex;
 import health.carapace.crypto.KeyEncryptionKey;
-import health.carapace.crypto.RecordCipher;
 import health.carapace.crypto.SystemSecrets;
 import java.security.GeneralSecurityException;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
@@ -54,8 +53,9 @@ class CryptoConfiguration {
         };
     }
 
+    /** The record cipher, and the key shredder: both act on the same cache of unwrapped keys. */
     @Bean
-    RecordCipher recordCipher(KeyringStore store, KeyEncryptionKey kek, KeyringProperties properties) {
+    PatientKeyring recordCipher(KeyringStore store, KeyEncryptionKey kek, KeyringProperties properties) {
         return new PatientKeyring(store, kek, properties);
     }
 
