@@ -186,6 +186,26 @@ class TokenAttackTest extends IntegrationTest {
     }
 
     @Test
+    void disablingAClientEndsTheAccessOfItsTokenOnTheNextRequest() throws Exception {
+        ServiceClients.Credentials client = serviceClients.create("token-attack-disabled-mid-session");
+        String accessToken = tokenFor(client.clientId(), client.clientSecret());
+        assertThat(readPatientWith(bearer(accessToken)).statusCode()).isEqualTo(200);
+
+        JdbcClient.create(dataSource).sql("update iam.service_client set disabled = true where client_id = ?")
+                .param(client.clientId()).update();
+
+        // The same, still unexpired (and already verified and cached) token is refused at once.
+        assertRefusedAsUnauthenticated(readPatientWith(bearer(accessToken)));
+    }
+
+    @Test
+    void aValidlySignedTokenForAPrincipalTheDirectoryDoesNotKnowIsRefused() throws Exception {
+        String forged = signed(serverKey(), validClaims(claims -> claims.subject("svc-" + UUID.randomUUID())), true);
+
+        assertRefusedAsUnauthenticated(readPatientWith(bearer(forged)));
+    }
+
+    @Test
     void wrongClientSecretIsRefusedAtTheTokenEndpointExactlyLikeAnUnknownClient() {
         ServiceClients.Credentials client = serviceClients.create("token-attack-wrong-secret");
 

@@ -33,6 +33,7 @@ import org.springframework.security.oauth2.jwt.NimbusJwtDecoder;
 import org.springframework.security.oauth2.server.authorization.OAuth2AuthorizationService;
 import org.springframework.security.oauth2.server.authorization.client.RegisteredClientRepository;
 import org.springframework.security.oauth2.server.authorization.settings.AuthorizationServerSettings;
+import org.springframework.security.oauth2.server.resource.web.authentication.BearerTokenAuthenticationFilter;
 import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.firewall.HttpFirewall;
 
@@ -126,8 +127,9 @@ class SecurityConfiguration {
     @Bean
     @Order(2)
     @ConditionalOnWebApplication
-    SecurityFilterChain apiChain(HttpSecurity http, DeniedRequests denied) throws Exception {
-        http.authorizeHttpRequests(requests -> requests
+    SecurityFilterChain apiChain(HttpSecurity http, DeniedRequests denied, DataSource dataSource) throws Exception {
+        http.addFilterAfter(new CallerResolution(dataSource, denied), BearerTokenAuthenticationFilter.class)
+                .authorizeHttpRequests(requests -> requests
                         .requestMatchers(HttpMethod.GET, "/fhir/metadata", "/health").permitAll()
                         .requestMatchers("/fhir", "/fhir/**").authenticated()
                         .requestMatchers(HttpMethod.GET, "/admin/audit/**").hasAuthority("SCOPE_view:audit")
