@@ -28,7 +28,7 @@ import picocli.CommandLine.Unmatched;
 /** The {@code carapace} launcher: {@code start-dev}, {@code start} and {@code admin ...}. */
 @Command(name = "carapace", mixinStandardHelpOptions = true,
         description = "Carapace: a FHIR R4 patient-record server with encryption, access control and audit built in.",
-        subcommands = {Carapace.Admin.class, Carapace.Audit.class})
+        subcommands = {Carapace.Admin.class, Carapace.Audit.class, Carapace.Keys.class})
 public final class Carapace {
 
     private static volatile boolean serving;
@@ -198,6 +198,41 @@ public final class Carapace {
         }
     }
 
+    @Command(name = "keys", mixinStandardHelpOptions = true, description = "Key lifecycle tasks.",
+            subcommands = KeysShredding.class)
+    static final class Keys {
+    }
+
+    @Command(name = "shredding", mixinStandardHelpOptions = true,
+            description = "Crypto-shredding requests (made and approved through POST /admin/keys/shredding).",
+            subcommands = ShreddingList.class)
+    static final class KeysShredding {
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true,
+            description = "Lists crypto-shredding requests, newest first: id, state, patient, reason, who requested and decided.")
+    static final class ShreddingList implements Callable<Integer> {
+
+        @CommandLine.Mixin
+        Target target = new Target();
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            var requests = target.run(ctx -> ctx.getBean(health.carapace.disposal.Shredding.class).list());
+            var out = spec.commandLine().getOut();
+            out.println("id\tstate\tpatient\treason\trequested_by\trequested_at\tdecided_by\texecuted_at");
+            for (var r : requests) {
+                out.println(String.join("\t", r.id().toString(), r.state(), r.patient(), r.reason(), r.requestedBy(),
+                        r.requestedAt().toString(), String.valueOf(r.decidedBy()), String.valueOf(r.executedAt())));
+            }
+            out.flush();
+            return 0;
+        }
+    }
+
     @Command(name = "create-client", mixinStandardHelpOptions = true,
             description = "Registers a service client (OAuth2 client credentials) and prints its secret once.")
     static final class CreateClient implements Callable<Integer> {
@@ -206,7 +241,7 @@ public final class Carapace {
         String name;
 
         @Option(names = "--permission", description = "A permission the client may request as a scope "
-                + "(repeatable). Grantable today: view:audit.")
+                + "(repeatable). Grantable today: view:audit, manage:keys.")
         java.util.Set<String> permissions = new java.util.LinkedHashSet<>();
 
         @CommandLine.Mixin

@@ -41,7 +41,7 @@ public class ServiceClients {
     }
 
     /** Permissions a service client can be granted today; each becomes an OAuth2 scope. */
-    public static final java.util.Set<String> GRANTABLE = java.util.Set.of("view:audit");
+    public static final java.util.Set<String> GRANTABLE = java.util.Set.of("view:audit", "manage:keys");
 
     public Credentials create(String name) {
         return create(name, java.util.Set.of());

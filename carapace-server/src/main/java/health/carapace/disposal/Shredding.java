@@ -60,7 +60,7 @@ public class Shredding {
     public static final class Refused extends RuntimeException implements SafeMessage {
         private final int status;
 
-        Refused(int status, String message) {
+        public Refused(int status, String message) {
             super(message);
             this.status = status;
         }
