@@ -13,6 +13,7 @@ import health.carapace.crypto.KeyShredder;
 import health.carapace.crypto.KeyUnavailableException;
 import health.carapace.crypto.RecordCipher;
 import health.carapace.crypto.RecordIntegrityException;
+import health.carapace.platform.config.AlgorithmUse;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
@@ -49,6 +50,11 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
     private final KeyEncryptionKey kek;
     private final Cache<String, Aead> unwrapped;
     private final ScheduledExecutorService shredCheck;
+    /** The distinct algorithms of every data keyset unwrapped so far, for the inventory. */
+    private final Set<AlgorithmUse> loaded = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    static final String COMPONENT = "record data keys";
+    /** What every new data key is: Tink AES256_GCM (256-bit key, 96-bit random nonce, 128-bit tag). */
+    static final com.google.crypto.tink.Parameters DATA_KEY_TEMPLATE = PredefinedAeadParameters.AES256_GCM;
 
     PatientKeyring(KeyringStore store, KeyEncryptionKey kek, KeyringProperties properties) {
         this.store = store;
@@ -74,6 +80,29 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
         int deleted = store.shred(compartment, requestId);
         unwrapped.invalidate(compartment);
         return deleted;
+    }
+
+    /**
+     * The algorithms of a compartment's stored data keyset (every key), unwrapped here without
+     * being used or cached; empty if there is none. For the startup check, which judges them.
+     */
+    List<AlgorithmUse> storedAlgorithms(String compartment) {
+        String keyRef = "dek/" + compartment;
+        var wrapped = store.find(keyRef);
+        if (wrapped.isEmpty()) {
+            return List.of();
+        }
+        try {
+            return TinkAlgorithms.describe(COMPONENT, TinkProtoKeysetFormat.parseEncryptedKeyset(
+                    wrapped.get().wrapped(), kek, keyRef.getBytes(StandardCharsets.UTF_8)));
+        } catch (GeneralSecurityException e) {
+            throw new KeyUnavailableException("A data key cannot be unwrapped by the KEK " + wrapped.get().kekId(), e);
+        }
+    }
+
+    /** The algorithms of the data keysets loaded so far (every key of each). */
+    Set<AlgorithmUse> loadedAlgorithms() {
+        return Set.copyOf(loaded);
     }
 
     @Override
@@ -138,7 +167,7 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
             }
             boolean stored;
             try {
-                KeysetHandle fresh = KeysetHandle.generateNew(PredefinedAeadParameters.AES256_GCM);
+                KeysetHandle fresh = KeysetHandle.generateNew(DATA_KEY_TEMPLATE);
                 stored = store.insertDataKeyUnlessShredded(compartment, keyRef, kek.id(),
                         TinkProtoKeysetFormat.serializeEncryptedKeyset(fresh, kek, associatedData));
             } catch (GeneralSecurityException e) {
@@ -155,6 +184,9 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
         try {
             KeysetHandle handle = TinkProtoKeysetFormat.parseEncryptedKeyset(
                     wrapped.orElseThrow().wrapped(), kek, associatedData);
+            // A keyset below the floor (planted, or left by an old version) is never used.
+            TinkAlgorithms.requireAllowed(COMPONENT, handle);
+            loaded.addAll(TinkAlgorithms.describe(COMPONENT, handle));
             Aead aead = handle.getPrimitive(RegistryConfiguration.get(), Aead.class);
             unwrapped.put(compartment, aead);
             return aead;

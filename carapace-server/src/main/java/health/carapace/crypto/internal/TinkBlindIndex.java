@@ -24,7 +24,13 @@ final class TinkBlindIndex implements BlindIndex {
 
     private static final String ROOT_REF = "index-root";
 
+    static final String COMPONENT = "blind-index root key";
+    /** Tokens are HMAC-SHA256 under a 256-bit key derived per index. */
+    static final String TOKEN_MAC = "HmacSHA256";
+    static final int INDEX_KEY_BYTES = 32;
+
     private final PrfSet root;
+    private final java.util.List<health.carapace.platform.config.AlgorithmUse> rootAlgorithms;
     private final ConcurrentMap<String, SecretKeySpec> indexKeys = new ConcurrentHashMap<>();
 
     TinkBlindIndex(KeyringStore store, KeyEncryptionKey kek) {
@@ -37,10 +43,17 @@ final class TinkBlindIndex implements BlindIndex {
             }
             KeysetHandle handle = TinkProtoKeysetFormat.parseEncryptedKeyset(
                     store.find(ROOT_REF).orElseThrow().wrapped(), kek, associatedData);
+            TinkAlgorithms.requireAllowed(COMPONENT, handle);
+            this.rootAlgorithms = TinkAlgorithms.describe(COMPONENT, handle);
             this.root = handle.getPrimitive(RegistryConfiguration.get(), PrfSet.class);
         } catch (GeneralSecurityException e) {
             throw new KeyUnavailableException("The index root key cannot be unwrapped by the KEK", e);
         }
+    }
+
+    /** The root keyset's algorithms (every key). */
+    java.util.List<health.carapace.platform.config.AlgorithmUse> rootAlgorithms() {
+        return rootAlgorithms;
     }
 
     @Override
@@ -49,7 +62,7 @@ final class TinkBlindIndex implements BlindIndex {
             throw new IllegalArgumentException("bits must be within 1..32");
         }
         try {
-            Mac mac = Mac.getInstance("HmacSHA256");
+            Mac mac = Mac.getInstance(TOKEN_MAC);
             mac.init(indexKeys.computeIfAbsent(index, this::deriveIndexKey));
             byte[] digest = mac.doFinal(normalisedValue.getBytes(StandardCharsets.UTF_8));
             int first32 = ByteBuffer.wrap(digest, 0, 4).getInt();
@@ -61,8 +74,9 @@ final class TinkBlindIndex implements BlindIndex {
 
     private SecretKeySpec deriveIndexKey(String index) {
         try {
-            byte[] key = root.computePrimary(("carapace/blind-index/v1/" + index).getBytes(StandardCharsets.UTF_8), 32);
-            return new SecretKeySpec(key, "HmacSHA256");
+            byte[] key = root.computePrimary(("carapace/blind-index/v1/" + index).getBytes(StandardCharsets.UTF_8),
+                    INDEX_KEY_BYTES);
+            return new SecretKeySpec(key, TOKEN_MAC);
         } catch (GeneralSecurityException e) {
             throw new KeyUnavailableException("Cannot derive a blind-index key", e);
         }
