@@ -232,7 +232,7 @@ class CryptoShreddingTest extends IntegrationTest {
         assertThat(get("/fhir/Patient/" + patient).statusCode()).as("refused from the tombstone on").isEqualTo(410);
         assertThat(wrappedKeys(patient)).isPositive();
 
-        assertThat(shredding.resumeApproved()).isPositive();
+        shredding.resumeApproved(); // (the background resumption may have got there first: same result)
 
         assertThat(wrappedKeys(patient)).isZero();
         assertThat(shredding.find(requestId).orElseThrow().state()).isEqualTo("executed");
