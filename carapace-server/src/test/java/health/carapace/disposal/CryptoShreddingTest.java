@@ -239,6 +239,22 @@ class CryptoShreddingTest extends IntegrationTest {
         assertThat(shredding.resumeApproved()).as("nothing left to resume").isZero();
     }
 
+    @Test
+    void theCliListsShreddingRequests() throws Exception {
+        String admin = adminToken("keys-admin-cli");
+        String patient = create("Patient", "{\"resourceType\":\"Patient\"}");
+        String requestId = requestShredding(admin, patient, "RET-CLI-7");
+
+        java.io.StringWriter out = new java.io.StringWriter();
+        picocli.CommandLine cli = health.carapace.CarapaceCli.commandLine();
+        cli.setOut(new java.io.PrintWriter(out));
+        int exit = cli.execute("keys", "shredding", "list", "--data-dir", TestInstallation.dataDir().toString());
+
+        assertThat(exit).isZero();
+        assertThat(out.toString()).contains("id\tstate\tpatient")
+                .containsPattern(requestId + "\tpending\tPatient/" + patient + "\tRET-CLI-7\t");
+    }
+
     // --- helpers -------------------------------------------------------------------------------
 
     private record Version(String compartment, byte[] ciphertext, byte[] associatedData) {}
