@@ -140,6 +140,8 @@ class SecurityConfiguration {
                                 .access(permissions.requires(health.carapace.access.Permissions.VIEW_AUDIT))
                         .requestMatchers("/admin/roles", "/admin/roles/**")
                                 .access(permissions.requires(health.carapace.access.Permissions.MANAGE_USERS))
+                        .requestMatchers("/admin/keys/**")
+                                .access(permissions.requires(health.carapace.access.Permissions.MANAGE_KEYS))
                         .anyRequest().denyAll())
                 .oauth2ResourceServer(resourceServer -> resourceServer
                         .jwt(Customizer.withDefaults())
