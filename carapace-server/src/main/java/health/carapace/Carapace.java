@@ -202,8 +202,10 @@ public final class Carapace {
         }
     }
 
-    @Command(name = "keys", mixinStandardHelpOptions = true, description = "Key lifecycle: rotation and status.",
-            subcommands = {RotateKek.class, RotateDeks.class, RotateIndexKeys.class, KeyStatusCommand.class})
+    @Command(name = "keys", mixinStandardHelpOptions = true,
+            description = "Key lifecycle: rotation, status and crypto-shredding.",
+            subcommands = {RotateKek.class, RotateDeks.class, RotateIndexKeys.class, KeyStatusCommand.class,
+                KeysShredding.class})
     static final class Keys {
     }
 
@@ -294,6 +296,36 @@ public final class Carapace {
             spec.commandLine().getOut().print(health.carapace.crypto.KeyStatusReport.text(status, java.time.Instant.now()));
             spec.commandLine().getOut().flush();
             return status.keys().stream().anyMatch(health.carapace.crypto.KeyRotation.Key::warning) ? 3 : 0;
+        }
+    }
+
+    @Command(name = "shredding", mixinStandardHelpOptions = true,
+            description = "Crypto-shredding requests (made and approved through POST /admin/keys/shredding).",
+            subcommands = ShreddingList.class)
+    static final class KeysShredding {
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true,
+            description = "Lists crypto-shredding requests, newest first: id, state, patient, reason, who requested and decided.")
+    static final class ShreddingList implements Callable<Integer> {
+
+        @CommandLine.Mixin
+        Target target = new Target();
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            var requests = target.run(ctx -> ctx.getBean(health.carapace.disposal.Shredding.class).list());
+            var out = spec.commandLine().getOut();
+            out.println("id\tstate\tpatient\treason\trequested_by\trequested_at\tdecided_by\texecuted_at");
+            for (var r : requests) {
+                out.println(String.join("\t", r.id().toString(), r.state(), r.patient(), r.reason(), r.requestedBy(),
+                        r.requestedAt().toString(), String.valueOf(r.decidedBy()), String.valueOf(r.executedAt())));
+            }
+            out.flush();
+            return 0;
         }
     }
 

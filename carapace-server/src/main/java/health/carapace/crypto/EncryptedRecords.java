@@ -22,13 +22,16 @@ public interface EncryptedRecords {
     /**
      * Re-encrypts, under their compartment's primary key, up to {@code limit} stored versions after
      * {@code cursor} (null: from the start) whose ciphertext is under another key. Versions of a
-     * compartment without a key (shredded) are skipped.
+     * compartment without a key, or with the records' shredding tombstone, are skipped.
      *
      * @param compartment only this compartment, or null for all
      */
     Batch reencrypt(String compartment, String cursor, int limit);
 
-    /** Key ids (see {@link RecordCipher#keyIdOf}) that stored ciphertexts carry, per compartment. */
+    /**
+     * Key ids (see {@link RecordCipher#keyIdOf}) that stored ciphertexts carry, per compartment;
+     * crypto-shredded compartments (the records' tombstone) are left out.
+     */
     Map<String, Set<Integer>> keyIdsInUse(String compartment);
 
     /**
