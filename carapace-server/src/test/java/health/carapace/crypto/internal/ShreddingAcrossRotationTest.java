@@ -216,7 +216,7 @@ class ShreddingAcrossRotationTest extends RotationServer {
     }
 
     private String readerToken() throws Exception {
-        return tokenFor(serviceClients.create("shredding-rotation-reader-" + UUID.randomUUID()));
+        return tokenFor(serviceClients.create("shredding-rotation-reader-" + UUID.randomUUID(), Set.of("records-service")));
     }
 
     private String adminToken(String name) throws Exception {
