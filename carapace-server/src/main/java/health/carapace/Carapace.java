@@ -69,6 +69,29 @@ public final class Carapace {
     static final class Admin {
     }
 
+    /**
+     * A command that acts on an installation. picocli ignores {@code @Unmatched} inside a mixin,
+     * so it lives here and shares the mixin's list: {@code --name=value} settings then reach the
+     * application context of every admin, audit and keys command, as they do for {@code start}.
+     */
+    abstract static class InstallationCommand implements Callable<Integer> {
+        @CommandLine.Mixin
+        Target target = new Target();
+
+        @Unmatched
+        List<String> settings = target.properties;
+    }
+
+    private static final java.util.regex.Pattern SETTING = java.util.regex.Pattern.compile("--[A-Za-z][A-Za-z0-9._\\[\\]-]*=.*");
+
+    /** An argument that is neither an option of the command nor a {@code --name=value} setting. */
+    static final class UnknownOption extends IllegalArgumentException
+            implements health.carapace.platform.logging.SafeMessage {
+        UnknownOption(String message) {
+            super(message);
+        }
+    }
+
     /** Options shared by admin commands: which installation to act on. */
     static final class Target {
         @Option(names = "--production", description = "Act on the production configuration (environment "
@@ -79,13 +102,19 @@ public final class Carapace {
                 description = "start-dev data directory (default: ${DEFAULT-VALUE}).")
         Path dataDir;
 
-        @Unmatched
-        List<String> properties = new ArrayList<>();
+        /** {@code --name=value} settings; filled through {@link InstallationCommand} (see there). */
+        final List<String> properties = new ArrayList<>();
 
         /** Runs {@code task} against a non-web application context for the chosen installation. */
         <T> T run(java.util.function.Function<ConfigurableApplicationContext, T> task) throws Exception {
             // Admin output goes to stdout; keep the log to warnings so it does not drown it.
             List<String> arguments = new ArrayList<>(List.of("--logging.level.root=WARN"));
+            for (String property : properties) {
+                // Only settings pass through; a mistyped option is an error, not a silent no-op.
+                if (!SETTING.matcher(property).matches()) {
+                    throw new UnknownOption("Unknown option: '" + property + "' (settings are given as --name=value)");
+                }
+            }
             arguments.addAll(properties);
             String[] args = arguments.toArray(String[]::new);
             if (production) {
@@ -109,10 +138,8 @@ public final class Carapace {
             description = {"Recomputes the audit Merkle tree from the database, checks every tree head's root and",
                 "signature and every witnessed head, and reports the first entry that does not match.",
                 "Exit code 0 when the trail is intact, 1 when it is not."})
-    static final class VerifyAudit implements Callable<Integer> {
+    static final class VerifyAudit extends InstallationCommand {
 
-        @CommandLine.Mixin
-        Target target = new Target();
 
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
@@ -134,7 +161,7 @@ public final class Carapace {
     @Command(name = "export", mixinStandardHelpOptions = true,
             description = {"Writes an audit export bundle (events, signed tree heads, inclusion and consistency",
                 "proofs, public key) for offline verification with carapace-verify.jar."})
-    static final class ExportAudit implements Callable<Integer> {
+    static final class ExportAudit extends InstallationCommand {
 
         @Option(names = "--from", required = true, description = "First day (YYYY-MM-DD, UTC) or instant (ISO 8601).")
         String from;
@@ -145,8 +172,6 @@ public final class Carapace {
         @Option(names = "--out", required = true, description = "New directory to write the bundle into.")
         Path out;
 
-        @CommandLine.Mixin
-        Target target = new Target();
 
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
@@ -171,7 +196,7 @@ public final class Carapace {
 
     @Command(name = "disclosures", mixinStandardHelpOptions = true,
             description = "Prints the accounting of disclosures for one patient (HIPAA §164.528, six years).")
-    static final class AuditDisclosures implements Callable<Integer> {
+    static final class AuditDisclosures extends InstallationCommand {
 
         @Option(names = "--patient", required = true, description = "The Patient's id.")
         String patient;
@@ -179,8 +204,6 @@ public final class Carapace {
         @Option(names = "--format", defaultValue = "json", description = "json or csv (default: ${DEFAULT-VALUE}).")
         String format;
 
-        @CommandLine.Mixin
-        Target target = new Target();
 
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
@@ -202,16 +225,16 @@ public final class Carapace {
         }
     }
 
-    @Command(name = "keys", mixinStandardHelpOptions = true, description = "Key lifecycle: rotation and status.",
-            subcommands = {RotateKek.class, RotateDeks.class, RotateIndexKeys.class, KeyStatusCommand.class})
+    @Command(name = "keys", mixinStandardHelpOptions = true,
+            description = "Key lifecycle: rotation, status and crypto-shredding.",
+            subcommands = {RotateKek.class, RotateDeks.class, RotateIndexKeys.class, KeyStatusCommand.class,
+                KeysShredding.class})
     static final class Keys {
     }
 
     /** Starts a rotation and runs it here to completion, unless a server node is already running jobs. */
-    abstract static class KeyRotationCommand implements Callable<Integer> {
+    abstract static class KeyRotationCommand extends InstallationCommand {
 
-        @CommandLine.Mixin
-        Target target = new Target();
 
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
@@ -280,10 +303,8 @@ public final class Carapace {
 
     @Command(name = "status", mixinStandardHelpOptions = true,
             description = "Prints every key's version, age, state and encryptions, and the progress of key jobs.")
-    static final class KeyStatusCommand implements Callable<Integer> {
+    static final class KeyStatusCommand extends InstallationCommand {
 
-        @CommandLine.Mixin
-        Target target = new Target();
 
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
@@ -297,9 +318,37 @@ public final class Carapace {
         }
     }
 
+    @Command(name = "shredding", mixinStandardHelpOptions = true,
+            description = "Crypto-shredding requests (made and approved through POST /admin/keys/shredding).",
+            subcommands = ShreddingList.class)
+    static final class KeysShredding {
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true,
+            description = "Lists crypto-shredding requests, newest first: id, state, patient, reason, who requested and decided.")
+    static final class ShreddingList extends InstallationCommand {
+
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            var requests = target.run(ctx -> ctx.getBean(health.carapace.disposal.Shredding.class).list());
+            var out = spec.commandLine().getOut();
+            out.println("id\tstate\tpatient\treason\trequested_by\trequested_at\tdecided_by\texecuted_at");
+            for (var r : requests) {
+                out.println(String.join("\t", r.id().toString(), r.state(), r.patient(), r.reason(), r.requestedBy(),
+                        r.requestedAt().toString(), String.valueOf(r.decidedBy()), String.valueOf(r.executedAt())));
+            }
+            out.flush();
+            return 0;
+        }
+    }
+
     @Command(name = "create-client", mixinStandardHelpOptions = true,
             description = "Registers a service client (OAuth2 client credentials) and prints its secret once.")
-    static final class CreateClient implements Callable<Integer> {
+    static final class CreateClient extends InstallationCommand {
 
         @Option(names = "--name", required = true, description = "A label for the client, e.g. the system using it.")
         String name;
@@ -308,8 +357,6 @@ public final class Carapace {
                 + "e.g. records-service; its permissions, time window and IP range apply on every request.")
         java.util.Set<String> roles = new java.util.LinkedHashSet<>();
 
-        @CommandLine.Mixin
-        Target target = new Target();
 
         @Override
         public Integer call() throws Exception {
@@ -326,7 +373,7 @@ public final class Carapace {
     @Command(name = "create-user", mixinStandardHelpOptions = true,
             description = {"Creates a user without any password and prints a one-time enrolment link where they set",
                 "one (TOTP is enrolled at their first sign-in). The first administrator is created this way."})
-    static final class CreateUser implements Callable<Integer> {
+    static final class CreateUser extends InstallationCommand {
 
         @CommandLine.Parameters(index = "0", description = "The user name (unique regardless of case).")
         String name;
@@ -337,8 +384,6 @@ public final class Carapace {
         @Option(names = "--practitioner", description = "The FHIR Practitioner id this user acts as (care relationships).")
         String practitioner;
 
-        @CommandLine.Mixin
-        Target target = new Target();
 
         @Override
         public Integer call() throws Exception {
@@ -353,13 +398,11 @@ public final class Carapace {
 
     @Command(name = "disable-user", mixinStandardHelpOptions = true,
             description = "Disables a user and ends their sessions: their tokens stop working on the next request.")
-    static final class DisableUser implements Callable<Integer> {
+    static final class DisableUser extends InstallationCommand {
 
         @CommandLine.Parameters(index = "0", description = "The user name.")
         String name;
 
-        @CommandLine.Mixin
-        Target target = new Target();
 
         @Override
         public Integer call() throws Exception {
@@ -371,13 +414,11 @@ public final class Carapace {
 
     @Command(name = "revoke-sessions", mixinStandardHelpOptions = true,
             description = "Ends every sign-in session of a user: their tokens stop working on the next request.")
-    static final class RevokeSessions implements Callable<Integer> {
+    static final class RevokeSessions extends InstallationCommand {
 
         @Option(names = "--user", required = true, description = "The user name.")
         String name;
 
-        @CommandLine.Mixin
-        Target target = new Target();
 
         @Override
         public Integer call() throws Exception {
@@ -389,7 +430,7 @@ public final class Carapace {
 
     @Command(name = "set-roles", mixinStandardHelpOptions = true,
             description = "Replaces a user's roles; effective on their next request.")
-    static final class SetRoles implements Callable<Integer> {
+    static final class SetRoles extends InstallationCommand {
 
         @CommandLine.Parameters(index = "0", description = "The user name.")
         String name;
@@ -397,8 +438,6 @@ public final class Carapace {
         @Option(names = "--role", required = true, description = "A role from the policy directory (repeatable).")
         java.util.Set<String> roles = new java.util.LinkedHashSet<>();
 
-        @CommandLine.Mixin
-        Target target = new Target();
 
         @Override
         public Integer call() throws Exception {
@@ -414,7 +453,7 @@ public final class Carapace {
     @Command(name = "assign", mixinStandardHelpOptions = true,
             description = {"Assigns a user (or service client) to a patient explicitly: a care relationship besides",
                 "CareTeam membership and Encounter participation. Audited. --remove ends the assignment."})
-    static final class Assign implements Callable<Integer> {
+    static final class Assign extends InstallationCommand {
 
         @Option(names = "--user", required = true, description = "User name or service client id.")
         String user;
@@ -425,8 +464,6 @@ public final class Carapace {
         @Option(names = "--remove", description = "End the assignment instead.")
         boolean remove;
 
-        @CommandLine.Mixin
-        Target target = new Target();
 
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
@@ -452,13 +489,11 @@ public final class Carapace {
             description = {"The access review: per user and service client the permissions granted by their roles",
                 "and those not used in the last N days (from the audit trail), users without MFA, disabled users",
                 "still holding a session (must be none: exit code 1 otherwise), roles without constraints."})
-    static final class AccessReport implements Callable<Integer> {
+    static final class AccessReport extends InstallationCommand {
 
         @Option(names = "--days", defaultValue = "90", description = "Window for unused permissions (default: ${DEFAULT-VALUE}).")
         int days;
 
-        @CommandLine.Mixin
-        Target target = new Target();
 
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
@@ -482,13 +517,11 @@ public final class Carapace {
     @Command(name = "break-glass-review", mixinStandardHelpOptions = true,
             description = {"Lists the emergency accesses opened in the last N days with their reasons (decrypted:",
                 "the output may contain PHI), for the review every break-glass needs. The review is audited."})
-    static final class BreakGlassReview implements Callable<Integer> {
+    static final class BreakGlassReview extends InstallationCommand {
 
         @Option(names = "--days", defaultValue = "30", description = "How far back (default: ${DEFAULT-VALUE}).")
         int days;
 
-        @CommandLine.Mixin
-        Target target = new Target();
 
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
@@ -517,10 +550,8 @@ public final class Carapace {
 
     @Command(name = "list-users", mixinStandardHelpOptions = true,
             description = "Lists users: name, roles, practitioner, state. Never a secret.")
-    static final class ListUsers implements Callable<Integer> {
+    static final class ListUsers extends InstallationCommand {
 
-        @CommandLine.Mixin
-        Target target = new Target();
 
         @Override
         public Integer call() throws Exception {
@@ -539,7 +570,7 @@ public final class Carapace {
     @Command(name = "create-app", mixinStandardHelpOptions = true,
             description = {"Registers an application through which people sign in (OAuth2 public client:",
                 "authorization code with PKCE S256, rotating refresh tokens) and prints its client id."})
-    static final class CreateApp implements Callable<Integer> {
+    static final class CreateApp extends InstallationCommand {
 
         @Option(names = "--name", required = true, description = "A label for the application.")
         String name;
@@ -548,8 +579,6 @@ public final class Carapace {
                 + "http://127.0.0.1/PATH for a native app (any port); repeatable.")
         List<String> redirectUris = new ArrayList<>();
 
-        @CommandLine.Mixin
-        Target target = new Target();
 
         @Override
         public Integer call() throws Exception {

@@ -32,13 +32,17 @@ public interface EncryptedStore {
      * Re-encrypts, under their compartment's primary key and with unchanged associated data, up
      * to {@code limit} ciphertexts after {@code cursor} (null: from the start) that are under
      * another key. Writes are compare-and-set, so repeating a batch is harmless. Ciphertexts of a
-     * compartment without a key (shredded) are skipped. A cursor never contains ':' and is never
-     * empty.
+     * compartment without a key, or crypto-shredded ({@code phi.shredded_compartment}), are
+     * skipped. A cursor never contains ':' and is never empty.
      *
      * @param compartment only this compartment, or null for all
      */
     Batch reencrypt(String compartment, String cursor, int limit);
 
-    /** Key ids (see {@link RecordCipher#keyIdOf}) that stored ciphertexts carry, per compartment. */
+    /**
+     * Key ids (see {@link RecordCipher#keyIdOf}) that stored ciphertexts carry, per compartment;
+     * crypto-shredded compartments are left out (they are never re-encrypted, and their keyset is
+     * being destroyed anyway).
+     */
     Map<String, Set<Integer>> keyIdsInUse(String compartment);
 }

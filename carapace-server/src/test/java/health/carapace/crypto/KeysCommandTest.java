@@ -18,17 +18,11 @@ class KeysCommandTest {
 
     @Test
     void rotateKekRunsTheJobToTheEndAndStatusShowsTheVersions() {
-        // A short refresh interval keeps the job's settle wait short (admin commands take settings
-        // from the environment or system properties).
-        System.setProperty("carapace.keys.refresh-interval", "PT0.2S");
-        Run rotate;
-        Run status;
-        try {
-            rotate = run(new String[] {"keys", "rotate-kek", "--data-dir", dataDir.toString()});
-            status = run(new String[] {"keys", "status", "--data-dir", dataDir.toString()});
-        } finally {
-            System.clearProperty("carapace.keys.refresh-interval");
-        }
+        // A short refresh interval keeps the job's settle wait short: given as a --name=value
+        // setting, which every admin command passes to its application context, like start does.
+        String fast = "--carapace.keys.refresh-interval=PT0.2S";
+        Run rotate = run(new String[] {"keys", "rotate-kek", "--data-dir", dataDir.toString(), fast});
+        Run status = run(new String[] {"keys", "status", "--data-dir", dataDir.toString(), fast});
 
         assertThat(rotate.exit()).as(rotate.out()).isZero();
         assertThat(rotate.out()).contains("Started key job").contains("Finished key job");
@@ -38,6 +32,14 @@ class KeysCommandTest {
                 .containsPattern("kek +dev-keystore/kek-2 +2 .* active")
                 .containsPattern("index-root +index-root +1 .* active")
                 .containsPattern("rewrap-kek +finished +phase=done");
+    }
+
+    @Test
+    void aMistypedOptionIsRefusedInsteadOfPassedOnAsASetting() {
+        Run refused = run(new String[] {"keys", "status", "--data-dir", dataDir.toString(), "--verbose"});
+
+        assertThat(refused.exit()).isEqualTo(2);
+        assertThat(refused.out()).contains("Unknown option: '--verbose'");
     }
 
     private record Run(int exit, String out) {}

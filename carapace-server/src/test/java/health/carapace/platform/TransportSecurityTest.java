@@ -42,6 +42,10 @@ import org.springframework.boot.web.server.servlet.context.ServletWebServerAppli
  * are about the version and not about a malformed hello. The connector's own configuration is
  * checked as well, because the JDK policy could be relaxed by an operator; the connector's
  * protocol list could not be.
+ *
+ * <p>Cipher suites are tested the same way: the JDK client would only offer what the JDK allows,
+ * so a hand-built TLS 1.2 hello offers exactly the suites under test. The control hello offers
+ * the one allowed suite among the refused ones, and the server must pick it.
  */
 class TransportSecurityTest extends IntegrationTest {
 
@@ -50,6 +54,22 @@ class TransportSecurityTest extends IntegrationTest {
     private static final int HANDSHAKE_SERVER_HELLO = 2;
     private static final int ALERT_FATAL = 2;
     private static final int ALERT_PROTOCOL_VERSION = 70;
+    private static final int ALERT_HANDSHAKE_FAILURE = 40;
+
+    private static final int ECDHE_ECDSA_AES_256_GCM = 0xC02C;
+    /** What a client might offer: one allowed suite, then AES-128-GCM and CBC suites the server must refuse. */
+    private static final int[] OFFERED = {
+        0xC02B, // TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 (refused: AES-128)
+        0xC02F, // TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 (refused: AES-128)
+        0xC009, // TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA (refused: CBC, SHA-1)
+        0xC00A, // TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA (refused: CBC, SHA-1)
+        0xC024, // TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384 (refused: CBC)
+        0xC013, // TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA (refused: CBC, SHA-1)
+        0x002F, // TLS_RSA_WITH_AES_128_CBC_SHA (refused: CBC, SHA-1, no forward secrecy)
+        0x009D, // TLS_RSA_WITH_AES_256_GCM_SHA384 (refused: no forward secrecy)
+        ECDHE_ECDSA_AES_256_GCM, // TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 (allowed), offered last on purpose
+        0x00FF, // TLS_EMPTY_RENEGOTIATION_INFO_SCSV
+    };
 
     @Autowired
     private ServletWebServerApplicationContext context;
@@ -97,18 +117,34 @@ class TransportSecurityTest extends IntegrationTest {
     }
 
     @Test
-    void handBuiltTls12HelloIsAnsweredWithAServerHello() throws IOException {
-        byte[] firstRecord = firstRecordAfterHello(0x0303);
+    void handBuiltTls12HelloIsAnsweredWithAServerHelloPickingTheOnlyAllowedSuite() throws IOException {
+        byte[] firstRecord = firstRecordAfterHello(0x0303, OFFERED);
 
         assertThat(firstRecord[0]).as("record type").isEqualTo((byte) RECORD_HANDSHAKE);
         assertThat(firstRecord[5]).as("handshake message").isEqualTo((byte) HANDSHAKE_SERVER_HELLO);
         assertThat(Arrays.copyOfRange(firstRecord, 9, 11)).as("negotiated version").containsExactly(0x03, 0x03);
+        // ServerHello: version(2) random(32) session_id(1 + n) cipher_suite(2)
+        int sessionIdLength = firstRecord[9 + 2 + 32] & 0xff;
+        int suite = ((firstRecord[9 + 2 + 32 + 1 + sessionIdLength] & 0xff) << 8)
+                | (firstRecord[9 + 2 + 32 + 1 + sessionIdLength + 1] & 0xff);
+        assertThat(suite).as("chosen cipher suite").isEqualTo(ECDHE_ECDSA_AES_256_GCM);
+    }
+
+    @Test
+    void aTls12HelloOfferingOnlyCbcAndAes128SuitesIsRefused() throws IOException {
+        int[] weakOnly = Arrays.stream(OFFERED).filter(suite -> suite != ECDHE_ECDSA_AES_256_GCM).toArray();
+
+        byte[] firstRecord = firstRecordAfterHello(0x0303, weakOnly);
+
+        assertThat(firstRecord[0]).as("record type").isEqualTo((byte) RECORD_ALERT);
+        assertThat(firstRecord[5]).as("alert level").isEqualTo((byte) ALERT_FATAL);
+        assertThat(firstRecord[6]).as("alert description").isEqualTo((byte) ALERT_HANDSHAKE_FAILURE);
     }
 
     @ParameterizedTest(name = "version 0x{0}")
     @ValueSource(strings = {"0302", "0301", "0300"}) // TLS 1.1, TLS 1.0, SSL 3.0
     void olderProtocolVersionsAreRefusedWithAProtocolVersionAlert(String version) throws IOException {
-        byte[] firstRecord = firstRecordAfterHello(Integer.parseInt(version, 16));
+        byte[] firstRecord = firstRecordAfterHello(Integer.parseInt(version, 16), OFFERED);
 
         assertThat(firstRecord[0]).as("record type").isEqualTo((byte) RECORD_ALERT);
         assertThat(firstRecord[5]).as("alert level").isEqualTo((byte) ALERT_FATAL);
@@ -125,13 +161,23 @@ class TransportSecurityTest extends IntegrationTest {
                 assertThat(host.getProtocols()).containsExactlyInAnyOrder("TLSv1.2", "TLSv1.3"));
     }
 
+    @Test
+    void connectorEnablesOnlyAes256GcmAndChaCha20Suites() {
+        Connector connector = ((TomcatWebServer) context.getWebServer()).getTomcat().getConnector();
+
+        assertThat(connector.findSslHostConfigs()).isNotEmpty().allSatisfy(host -> assertThat(host.getEnabledCiphers())
+                .isNotEmpty()
+                .allSatisfy(suite -> assertThat(suite).matches("TLS_(ECDHE_(ECDSA|RSA)_WITH_)?(AES_256_GCM_SHA384|CHACHA20_POLY1305_SHA256)"))
+                .contains("TLS_AES_256_GCM_SHA384", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"));
+    }
+
     // --- a ClientHello, byte by byte (RFC 5246 section 7.4.1.2) -------------------------------
 
-    /** Sends a ClientHello offering {@code version} and returns the server's first record, header included. */
-    private byte[] firstRecordAfterHello(int version) throws IOException {
+    /** Sends a ClientHello offering {@code version} and {@code suites}; returns the server's first record, header included. */
+    private byte[] firstRecordAfterHello(int version, int[] suites) throws IOException {
         try (Socket socket = new Socket("localhost", port)) {
             socket.setSoTimeout(10_000);
-            socket.getOutputStream().write(clientHello(version));
+            socket.getOutputStream().write(clientHello(version, suites));
             socket.getOutputStream().flush();
             DataInputStream in = new DataInputStream(socket.getInputStream());
             byte[] header = new byte[5];
@@ -147,7 +193,7 @@ class TransportSecurityTest extends IntegrationTest {
         }
     }
 
-    private static byte[] clientHello(int version) throws IOException {
+    private static byte[] clientHello(int version, int[] cipherSuites) throws IOException {
         ByteArrayOutputStream hello = new ByteArrayOutputStream();
         DataOutputStream out = new DataOutputStream(hello);
         out.writeShort(version);
@@ -155,14 +201,6 @@ class TransportSecurityTest extends IntegrationTest {
         new SecureRandom().nextBytes(random);
         out.write(random);
         out.writeByte(0); // no session id
-        int[] cipherSuites = {
-            0xC02B, // TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 (TLS 1.2)
-            0xC02F, // TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 (TLS 1.2)
-            0xC009, // TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA (TLS 1.0 and later)
-            0xC013, // TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA (TLS 1.0 and later)
-            0x002F, // TLS_RSA_WITH_AES_128_CBC_SHA (TLS 1.0 and later)
-            0x00FF, // TLS_EMPTY_RENEGOTIATION_INFO_SCSV
-        };
         out.writeShort(cipherSuites.length * 2);
         for (int suite : cipherSuites) {
             out.writeShort(suite);

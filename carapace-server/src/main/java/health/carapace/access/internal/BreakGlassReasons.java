@@ -29,6 +29,10 @@ import org.springframework.stereotype.Component;
 @Component
 public final class BreakGlassReasons implements EncryptedStore {
 
+    /** Whether the grant's patient (alias b) was crypto-shredded: the tombstone the records module keeps. */
+    private static final String SHREDDED =
+            "exists (select 1 from phi.shredded_compartment s where s.compartment = b.patient)";
+
     private record Reason(UUID grantId, String patient, byte[] ciphertext) {}
 
     private final JdbcClient jdbc;
@@ -53,7 +57,7 @@ public final class BreakGlassReasons implements EncryptedStore {
 
     @Override
     public Batch reencrypt(String compartment, String cursor, int limit) {
-        StringBuilder sql = new StringBuilder("select grant_id, patient, reason from iam.break_glass where true");
+        StringBuilder sql = new StringBuilder("select grant_id, patient, reason from iam.break_glass b where not " + SHREDDED);
         List<Object> args = new ArrayList<>();
         if (compartment != null) {
             sql.append(" and patient = ?");
@@ -86,15 +90,15 @@ public final class BreakGlassReasons implements EncryptedStore {
                     .map(fresh -> new Object[] {fresh, row.grantId(), row.ciphertext()})
                     .orElse(null);
         } catch (KeyUnavailableException shredded) {
-            // No key for the patient (crypto-shredded): the reason is gone with it, not a failure.
+            // No key for the patient (shredded since the batch was read): nothing to re-encrypt.
             return null;
         }
     }
 
     @Override
     public Map<String, Set<Integer>> keyIdsInUse(String compartment) {
-        String sql = "select patient, substring(reason from 1 for 5) from iam.break_glass"
-                + (compartment != null ? " where patient = ?" : "") + " group by 1, 2";
+        String sql = "select patient, substring(reason from 1 for 5) from iam.break_glass b where not " + SHREDDED
+                + (compartment != null ? " and patient = ?" : "") + " group by 1, 2";
         var query = jdbc.sql(sql);
         if (compartment != null) {
             query = query.param(compartment);

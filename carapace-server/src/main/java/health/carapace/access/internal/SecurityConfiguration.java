@@ -142,6 +142,8 @@ class SecurityConfiguration {
                         // manage:users is decided by the endpoint against the caller's roles
                         .requestMatchers(HttpMethod.PUT, "/admin/assignments/*/*").authenticated()
                         .requestMatchers(HttpMethod.DELETE, "/admin/assignments/*/*").authenticated()
+                        .requestMatchers("/admin/keys/**")
+                                .access(permissions.requires(health.carapace.access.Permissions.MANAGE_KEYS))
                         .anyRequest().denyAll())
                 .oauth2ResourceServer(resourceServer -> resourceServer
                         .jwt(Customizer.withDefaults())

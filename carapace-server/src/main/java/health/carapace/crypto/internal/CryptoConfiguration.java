@@ -92,6 +92,7 @@ class CryptoConfiguration {
         });
     }
 
+    /** The record cipher, and the key shredder: both act on the same cache of unwrapped keys. */
     @Bean
     PatientKeyring recordCipher(KeyringStore store, KekRing kek, UsageCounters counters,
             KeyringProperties properties, KeysProperties keys) {

@@ -93,6 +93,15 @@ final class KekRing implements KeyEncryptionKey {
         return activeVersion();
     }
 
+    /**
+     * Every version that still wraps or unwraps (active and decrypt-only), opened: the algorithm
+     * inventory judges each one's size, so a weak old version cannot hide behind a strong new one.
+     */
+    List<KeyEncryptionKey> usableVersions() {
+        return versions(true).stream().filter(v -> !v.state().equals("retired"))
+                .map(v -> open(v.keyId())).toList();
+    }
+
     private KeyringStore.KeyVersion find(String kekId) {
         return versions(false).stream().filter(v -> v.keyId().equals(kekId)).findFirst().orElse(null);
     }

@@ -8,15 +8,17 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.function.Supplier;
 import org.flywaydb.core.Flyway;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.core.simple.JdbcClient;
-import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.jdbc.support.JdbcTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
@@ -40,6 +42,10 @@ final class KeyringStore implements DisposableBean {
 
     /** Advisory lock key ("carapace" in ASCII) serialising KEK creation across nodes. */
     private static final long KEK_CREATION_LOCK = 0x6361726170616365L;
+
+    /** Advisory lock class ("shre") for per-compartment locks: key creation versus shredding. */
+    private static final int COMPARTMENT_LOCK_CLASS = 0x73687265;
+    static final String DEK_PREFIX = "dek/";
 
     private final HikariDataSource pool;
     private final JdbcClient jdbc;
@@ -65,7 +71,7 @@ final class KeyringStore implements DisposableBean {
         this.pool = new HikariDataSource(config);
         this.jdbc = JdbcClient.create(pool);
         this.batches = new JdbcTemplate(pool);
-        this.transactions = new TransactionTemplate(new DataSourceTransactionManager(pool));
+        this.transactions = new TransactionTemplate(new JdbcTransactionManager(pool));
     }
 
     /**
@@ -187,6 +193,49 @@ final class KeyringStore implements DisposableBean {
                 .list();
     }
 
+
+    /**
+     * Crypto-shredding: records {@code compartment} as shredded and deletes every wrapped data key
+     * of it (every version: any key reference under {@code dek/<compartment>}), in one keyring
+     * transaction. Serialised with key creation for the same compartment by a transaction-scoped
+     * advisory lock, so a key being created concurrently is either deleted here or never created.
+     * The per-key rows of rotation ({@code keyring.dek_key}: key ids, counters) go too, so that key
+     * status no longer lists them. Idempotent; returns how many wrapped keys it deleted.
+     */
+    int shred(String compartment, UUID requestId) {
+        return transactions.execute(status -> {
+            lockCompartment(compartment);
+            jdbc.sql("insert into keyring.shredded_compartment (compartment, request_id) values (?, ?) on conflict do nothing")
+                    .params(compartment, requestId)
+                    .update();
+            // A patient compartment is 'Patient/<uuid>': fixed length, so the prefix names no other compartment.
+            jdbc.sql("delete from keyring.dek_key where starts_with(key_ref, ?)")
+                    .param(DEK_PREFIX + compartment)
+                    .update();
+            return jdbc.sql("delete from keyring.wrapped_key where starts_with(key_ref, ?)")
+                    .param(DEK_PREFIX + compartment)
+                    .update();
+        });
+    }
+
+    boolean isShredded(String compartment) {
+        return jdbc.sql("select exists (select 1 from keyring.shredded_compartment where compartment = ?)")
+                .param(compartment)
+                .query(Boolean.class)
+                .single();
+    }
+
+    /** Which of {@code compartments} are shredded (for evicting cached keys on every node). */
+    List<String> shreddedAmong(Collection<String> compartments) {
+        if (compartments.isEmpty()) {
+            return List.of();
+        }
+        return jdbc.sql("select compartment from keyring.shredded_compartment where compartment = any(?)")
+                .param(compartments.toArray(String[]::new))
+                .query(String.class)
+                .list();
+    }
+
     /**
      * Stores rewritten keys in one batch; a row changed meanwhile (another rotation, a shredding
      * that deleted it) is left alone. Returns how many rows were written.
@@ -224,26 +273,33 @@ final class KeyringStore implements DisposableBean {
             return;
         }
         List<Object[]> rows = new ArrayList<>();
-        counts.forEach((key, count) -> rows.add(new Object[] {key.getKey(), key.getValue(), key.getKey(), count}));
+        counts.forEach((key, count) -> rows.add(
+                new Object[] {key.getKey(), key.getValue(), key.getKey(), count, key.getKey()}));
+        // Counts flushed after a shredding must not bring back rows of the shredded keys.
         batches.batchUpdate("""
                 insert into keyring.dek_key (key_ref, key_id, created_at, encryptions)
-                values (?, ?, coalesce((select created_at from keyring.wrapped_key where key_ref = ?), now()), ?)
+                select ?, ?, coalesce((select created_at from keyring.wrapped_key where key_ref = ?), now()), ?
+                where not exists (select 1 from keyring.shredded_compartment where compartment = substring(? from 5))
                 on conflict (key_ref, key_id) do update set encryptions = keyring.dek_key.encryptions + excluded.encryptions""",
                 rows);
     }
 
     /** Notes a key added to a keyset (creation or rotation), so that its age is known. */
     void recordDekKey(String keyRef, long keyId) {
-        jdbc.sql("insert into keyring.dek_key (key_ref, key_id) values (?, ?) on conflict do nothing")
-                .params(keyRef, keyId).update();
+        jdbc.sql("""
+                insert into keyring.dek_key (key_ref, key_id) select ?, ?
+                where not exists (select 1 from keyring.shredded_compartment where compartment = substring(? from 5))
+                on conflict do nothing""")
+                .params(keyRef, keyId, keyRef).update();
     }
 
     void markDekKeysDestroyed(String keyRef, List<Long> keyIds) {
         for (long keyId : keyIds) {
             jdbc.sql("""
-                    insert into keyring.dek_key (key_ref, key_id, destroyed_at) values (?, ?, now())
+                    insert into keyring.dek_key (key_ref, key_id, destroyed_at) select ?, ?, now()
+                    where not exists (select 1 from keyring.shredded_compartment where compartment = substring(? from 5))
                     on conflict (key_ref, key_id) do update set destroyed_at = now()""")
-                    .params(keyRef, keyId).update();
+                    .params(keyRef, keyId, keyRef).update();
         }
     }
 
@@ -268,6 +324,28 @@ final class KeyringStore implements DisposableBean {
                 from keyring.dek_key d where d.destroyed_at is null
                   and exists (select 1 from keyring.wrapped_key w where w.key_ref = d.key_ref)""")
                 .query().singleRow();
+    }
+
+    /**
+     * Stores a new data key for {@code compartment} unless another node stored one first or the
+     * compartment is shredded; returns false only in the latter case.
+     */
+    boolean insertDataKeyUnlessShredded(String compartment, String keyRef, String kekId, byte[] wrapped) {
+        return transactions.execute(status -> {
+            lockCompartment(compartment);
+            if (isShredded(compartment)) {
+                return false;
+            }
+            insertIfAbsent(keyRef, kekId, wrapped);
+            return true;
+        });
+    }
+
+    private void lockCompartment(String compartment) {
+        jdbc.sql("select pg_advisory_xact_lock(?, hashtext(?))")
+                .params(COMPARTMENT_LOCK_CLASS, compartment)
+                .query((rs, n) -> 1)
+                .list();
     }
 
     @Override

@@ -7,10 +7,13 @@ import com.google.crypto.tink.KeysetHandle;
 import com.google.crypto.tink.RegistryConfiguration;
 import com.google.crypto.tink.TinkProtoKeysetFormat;
 import com.google.crypto.tink.aead.PredefinedAeadParameters;
+import health.carapace.crypto.KeyDestroyedException;
 import health.carapace.crypto.KeyEncryptionKey;
+import health.carapace.crypto.KeyShredder;
 import health.carapace.crypto.KeyUnavailableException;
 import health.carapace.crypto.RecordCipher;
 import health.carapace.crypto.RecordIntegrityException;
+import health.carapace.platform.config.AlgorithmUse;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
@@ -19,6 +22,13 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One Tink AES256_GCM keyset per compartment, wrapped by the KEK in the keyring, unwrapped on
@@ -28,8 +38,27 @@ import java.util.Set;
  * every ciphertext to it; then the old key is removed. Other nodes notice without any message:
  * a ciphertext whose key id (Tink's 5-byte prefix) is not in the cached keyset makes the node
  * re-read the keyset, and a node encrypts only with a keyset read within the refresh interval.
+ *
+ * <p>Crypto-shredding: a shredded compartment's keys are deleted and the keyring keeps a
+ * tombstone, so a cache miss for it fails with {@link KeyDestroyedException} and no new key is
+ * ever made for it. Other nodes may still hold the key in their caches; each node checks its
+ * cached compartments against the tombstones every few seconds and evicts shredded ones. (Reads
+ * and writes do not wait for that: the record path refuses a shredded compartment from the PHI
+ * database's tombstone first, whatever is cached.) Rotation never brings a shredded keyset back:
+ * it only rewrites a row that still holds what it read (compare-and-set), and shredding deletes
+ * the row.
  */
-final class PatientKeyring implements RecordCipher {
+final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
+
+    private static final Pattern PATIENT_COMPARTMENT =
+            Pattern.compile("Patient/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+    private static final Logger log = LoggerFactory.getLogger(PatientKeyring.class);
+    /** How often cached keys are checked against the keyring's shredded compartments. */
+    static final Duration SHRED_CHECK_INTERVAL = Duration.ofSeconds(5);
+
+    static final String COMPONENT = "record data keys";
+    /** What every new data key is: Tink AES256_GCM (256-bit key, 96-bit random nonce, 128-bit tag). */
+    static final com.google.crypto.tink.Parameters DATA_KEY_TEMPLATE = PredefinedAeadParameters.AES256_GCM;
 
     /** Keys removed from a keyset, and how many it still holds. */
     record Removal(List<Long> removed, int remaining) {}
@@ -41,6 +70,9 @@ final class PatientKeyring implements RecordCipher {
     private final UsageCounters counters;
     private final long refreshNanos;
     private final Cache<String, Loaded> unwrapped;
+    private final ScheduledExecutorService shredCheck;
+    /** The distinct algorithms of every data keyset unwrapped so far, for the inventory. */
+    private final Set<AlgorithmUse> loaded = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     PatientKeyring(KeyringStore store, KekRing kek, UsageCounters counters, KeyringProperties properties,
             Duration refresh) {
@@ -52,6 +84,71 @@ final class PatientKeyring implements RecordCipher {
                 .maximumSize(properties.dekCacheSize())
                 .expireAfterAccess(properties.dekCacheTtl())
                 .build();
+        this.shredCheck = Executors.newSingleThreadScheduledExecutor(runnable -> {
+            Thread thread = new Thread(runnable, "keyring-shred-check");
+            thread.setDaemon(true);
+            return thread;
+        });
+        long millis = SHRED_CHECK_INTERVAL.toMillis();
+        shredCheck.scheduleWithFixedDelay(this::evictShreddedQuietly, millis, millis, TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public int shred(String compartment, UUID requestId) {
+        if (!PATIENT_COMPARTMENT.matcher(compartment).matches()) {
+            throw new IllegalArgumentException("only a patient compartment (Patient/<uuid>) can be shredded");
+        }
+        int deleted = store.shred(compartment, requestId);
+        unwrapped.invalidate(compartment);
+        return deleted;
+    }
+
+    /**
+     * The algorithms of a compartment's stored data keyset (every key), unwrapped here without
+     * being used or cached; empty if there is none. For the startup check, which judges them.
+     */
+    List<AlgorithmUse> storedAlgorithms(String compartment) {
+        String keyRef = "dek/" + compartment;
+        var wrapped = store.find(keyRef);
+        if (wrapped.isEmpty()) {
+            return List.of();
+        }
+        try {
+            return TinkAlgorithms.describe(COMPONENT, parse(wrapped.get()));
+        } catch (GeneralSecurityException e) {
+            throw new KeyUnavailableException("A data key cannot be unwrapped by the KEK " + wrapped.get().kekId(), e);
+        }
+    }
+
+    /** The algorithms of the data keysets loaded so far (every key of each). */
+    Set<AlgorithmUse> loadedAlgorithms() {
+        return Set.copyOf(loaded);
+    }
+
+    @Override
+    public boolean isShredded(String compartment) {
+        return store.isShredded(compartment);
+    }
+
+    /** Evicts every cached key whose compartment the keyring records as shredded; returns how many. */
+    int evictShredded() {
+        List<String> shredded = store.shreddedAmong(Set.copyOf(unwrapped.asMap().keySet()));
+        unwrapped.invalidateAll(shredded);
+        return shredded.size();
+    }
+
+    private void evictShreddedQuietly() {
+        try {
+            evictShredded();
+        } catch (RuntimeException e) {
+            // The keyring may be briefly unreachable; the record path does not depend on this check.
+            log.warn("Checking cached data keys against shredded compartments failed", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        shredCheck.shutdownNow();
     }
 
     @Override
@@ -122,7 +219,7 @@ final class PatientKeyring implements RecordCipher {
             try {
                 KeysetHandle current = parse(stored.get());
                 KeysetHandle rotated = KeysetHandle.newBuilder(current)
-                        .addEntry(KeysetHandle.generateEntryFromParameters(PredefinedAeadParameters.AES256_GCM)
+                        .addEntry(KeysetHandle.generateEntryFromParameters(DATA_KEY_TEMPLATE)
                                 .withRandomId().makePrimary())
                         .build();
                 if (write(keyRef, rotated, stored.get().wrapped())) {
@@ -218,34 +315,46 @@ final class PatientKeyring implements RecordCipher {
         byte[] associatedData = keyRef.getBytes(StandardCharsets.UTF_8);
         var wrapped = store.find(keyRef);
         if (wrapped.isEmpty()) {
+            if (store.isShredded(compartment)) {
+                throw new KeyDestroyedException("The compartment's data keys were destroyed by crypto-shredding");
+            }
             if (!createIfMissing) {
                 throw new KeyUnavailableException("No data key exists for a record's compartment");
             }
+            boolean stored;
             try {
-                KeysetHandle fresh = KeysetHandle.generateNew(PredefinedAeadParameters.AES256_GCM);
+                KeysetHandle fresh = KeysetHandle.generateNew(DATA_KEY_TEMPLATE);
                 KeyEncryptionKey active = kek.active();
-                store.insertIfAbsent(keyRef, active.id(),
+                // Under the compartment lock and refused once shredded: no new key for a shredded patient.
+                stored = store.insertDataKeyUnlessShredded(compartment, keyRef, active.id(),
                         TinkProtoKeysetFormat.serializeEncryptedKeyset(fresh, kek.counting(active), associatedData));
             } catch (GeneralSecurityException e) {
                 throw new KeyUnavailableException("Cannot create and wrap a data key", e);
             }
+            if (!stored) {
+                throw new KeyDestroyedException("The compartment's data keys were destroyed by crypto-shredding");
+            }
             wrapped = store.find(keyRef);
+            if (wrapped.isEmpty()) {
+                throw new KeyDestroyedException("The compartment's data keys were destroyed by crypto-shredding");
+            }
         }
         try {
             KeysetHandle handle = parse(wrapped.orElseThrow());
+            // A keyset below the floor (planted, or left by an old version) is never used.
+            TinkAlgorithms.requireAllowed(COMPONENT, handle);
+            loaded.addAll(TinkAlgorithms.describe(COMPONENT, handle));
             Aead aead = handle.getPrimitive(RegistryConfiguration.get(), Aead.class);
             Set<Integer> keyIds = new HashSet<>();
             for (int i = 0; i < handle.size(); i++) {
                 keyIds.add(handle.getAt(i).getId());
             }
-            Loaded loaded = new Loaded(handle, aead, Set.copyOf(keyIds), handle.getPrimary().getId(), System.nanoTime());
-            unwrapped.put(compartment, loaded);
-            return loaded;
+            Loaded fresh = new Loaded(handle, aead, Set.copyOf(keyIds), handle.getPrimary().getId(), System.nanoTime());
+            unwrapped.put(compartment, fresh);
+            return fresh;
         } catch (GeneralSecurityException e) {
             throw new KeyUnavailableException("A data key cannot be unwrapped by the KEK "
                     + wrapped.get().kekId() + " (wrong or missing KEK?)", e);
-        } catch (KeyUnavailableException e) {
-            throw e;
         }
     }
 }

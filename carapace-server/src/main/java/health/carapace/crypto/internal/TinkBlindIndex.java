@@ -8,6 +8,7 @@ import com.google.crypto.tink.prf.PrfSet;
 import health.carapace.crypto.BlindIndex;
 import health.carapace.crypto.KeyEncryptionKey;
 import health.carapace.crypto.KeyUnavailableException;
+import health.carapace.platform.config.AlgorithmUse;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -32,12 +33,19 @@ final class TinkBlindIndex implements BlindIndex {
     static final String KIND = "index-root";
     private static final String FIRST_REF = "index-root";
 
+    static final String COMPONENT = "blind-index root key";
+    /** Tokens are HMAC-SHA256 under a 256-bit key derived per index. */
+    static final String TOKEN_MAC = "HmacSHA256";
+    static final int INDEX_KEY_BYTES = 32;
+
     private record Snapshot(List<KeyringStore.KeyVersion> versions, long loadedAt) {}
 
     private final KeyringStore store;
     private final KekRing kek;
     private final long refreshNanos;
     private final ConcurrentMap<Integer, PrfSet> roots = new ConcurrentHashMap<>();
+    /** The algorithms of each root key version unwrapped so far (every key of its keyset). */
+    private final ConcurrentMap<Integer, List<AlgorithmUse>> rootAlgorithms = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, SecretKeySpec> indexKeys = new ConcurrentHashMap<>();
     private volatile Snapshot snapshot;
 
@@ -72,6 +80,21 @@ final class TinkBlindIndex implements BlindIndex {
         return s.versions();
     }
 
+    /**
+     * The algorithms of every usable root key version (active and decrypt-only; every key of
+     * each keyset), unwrapping any not yet loaded so that each is judged against the floor.
+     */
+    List<AlgorithmUse> rootAlgorithms() {
+        List<AlgorithmUse> uses = new ArrayList<>();
+        for (KeyringStore.KeyVersion v : versions(true)) {
+            if (!v.state().equals("retired")) {
+                root(v.version());
+                uses.addAll(rootAlgorithms.getOrDefault(v.version(), List.of()));
+            }
+        }
+        return uses;
+    }
+
     @Override
     public int activeVersion() {
         return versions(false).stream().filter(v -> v.state().equals("active")).mapToInt(KeyringStore.KeyVersion::version)
@@ -96,7 +119,7 @@ final class TinkBlindIndex implements BlindIndex {
             throw new IllegalArgumentException("bits must be within 1..32");
         }
         try {
-            Mac mac = Mac.getInstance("HmacSHA256");
+            Mac mac = Mac.getInstance(TOKEN_MAC);
             mac.init(indexKeys.computeIfAbsent(keyVersion + "/" + index, k -> deriveIndexKey(keyVersion, index)));
             byte[] digest = mac.doFinal(normalisedValue.getBytes(StandardCharsets.UTF_8));
             int first32 = ByteBuffer.wrap(digest, 0, 4).getInt();
@@ -129,6 +152,7 @@ final class TinkBlindIndex implements BlindIndex {
         store.retire(KIND, version);
         versions(true);
         roots.remove(version);
+        rootAlgorithms.remove(version);
         indexKeys.keySet().removeIf(k -> k.startsWith(version + "/"));
     }
 
@@ -146,6 +170,9 @@ final class TinkBlindIndex implements BlindIndex {
             try {
                 KeysetHandle handle = TinkProtoKeysetFormat.parseEncryptedKeyset(wrapped.wrapped(),
                         kek.unwrapping(wrapped.kekId()), ref.getBytes(StandardCharsets.UTF_8));
+                // A root keyset below the floor (planted, or left by an old version) is never used.
+                TinkAlgorithms.requireAllowed(COMPONENT, handle);
+                rootAlgorithms.put(v, TinkAlgorithms.describe(COMPONENT, handle));
                 return handle.getPrimitive(RegistryConfiguration.get(), PrfSet.class);
             } catch (GeneralSecurityException e) {
                 throw new KeyUnavailableException("The index root key cannot be unwrapped by the KEK", e);
@@ -156,8 +183,8 @@ final class TinkBlindIndex implements BlindIndex {
     private SecretKeySpec deriveIndexKey(int version, String index) {
         try {
             byte[] key = root(version).computePrimary(
-                    ("carapace/blind-index/v1/" + index).getBytes(StandardCharsets.UTF_8), 32);
-            return new SecretKeySpec(key, "HmacSHA256");
+                    ("carapace/blind-index/v1/" + index).getBytes(StandardCharsets.UTF_8), INDEX_KEY_BYTES);
+            return new SecretKeySpec(key, TOKEN_MAC);
         } catch (GeneralSecurityException e) {
             throw new KeyUnavailableException("Cannot derive a blind-index key", e);
         }

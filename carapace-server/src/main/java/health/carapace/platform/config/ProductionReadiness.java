@@ -4,6 +4,8 @@ import health.carapace.platform.logging.RedactingJsonFormat;
 import health.carapace.platform.logging.SafeMessage;
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.config.BeanFactoryPostProcessor;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.context.EnvironmentAware;
@@ -17,9 +19,12 @@ import org.springframework.stereotype.Component;
  * certificate for HTTPS, the PKCS#11 KEK, separate database roles for PHI and keyring, and the
  * redacting log format, an existing policy directory (it must also load: the access module
  * refuses to start on an invalid role). Every mode: {@code carapace.mode} must be set explicitly.
+ * In {@code dev} mode a keyring sharing the PHI database user is allowed, with a warning.
  */
 @Component
 public final class ProductionReadiness implements BeanFactoryPostProcessor, EnvironmentAware {
+
+    private static final Logger log = LoggerFactory.getLogger(ProductionReadiness.class);
 
     private Environment environment;
 
@@ -41,6 +46,18 @@ public final class ProductionReadiness implements BeanFactoryPostProcessor, Envi
         if (!problems.isEmpty()) {
             throw new NotReady("Carapace refuses to start:\n  - " + String.join("\n  - ", problems));
         }
+        if (sharesKeyringUser(environment) && "dev".equals(environment.getProperty("carapace.mode"))) {
+            // start refuses this; start-dev allows it but says so. A constant message: no user names.
+            log.warn("Key separation is off: the keyring and the PHI tables are reached as the same database user "
+                    + "(carapace.keyring.username equals carapace.db.username), so a SQL injection in the record "
+                    + "path could read wrapped keys. ./carapace start refuses this configuration.");
+        }
+    }
+
+    /** Whether the keyring and the PHI tables are configured to be reached as the same database user. */
+    static boolean sharesKeyringUser(Environment env) {
+        String phiUser = env.getProperty("carapace.db.username", "");
+        return !isBlank(phiUser) && phiUser.equals(env.getProperty("carapace.keyring.username", ""));
     }
 
     public static List<String> problems(Environment env) {

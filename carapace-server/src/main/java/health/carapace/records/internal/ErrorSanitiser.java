@@ -6,6 +6,7 @@ import ca.uhn.fhir.interceptor.api.Pointcut;
 import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
 import health.carapace.audit.AuditUnavailableException;
+import health.carapace.crypto.KeyDestroyedException;
 import health.carapace.crypto.KeyUnavailableException;
 import health.carapace.crypto.RecordIntegrityException;
 import jakarta.servlet.http.HttpServletRequest;
@@ -33,6 +34,11 @@ final class ErrorSanitiser {
         if (causeOfType(error, AuditUnavailableException.class) != null) {
             return new SafeFhirException(503, IssueType.TRANSIENT,
                     "The audit trail is unavailable, so the request was not carried out; try again later");
+        }
+        if (causeOfType(error, KeyDestroyedException.class) != null) {
+            // The keyring's own tombstone: reached only in a race with the PHI database's (a write
+            // that looked up the compartment just before it was shredded).
+            return SafeFhirException.shredded();
         }
         Throwable keyProblem = causeOfType(error, KeyUnavailableException.class);
         if (keyProblem != null) {

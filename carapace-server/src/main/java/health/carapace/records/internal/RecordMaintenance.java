@@ -54,9 +54,10 @@ final class RecordMaintenance implements EncryptedRecords {
 
     @Override
     public Batch reencrypt(String compartment, String cursor, int limit) {
+        // Crypto-shredded compartments have no key left: their ciphertexts stay as they are.
         StringBuilder sql = new StringBuilder("""
-                select resource_type, resource_id, version, compartment, ciphertext from phi.resource_version
-                where ciphertext is not null""");
+                select resource_type, resource_id, version, compartment, ciphertext from phi.resource_version v
+                where ciphertext is not null and not %s""".formatted(RecordStore.SHREDDED_VERSION));
         List<Object> args = new ArrayList<>();
         if (compartment != null) {
             sql.append(" and compartment = ?");
@@ -96,7 +97,7 @@ final class RecordMaintenance implements EncryptedRecords {
                     .map(fresh -> new Object[] {fresh, row.type(), row.id(), row.version(), row.ciphertext()})
                     .orElse(null);
         } catch (KeyUnavailableException shredded) {
-            // No key for the compartment (crypto-shredded): nothing to re-encrypt, and not a failure.
+            // No key for the compartment (shredded since the batch was read): nothing to re-encrypt.
             return null;
         }
     }
@@ -107,9 +108,11 @@ final class RecordMaintenance implements EncryptedRecords {
 
     @Override
     public Map<String, Set<Integer>> keyIdsInUse(String compartment) {
-        String sql = "select compartment, substring(ciphertext from 1 for 5) from phi.resource_version "
-                + "where ciphertext is not null" + (compartment != null ? " and compartment = ?" : "")
-                + " group by 1, 2";
+        // A shredded compartment's ciphertexts hold no key in use: the job must not wait for them
+        // (it never re-encrypts them), and its keyset is being destroyed anyway.
+        String sql = "select compartment, substring(ciphertext from 1 for 5) from phi.resource_version v "
+                + "where ciphertext is not null and not " + RecordStore.SHREDDED_VERSION
+                + (compartment != null ? " and compartment = ?" : "") + " group by 1, 2";
         var query = jdbc.sql(sql);
         if (compartment != null) {
             query = query.param(compartment);
@@ -129,11 +132,11 @@ final class RecordMaintenance implements EncryptedRecords {
         return transactions.execute(status -> {
             StringBuilder sql = new StringBuilder("""
                     select r.resource_type, r.resource_id, r.current_version, v.compartment, r.last_updated,
-                           r.deleted, v.ciphertext
+                           r.deleted, v.ciphertext, %s
                     from phi.resource r join phi.resource_version v
                       on v.resource_type = r.resource_type and v.resource_id = r.resource_id
                      and v.version = r.current_version
-                    where not r.deleted""");
+                    where not r.deleted""".formatted(RecordStore.SHREDDED_VERSION));
             List<Object> args = new ArrayList<>();
             if (cursor != null) {
                 String[] parts = cursor.split("/", 2);
@@ -146,11 +149,16 @@ final class RecordMaintenance implements EncryptedRecords {
             args.add(limit);
             List<RecordStore.Row> rows = jdbc.sql(sql.toString()).params(args)
                     .query((rs, n) -> new RecordStore.Row(rs.getString(1), rs.getObject(2, UUID.class), rs.getLong(3),
-                            rs.getString(4), rs.getTimestamp(5).toInstant(), rs.getBoolean(6), rs.getBytes(7)))
+                            rs.getString(4), rs.getTimestamp(5).toInstant(), rs.getBoolean(6), rs.getBytes(7), rs.getBoolean(8)))
                     .list();
             int keyVersion = indexer.activeVersion();
             List<Object[]> tokens = rows.parallelStream().flatMap(row -> {
                 List<Object[]> own = new ArrayList<>();
+                if (row.shredded()) {
+                    // Crypto-shredded (the PHI tombstone; a node may still cache the key for a few
+                    // seconds): its old tokens go, and none replace them.
+                    return own.stream();
+                }
                 try {
                     Resource resource = store.open(row);
                     indexer.addRows(own, row.type(), row.id(), resource, keyVersion);

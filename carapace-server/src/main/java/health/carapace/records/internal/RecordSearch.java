@@ -55,7 +55,9 @@ class RecordSearch {
 
     /** The criteria of one search, as SQL over metadata and tokens plus filters over plaintext. */
     private static final class Plan {
-        final StringBuilder where = new StringBuilder("r.resource_type = ? and not r.deleted");
+        // Shredded compartments are left out of every search: their records no longer exist.
+        final StringBuilder where = new StringBuilder("r.resource_type = ? and not r.deleted and not "
+                + RecordStore.SHREDDED_CURRENT);
         final List<Object> args = new ArrayList<>();
         final List<Predicate<Resource>> filters = new ArrayList<>();
         boolean narrowed;

@@ -23,9 +23,19 @@ import org.springframework.jdbc.core.simple.JdbcClient;
  */
 class RecordStore {
 
-    /** Metadata of one stored version (no PHI). */
+    /**
+     * Metadata of one stored version (no PHI). {@code shredded}: its compartment's keys were
+     * destroyed by crypto-shredding (the tombstone in {@code phi.shredded_compartment}).
+     */
     record Row(String type, UUID id, long version, String compartment, Instant lastUpdated, boolean deleted,
-            byte[] ciphertext) {}
+            byte[] ciphertext, boolean shredded) {}
+
+    /** Whether a version's compartment (alias v) was shredded: a primary-key probe of the tombstones. */
+    static final String SHREDDED_VERSION =
+            "exists (select 1 from phi.shredded_compartment s where s.compartment = v.compartment)";
+    /** Whether a resource's current compartment (alias r) was shredded. */
+    static final String SHREDDED_CURRENT =
+            "exists (select 1 from phi.shredded_compartment s where s.compartment = r.compartment)";
 
     private final JdbcClient jdbc;
     private final FhirContext fhir;
@@ -81,6 +91,9 @@ class RecordStore {
         Row current = lockCurrent(type, id)
                 .orElseThrow(() -> new SafeFhirException(405, org.hl7.fhir.r4.model.OperationOutcome.IssueType.NOTSUPPORTED,
                         "This server assigns resource ids: create new resources with POST"));
+        if (current.shredded()) {
+            throw SafeFhirException.shredded();
+        }
         if (expectedVersion != null && expectedVersion != current.version()) {
             throw new SafeFhirException(412, org.hl7.fhir.r4.model.OperationOutcome.IssueType.CONFLICT,
                     "Version conflict: If-Match names version " + expectedVersion + " but the current version is "
@@ -113,6 +126,9 @@ class RecordStore {
         Row current = lockCurrent(type, id).orElseThrow(SafeFhirException::notFound);
         guard.check(health.carapace.access.Interaction.DELETE, type, current.compartment(),
                 RecordCategories.current(jdbc, type, id, current.version()));
+        if (current.shredded()) {
+            throw SafeFhirException.shredded();
+        }
         if (current.deleted()) {
             return Optional.empty();
         }
@@ -130,14 +146,18 @@ class RecordStore {
 
     Resource read(String type, UUID id) {
         Row row = jdbc.sql("""
-                select r.resource_type, r.resource_id, r.current_version, v.compartment, r.last_updated, r.deleted, v.ciphertext
+                select r.resource_type, r.resource_id, r.current_version, v.compartment, r.last_updated, r.deleted, v.ciphertext,
+                       %s
                 from phi.resource r join phi.resource_version v
                   on v.resource_type = r.resource_type and v.resource_id = r.resource_id and v.version = r.current_version
-                where r.resource_type = ? and r.resource_id = ?""")
+                where r.resource_type = ? and r.resource_id = ?""".formatted(SHREDDED_VERSION))
                 .params(type, id)
                 .query(RecordStore::row)
                 .optional()
                 .orElseThrow(SafeFhirException::notFound);
+        if (row.shredded()) {
+            throw SafeFhirException.shredded();
+        }
         if (row.deleted()) {
             throw SafeFhirException.gone();
         }
@@ -146,42 +166,60 @@ class RecordStore {
 
     Resource vread(String type, UUID id, long version) {
         Row row = jdbc.sql("""
-                select resource_type, resource_id, version, compartment, last_updated, deleted, ciphertext
-                from phi.resource_version where resource_type = ? and resource_id = ? and version = ?""")
+                select resource_type, resource_id, version, compartment, last_updated, deleted, ciphertext,
+                       %s
+                from phi.resource_version v where resource_type = ? and resource_id = ? and version = ?""".formatted(SHREDDED_VERSION))
                 .params(type, id, version)
                 .query(RecordStore::row)
                 .optional()
                 .orElseThrow(SafeFhirException::notFound);
+        if (row.shredded()) {
+            throw SafeFhirException.shredded();
+        }
         if (row.deleted()) {
             throw SafeFhirException.gone();
         }
         return open(row);
     }
 
-    /** All versions, newest first; deletion markers are returned as rows without a resource. */
+    /**
+     * All versions, newest first; deletion markers are returned as rows without a resource. If any
+     * version is in a shredded compartment the history as a whole is gone (410): it can no longer
+     * be given completely, and a partial history would misstate the record.
+     */
     List<Row> history(String type, UUID id) {
         List<Row> rows = jdbc.sql("""
-                select resource_type, resource_id, version, compartment, last_updated, deleted, ciphertext
-                from phi.resource_version where resource_type = ? and resource_id = ? order by version desc""")
+                select resource_type, resource_id, version, compartment, last_updated, deleted, ciphertext,
+                       %s
+                from phi.resource_version v where resource_type = ? and resource_id = ? order by version desc"""
+                        .formatted(SHREDDED_VERSION))
                 .params(type, id)
                 .query(RecordStore::row)
                 .list();
         if (rows.isEmpty()) {
             throw SafeFhirException.notFound();
         }
+        if (rows.stream().anyMatch(Row::shredded)) {
+            throw SafeFhirException.shredded();
+        }
         return rows;
     }
 
-    /** Current versions of {@code ids}, in the order given; deleted or missing ones are skipped. */
+    /**
+     * Current versions of {@code ids}, in the order given; deleted, shredded (a search page
+     * rendered after its patient was shredded) or missing ones are skipped.
+     */
     List<Resource> readCurrent(String type, List<UUID> ids) {
         if (ids.isEmpty()) {
             return List.of();
         }
         List<Row> rows = jdbc.sql("""
-                select r.resource_type, r.resource_id, r.current_version, v.compartment, r.last_updated, r.deleted, v.ciphertext
+                select r.resource_type, r.resource_id, r.current_version, v.compartment, r.last_updated, r.deleted, v.ciphertext,
+                       false
                 from phi.resource r join phi.resource_version v
                   on v.resource_type = r.resource_type and v.resource_id = r.resource_id and v.version = r.current_version
-                where r.resource_type = ? and r.resource_id = any(?) and not r.deleted""")
+                where r.resource_type = ? and r.resource_id = any(?) and not r.deleted
+                  and not %s""".formatted(SHREDDED_VERSION))
                 .params(type, ids.toArray(UUID[]::new))
                 .query(RecordStore::row)
                 .list();
@@ -251,8 +289,9 @@ class RecordStore {
 
     private Optional<Row> lockCurrent(String type, UUID id) {
         return jdbc.sql("""
-                select resource_type, resource_id, current_version, compartment, last_updated, deleted, null
-                from phi.resource where resource_type = ? and resource_id = ? for update""")
+                select resource_type, resource_id, current_version, compartment, last_updated, deleted, null,
+                       %s
+                from phi.resource r where resource_type = ? and resource_id = ? for update""".formatted(SHREDDED_CURRENT))
                 .params(type, id)
                 .query(RecordStore::row)
                 .optional();
@@ -283,6 +322,24 @@ class RecordStore {
      * which must exist; anything else is in the shared compartment.
      */
     String compartmentOf(String type, UUID id, Resource resource) {
+        String compartment = patientCompartmentOf(type, id, resource);
+        // A Patient is its own compartment: a create has a fresh id, and an update found the
+        // tombstone already when it locked the current version. Other types name their patient.
+        if (!type.equals("Patient") && !compartment.equals(RecordCipher.SHARED_COMPARTMENT) && isShredded(compartment)) {
+            // No write may create a new data key for a shredded patient, or add data to it.
+            throw SafeFhirException.shredded();
+        }
+        return compartment;
+    }
+
+    boolean isShredded(String compartment) {
+        return jdbc.sql("select exists (select 1 from phi.shredded_compartment where compartment = ?)")
+                .param(compartment)
+                .query(Boolean.class)
+                .single();
+    }
+
+    private String patientCompartmentOf(String type, UUID id, Resource resource) {
         if (type.equals("Patient")) {
             return "Patient/" + id;
         }
@@ -327,6 +384,6 @@ class RecordStore {
 
     private static Row row(java.sql.ResultSet rs, int n) throws java.sql.SQLException {
         return new Row(rs.getString(1), rs.getObject(2, UUID.class), rs.getLong(3), rs.getString(4),
-                rs.getTimestamp(5).toInstant(), rs.getBoolean(6), rs.getBytes(7));
+                rs.getTimestamp(5).toInstant(), rs.getBoolean(6), rs.getBytes(7), rs.getBoolean(8));
     }
 }

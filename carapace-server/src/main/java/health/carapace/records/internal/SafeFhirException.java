@@ -23,6 +23,14 @@ final class SafeFhirException extends BaseServerResponseException implements Saf
         return new SafeFhirException(404, IssueType.NOTFOUND, "Resource not found");
     }
 
+    /** The record's patient compartment was crypto-shredded: its data keys no longer exist. */
+    static SafeFhirException shredded() {
+        return new SafeFhirException(410, IssueType.DELETED, SHREDDED_MESSAGE);
+    }
+
+    static final String SHREDDED_MESSAGE = "The record was destroyed by crypto-shredding (disposal after its "
+            + "retention period): its patient's data keys no longer exist, so it can never be read or changed";
+
     static SafeFhirException gone() {
         return new SafeFhirException(410, IssueType.DELETED, "The resource has been deleted");
     }

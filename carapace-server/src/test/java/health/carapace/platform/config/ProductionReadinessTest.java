@@ -5,8 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import health.carapace.platform.logging.RedactingJsonFormat;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.beans.factory.support.DefaultListableBeanFactory;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.mock.env.MockEnvironment;
 
+@ExtendWith(OutputCaptureExtension.class)
 class ProductionReadinessTest {
 
     private static MockEnvironment complete() {
@@ -70,6 +75,39 @@ class ProductionReadinessTest {
     void keyringAndPhiMustUseDifferentDatabaseUsers() {
         assertThat(ProductionReadiness.problems(complete().withProperty("carapace.keyring.username", "carapace_phi")))
                 .anyMatch(p -> p.contains("different database users"));
+    }
+
+    @Test
+    void startDevWarnsWithoutSecretsWhenKeyringAndPhiShareADatabaseUser(CapturedOutput output) {
+        MockEnvironment shared = new MockEnvironment()
+                .withProperty("carapace.mode", "dev")
+                .withProperty("logging.structured.format.console", RedactingJsonFormat.class.getName())
+                .withProperty("carapace.db.username", "shared_user_7f3a")
+                .withProperty("carapace.db.password", "pw-9c41e2")
+                .withProperty("carapace.keyring.username", "shared_user_7f3a")
+                .withProperty("carapace.keyring.password", "pw-9c41e2");
+        assertThat(ProductionReadiness.problems(shared)).as("start-dev still starts").isEmpty();
+
+        ProductionReadiness readiness = new ProductionReadiness();
+        readiness.setEnvironment(shared);
+        readiness.postProcessBeanFactory(new DefaultListableBeanFactory());
+
+        assertThat(output.getAll()).contains("Key separation is off")
+                .doesNotContain("shared_user_7f3a").doesNotContain("pw-9c41e2");
+    }
+
+    @Test
+    void startDevDoesNotWarnWhenTheUsersDiffer(CapturedOutput output) {
+        MockEnvironment separate = new MockEnvironment()
+                .withProperty("carapace.mode", "dev")
+                .withProperty("logging.structured.format.console", RedactingJsonFormat.class.getName())
+                .withProperty("carapace.db.username", "carapace_phi")
+                .withProperty("carapace.keyring.username", "carapace_keyring");
+        ProductionReadiness readiness = new ProductionReadiness();
+        readiness.setEnvironment(separate);
+        readiness.postProcessBeanFactory(new DefaultListableBeanFactory());
+
+        assertThat(output.getAll()).doesNotContain("Key separation is off");
     }
 
     @Test
