@@ -541,7 +541,8 @@ public final class Carapace {
             for (var g : grants) {
                 out.println(String.join("\t", g.openedAt().toString(), g.expiresAt().toString(),
                         g.closedAt() == null ? "-" : g.closedAt().toString(), g.principal(), g.patient(),
-                        g.grantId().toString(), g.reason().replaceAll("[\\t\\r\\n]", " ")));
+                        g.grantId().toString(), g.reason() == null ? "(destroyed by crypto-shredding)"
+                                : g.reason().replaceAll("[\\t\\r\\n]", " ")));
             }
             out.flush();
             return 0;

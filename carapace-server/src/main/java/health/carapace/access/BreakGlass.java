@@ -1,9 +1,11 @@
 package health.carapace.access;
 
+import health.carapace.access.internal.BreakGlassReasons;
 import health.carapace.audit.AuditAction;
 import health.carapace.audit.AuditContext;
 import health.carapace.audit.AuditEvent;
 import health.carapace.audit.AuditTrail;
+import health.carapace.crypto.KeyDestroyedException;
 import health.carapace.crypto.RecordCipher;
 import health.carapace.platform.logging.RequestIds;
 import java.nio.charset.StandardCharsets;
@@ -140,27 +142,41 @@ public class BreakGlass {
                 .optional();
     }
 
-    /** One grant as the reviewer of emergency accesses sees it, reason decrypted. */
+    /**
+     * One grant as the reviewer of emergency accesses sees it, reason decrypted; the reason is
+     * null once the patient was crypto-shredded (it was encrypted under the destroyed keys).
+     */
     public record Review(UUID grantId, String principal, String patient, Instant openedAt, Instant expiresAt,
             Instant closedAt, String reason) {}
 
     /**
      * Every grant opened since {@code since}, oldest first, with its reason decrypted: the review
-     * of emergency accesses. The caller audits the review (it discloses the reasons).
+     * of emergency accesses. The caller audits the review (it discloses the reasons). A shredded
+     * patient's grant is listed without its reason, by the records' tombstone (so even a node that
+     * still caches the key does not decrypt it), and one shredded patient does not break the review.
      */
     public List<Review> review(Instant since) {
-        return jdbc.sql("select grant_id, principal, patient, opened_at, expires_at, closed_at, reason from iam.break_glass "
-                        + "where opened_at >= ? order by opened_at, grant_id")
+        return jdbc.sql("select grant_id, principal, patient, opened_at, expires_at, closed_at, reason, "
+                        + "exists (select 1 from phi.shredded_compartment s where s.compartment = b.patient) "
+                        + "from iam.break_glass b where opened_at >= ? order by opened_at, grant_id")
                 .param(Timestamp.from(since))
                 .query((rs, n) -> {
                     UUID id = rs.getObject(1, UUID.class);
                     String patient = rs.getString(3);
                     return new Review(id, rs.getString(2), patient, rs.getTimestamp(4).toInstant(),
                             rs.getTimestamp(5).toInstant(), rs.getTimestamp(6) == null ? null : rs.getTimestamp(6).toInstant(),
-                            new String(cipher.decrypt(patient, rs.getBytes(7), associatedData(id, patient)),
-                                    StandardCharsets.UTF_8));
+                            rs.getBoolean(8) ? null : reasonOf(id, patient, rs.getBytes(7)));
                 })
                 .list();
+    }
+
+    private String reasonOf(UUID grantId, String patient, byte[] sealed) {
+        try {
+            return new String(cipher.decrypt(patient, sealed, associatedData(grantId, patient)), StandardCharsets.UTF_8);
+        } catch (KeyDestroyedException shredded) {
+            // Shredded after the query read the tombstone: the reason went with the patient's keys.
+            return null;
+        }
     }
 
     public Duration duration() {
@@ -172,9 +188,9 @@ public class BreakGlass {
                 patient, "ETREAT", RequestIds.current(), true, null);
     }
 
-    /** Binds the reason's ciphertext to its grant and patient: it cannot be moved to another row. */
+    /** Binds the reason's ciphertext to its grant and patient (shared with DEK rotation's re-encryption). */
     private static byte[] associatedData(UUID grantId, String patient) {
-        return ("carapace/break-glass/" + grantId + "|" + patient).getBytes(StandardCharsets.UTF_8);
+        return BreakGlassReasons.associatedData(grantId, patient);
     }
 
     private static Grant grant(java.sql.ResultSet rs, int n) throws java.sql.SQLException {

@@ -3,6 +3,7 @@ package health.carapace.crypto.internal;
 import com.google.crypto.tink.aead.AeadConfig;
 import com.google.crypto.tink.prf.PrfConfig;
 import health.carapace.crypto.EncryptedRecords;
+import health.carapace.crypto.EncryptedStore;
 import health.carapace.crypto.KeyEncryptionKey;
 import health.carapace.crypto.KeyUnavailableException;
 import health.carapace.crypto.SystemSecrets;
@@ -111,8 +112,9 @@ class CryptoConfiguration {
     @Bean
     KeyJobs keyRotation(DataSource dataSource, KeyringStore store, KekRing kek, PatientKeyring deks,
             TinkBlindIndex index, UsageCounters counters, KeysProperties keys,
-            ObjectProvider<EncryptedRecords> records, ApplicationEventPublisher events) {
-        return new KeyJobs(dataSource, store, kek, deks, index, counters, keys, records, events);
+            ObjectProvider<EncryptedRecords> records, ObjectProvider<EncryptedStore> stores,
+            ApplicationEventPublisher events) {
+        return new KeyJobs(dataSource, store, kek, deks, index, counters, keys, records, stores, events);
     }
 
     @Bean

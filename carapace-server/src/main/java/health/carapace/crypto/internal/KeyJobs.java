@@ -3,6 +3,7 @@ package health.carapace.crypto.internal;
 import com.google.crypto.tink.KeysetHandle;
 import com.google.crypto.tink.TinkProtoKeysetFormat;
 import health.carapace.crypto.EncryptedRecords;
+import health.carapace.crypto.EncryptedStore;
 import health.carapace.crypto.KeyEncryptionKey;
 import health.carapace.crypto.KeyLifecycleEvent;
 import health.carapace.crypto.KeyRotation;
@@ -17,6 +18,9 @@ import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -64,6 +68,7 @@ final class KeyJobs implements KeyRotation, DisposableBean {
     private final UsageCounters counters;
     private final KeysProperties properties;
     private final ObjectProvider<EncryptedRecords> records;
+    private final ObjectProvider<EncryptedStore> stores;
     private final ApplicationEventPublisher events;
     private final ExecutorService hsmWorkers;
     private final ExecutorService writer = Executors.newSingleThreadExecutor(r -> {
@@ -75,7 +80,7 @@ final class KeyJobs implements KeyRotation, DisposableBean {
 
     KeyJobs(DataSource dataSource, KeyringStore store, KekRing kek, PatientKeyring deks, TinkBlindIndex index,
             UsageCounters counters, KeysProperties properties, ObjectProvider<EncryptedRecords> records,
-            ApplicationEventPublisher events) {
+            ObjectProvider<EncryptedStore> stores, ApplicationEventPublisher events) {
         this.dataSource = dataSource;
         this.jdbc = JdbcClient.create(dataSource);
         this.store = store;
@@ -85,6 +90,7 @@ final class KeyJobs implements KeyRotation, DisposableBean {
         this.counters = counters;
         this.properties = properties;
         this.records = records;
+        this.stores = stores;
         this.events = events;
         // Token calls spend much of their time waiting (on the HSM, or for SoftHSM2 on its object
         // files): measured with SoftHSM2 on two cores, 8 threads wrap about twice as fast as 2.
@@ -363,8 +369,42 @@ final class KeyJobs implements KeyRotation, DisposableBean {
 
     // ---- DEK rotation -------------------------------------------------------------------------
 
+    /**
+     * Every store of ciphertexts under data keys, in a fixed order (by name) so that a checkpoint
+     * names a position that means the same after a restart.
+     */
+    private List<EncryptedStore> encryptedStores() {
+        List<EncryptedStore> all = stores.stream().sorted(Comparator.comparing(EncryptedStore::name)).toList();
+        if (all.isEmpty()) {
+            throw new IllegalStateException("No store of encrypted data is registered");
+        }
+        return all;
+    }
+
+    /**
+     * Where a re-encryption pass stands: the index of the store in {@link #encryptedStores()} and
+     * that store's cursor (null: its start). Checkpoints read "store-name:cursor"; one without a
+     * store name (written before reasons were re-encrypted too) is a cursor of the record versions.
+     */
+    private record Position(int store, String cursor) {}
+
+    private Position position(List<EncryptedStore> all, String checkpoint) {
+        if (checkpoint == null) {
+            return new Position(0, null);
+        }
+        int colon = checkpoint.indexOf(':');
+        String name = colon < 0 ? records.getObject().name() : checkpoint.substring(0, colon);
+        String cursor = colon < 0 ? checkpoint : checkpoint.substring(colon + 1);
+        for (int i = 0; i < all.size(); i++) {
+            if (all.get(i).name().equals(name)) {
+                return new Position(i, cursor.isEmpty() ? null : cursor);
+            }
+        }
+        // Fail closed: skipping a store would let the destroy phase take keys it still needs.
+        throw new IllegalStateException("A key job checkpoint names an encrypted store that is not registered");
+    }
+
     private Job stepDeks(Job job) {
-        EncryptedRecords target = records.getObject();
         switch (job.phase()) {
             case "add-keys" -> {
                 if (job.scope() != null) {
@@ -390,16 +430,27 @@ final class KeyJobs implements KeyRotation, DisposableBean {
                     // Start of a pass: re-read every keyset, so that the cache holds the new primaries.
                     deks.invalidateAll();
                 }
+                List<EncryptedStore> all = encryptedStores();
+                Position at = position(all, job.checkpoint());
+                EncryptedStore target = all.get(at.store());
                 long began = System.nanoTime();
-                EncryptedRecords.Batch batch = target.reencrypt(job.scope(), job.checkpoint(), properties.batchSize());
+                EncryptedStore.Batch batch = target.reencrypt(job.scope(), at.cursor(), properties.batchSize());
                 throttle(began, batch.scanned());
-                if (batch.nextCursor() == null) {
-                    return phase(job, "destroy", null);
+                if (batch.nextCursor() != null) {
+                    return checkpoint(job, target.name() + ":" + batch.nextCursor(), batch.scanned());
                 }
-                return checkpoint(job, batch.nextCursor(), batch.scanned());
+                if (at.store() + 1 < all.size()) {
+                    return checkpoint(job, all.get(at.store() + 1).name() + ":", batch.scanned());
+                }
+                return phase(job, "destroy", null);
             }
             case "destroy" -> {
-                Map<String, Set<Integer>> inUse = target.keyIdsInUse(job.scope());
+                // A key goes only if no store of ciphertexts still names it.
+                Map<String, Set<Integer>> inUse = new HashMap<>();
+                for (EncryptedStore each : encryptedStores()) {
+                    each.keyIdsInUse(job.scope()).forEach((compartment, ids) ->
+                            inUse.computeIfAbsent(compartment, c -> new HashSet<>()).addAll(ids));
+                }
                 boolean leftovers = false;
                 long destroyed = 0;
                 List<String> compartments = job.scope() != null ? List.of(job.scope()) : null;

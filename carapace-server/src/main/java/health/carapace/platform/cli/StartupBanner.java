@@ -18,8 +18,10 @@ final class StartupBanner {
                   FHIR base URL:  %1$s/fhir
                   Capabilities:   curl --cacert data/tls/server.crt %1$s/fhir/metadata
 
-                  1. Create a client (prints its secret once):
-                       ./carapace admin create-client --name my-app
+                  1. Create a client holding a role of data/policy (prints its secret once):
+                       ./carapace admin create-client --name my-app --role records-service
+                     or a person (prints a one-time enrolment link; password and TOTP follow):
+                       ./carapace admin create-user alice --role admin
                   2. Get an access token (valid 15 minutes):
                        curl --cacert data/tls/server.crt -u CLIENT_ID:CLIENT_SECRET -d grant_type=client_credentials %1$s/oauth2/token
                   3. Call the API:

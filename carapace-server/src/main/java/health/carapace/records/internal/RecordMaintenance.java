@@ -48,6 +48,11 @@ final class RecordMaintenance implements EncryptedRecords {
     }
 
     @Override
+    public String name() {
+        return "phi.resource_version";
+    }
+
+    @Override
     public Batch reencrypt(String compartment, String cursor, int limit) {
         // Crypto-shredded compartments have no key left: their ciphertexts stay as they are.
         StringBuilder sql = new StringBuilder("""

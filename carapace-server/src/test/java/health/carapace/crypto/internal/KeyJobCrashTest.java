@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ca.uhn.fhir.rest.client.api.IGenericClient;
 import health.carapace.CarapaceApplication;
+import health.carapace.access.BreakGlass;
+import health.carapace.access.Caller;
+import health.carapace.audit.AuditContext;
 import health.carapace.crypto.KeyRotation;
 import health.carapace.platform.dev.DevEnvironment;
 import health.carapace.testing.TestInstallation;
@@ -11,11 +14,14 @@ import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.UUID;
 import org.hl7.fhir.r4.model.Bundle;
 import org.hl7.fhir.r4.model.Patient;
@@ -51,6 +57,9 @@ class KeyJobCrashTest extends RotationServer {
     @Autowired
     KekRing kek;
 
+    @Autowired
+    BreakGlass breakGlass;
+
     @DynamicPropertySource
     static void ownDatabase(DynamicPropertyRegistry registry) {
         jobProperties().forEach((key, value) -> registry.add(key, () -> value));
@@ -81,6 +90,16 @@ class KeyJobCrashTest extends RotationServer {
     void jobsKilledAtRandomMomentsResumeAndLeaveEveryRecordReadableAndSearchable() throws Exception {
         IGenericClient client = fhirClient();
         List<String> ids = createPatients(client, 200);
+        // Break-glass reasons under 60 patients' keys: a second store the DEK job re-encrypts
+        // (several batches), so kills also land between and inside its batches.
+        Instant openedSince = Instant.now().minusSeconds(1);
+        Caller clinician = new Caller("crash-glass", Caller.Kind.USER, Set.of("clinician"), null);
+        Map<UUID, String> reasons = new HashMap<>();
+        for (int i = 0; i < 60; i++) {
+            String reason = "Crash test emergency " + i + " " + UUID.randomUUID();
+            reasons.put(breakGlass.open(clinician, "Patient/" + ids.get(i), reason,
+                    new AuditContext("127.0.0.1", null, null)).id(), reason);
+        }
         rotation.rotateKek("test:crash");
         rotation.rotateDeks("test:crash", null);
         rotation.rotateIndexKeys("test:crash");
@@ -125,6 +144,10 @@ class KeyJobCrashTest extends RotationServer {
         for (String id : ids) {
             assertThat(deks.keyCount("Patient/" + id)).as("one key left in each keyset").isEqualTo(1);
         }
+        Map<UUID, String> reviewed = new HashMap<>();
+        breakGlass.review(openedSince).forEach(review -> reviewed.put(review.grantId(), review.reason()));
+        assertThat(reviewed).as("every break-glass reason still reads after its old key was destroyed")
+                .isEqualTo(reasons);
         for (int i = 0; i < ids.size(); i++) {
             Patient read = client.read().resource(Patient.class).withId(ids.get(i)).execute();
             assertThat(read.getNameFirstRep().getFamily()).isEqualTo(family(i));

@@ -6,6 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ca.uhn.fhir.rest.client.api.IGenericClient;
 import health.carapace.CarapaceApplication;
+import health.carapace.access.BreakGlass;
+import health.carapace.access.Caller;
+import health.carapace.audit.AuditContext;
 import health.carapace.audit.AuditQueries;
 import health.carapace.crypto.KeyEncryptionKey;
 import health.carapace.crypto.KeyRotation;
@@ -82,6 +85,9 @@ class KeyRotationTest extends RotationServer {
 
     @Autowired
     KeyMetrics metrics;
+
+    @Autowired
+    BreakGlass breakGlass;
 
     @DynamicPropertySource
     static void ownDatabaseAndHsmKek(DynamicPropertyRegistry registry) {
@@ -277,6 +283,60 @@ class KeyRotationTest extends RotationServer {
 
     @Test
     @Order(3)
+    void dekRotationReencryptsBreakGlassReasonsSoThatTheReviewStillReadsThem() {
+        List<String> ids = patients();
+        String rotated = "Patient/" + ids.get(10);
+        String untouched = "Patient/" + ids.get(11);
+        Caller clinician = new Caller("rotation-glass-" + UUID.randomUUID(), Caller.Kind.USER, Set.of("clinician"), null);
+        AuditContext context = new AuditContext("127.0.0.1", null, null);
+        String firstReason = "Unconscious on arrival " + UUID.randomUUID();
+        String secondReason = "Allergy check after hours " + UUID.randomUUID();
+        Instant since = Instant.now().minusSeconds(1);
+        BreakGlass.Grant first = breakGlass.open(clinician, rotated, firstReason, context);
+        BreakGlass.Grant second = breakGlass.open(clinician, untouched, secondReason, context);
+        byte[] oldReason = reasonCiphertext(first.id());
+        byte[] aad = ("carapace/break-glass/" + first.id() + "|" + rotated).getBytes(UTF_8);
+        assertThat(RecordCipher.keyIdOf(oldReason)).isEqualTo(primaryKeyIdsByCompartment().get(rotated));
+        Integer untouchedKey = RecordCipher.keyIdOf(reasonCiphertext(second.id()));
+
+        // one patient's keys
+        rotation.rotateDeks("test:rotation", UUID.fromString(ids.get(10)));
+        assertThat(rotation.runJobs()).isTrue();
+
+        Integer newKey = primaryKeyIdsByCompartment().get(rotated);
+        assertThat(newKey).isNotEqualTo(RecordCipher.keyIdOf(oldReason));
+        assertThat(deks.keyCount(rotated)).as("old key destroyed").isEqualTo(1);
+        assertThat(RecordCipher.keyIdOf(reasonCiphertext(first.id()))).isEqualTo(newKey);
+        assertThat(RecordCipher.keyIdOf(reasonCiphertext(second.id()))).isEqualTo(untouchedKey);
+        assertThatThrownBy(() -> deks.decrypt(rotated, oldReason, aad)).isInstanceOf(RecordIntegrityException.class);
+        assertThat(breakGlass.reason(first.id())).contains(firstReason);
+
+        // then everybody's
+        rotation.rotateDeks("test:rotation", null);
+        assertThat(rotation.runJobs()).isTrue();
+
+        Map<String, Integer> primary = primaryKeyIdsByCompartment();
+        assertThat(primary.get(untouched)).isNotEqualTo(untouchedKey);
+        assertThat(deks.keyCount(untouched)).isEqualTo(1);
+        owner().sql("select patient, reason from iam.break_glass where patient like 'Patient/%'")
+                .query((rs, n) -> Map.entry(rs.getString(1), rs.getBytes(2))).list()
+                .forEach(row -> assertThat(RecordCipher.keyIdOf(row.getValue()))
+                        .as("every reason under its patient's one remaining key")
+                        .isEqualTo(primary.get(row.getKey())));
+        // the review of emergency accesses (what `admin break-glass-review` prints) reads both
+        assertThat(breakGlass.review(since)).filteredOn(review -> review.principal().equals(clinician.principal()))
+                .extracting(BreakGlass.Review::grantId, BreakGlass.Review::reason)
+                .containsExactlyInAnyOrder(org.assertj.core.groups.Tuple.tuple(first.id(), firstReason),
+                        org.assertj.core.groups.Tuple.tuple(second.id(), secondReason));
+    }
+
+    private byte[] reasonCiphertext(UUID grantId) {
+        return owner().sql("select reason from iam.break_glass where grant_id = ?").param(grantId)
+                .query(byte[].class).single();
+    }
+
+    @Test
+    @Order(4)
     void onePatientsDekRotationTouchesOnlyThatPatient() {
         List<String> ids = patients();
         Map<String, Integer> before = primaryKeyIdsByCompartment();
@@ -293,7 +353,7 @@ class KeyRotationTest extends RotationServer {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void indexKeyRotationReindexesWhileSearchKeepsFindingEveryMatch() throws Exception {
         List<String> ids = patients();
         assertThat(blindIndex.activeVersion()).isEqualTo(1);
@@ -326,7 +386,7 @@ class KeyRotationTest extends RotationServer {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void jobsSkipAShreddedPatientWhoseDataKeyIsGone() {
         List<String> ids = patients();
         String shredded = ids.get(5);
@@ -351,7 +411,7 @@ class KeyRotationTest extends RotationServer {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void statusShowsEveryKeyWithAgeStateAndEncryptionsAndWarnsNearTheGcmBound() {
         KeyRotation.Status status = rotation.status();
 
@@ -397,7 +457,7 @@ class KeyRotationTest extends RotationServer {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void theKekIsRotatedAutomaticallyOnceOlderThanTheMaximumAge() {
         KeyJobs jobs = (KeyJobs) rotation;
         assertThat(jobs.rotateKekIfDue()).as("a fresh KEK is not due").isFalse();
@@ -418,7 +478,7 @@ class KeyRotationTest extends RotationServer {
     }
 
     @Test
-    @Order(8)
+    @Order(9)
     void theApplicationRoleMayReplaceOnlyTheCiphertextOfAStoredVersion() throws Exception {
         String url = (String) installation().properties().get("carapace.db.url");
         try (java.sql.Connection phi = java.sql.DriverManager.getConnection(url,

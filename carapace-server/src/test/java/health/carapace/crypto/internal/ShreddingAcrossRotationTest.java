@@ -5,7 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import health.carapace.CarapaceApplication;
+import health.carapace.access.BreakGlass;
+import health.carapace.access.Caller;
 import health.carapace.access.ServiceClients;
+import health.carapace.audit.AuditContext;
 import health.carapace.crypto.KeyDestroyedException;
 import health.carapace.crypto.KeyRotation;
 import health.carapace.platform.dev.DevEnvironment;
@@ -60,6 +63,9 @@ class ShreddingAcrossRotationTest extends RotationServer {
     @Autowired
     KeyringAlgorithms algorithms;
 
+    @Autowired
+    BreakGlass breakGlass;
+
     @DynamicPropertySource
     static void ownDatabase(DynamicPropertyRegistry registry) {
         Map<String, Object> properties = new LinkedHashMap<>(installation0().properties());
@@ -97,6 +103,12 @@ class ShreddingAcrossRotationTest extends RotationServer {
         assertThat(dekKeyRows(keyRef)).as("the per-key rows shredding must remove").isPositive();
         assertThat(tokens(victim)).isPositive();
         String halfway = ids.get(5);
+        // Break-glass reasons under both patients' keys: shredded with them, so rotation leaves them alone too.
+        Caller clinician = new Caller("shred-glass", Caller.Kind.USER, Set.of("clinician"), null);
+        AuditContext context = new AuditContext("127.0.0.1", null, null);
+        UUID victimGrant = breakGlass.open(clinician, compartment, "Emergency before disposal", context).id();
+        UUID halfwayGrant = breakGlass.open(clinician, "Patient/" + halfway, "Emergency before disposal", context).id();
+        Map<UUID, byte[]> reasons = Map.of(victimGrant, reason(victimGrant), halfwayGrant, reason(halfwayGrant));
         assertThat(get(bearer, "/fhir/Patient/" + halfway).statusCode()).isEqualTo(200); // its key is cached now
         try (var c = java.sql.DriverManager.getConnection((String) installation().properties().get("carapace.db.url"),
                 health.carapace.platform.dev.DevDatabase.OWNER, "")) {
@@ -143,6 +155,15 @@ class ShreddingAcrossRotationTest extends RotationServer {
         assertThat(ciphertexts("Patient/" + halfway)).as("not re-encrypted with the key it still has")
                 .hasSize(2).allSatisfy((key, bytes) -> assertThat(bytes).isEqualTo(halfwayCiphertexts.get(key)));
         assertThat(tokens(halfway)).as("not re-indexed from the key still cached here").isZero();
+        assertThat(reasons).as("break-glass reasons of shredded patients are not re-encrypted either")
+                .allSatisfy((grant, bytes) -> assertThat(reason(grant)).isEqualTo(bytes));
+        // The review of emergency accesses still works, listing their grants without the reasons
+        // (keys deleted for the victim; tombstone only, key still cached, for halfway).
+        assertThat(breakGlass.review(java.time.Instant.EPOCH))
+                .filteredOn(review -> review.principal().equals(clinician.principal()))
+                .extracting(BreakGlass.Review::grantId, BreakGlass.Review::reason)
+                .containsExactlyInAnyOrder(org.assertj.core.groups.Tuple.tuple(victimGrant, null),
+                        org.assertj.core.groups.Tuple.tuple(halfwayGrant, null));
         assertThat(get(bearer, "/fhir/Patient/" + halfway).statusCode()).isEqualTo(410);
         // The other keysets were rotated (KEK v2 wraps them all) and everybody else still reads.
         assertThat(owner().sql("select distinct kek_id from keyring.wrapped_key").query(String.class).list())
@@ -189,6 +210,11 @@ class ShreddingAcrossRotationTest extends RotationServer {
     }
 
     // --- helpers -------------------------------------------------------------------------------
+
+    private byte[] reason(UUID grantId) {
+        return owner().sql("select reason from iam.break_glass where grant_id = ?").param(grantId)
+                .query(byte[].class).single();
+    }
 
     private long dekKeyRows(String keyRef) {
         return owner().sql("select count(*) from keyring.dek_key where key_ref = ?").param(keyRef)

@@ -1,0 +1,115 @@
+package health.carapace.access.internal;
+
+import health.carapace.crypto.EncryptedStore;
+import health.carapace.crypto.KeyUnavailableException;
+import health.carapace.crypto.RecordCipher;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.UUID;
+import javax.sql.DataSource;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Component;
+
+/**
+ * Break-glass reasons ({@code iam.break_glass.reason}) as a store of ciphertexts under patient
+ * data keys (ADR 0010): the DEK rotation job re-encrypts them with the record versions and keeps
+ * every key a reason still names, so that rotation never makes an earlier reason unreadable for
+ * the review of emergency accesses.
+ *
+ * <p>Re-encryption keeps the associated data (grant id and patient) and writes a row only if it
+ * still holds the ciphertext that was read (compare-and-set), so repeating a batch is harmless.
+ */
+@Component
+public final class BreakGlassReasons implements EncryptedStore {
+
+    /** Whether the grant's patient (alias b) was crypto-shredded: the tombstone the records module keeps. */
+    private static final String SHREDDED =
+            "exists (select 1 from phi.shredded_compartment s where s.compartment = b.patient)";
+
+    private record Reason(UUID grantId, String patient, byte[] ciphertext) {}
+
+    private final JdbcClient jdbc;
+    private final JdbcTemplate batches;
+    private final RecordCipher cipher;
+
+    BreakGlassReasons(DataSource dataSource, RecordCipher cipher) {
+        this.jdbc = JdbcClient.create(dataSource);
+        this.batches = new JdbcTemplate(dataSource);
+        this.cipher = cipher;
+    }
+
+    /** Binds a reason's ciphertext to its grant and patient: it cannot be moved to another row. */
+    public static byte[] associatedData(UUID grantId, String patient) {
+        return ("carapace/break-glass/" + grantId + "|" + patient).getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public String name() {
+        return "iam.break_glass";
+    }
+
+    @Override
+    public Batch reencrypt(String compartment, String cursor, int limit) {
+        StringBuilder sql = new StringBuilder("select grant_id, patient, reason from iam.break_glass b where not " + SHREDDED);
+        List<Object> args = new ArrayList<>();
+        if (compartment != null) {
+            sql.append(" and patient = ?");
+            args.add(compartment);
+        }
+        if (cursor != null) {
+            sql.append(" and grant_id > ?");
+            args.add(UUID.fromString(cursor));
+        }
+        sql.append(" order by grant_id limit ?");
+        args.add(limit);
+        List<Reason> rows = jdbc.sql(sql.toString()).params(args)
+                .query((rs, n) -> new Reason(rs.getObject(1, UUID.class), rs.getString(2), rs.getBytes(3)))
+                .list();
+        List<Object[]> updates = rows.stream().map(this::reencrypted).filter(Objects::nonNull).toList();
+        int changed = 0;
+        if (!updates.isEmpty()) {
+            for (int count : batches.batchUpdate(
+                    "update iam.break_glass set reason = ? where grant_id = ? and reason = ?", updates)) {
+                changed += Math.max(count, 0);
+            }
+        }
+        String next = rows.size() < limit ? null : rows.get(rows.size() - 1).grantId().toString();
+        return new Batch(next, rows.size(), changed);
+    }
+
+    private Object[] reencrypted(Reason row) {
+        try {
+            return cipher.reencryptIfStale(row.patient(), row.ciphertext(), associatedData(row.grantId(), row.patient()))
+                    .map(fresh -> new Object[] {fresh, row.grantId(), row.ciphertext()})
+                    .orElse(null);
+        } catch (KeyUnavailableException shredded) {
+            // No key for the patient (shredded since the batch was read): nothing to re-encrypt.
+            return null;
+        }
+    }
+
+    @Override
+    public Map<String, Set<Integer>> keyIdsInUse(String compartment) {
+        String sql = "select patient, substring(reason from 1 for 5) from iam.break_glass b where not " + SHREDDED
+                + (compartment != null ? " and patient = ?" : "") + " group by 1, 2";
+        var query = jdbc.sql(sql);
+        if (compartment != null) {
+            query = query.param(compartment);
+        }
+        Map<String, Set<Integer>> inUse = new HashMap<>();
+        query.query((rs, n) -> Map.entry(rs.getString(1), rs.getBytes(2))).list().forEach(row -> {
+            Integer keyId = RecordCipher.keyIdOf(row.getValue());
+            if (keyId != null) {
+                inUse.computeIfAbsent(row.getKey(), k -> new HashSet<>()).add(keyId);
+            }
+        });
+        return inUse;
+    }
+}
