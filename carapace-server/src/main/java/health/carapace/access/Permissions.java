@@ -17,6 +17,8 @@ public final class Permissions {
     public static final String VIEW_AUDIT = "view:audit";
     /** Key administration: rotation and crypto-shredding. */
     public static final String MANAGE_KEYS = "manage:keys";
+    /** The metrics scrape, {@code GET /admin/metrics} (key status and job progress, no patient data). */
+    public static final String VIEW_METRICS = "view:metrics";
 
     /** Category value of an imaging DocumentReference in {@link AccessRequest#category()}. */
     public static final String IMAGING_CATEGORY = "imaging";

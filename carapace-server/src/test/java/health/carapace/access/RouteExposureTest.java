@@ -53,7 +53,9 @@ import org.springframework.web.servlet.mvc.method.RequestMappingInfoHandlerMappi
  *   <li>{@code GET /oauth2/jwks}: the public keys that verify access tokens; public by design,
  *       and checked here to hold no private key material.</li>
  * </ul>
- * The token endpoint is not on the list: without client authentication it must refuse too.
+ * The token endpoint is not on the list: without client authentication it must refuse too. Nor is
+ * the metrics scrape, {@code GET /admin/metrics}: it needs {@code view:metrics} (there is no
+ * actuator; its usual paths are probed as unknown routes).
  *
  * <p>The sign-in pages ({@code /login}, {@code /login/mfa}, {@code /login/totp},
  * {@code /login/enrol}; ADR 0007) are public by nature, and checked for what they may answer: a
@@ -112,7 +114,8 @@ class RouteExposureTest extends IntegrationTest {
         paths.addAll(fhirRoutes(client));
         paths.addAll(unknownRoutes());
         assertThat(paths).as("routes found in the running application")
-                .contains("/health", "/fhir/probe", "/oauth2/token", "/oauth2/jwks", "/fhir/Patient/_history")
+                .contains("/health", "/fhir/probe", "/oauth2/token", "/oauth2/jwks", "/fhir/Patient/_history",
+                        "/admin/metrics")
                 .hasSizeGreaterThan(100);
         long rowsBefore = storedRows();
         int logBefore = output.getAll().length();
@@ -318,7 +321,7 @@ class RouteExposureTest extends IntegrationTest {
     private Set<String> unknownRoutes() {
         String patient = "/fhir/Patient/" + UUID.randomUUID();
         Set<String> paths = new TreeSet<>(List.of("/", "/index.html", "/favicon.ico", "/error", "/admin", "/console", "/actuator",
-                "/actuator/health", "/actuator/env", "/api/patients/123", "/swagger-ui.html", "/v3/api-docs",
+                "/actuator/health", "/actuator/env", "/actuator/prometheus", "/actuator/metrics", "/metrics", "/api/patients/123", "/swagger-ui.html", "/v3/api-docs",
                 "/oauth2/unknown", "/.well-known/unknown", "/fhirx", "/FHIR/metadata", "/fhir-admin",
                 "/fhir/metadata/", "/HEALTH", "/health/", "/health.json", patient));
         paths.addAll(NOT_CANONICAL);

@@ -37,6 +37,8 @@ public final class TestPolicy {
     public static final String RADIOLOGIST = "test-radiologist";
     /** The audit trail only. */
     public static final String AUDITOR = "test-auditor";
+    /** The metrics scrape only (view:metrics), from loopback addresses. */
+    public static final String METRICS = "test-metrics";
 
     private static final String CLINICAL = "\"view:demographics\", \"view:clinical_records\", \"edit:clinical_records\", "
             + "\"view:clinical_notes\", \"edit:clinical_notes\", \"view:medications\", \"view:medical_images\"";
@@ -79,7 +81,8 @@ public final class TestPolicy {
                                 + ", \"break_glass_outside_ip_range\": true}",
                         RADIOLOGIST, "\"permissions\": [\"view:medical_images\", \"view:demographics\"], \"constraints\": {"
                                 + LOOPBACK + "}",
-                        AUDITOR, "\"permissions\": [\"view:audit\"], \"constraints\": {" + LOOPBACK + "}");
+                        AUDITOR, "\"permissions\": [\"view:audit\"], \"constraints\": {" + LOOPBACK + "}",
+                        METRICS, "\"permissions\": [\"view:metrics\"], \"constraints\": {" + LOOPBACK + "}");
                 for (var role : roles.entrySet()) {
                     Files.writeString(dir.resolve(role.getKey() + ".json"),
                             "{ \"role\": \"" + role.getKey() + "\", " + role.getValue() + " }\n");

@@ -65,7 +65,8 @@ final class PermissionVocabulary {
             new Row(Permissions.VIEW_ALL_PATIENTS, NONE, List.of(),
                     "the role's own permissions reach patients without a care relationship (scope, not an interaction)"),
             new Row(Permissions.MANAGE_USERS, NONE, List.of(), "users, service clients and roles (/admin/roles)"),
-            new Row(Permissions.MANAGE_KEYS, NONE, List.of(), "key administration: rotation and crypto-shredding"));
+            new Row(Permissions.MANAGE_KEYS, NONE, List.of(), "key administration: rotation and crypto-shredding"),
+            new Row(Permissions.VIEW_METRICS, NONE, List.of(), "the metrics scrape (/admin/metrics): key status and job progress"));
 
     /** Interaction × type key (type with its category suffix) → permissions that open it. */
     private static final Map<String, Set<String>> BY_KEY;

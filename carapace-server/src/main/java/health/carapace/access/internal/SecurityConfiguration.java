@@ -144,6 +144,8 @@ class SecurityConfiguration {
                         .requestMatchers(HttpMethod.DELETE, "/admin/assignments/*/*").authenticated()
                         .requestMatchers("/admin/keys/**")
                                 .access(permissions.requires(health.carapace.access.Permissions.MANAGE_KEYS))
+                        .requestMatchers(HttpMethod.GET, "/admin/metrics")
+                                .access(permissions.requires(health.carapace.access.Permissions.VIEW_METRICS))
                         .anyRequest().denyAll())
                 .oauth2ResourceServer(resourceServer -> resourceServer
                         .jwt(Customizer.withDefaults())

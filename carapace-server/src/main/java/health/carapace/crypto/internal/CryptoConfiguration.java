@@ -118,8 +118,8 @@ class CryptoConfiguration {
     }
 
     @Bean
-    KeyMetrics keyMetrics(KeyJobs jobs) {
-        return new KeyMetrics(jobs);
+    KeyMetrics keyMetrics(KeyJobs jobs, KeyringStore store) {
+        return new KeyMetrics(jobs, store);
     }
 
     @Bean

@@ -326,6 +326,15 @@ final class KeyringStore implements DisposableBean {
                 .query().singleRow();
     }
 
+    /** Live data keys (of all compartments) with at least {@code threshold} encryptions. */
+    long dekKeysAtOrOver(long threshold) {
+        return jdbc.sql("""
+                select count(*) from keyring.dek_key d where d.destroyed_at is null and d.encryptions >= ?
+                  and exists (select 1 from keyring.wrapped_key w where w.key_ref = d.key_ref)""")
+                .param(threshold)
+                .query(Long.class).single();
+    }
+
     /**
      * Stores a new data key for {@code compartment} unless another node stored one first or the
      * compartment is shredded; returns false only in the latter case.
