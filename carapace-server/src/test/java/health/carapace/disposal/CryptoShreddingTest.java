@@ -134,6 +134,39 @@ class CryptoShreddingTest extends IntegrationTest {
     }
 
     @Test
+    void otherReadPathsNeverShowAShreddedPatientNorMakeANewKey() throws Exception {
+        String canary = "Canary" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
+        String patient = create("Patient", "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"" + canary
+                + "\"}],\"identifier\":[{\"system\":\"urn:canary\",\"value\":\"" + canary + "\"}]}");
+        String observation = create("Observation", "{\"resourceType\":\"Observation\",\"status\":\"final\","
+                + "\"code\":{\"text\":\"" + canary + "\"},\"subject\":{\"reference\":\"Patient/" + patient + "\"}}");
+        String requestId = requestShredding(adminToken("keys-admin-paths-a"), patient, "RET-PATHS-1");
+        assertThat(post(adminToken("keys-admin-paths-b"), "/admin/keys/shredding/" + requestId + "/approve", "")
+                .body()).contains("\"state\":\"executed\"");
+
+        for (String path : List.of("/fhir/Patient?_id=" + patient, "/fhir/Observation?_id=" + observation
+                        + "&_include=Observation:subject", "/fhir/Observation?subject=Patient/" + patient
+                        + "&_include=Observation:subject", "/fhir/Patient/_history", "/fhir/Observation/_history",
+                "/fhir/_history", "/fhir/Patient/" + patient + "/$everything", "/fhir/Observation/" + observation
+                        + "/_history/1")) {
+            HttpResponse<String> answer = get(path);
+            assertThat(answer.statusCode()).as(path).isIn(200, 400, 404, 410);
+            assertThat(answer.body()).as(path).doesNotContain(canary);
+            if (answer.statusCode() == 200 && path.contains("?")) {
+                Bundle found = fhir.newJsonParser().parseResource(Bundle.class, answer.body());
+                assertThat(found.getEntry()).as(path).noneMatch(e -> e.getResource() != null
+                        && (patient.equals(e.getResource().getIdElement().getIdPart())
+                                || observation.equals(e.getResource().getIdElement().getIdPart())));
+            }
+        }
+        HttpResponse<String> breakGlass = post(token(), "/fhir/$break-glass", "{\"resourceType\":\"Parameters\","
+                + "\"parameter\":[{\"name\":\"patient\",\"valueReference\":{\"reference\":\"Patient/" + patient
+                + "\"}},{\"name\":\"reason\",\"valueString\":\"unconscious in ER\"}]}");
+        assertThat(breakGlass.statusCode()).as("break-glass on a shredded patient").isIn(403, 410);
+        assertThat(wrappedKeys(patient)).as("no new data key for a shredded patient").isZero();
+    }
+
+    @Test
     void theRequesterCanNeverApproveTheirOwnRequest() throws Exception {
         String patient = create("Patient", "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"Selfapproval\"}]}");
         String admin = adminToken("keys-admin-self");

@@ -8,6 +8,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.SmartInitializingSingleton;
+import org.springframework.boot.ssl.SslBundles;
 import org.springframework.core.env.Environment;
 import org.springframework.stereotype.Component;
 
@@ -30,10 +31,13 @@ public final class AlgorithmHygiene implements SmartInitializingSingleton {
 
     private final ObjectProvider<AlgorithmInventory> inventories;
     private final Environment environment;
+    private final ObjectProvider<SslBundles> sslBundles;
 
-    AlgorithmHygiene(ObjectProvider<AlgorithmInventory> inventories, Environment environment) {
+    AlgorithmHygiene(ObjectProvider<AlgorithmInventory> inventories, Environment environment,
+            ObjectProvider<SslBundles> sslBundles) {
         this.inventories = inventories;
         this.environment = environment;
+        this.sslBundles = sslBundles;
     }
 
     @Override
@@ -49,7 +53,7 @@ public final class AlgorithmHygiene implements SmartInitializingSingleton {
     public List<AlgorithmUse> inventory() {
         List<AlgorithmUse> uses = new ArrayList<>();
         inventories.orderedStream().forEach(inventory -> uses.addAll(inventory.algorithmsInUse()));
-        uses.addAll(TlsAlgorithms.of(environment));
+        uses.addAll(TlsAlgorithms.of(environment, sslBundles.getIfAvailable()));
         return uses;
     }
 

@@ -16,6 +16,8 @@ import java.util.List;
 import java.util.Locale;
 import org.springframework.boot.context.properties.bind.Bindable;
 import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.ssl.SslBundle;
+import org.springframework.boot.ssl.SslBundles;
 import org.springframework.core.env.Environment;
 import org.springframework.core.io.DefaultResourceLoader;
 import org.springframework.core.io.Resource;
@@ -33,11 +35,39 @@ final class TlsAlgorithms {
     }
 
     static List<AlgorithmUse> of(Environment env) {
+        return of(env, null);
+    }
+
+    /**
+     * As {@link #of(Environment)}, judging SSL bundles too: with {@code server.ssl.bundle} the
+     * connector takes certificate, protocols and suites from the bundle and ignores the
+     * server.ssl.* lists, and each SNI bundle ({@code server.ssl.server-name-bundles}) serves its
+     * own certificate. A bundle that cannot be inspected ({@code bundles} null) is refused.
+     */
+    static List<AlgorithmUse> of(Environment env, SslBundles bundles) {
         List<AlgorithmUse> uses = new ArrayList<>();
         if (!env.getProperty("server.ssl.enabled", Boolean.class, true)) {
             return uses;
         }
         Binder binder = Binder.get(env);
+        String bundle = env.getProperty("server.ssl.bundle");
+        List<String> named = new ArrayList<>();
+        if (bundle != null && !bundle.isBlank()) {
+            named.add(bundle.strip());
+        }
+        for (int i = 0; i < 1000; i++) {
+            var sni = binder.bind("server.ssl.server-name-bundles[" + i + "].bundle", String.class);
+            if (!sni.isBound()) {
+                break;
+            }
+            named.add(sni.get().strip());
+        }
+        for (String name : named) {
+            uses.addAll(ofBundle(name, bundles));
+        }
+        if (bundle != null && !bundle.isBlank()) {
+            return uses;
+        }
         List<String> protocols = binder.bind("server.ssl.enabled-protocols", Bindable.listOf(String.class))
                 .orElse(Collections.emptyList());
         if (protocols.isEmpty()) {
@@ -55,6 +85,55 @@ final class TlsAlgorithms {
             uses.add(AlgorithmUse.of(COMPONENT + " certificate signature", Kind.CERTIFICATE_SIGNATURE,
                     signatureName(certificate.getSigAlgName()), 0));
         });
+        return uses;
+    }
+
+    private static List<AlgorithmUse> ofBundle(String name, SslBundles bundles) {
+        String component = COMPONENT + " (SSL bundle " + name + ")";
+        if (bundles == null) {
+            return List.of(AlgorithmUse.of(component, Kind.TLS_PROTOCOL, "unknown (the bundle cannot be inspected)", 0));
+        }
+        List<AlgorithmUse> uses = new ArrayList<>();
+        SslBundle bundle = bundles.getBundle(name);
+        String[] protocols = bundle.getOptions().getEnabledProtocols();
+        if (protocols == null || protocols.length == 0) {
+            uses.add(AlgorithmUse.of(component, Kind.TLS_PROTOCOL, "JDK default (bundle enabled-protocols unset)", 0));
+        } else {
+            for (String p : protocols) {
+                uses.add(AlgorithmUse.of(component, Kind.TLS_PROTOCOL, p.strip(), 0));
+            }
+        }
+        String[] suites = bundle.getOptions().getCiphers();
+        if (suites == null || suites.length == 0) {
+            uses.add(AlgorithmUse.of(component, Kind.TLS_CIPHER_SUITE, "JDK default (bundle ciphers unset)", 0));
+        } else {
+            for (String s : suites) {
+                uses.add(AlgorithmUse.of(component, Kind.TLS_CIPHER_SUITE, s.strip(), 0));
+            }
+        }
+        try {
+            KeyStore store = bundle.getStores().getKeyStore();
+            String alias = bundle.getKey().getAlias();
+            if (store != null && alias == null) {
+                for (String candidate : Collections.list(store.aliases())) {
+                    if (store.isKeyEntry(candidate)) {
+                        alias = candidate;
+                        break;
+                    }
+                }
+            }
+            Certificate certificate = store == null || alias == null ? null : store.getCertificate(alias);
+            if (!(certificate instanceof X509Certificate x509)) {
+                uses.add(AlgorithmUse.of(component + " certificate", Kind.CERTIFICATE_SIGNATURE,
+                        "unknown (no certificate found in the bundle)", 0));
+                return uses;
+            }
+            uses.add(publicKey(component + " certificate key", x509.getPublicKey()));
+            uses.add(AlgorithmUse.of(component + " certificate signature", Kind.CERTIFICATE_SIGNATURE,
+                    signatureName(x509.getSigAlgName()), 0));
+        } catch (java.security.KeyStoreException e) {
+            throw new IllegalStateException("The TLS certificate of an SSL bundle cannot be read for the algorithm check", e);
+        }
         return uses;
     }
 

@@ -25,6 +25,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.ssl.DefaultSslBundleRegistry;
+import org.springframework.boot.ssl.SslBundle;
+import org.springframework.boot.ssl.SslBundleKey;
+import org.springframework.boot.ssl.SslOptions;
+import org.springframework.boot.ssl.SslStoreBundle;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.core.env.Environment;
@@ -133,6 +138,56 @@ class AlgorithmHygieneTest extends IntegrationTest {
                 .withProperty("server.ssl.key-store-password", "changeit");
 
         AlgorithmHygiene.check(TlsAlgorithms.of(env));
+    }
+
+    /**
+     * With {@code server.ssl.bundle} the connector takes its certificate, protocols and suites
+     * from the bundle and ignores {@code server.ssl.ciphers} and friends: the check must judge
+     * the bundle, not the (still strong) server.ssl.* lists.
+     */
+    @Test
+    void aWeakSslBundleIsRefusedEvenWhenServerSslListsAreStrong() throws Exception {
+        DefaultSslBundleRegistry bundles = new DefaultSslBundleRegistry();
+        bundles.registerBundle("web", bundle(keystore("RSA", 2048, "SHA256withRSA"),
+                SslOptions.of(new String[] {"TLS_RSA_WITH_AES_128_CBC_SHA"}, new String[] {"TLSv1.2", "TLSv1.1"})));
+        MockEnvironment env = tls().withProperty("server.ssl.bundle", "web");
+
+        assertThatThrownBy(() -> AlgorithmHygiene.check(TlsAlgorithms.of(env, bundles)))
+                .hasMessageContaining("RSA keys below 3072 bits are refused")
+                .hasMessageContaining("CBC mode is refused")
+                .hasMessageContaining("TLSv1.1");
+    }
+
+    @Test
+    void aStrongSslBundlePassesAndABundleThatCannotBeInspectedIsRefused() throws Exception {
+        DefaultSslBundleRegistry bundles = new DefaultSslBundleRegistry();
+        bundles.registerBundle("web", bundle(keystore("EC", 256, "SHA256withECDSA"), SslOptions.of(
+                AlgorithmPolicy.TLS_CIPHER_SUITES.toArray(String[]::new), new String[] {"TLSv1.3", "TLSv1.2"})));
+        MockEnvironment env = new MockEnvironment().withProperty("server.ssl.bundle", "web");
+
+        List<AlgorithmUse> uses = TlsAlgorithms.of(env, bundles);
+        AlgorithmHygiene.check(uses);
+        assertThat(uses).extracting(AlgorithmUse::algorithm).contains("ECDSA-P256", "ECDSA-SHA256", "TLSv1.3");
+        // A bundle without options leaves the JDK defaults on; a bundle the check cannot see is refused.
+        bundles.registerBundle("bare", SslBundle.of(SslStoreBundle.of(load(keystore("EC", 256, "SHA256withECDSA")),
+                "changeit", null), SslBundleKey.of("changeit", "server")));
+        assertThatThrownBy(() -> AlgorithmHygiene.check(TlsAlgorithms.of(env.withProperty("server.ssl.bundle", "bare"),
+                bundles))).hasMessageContaining("unset");
+        assertThatThrownBy(() -> AlgorithmHygiene.check(TlsAlgorithms.of(env, null)))
+                .hasMessageContaining("cannot be inspected");
+    }
+
+    private static SslBundle bundle(Path keystore, SslOptions options) throws Exception {
+        return SslBundle.of(SslStoreBundle.of(load(keystore), "changeit", null), SslBundleKey.of("changeit", "server"),
+                options);
+    }
+
+    private static KeyStore load(Path file) throws Exception {
+        KeyStore store = KeyStore.getInstance("PKCS12");
+        try (var in = Files.newInputStream(file)) {
+            store.load(in, "changeit".toCharArray());
+        }
+        return store;
     }
 
     @Test
