@@ -14,6 +14,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplicat
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
+import org.springframework.core.env.Environment;
 import org.springframework.context.annotation.Configuration;
 
 @Configuration(proxyBeanMethods = false)
@@ -115,6 +116,13 @@ class CryptoConfiguration {
             ObjectProvider<EncryptedRecords> records, ObjectProvider<EncryptedStore> stores,
             ApplicationEventPublisher events) {
         return new KeyJobs(dataSource, store, kek, deks, index, counters, keys, records, stores, events);
+    }
+
+    /** The server checks key separation on its live connections (ProductionReadiness checks names only). */
+    @Bean
+    @ConditionalOnWebApplication
+    KeySeparationCheck keySeparationCheck(DataSource dataSource, KeyringStore store, Environment environment) {
+        return new KeySeparationCheck(dataSource, store, environment);
     }
 
     @Bean

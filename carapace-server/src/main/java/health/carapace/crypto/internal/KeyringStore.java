@@ -74,6 +74,11 @@ final class KeyringStore implements DisposableBean {
         this.transactions = new TransactionTemplate(new JdbcTransactionManager(pool));
     }
 
+    /** The database user the keyring pool connects as (for the key separation check). */
+    String currentUser() {
+        return jdbc.sql("select current_user::text").query(String.class).single();
+    }
+
     /**
      * Runs {@code action} holding a keyring-wide PostgreSQL advisory lock: every node opening the
      * KEK takes it, so that "is the keyring empty, then may I create the KEK" is decided and acted
