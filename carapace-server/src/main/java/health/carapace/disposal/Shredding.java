@@ -152,6 +152,11 @@ public class Shredding {
                 case "pending" -> { }
                 default -> throw new Refused(409, "The request is " + request.state() + " and can no longer be approved");
             }
+            // Exclusive against writers, who hold this lock shared from their tombstone check to
+            // their commit (records' RecordStore): the tombstone and the token deletion below then
+            // see every write that passed the check, and no write passes it afterwards.
+            jdbc.sql("select pg_advisory_xact_lock(hashtext(?))").param("shredding/" + request.patient())
+                    .query((rs, n) -> 1).list();
             Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
             jdbc.sql("update ops.shredding_request set state = 'approved', decided_by = ?, decided_at = ? "
                             + "where request_id = ?")

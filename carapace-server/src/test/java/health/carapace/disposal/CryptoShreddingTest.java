@@ -167,6 +167,54 @@ class CryptoShreddingTest extends IntegrationTest {
     }
 
     @Test
+    void anApprovalWaitsForWritesInFlightAndWritesDuringAnApprovalWaitForIt() throws Exception {
+        String patient = create("Patient", "{\"resourceType\":\"Patient\"}");
+        String lock = "shredding/Patient/" + patient;
+        String observation = "{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"text\":\"x\"},"
+                + "\"subject\":{\"reference\":\"Patient/" + patient + "\"}}";
+        java.util.concurrent.ExecutorService background = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            // A write holds the lock shared while it commits: an approval meanwhile must wait for it.
+            String[] admins = {adminToken("keys-admin-race-a"), adminToken("keys-admin-race-b")};
+            String requestId = requestShredding(admins[0], patient, "RET-race");
+            java.util.concurrent.Future<HttpResponse<String>> approval;
+            try (Connection writer = DriverManager.getConnection(url, DevDatabase.OWNER, "")) {
+                writer.setAutoCommit(false);
+                writer.createStatement().execute("select pg_advisory_xact_lock_shared(hashtext('" + lock + "'))");
+                approval = background.submit(() -> post(admins[1], "/admin/keys/shredding/" + requestId + "/approve", ""));
+                Thread.sleep(750);
+                assertThat(approval.isDone()).as("approval waits for the write in flight").isFalse();
+                assertThat(count(DevDatabase.OWNER, "select count(*) from phi.shredded_compartment where compartment = ?",
+                        "Patient/" + patient)).isZero();
+                writer.commit();
+            }
+            assertThat(approval.get(30, java.util.concurrent.TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+
+            // The other way round: while an approval holds the lock, a write waits, then is refused.
+            String other = create("Patient", "{\"resourceType\":\"Patient\"}");
+            String otherLock = "shredding/Patient/" + other;
+            String otherObservation = observation.replace(patient, other);
+            java.util.concurrent.Future<HttpResponse<String>> write;
+            try (Connection approver = DriverManager.getConnection(url, DevDatabase.OWNER, "")) {
+                approver.setAutoCommit(false);
+                approver.createStatement().execute("select pg_advisory_xact_lock(hashtext('" + otherLock + "'))");
+                write = background.submit(() -> post(token(), "/fhir/Observation", otherObservation));
+                Thread.sleep(750);
+                assertThat(write.isDone()).as("a write waits for the approval holding the lock").isFalse();
+                approver.createStatement().executeUpdate("insert into phi.shredded_compartment "
+                        + "(compartment, request_id, shredded_at, requested_by, approved_by) values ('Patient/" + other
+                        + "', gen_random_uuid(), now(), 'test-a', 'test-b')");
+                approver.commit();
+            }
+            assertThat(write.get(30, java.util.concurrent.TimeUnit.SECONDS).statusCode())
+                    .as("the write sees the tombstone committed while it waited").isEqualTo(410);
+            assertThat(blindIndexTokens(other)).as("nothing of the refused write is indexed").isZero();
+        } finally {
+            background.shutdownNow();
+        }
+    }
+
+    @Test
     void theRequesterCanNeverApproveTheirOwnRequest() throws Exception {
         String patient = create("Patient", "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"Selfapproval\"}]}");
         String admin = adminToken("keys-admin-self");

@@ -323,14 +323,24 @@ class RecordStore {
      */
     String compartmentOf(String type, UUID id, Resource resource) {
         String compartment = patientCompartmentOf(type, id, resource);
-        // A Patient is its own compartment: a create has a fresh id, and an update found the
-        // tombstone already when it locked the current version. Other types name their patient.
-        if (!type.equals("Patient") && !compartment.equals(RecordCipher.SHARED_COMPARTMENT) && isShredded(compartment)) {
-            // No write may create a new data key for a shredded patient, or add data to it.
-            throw SafeFhirException.shredded();
+        if (!compartment.equals(RecordCipher.SHARED_COMPARTMENT)) {
+            // Writers hold the patient's shredding lock shared until they commit; an approval takes
+            // it exclusively before writing the tombstone. So an approval waits for writes already
+            // past this check (and then deletes their index tokens too), and a write arriving
+            // during an approval waits for it and then sees the tombstone. The check must be a
+            // statement of its own, after the lock: its snapshot then includes the tombstone.
+            jdbc.sql("select pg_advisory_xact_lock_shared(hashtext(?))").param(SHREDDING_LOCK + compartment)
+                    .query((rs, n) -> 1).list();
+            if (isShredded(compartment)) {
+                // No write may create a new data key for a shredded patient, or add data to it.
+                throw SafeFhirException.shredded();
+            }
         }
         return compartment;
     }
+
+    /** Advisory-lock key prefix shared with {@code disposal.Shredding} (same text, same hash). */
+    static final String SHREDDING_LOCK = "shredding/";
 
     boolean isShredded(String compartment) {
         return jdbc.sql("select exists (select 1 from phi.shredded_compartment where compartment = ?)")
