@@ -91,6 +91,10 @@ class RecordStore {
         Row current = lockCurrent(type, id)
                 .orElseThrow(() -> new SafeFhirException(405, org.hl7.fhir.r4.model.OperationOutcome.IssueType.NOTSUPPORTED,
                         "This server assigns resource ids: create new resources with POST"));
+        // Decided first: a 410 or a 412 naming the current version would tell a caller who may not
+        // touch this record that it exists, was shredded, or how often it changed.
+        guard.check(health.carapace.access.Interaction.UPDATE, type, current.compartment(),
+                RecordCategories.current(jdbc, type, id, current.version()));
         if (current.shredded()) {
             throw SafeFhirException.shredded();
         }
@@ -99,8 +103,6 @@ class RecordStore {
                     "Version conflict: If-Match names version " + expectedVersion + " but the current version is "
                             + current.version());
         }
-        guard.check(health.carapace.access.Interaction.UPDATE, type, current.compartment(),
-                RecordCategories.current(jdbc, type, id, current.version()));
         long version = current.version() + 1;
         String compartment = compartmentOf(type, id, resource);
         String category = RecordCategories.of(resource);
