@@ -60,6 +60,9 @@ class RecordStore {
      */
     interface WriteGuard {
         void check(health.carapace.access.Interaction interaction, String type, String compartment, String category);
+
+        /** Refuses a write that would put the caller themselves in a care relationship through emergency access alone. */
+        void checkCareLinks(String type, String compartment, java.util.List<UUID> practitioners);
     }
 
     /** Stores a new resource under a server-assigned id, or under {@code assignedId} in a transaction. */
@@ -69,6 +72,7 @@ class RecordStore {
         String compartment = compartmentOf(type, id, resource);
         String category = RecordCategories.of(resource);
         guard.check(health.carapace.access.Interaction.CREATE, type, compartment, category);
+        guard.checkCareLinks(type, compartment, CareTeamLinks.practitioners(resource));
         Instant now = now();
         stamp(resource, type, id, 1, now);
         byte[] ciphertext = seal(type, id, 1, compartment, resource);
@@ -108,6 +112,7 @@ class RecordStore {
         String category = RecordCategories.of(resource);
         // moving a record to another patient, or into another category, needs access to both sides
         guard.check(health.carapace.access.Interaction.UPDATE, type, compartment, category);
+        guard.checkCareLinks(type, compartment, CareTeamLinks.practitioners(resource));
         Instant now = later(current.lastUpdated());
         stamp(resource, type, id, version, now);
         byte[] ciphertext = seal(type, id, version, compartment, resource);
