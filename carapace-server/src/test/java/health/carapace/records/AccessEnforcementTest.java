@@ -228,6 +228,24 @@ class AccessEnforcementTest extends IntegrationTest {
         assertThat(get(token(), "Observation/" + elsewhere).statusCode()).isEqualTo(200);
     }
 
+    @Test
+    void aCareRelationshipEndedBetweenPagesOfAFilteredSearchTakesEffectOnTheNextPage() {
+        // gender is decided on the plaintext, so these results are a list of ids fixed at search time
+        Bundle first = search(clinicianToken, "Patient?family=" + stem + "&gender=female&_count=1");
+        assertThat(first.getTotal()).isEqualTo(3);
+        assertThat(ids(first)).containsExactly(patients.get(0));
+        for (int i : new int[] {4, 10}) {
+            relationships.unassign(clinician.clientId(), "Patient/" + patients.get(i), "test-admin", AuditContext.none());
+        }
+        List<String> later = new ArrayList<>();
+        for (Bundle page = first; page.getLink(Bundle.LINK_NEXT) != null; ) {
+            page = bundle(send(clinicianToken, HttpRequest.newBuilder(java.net.URI.create(page.getLink(Bundle.LINK_NEXT)
+                    .getUrl())).GET()));
+            later.addAll(ids(page));
+        }
+        assertThat(later).doesNotContain(patients.get(4), patients.get(10));
+    }
+
     // --- helpers ---
 
     static String observation(String patient) {
