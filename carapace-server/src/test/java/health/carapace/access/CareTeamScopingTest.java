@@ -79,6 +79,66 @@ class CareTeamScopingTest extends IntegrationTest {
         assertRefused(browser.fhirGet("/fhir/Patient/" + patientD, user));
     }
 
+    /**
+     * Emergency access is time-boxed: it must not let the caller write a CareTeam or Encounter that
+     * names themselves and so outlives the grant as a standing care relationship.
+     */
+    @Test
+    void breakGlassCannotBeTurnedIntoAStandingCareRelationshipForTheCallerThemselves() {
+        ServiceClients.Credentials admin = serviceClients.create("care-admin", Set.of("admin"));
+        String adminToken = tokenFor(admin.clientId(), admin.clientSecret());
+        String role = "ward-manager-" + UUID.randomUUID().toString().substring(0, 8);
+        HttpResponse<String> defined = sendWithoutToken(HttpRequest.newBuilder(uri("/admin/roles/" + role))
+                .header("Authorization", "Bearer " + adminToken).header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString("{\"role\":\"" + role + "\",\"permissions\":[\"view:demographics\","
+                        + "\"view:clinical_records\",\"manage:care_relationships\"],"
+                        + "\"constraints\":{\"ip_range\":[\"127.0.0.0/8\",\"::1/128\"]}}")));
+        assertThat(defined.statusCode()).isEqualTo(201);
+        String practitioner = create("Practitioner", "{\"resourceType\":\"Practitioner\",\"active\":true}");
+        String colleague = create("Practitioner", "{\"resourceType\":\"Practitioner\",\"active\":true}");
+        String patient = create("Patient", "{\"resourceType\":\"Patient\",\"active\":true}");
+        String userName = "ward-" + UUID.randomUUID().toString().substring(0, 8);
+        Users.Enrolment enrolment = users.create(userName, Set.of(role), practitioner);
+        SignInBrowser browser = new SignInBrowser(baseUrl(), TestInstallation.trustingSslContext(TestInstallation.dataDir()));
+        String user = browser.firstSignIn(enrolment.link(), userName, PASSWORD).accessToken();
+
+        HttpResponse<String> opened = as(user, HttpRequest.newBuilder(uri("/fhir/$break-glass"))
+                .header("Content-Type", "application/fhir+json").POST(HttpRequest.BodyPublishers.ofString(
+                        "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"patient\",\"valueReference\":"
+                                + "{\"reference\":\"Patient/" + patient + "\"}},{\"name\":\"reason\",\"valueString\":"
+                                + "\"Collapsed in the corridor\"}]}")));
+        assertThat(opened.statusCode()).isEqualTo(200);
+        assertThat(as(user, HttpRequest.newBuilder(uri("/fhir/Patient/" + patient)).GET()).statusCode()).isEqualTo(200);
+
+        // naming themselves: refused, nothing stored, no relationship
+        for (String type : new String[] {"CareTeam", "Encounter"}) {
+            String body = type.equals("CareTeam") ? careTeam(patient, practitioner, "active")
+                    : encounter(patient, practitioner, "in-progress");
+            HttpResponse<String> self = as(user, HttpRequest.newBuilder(uri("/fhir/" + type))
+                    .header("Content-Type", "application/fhir+json").POST(HttpRequest.BodyPublishers.ofString(body)));
+            assertThat(self.statusCode()).as(type).isEqualTo(403);
+            assertThat(Refusals.outcomeOf(self).getIssueFirstRep().getDetails().getCodingFirstRep().getCode())
+                    .isEqualTo("break-glass-cannot-relate-caller");
+        }
+        assertThat(JdbcClient.create(dataSource).sql("select count(*) from iam.care_relationship where patient = ?")
+                .param("Patient/" + patient).query(Long.class).single()).isZero();
+        // recording the care of others (a colleague) stays possible under emergency access
+        assertThat(as(user, HttpRequest.newBuilder(uri("/fhir/Encounter")).header("Content-Type", "application/fhir+json")
+                .POST(HttpRequest.BodyPublishers.ofString(encounter(patient, colleague, "in-progress")))).statusCode())
+                .isEqualTo(201);
+
+        // once emergency access ends, so does the user's access to the patient
+        assertThat(as(user, HttpRequest.newBuilder(uri("/fhir/$break-glass-close"))
+                .header("Content-Type", "application/fhir+json").POST(HttpRequest.BodyPublishers.ofString(
+                        "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"patient\",\"valueReference\":"
+                                + "{\"reference\":\"Patient/" + patient + "\"}}]}"))).statusCode()).isEqualTo(200);
+        assertRefused(as(user, HttpRequest.newBuilder(uri("/fhir/Patient/" + patient)).GET()));
+    }
+
+    private HttpResponse<String> as(String accessToken, HttpRequest.Builder request) {
+        return sendWithoutToken(request.header("Authorization", "Bearer " + accessToken));
+    }
+
     private static String careTeam(String patient, String practitioner, String status) {
         return "{\"resourceType\":\"CareTeam\",\"status\":\"" + status + "\",\"subject\":{\"reference\":\"Patient/" + patient
                 + "\"},\"participant\":[{\"member\":{\"reference\":\"Practitioner/" + practitioner + "\"}}]}";

@@ -54,6 +54,46 @@ class TrustedProxyTest extends IntegrationTest {
                 .header("Authorization", "Bearer " + adminToken).DELETE()).statusCode()).isEqualTo(204);
     }
 
+    /**
+     * Failed sign-ins are throttled per real client address, not per proxy: a password sprayer
+     * behind the proxy is slowed down, everyone else behind it still signs in.
+     */
+    @Test
+    void signInIsThrottledByTheForwardedClientAddressNotByTheProxy(@org.springframework.beans.factory.annotation.Autowired
+            Users users) {
+        String name = "proxied-" + Fakes.letters(8).toLowerCase(Locale.ROOT);
+        String password = "proxied sign-in " + UUID.randomUUID();
+        Users.Enrolment enrolment = users.create(name, Set.of(health.carapace.testing.TestPolicy.CLINICIAN), null);
+        SignInBrowser browser = new SignInBrowser(baseUrl(), health.carapace.testing.TestInstallation.trustingSslContext(
+                health.carapace.testing.TestInstallation.dataDir()));
+        assertThat(browser.setPassword(enrolment.link(), password).statusCode()).isEqualTo(200);
+        String sprayer = "192.0.2." + (100 + new java.util.Random().nextInt(100));
+        // 5 x max-failures are free per address; one more starts the back-off
+        for (int i = 0; i <= 25; i++) {
+            browser.newBrowser();
+            assertThat(signIn(browser, "nobody-" + UUID.randomUUID(), "wrong password " + i, sprayer).statusCode())
+                    .isEqualTo(200);
+        }
+        browser.newBrowser();
+        // the sprayer's address is held back, even with the right password ...
+        assertThat(signIn(browser, name, password, sprayer).statusCode()).isEqualTo(200);
+        browser.newBrowser();
+        // ... while a colleague behind the same proxy signs in (303 to the authenticator step)
+        HttpResponse<String> colleague = signIn(browser, name, password, "198.51.100.23");
+        assertThat(colleague.statusCode()).isEqualTo(303);
+        assertThat(SignInBrowser.location(colleague)).endsWith("/login/totp");
+    }
+
+    private static HttpResponse<String> signIn(SignInBrowser browser, String user, String password, String forwardedFor) {
+        HttpResponse<String> page = browser.send(HttpRequest.newBuilder(java.net.URI.create(browser.base + "/login"))
+                .header("X-Forwarded-For", forwardedFor).GET());
+        assertThat(page.statusCode()).isEqualTo(200);
+        return browser.send(HttpRequest.newBuilder(java.net.URI.create(browser.base + "/login"))
+                .header("X-Forwarded-For", forwardedFor).header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString(SignInBrowser.form(java.util.Map.of("username", user,
+                        "password", password, "_csrf", SignInBrowser.csrf(page.body()))))));
+    }
+
     private java.util.List<String> auditedAddresses(HttpResponse<String> response) {
         String requestId = response.headers().firstValue("X-Request-Id").orElseThrow();
         return org.springframework.jdbc.core.simple.JdbcClient.create(dataSource).sql("select convert_from(body, 'UTF8')::jsonb -> 'context' ->> 'ip' from audit.event "

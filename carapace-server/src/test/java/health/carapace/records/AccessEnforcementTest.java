@@ -211,6 +211,41 @@ class AccessEnforcementTest extends IntegrationTest {
         assertThat(ids(search(clinicianToken, "DocumentReference?patient=" + inCare))).containsExactlyInAnyOrder(imaging, note);
     }
 
+    @Test
+    void anUpdateOfAnotherPatientsRecordIsRefusedBeforeItsVersionIsComparedAndConditionalDeleteIsRefusedCleanly() {
+        String elsewhere = create("Observation", observation(patients.get(1)));
+        String body = observation(patients.get(1)).replace("{\"resourceType\":\"Observation\",",
+                "{\"resourceType\":\"Observation\",\"id\":\"" + elsewhere + "\",");
+        // A stale If-Match must not answer 412 with the current version: that would tell a caller
+        // without access that the record exists and how often it changed.
+        assertRefused(send(clinicianToken, HttpRequest.newBuilder(uri("/fhir/Observation/" + elsewhere))
+                .header("Content-Type", "application/fhir+json").header("If-Match", "W/\"7\"")
+                .PUT(HttpRequest.BodyPublishers.ofString(body))), "no-care-relationship");
+        // Conditional delete is not supported: a clean 400, not an internal error, and nothing is deleted.
+        HttpResponse<String> conditional = delete(clinicianToken, "Observation?subject=Patient/" + patients.get(1));
+        assertThat(conditional.statusCode()).isEqualTo(400);
+        assertThat(conditional.body()).contains("OperationOutcome").doesNotContain(patients.get(1));
+        assertThat(get(token(), "Observation/" + elsewhere).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void aCareRelationshipEndedBetweenPagesOfAFilteredSearchTakesEffectOnTheNextPage() {
+        // gender is decided on the plaintext, so these results are a list of ids fixed at search time
+        Bundle first = search(clinicianToken, "Patient?family=" + stem + "&gender=female&_count=1");
+        assertThat(first.getTotal()).isEqualTo(3);
+        assertThat(ids(first)).containsExactly(patients.get(0));
+        for (int i : new int[] {4, 10}) {
+            relationships.unassign(clinician.clientId(), "Patient/" + patients.get(i), "test-admin", AuditContext.none());
+        }
+        List<String> later = new ArrayList<>();
+        for (Bundle page = first; page.getLink(Bundle.LINK_NEXT) != null; ) {
+            page = bundle(send(clinicianToken, HttpRequest.newBuilder(java.net.URI.create(page.getLink(Bundle.LINK_NEXT)
+                    .getUrl())).GET()));
+            later.addAll(ids(page));
+        }
+        assertThat(later).doesNotContain(patients.get(4), patients.get(10));
+    }
+
     // --- helpers ---
 
     static String observation(String patient) {

@@ -35,6 +35,7 @@ class SsnMaskingTest extends IntegrationTest {
     private final String family = "Masked" + Fakes.letters(8);
     private String patient;
     private String clinician;
+    private String clinicianId;
 
     @BeforeEach
     void aPatientWithAnSsnAndAClinicianInCare() {
@@ -44,6 +45,7 @@ class SsnMaskingTest extends IntegrationTest {
         ServiceClients.Credentials client = client("masked-clinician", TestPolicy.CLINICIAN);
         relationships.assign(client.clientId(), "Patient/" + patient, "test-admin", AuditContext.none());
         clinician = tokenFor(client.clientId(), client.clientSecret());
+        clinicianId = client.clientId();
     }
 
     @Test
@@ -94,6 +96,29 @@ class SsnMaskingTest extends IntegrationTest {
         HttpResponse<String> byMrn = get(clinician, "Patient?identifier=" + enc("urn:carapace:mrn|" + mrn));
         assertThat(byMrn.statusCode()).isEqualTo(200);
         assertThat(byMrn.body()).contains(patient).doesNotContain(ssn);
+    }
+
+    @Test
+    void anSsnUnderItsOidTypedSsOrInTheNarrativeIsMaskedAndCannotBeSearchedFor() {
+        String oidSsn = "8" + Fakes.digits(2) + "-" + Fakes.digits(2) + "-" + Fakes.digits(4);
+        String typedSsn = Fakes.digits(9);
+        String other = create("Patient", "{\"resourceType\":\"Patient\",\"text\":{\"status\":\"generated\","
+                + "\"div\":\"<div xmlns=\\\"http://www.w3.org/1999/xhtml\\\">SSN " + ssn + ", also " + typedSsn + "</div>\"},"
+                + "\"identifier\":[{\"system\":\"urn:oid:2.16.840.1.113883.4.1\",\"value\":\"" + oidSsn + "\"},"
+                + "{\"type\":{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\",\"code\":\"SS\"}]},"
+                + "\"system\":\"urn:example:state-ssn\",\"value\":\"" + typedSsn + "\"}]}");
+        relationships.assign(clinicianId, "Patient/" + other, "test-admin", AuditContext.none());
+        for (HttpResponse<String> response : java.util.List.of(get(clinician, "Patient/" + other),
+                get(clinician, "Patient/" + other + "?_format=xml"))) {
+            assertThat(response.statusCode()).isEqualTo(200);
+            assertThat(response.body()).doesNotContain(oidSsn).doesNotContain(typedSsn).doesNotContain(ssn)
+                    .contains("***-**-" + oidSsn.substring(oidSsn.length() - 4))
+                    .contains("***-**-" + typedSsn.substring(5)).contains("***-**-" + last4);
+        }
+        assertRefused(get(clinician, "Patient?identifier=" + enc("urn:oid:2.16.840.1.113883.4.1|" + oidSsn)),
+                "ssn-search-needs-view-ssn");
+        // stored unchanged
+        assertThat(get(token(), "Patient/" + other).body()).contains(oidSsn).contains(typedSsn).contains(ssn);
     }
 
     private String create(String type, String json) {

@@ -73,10 +73,12 @@ class LoginPages {
     private final RequestCache authorizationRequests;
     private final String unknownUserHash;
     private final HttpSessionSecurityContextRepository contexts = new HttpSessionSecurityContextRepository();
+    private final health.carapace.access.ClientAddress clientAddresses;
 
     LoginPages(UserDirectory users, Sessions sessions, LoginThrottle throttle, TotpSeals seals, PasswordEncoder secretHasher,
-            AuditTrail audit, HumanSignIn signIn) {
+            AuditTrail audit, HumanSignIn signIn, health.carapace.access.ClientAddress clientAddresses) {
         this.users = users;
+        this.clientAddresses = clientAddresses;
         this.sessions = sessions;
         this.throttle = throttle;
         this.seals = seals;
@@ -96,7 +98,7 @@ class LoginPages {
     @PostMapping("/login")
     ResponseEntity<String> login(@RequestParam(name = "username", required = false) String userName,
             @RequestParam(name = "password", required = false) String password, HttpServletRequest request) {
-        String address = request.getRemoteAddr();
+        String address = address(request);
         String name = userName == null ? "" : userName.strip();
         Optional<UserDirectory.Account> account = users.byName(name);
         boolean allowed = throttle.allows(name, address);
@@ -142,7 +144,7 @@ class LoginPages {
         if (account.isEmpty() || account.get().disabled() || !account.get().mfaEnrolled()) {
             return restart(request);
         }
-        String address = request.getRemoteAddr();
+        String address = address(request);
         boolean allowed = throttle.allows(account.get().userName(), address);
         byte[] seed = seals.open(account.get().id(), account.get().totpSealed());
         OptionalLong step = totp.matchingStep(seed, code, Instant.now());
@@ -196,7 +198,7 @@ class LoginPages {
         if (account.isEmpty() || account.get().disabled() || account.get().mfaEnrolled()) {
             return restart(request);
         }
-        String address = request.getRemoteAddr();
+        String address = address(request);
         byte[] seed = pending.get().enrolSeed();
         boolean allowed = throttle.allows(account.get().userName(), address);
         OptionalLong step = totp.matchingStep(seed, code, Instant.now());
@@ -285,7 +287,7 @@ class LoginPages {
     /** Both factors passed: open the session, authenticate the browser session, resume the authorization request. */
     private ResponseEntity<String> complete(HttpServletRequest request, HttpServletResponse response,
             UserDirectory.Account account) {
-        throttle.succeeded(account.userName(), request.getRemoteAddr());
+        throttle.succeeded(account.userName(), address(request));
         UUID sessionId = sessions.open(account.id());
         try {
             record(request, account.userName(), AuditAction.LOGIN, "/login", true);
@@ -334,6 +336,14 @@ class LoginPages {
             session.removeAttribute(PENDING);
         }
         return loginPage(request, HttpStatus.OK, SIGN_IN_FAILED);
+    }
+
+    /**
+     * The real client address (X-Forwarded-For from trusted proxies only): behind a proxy the TCP
+     * peer is the proxy, and throttling by it would slow everyone down for one sprayer.
+     */
+    private String address(HttpServletRequest request) {
+        return clientAddresses.resolve(request).getHostAddress();
     }
 
     private static Optional<Pending> pending(HttpServletRequest request) {

@@ -133,7 +133,7 @@ final class AccessEnforcement {
             for (String value : entry.getValue()) {
                 for (String alternative : RecordSearch.splitOr(value)) {
                     int bar = alternative.indexOf('|');
-                    if (bar < 0 || SsnMasking.SSN_SYSTEM.equals(alternative.substring(0, bar))) {
+                    if (bar < 0 || SsnMasking.isSsnSystem(alternative.substring(0, bar))) {
                         return true;
                     }
                 }

@@ -26,23 +26,36 @@ final class CareTeamLinks {
     }
 
     void written(String type, UUID id, String compartment, Resource resource) {
+        if (!(resource instanceof CareTeam) && !(resource instanceof Encounter)) {
+            return;
+        }
+        List<UUID> practitioners = practitioners(resource);
+        if (practitioners.isEmpty()) {
+            relationships.remove(source(type, id));
+            return;
+        }
+        relationships.replace(source(type, id), compartment.startsWith("Patient/") ? compartment : null, practitioners);
+    }
+
+    /**
+     * The practitioners this resource puts in a care relationship with its subject: the members of
+     * a CareTeam or the participants of an Encounter, none if it is not one, or inactive,
+     * cancelled or entered in error.
+     */
+    static List<UUID> practitioners(Resource resource) {
         List<Reference> members = new ArrayList<>();
         if (resource instanceof CareTeam team) {
             if (team.getStatus() == CareTeam.CareTeamStatus.INACTIVE
                     || team.getStatus() == CareTeam.CareTeamStatus.ENTEREDINERROR) {
-                relationships.remove(source(type, id));
-                return;
+                return List.of();
             }
             team.getParticipant().forEach(p -> members.add(p.getMember()));
         } else if (resource instanceof Encounter encounter) {
             if (encounter.getStatus() == Encounter.EncounterStatus.CANCELLED
                     || encounter.getStatus() == Encounter.EncounterStatus.ENTEREDINERROR) {
-                relationships.remove(source(type, id));
-                return;
+                return List.of();
             }
             encounter.getParticipant().forEach(p -> members.add(p.getIndividual()));
-        } else {
-            return;
         }
         List<UUID> practitioners = new ArrayList<>();
         for (Reference member : members) {
@@ -51,7 +64,7 @@ final class CareTeamLinks {
                 Ids.parse(member.getReferenceElement().getIdPart()).ifPresent(practitioners::add);
             }
         }
-        relationships.replace(source(type, id), compartment.startsWith("Patient/") ? compartment : null, practitioners);
+        return practitioners;
     }
 
     void deleted(String type, UUID id) {

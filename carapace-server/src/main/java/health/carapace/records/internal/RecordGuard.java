@@ -68,6 +68,30 @@ final class RecordGuard implements RecordStore.WriteGuard {
         }
     }
 
+    /**
+     * Emergency access is time-boxed: a CareTeam or Encounter written under it must not name the
+     * caller's own practitioner, or the grant would outlive itself as a standing care relationship.
+     * Recording the care of others stays possible (and is flagged for review with the write).
+     */
+    @Override
+    public void checkCareLinks(String type, String compartment, List<java.util.UUID> practitioners) {
+        if (practitioners.isEmpty()) {
+            return;
+        }
+        HttpServletRequest request = request();
+        @SuppressWarnings("unchecked")
+        Set<String> marked = (Set<String>) request.getAttribute(BREAK_GLASS_PATIENTS);
+        if (marked == null || !marked.contains(compartment)) {
+            return;
+        }
+        Caller caller = caller(request, "/fhir/" + type);
+        java.util.Optional<java.util.UUID> self = caller.practitionerId() == null ? java.util.Optional.empty()
+                : Ids.parse(caller.practitionerId());
+        if (self.isPresent() && practitioners.contains(self.get())) {
+            throw refuse(caller.principal(), "break-glass-cannot-relate-caller", "/fhir/" + type, patient(compartment));
+        }
+    }
+
     /** The scope of a search of {@code type}; refuses (403, audited) if nothing at all is in it. */
     PatientScope scope(Interaction interaction, String type, String category, String auditPath) {
         PatientScope scope = scopeOf(interaction, type, category, auditPath);

@@ -77,6 +77,9 @@ class RecordSearch {
         Plan plan = new Plan();
         plan.args.add(type);
         narrow(plan, scopes);
+        // the scope alone, for re-narrowing each page of results fixed at search time
+        String scopeWhere = plan.where.toString();
+        List<Object> scopeArgs = List.copyOf(plan.args);
         Map<String, Param> catalog = SearchCatalog.forType(type);
         for (var entry : parameters.entrySet()) {
             String[] nameAndModifier = entry.getKey().split(":", 2);
@@ -119,7 +122,7 @@ class RecordSearch {
         if (plan.filters.isEmpty()) {
             return new SearchResults.Lazy(type, store, jdbc, plan.where.toString(), plan.args, scopes);
         }
-        return new SearchResults.Listed(type, store, filteredIds(type, plan), scopes);
+        return new SearchResults.Listed(type, store, filteredIds(type, plan), scopes, jdbc, scopeWhere, scopeArgs);
     }
 
     /**

@@ -60,6 +60,9 @@ class RecordStore {
      */
     interface WriteGuard {
         void check(health.carapace.access.Interaction interaction, String type, String compartment, String category);
+
+        /** Refuses a write that would put the caller themselves in a care relationship through emergency access alone. */
+        void checkCareLinks(String type, String compartment, java.util.List<UUID> practitioners);
     }
 
     /** Stores a new resource under a server-assigned id, or under {@code assignedId} in a transaction. */
@@ -69,6 +72,7 @@ class RecordStore {
         String compartment = compartmentOf(type, id, resource);
         String category = RecordCategories.of(resource);
         guard.check(health.carapace.access.Interaction.CREATE, type, compartment, category);
+        guard.checkCareLinks(type, compartment, CareTeamLinks.practitioners(resource));
         Instant now = now();
         stamp(resource, type, id, 1, now);
         byte[] ciphertext = seal(type, id, 1, compartment, resource);
@@ -91,6 +95,10 @@ class RecordStore {
         Row current = lockCurrent(type, id)
                 .orElseThrow(() -> new SafeFhirException(405, org.hl7.fhir.r4.model.OperationOutcome.IssueType.NOTSUPPORTED,
                         "This server assigns resource ids: create new resources with POST"));
+        // Decided first: a 410 or a 412 naming the current version would tell a caller who may not
+        // touch this record that it exists, was shredded, or how often it changed.
+        guard.check(health.carapace.access.Interaction.UPDATE, type, current.compartment(),
+                RecordCategories.current(jdbc, type, id, current.version()));
         if (current.shredded()) {
             throw SafeFhirException.shredded();
         }
@@ -99,13 +107,12 @@ class RecordStore {
                     "Version conflict: If-Match names version " + expectedVersion + " but the current version is "
                             + current.version());
         }
-        guard.check(health.carapace.access.Interaction.UPDATE, type, current.compartment(),
-                RecordCategories.current(jdbc, type, id, current.version()));
         long version = current.version() + 1;
         String compartment = compartmentOf(type, id, resource);
         String category = RecordCategories.of(resource);
         // moving a record to another patient, or into another category, needs access to both sides
         guard.check(health.carapace.access.Interaction.UPDATE, type, compartment, category);
+        guard.checkCareLinks(type, compartment, CareTeamLinks.practitioners(resource));
         Instant now = later(current.lastUpdated());
         stamp(resource, type, id, version, now);
         byte[] ciphertext = seal(type, id, version, compartment, resource);

@@ -94,6 +94,10 @@ final class ResourceProvider implements IResourceProvider {
 
     @Delete
     public MethodOutcome delete(@IdParam IdType id) {
+        if (id == null || !id.hasIdPart()) {
+            // DELETE Type?criteria: HAPI passes no id
+            throw SafeFhirException.badRequest("Conditional delete is not supported: delete one resource by its id");
+        }
         UUID uuid = Ids.require(id.getIdPart());
         transactions.executeWithoutResult(status -> {
             String patient = store.compartmentOfCurrent(typeName, uuid);

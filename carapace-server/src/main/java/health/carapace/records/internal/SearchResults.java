@@ -62,23 +62,45 @@ final class SearchResults {
         }
     }
 
-    /** Results already decided (after filtering decrypted candidates). */
+    /**
+     * Results already decided (after filtering decrypted candidates). The ids are fixed at search
+     * time, so each page is narrowed to the scope again ({@code scopeWhere}, which reads care
+     * relationships live): a relationship that ended between pages hides that patient's records.
+     */
     static final class Listed extends Ids {
         private final String type;
         private final RecordStore store;
         private final List<UUID> ids;
+        private final JdbcClient jdbc;
+        private final String scopeWhere;
+        private final List<Object> scopeArgs;
 
-        Listed(String type, RecordStore store, List<UUID> ids, AccessEnforcement.Scopes scopes) {
+        Listed(String type, RecordStore store, List<UUID> ids, AccessEnforcement.Scopes scopes, JdbcClient jdbc,
+                String scopeWhere, List<Object> scopeArgs) {
             super(type, scopes);
             this.type = type;
             this.store = store;
             this.ids = List.copyOf(ids);
+            this.jdbc = jdbc;
+            this.scopeWhere = scopeWhere;
+            this.scopeArgs = List.copyOf(scopeArgs);
         }
 
         @Override
         public List<IBaseResource> getResources(int from, int to) {
             int end = Math.min(to, ids.size());
-            return from >= end ? List.of() : new ArrayList<>(store.readCurrent(type, ids.subList(from, end)));
+            if (from >= end) {
+                return List.of();
+            }
+            List<UUID> page = ids.subList(from, end);
+            List<Object> args = new ArrayList<>(scopeArgs);
+            args.add(page.toArray(UUID[]::new));
+            java.util.Set<UUID> stillInScope = new java.util.HashSet<>(jdbc.sql("select r.resource_id from phi.resource r"
+                            + " where " + scopeWhere + " and r.resource_id = any(?)")
+                    .params(args)
+                    .query(UUID.class)
+                    .list());
+            return new ArrayList<>(store.readCurrent(type, page.stream().filter(stillInScope::contains).toList()));
         }
 
         @Override

@@ -22,6 +22,13 @@ import org.hl7.fhir.r4.model.Resource;
 final class SsnMasking {
 
     static final String SSN_SYSTEM = "http://hl7.org/fhir/sid/us-ssn";
+    /** The same namespace under its OID (HL7 v2 and CDA feeds send this one). */
+    static final String SSN_OID = "urn:oid:2.16.840.1.113883.4.1";
+    /** Identifier type "SS" (Social Security number) in HL7's v2-0203 table. */
+    private static final String V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203";
+    /** An SSN written out in free text (the narrative), with or without separators. */
+    private static final java.util.regex.Pattern SSN_TEXT =
+            java.util.regex.Pattern.compile("(?<![0-9])[0-9]{3}([- ]?)[0-9]{2}\\1[0-9]{4}(?![0-9])");
 
     private final FhirContext fhir;
     private final RecordGuard guard;
@@ -54,8 +61,16 @@ final class SsnMasking {
             return;
         }
         for (Identifier identifier : fhir.newTerser().getAllPopulatedChildElementsOfType(resource, Identifier.class)) {
-            if (SSN_SYSTEM.equals(identifier.getSystem()) && identifier.hasValue()) {
+            if (isSsn(identifier) && identifier.hasValue()) {
                 identifier.setValue(masked(identifier.getValue()));
+            }
+        }
+        if (resource instanceof DomainResource domain && domain.hasText() && domain.getText().hasDiv()) {
+            // The narrative is a human-readable copy of the record and often repeats the SSN.
+            String div = domain.getText().getDivAsString();
+            String maskedDiv = SSN_TEXT.matcher(div).replaceAll(match -> masked(match.group()));
+            if (!maskedDiv.equals(div)) {
+                domain.getText().setDivAsString(maskedDiv);
             }
         }
         if (resource instanceof DomainResource domain) {
@@ -63,6 +78,16 @@ final class SsnMasking {
                 maskAll(contained);
             }
         }
+    }
+
+    /** An SSN: in the us-ssn namespace (by URL or OID), or typed SS whatever its system. */
+    static boolean isSsn(Identifier identifier) {
+        return isSsnSystem(identifier.getSystem()) || identifier.getType().getCoding().stream()
+                .anyMatch(c -> V2_0203.equals(c.getSystem()) && "SS".equals(c.getCode()));
+    }
+
+    static boolean isSsnSystem(String system) {
+        return SSN_SYSTEM.equals(system) || SSN_OID.equals(system);
     }
 
     /** {@code ***-**-} and the last four digits; fewer than four digits are all masked. */
