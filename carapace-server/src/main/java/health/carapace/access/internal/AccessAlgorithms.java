@@ -32,10 +32,15 @@ class AccessAlgorithms implements AlgorithmInventory {
 
     private final ObjectProvider<JWKSource<SecurityContext>> jwkSources;
     private final ObjectProvider<PasswordEncoder> passwordEncoders;
+    private final ObjectProvider<TotpSeals> totpSeals;
+    private final ObjectProvider<LoginThrottle> loginThrottles;
 
-    AccessAlgorithms(ObjectProvider<JWKSource<SecurityContext>> jwkSources, ObjectProvider<PasswordEncoder> passwordEncoders) {
+    AccessAlgorithms(ObjectProvider<JWKSource<SecurityContext>> jwkSources, ObjectProvider<PasswordEncoder> passwordEncoders,
+            ObjectProvider<TotpSeals> totpSeals, ObjectProvider<LoginThrottle> loginThrottles) {
         this.jwkSources = jwkSources;
         this.passwordEncoders = passwordEncoders;
+        this.totpSeals = totpSeals;
+        this.loginThrottles = loginThrottles;
     }
 
     @Override
@@ -51,7 +56,21 @@ class AccessAlgorithms implements AlgorithmInventory {
             }
         });
         passwordEncoders.orderedStream().forEach(encoder -> uses.add(describe("secret and password hashes", encoder)));
+        // Second factor and sign-in: TOTP codes, the seeds' sealing key, throttle counter keys,
+        // enrolment-link hashes (names from the constants the code uses, sizes from the keys).
+        uses.add(new AlgorithmUse("TOTP codes (RFC 6238)", Kind.MAC, macName(Totp.ALGORITHM), Totp.SEED_BYTES * 8,
+                Totp.DIGITS + " digits, " + Totp.STEP.toSeconds() + " s"));
+        totpSeals.orderedStream().forEach(seals -> uses.add(AlgorithmUse.of("TOTP seed sealing", Kind.AEAD, "AES-GCM",
+                seals.keyBits())));
+        loginThrottles.orderedStream().forEach(throttle -> uses.add(AlgorithmUse.of("sign-in throttle counter keys",
+                Kind.MAC, macName(LoginThrottle.MAC), throttle.keyBits())));
+        uses.add(AlgorithmUse.of("enrolment-link hashes", Kind.DIGEST, UserDirectory.TOKEN_DIGEST, 0));
         return uses;
+    }
+
+    /** JCA MAC names ("HmacSHA256") as the policy spells them ("HMAC-SHA256"). */
+    static String macName(String jca) {
+        return jca.startsWith("Hmac") ? "HMAC-" + jca.substring(4) : jca;
     }
 
     static AlgorithmUse describe(String component, JWK jwk) {

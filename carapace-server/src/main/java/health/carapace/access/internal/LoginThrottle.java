@@ -27,6 +27,9 @@ import org.springframework.jdbc.core.simple.JdbcClient;
  */
 final class LoginThrottle {
 
+    /** Counter keys are HMACs under a 256-bit keyring secret, so the table holds no user name or address. */
+    static final String MAC = "HmacSHA256";
+
     /** Whether this failure locked the account (for the audit trail). */
     record Failure(boolean locked) {}
 
@@ -43,7 +46,12 @@ final class LoginThrottle {
             byte[] fresh = new byte[32];
             new SecureRandom().nextBytes(fresh);
             return fresh;
-        }), "HmacSHA256");
+        }), MAC);
+    }
+
+    /** The counter key's size, for the algorithm check. */
+    int keyBits() {
+        return key.getEncoded().length * 8;
     }
 
     /** Whether an attempt for this account from this address may be checked at all now. */
@@ -129,11 +137,11 @@ final class LoginThrottle {
 
     private byte[] hmac(String value) {
         try {
-            Mac mac = Mac.getInstance("HmacSHA256");
+            Mac mac = Mac.getInstance(MAC);
             mac.init(key);
             return mac.doFinal(value.getBytes(StandardCharsets.UTF_8));
         } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("HmacSHA256 is unavailable", e);
+            throw new IllegalStateException(MAC + " is unavailable", e);
         }
     }
 }

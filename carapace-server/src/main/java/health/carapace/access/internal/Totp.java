@@ -24,7 +24,8 @@ final class Totp {
     static final int DIGITS = 6;
     /** RFC 6238 §5.2: one step either way. */
     static final int DRIFT_STEPS = 1;
-    private static final String ALGORITHM = TimeBasedOneTimePasswordGenerator.TOTP_ALGORITHM_HMAC_SHA256;
+    static final String ALGORITHM = TimeBasedOneTimePasswordGenerator.TOTP_ALGORITHM_HMAC_SHA256;
+    static final int SEED_BYTES = 32;
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final TimeBasedOneTimePasswordGenerator generator =
@@ -32,7 +33,7 @@ final class Totp {
 
     /** A fresh 256-bit seed (RFC 6238 recommends the HMAC's output length). */
     static byte[] newSeed() {
-        byte[] seed = new byte[32];
+        byte[] seed = new byte[SEED_BYTES];
         RANDOM.nextBytes(seed);
         return seed;
     }

@@ -16,6 +16,7 @@ import java.util.UUID;
 final class TotpSeals {
 
     private final Aead aead;
+    private final int keyBits;
 
     TotpSeals(SystemSecrets secrets) {
         byte[] key = secrets.getOrCreate("totp-seal-key", () -> {
@@ -25,9 +26,15 @@ final class TotpSeals {
         });
         try {
             this.aead = new AesGcmJce(key);
+            this.keyBits = key.length * 8;
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("the TOTP sealing key is unusable", e);
         }
+    }
+
+    /** The sealing key's size, for the algorithm check (AES-GCM). */
+    int keyBits() {
+        return keyBits;
     }
 
     byte[] seal(UUID userId, byte[] seed) {

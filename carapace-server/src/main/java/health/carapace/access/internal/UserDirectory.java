@@ -88,10 +88,12 @@ public final class UserDirectory {
         jdbc.sql("update iam.app_user set password_hash = ? where id = ?").params(passwordHash, userId).update();
     }
 
+    static final String TOKEN_DIGEST = "SHA-256";
+
     /** Enrolment tokens are 256 random bits, so an unsalted SHA-256 is enough to make the stored value useless. */
     public static byte[] hash(String token) {
         try {
-            return MessageDigest.getInstance("SHA-256").digest(
+            return MessageDigest.getInstance(TOKEN_DIGEST).digest(
                     (token == null ? "" : token).getBytes(java.nio.charset.StandardCharsets.UTF_8));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);

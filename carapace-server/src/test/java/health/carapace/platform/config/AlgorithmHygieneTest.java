@@ -76,6 +76,12 @@ class AlgorithmHygieneTest extends IntegrationTest {
                 "SIGNATURE ECDSA-P256 256",        // the TLS certificate's key
                 "CERTIFICATE_SIGNATURE ECDSA-SHA256 0");
         assertThat(inventory).filteredOn(u -> u.component().equals("record data keys")).isNotEmpty();
+        // The sign-in algorithms are in the inventory too, judged like the rest.
+        assertThat(inventory).extracting(u -> u.component() + ": " + u.kind() + " " + u.algorithm() + " " + u.bits())
+                .contains("TOTP codes (RFC 6238): MAC HMAC-SHA256 256",
+                        "TOTP seed sealing: AEAD AES-GCM 256",
+                        "sign-in throttle counter keys: MAC HMAC-SHA256 256",
+                        "enrolment-link hashes: DIGEST SHA-256 0");
     }
 
     @Test
