@@ -308,6 +308,18 @@ class BadInputTest extends IntegrationTest {
         assertRefused(response, 400, canary, invalidDate);
     }
 
+    @Test
+    void conditionalCreateIsRefusedWith400InsteadOfCreatingADuplicate() {
+        String canary = canary();
+
+        HttpResponse<String> response = send(post("/fhir/Patient", FHIR_JSON,
+                "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"" + canary + "\"}]}")
+                .header("If-None-Exist", "family=" + canary));
+
+        assertRefused(response, 400, canary);
+        assertThat(response.body()).contains("Conditional create");
+    }
+
     // --- assertions ---------------------------------------------------------------------------
 
     private void assertRefused(HttpResponse<String> response, int status, String... sent) {

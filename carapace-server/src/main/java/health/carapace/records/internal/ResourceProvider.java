@@ -65,7 +65,13 @@ final class ResourceProvider implements IResourceProvider {
     }
 
     @Create
-    public MethodOutcome create(@ResourceParam IBaseResource resource) {
+    public MethodOutcome create(@ResourceParam IBaseResource resource,
+            @ca.uhn.fhir.rest.annotation.ConditionalUrlParam String ifNoneExist) {
+        if (ifNoneExist != null) {
+            // Ignoring the header would create a duplicate the client asked us not to create; the
+            // search it names could not be decided and narrowed like a search either (as in bundles).
+            throw SafeFhirException.badRequest("Conditional create (If-None-Exist) is not supported");
+        }
         Resource created = transactions.execute(status -> {
             Resource stored = store.create(checkType(resource), null);
             audit.changed(AuditAction.CREATED, typeName, stored.getIdElement().getIdPart(), RecordAudit.patientOf(stored));
