@@ -11,7 +11,6 @@ import java.net.URLEncoder;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.util.Base64;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -91,19 +90,9 @@ class AuditQueryTest extends IntegrationTest {
         assertThat(csv.body().lines().count()).isEqualTo(3);
     }
 
-    private String investigatorToken() throws Exception {
+    private String investigatorToken() {
         ServiceClients.Credentials auditor = serviceClients.create("investigator", Set.of("admin"));
-        String basic = Base64.getEncoder().encodeToString((auditor.clientId() + ":" + auditor.clientSecret())
-                .getBytes(StandardCharsets.UTF_8));
-        HttpResponse<String> token = http().send(HttpRequest.newBuilder(URI.create(baseUrl() + "/oauth2/token"))
-                .header("Authorization", "Basic " + basic)
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .POST(HttpRequest.BodyPublishers.ofString("grant_type=client_credentials")).build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertThat(token.statusCode()).isEqualTo(200);
-        Matcher m = Pattern.compile("\"access_token\"\\s*:\\s*\"([^\"]+)\"").matcher(token.body());
-        assertThat(m.find()).isTrue();
-        return m.group(1);
+        return tokenFor(auditor.clientId(), auditor.clientSecret());
     }
 
     private String createPatient(String token) throws Exception {

@@ -11,7 +11,6 @@ import health.carapace.platform.dev.DevDatabase;
 import health.carapace.testing.Fakes;
 import health.carapace.testing.IntegrationTest;
 import health.carapace.testing.TestInstallation;
-import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -21,7 +20,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
@@ -350,20 +348,10 @@ class CryptoShreddingTest extends IntegrationTest {
         return id.group(1);
     }
 
-    private String adminToken(String name) throws Exception {
+    private String adminToken(String name) {
         // manage:keys comes with the policy directory's admin role (test and dev policy: admin.json).
         ServiceClients.Credentials admin = serviceClients.create(name, Set.of("admin"));
-        String basic = Base64.getEncoder().encodeToString((admin.clientId() + ":" + admin.clientSecret())
-                .getBytes(StandardCharsets.UTF_8));
-        HttpResponse<String> token = http().send(HttpRequest.newBuilder(URI.create(baseUrl() + "/oauth2/token"))
-                .header("Authorization", "Basic " + basic)
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .POST(HttpRequest.BodyPublishers.ofString("grant_type=client_credentials")).build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertThat(token.statusCode()).isEqualTo(200);
-        Matcher m = Pattern.compile("\"access_token\"\\s*:\\s*\"([^\"]+)\"").matcher(token.body());
-        assertThat(m.find()).isTrue();
-        return m.group(1);
+        return tokenFor(admin.clientId(), admin.clientSecret());
     }
 
     private String create(String type, String json) {
