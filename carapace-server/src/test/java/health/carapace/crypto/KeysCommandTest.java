@@ -35,6 +35,16 @@ class KeysCommandTest {
     }
 
     @Test
+    void aSettingGivenOnTheCommandLineReachesTheCommandsApplicationContext() {
+        // A warning threshold of one encryption flags every key that has encrypted anything,
+        // and status then exits 3: only if the setting was applied.
+        Run status = run(new String[] {"keys", "status", "--data-dir", dataDir.toString(),
+                "--carapace.keys.encryption-warning=1"});
+
+        assertThat(status.exit()).as(status.out()).isEqualTo(3);
+    }
+
+    @Test
     void aMistypedOptionIsRefusedInsteadOfPassedOnAsASetting() {
         Run refused = run(new String[] {"keys", "status", "--data-dir", dataDir.toString(), "--verbose"});
 
