@@ -6,8 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import health.carapace.CarapaceApplication;
 import health.carapace.access.ServiceClients;
 import health.carapace.crypto.KeyUnavailableException;
-import health.carapace.platform.cli.Launcher;
-import health.carapace.platform.cli.ServerHandle;
+import health.carapace.cli.Launcher;
+import health.carapace.cli.ServerHandle;
 import health.carapace.testing.TestInstallation;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -33,7 +33,7 @@ import org.springframework.jdbc.core.simple.JdbcClient;
  */
 class StartDevTest {
 
-    private static final Launcher.App APP = (defaults, args) -> CarapaceApplication.run(defaults, true, args);
+    private static final Launcher.Application APP = CarapaceApplication::run;
 
     @TempDir
     Path dataDir;

@@ -28,7 +28,9 @@ import org.springframework.test.context.DynamicPropertySource;
 @SpringBootTest(classes = CarapaceApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 public abstract class IntegrationTest {
 
+    private static ServiceClients.Credentials everythingClient;
     private static String cachedToken;
+    private static java.time.Instant cachedTokenIssuedAt;
 
     @LocalServerPort
     protected int port;
@@ -73,15 +75,22 @@ public abstract class IntegrationTest {
     }
 
     /**
-     * A fresh access token for a service client created once per JVM. It acts system-to-system:
-     * its role grants every permission, view:all_patients and view:ssn included.
+     * An access token for a service client created once per JVM. It acts system-to-system: its
+     * role grants every permission, view:all_patients and view:ssn included. Renewed well before
+     * the 15-minute lifetime ends, since a whole run on a loaded machine can take longer than that.
      */
-    protected synchronized String token() {
-        if (cachedToken == null) {
-            ServiceClients.Credentials client = client("integration-tests", TestPolicy.EVERYTHING);
-            cachedToken = tokenFor(client.clientId(), client.clientSecret());
+    protected String token() {
+        synchronized (IntegrationTest.class) {
+            if (everythingClient == null) {
+                everythingClient = client("integration-tests", TestPolicy.EVERYTHING);
+            }
+            if (cachedToken == null
+                    || cachedTokenIssuedAt.isBefore(java.time.Instant.now().minus(java.time.Duration.ofMinutes(5)))) {
+                cachedToken = tokenFor(everythingClient.clientId(), everythingClient.clientSecret());
+                cachedTokenIssuedAt = java.time.Instant.now();
+            }
+            return cachedToken;
         }
-        return cachedToken;
     }
 
     protected String tokenFor(String clientId, String secret) {

@@ -1,4 +1,4 @@
-package health.carapace.platform.cli;
+package health.carapace.cli;
 
 import health.carapace.platform.dev.DevEnvironment;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package health.carapace.platform.cli;
+package health.carapace.cli;
 
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ConfigurableApplicationContext;

@@ -1,4 +1,4 @@
-package health.carapace;
+package health.carapace.cli;
 
 import health.carapace.access.AccessReview;
 

@@ -1,0 +1,33 @@
+package health.carapace.cli;
+
+import health.carapace.access.Users;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+// --- people (ADR 0007) ----------------------------------------------------------------------
+
+@Command(name = "create-user", mixinStandardHelpOptions = true,
+        description = {"Creates a user without any password and prints a one-time enrolment link where they set",
+            "one (TOTP is enrolled at their first sign-in). The first administrator is created this way."})
+final class CreateUserCommand extends InstallationCommand {
+
+    @CommandLine.Parameters(index = "0", description = "The user name (unique regardless of case).")
+    String name;
+
+    @Option(names = "--role", required = true, description = "A role from the policy directory (repeatable).")
+    java.util.Set<String> roles = new java.util.LinkedHashSet<>();
+
+    @Option(names = "--practitioner", description = "The FHIR Practitioner id this user acts as (care relationships).")
+    String practitioner;
+
+    @Override
+    public Integer call() throws Exception {
+        Users.Enrolment enrolment = installation.run(ctx -> ctx.getBean(Users.class).create(name, roles, practitioner));
+        System.out.println("user:            " + enrolment.userName());
+        System.out.println("enrolment link:  " + enrolment.link());
+        System.out.println("expires:         " + enrolment.expiresAt());
+        System.out.println("Give the link to the user over a trusted channel; it works once. Carapace stores only its hash.");
+        return 0;
+    }
+}

@@ -1,0 +1,20 @@
+package health.carapace.cli;
+
+import health.carapace.access.Users;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+@Command(name = "disable-user", mixinStandardHelpOptions = true,
+        description = "Disables a user and ends their sessions: their tokens stop working on the next request.")
+final class DisableUserCommand extends InstallationCommand {
+
+    @CommandLine.Parameters(index = "0", description = "The user name.")
+    String name;
+
+    @Override
+    public Integer call() throws Exception {
+        boolean disabled = installation.run(ctx -> ctx.getBean(Users.class).disable(name));
+        System.out.println(disabled ? "disabled; every session ended" : "no such user");
+        return disabled ? 0 : 1;
+    }
+}

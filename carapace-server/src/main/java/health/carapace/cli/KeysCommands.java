@@ -1,0 +1,10 @@
+package health.carapace.cli;
+
+import picocli.CommandLine.Command;
+
+@Command(name = "keys", mixinStandardHelpOptions = true,
+        description = "Key lifecycle: rotation, status and crypto-shredding.",
+        subcommands = {RotateKekCommand.class, RotateDeksCommand.class, RotateIndexKeysCommand.class, KeyStatusCommand.class,
+            ShreddingCommands.class})
+final class KeysCommands {
+}

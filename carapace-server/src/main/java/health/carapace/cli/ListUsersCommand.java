@@ -1,0 +1,23 @@
+package health.carapace.cli;
+
+import health.carapace.access.Users;
+import java.util.List;
+import picocli.CommandLine.Command;
+
+@Command(name = "list-users", mixinStandardHelpOptions = true,
+        description = "Lists users: name, roles, practitioner, state. Never a secret.")
+final class ListUsersCommand extends InstallationCommand {
+
+    @Override
+    public Integer call() throws Exception {
+        List<Users.Summary> users = installation.run(ctx -> ctx.getBean(Users.class).list());
+        System.out.println("user\troles\tpractitioner\tstate\tpassword\tmfa\tcreated");
+        for (Users.Summary u : users) {
+            System.out.println(String.join("\t", u.userName(), String.join(",", new java.util.TreeSet<>(u.roles())),
+                    u.practitionerId() == null ? "-" : u.practitionerId(), u.disabled() ? "disabled" : "active",
+                    u.passwordSet() ? "set" : "pending", u.mfaEnrolled() ? "enrolled" : "pending",
+                    u.createdAt().toString()));
+        }
+        return 0;
+    }
+}
