@@ -34,6 +34,7 @@ import org.springframework.security.crypto.password.PasswordEncoder;
 import org.springframework.security.web.context.HttpSessionSecurityContextRepository;
 import org.springframework.security.web.savedrequest.RequestCache;
 import org.springframework.security.web.savedrequest.SavedRequest;
+import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestParam;
@@ -100,7 +101,10 @@ class LoginPages {
             @RequestParam(name = "password", required = false) String password, HttpServletRequest request) {
         String address = address(request);
         String name = userName == null ? "" : userName.strip();
-        Optional<UserDirectory.Account> account = users.byName(name);
+        // A name no account can have is not looked up (SignInFields has already refused control
+        // characters and over-long values); it fails like an unknown one, hash included.
+        Optional<UserDirectory.Account> account = health.carapace.access.Users.USER_NAME.matcher(name).matches()
+                ? users.byName(name) : Optional.empty();
         boolean allowed = throttle.allows(name, address);
         // Always one Argon2id computation, whatever the outcome will be, so timing says nothing.
         String hash = account.map(UserDirectory.Account::passwordHash).orElse(null);
@@ -283,6 +287,17 @@ class LoginPages {
     }
 
     // --- shared ------------------------------------------------------------------------------
+
+    /**
+     * Whatever fails on these pages is answered by them, as a page: never by the container's
+     * error handling (whose second pass through the filters answered with the API's 401), and
+     * never with the exception's message, which a driver fills with the SQL and the input.
+     */
+    @ExceptionHandler(Exception.class)
+    ResponseEntity<String> failure(Exception e) {
+        log.error("A sign-in page failed", e);
+        return page(HttpStatus.INTERNAL_SERVER_ERROR, "Sign in", paragraph("Sign-in is unavailable. Try again later."));
+    }
 
     /** Both factors passed: open the session, authenticate the browser session, resume the authorization request. */
     private ResponseEntity<String> complete(HttpServletRequest request, HttpServletResponse response,

@@ -40,6 +40,7 @@ import org.springframework.security.oauth2.server.authorization.token.OAuth2Acce
 import org.springframework.security.oauth2.server.authorization.token.OAuth2TokenCustomizer;
 import org.springframework.security.oauth2.server.authorization.token.OAuth2TokenGenerator;
 import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.security.web.csrf.CsrfFilter;
 import org.springframework.security.web.savedrequest.NullRequestCache;
 import org.springframework.web.context.request.RequestContextHolder;
 import org.springframework.web.context.request.ServletRequestAttributes;
@@ -152,6 +153,8 @@ class SignInConfiguration {
                 .authorizeHttpRequests(requests -> requests.anyRequest().permitAll())
                 // The pages read the authorization request saved by the authorization server's chain; they never save one.
                 .requestCache(cache -> cache.requestCache(new NullRequestCache()))
+                // Every field checked before any page reads it (after the CSRF check, which reads its own).
+                .addFilterAfter(new SignInFields(), CsrfFilter.class)
                 .sessionManagement(session -> session.sessionCreationPolicy(SessionCreationPolicy.IF_REQUIRED))
                 .exceptionHandling(exceptions -> exceptions.accessDeniedHandler((request, response, e) -> {
                     // A missing or wrong CSRF token: a plain refusal, no error page.

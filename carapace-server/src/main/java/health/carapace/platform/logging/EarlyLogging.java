@@ -8,11 +8,13 @@ import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.LayoutBase;
 import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
 import org.slf4j.LoggerFactory;
+import org.slf4j.bridge.SLF4JBridgeHandler;
 
 /**
  * Puts the redacting format in place before anything logs. Without it, whatever logs before
  * Spring configures logging (the embedded database starting, say) would use Logback's plain
- * default format. Spring replaces this configuration with the same format once it starts.
+ * default format, and java.util.logging would write its own plain lines to stderr. Spring
+ * replaces this configuration with the same format once it starts.
  */
 public final class EarlyLogging {
 
@@ -46,5 +48,11 @@ public final class EarlyLogging {
         root.setLevel(Level.INFO);
         root.addAppender(console);
         context.getLogger("io.zonky").setLevel(Level.WARN);
+        // java.util.logging (Tomcat's JULI, the JDK) writes to stderr through its own console
+        // handler until Spring installs this bridge; installed now, it reaches the format above.
+        if (!SLF4JBridgeHandler.isInstalled()) {
+            SLF4JBridgeHandler.removeHandlersForRootLogger();
+            SLF4JBridgeHandler.install();
+        }
     }
 }

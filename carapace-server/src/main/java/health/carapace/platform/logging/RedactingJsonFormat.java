@@ -19,6 +19,8 @@ import org.springframework.boot.logging.structured.StructuredLogFormatter;
  *   <li>Message arguments are printed only when they cannot carry free text: numbers, booleans,
  *       enums, UUIDs, times, durations and {@link LogSafe}. Any other argument (a string, a
  *       resource, a URL) becomes {@code [redacted]}, whichever library logged it.</li>
+ *   <li>A message without arguments is printed only when Carapace logged it: other libraries
+ *       build such messages by concatenation, with whatever the request or an exception said.</li>
  *   <li>Exceptions are printed as class names and stack frames. Their messages are dropped
  *       unless the exception is a {@link SafeMessage}: parser and driver messages echo input.</li>
  *   <li>Of the MDC, only the request id is printed.</li>
@@ -28,6 +30,10 @@ public final class RedactingJsonFormat implements StructuredLogFormatter<ILoggin
 
     static final String REDACTED = "[redacted]";
     private static final int MAX_FRAMES = 30;
+    private static final String OWN_LOGGERS = "health.carapace.";
+    /** Spring Boot's start-up lines (port, start time): built from configuration, never from a request. */
+    private static final java.util.Set<String> LIFECYCLE_LOGGERS = java.util.Set.of(
+            "org.springframework.boot.StartupInfoLogger", "org.springframework.boot.tomcat.TomcatWebServer");
 
     private final JsonWriter<ILoggingEvent> writer = JsonWriter.<ILoggingEvent>of(members -> {
         members.add("@timestamp", event -> Instant.ofEpochMilli(event.getTimeStamp()).toString());
@@ -47,13 +53,24 @@ public final class RedactingJsonFormat implements StructuredLogFormatter<ILoggin
     static String message(ILoggingEvent event) {
         Object[] args = event.getArgumentArray();
         if (args == null || args.length == 0) {
-            return event.getMessage();
+            return isOwn(event) ? event.getMessage() : REDACTED;
         }
         Object[] shown = new Object[args.length];
         for (int i = 0; i < args.length; i++) {
             shown[i] = isSafe(args[i]) ? args[i] : REDACTED;
         }
         return MessageFormatter.arrayFormat(event.getMessage(), shown).getMessage();
+    }
+
+    /**
+     * Carapace's own code writes constant messages and passes values as arguments. A library's
+     * message without arguments was often built by concatenation: Tomcat puts an exception's
+     * message into its text, Spring's "Resolved [...]" warnings name the rejected header, and
+     * java.util.logging records arrive here already formatted. Such text is never printed.
+     */
+    static boolean isOwn(ILoggingEvent event) {
+        String logger = event.getLoggerName();
+        return logger != null && (logger.startsWith(OWN_LOGGERS) || LIFECYCLE_LOGGERS.contains(logger));
     }
 
     static boolean isSafe(Object arg) {

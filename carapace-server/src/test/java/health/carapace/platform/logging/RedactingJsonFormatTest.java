@@ -54,6 +54,23 @@ class RedactingJsonFormatTest {
     }
 
     @Test
+    void aLibrarysMessageWithoutArgumentsIsNotPrinted() {
+        // Tomcat, Spring and java.util.logging hand over text already built, often with input in it.
+        String line = format.format(event("Servlet.service() threw exception [value 'Jane Canary' refused]",
+                new IllegalStateException("Jane Canary")));
+        assertThat(line).doesNotContain("Jane Canary").contains("\"message\":\"[redacted]\"")
+                .contains("java.lang.IllegalStateException").contains("some.library.Parser");
+    }
+
+    @Test
+    void carapacesOwnMessagesWithoutArgumentsArePrinted() {
+        Logger own = new LoggerContext().getLogger("health.carapace.records.Something");
+        LoggingEvent event = new LoggingEvent(Logger.class.getName(), own, Level.INFO, "index rebuilt", null, null);
+        event.setMDCPropertyMap(Map.of());
+        assertThat(format.format(event)).contains("index rebuilt");
+    }
+
+    @Test
     void onlyTheRequestIdIsTakenFromTheMdc() {
         String line = format.format(event("hello", null));
         assertThat(line).contains("\"requestId\":\"req-123\"").doesNotContain("Jane Canary");

@@ -1,0 +1,55 @@
+package health.carapace.platform.web;
+
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import health.carapace.platform.logging.RequestIds;
+import org.apache.catalina.connector.ClientAbortException;
+import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.core.Ordered;
+import org.springframework.core.annotation.Order;
+import org.springframework.stereotype.Component;
+import org.springframework.web.filter.OncePerRequestFilter;
+
+/**
+ * No exception reaches the container. Tomcat logs one that does through its own logger, with the
+ * exception's message (driver and parser messages echo input) built into the log text, and then
+ * renders an error page through a second pass of the filters. Here it is logged once through the
+ * redacting format (class and frames, no message) and answered with a 500 OperationOutcome.
+ */
+@Component
+@Order(Ordered.HIGHEST_PRECEDENCE + 2)
+public class UnhandledErrors extends OncePerRequestFilter {
+
+    private static final Logger log = LoggerFactory.getLogger(UnhandledErrors.class);
+
+    @Override
+    protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
+            throws ServletException, IOException {
+        try {
+            chain.doFilter(request, response);
+        } catch (ClientAbortException gone) {
+            // The client closed the connection: nobody to answer, nothing wrong with the server.
+        } catch (IOException | ServletException | RuntimeException e) {
+            answer(response, e);
+        }
+    }
+
+    static void answer(HttpServletResponse response, Throwable e) throws IOException {
+        log.error("A request failed with an unhandled exception", e);
+        if (response.isCommitted()) {
+            return;
+        }
+        response.reset();
+        SecurityHeaders.apply(response);
+        if (RequestIds.current() != null) {
+            response.setHeader(RequestIds.HEADER, RequestIds.current());
+        }
+        OperationOutcomes.write(response, HttpServletResponse.SC_INTERNAL_SERVER_ERROR, IssueType.EXCEPTION,
+                "The server could not answer this request");
+    }
+}
