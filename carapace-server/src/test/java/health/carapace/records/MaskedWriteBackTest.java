@@ -17,6 +17,10 @@ import org.hl7.fhir.r4.model.OperationOutcome;
 import org.hl7.fhir.r4.model.Patient;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 
 /**
  * A caller without view:ssn sees SSNs masked; whatever it writes back, the stored SSNs (in
@@ -24,6 +28,7 @@ import org.junit.jupiter.api.Test;
  * restored to the stored values on every write path, and a write that would remove or change an
  * SSN it cannot see is refused (403, nothing stored). Found in review (issue 12, finding 1).
  */
+@ExtendWith(OutputCaptureExtension.class)
 class MaskedWriteBackTest extends IntegrationTest {
 
     private static final String SSN_SYSTEM = "http://hl7.org/fhir/sid/us-ssn";
@@ -92,7 +97,9 @@ class MaskedWriteBackTest extends IntegrationTest {
     }
 
     @Test
-    void removingOrChangingAnSsnWithoutViewSsnIsRefusedAndNothingIsStored() {
+    void removingOrChangingAnSsnWithoutViewSsnIsRefusedAndNothingIsStored(CapturedOutput output) {
+        String probe = "capture-probe-" + java.util.UUID.randomUUID();
+        LoggerFactory.getLogger(MaskedWriteBackTest.class).info("Output capture check " + probe);
         String otherSsn = "7" + Fakes.digits(2) + "-" + Fakes.digits(2) + "-" + Fakes.digits(4);
         Patient removed = read(frontDesk);
         removed.getIdentifier().removeIf(i -> SSN_SYSTEM.equals(i.getSystem()));
@@ -128,6 +135,8 @@ class MaskedWriteBackTest extends IntegrationTest {
         }
         assertRealValuesKept(1, "Before");
         assertThat(searchBySsn(otherSsn).getTotal()).isZero();
+        assertThat(output.getAll()).contains(probe).doesNotContain(otherSsn).doesNotContain(ssn)
+                .doesNotContain(otherSsn.replace("-", ""));
     }
 
     @Test

@@ -15,6 +15,10 @@ import org.hl7.fhir.r4.model.Bundle;
 import org.hl7.fhir.r4.model.Patient;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 
 /**
  * Whatever makes an identifier an SSN for masking makes it one for search: a caller without
@@ -22,6 +26,7 @@ import org.junit.jupiter.api.Test;
  * spelling), by its type SS under a custom system, or only by its shape; and no search echoes a
  * searched SSN in {@code Bundle.link}. Found in review (issue 12, finding 2).
  */
+@ExtendWith(OutputCaptureExtension.class)
 class SsnSearchTest extends IntegrationTest {
 
     private static final String SSN_SYSTEM = "http://hl7.org/fhir/sid/us-ssn";
@@ -37,7 +42,9 @@ class SsnSearchTest extends IntegrationTest {
     }
 
     @Test
-    void anSsnTypedSsUnderACustomSystemCannotBeConfirmedBySearchWithoutViewSsn() {
+    void anSsnTypedSsUnderACustomSystemCannotBeConfirmedBySearchWithoutViewSsn(CapturedOutput output) {
+        String probe = "capture-probe-" + java.util.UUID.randomUUID();
+        LoggerFactory.getLogger(SsnSearchTest.class).info("Output capture check " + probe);
         String patient = create(typedSs(ssn));
         String wrong = ssn.substring(0, 10) + (ssn.charAt(10) == '9' ? '0' : (char) (ssn.charAt(10) + 1));
         for (String value : List.of(ssn, wrong, ssn.replace("-", ""), ssn.replace("-", " "))) {
@@ -48,6 +55,8 @@ class SsnSearchTest extends IntegrationTest {
         Bundle found = search(token(), "Patient?identifier=" + enc(CUSTOM + "|" + ssn));
         assertThat(found.getTotal()).isEqualTo(1);
         assertThat(found.getEntryFirstRep().getResource().getIdElement().getIdPart()).isEqualTo(patient);
+        assertThat(output.getAll()).contains(probe).doesNotContain(ssn).doesNotContain(wrong)
+                .doesNotContain(ssn.replace("-", ""));
     }
 
     @Test
