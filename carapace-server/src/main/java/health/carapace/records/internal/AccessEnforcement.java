@@ -26,6 +26,8 @@ final class AccessEnforcement {
 
     /** Where a search finds its scope: set here, read by the provider. Absent means refuse. */
     static final String SCOPE_KEY = AccessEnforcement.class.getName() + ".scope";
+    /** Whether SSN identifiers may match the search (view:ssn): set here, read by the provider. Absent means no. */
+    static final String SSN_VISIBLE_KEY = AccessEnforcement.class.getName() + ".ssnVisible";
 
     private final RecordGuard guard;
     private final RecordStore store;
@@ -80,9 +82,15 @@ final class AccessEnforcement {
     }
 
     private void search(RequestDetails request, String type) {
-        if (type.equals("Patient") && searchesSsn(request) && !guard.maySeeSsn()) {
-            // An exact-match search would confirm an SSN the caller may not see: refused.
-            throw guard.refuse(RecordAudit.user(), "ssn-search-needs-view-ssn", "/fhir/Patient", null);
+        if (SsnRule.searchMayCarrySsn(request.getParameters())) {
+            boolean maySeeSsn = guard.maySeeSsn();
+            if (!maySeeSsn && searchesSsn(request.getParameters())) {
+                // An exact-match search would confirm an SSN the caller may not see: refused.
+                throw guard.refuse(RecordAudit.user(), "ssn-search-needs-view-ssn", "/fhir/" + type, null);
+            }
+            // Read by the search itself: without view:ssn an SSN never counts as a match, so an
+            // identifier typed SS under any system cannot be confirmed by a search either.
+            request.getUserData().put(SSN_VISIBLE_KEY, maySeeSsn);
         }
         request.getUserData().put(SCOPE_KEY, scopes(type));
     }
@@ -124,22 +132,9 @@ final class AccessEnforcement {
                 && (now.allPatients() || now.breakGlassPatients().containsAll(then.breakGlassPatients()));
     }
 
-    /** Whether a Patient search names an SSN, or an identifier without a system (which could match one). */
-    static boolean searchesSsn(RequestDetails request) {
-        for (var entry : request.getParameters().entrySet()) {
-            if (!entry.getKey().split(":", 2)[0].equals("identifier")) {
-                continue;
-            }
-            for (String value : entry.getValue()) {
-                for (String alternative : RecordSearch.splitOr(value)) {
-                    int bar = alternative.indexOf('|');
-                    if (bar < 0 || SsnMasking.isSsnSystem(alternative.substring(0, bar))) {
-                        return true;
-                    }
-                }
-            }
-        }
-        return false;
+    /** Whether a search could confirm an SSN ({@link SsnRule#searchNamesSsn}, the rule masking uses too). */
+    static boolean searchesSsn(java.util.Map<String, String[]> parameters) {
+        return SsnRule.searchNamesSsn(parameters);
     }
 
     private static String path(String type, Optional<UUID> id) {

@@ -105,6 +105,7 @@ class FhirServerConfiguration {
         // access control on every request (before the handler) and SSN masking on every response
         server.registerInterceptor(new AccessEnforcement(guard, store, paging));
         server.registerInterceptor(new SsnMasking(fhir, guard));
+        server.registerInterceptor(new SsnFreeLinks(paging));
         server.setPagingProvider(paging);
         server.setDefaultResponseEncoding(EncodingEnum.JSON);
         ServletRegistrationBean<RestfulServer> registration = new ServletRegistrationBean<>(server, "/fhir/*");

@@ -117,8 +117,14 @@ final class RecordGuard implements RecordStore.WriteGuard {
         return scope;
     }
 
+    @Override
+    public RuntimeException refuseWrite(String reason, String type, String compartment) {
+        return refuse(caller(request(), "/fhir/" + type).principal(), reason, "/fhir/" + type, patient(compartment));
+    }
+
     /** Whether the caller may see SSNs unmasked (view:ssn); asked once per request. */
-    boolean maySeeSsn() {
+    @Override
+    public boolean maySeeSsn() {
         HttpServletRequest request = request();
         Object known = request.getAttribute(SSN);
         if (known instanceof Boolean b) {

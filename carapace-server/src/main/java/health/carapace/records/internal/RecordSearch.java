@@ -69,7 +69,13 @@ class RecordSearch {
         }
     }
 
-    IBundleProvider search(String type, Map<String, String[]> parameters, AccessEnforcement.Scopes scopes) {
+    /**
+     * Runs a search. {@code ssnVisible}: whether the caller may see SSNs; without it an SSN
+     * identifier ({@link SsnRule#isSsn}) never matches, so neither a total nor a result can
+     * confirm one, whatever system or spelling the query used.
+     */
+    IBundleProvider search(String type, Map<String, String[]> parameters, AccessEnforcement.Scopes scopes,
+            boolean ssnVisible) {
         if (scopes == null) {
             // no decision was made for this search: fail closed
             throw RecordGuard.forbidden("no-decision");
@@ -110,7 +116,7 @@ class RecordSearch {
                             throw SafeFhirException.badRequest("An unsupported search parameter was used for "
                                     + type + "; GET /fhir/metadata lists the supported ones");
                         }
-                        criterion(type, param, modifier, alternatives, plan);
+                        criterion(type, param, modifier, alternatives, plan, ssnVisible);
                     }
                 }
             }
@@ -169,7 +175,8 @@ class RecordSearch {
         return matches;
     }
 
-    private void criterion(String type, Param param, String modifier, List<String> alternatives, Plan plan) {
+    private void criterion(String type, Param param, String modifier, List<String> alternatives, Plan plan,
+            boolean ssnVisible) {
         switch (param.kind()) {
             case REFERENCE -> {
                 requireNoModifier(modifier, param.name());
@@ -178,13 +185,14 @@ class RecordSearch {
                         .map(Ids::parse).flatMap(Optional::stream).map(id -> "Patient/" + id).toArray(String[]::new));
                 plan.narrowed = true;
             }
-            case TOKEN -> token(type, param, modifier, alternatives, plan);
+            case TOKEN -> token(type, param, modifier, alternatives, plan, ssnVisible);
             case STRING -> string(type, param, modifier, alternatives, plan);
             case DATE -> date(type, param, modifier, alternatives, plan);
         }
     }
 
-    private void token(String type, Param param, String modifier, List<String> alternatives, Plan plan) {
+    private void token(String type, Param param, String modifier, List<String> alternatives, Plan plan,
+            boolean ssnVisible) {
         requireNoModifier(modifier, param.name());
         List<Term> terms = new ArrayList<>();
         List<Predicate<Base>> matchers = new ArrayList<>();
@@ -197,7 +205,8 @@ class RecordSearch {
             }
             String base = type + "." + param.name();
             terms.add(bar < 0 ? new Term(base + ":value", code) : new Term(base, system + "|" + code));
-            matchers.add(value -> tokenMatches(value, system, code));
+            matchers.add(value -> (ssnVisible || !(value instanceof Identifier identifier && SsnRule.isSsn(identifier)))
+                    && tokenMatches(value, system, code));
         }
         if (param.serving() == Serving.BLIND_INDEX) {
             tokenClause(terms, plan);

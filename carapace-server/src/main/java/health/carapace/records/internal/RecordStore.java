@@ -63,6 +63,12 @@ class RecordStore {
 
         /** Refuses a write that would put the caller themselves in a care relationship through emergency access alone. */
         void checkCareLinks(String type, String compartment, java.util.List<UUID> practitioners);
+
+        /** Whether the caller may see SSNs unmasked (view:ssn); without it, {@link MaskedWriteBack} applies. */
+        boolean maySeeSsn();
+
+        /** Refuses the write (403 with {@code reason}, audited as denied). */
+        RuntimeException refuseWrite(String reason, String type, String compartment);
     }
 
     /** Stores a new resource under a server-assigned id, or under {@code assignedId} in a transaction. */
@@ -73,6 +79,7 @@ class RecordStore {
         String category = RecordCategories.of(resource);
         guard.check(health.carapace.access.Interaction.CREATE, type, compartment, category);
         guard.checkCareLinks(type, compartment, CareTeamLinks.practitioners(resource));
+        keepMaskedValues(type, compartment, null, resource);
         Instant now = now();
         stamp(resource, type, id, 1, now);
         byte[] ciphertext = seal(type, id, 1, compartment, resource);
@@ -113,6 +120,7 @@ class RecordStore {
         // moving a record to another patient, or into another category, needs access to both sides
         guard.check(health.carapace.access.Interaction.UPDATE, type, compartment, category);
         guard.checkCareLinks(type, compartment, CareTeamLinks.practitioners(resource));
+        keepMaskedValues(type, compartment, current, resource);
         Instant now = later(current.lastUpdated());
         stamp(resource, type, id, version, now);
         byte[] ciphertext = seal(type, id, version, compartment, resource);
@@ -126,6 +134,35 @@ class RecordStore {
         indexer.index(type, id, resource);
         careLinks.written(type, id, compartment, resource);
         return resource;
+    }
+
+    /**
+     * The one place where every write (create, update, bundle entries; PATCH and conditional
+     * writes must come through {@link #create} or {@link #update} too) keeps a caller without
+     * view:ssn from storing the masks it was shown: they are restored to the stored values, or
+     * the write is refused ({@link MaskedWriteBack}, ADR 0012). The current version is decrypted
+     * only for such callers.
+     */
+    private void keepMaskedValues(String type, String compartment, Row current, Resource incoming) {
+        if (guard.maySeeSsn()) {
+            return;
+        }
+        Resource stored = current == null || current.deleted() ? null : storedVersion(current);
+        MaskedWriteBack.restore(fhir, stored, incoming).ifPresent(reason -> {
+            throw guard.refuseWrite(reason, type, compartment);
+        });
+    }
+
+    private Resource storedVersion(Row current) {
+        return jdbc.sql("""
+                select resource_type, resource_id, version, compartment, last_updated, deleted, ciphertext, false
+                from phi.resource_version where resource_type = ? and resource_id = ? and version = ?""")
+                .params(current.type(), current.id(), current.version())
+                .query(RecordStore::row)
+                .optional()
+                .filter(row -> !row.deleted())
+                .map(this::open)
+                .orElse(null);
     }
 
     /** Records a deletion as a new version; returns it, or empty if already deleted. */

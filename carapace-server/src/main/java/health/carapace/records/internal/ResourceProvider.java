@@ -130,8 +130,12 @@ final class ResourceProvider implements IResourceProvider {
 
     @Search(allowUnknownParams = true)
     public IBundleProvider search(RequestDetails request) {
-        return search.search(typeName, request.getParameters(),
-                (AccessEnforcement.Scopes) request.getUserData().get(AccessEnforcement.SCOPE_KEY));
+        IBundleProvider results = search.search(typeName, request.getParameters(),
+                (AccessEnforcement.Scopes) request.getUserData().get(AccessEnforcement.SCOPE_KEY),
+                Boolean.TRUE.equals(request.getUserData().get(AccessEnforcement.SSN_VISIBLE_KEY)));
+        // kept for the response, whose self link may have to become an opaque page link
+        request.getUserData().put(SsnFreeLinks.RESULTS_KEY, results);
+        return results;
     }
 
     private Resource deletionMarker(RecordStore.Row row) {
