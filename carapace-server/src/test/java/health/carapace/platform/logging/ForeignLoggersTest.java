@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import health.carapace.testing.IntegrationTest;
 import java.util.UUID;
 import java.util.logging.Level;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.boot.test.system.CapturedOutput;
@@ -24,6 +25,21 @@ class ForeignLoggersTest extends IntegrationTest {
             + ".[dispatcherServlet]";
 
     private final String canary = "Qzlogcanary" + UUID.randomUUID().toString().replace("-", "");
+
+    /**
+     * The server process has one application context, and the bridge from java.util.logging is in
+     * place for its whole life. In this test JVM other tests start and close contexts of their own,
+     * and Spring Boot's logging clean-up at a context's close uninstalls the bridge (java.util.logging
+     * then writes nowhere: silenced, not leaked). Put it back as the running server has it, so the
+     * probes below are really logged and the test can fail.
+     */
+    @BeforeEach
+    void bridgeAsInTheRunningServer() {
+        if (!org.slf4j.bridge.SLF4JBridgeHandler.isInstalled()) {
+            org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
+            org.slf4j.bridge.SLF4JBridgeHandler.install();
+        }
+    }
 
     @Test
     void tomcatsContainerLoggerDoesNotPrintAnExceptionsMessage(CapturedOutput output) {
