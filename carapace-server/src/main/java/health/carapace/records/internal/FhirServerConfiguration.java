@@ -104,6 +104,7 @@ class FhirServerConfiguration {
         paging.setMaximumPageSize(100);
         // access control on every request (before the handler) and SSN masking on every response
         server.registerInterceptor(new AccessEnforcement(guard, store, paging));
+        server.registerInterceptor(new ResultParameters());
         server.registerInterceptor(new SsnMasking(fhir, guard));
         server.setPagingProvider(paging);
         server.setDefaultResponseEncoding(EncodingEnum.JSON);
