@@ -96,7 +96,7 @@ class FhirServerConfiguration {
         server.registerProvider(new BreakGlassOperation(breakGlass, access, guard, store));
         server.setServerConformanceProvider(new CapabilityStatementProvider());
         server.registerInterceptor(new RequestGuards());
-        server.registerInterceptor(new NestingLimit(maxDepth));
+        server.registerInterceptor(new StrictBody(maxDepth));
         server.registerInterceptor(new ErrorSanitiser());
         server.registerInterceptor(new ReadAudit(audit));
         OwnedPagingProvider paging = new OwnedPagingProvider(1000);
@@ -108,6 +108,8 @@ class FhirServerConfiguration {
         server.registerInterceptor(new SsnMasking(fhir, guard));
         server.setPagingProvider(paging);
         server.setDefaultResponseEncoding(EncodingEnum.JSON);
+        // Compressed bodies never get here (RequestBodyLimit refuses them); never inflate one unbounded.
+        server.setUncompressIncomingContents(false);
         ServletRegistrationBean<RestfulServer> registration = new ServletRegistrationBean<>(server, "/fhir/*");
         registration.setName("fhir");
         registration.setLoadOnStartup(1);
