@@ -320,6 +320,172 @@ class BadInputTest extends IntegrationTest {
         assertThat(response.body()).contains("Conditional create");
     }
 
+    // --- strict input: one meaning for every body that is stored ------------------------------
+
+    /** Where a body is sent: each write path must refuse it alike. */
+    enum WritePath { CREATE, UPDATE, TRANSACTION }
+
+    @ParameterizedTest
+    @EnumSource(WritePath.class)
+    void duplicateJsonKeysAreRefusedWith400(WritePath path) {
+        String canary = canary();
+        // HAPI kept the last of the two, so what was stored depended on which parser read it.
+        String body = writeBody(path, "{\"resourceType\":\"Patient\",%ID%\"name\":[{\"family\":\"Decoy\","
+                + "\"family\":\"" + canary + "\"}]}");
+
+        HttpResponse<String> response = send(write(path, FHIR_JSON, body.getBytes(StandardCharsets.UTF_8)));
+
+        assertRefused(response, 400, canary);
+        assertUnchanged(path);
+    }
+
+    @ParameterizedTest
+    @EnumSource(WritePath.class)
+    void invalidUtf8IsRefusedWith400(WritePath path) {
+        String canary = canary();
+        String[] halves = writeBody(path, "{\"resourceType\":\"Patient\",%ID%\"name\":[{\"family\":\"" + canary
+                + "SPLIT\"}]}").split("SPLIT");
+        // 0xC3 0x28: a two-byte sequence whose second byte is not a continuation byte; HAPI stored U+FFFD.
+        byte[] body = concat(halves[0].getBytes(StandardCharsets.UTF_8), new byte[] {(byte) 0xC3, (byte) 0x28},
+                halves[1].getBytes(StandardCharsets.UTF_8));
+
+        HttpResponse<String> response = send(write(path, FHIR_JSON, body));
+
+        assertRefused(response, 400, canary);
+        assertUnchanged(path);
+    }
+
+    @ParameterizedTest
+    @EnumSource(WritePath.class)
+    void aCharsetOtherThanUtf8IsRefusedWith415(WritePath path) {
+        String canary = canary();
+        String body = writeBody(path, "{\"resourceType\":\"Patient\",%ID%\"name\":[{\"family\":\"" + canary + "\"}]}");
+
+        for (String charset : List.of("latin1", "ISO-8859-1", "utf-16", "x-unknown-" + randomLetters())) {
+            HttpResponse<String> response = send(write(path, FHIR_JSON + "; charset=" + charset,
+                    body.getBytes(StandardCharsets.ISO_8859_1)));
+            assertRefused(response, 415, canary, charset);
+        }
+        assertUnchanged(path);
+    }
+
+    @ParameterizedTest
+    @EnumSource(WritePath.class)
+    void anXmlDoctypeIsRefusedWith400EvenWithoutEntities(WritePath path) {
+        String canary = canary();
+        // An external DTD that is never used: HAPI accepted it (201) without fetching it.
+        String doctype = "<!DOCTYPE Patient SYSTEM \"https://dtd.invalid/" + canary + ".dtd\">";
+        String patient = "<Patient xmlns=\"http://hl7.org/fhir\">%ID%<name><family value=\"" + canary
+                + "\"/></name></Patient>";
+        String body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>" + doctype + xmlWriteBody(path, patient);
+
+        HttpResponse<String> response = send(write(path, FHIR_XML, body.getBytes(StandardCharsets.UTF_8)));
+
+        assertRefused(response, 400, canary);
+        assertUnchanged(path);
+    }
+
+    @ParameterizedTest
+    @EnumSource(WritePath.class)
+    void aCompressedBodyIsRefusedWith415(WritePath path) throws IOException {
+        String canary = canary();
+        // A small, valid, gzip-compressed resource: HAPI inflated and stored it.
+        byte[] body = gzip(writeBody(path, "{\"resourceType\":\"Patient\",%ID%\"name\":[{\"family\":\"" + canary
+                + "\"}]}").getBytes(StandardCharsets.UTF_8));
+
+        for (String coding : List.of("gzip", "deflate", "br", "x-gzip")) {
+            HttpResponse<String> response = send(write(path, FHIR_JSON, body).header("Content-Encoding", coding));
+            assertRefused(response, 415, canary);
+        }
+        assertUnchanged(path);
+    }
+
+    @Test
+    void aGzipBombIsRefusedWith415BeforeItIsInflated() throws IOException {
+        // About 1 MB on the wire, 1 GiB inflated: 1024 gzip members of 1 MiB of zeros each.
+        byte[] member = gzip(new byte[1024 * 1024]);
+        java.io.ByteArrayOutputStream bomb = new java.io.ByteArrayOutputStream(member.length * 1024);
+        for (int i = 0; i < 1024; i++) {
+            bomb.write(member);
+        }
+
+        HttpResponse<String> response = send(write(WritePath.CREATE, FHIR_JSON, bomb.toByteArray())
+                .header("Content-Encoding", "gzip"));
+
+        assertRefused(response, 415);
+    }
+
+    private IdType existing;
+
+    private HttpRequest.Builder write(WritePath path, String contentType, byte[] body) {
+        String target = switch (path) {
+            case CREATE -> "/fhir/Patient";
+            case UPDATE -> "/fhir/Patient/" + existingPatient().getIdPart();
+            case TRANSACTION -> "/fhir";
+        };
+        HttpRequest.Builder request = HttpRequest.newBuilder(uri(target))
+                .header("Content-Type", contentType)
+                .header("X-Request-ID", clientRequestId);
+        return path == WritePath.UPDATE ? request.PUT(BodyPublishers.ofByteArray(body))
+                : request.POST(BodyPublishers.ofByteArray(body));
+    }
+
+    /** A Patient for the update path, created before the starting point is taken again. */
+    private IdType existingPatient() {
+        if (existing == null) {
+            Patient original = new Patient();
+            original.addName().setFamily("Unchanged");
+            existing = (IdType) fhirClient().create().resource(original).execute().getId();
+            before = storedRows();
+        }
+        return existing;
+    }
+
+    /** The JSON resource as the body of {@code path}: with the existing id for an update, in a Bundle for a transaction. */
+    private String writeBody(WritePath path, String resource) {
+        return switch (path) {
+            case CREATE -> resource.replace("%ID%", "");
+            case UPDATE -> resource.replace("%ID%", "\"id\":\"" + existingPatient().getIdPart() + "\",");
+            case TRANSACTION -> "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[{\"resource\":"
+                    + resource.replace("%ID%", "") + ",\"request\":{\"method\":\"POST\",\"url\":\"Patient\"}}]}";
+        };
+    }
+
+    private String xmlWriteBody(WritePath path, String resource) {
+        return switch (path) {
+            case CREATE -> resource.replace("%ID%", "");
+            case UPDATE -> resource.replace("%ID%", "<id value=\"" + existingPatient().getIdPart() + "\"/>");
+            case TRANSACTION -> "<Bundle xmlns=\"http://hl7.org/fhir\"><type value=\"transaction\"/><entry><resource>"
+                    + resource.replace("%ID%", "") + "</resource><request><method value=\"POST\"/>"
+                    + "<url value=\"Patient\"/></request></entry></Bundle>";
+        };
+    }
+
+    /** For an update, the existing Patient is still at its first version with its first name. */
+    private void assertUnchanged(WritePath path) {
+        if (path == WritePath.UPDATE) {
+            Patient current = fhirClient().read().resource(Patient.class).withId(existing.getIdPart()).execute();
+            assertThat(current.getMeta().getVersionId()).isEqualTo("1");
+            assertThat(current.getNameFirstRep().getFamily()).isEqualTo("Unchanged");
+        }
+    }
+
+    private static byte[] gzip(byte[] content) throws IOException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        try (java.util.zip.GZIPOutputStream gzip = new java.util.zip.GZIPOutputStream(out)) {
+            gzip.write(content);
+        }
+        return out.toByteArray();
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (byte[] part : parts) {
+            out.writeBytes(part);
+        }
+        return out.toByteArray();
+    }
+
     // --- assertions ---------------------------------------------------------------------------
 
     private void assertRefused(HttpResponse<String> response, int status, String... sent) {

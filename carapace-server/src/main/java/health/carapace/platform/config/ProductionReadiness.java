@@ -107,6 +107,7 @@ public final class ProductionReadiness implements BeanFactoryPostProcessor, Envi
             problems.add("carapace.audit.witness-dir is required: signed audit tree heads are written there, "
                     + "outside the database (put it on other storage)");
         }
+        publicBaseUrlProblem(env.getProperty("carapace.public-base-url")).ifPresent(problems::add);
         String policyDir = env.getProperty("carapace.access.policy-dir");
         if (isBlank(policyDir)) {
             problems.add("carapace.access.policy-dir is required: the directory of role documents "
@@ -123,6 +124,27 @@ public final class ProductionReadiness implements BeanFactoryPostProcessor, Envi
                     + "(carapace.keyring.username equals carapace.db.username)");
         }
         return problems;
+    }
+
+    /** Links and the OAuth issuer are built from this URL, never from the request's Host. */
+    static java.util.Optional<String> publicBaseUrlProblem(String url) {
+        String required = "carapace.public-base-url is required: the https://host[:port] address clients use "
+                + "(links and the OAuth issuer are built from it, and requests for other host names are refused)";
+        if (isBlank(url)) {
+            return java.util.Optional.of(required);
+        }
+        try {
+            java.net.URI uri = new java.net.URI(url.strip());
+            boolean noPath = uri.getRawPath() == null || uri.getRawPath().isEmpty() || uri.getRawPath().equals("/");
+            if ("https".equalsIgnoreCase(uri.getScheme()) && uri.getHost() != null && uri.getPort() != 0
+                    && noPath && uri.getRawQuery() == null && uri.getRawFragment() == null && uri.getRawUserInfo() == null) {
+                return java.util.Optional.empty();
+            }
+        } catch (java.net.URISyntaxException invalid) {
+            // refused below
+        }
+        return java.util.Optional.of("carapace.public-base-url must be https://host[:port] with no path, "
+                + "query or port 0");
     }
 
     private static void requireTlsJdbc(Environment env, String key, List<String> problems) {

@@ -21,6 +21,11 @@ import org.springframework.web.filter.OncePerRequestFilter;
  * Refuses request bodies over {@code carapace.fhir.max-body-bytes} with 413 before anything
  * parses them. A declared length is checked up front; a chunked body is read up to the limit
  * and refused as soon as it passes it.
+ *
+ * <p>A compressed body ({@code Content-Encoding} other than {@code identity}) is refused with
+ * 415 before any of it is read: its declared length says nothing about what it expands to (HAPI
+ * inflated gzip bodies whole into memory, so a 1 MB body could become 1 GiB and a 500). FHIR
+ * clients rarely compress requests; responses may still be compressed.
  */
 @Component
 @Order(Ordered.HIGHEST_PRECEDENCE + 10)
@@ -35,6 +40,11 @@ public class RequestBodyLimit extends OncePerRequestFilter {
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
+        if (compressed(request)) {
+            OperationOutcomes.write(response, HttpServletResponse.SC_UNSUPPORTED_MEDIA_TYPE, IssueType.NOTSUPPORTED,
+                    "Compressed request bodies are not accepted: send the body without Content-Encoding");
+            return;
+        }
         long declared = request.getContentLengthLong();
         if (declared > maxBytes) {
             refuse(response);
@@ -50,6 +60,18 @@ public class RequestBodyLimit extends OncePerRequestFilter {
             return;
         }
         chain.doFilter(request, response);
+    }
+
+    private static boolean compressed(HttpServletRequest request) {
+        var encodings = request.getHeaders("Content-Encoding");
+        while (encodings != null && encodings.hasMoreElements()) {
+            for (String coding : encodings.nextElement().split(",")) {
+                if (!coding.isBlank() && !coding.strip().equalsIgnoreCase("identity")) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static boolean hasBody(HttpServletRequest request) {

@@ -29,6 +29,9 @@ final class AccessEnforcement {
     /** Whether SSN identifiers may match the search (view:ssn): set here, read by the provider. Absent means no. */
     static final String SSN_VISIBLE_KEY = AccessEnforcement.class.getName() + ".ssnVisible";
 
+    /** Before any other check of the request's parameters at the same pointcut ({@link ResultParameters}). */
+    static final int DECISION_ORDER = -100;
+
     private final RecordGuard guard;
     private final RecordStore store;
     private final IPagingProvider paging;
@@ -39,9 +42,19 @@ final class AccessEnforcement {
         this.paging = paging;
     }
 
-    @Hook(Pointcut.SERVER_INCOMING_REQUEST_PRE_HANDLED)
-    public void decide(RequestDetails request, RestOperationTypeEnum operation) {
+    /**
+     * Runs once HAPI has chosen the handler (so the operation is known) and before it binds the
+     * handler's parameters: a value that fails to parse (a date of month 13, say) must not reach
+     * a parser, or produce any answer but 403, for a caller who may not make the request at all.
+     * (At {@code SERVER_INCOMING_REQUEST_PRE_HANDLED} the parameters are already bound.)
+     */
+    @Hook(value = Pointcut.SERVER_INCOMING_REQUEST_POST_PROCESSED, order = DECISION_ORDER)
+    public boolean decide(RequestDetails request) {
+        RestOperationTypeEnum operation = request.getRestOperationType();
         String type = request.getResourceName();
+        if (operation == null) {
+            throw guard.refuse(RecordAudit.user(), "unsupported-interaction", "/fhir", null);
+        }
         switch (operation) {
             case READ, VREAD -> read(request, type, operation == RestOperationTypeEnum.VREAD);
             case HISTORY_INSTANCE -> history(request, type);
@@ -53,6 +66,7 @@ final class AccessEnforcement {
             case EXTENDED_OPERATION_SERVER, METADATA -> { }
             default -> throw guard.refuse(RecordAudit.user(), "unsupported-interaction", "/fhir", null);
         }
+        return true;
     }
 
     private void read(RequestDetails request, String type, boolean versioned) {

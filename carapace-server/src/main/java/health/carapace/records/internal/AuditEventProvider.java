@@ -1,10 +1,11 @@
 package health.carapace.records.internal;
 
-import ca.uhn.fhir.rest.annotation.OptionalParam;
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.parser.DataFormatException;
 import ca.uhn.fhir.rest.annotation.Search;
+import ca.uhn.fhir.rest.api.QualifiedParamList;
+import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.param.DateRangeParam;
-import ca.uhn.fhir.rest.param.ReferenceParam;
-import ca.uhn.fhir.rest.param.TokenParam;
 import ca.uhn.fhir.rest.server.IResourceProvider;
 import health.carapace.audit.AuditAction;
 import health.carapace.audit.AuditQueries;
@@ -12,6 +13,7 @@ import health.carapace.audit.AuditQueries.StoredEvent;
 import java.nio.charset.StandardCharsets;
 import java.util.Date;
 import java.util.List;
+import java.util.Map;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import health.carapace.access.AccessPolicy;
 import health.carapace.access.Callers;
@@ -36,6 +38,7 @@ public final class AuditEventProvider implements IResourceProvider {
 
     private static final String BALP = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/";
     private static final String CARAPACE_EXT = "https://carapace.health/fhir/StructureDefinition/";
+    private static final FhirContext FHIR = FhirContext.forR4Cached();
 
     private final AuditQueries queries;
     private final RecordAudit audit;
@@ -54,18 +57,35 @@ public final class AuditEventProvider implements IResourceProvider {
         return AuditEvent.class;
     }
 
-    @Search
-    public List<AuditEvent> search(@OptionalParam(name = AuditEvent.SP_PATIENT) ReferenceParam patient,
-            @OptionalParam(name = AuditEvent.SP_AGENT) TokenParam agent,
-            @OptionalParam(name = AuditEvent.SP_DATE) DateRangeParam date,
-            @OptionalParam(name = AuditEvent.SP_ACTION) TokenParam action,
-            @OptionalParam(name = AuditEvent.SP_OUTCOME) TokenParam outcome,
-            jakarta.servlet.http.HttpServletRequest request) {
+    /** The parameters this search understands, besides the result parameters HAPI handles. */
+    private static final java.util.Set<String> PARAMETERS = java.util.Set.of(AuditEvent.SP_PATIENT, AuditEvent.SP_AGENT,
+            AuditEvent.SP_DATE, AuditEvent.SP_ACTION, AuditEvent.SP_OUTCOME, "_count", "_format", "_pretty", "_summary", "_elements");
+
+    /**
+     * Takes the raw parameters and parses them here, after the access decision
+     * ({@link AccessEnforcement}): bound by HAPI, a malformed date threw while binding (a 500),
+     * and an unknown parameter failed the method match (a 400) before anyone decided whether the
+     * caller may search the audit trail at all. Each malformed value is a 400 naming the parameter.
+     */
+    @Search(allowUnknownParams = true)
+    public List<AuditEvent> search(RequestDetails details, jakarta.servlet.http.HttpServletRequest request) {
         requireViewAudit(request);
-        String patientRef = patient == null ? null : "Patient/" + patient.getIdPart();
-        List<String> actions = action == null ? null : actionsFor(action.getValue());
-        Boolean success = outcome == null ? null : "0".equals(outcome.getValue());
-        var criteria = new AuditQueries.Criteria(patientRef, agent == null ? null : agent.getValue(),
+        Map<String, String[]> parameters = details.getParameters();
+        for (String name : parameters.keySet()) {
+            if (!PARAMETERS.contains(name)) {
+                throw SafeFhirException.badRequest("AuditEvent search supports the parameters patient, agent, date, "
+                        + "action and outcome only");
+            }
+        }
+        String patient = single(parameters, AuditEvent.SP_PATIENT);
+        String patientRef = patient == null ? null : patientReference(patient);
+        String agent = code(single(parameters, AuditEvent.SP_AGENT));
+        String action = code(single(parameters, AuditEvent.SP_ACTION));
+        List<String> actions = action == null ? null : actionsFor(action);
+        String outcome = code(single(parameters, AuditEvent.SP_OUTCOME));
+        Boolean success = outcome == null ? null : "0".equals(outcome);
+        DateRangeParam date = dates(parameters.get(AuditEvent.SP_DATE));
+        var criteria = new AuditQueries.Criteria(patientRef, agent,
                 date == null || date.getLowerBoundAsInstant() == null ? null : date.getLowerBoundAsInstant().toInstant(),
                 date == null || date.getUpperBoundAsInstant() == null ? null
                         : date.getUpperBoundAsInstant().toInstant().plusMillis(1),
@@ -73,6 +93,52 @@ public final class AuditEventProvider implements IResourceProvider {
         return queries.search(criteria).stream().map(AuditEventProvider::toFhir).toList();
     }
 
+    private static String single(Map<String, String[]> parameters, String name) {
+        String[] values = parameters.get(name);
+        if (values == null) {
+            return null;
+        }
+        if (values.length != 1 || values[0].isEmpty() || values[0].contains(",")) {
+            throw SafeFhirException.badRequest("AuditEvent search parameter " + name + " takes exactly one value");
+        }
+        return values[0];
+    }
+
+    /** The code of a token ({@code [system]|code}), as HAPI's TokenParam read it. */
+    private static String code(String token) {
+        return token == null ? null : token.substring(token.lastIndexOf('|') + 1);
+    }
+
+    private static String patientReference(String value) {
+        String id = value.startsWith("Patient/") ? value.substring("Patient/".length()) : value;
+        if (id.isEmpty() || id.contains("/")) {
+            throw SafeFhirException.badRequest("AuditEvent search parameter patient must be Patient/[id]");
+        }
+        return "Patient/" + id;
+    }
+
+    /** One or two date values ({@code ge...&le...}) as a range; a malformed date is a 400. */
+    private static DateRangeParam dates(String[] values) {
+        if (values == null) {
+            return null;
+        }
+        try {
+            List<QualifiedParamList> lists = new java.util.ArrayList<>();
+            for (String value : values) {
+                lists.add(QualifiedParamList.splitQueryStringByCommasIgnoreEscape(null, value));
+            }
+            DateRangeParam range = new DateRangeParam();
+            range.setValuesAsQueryTokens(FHIR, AuditEvent.SP_DATE, lists);
+            range.getLowerBoundAsInstant();
+            range.getUpperBoundAsInstant();
+            return range;
+        } catch (DataFormatException | IllegalArgumentException | ca.uhn.fhir.rest.server.exceptions.InvalidRequestException e) {
+            throw SafeFhirException.badRequest("AuditEvent search parameter date must be a FHIR date or dateTime, "
+                    + "optionally with a prefix such as ge or le");
+        }
+    }
+
+    /** A second check behind the access policy's (AccessEnforcement decides view:audit first). */
     private void requireViewAudit(jakarta.servlet.http.HttpServletRequest request) {
         // view:audit granted by a role of the caller, with that role's time window and IP range.
         boolean allowed = Callers.of(request).map(caller -> policy.grants(caller, Permissions.VIEW_AUDIT,

@@ -4,6 +4,7 @@ import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.parser.StrictErrorHandler;
 import ca.uhn.fhir.rest.api.EncodingEnum;
 import ca.uhn.fhir.rest.server.IResourceProvider;
+import ca.uhn.fhir.rest.server.IServerAddressStrategy;
 import ca.uhn.fhir.rest.server.RestfulServer;
 import health.carapace.access.BreakGlass;
 import health.carapace.access.CareRelationships;
@@ -13,6 +14,9 @@ import health.carapace.audit.AuditQueries;
 import health.carapace.audit.AuditTrail;
 import health.carapace.crypto.BlindIndex;
 import health.carapace.crypto.RecordCipher;
+import health.carapace.platform.web.PublicBaseUrl;
+import jakarta.servlet.ServletContext;
+import jakarta.servlet.http.HttpServletRequest;
 import java.util.ArrayList;
 import java.util.List;
 import javax.sql.DataSource;
@@ -81,7 +85,8 @@ class FhirServerConfiguration {
     ServletRegistrationBean<RestfulServer> fhirServlet(FhirContext fhir, RecordStore store, RecordSearch search,
             TransactionTemplate transactions, @Value("${carapace.fhir.max-json-depth}") int maxDepth,
             RecordAudit audit, AuditQueries auditQueries, RecordGuard guard, BreakGlass breakGlass, RecordAccess access,
-            health.carapace.access.AccessPolicy accessPolicy, health.carapace.access.ClientAddress clientAddress) {
+            health.carapace.access.AccessPolicy accessPolicy, health.carapace.access.ClientAddress clientAddress,
+            PublicBaseUrl publicBaseUrl) {
         List<IResourceProvider> providers = new ArrayList<>();
         for (String type : ResourceTypes.names()) {
             @SuppressWarnings("unchecked")
@@ -96,7 +101,7 @@ class FhirServerConfiguration {
         server.registerProvider(new BreakGlassOperation(breakGlass, access, guard, store));
         server.setServerConformanceProvider(new CapabilityStatementProvider());
         server.registerInterceptor(new RequestGuards());
-        server.registerInterceptor(new NestingLimit(maxDepth));
+        server.registerInterceptor(new StrictBody(maxDepth));
         server.registerInterceptor(new ErrorSanitiser());
         server.registerInterceptor(new ReadAudit(audit));
         OwnedPagingProvider paging = new OwnedPagingProvider(1000);
@@ -104,10 +109,20 @@ class FhirServerConfiguration {
         paging.setMaximumPageSize(100);
         // access control on every request (before the handler) and SSN masking on every response
         server.registerInterceptor(new AccessEnforcement(guard, store, paging));
+        server.registerInterceptor(new ResultParameters());
         server.registerInterceptor(new SsnMasking(fhir, guard));
         server.registerInterceptor(new SsnFreeLinks(paging));
         server.setPagingProvider(paging);
+        // Bundle.link, fullUrl and Location from configuration, never from Host or X-Forwarded-Host.
+        server.setServerAddressStrategy(new IServerAddressStrategy() {
+            @Override
+            public String determineServerBase(ServletContext context, HttpServletRequest request) {
+                return publicBaseUrl.value() + "/fhir";
+            }
+        });
         server.setDefaultResponseEncoding(EncodingEnum.JSON);
+        // Compressed bodies never get here (RequestBodyLimit refuses them); never inflate one unbounded.
+        server.setUncompressIncomingContents(false);
         ServletRegistrationBean<RestfulServer> registration = new ServletRegistrationBean<>(server, "/fhir/*");
         registration.setName("fhir");
         registration.setLoadOnStartup(1);

@@ -11,7 +11,9 @@ import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
 
 /**
  * Refuses request bodies that are not FHIR JSON or XML (or, for {@code POST Type/_search}, a
- * form) before HAPI tries to parse them.
+ * form), or that declare a charset other than UTF-8, before HAPI tries to parse them. HAPI
+ * decoded a body in whatever charset the client named (an unknown one silently as UTF-8); FHIR
+ * requires UTF-8, and one encoding means one meaning for every byte that is stored.
  */
 @Interceptor
 final class RequestGuards {
@@ -31,6 +33,29 @@ final class RequestGuards {
             if (!FHIR_TYPES.contains(bare) && !formSearch) {
                 throw new SafeFhirException(415, IssueType.NOTSUPPORTED,
                         "Unsupported content type: send application/fhir+json or application/fhir+xml");
+            }
+            if (!utf8OrUnstated(contentType)) {
+                throw new SafeFhirException(415, IssueType.NOTSUPPORTED,
+                        "Unsupported charset: request bodies must be UTF-8 (charset=utf-8, or no charset)");
+            }
+        }
+        return true;
+    }
+
+    /** Whether every charset parameter of a Content-Type names UTF-8 (none at all means UTF-8). */
+    static boolean utf8OrUnstated(String contentType) {
+        String[] parts = contentType.split(";");
+        for (int i = 1; i < parts.length; i++) {
+            String[] parameter = parts[i].split("=", 2);
+            if (!parameter[0].strip().equalsIgnoreCase("charset")) {
+                continue;
+            }
+            String value = parameter.length < 2 ? "" : parameter[1].strip();
+            if (value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"")) {
+                value = value.substring(1, value.length() - 1);
+            }
+            if (!value.equalsIgnoreCase("utf-8")) {
+                return false;
             }
         }
         return true;

@@ -28,7 +28,21 @@ class ProductionReadinessTest {
                 .withProperty("carapace.kek.pkcs11.pin", "1234")
                 .withProperty("carapace.kek.pkcs11.key-label", "carapace-kek")
                 .withProperty("carapace.audit.witness-dir", "/mnt/worm/carapace-witness")
-                .withProperty("carapace.access.policy-dir", System.getProperty("java.io.tmpdir"));
+                .withProperty("carapace.access.policy-dir", System.getProperty("java.io.tmpdir"))
+                .withProperty("carapace.public-base-url", "https://fhir.example.org");
+    }
+
+    @Test
+    void productionRefusesToStartWithoutAPublicBaseUrlToBuildLinksFrom() {
+        assertThat(ProductionReadiness.problems(complete().withProperty("carapace.public-base-url", "")))
+                .anyMatch(p -> p.contains("carapace.public-base-url is required"));
+        for (String bad : List.of("http://fhir.example.org", "https://fhir.example.org/fhir", "https://localhost:0",
+                "fhir.example.org", "https://fhir.example.org/?a=b", "https://user@fhir.example.org")) {
+            assertThat(ProductionReadiness.problems(complete().withProperty("carapace.public-base-url", bad)))
+                    .as(bad).anyMatch(p -> p.contains("carapace.public-base-url must be https://host[:port]"));
+        }
+        assertThat(ProductionReadiness.problems(complete().withProperty("carapace.public-base-url",
+                "https://fhir.example.org:8443/"))).isEmpty();
     }
 
     @Test
@@ -55,7 +69,8 @@ class ProductionReadinessTest {
                 .contains("carapace.keyring.url is required")
                 .contains("TLS certificate is required")
                 .contains("carapace.kek.provider must be pkcs11")
-                .contains("carapace.kek.pkcs11.pin is required");
+                .contains("carapace.kek.pkcs11.pin is required")
+                .contains("carapace.public-base-url is required");
     }
 
     @Test

@@ -1,0 +1,177 @@
+package health.carapace.records.internal;
+
+import ca.uhn.fhir.interceptor.api.Hook;
+import ca.uhn.fhir.interceptor.api.Interceptor;
+import ca.uhn.fhir.interceptor.api.Pointcut;
+import ca.uhn.fhir.rest.api.EncodingEnum;
+import ca.uhn.fhir.rest.api.server.RequestDetails;
+import ca.uhn.fhir.rest.server.RestfulServerUtils;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.Locale;
+import java.util.Set;
+import javax.xml.stream.XMLInputFactory;
+import javax.xml.stream.XMLStreamConstants;
+import javax.xml.stream.XMLStreamException;
+import javax.xml.stream.XMLStreamReader;
+import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
+
+/**
+ * One scan over the raw bytes of every FHIR request body, before HAPI parses it, for what HAPI's
+ * parsers let through or cannot bound. Each refusal is a 400 that names the problem and echoes
+ * nothing:
+ * <ul>
+ * <li>bytes that are not valid UTF-8 (HAPI decoded them leniently, storing U+FFFD instead);
+ * <li>a JSON object with the same key twice (HAPI kept the last, so two readers of one body
+ *     could disagree about what was stored);
+ * <li>an XML {@code DOCTYPE} of any kind (FHIR forbids DTDs; none is ever read or fetched) or an
+ *     XML declaration naming an encoding other than UTF-8;
+ * <li>nesting deeper than {@code carapace.fhir.max-json-depth}: objects and arrays in JSON (as
+ *     Jackson counts), elements in XML. HAPI cannot be told this bound: it parses JSON with a
+ *     private Jackson mapper (nesting limit 1000, whatever the global default says) and XML with
+ *     none, and recurses once per level, so a deep body was stored or failed with a 500.
+ * </ul>
+ * A body this scan cannot read otherwise is left to HAPI's parser, which refuses it with its own
+ * (sanitised) 400, so malformed syntax has one code path. A charset other than UTF-8 in the
+ * Content-Type is refused earlier, with 415 ({@link RequestGuards}).
+ */
+@Interceptor
+final class StrictBody {
+
+    private final int maxDepth;
+    private final JsonFactory json;
+    private final XMLInputFactory xml;
+
+    StrictBody(int maxDepth) {
+        if (maxDepth < 1) {
+            throw new IllegalArgumentException("carapace.fhir.max-json-depth must be at least 1");
+        }
+        this.maxDepth = maxDepth;
+        // Strings as long as HAPI allows (base64 attachments); nesting is counted below, not here.
+        this.json = JsonFactory.builder()
+                .streamReadConstraints(StreamReadConstraints.builder()
+                        .maxStringLength(Integer.MAX_VALUE)
+                        .maxNestingDepth(Math.max(maxDepth + 1, StreamReadConstraints.DEFAULT_MAX_DEPTH))
+                        .build())
+                .build();
+        this.xml = XMLInputFactory.newFactory();
+        // The scan never expands anything: no DTD, no entities, nothing fetched. A DOCTYPE is
+        // still reported as an event, which is refused below.
+        xml.setProperty(XMLInputFactory.SUPPORT_DTD, false);
+        xml.setProperty(XMLInputFactory.IS_SUPPORTING_EXTERNAL_ENTITIES, false);
+        xml.setProperty(XMLInputFactory.IS_REPLACING_ENTITY_REFERENCES, false);
+    }
+
+    @Hook(Pointcut.SERVER_INCOMING_REQUEST_POST_PROCESSED)
+    public boolean check(RequestDetails request) {
+        String method = request.getRequestType() == null ? "" : request.getRequestType().name();
+        if (!method.equals("POST") && !method.equals("PUT") && !method.equals("PATCH")) {
+            return true;
+        }
+        EncodingEnum encoding = RestfulServerUtils.determineRequestEncodingNoDefault(request);
+        if (encoding != EncodingEnum.JSON && encoding != EncodingEnum.XML) {
+            return true;
+        }
+        // HAPI keeps the bytes it loads here and parses the same bytes afterwards.
+        byte[] body = request.loadRequestContents();
+        if (body == null || body.length == 0) {
+            return true;
+        }
+        if (!isUtf8(body)) {
+            throw SafeFhirException.badRequest("The request body is not valid UTF-8");
+        }
+        if (encoding == EncodingEnum.JSON) {
+            checkJson(body);
+        } else {
+            checkXml(body);
+        }
+        return true;
+    }
+
+    private static boolean isUtf8(byte[] body) {
+        try {
+            StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(body));
+            return true;
+        } catch (CharacterCodingException e) {
+            return false;
+        }
+    }
+
+    private SafeFhirException tooDeep() {
+        return new SafeFhirException(400, IssueType.TOOLONG, "The request body is nested more than " + maxDepth
+                + " levels deep");
+    }
+
+    private void checkJson(byte[] body) {
+        try (JsonParser parser = json.createParser(body)) {
+            // the keys seen so far in each open object; null for an open array
+            Deque<Set<String>> open = new ArrayDeque<>();
+            for (JsonToken token = parser.nextToken(); token != null; token = parser.nextToken()) {
+                if (token.isStructStart()) {
+                    if (open.size() + 1 > maxDepth) {
+                        throw tooDeep();
+                    }
+                    open.push(token == JsonToken.START_OBJECT ? new HashSet<>() : NO_KEYS);
+                } else if (token.isStructEnd()) {
+                    open.pop();
+                } else if (token == JsonToken.FIELD_NAME && !open.peek().add(parser.currentName())) {
+                    throw SafeFhirException.badRequest("The request body has the same JSON property twice in one "
+                            + "object");
+                }
+            }
+        } catch (IOException unreadable) {
+            // HAPI's parser refuses it
+        }
+    }
+
+    /** The marker for an open array, which has no keys; never added to. */
+    private static final Set<String> NO_KEYS = Set.of();
+
+    private void checkXml(byte[] body) {
+        XMLStreamReader reader = null;
+        try {
+            reader = xml.createXMLStreamReader(new ByteArrayInputStream(body));
+            String declared = reader.getCharacterEncodingScheme();
+            if (declared != null && !declared.toUpperCase(Locale.ROOT).replace("_", "-").equals("UTF-8")) {
+                throw new SafeFhirException(415, IssueType.NOTSUPPORTED, "XML request bodies must be UTF-8");
+            }
+            int depth = 0;
+            while (reader.hasNext()) {
+                int event = reader.next();
+                if (event == XMLStreamConstants.DTD) {
+                    throw SafeFhirException.badRequest("XML request bodies must not have a DOCTYPE");
+                } else if (event == XMLStreamConstants.START_ELEMENT) {
+                    if (++depth > maxDepth) {
+                        throw tooDeep();
+                    }
+                } else if (event == XMLStreamConstants.END_ELEMENT) {
+                    depth--;
+                }
+            }
+        } catch (XMLStreamException unreadable) {
+            // HAPI's parser refuses it
+        } finally {
+            if (reader != null) {
+                try {
+                    reader.close();
+                } catch (XMLStreamException ignored) {
+                    // nothing was opened that needs closing: the input is a byte array
+                }
+            }
+        }
+    }
+}
