@@ -347,7 +347,8 @@ class UserTokenAttackTest extends IntegrationTest {
         }
         SignedJWT token = new SignedJWT(header.build(), claims);
         token.sign(new ECDSASigner(key));
-        return token.serialize();
+        // The server signs (and accepts) only the low-s form; a forgery differs in one thing only.
+        return health.carapace.testing.EcdsaSignatures.lowS(token.serialize());
     }
 
     private static String base64Url(String json) {

@@ -26,6 +26,8 @@ import org.springframework.security.crypto.password.DelegatingPasswordEncoder;
 import org.springframework.security.crypto.password.PasswordEncoder;
 import org.springframework.security.oauth2.jose.jws.SignatureAlgorithm;
 import org.springframework.security.oauth2.jwt.JwtDecoder;
+import org.springframework.security.oauth2.jwt.JwtEncoder;
+import org.springframework.security.oauth2.jwt.NimbusJwtEncoder;
 import org.springframework.security.oauth2.server.authorization.token.JwtEncodingContext;
 import org.springframework.security.oauth2.server.authorization.token.OAuth2TokenCustomizer;
 import org.springframework.security.oauth2.jwt.JwtValidators;
@@ -87,11 +89,18 @@ class SecurityConfiguration {
         return AuthorizationServerSettings.builder().issuer(issuer).build();
     }
 
+    /** Signs every token the authorization server issues, in the one canonical (low-s) form. */
+    @Bean
+    JwtEncoder tokenEncoder(JWKSource<SecurityContext> jwkSource) {
+        return CanonicalSignatures.lowS(new NimbusJwtEncoder(jwkSource));
+    }
+
     @Bean
     JwtDecoder jwtDecoder(JWKSource<SecurityContext> jwkSource, @Value("${carapace.issuer}") String issuer) {
         JwtDecoder decoder = OAuth2AuthorizationServerConfiguration.jwtDecoder(jwkSource);
         ((NimbusJwtDecoder) decoder).setJwtValidator(JwtValidators.createDefaultWithIssuer(issuer));
-        return new VerifiedTokenCache(decoder, java.time.Clock.systemUTC(), 100_000);
+        // The signature's form is checked before the cache or the verifier sees the token.
+        return new CanonicalSignatures(new VerifiedTokenCache(decoder, java.time.Clock.systemUTC(), 100_000));
     }
 
     @Bean

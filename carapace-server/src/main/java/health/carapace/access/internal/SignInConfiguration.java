@@ -1,7 +1,5 @@
 package health.carapace.access.internal;
 
-import com.nimbusds.jose.jwk.source.JWKSource;
-import com.nimbusds.jose.proc.SecurityContext;
 import health.carapace.audit.AuditAction;
 import health.carapace.audit.AuditContext;
 import health.carapace.audit.AuditEvent;
@@ -30,7 +28,7 @@ import org.springframework.security.oauth2.core.OAuth2AuthenticationException;
 import org.springframework.security.oauth2.core.OAuth2Error;
 import org.springframework.security.oauth2.core.OAuth2ErrorCodes;
 import org.springframework.security.oauth2.core.OAuth2Token;
-import org.springframework.security.oauth2.jwt.NimbusJwtEncoder;
+import org.springframework.security.oauth2.jwt.JwtEncoder;
 import org.springframework.security.oauth2.server.authorization.OAuth2TokenType;
 import org.springframework.security.oauth2.server.authorization.client.RegisteredClientRepository;
 import org.springframework.security.oauth2.server.authorization.token.DelegatingOAuth2TokenGenerator;
@@ -82,9 +80,10 @@ class SignInConfiguration {
     }
 
     @Bean
-    HumanSignIn humanSignIn(RegisteredClientRepository clients, JWKSource<SecurityContext> jwkSource,
+    HumanSignIn humanSignIn(RegisteredClientRepository clients, JwtEncoder tokenEncoder,
             OAuth2TokenCustomizer<JwtEncodingContext> es256Tokens, Sessions sessions, Duration accessTokenTtl) {
-        JwtGenerator jwt = new JwtGenerator(new NimbusJwtEncoder(jwkSource));
+        // Every token of the authorization server comes from this generator (service clients' too).
+        JwtGenerator jwt = new JwtGenerator(tokenEncoder);
         OAuth2TokenCustomizer<JwtEncodingContext> claims = sessionClaims(sessions, accessTokenTtl);
         jwt.setJwtCustomizer(context -> {
             es256Tokens.customize(context);
