@@ -32,6 +32,7 @@ import org.springframework.security.oauth2.server.authorization.token.JwtEncodin
 import org.springframework.security.oauth2.server.authorization.token.OAuth2TokenCustomizer;
 import org.springframework.security.oauth2.jwt.JwtValidators;
 import org.springframework.security.oauth2.jwt.NimbusJwtDecoder;
+import org.springframework.security.oauth2.server.authorization.authentication.OAuth2TokenRevocationAuthenticationProvider;
 import org.springframework.security.oauth2.server.authorization.client.RegisteredClientRepository;
 import org.springframework.security.oauth2.server.authorization.settings.AuthorizationServerSettings;
 import org.springframework.security.oauth2.server.resource.web.authentication.BearerTokenAuthenticationFilter;
@@ -106,7 +107,8 @@ class SecurityConfiguration {
     @Bean
     @Order(1)
     @ConditionalOnWebApplication
-    SecurityFilterChain authorizationServerChain(HttpSecurity http, AuditTrail audit, HumanSignIn signIn) throws Exception {
+    SecurityFilterChain authorizationServerChain(HttpSecurity http, AuditTrail audit, HumanSignIn signIn,
+            JwtDecoder jwtDecoder, RevokedTokens revokedTokens, SessionEndings sessionEndings) throws Exception {
         OAuth2AuthorizationServerConfigurer authorizationServer = new OAuth2AuthorizationServerConfigurer();
         TokenRequests tokens = new TokenRequests(audit);
         http.securityMatcher(authorizationServer.getEndpointsMatcher())
@@ -114,12 +116,24 @@ class SecurityConfiguration {
                         .tokenEndpoint(token -> token
                                 .accessTokenResponseHandler(tokens.issued())
                                 .errorResponseHandler(tokens.refused()))
-                        .tokenRevocationEndpoint(revocation -> revocation.revocationResponseHandler(tokens.revoked()))
+                        .tokenRevocationEndpoint(revocation -> revocation
+                                // Access tokens are revoked in the database, for every node (ADR 0013).
+                                .authenticationProviders(providers -> providers.replaceAll(provider ->
+                                        provider instanceof OAuth2TokenRevocationAuthenticationProvider
+                                                ? new AccessTokenRevocation(provider, jwtDecoder, revokedTokens, sessionEndings)
+                                                : provider))
+                                .revocationResponseHandler(tokens.revoked())
+                                .errorResponseHandler(tokens.revocationRefused()))
                         .clientAuthentication(client -> client.errorResponseHandler(tokens.clientRefused())))
                 .authorizeHttpRequests(requests -> requests.anyRequest().authenticated());
         // People sign in through the authorization endpoint (code + PKCE, password and TOTP): ADR 0007.
         signIn.configure(authorizationServer, http);
         return http.build();
+    }
+
+    @Bean
+    RevokedTokens revokedTokens(DataSource dataSource) {
+        return new RevokedTokens(dataSource, java.time.Clock.systemUTC());
     }
 
     @Bean

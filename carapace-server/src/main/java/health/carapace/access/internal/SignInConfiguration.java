@@ -1,19 +1,12 @@
 package health.carapace.access.internal;
 
-import health.carapace.audit.AuditAction;
-import health.carapace.audit.AuditContext;
-import health.carapace.audit.AuditEvent;
 import health.carapace.audit.AuditTrail;
-import health.carapace.audit.AuditUnavailableException;
 import health.carapace.crypto.SystemSecrets;
-import health.carapace.platform.logging.RequestIds;
 import jakarta.servlet.http.HttpServletResponse;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import javax.sql.DataSource;
-import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
@@ -39,8 +32,6 @@ import org.springframework.security.oauth2.server.authorization.token.OAuth2Toke
 import org.springframework.security.oauth2.server.authorization.token.OAuth2TokenGenerator;
 import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.savedrequest.NullRequestCache;
-import org.springframework.web.context.request.RequestContextHolder;
-import org.springframework.web.context.request.ServletRequestAttributes;
 
 /** Human sign-in: users, sessions, throttling, TOTP, the sign-in pages' filter chain, token claims. */
 @Configuration(proxyBeanMethods = false)
@@ -120,26 +111,17 @@ class SignInConfiguration {
         };
     }
 
+    @Bean
+    SessionEndings sessionEndings(Sessions sessions, AuditTrail audit) {
+        return new SessionEndings(sessions, audit);
+    }
+
     /** Ends the sign-in session behind a revoked or replayed refresh token, and audits it. */
     @Bean
-    org.springframework.security.oauth2.server.authorization.OAuth2AuthorizationService authorizationService(Duration accessTokenTtl, Sessions sessions, AuditTrail audit) {
-        return new ExpiringAuthorizationService(accessTokenTtl, (login, ending) -> {
-            if (sessions.revoke(login.sessionId()).isEmpty()) {
-                return;
-            }
-            var request = RequestContextHolder.getRequestAttributes() instanceof ServletRequestAttributes servlet
-                    ? servlet.getRequest() : null;
-            boolean logout = ending == ExpiringAuthorizationService.Ending.REVOKED && request != null
-                    && request.getRequestURI().endsWith("/oauth2/revoke");
-            try {
-                audit.record(List.of(AuditEvent.now(login.getName(), logout ? AuditAction.LOGOUT : AuditAction.SESSION_REVOKED,
-                        request == null ? "/oauth2" : DeniedRequests.pathOnly(request),
-                        request == null ? AuditContext.none() : AuditContext.of(request), logout, null, null,
-                        RequestIds.current())));
-            } catch (AuditUnavailableException e) {
-                LoggerFactory.getLogger(SignInConfiguration.class).warn("An ended session could not be audited", e);
-            }
-        });
+    org.springframework.security.oauth2.server.authorization.OAuth2AuthorizationService authorizationService(
+            Duration accessTokenTtl, SessionEndings endings) {
+        return new ExpiringAuthorizationService(accessTokenTtl,
+                (login, ending) -> endings.end(login.sessionId(), login.getName(), ending));
     }
 
     /** The sign-in pages: browser session and CSRF protection, nothing else of the API's rules. */

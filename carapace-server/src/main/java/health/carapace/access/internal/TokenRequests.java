@@ -8,9 +8,11 @@ import health.carapace.audit.AuditUnavailableException;
 import health.carapace.platform.logging.RequestIds;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
 import java.util.List;
 import java.util.regex.Pattern;
 import org.springframework.security.core.Authentication;
+import org.springframework.security.core.AuthenticationException;
 import org.springframework.http.server.ServletServerHttpResponse;
 import org.springframework.security.oauth2.core.OAuth2AuthenticationException;
 import org.springframework.security.oauth2.core.OAuth2Error;
@@ -55,6 +57,22 @@ final class TokenRequests {
         };
     }
 
+    /**
+     * A refused revocation (the token belongs to another client, or the client failed to
+     * authenticate): audited as a failed {@code token_revoked}, answered like a refused client.
+     */
+    AuthenticationFailureHandler revocationRefused() {
+        return (request, response, e) -> {
+            try {
+                audit.record(List.of(event(request, claimedClient(request), AuditAction.TOKEN_REVOKED, false)));
+            } catch (AuditUnavailableException unavailable) {
+                org.slf4j.LoggerFactory.getLogger(TokenRequests.class).warn("A refused revocation could not be audited",
+                        unavailable);
+            }
+            writeClientError(response, e);
+        };
+    }
+
     /** A refused grant: 400 with the OAuth2 error, as Spring's token endpoint answers. */
     AuthenticationFailureHandler refused() {
         return (request, response, e) -> {
@@ -67,13 +85,17 @@ final class TokenRequests {
     AuthenticationFailureHandler clientRefused() {
         return (request, response, e) -> {
             recordRefusal(request);
-            OAuth2Error error = e instanceof OAuth2AuthenticationException oauth ? oauth.getError()
-                    : new OAuth2Error(OAuth2ErrorCodes.INVALID_CLIENT);
-            response.setStatus(OAuth2ErrorCodes.INVALID_CLIENT.equals(error.getErrorCode())
-                    ? HttpServletResponse.SC_UNAUTHORIZED : HttpServletResponse.SC_BAD_REQUEST);
-            // Only the error code: which part of the credentials was wrong is nobody's business.
-            errors.write(new OAuth2Error(error.getErrorCode()), null, new ServletServerHttpResponse(response));
+            writeClientError(response, e);
         };
+    }
+
+    private void writeClientError(HttpServletResponse response, AuthenticationException e) throws IOException {
+        OAuth2Error error = e instanceof OAuth2AuthenticationException oauth ? oauth.getError()
+                : new OAuth2Error(OAuth2ErrorCodes.INVALID_CLIENT);
+        response.setStatus(OAuth2ErrorCodes.INVALID_CLIENT.equals(error.getErrorCode())
+                ? HttpServletResponse.SC_UNAUTHORIZED : HttpServletResponse.SC_BAD_REQUEST);
+        // Only the error code: which part of the credentials was wrong is nobody's business.
+        errors.write(new OAuth2Error(error.getErrorCode()), null, new ServletServerHttpResponse(response));
     }
 
     private void recordRefusal(HttpServletRequest request) {
