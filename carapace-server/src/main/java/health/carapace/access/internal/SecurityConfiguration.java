@@ -32,6 +32,7 @@ import org.springframework.security.oauth2.server.authorization.token.JwtEncodin
 import org.springframework.security.oauth2.server.authorization.token.OAuth2TokenCustomizer;
 import org.springframework.security.oauth2.jwt.JwtValidators;
 import org.springframework.security.oauth2.jwt.NimbusJwtDecoder;
+import org.springframework.security.oauth2.server.authorization.authentication.ClientSecretAuthenticationProvider;
 import org.springframework.security.oauth2.server.authorization.authentication.OAuth2TokenRevocationAuthenticationProvider;
 import org.springframework.security.oauth2.server.authorization.client.RegisteredClientRepository;
 import org.springframework.security.oauth2.server.authorization.settings.AuthorizationServerSettings;
@@ -108,7 +109,8 @@ class SecurityConfiguration {
     @Order(1)
     @ConditionalOnWebApplication
     SecurityFilterChain authorizationServerChain(HttpSecurity http, AuditTrail audit, HumanSignIn signIn,
-            JwtDecoder jwtDecoder, RevokedTokens revokedTokens, SessionEndings sessionEndings) throws Exception {
+            JwtDecoder jwtDecoder, RevokedTokens revokedTokens, SessionEndings sessionEndings, LoginThrottle throttle,
+            health.carapace.access.ClientAddress clientAddress) throws Exception {
         OAuth2AuthorizationServerConfigurer authorizationServer = new OAuth2AuthorizationServerConfigurer();
         TokenRequests tokens = new TokenRequests(audit);
         http.securityMatcher(authorizationServer.getEndpointsMatcher())
@@ -124,7 +126,13 @@ class SecurityConfiguration {
                                                 : provider))
                                 .revocationResponseHandler(tokens.revoked())
                                 .errorResponseHandler(tokens.revocationRefused()))
-                        .clientAuthentication(client -> client.errorResponseHandler(tokens.clientRefused())))
+                        .clientAuthentication(client -> client
+                                // Failed client secrets back off per client id and per address.
+                                .authenticationProviders(providers -> providers.replaceAll(provider ->
+                                        provider instanceof ClientSecretAuthenticationProvider
+                                                ? new ThrottledClientSecrets(provider, throttle, clientAddress)
+                                                : provider))
+                                .errorResponseHandler(tokens.clientRefused())))
                 .authorizeHttpRequests(requests -> requests.anyRequest().authenticated());
         // People sign in through the authorization endpoint (code + PKCE, password and TOTP): ADR 0007.
         signIn.configure(authorizationServer, http);

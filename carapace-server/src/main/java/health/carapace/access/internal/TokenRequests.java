@@ -32,6 +32,10 @@ final class TokenRequests {
 
     private static final Pattern CLIENT_ID = Pattern.compile("(svc|app)-[0-9a-f-]{36}|dev-console");
 
+    /** The audit reason of a client-authentication attempt refused by the throttle. */
+    static final String THROTTLED = "throttled";
+    private static final int TOO_MANY_REQUESTS = 429;
+
     private final AuditTrail audit;
     private final AuthenticationSuccessHandler issue = new OAuth2AccessTokenResponseAuthenticationSuccessHandler();
     private final AuthenticationFailureHandler refuse = new OAuth2ErrorAuthenticationFailureHandler();
@@ -76,15 +80,26 @@ final class TokenRequests {
     /** A refused grant: 400 with the OAuth2 error, as Spring's token endpoint answers. */
     AuthenticationFailureHandler refused() {
         return (request, response, e) -> {
-            recordRefusal(request);
+            recordRefusal(request, null);
             refuse.onAuthenticationFailure(request, response, e);
         };
     }
 
-    /** A client that failed to authenticate: 401 for invalid_client (RFC 6749 §5.2), else 400. */
+    /**
+     * A client that failed to authenticate: 401 for invalid_client (RFC 6749 §5.2), else 400. A
+     * client held back by the throttle: 429 with {@code Retry-After} and {@code slow_down}, audited
+     * as a failed login with the reason {@code throttled}.
+     */
     AuthenticationFailureHandler clientRefused() {
         return (request, response, e) -> {
-            recordRefusal(request);
+            if (e instanceof ThrottledClientSecrets.Throttled throttled) {
+                recordRefusal(request, THROTTLED);
+                response.setStatus(TOO_MANY_REQUESTS);
+                response.setHeader("Retry-After", Long.toString(throttled.retryAfterSeconds()));
+                errors.write(new OAuth2Error(ThrottledClientSecrets.SLOW_DOWN), null, new ServletServerHttpResponse(response));
+                return;
+            }
+            recordRefusal(request, null);
             writeClientError(response, e);
         };
     }
@@ -98,9 +113,13 @@ final class TokenRequests {
         errors.write(new OAuth2Error(error.getErrorCode()), null, new ServletServerHttpResponse(response));
     }
 
-    private void recordRefusal(HttpServletRequest request) {
+    /** @param reason the audit reason code, or null */
+    private void recordRefusal(HttpServletRequest request, String reason) {
         try {
-            audit.record(List.of(event(request, claimedClient(request), AuditAction.LOGIN_FAILED, false)));
+            AuditEvent failed = event(request, claimedClient(request), AuditAction.LOGIN_FAILED, false);
+            audit.record(List.of(reason == null ? failed : new AuditEvent(failed.id(), failed.timestamp(), failed.user(),
+                    failed.action(), failed.resource(), failed.context(), false, null, null, failed.requestId(), false,
+                    null, reason)));
         } catch (AuditUnavailableException unavailable) {
             org.slf4j.LoggerFactory.getLogger(TokenRequests.class).warn("A refused token request could not be audited",
                     unavailable);
