@@ -110,7 +110,8 @@ class ClientSecretThrottleTest extends IntegrationTest {
 
     @Test
     void afterTheBackOffTheRightSecretWorksAndResetsTheCount() {
-        MovableClock clock = new MovableClock(Instant.now());
+        // Whole milliseconds: the database keeps microseconds, so the stored failure times are exact.
+        MovableClock clock = new MovableClock(Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
         LoginThrottle throttleWithClock = new LoginThrottle(dataSource, secrets, settings, clock);
         ClientSecretAuthenticationProvider springSecrets = new ClientSecretAuthenticationProvider(clients, authorizations);
         java.util.concurrent.atomic.AtomicInteger hashChecks = new java.util.concurrent.atomic.AtomicInteger();
