@@ -8,6 +8,7 @@ import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.crypto.ECDSASigner;
 import com.nimbusds.jose.crypto.MACSigner;
+import com.nimbusds.jose.crypto.impl.ECDSA;
 import com.nimbusds.jose.jwk.Curve;
 import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.JWKMatcher;
@@ -19,9 +20,11 @@ import com.nimbusds.jose.proc.SecurityContext;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.PlainJWT;
 import com.nimbusds.jwt.SignedJWT;
+import health.carapace.testing.EcdsaSignatures;
 import health.carapace.testing.IntegrationTest;
 import health.carapace.testing.TestPolicy;
 import health.carapace.testing.Refusals;
+import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -40,7 +43,13 @@ import org.hl7.fhir.r4.model.Patient;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.security.oauth2.jose.jws.SignatureAlgorithm;
+import org.springframework.security.oauth2.jwt.JwsHeader;
+import org.springframework.security.oauth2.jwt.JwtClaimsSet;
+import org.springframework.security.oauth2.jwt.JwtEncoder;
+import org.springframework.security.oauth2.jwt.JwtEncoderParameters;
 
 /**
  * Forged, stale and malformed bearer tokens against the running server. Each forgery changes
@@ -58,6 +67,12 @@ class TokenAttackTest extends IntegrationTest {
 
     @Autowired
     private DataSource dataSource;
+
+    @Autowired
+    private JwtEncoder tokenEncoder;
+
+    @Value("${carapace.issuer}")
+    private String issuer;
 
     private String patientPath;
 
@@ -173,6 +188,72 @@ class TokenAttackTest extends IntegrationTest {
         }
     }
 
+    // --- one spelling per signature (ES256 is malleable: (r, s) and (r, n - s) both verify) -----
+
+    @Test
+    void aRealTokenWithItsSignatureSReplacedByNMinusSIsRefused() {
+        String real = token();
+        assertThat(readPatientWith(bearer(real)).statusCode()).as("control: the real token").isEqualTo(200);
+
+        assertRefusedAsUnauthenticated(readPatientWith(bearer(EcdsaSignatures.flipS(real))));
+    }
+
+    @Test
+    void aRealTokenWithItsSignatureDerEncodedIsRefused() throws Exception {
+        String[] parts = token().split("\\.");
+        byte[] der = ECDSA.transcodeSignatureToDER(Base64.getUrlDecoder().decode(parts[2]));
+
+        assertRefusedAsUnauthenticated(readPatientWith(bearer(parts[0] + "." + parts[1] + "."
+                + Base64.getUrlEncoder().withoutPadding().encodeToString(der))));
+    }
+
+    @Test
+    void aRealSignatureInAnotherBase64SpellingIsRefused() {
+        String real = token();
+        String body = real.substring(0, real.lastIndexOf('.') + 1);
+        String signature = real.substring(real.lastIndexOf('.') + 1);
+        // 64 bytes are 86 characters; the last carries 4 unused bits, which lenient decoders ignore.
+        String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        char last = signature.charAt(signature.length() - 1);
+        String otherLast = signature.substring(0, signature.length() - 1) + alphabet.charAt(alphabet.indexOf(last) ^ 1);
+
+        for (String spelling : List.of(signature + "==", otherLast, signature.replace('-', '+').replace('_', '/'))) {
+            if (!spelling.equals(signature)) {
+                assertRefusedAsUnauthenticated(readPatientWith(bearer(body + spelling)));
+            }
+        }
+    }
+
+    @Test
+    void everyTokenTheServerSignsHasALowSSignatureAndIsAccepted() throws Exception {
+        // The JDK's signer returns s or n - s at random: unless the server normalises, half of its
+        // own tokens would be refused. 200 in a row, from the encoder every token endpoint uses.
+        ServiceClients.Credentials client = client("token-attack-many-tokens", TestPolicy.EVERYTHING);
+        HttpClient connection = http();
+        for (int i = 0; i < 200; i++) {
+            Instant now = Instant.now();
+            String token = tokenEncoder.encode(JwtEncoderParameters.from(JwsHeader.with(SignatureAlgorithm.ES256).build(),
+                    JwtClaimsSet.builder().issuer(issuer).subject(client.clientId()).audience(List.of(client.clientId()))
+                            .issuedAt(now).notBefore(now).expiresAt(now.plus(Duration.ofMinutes(5)))
+                            .id(UUID.randomUUID().toString()).claim("kind", "client").build())).getTokenValue();
+            assertThat(EcdsaSignatures.isLowS(token)).as("token %d has a low s", i).isTrue();
+            HttpResponse<String> read = connection.send(HttpRequest.newBuilder(uri(patientPath))
+                    .header("Authorization", bearer(token)).GET().build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(read.statusCode()).as("token %d", i).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void tokensFromTheTokenEndpointHaveALowSSignature() {
+        // 20 in a row: with the signer's coin flip left alone, all 20 low by chance is 1 in 2^20.
+        ServiceClients.Credentials client = client("token-attack-endpoint-tokens", TestPolicy.EVERYTHING);
+        for (int i = 0; i < 20; i++) {
+            String issued = tokenFor(client.clientId(), client.clientSecret());
+            assertThat(EcdsaSignatures.isLowS(issued)).as("token %d has a low s", i).isTrue();
+        }
+        assertThat(readPatientWith(bearer(tokenFor(client.clientId(), client.clientSecret()))).statusCode()).isEqualTo(200);
+    }
+
     @Test
     void disabledClientIsRefusedANewToken() {
         ServiceClients.Credentials client = serviceClients.create("token-attack-disabled");
@@ -281,7 +362,8 @@ class TokenAttackTest extends IntegrationTest {
         }
         SignedJWT token = new SignedJWT(header.build(), claims);
         token.sign(new ECDSASigner(key));
-        return token.serialize();
+        // The server signs (and accepts) only the low-s form; a forgery differs in one thing only.
+        return health.carapace.testing.EcdsaSignatures.lowS(token.serialize());
     }
 
     private static String base64Url(String json) {

@@ -261,6 +261,38 @@ class UserTokenAttackTest extends IntegrationTest {
     }
 
     @Test
+    void revokingAPersonsAccessTokenThatThisNodeNeverIssuedEndsItAndTheirSession() throws Exception {
+        SignedIn user = signIn();
+        // Same session, same key, but unknown to this node's authorization service: a token issued
+        // by another node, or before a restart.
+        String elsewhere = signed(serverKey(), claimsOf(user, UnaryOperator.identity()), true);
+        assertThat(user.browser().fhirGet(patientPath, elsewhere).statusCode()).as("control: the token works").isEqualTo(200);
+
+        HttpResponse<String> revoked = user.browser().post(baseUrl() + "/oauth2/revoke", Map.of("token", elsewhere,
+                "token_type_hint", "access_token", "client_id", SignInBrowser.APP));
+
+        assertThat(revoked.statusCode()).isEqualTo(200);
+        assertUnauthenticated(user.browser().fhirGet(patientPath, elsewhere));
+        assertUnauthenticated(user.browser().fhirGet(patientPath, user.tokens().accessToken()));
+        assertRefusedGrant(user.browser().refresh(user.tokens().refreshToken()));
+        assertThat(audited(user.name(), "logout")).isEqualTo(1);
+    }
+
+    @Test
+    void aServiceClientCannotRevokeAPersonsAccessToken() {
+        SignedIn user = signIn();
+        ServiceClients.Credentials other = serviceClients.create("revoke-a-person");
+
+        HttpResponse<String> refused = user.browser().post(baseUrl() + "/oauth2/revoke", Map.of("token",
+                user.tokens().accessToken(), "client_id", other.clientId(), "client_secret", other.clientSecret()));
+
+        assertThat(refused.statusCode()).isEqualTo(401);
+        assertThat(refused.body()).contains("invalid_client").doesNotContain(user.tokens().accessToken());
+        assertThat(user.browser().fhirGet(patientPath, user.tokens().accessToken()).statusCode()).isEqualTo(200);
+        assertThat(audited(user.name(), "logout")).isZero();
+    }
+
+    @Test
     void aRefreshTokenIsBoundToTheAppThatReceivedIt() {
         SignedIn user = signIn();
         ServiceClients.Credentials other = serviceClients.create("refresh-thief");
@@ -347,7 +379,8 @@ class UserTokenAttackTest extends IntegrationTest {
         }
         SignedJWT token = new SignedJWT(header.build(), claims);
         token.sign(new ECDSASigner(key));
-        return token.serialize();
+        // The server signs (and accepts) only the low-s form; a forgery differs in one thing only.
+        return health.carapace.testing.EcdsaSignatures.lowS(token.serialize());
     }
 
     private static String base64Url(String json) {

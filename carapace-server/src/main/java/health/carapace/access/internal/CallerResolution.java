@@ -24,8 +24,12 @@ import org.springframework.web.filter.OncePerRequestFilter;
 /**
  * Turns a verified bearer token into a {@link Caller} by looking the principal up in the
  * directory on every request. A token proves who signed in; whether they may still act (not
- * disabled, which roles they hold now) is the directory's answer, so a change takes effect on the
- * next request even though access tokens are self-contained and cached.
+ * disabled, which roles they hold now, the token not revoked) is the directory's answer, so a
+ * change takes effect on the next request, on every node, even though access tokens are
+ * self-contained and cached. One query per request answers all of it: the principal, a person's
+ * session, and whether the token's id ({@code jti}) was revoked ({@link RevokedTokens}). A cache
+ * of these answers belongs here, in front of the two lookups, and must drop an entry when a
+ * revocation, a session's end or a directory change is announced.
  */
 final class CallerResolution extends OncePerRequestFilter {
 
@@ -42,7 +46,10 @@ final class CallerResolution extends OncePerRequestFilter {
             throws ServletException, IOException {
         if (SecurityContextHolder.getContext().getAuthentication() instanceof JwtAuthenticationToken token) {
             boolean person = "user".equals(token.getToken().getClaimAsString("kind"));
-            Optional<Caller> caller = person ? user(token) : serviceClient(token.getName());
+            // Every token the server issues has an id; one without cannot be revoked, so it is refused.
+            String tokenId = token.getToken().getId();
+            Optional<Caller> caller = tokenId == null || tokenId.isBlank() ? Optional.empty()
+                    : person ? user(token, tokenId) : serviceClient(token.getName(), tokenId);
             if (caller.isEmpty()) {
                 SecurityContextHolder.clearContext();
                 denied.commence(request, response, new DisabledException("principal is disabled or unknown"));
@@ -62,9 +69,10 @@ final class CallerResolution extends OncePerRequestFilter {
 
     /**
      * A person: the token's sign-in session must be open (not revoked, not idle past the timeout,
-     * not past its maximum lifetime), belong to the token's subject, and its user not be disabled.
+     * not past its maximum lifetime), belong to the token's subject, and its user not be disabled;
+     * the token itself must not be revoked.
      */
-    private Optional<Caller> user(JwtAuthenticationToken token) {
+    private Optional<Caller> user(JwtAuthenticationToken token, String tokenId) {
         UUID sessionId;
         try {
             sessionId = UUID.fromString(String.valueOf(token.getToken().getClaimAsString("sid")));
@@ -75,16 +83,18 @@ final class CallerResolution extends OncePerRequestFilter {
         return jdbc.sql("""
                 select u.user_name, u.roles, u.practitioner_id from iam.session s join iam.app_user u on u.id = s.user_id
                 where s.id = ? and s.revoked_at is null and s.idle_expires_at > ? and s.absolute_expires_at > ?
-                  and not u.disabled and lower(u.user_name) = lower(?)""")
-                .params(sessionId, now, now, token.getName())
+                  and not u.disabled and lower(u.user_name) = lower(?) and %s""".formatted(RevokedTokens.NOT_REVOKED))
+                .params(sessionId, now, now, token.getName(), tokenId)
                 .query((rs, n) -> new Caller(rs.getString(1), Caller.Kind.USER,
                         Set.of((String[]) rs.getArray(2).getArray()), rs.getString(3)))
                 .optional();
     }
 
-    private Optional<Caller> serviceClient(String clientId) {
-        return jdbc.sql("select roles from iam.service_client where client_id = ? and not disabled")
-                .param(clientId)
+    /** A service client: not disabled, and the token not revoked. */
+    private Optional<Caller> serviceClient(String clientId, String tokenId) {
+        return jdbc.sql("select roles from iam.service_client where client_id = ? and not disabled and "
+                        + RevokedTokens.NOT_REVOKED)
+                .params(clientId, tokenId)
                 .query((rs, n) -> new Caller(clientId, Caller.Kind.SERVICE_CLIENT,
                         Set.of((String[]) rs.getArray(1).getArray()), null))
                 .optional();

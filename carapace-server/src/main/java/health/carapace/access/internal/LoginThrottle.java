@@ -15,15 +15,23 @@ import javax.sql.DataSource;
 import org.springframework.jdbc.core.simple.JdbcClient;
 
 /**
- * Failed sign-in counters with exponential back-off, per account name and per client address.
+ * Failed sign-in counters with exponential back-off, per account name, per service-client id and
+ * per client address, in the database ({@code iam.login_failure}), so every node sees the same
+ * counts.
  *
  * <p>Account: after the n-th consecutive failure the next attempt is refused for
  * {@code backoffBase × 2^(n-1)} (capped at the lockout), and at {@code maxFailures} the account is
- * locked for {@code lockout}. Address: the first {@code 5 × maxFailures} failures are free (an
- * office behind one NAT address), then the same doubling applies, without a hard lock. Failures
- * older than the lockout are forgotten; a complete sign-in resets both counters. Names that do
- * not exist are counted exactly like names that do, so the throttle does not reveal which exist.
- * Keys are HMACs under a keyring secret: a password typed into the name field is not stored.
+ * locked for {@code lockout}. Client id (the token endpoint's client secrets): the first
+ * {@code maxFailures} failures are free, then the next attempt waits {@code backoffBase} and each
+ * further failure doubles the wait (capped at the lockout), without a hard lock, since anyone who
+ * knows a client id could otherwise lock a service out. Address: the first {@code 5 × maxFailures}
+ * failures are free (an office behind one NAT address), then the same doubling applies, without a
+ * hard lock; the sign-in pages and the token endpoint count an address separately, so that
+ * neither surface can reset the other's count. Failures older than the lockout are forgotten; a
+ * complete sign-in resets the account's and the address's sign-in counters, a client that
+ * authenticates resets its own and the address's token-endpoint counter. Names and client ids
+ * that do not exist are counted exactly like those that do, so the throttle does not reveal which
+ * exist. Keys are HMACs under a keyring secret: a password typed into the name field is not stored.
  */
 final class LoginThrottle {
 
@@ -57,7 +65,30 @@ final class LoginThrottle {
     /** Whether an attempt for this account from this address may be checked at all now. */
     boolean allows(String userName, String address) {
         Instant now = clock.instant();
-        return allows(accountKey(userName), now, 1) && allows(addressKey(address), now, addressFreeFailures() + 1);
+        return wait(accountKey(userName), now, 1).isZero() && wait(addressKey(address), now, addressFreeFailures() + 1).isZero();
+    }
+
+    /**
+     * How long before a client secret for this client id, from this address, may be checked at
+     * all; zero when it may be checked now.
+     */
+    Duration clientWait(String clientId, String address) {
+        Instant now = clock.instant();
+        Duration client = wait(clientKey(clientId), now, settings.maxFailures());
+        Duration fromAddress = wait(clientAddressKey(address), now, addressFreeFailures());
+        return client.compareTo(fromAddress) >= 0 ? client : fromAddress;
+    }
+
+    void clientFailed(String clientId, String address) {
+        Instant now = clock.instant();
+        count(clientAddressKey(address), now);
+        count(clientKey(clientId), now);
+    }
+
+    void clientSucceeded(String clientId, String address) {
+        jdbc.sql("delete from iam.login_failure where key in (?, ?)")
+                .params(clientKey(clientId), clientAddressKey(address))
+                .update();
     }
 
     Failure failed(String userName, String address) {
@@ -84,27 +115,32 @@ final class LoginThrottle {
         return 5 * settings.maxFailures();
     }
 
-    /** @param firstDelayedFailure the failure count from which a delay applies */
-    private boolean allows(byte[] key, Instant now, int firstDelayedFailure) {
+    /**
+     * How long until the next attempt under this key may be checked (zero: now).
+     *
+     * @param firstDelayedFailure the failure count from which a delay applies
+     */
+    private Duration wait(byte[] key, Instant now, int firstDelayedFailure) {
         return jdbc.sql("select failures, last_failure_at, locked_until from iam.login_failure where key = ?")
                 .param(key)
                 .query((rs, n) -> {
                     Instant last = rs.getTimestamp(2).toInstant();
                     Timestamp lockedUntil = rs.getTimestamp(3);
                     if (lockedUntil != null && lockedUntil.toInstant().isAfter(now)) {
-                        return false;
+                        return Duration.between(now, lockedUntil.toInstant());
                     }
                     if (last.plus(settings.lockout()).isBefore(now)) {
-                        return true; // forgotten
+                        return Duration.ZERO; // forgotten
                     }
                     int failures = rs.getInt(1);
                     if (failures < firstDelayedFailure) {
-                        return true;
+                        return Duration.ZERO;
                     }
-                    return !now.isBefore(last.plus(delay(failures - firstDelayedFailure)));
+                    Instant next = last.plus(delay(failures - firstDelayedFailure));
+                    return now.isBefore(next) ? Duration.between(now, next) : Duration.ZERO;
                 })
                 .optional()
-                .orElse(true);
+                .orElse(Duration.ZERO);
     }
 
     private Duration delay(int doublings) {
@@ -129,6 +165,14 @@ final class LoginThrottle {
 
     private byte[] accountKey(String userName) {
         return hmac("account:" + (userName == null ? "" : userName.strip().toLowerCase(Locale.ROOT)));
+    }
+
+    private byte[] clientKey(String clientId) {
+        return hmac("client:" + (clientId == null ? "" : clientId));
+    }
+
+    private byte[] clientAddressKey(String address) {
+        return hmac("client-address:" + address);
     }
 
     private byte[] addressKey(String address) {

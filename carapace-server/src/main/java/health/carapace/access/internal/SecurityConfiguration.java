@@ -26,10 +26,14 @@ import org.springframework.security.crypto.password.DelegatingPasswordEncoder;
 import org.springframework.security.crypto.password.PasswordEncoder;
 import org.springframework.security.oauth2.jose.jws.SignatureAlgorithm;
 import org.springframework.security.oauth2.jwt.JwtDecoder;
+import org.springframework.security.oauth2.jwt.JwtEncoder;
+import org.springframework.security.oauth2.jwt.NimbusJwtEncoder;
 import org.springframework.security.oauth2.server.authorization.token.JwtEncodingContext;
 import org.springframework.security.oauth2.server.authorization.token.OAuth2TokenCustomizer;
 import org.springframework.security.oauth2.jwt.JwtValidators;
 import org.springframework.security.oauth2.jwt.NimbusJwtDecoder;
+import org.springframework.security.oauth2.server.authorization.authentication.ClientSecretAuthenticationProvider;
+import org.springframework.security.oauth2.server.authorization.authentication.OAuth2TokenRevocationAuthenticationProvider;
 import org.springframework.security.oauth2.server.authorization.client.RegisteredClientRepository;
 import org.springframework.security.oauth2.server.authorization.settings.AuthorizationServerSettings;
 import org.springframework.security.oauth2.server.resource.web.authentication.BearerTokenAuthenticationFilter;
@@ -87,17 +91,26 @@ class SecurityConfiguration {
         return AuthorizationServerSettings.builder().issuer(issuer).build();
     }
 
+    /** Signs every token the authorization server issues, in the one canonical (low-s) form. */
+    @Bean
+    JwtEncoder tokenEncoder(JWKSource<SecurityContext> jwkSource) {
+        return CanonicalSignatures.lowS(new NimbusJwtEncoder(jwkSource));
+    }
+
     @Bean
     JwtDecoder jwtDecoder(JWKSource<SecurityContext> jwkSource, @Value("${carapace.issuer}") String issuer) {
         JwtDecoder decoder = OAuth2AuthorizationServerConfiguration.jwtDecoder(jwkSource);
         ((NimbusJwtDecoder) decoder).setJwtValidator(JwtValidators.createDefaultWithIssuer(issuer));
-        return new VerifiedTokenCache(decoder, java.time.Clock.systemUTC(), 100_000);
+        // The signature's form is checked before the cache or the verifier sees the token.
+        return new CanonicalSignatures(new VerifiedTokenCache(decoder, java.time.Clock.systemUTC(), 100_000));
     }
 
     @Bean
     @Order(1)
     @ConditionalOnWebApplication
-    SecurityFilterChain authorizationServerChain(HttpSecurity http, AuditTrail audit, HumanSignIn signIn) throws Exception {
+    SecurityFilterChain authorizationServerChain(HttpSecurity http, AuditTrail audit, HumanSignIn signIn,
+            JwtDecoder jwtDecoder, RevokedTokens revokedTokens, SessionEndings sessionEndings, LoginThrottle throttle,
+            health.carapace.access.ClientAddress clientAddress) throws Exception {
         OAuth2AuthorizationServerConfigurer authorizationServer = new OAuth2AuthorizationServerConfigurer();
         TokenRequests tokens = new TokenRequests(audit);
         http.securityMatcher(authorizationServer.getEndpointsMatcher())
@@ -105,12 +118,30 @@ class SecurityConfiguration {
                         .tokenEndpoint(token -> token
                                 .accessTokenResponseHandler(tokens.issued())
                                 .errorResponseHandler(tokens.refused()))
-                        .tokenRevocationEndpoint(revocation -> revocation.revocationResponseHandler(tokens.revoked()))
-                        .clientAuthentication(client -> client.errorResponseHandler(tokens.clientRefused())))
+                        .tokenRevocationEndpoint(revocation -> revocation
+                                // Access tokens are revoked in the database, for every node (ADR 0013).
+                                .authenticationProviders(providers -> providers.replaceAll(provider ->
+                                        provider instanceof OAuth2TokenRevocationAuthenticationProvider
+                                                ? new AccessTokenRevocation(provider, jwtDecoder, revokedTokens, sessionEndings)
+                                                : provider))
+                                .revocationResponseHandler(tokens.revoked())
+                                .errorResponseHandler(tokens.revocationRefused()))
+                        .clientAuthentication(client -> client
+                                // Failed client secrets back off per client id and per address.
+                                .authenticationProviders(providers -> providers.replaceAll(provider ->
+                                        provider instanceof ClientSecretAuthenticationProvider
+                                                ? new ThrottledClientSecrets(provider, throttle, clientAddress)
+                                                : provider))
+                                .errorResponseHandler(tokens.clientRefused())))
                 .authorizeHttpRequests(requests -> requests.anyRequest().authenticated());
         // People sign in through the authorization endpoint (code + PKCE, password and TOTP): ADR 0007.
         signIn.configure(authorizationServer, http);
         return http.build();
+    }
+
+    @Bean
+    RevokedTokens revokedTokens(DataSource dataSource) {
+        return new RevokedTokens(dataSource, java.time.Clock.systemUTC());
     }
 
     @Bean

@@ -1,21 +1,12 @@
 package health.carapace.access.internal;
 
-import com.nimbusds.jose.jwk.source.JWKSource;
-import com.nimbusds.jose.proc.SecurityContext;
-import health.carapace.audit.AuditAction;
-import health.carapace.audit.AuditContext;
-import health.carapace.audit.AuditEvent;
 import health.carapace.audit.AuditTrail;
-import health.carapace.audit.AuditUnavailableException;
 import health.carapace.crypto.SystemSecrets;
-import health.carapace.platform.logging.RequestIds;
 import jakarta.servlet.http.HttpServletResponse;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import javax.sql.DataSource;
-import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
@@ -30,7 +21,7 @@ import org.springframework.security.oauth2.core.OAuth2AuthenticationException;
 import org.springframework.security.oauth2.core.OAuth2Error;
 import org.springframework.security.oauth2.core.OAuth2ErrorCodes;
 import org.springframework.security.oauth2.core.OAuth2Token;
-import org.springframework.security.oauth2.jwt.NimbusJwtEncoder;
+import org.springframework.security.oauth2.jwt.JwtEncoder;
 import org.springframework.security.oauth2.server.authorization.OAuth2TokenType;
 import org.springframework.security.oauth2.server.authorization.client.RegisteredClientRepository;
 import org.springframework.security.oauth2.server.authorization.token.DelegatingOAuth2TokenGenerator;
@@ -42,8 +33,6 @@ import org.springframework.security.oauth2.server.authorization.token.OAuth2Toke
 import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.csrf.CsrfFilter;
 import org.springframework.security.web.savedrequest.NullRequestCache;
-import org.springframework.web.context.request.RequestContextHolder;
-import org.springframework.web.context.request.ServletRequestAttributes;
 
 /** Human sign-in: users, sessions, throttling, TOTP, the sign-in pages' filter chain, token claims. */
 @Configuration(proxyBeanMethods = false)
@@ -83,9 +72,10 @@ class SignInConfiguration {
     }
 
     @Bean
-    HumanSignIn humanSignIn(RegisteredClientRepository clients, JWKSource<SecurityContext> jwkSource,
+    HumanSignIn humanSignIn(RegisteredClientRepository clients, JwtEncoder tokenEncoder,
             OAuth2TokenCustomizer<JwtEncodingContext> es256Tokens, Sessions sessions, Duration accessTokenTtl) {
-        JwtGenerator jwt = new JwtGenerator(new NimbusJwtEncoder(jwkSource));
+        // Every token of the authorization server comes from this generator (service clients' too).
+        JwtGenerator jwt = new JwtGenerator(tokenEncoder);
         OAuth2TokenCustomizer<JwtEncodingContext> claims = sessionClaims(sessions, accessTokenTtl);
         jwt.setJwtCustomizer(context -> {
             es256Tokens.customize(context);
@@ -122,26 +112,17 @@ class SignInConfiguration {
         };
     }
 
+    @Bean
+    SessionEndings sessionEndings(Sessions sessions, AuditTrail audit) {
+        return new SessionEndings(sessions, audit);
+    }
+
     /** Ends the sign-in session behind a revoked or replayed refresh token, and audits it. */
     @Bean
-    org.springframework.security.oauth2.server.authorization.OAuth2AuthorizationService authorizationService(Duration accessTokenTtl, Sessions sessions, AuditTrail audit) {
-        return new ExpiringAuthorizationService(accessTokenTtl, (login, ending) -> {
-            if (sessions.revoke(login.sessionId()).isEmpty()) {
-                return;
-            }
-            var request = RequestContextHolder.getRequestAttributes() instanceof ServletRequestAttributes servlet
-                    ? servlet.getRequest() : null;
-            boolean logout = ending == ExpiringAuthorizationService.Ending.REVOKED && request != null
-                    && request.getRequestURI().endsWith("/oauth2/revoke");
-            try {
-                audit.record(List.of(AuditEvent.now(login.getName(), logout ? AuditAction.LOGOUT : AuditAction.SESSION_REVOKED,
-                        request == null ? "/oauth2" : DeniedRequests.pathOnly(request),
-                        request == null ? AuditContext.none() : AuditContext.of(request), logout, null, null,
-                        RequestIds.current())));
-            } catch (AuditUnavailableException e) {
-                LoggerFactory.getLogger(SignInConfiguration.class).warn("An ended session could not be audited", e);
-            }
-        });
+    org.springframework.security.oauth2.server.authorization.OAuth2AuthorizationService authorizationService(
+            Duration accessTokenTtl, SessionEndings endings) {
+        return new ExpiringAuthorizationService(accessTokenTtl,
+                (login, ending) -> endings.end(login.sessionId(), login.getName(), ending));
     }
 
     /** The sign-in pages: browser session and CSRF protection, nothing else of the API's rules. */

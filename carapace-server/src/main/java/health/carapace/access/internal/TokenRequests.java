@@ -8,9 +8,11 @@ import health.carapace.audit.AuditUnavailableException;
 import health.carapace.platform.logging.RequestIds;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
 import java.util.List;
 import java.util.regex.Pattern;
 import org.springframework.security.core.Authentication;
+import org.springframework.security.core.AuthenticationException;
 import org.springframework.http.server.ServletServerHttpResponse;
 import org.springframework.security.oauth2.core.OAuth2AuthenticationException;
 import org.springframework.security.oauth2.core.OAuth2Error;
@@ -29,6 +31,10 @@ import org.springframework.security.web.authentication.AuthenticationSuccessHand
 final class TokenRequests {
 
     private static final Pattern CLIENT_ID = Pattern.compile("(svc|app)-[0-9a-f-]{36}|dev-console");
+
+    /** The audit reason of a client-authentication attempt refused by the throttle. */
+    static final String THROTTLED = "throttled";
+    private static final int TOO_MANY_REQUESTS = 429;
 
     private final AuditTrail audit;
     private final AuthenticationSuccessHandler issue = new OAuth2AccessTokenResponseAuthenticationSuccessHandler();
@@ -55,30 +61,65 @@ final class TokenRequests {
         };
     }
 
+    /**
+     * A refused revocation (the token belongs to another client, or the client failed to
+     * authenticate): audited as a failed {@code token_revoked}, answered like a refused client.
+     */
+    AuthenticationFailureHandler revocationRefused() {
+        return (request, response, e) -> {
+            try {
+                audit.record(List.of(event(request, claimedClient(request), AuditAction.TOKEN_REVOKED, false)));
+            } catch (AuditUnavailableException unavailable) {
+                org.slf4j.LoggerFactory.getLogger(TokenRequests.class).warn("A refused revocation could not be audited",
+                        unavailable);
+            }
+            writeClientError(response, e);
+        };
+    }
+
     /** A refused grant: 400 with the OAuth2 error, as Spring's token endpoint answers. */
     AuthenticationFailureHandler refused() {
         return (request, response, e) -> {
-            recordRefusal(request);
+            recordRefusal(request, null);
             refuse.onAuthenticationFailure(request, response, e);
         };
     }
 
-    /** A client that failed to authenticate: 401 for invalid_client (RFC 6749 §5.2), else 400. */
+    /**
+     * A client that failed to authenticate: 401 for invalid_client (RFC 6749 §5.2), else 400. A
+     * client held back by the throttle: 429 with {@code Retry-After} and {@code slow_down}, audited
+     * as a failed login with the reason {@code throttled}.
+     */
     AuthenticationFailureHandler clientRefused() {
         return (request, response, e) -> {
-            recordRefusal(request);
-            OAuth2Error error = e instanceof OAuth2AuthenticationException oauth ? oauth.getError()
-                    : new OAuth2Error(OAuth2ErrorCodes.INVALID_CLIENT);
-            response.setStatus(OAuth2ErrorCodes.INVALID_CLIENT.equals(error.getErrorCode())
-                    ? HttpServletResponse.SC_UNAUTHORIZED : HttpServletResponse.SC_BAD_REQUEST);
-            // Only the error code: which part of the credentials was wrong is nobody's business.
-            errors.write(new OAuth2Error(error.getErrorCode()), null, new ServletServerHttpResponse(response));
+            if (e instanceof ThrottledClientSecrets.Throttled throttled) {
+                recordRefusal(request, THROTTLED);
+                response.setStatus(TOO_MANY_REQUESTS);
+                response.setHeader("Retry-After", Long.toString(throttled.retryAfterSeconds()));
+                errors.write(new OAuth2Error(ThrottledClientSecrets.SLOW_DOWN), null, new ServletServerHttpResponse(response));
+                return;
+            }
+            recordRefusal(request, null);
+            writeClientError(response, e);
         };
     }
 
-    private void recordRefusal(HttpServletRequest request) {
+    private void writeClientError(HttpServletResponse response, AuthenticationException e) throws IOException {
+        OAuth2Error error = e instanceof OAuth2AuthenticationException oauth ? oauth.getError()
+                : new OAuth2Error(OAuth2ErrorCodes.INVALID_CLIENT);
+        response.setStatus(OAuth2ErrorCodes.INVALID_CLIENT.equals(error.getErrorCode())
+                ? HttpServletResponse.SC_UNAUTHORIZED : HttpServletResponse.SC_BAD_REQUEST);
+        // Only the error code: which part of the credentials was wrong is nobody's business.
+        errors.write(new OAuth2Error(error.getErrorCode()), null, new ServletServerHttpResponse(response));
+    }
+
+    /** @param reason the audit reason code, or null */
+    private void recordRefusal(HttpServletRequest request, String reason) {
         try {
-            audit.record(List.of(event(request, claimedClient(request), AuditAction.LOGIN_FAILED, false)));
+            AuditEvent failed = event(request, claimedClient(request), AuditAction.LOGIN_FAILED, false);
+            audit.record(List.of(reason == null ? failed : new AuditEvent(failed.id(), failed.timestamp(), failed.user(),
+                    failed.action(), failed.resource(), failed.context(), false, null, null, failed.requestId(), false,
+                    null, reason)));
         } catch (AuditUnavailableException unavailable) {
             org.slf4j.LoggerFactory.getLogger(TokenRequests.class).warn("A refused token request could not be audited",
                     unavailable);

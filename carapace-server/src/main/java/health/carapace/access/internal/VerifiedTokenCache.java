@@ -17,7 +17,8 @@ import org.springframework.security.oauth2.jwt.JwtException;
  * was most of the server's CPU (docs/BENCHMARKS.md). Tokens are immutable, so the only thing that
  * changes with time is expiry, which is checked again on every hit. Tokens that fail are never
  * cached. Revocation before expiry does not depend on this cache: {@link CallerResolution} checks
- * the principal (and a person's session) in the directory on every request (ADR 0007).
+ * the principal, a person's session and the token's revocation in the database on every request
+ * (ADR 0007, ADR 0013).
  */
 final class VerifiedTokenCache implements JwtDecoder {
 

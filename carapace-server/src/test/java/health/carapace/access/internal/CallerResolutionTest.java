@@ -139,6 +139,6 @@ class CallerResolutionTest extends IntegrationTest {
         SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.ES256).type(JOSEObjectType.JWT).keyID(key.getKeyID())
                 .build(), claims.build());
         jwt.sign(new ECDSASigner(key));
-        return jwt.serialize();
+        return health.carapace.testing.EcdsaSignatures.lowS(jwt.serialize());
     }
 }
