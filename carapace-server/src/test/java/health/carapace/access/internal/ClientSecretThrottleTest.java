@@ -39,7 +39,11 @@ import org.springframework.web.context.request.ServletRequestAttributes;
  * back-off lasts (no oracle, no Argon2id run), each throttled request audited as a failed login
  * with the reason {@code throttled}. The back-off's end is shown on the real components with a
  * clock the test advances.
+ *
+ * <p>The back-off here is a minute, not the default second: the requests that must land inside it
+ * each cost an Argon2id check, and on a loaded machine a second can pass between two of them.
  */
+@org.springframework.test.context.TestPropertySource(properties = "carapace.login.backoff-base=PT1M")
 class ClientSecretThrottleTest extends IntegrationTest {
 
     @Autowired
