@@ -1,10 +1,5 @@
 package health.carapace.cli;
 
-import health.carapace.audit.AuditAction;
-import health.carapace.audit.AuditContext;
-import health.carapace.audit.AuditEvent;
-import health.carapace.audit.AuditTrail;
-import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -26,9 +21,7 @@ final class AccessReportCommand extends InstallationCommand {
         health.carapace.access.AccessReview.Report report = installation.run(ctx -> {
             var built = ctx.getBean(health.carapace.access.AccessReview.class).report(days, java.time.Instant.now());
             // looking at who may do what is itself audited
-            ctx.getBean(AuditTrail.class).record(List.of(AuditEvent.now("cli:" + System.getProperty("user.name",
-                    "unknown"), AuditAction.EXPORTED, "/admin/access-report", AuditContext.none(), true, null, null,
-                    null)));
+            auditExport(ctx, "/admin/access-report", null);
             return built;
         });
         spec.commandLine().getOut().print(AccessReportText.of(report));

@@ -25,7 +25,7 @@ final class AssignCommand extends InstallationCommand {
     @Override
     public Integer call() throws Exception {
         String reference = patient.startsWith("Patient/") ? patient : "Patient/" + patient;
-        String admin = "cli:" + System.getProperty("user.name", "unknown");
+        String admin = operator();
         boolean changed = installation.run(ctx -> remove
                 ? ctx.getBean(health.carapace.access.CareRelationships.class).unassign(user, reference, admin,
                         AuditContext.none())

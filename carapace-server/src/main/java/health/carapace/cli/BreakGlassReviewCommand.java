@@ -1,10 +1,5 @@
 package health.carapace.cli;
 
-import health.carapace.audit.AuditAction;
-import health.carapace.audit.AuditContext;
-import health.carapace.audit.AuditEvent;
-import health.carapace.audit.AuditTrail;
-import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -25,9 +20,7 @@ final class BreakGlassReviewCommand extends InstallationCommand {
         var grants = installation.run(ctx -> {
             var listed = ctx.getBean(health.carapace.access.BreakGlass.class)
                     .review(java.time.Instant.now().minus(java.time.Duration.ofDays(days)));
-            ctx.getBean(AuditTrail.class).record(List.of(AuditEvent.now("cli:" + System.getProperty("user.name",
-                    "unknown"), AuditAction.EXPORTED, "/admin/break-glass-review", AuditContext.none(), true, null,
-                    null, null)));
+            auditExport(ctx, "/admin/break-glass-review", null);
             return listed;
         });
         var out = spec.commandLine().getOut();

@@ -1,12 +1,7 @@
 package health.carapace.cli;
 
-import health.carapace.audit.AuditAction;
-import health.carapace.audit.AuditContext;
-import health.carapace.audit.AuditEvent;
 import health.carapace.audit.AuditQueries;
-import health.carapace.audit.AuditTrail;
 import health.carapace.audit.Disclosures;
-import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -30,9 +25,7 @@ final class DisclosuresCommand extends InstallationCommand {
         String report = installation.run(ctx -> {
             var events = ctx.getBean(AuditQueries.class).disclosures(reference,
                     Disclosures.windowStart(java.time.Instant.now()));
-            ctx.getBean(AuditTrail.class).record(java.util.List.of(AuditEvent.now(
-                    "cli:" + System.getProperty("user.name", "unknown"), AuditAction.EXPORTED, "/audit/disclosures",
-                    AuditContext.none(), true, reference, null, null)));
+            auditExport(ctx, "/audit/disclosures", reference);
             return "csv".equals(format) ? Disclosures.csv(events) : Disclosures.json(reference, events);
         });
         spec.commandLine().getOut().print(report);

@@ -13,7 +13,7 @@ abstract class KeyRotationCommand extends InstallationCommand {
     @Override
     public Integer call() throws Exception {
         var out = spec.commandLine().getOut();
-        String actor = "cli:" + System.getProperty("user.name", "unknown");
+        String actor = operator();
         return installation.run(ctx -> {
             var rotation = ctx.getBean(health.carapace.crypto.KeyRotation.class);
             java.util.UUID job;
