@@ -9,8 +9,9 @@ import org.springframework.context.ConfigurableApplicationContext;
 
 /**
  * The Carapace server. Started only through the {@code carapace} launcher ({@link Carapace}),
- * which decides the mode; {@code ProductionReadiness} (registered in {@code META-INF/spring.factories},
- * so no way of starting the application skips it) checks the configuration before any bean.
+ * which decides the mode; {@code ProductionReadiness} (a bean-factory post-processor found by this
+ * class's component scan, so every context of the application runs it) checks the configuration
+ * before any bean, with each module's checks registered in {@code META-INF/spring.factories}.
  */
 @SpringBootApplication
 @ConfigurationPropertiesScan

@@ -118,7 +118,7 @@ class CryptoConfiguration {
         return new KeyJobs(dataSource, store, kek, deks, index, counters, keys, records, stores, events);
     }
 
-    /** The server checks key separation on its live connections (ProductionReadiness checks names only). */
+    /** The server checks key separation on its live connections ({@link KeyringReadiness} checks names only). */
     @Bean
     @ConditionalOnWebApplication
     KeySeparationCheck keySeparationCheck(DataSource dataSource, KeyringStore store, Environment environment) {

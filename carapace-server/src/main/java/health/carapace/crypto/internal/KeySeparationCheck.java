@@ -13,7 +13,7 @@ import org.springframework.jdbc.core.simple.JdbcClient;
  * Key separation (issue #5 item 7) asked of the database itself, at startup: the PHI connection
  * and the keyring connection must be different database users, and the PHI user must not be able
  * to read the keyring (role membership, a grant, or a superuser would let it). The configuration
- * check (ProductionReadiness) compares the configured names only; a {@code user=} in a JDBC URL
+ * check ({@link KeyringReadiness}) compares the configured names only; a {@code user=} in a JDBC URL
  * overrides them, and a grant makes different names meaningless. {@code start} refuses,
  * {@code start-dev} warns. Messages name no user.
  */

@@ -20,7 +20,7 @@ import org.springframework.stereotype.Component;
  *
  * <p>Port 0 stands for the port the server actually listens on: start-dev and the tests run on
  * {@code https://localhost:${server.port}}, and tests ask for a random port ({@code server.port=0}).
- * {@code start} refuses port 0 (ProductionReadiness).
+ * {@code start} refuses port 0 ({@link HttpsReadiness}).
  */
 @Component
 public class PublicBaseUrl {
