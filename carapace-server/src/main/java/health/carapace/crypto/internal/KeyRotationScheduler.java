@@ -75,7 +75,13 @@ final class KeyRotationScheduler implements SmartLifecycle {
                 Thread.currentThread().interrupt();
             }
             scheduler = null;
-            flush();
+            // Keep the counts; the metrics of a stopping node are nobody's concern (and reading
+            // them could wait on a database that is going away too).
+            try {
+                counters.flush();
+            } catch (RuntimeException e) {
+                log.warn("Key usage counters could not be saved at shutdown", e);
+            }
         }
     }
 
