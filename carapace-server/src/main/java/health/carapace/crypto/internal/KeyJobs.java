@@ -19,8 +19,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -61,6 +59,7 @@ final class KeyJobs implements KeyRotation, DisposableBean {
 
     private final DataSource dataSource;
     private final JdbcClient jdbc;
+    private final KeysInUse keysInUse;
     private final KeyringStore store;
     private final KekRing kek;
     private final PatientKeyring deks;
@@ -83,6 +82,7 @@ final class KeyJobs implements KeyRotation, DisposableBean {
             ObjectProvider<EncryptedStore> stores, ApplicationEventPublisher events) {
         this.dataSource = dataSource;
         this.jdbc = JdbcClient.create(dataSource);
+        this.keysInUse = new KeysInUse(dataSource);
         this.store = store;
         this.kek = kek;
         this.deks = deks;
@@ -446,11 +446,7 @@ final class KeyJobs implements KeyRotation, DisposableBean {
             }
             case "destroy" -> {
                 // A key goes only if no store of ciphertexts still names it.
-                Map<String, Set<Integer>> inUse = new HashMap<>();
-                for (EncryptedStore each : encryptedStores()) {
-                    each.keyIdsInUse(job.scope()).forEach((compartment, ids) ->
-                            inUse.computeIfAbsent(compartment, c -> new HashSet<>()).addAll(ids));
-                }
+                Map<String, Set<Integer>> inUse = keysInUse.named(encryptedStores(), job.scope());
                 boolean leftovers = false;
                 long destroyed = 0;
                 List<String> compartments = job.scope() != null ? List.of(job.scope()) : null;
