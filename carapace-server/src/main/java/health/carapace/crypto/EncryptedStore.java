@@ -1,8 +1,5 @@
 package health.carapace.crypto;
 
-import java.util.Map;
-import java.util.Set;
-
 /**
  * One table (or column) that holds ciphertexts under compartment data keys, as the DEK rotation
  * job needs to see it. Every such store must be a bean implementing this interface: the job
@@ -40,9 +37,22 @@ public interface EncryptedStore {
     Batch reencrypt(String compartment, String cursor, int limit);
 
     /**
-     * Key ids (see {@link RecordCipher#keyIdOf}) that stored ciphertexts carry, per compartment;
-     * crypto-shredded compartments are left out (they are never re-encrypted, and their keyset is
-     * being destroyed anyway).
+     * Where the store keeps its ciphertexts, so that the DEK rotation job can see which data keys
+     * they still name before it destroys any (crypto reads the Tink prefix of each; the store
+     * only says where to look).
      */
-    Map<String, Set<Integer>> keyIdsInUse(String compartment);
+    CiphertextColumn ciphertexts();
+
+    /**
+     * A column of ciphertexts under compartment data keys, as SQL names on the main database.
+     * Rows whose ciphertext is null are ignored.
+     *
+     * @param table the table with an alias, for example {@code phi.resource_version v}
+     * @param compartment the column holding each row's compartment
+     * @param ciphertext the column holding the ciphertext
+     * @param shredded a condition (over the alias) true for rows of a crypto-shredded compartment:
+     *     they are never re-encrypted and their keyset is being destroyed anyway, so they keep no
+     *     key in use
+     */
+    record CiphertextColumn(String table, String compartment, String ciphertext, String shredded) {}
 }

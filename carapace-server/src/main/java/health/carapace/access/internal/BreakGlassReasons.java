@@ -5,12 +5,8 @@ import health.carapace.crypto.KeyUnavailableException;
 import health.carapace.crypto.RecordCipher;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.UUID;
 import javax.sql.DataSource;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -96,20 +92,7 @@ public final class BreakGlassReasons implements EncryptedStore {
     }
 
     @Override
-    public Map<String, Set<Integer>> keyIdsInUse(String compartment) {
-        String sql = "select patient, substring(reason from 1 for 5) from iam.break_glass b where not " + SHREDDED
-                + (compartment != null ? " and patient = ?" : "") + " group by 1, 2";
-        var query = jdbc.sql(sql);
-        if (compartment != null) {
-            query = query.param(compartment);
-        }
-        Map<String, Set<Integer>> inUse = new HashMap<>();
-        query.query((rs, n) -> Map.entry(rs.getString(1), rs.getBytes(2))).list().forEach(row -> {
-            Integer keyId = RecordCipher.keyIdOf(row.getValue());
-            if (keyId != null) {
-                inUse.computeIfAbsent(row.getKey(), k -> new HashSet<>()).add(keyId);
-            }
-        });
-        return inUse;
+    public CiphertextColumn ciphertexts() {
+        return new CiphertextColumn("iam.break_glass b", "patient", "reason", SHREDDED);
     }
 }

@@ -110,12 +110,17 @@ class CryptoConfiguration {
         return new KeyringSecrets(store, kek);
     }
 
+    /** The job runner and the three kinds of job it runs, sharing the HSM workers. */
     @Bean
     KeyJobs keyRotation(DataSource dataSource, KeyringStore store, KekRing kek, PatientKeyring deks,
             TinkBlindIndex index, UsageCounters counters, KeysProperties keys,
             ObjectProvider<EncryptedRecords> records, ObjectProvider<EncryptedStore> stores,
             ApplicationEventPublisher events) {
-        return new KeyJobs(dataSource, store, kek, deks, index, counters, keys, records, stores, events);
+        HsmWorkers hsm = new HsmWorkers();
+        return new KeyJobs(dataSource, store, counters, keys, events, hsm,
+                new KekRewrap(store, kek, keys, hsm),
+                new DekRotation(store, deks, keys, records, stores, new KeysInUse(dataSource), hsm),
+                new IndexRekeying(index, keys, records));
     }
 
     /** The server checks key separation on its live connections ({@link KeyringReadiness} checks names only). */

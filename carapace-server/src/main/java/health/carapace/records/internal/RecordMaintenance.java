@@ -4,12 +4,10 @@ import health.carapace.crypto.EncryptedRecords;
 import health.carapace.crypto.KeyUnavailableException;
 import health.carapace.crypto.RecordCipher;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.UUID;
 import javax.sql.DataSource;
 import org.hl7.fhir.r4.model.Resource;
@@ -107,24 +105,8 @@ final class RecordMaintenance implements EncryptedRecords {
     }
 
     @Override
-    public Map<String, Set<Integer>> keyIdsInUse(String compartment) {
-        // A shredded compartment's ciphertexts hold no key in use: the job must not wait for them
-        // (it never re-encrypts them), and its keyset is being destroyed anyway.
-        String sql = "select compartment, substring(ciphertext from 1 for 5) from phi.resource_version v "
-                + "where ciphertext is not null and not " + RecordStore.SHREDDED_VERSION
-                + (compartment != null ? " and compartment = ?" : "") + " group by 1, 2";
-        var query = jdbc.sql(sql);
-        if (compartment != null) {
-            query = query.param(compartment);
-        }
-        Map<String, Set<Integer>> inUse = new HashMap<>();
-        query.query((rs, n) -> Map.entry(rs.getString(1), rs.getBytes(2))).list().forEach(row -> {
-            Integer keyId = RecordCipher.keyIdOf(row.getValue());
-            if (keyId != null) {
-                inUse.computeIfAbsent(row.getKey(), k -> new java.util.HashSet<>()).add(keyId);
-            }
-        });
-        return inUse;
+    public CiphertextColumn ciphertexts() {
+        return new CiphertextColumn("phi.resource_version v", "compartment", "ciphertext", RecordStore.SHREDDED_VERSION);
     }
 
     @Override
