@@ -1,5 +1,7 @@
 package health.carapace.crypto;
 
+import java.util.function.BiConsumer;
+
 /**
  * One table (or column) that holds ciphertexts under compartment data keys, as the DEK rotation
  * job needs to see it. Every such store must be a bean implementing this interface: the job
@@ -37,22 +39,14 @@ public interface EncryptedStore {
     Batch reencrypt(String compartment, String cursor, int limit);
 
     /**
-     * Where the store keeps its ciphertexts, so that the DEK rotation job can see which data keys
-     * they still name before it destroys any (crypto reads the Tink prefix of each; the store
-     * only says where to look).
-     */
-    CiphertextColumn ciphertexts();
-
-    /**
-     * A column of ciphertexts under compartment data keys, as SQL names on the main database.
-     * Rows whose ciphertext is null are ignored.
+     * Hands each distinct (compartment, first {@code prefixBytes} bytes of a ciphertext) of the
+     * store to {@code sink}, so that the DEK rotation job can see which data keys stored
+     * ciphertexts still name before it destroys any. The store only reads its own table; what a
+     * prefix means, and so which keys are in use, is decided once, in crypto ({@code KeysInUse}).
+     * Rows without a ciphertext and rows of crypto-shredded compartments are left out: those are
+     * never re-encrypted, and their keyset is being destroyed anyway.
      *
-     * @param table the table with an alias, for example {@code phi.resource_version v}
-     * @param compartment the column holding each row's compartment
-     * @param ciphertext the column holding the ciphertext
-     * @param shredded a condition (over the alias) true for rows of a crypto-shredded compartment:
-     *     they are never re-encrypted and their keyset is being destroyed anyway, so they keep no
-     *     key in use
+     * @param compartment only this compartment's rows, or null for all
      */
-    record CiphertextColumn(String table, String compartment, String ciphertext, String shredded) {}
+    void scanKeyPrefixes(String compartment, int prefixBytes, BiConsumer<String, byte[]> sink);
 }

@@ -92,7 +92,15 @@ public final class BreakGlassReasons implements EncryptedStore {
     }
 
     @Override
-    public CiphertextColumn ciphertexts() {
-        return new CiphertextColumn("iam.break_glass b", "patient", "reason", SHREDDED);
+    public void scanKeyPrefixes(String compartment, int prefixBytes, java.util.function.BiConsumer<String, byte[]> sink) {
+        var query = jdbc.sql("select patient, substring(reason from 1 for ?) from iam.break_glass b"
+                + " where reason is not null and not " + SHREDDED + (compartment != null ? " and patient = ?" : "")
+                + " group by 1, 2").param(prefixBytes);
+        if (compartment != null) {
+            query = query.param(compartment);
+        }
+        query.query(rs -> {
+            sink.accept(rs.getString(1), rs.getBytes(2));
+        });
     }
 }

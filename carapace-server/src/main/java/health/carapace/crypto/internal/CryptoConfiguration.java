@@ -119,7 +119,7 @@ class CryptoConfiguration {
         HsmWorkers hsm = new HsmWorkers();
         return new KeyJobs(dataSource, store, counters, keys, events, hsm,
                 new KekRewrap(store, kek, keys, hsm),
-                new DekRotation(store, deks, keys, records, stores, new KeysInUse(dataSource), hsm),
+                new DekRotation(store, deks, keys, records, stores, new KeysInUse(), hsm),
                 new IndexRekeying(index, keys, records));
     }
 

@@ -105,8 +105,16 @@ final class RecordMaintenance implements EncryptedRecords {
     }
 
     @Override
-    public CiphertextColumn ciphertexts() {
-        return new CiphertextColumn("phi.resource_version v", "compartment", "ciphertext", RecordStore.SHREDDED_VERSION);
+    public void scanKeyPrefixes(String compartment, int prefixBytes, java.util.function.BiConsumer<String, byte[]> sink) {
+        var query = jdbc.sql("select compartment, substring(ciphertext from 1 for ?) from phi.resource_version v"
+                + " where ciphertext is not null and not " + RecordStore.SHREDDED_VERSION
+                + (compartment != null ? " and compartment = ?" : "") + " group by 1, 2").param(prefixBytes);
+        if (compartment != null) {
+            query = query.param(compartment);
+        }
+        query.query(rs -> {
+            sink.accept(rs.getString(1), rs.getBytes(2));
+        });
     }
 
     @Override
