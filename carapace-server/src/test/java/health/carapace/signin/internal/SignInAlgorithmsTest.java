@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.springframework.security.crypto.bcrypt.BCryptPasswordEncoder;
 
 /** Token signing keys and password hashes, judged by the algorithm check from the loaded keys. */
-class AccessAlgorithmsTest {
+class SignInAlgorithmsTest {
 
     @Test
     void anEs256KeyAndAnEd25519KeyPass() throws Exception {
