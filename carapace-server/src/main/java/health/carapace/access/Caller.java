@@ -2,10 +2,14 @@ package health.carapace.access;
 
 import java.util.Objects;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * The authenticated caller of one request, resolved from its access token and the directory on
  * every request (so that disabling, revocation and role changes take effect on the next one).
+ * It is what crosses from sign-in to policy: the {@code signin} module resolves it, the policy
+ * decides on it, and it lives here, in the policy's API, so that nothing in the policy depends on
+ * how a caller signed in.
  *
  * @param principal user name for people, client id for service clients; what the audit trail records
  * @param kind whether a person (MFA-authenticated) or a system is calling
@@ -16,6 +20,13 @@ import java.util.Set;
 public record Caller(String principal, Kind kind, Set<String> roles, String practitionerId) {
 
     public enum Kind { USER, SERVICE_CLIENT }
+
+    /**
+     * How a person's principal (an account name) is spelled: letters, digits and {@code . _ @ -},
+     * unique regardless of case. Here, beside the principal, because both the accounts (sign-in)
+     * and the assignments to patients (policy) check names against it.
+     */
+    public static final Pattern USER_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._@-]{1,63}");
 
     public Caller {
         Objects.requireNonNull(principal, "principal");

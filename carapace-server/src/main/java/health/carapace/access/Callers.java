@@ -30,7 +30,7 @@ public final class Callers {
         return Optional.ofNullable((Caller) request.getAttribute(ATTRIBUTE));
     }
 
-    /** For the resolver in {@code access.internal}: attach the resolved caller to the request. */
+    /** For the resolver in the sign-in module ({@code signin.internal.CallerResolution}): attach the resolved caller. */
     public static void attach(HttpServletRequest request, Caller caller) {
         request.setAttribute(ATTRIBUTE, caller);
     }

@@ -3,7 +3,10 @@ package health.carapace.access;
 import java.util.List;
 import java.util.Set;
 
-/** Read-only view of the loaded roles, for access reviews (roles without constraints, unknown roles). */
+/**
+ * Read-only view of the loaded roles and the permission vocabulary, for account administration and
+ * access reviews (roles without constraints, unknown roles, unused permissions).
+ */
 public interface RoleCatalog {
 
     /**
@@ -25,4 +28,13 @@ public interface RoleCatalog {
 
     /** Whether a role of this name is defined; a caller's undefined roles grant nothing. */
     boolean isDefined(String role);
+
+    /**
+     * The permissions any one of which opens this interaction on this resource type (empty: none
+     * does), from the permission vocabulary: how an access review tells which granted permissions
+     * an audited action used.
+     *
+     * @param category a policy-relevant sub-kind, as in {@link AccessRequest#category()}, or null
+     */
+    Set<String> permissionsOpening(Interaction interaction, String resourceType, String category);
 }

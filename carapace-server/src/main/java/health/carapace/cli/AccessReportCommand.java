@@ -18,8 +18,8 @@ final class AccessReportCommand extends InstallationCommand {
 
     @Override
     public Integer call() throws Exception {
-        health.carapace.access.AccessReview.Report report = installation.run(ctx -> {
-            var built = ctx.getBean(health.carapace.access.AccessReview.class).report(days, java.time.Instant.now());
+        health.carapace.signin.AccessReview.Report report = installation.run(ctx -> {
+            var built = ctx.getBean(health.carapace.signin.AccessReview.class).report(days, java.time.Instant.now());
             // looking at who may do what is itself audited
             auditExport(ctx, "/admin/access-report", null);
             return built;

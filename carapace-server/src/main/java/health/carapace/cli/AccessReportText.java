@@ -1,6 +1,6 @@
 package health.carapace.cli;
 
-import health.carapace.access.AccessReview;
+import health.carapace.signin.AccessReview;
 
 /** The access review as text for operators: one block per principal, then the findings. */
 final class AccessReportText {

@@ -1,6 +1,6 @@
 package health.carapace.cli;
 
-import health.carapace.access.LoginApps;
+import health.carapace.signin.LoginApps;
 import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Command;

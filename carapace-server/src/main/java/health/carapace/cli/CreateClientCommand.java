@@ -1,6 +1,6 @@
 package health.carapace.cli;
 
-import health.carapace.access.ServiceClients;
+import health.carapace.signin.ServiceClients;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

@@ -1,6 +1,6 @@
 package health.carapace.cli;
 
-import health.carapace.access.Users;
+import health.carapace.signin.Users;
 import java.util.List;
 import picocli.CommandLine.Command;
 

@@ -1,5 +1,7 @@
 /**
- * The {@code carapace} command line: one command per file. It composes the other modules (it may
- * use any module's public API) and nothing depends on it.
+ * The {@code carapace} command line: one command per file. It composes the other modules through
+ * their public APIs (the ones it uses are declared below) and nothing depends on it.
  */
+@org.springframework.modulith.ApplicationModule(allowedDependencies = {"access", "audit", "crypto", "disposal",
+        "platform :: dev", "platform :: logging", "signin"})
 package health.carapace.cli;

@@ -3,6 +3,7 @@ package health.carapace.access;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import health.carapace.audit.AuditQueries;
+import health.carapace.signin.ServiceClients;
 import health.carapace.testing.IntegrationTest;
 import health.carapace.testing.Refusals;
 import health.carapace.testing.TestPolicy;

@@ -2,8 +2,11 @@ package health.carapace.access;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import health.carapace.signin.ServiceClients;
+import health.carapace.signin.Users;
 import health.carapace.testing.IntegrationTest;
 import health.carapace.testing.Refusals;
+import health.carapace.testing.SignInBrowser;
 import health.carapace.testing.TestInstallation;
 import health.carapace.testing.TestPolicy;
 import java.net.http.HttpRequest;

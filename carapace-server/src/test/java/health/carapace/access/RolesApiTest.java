@@ -3,6 +3,7 @@ package health.carapace.access;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import health.carapace.platform.dev.DevDatabase;
+import health.carapace.signin.ServiceClients;
 import health.carapace.testing.Fakes;
 import health.carapace.testing.IntegrationTest;
 import health.carapace.testing.TestInstallation;

@@ -3,9 +3,9 @@ package health.carapace.audit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import health.carapace.access.ServiceClients;
 import health.carapace.crypto.RecordCipher;
 import health.carapace.platform.dev.DevDatabase;
+import health.carapace.signin.ServiceClients;
 import health.carapace.testing.Fakes;
 import health.carapace.testing.IntegrationTest;
 import health.carapace.testing.TestPolicy;

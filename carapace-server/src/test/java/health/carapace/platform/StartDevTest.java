@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import health.carapace.CarapaceApplication;
-import health.carapace.access.ServiceClients;
 import health.carapace.crypto.KeyUnavailableException;
 import health.carapace.cli.Launcher;
 import health.carapace.cli.ServerHandle;
+import health.carapace.signin.ServiceClients;
 import health.carapace.testing.TestInstallation;
 import java.net.URI;
 import java.net.http.HttpClient;

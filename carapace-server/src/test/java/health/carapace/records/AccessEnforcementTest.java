@@ -3,9 +3,9 @@ package health.carapace.records;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import health.carapace.access.CareRelationships;
-import health.carapace.access.ServiceClients;
 import health.carapace.audit.AuditContext;
 import health.carapace.audit.AuditQueries;
+import health.carapace.signin.ServiceClients;
 import health.carapace.testing.Fakes;
 import health.carapace.testing.IntegrationTest;
 import health.carapace.testing.Refusals;

@@ -6,8 +6,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import health.carapace.access.BreakGlass;
 import health.carapace.access.BreakGlassOpened;
-import health.carapace.access.ServiceClients;
 import health.carapace.audit.AuditQueries;
+import health.carapace.signin.ServiceClients;
 import health.carapace.testing.Fakes;
 import health.carapace.testing.IntegrationTest;
 import health.carapace.testing.TestPolicy;

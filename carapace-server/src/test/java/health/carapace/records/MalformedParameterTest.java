@@ -2,8 +2,8 @@ package health.carapace.records;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import health.carapace.access.ServiceClients;
 import health.carapace.audit.AuditQueries;
+import health.carapace.signin.ServiceClients;
 import health.carapace.testing.IntegrationTest;
 import health.carapace.testing.Refusals;
 import health.carapace.testing.TestPolicy;

@@ -6,7 +6,6 @@ import health.carapace.access.CareRelationships;
 import health.carapace.access.Callers;
 import health.carapace.access.ClientAddress;
 import health.carapace.access.Permissions;
-import health.carapace.access.Users;
 import health.carapace.audit.AuditAction;
 import health.carapace.audit.AuditContext;
 import health.carapace.audit.AuditEvent;
@@ -38,7 +37,7 @@ import org.springframework.web.bind.annotation.RestController;
 class AssignmentsEndpoint {
 
     private static final Logger log = LoggerFactory.getLogger(AssignmentsEndpoint.class);
-    private static final Pattern PRINCIPAL = Pattern.compile("svc-[0-9a-f-]{36}|" + Users.USER_NAME.pattern());
+    private static final Pattern PRINCIPAL = Pattern.compile("svc-[0-9a-f-]{36}|" + Caller.USER_NAME.pattern());
 
     private final CareRelationships relationships;
     private final AccessPolicy policy;

@@ -4,6 +4,7 @@ import health.carapace.access.AccessDecision;
 import health.carapace.access.AccessPolicy;
 import health.carapace.access.AccessRequest;
 import health.carapace.access.Caller;
+import health.carapace.access.Interaction;
 import health.carapace.access.Permissions;
 import health.carapace.access.RoleCatalog;
 import java.net.InetAddress;
@@ -149,6 +150,11 @@ final class RolePolicy implements AccessPolicy, RoleCatalog {
     @Override
     public boolean isDefined(String role) {
         return current.get().role(role) != null;
+    }
+
+    @Override
+    public Set<String> permissionsOpening(Interaction interaction, String resourceType, String category) {
+        return PermissionVocabulary.permissionsFor(interaction, resourceType, category);
     }
 
     private static boolean holdsAny(Set<String> held, Set<String> opening) {

@@ -38,7 +38,7 @@ import org.springframework.mock.env.MockEnvironment;
 /**
  * The startup algorithm check passes on the real configuration, logs the inventory by name, and
  * refuses each weak TLS configuration on its own (weak keys: {@code crypto.internal.WeakKeyRefusalTest},
- * {@code access.internal.AccessAlgorithmsTest}).
+ * {@code signin.internal.SignInAlgorithmsTest}).
  */
 @ExtendWith(OutputCaptureExtension.class)
 class AlgorithmHygieneTest extends IntegrationTest {

@@ -1,0 +1,8 @@
+/**
+ * The audit trail: events, group-commit appends, Merkle sealing and signed tree heads, the
+ * witness directory, the Kafka relay, verification, export and queries (docs/AUDIT.md).
+ * Public API: {@link health.carapace.audit.AuditTrail} and the types around it.
+ */
+@org.springframework.modulith.ApplicationModule(
+        allowedDependencies = {"crypto", "platform :: config", "platform :: logging", "verify"})
+package health.carapace.audit;

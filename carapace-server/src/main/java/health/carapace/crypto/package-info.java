@@ -1,0 +1,8 @@
+/**
+ * The key hierarchy: KEK providers, per-patient Tink keysets, blind indexes, the keyring, system
+ * secrets, rotation and shredding. Public API: {@link health.carapace.crypto.RecordCipher},
+ * {@link health.carapace.crypto.BlindIndex} and the other types of this package.
+ */
+@org.springframework.modulith.ApplicationModule(
+        allowedDependencies = {"platform :: config", "platform :: logging", "platform :: metrics"})
+package health.carapace.crypto;

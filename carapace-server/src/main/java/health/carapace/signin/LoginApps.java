@@ -1,0 +1,72 @@
+package health.carapace.signin;
+
+import health.carapace.audit.AuditAction;
+import health.carapace.audit.AuditContext;
+import health.carapace.audit.AuditEvent;
+import health.carapace.audit.AuditTrail;
+import java.net.URI;
+import java.util.List;
+import java.util.UUID;
+import javax.sql.DataSource;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Service;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * Applications through which people sign in: OAuth2 public clients (no secret) using the
+ * authorization code grant with PKCE (S256 only). Registered only by an administrator.
+ */
+@Service
+public class LoginApps {
+
+    private final JdbcClient jdbc;
+    private final AuditTrail audit;
+    private final TransactionTemplate transactions;
+
+    LoginApps(DataSource dataSource, AuditTrail audit, PlatformTransactionManager transactionManager) {
+        this.jdbc = JdbcClient.create(dataSource);
+        this.audit = audit;
+        this.transactions = new TransactionTemplate(transactionManager);
+    }
+
+    /** Registers an app and returns its client id. */
+    public String create(String name, List<String> redirectUris) {
+        if (name == null || name.isBlank() || name.length() > 200) {
+            throw new Users.Refused("an app name of 1 to 200 characters is required");
+        }
+        if (redirectUris == null || redirectUris.isEmpty()) {
+            throw new Users.Refused("at least one --redirect-uri is required");
+        }
+        redirectUris.forEach(LoginApps::checkRedirectUri);
+        String clientId = "app-" + UUID.randomUUID();
+        transactions.executeWithoutResult(status -> {
+            jdbc.sql("insert into iam.login_app (client_id, name, redirect_uris) values (?, ?, ?)")
+                    .params(clientId, name.strip(), redirectUris.toArray(String[]::new))
+                    .update();
+            audit.recordInTransaction(List.of(AuditEvent.now("cli:" + System.getProperty("user.name", "unknown"),
+                    AuditAction.ADMIN_CHANGE, "/admin/apps/" + clientId, AuditContext.none(), true, null, null, null)));
+        });
+        return clientId;
+    }
+
+    /**
+     * HTTPS, or plain HTTP to a loopback address (RFC 8252 §7.3, native apps; any port is then
+     * accepted). No fragment, no wildcard.
+     */
+    static void checkRedirectUri(String value) {
+        URI uri;
+        try {
+            uri = URI.create(value);
+        } catch (IllegalArgumentException e) {
+            throw new Users.Refused("a redirect URI must be an absolute URI");
+        }
+        boolean loopback = "http".equals(uri.getScheme())
+                && ("127.0.0.1".equals(uri.getHost()) || "[::1]".equals(uri.getHost()));
+        if (!uri.isAbsolute() || uri.getHost() == null || uri.getFragment() != null || value.contains("*")
+                || !("https".equals(uri.getScheme()) || loopback)) {
+            throw new Users.Refused("a redirect URI must be https:// (or http://127.0.0.1/... for a native app),"
+                    + " without fragment or wildcard");
+        }
+    }
+}

@@ -1,0 +1,151 @@
+package health.carapace.signin.internal;
+
+import health.carapace.access.Caller;
+import health.carapace.access.CareRelationships;
+import health.carapace.access.Interaction;
+import health.carapace.access.Permissions;
+import health.carapace.access.RoleCatalog;
+import health.carapace.audit.AuditQueries;
+import health.carapace.signin.AccessReview;
+import health.carapace.signin.Users;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import javax.sql.DataSource;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Service;
+
+/**
+ * Builds the access review from the directory (users, service clients, sessions), the loaded
+ * roles, and the audit trail. A permission counts as used when the principal has a successful
+ * audited action it is needed for in the window (see docs/ACCESS.md, "Access review"):
+ * viewed/searched → the view permissions of the resource type, created/modified/deleted → the
+ * edit permissions, the audit trail → view:audit, administrative changes → manage:users,
+ * a patient reached outside any current care relationship → view:all_patients, a Patient read
+ * → view:ssn. Where the trail cannot tell which of two permissions was used (an imaging or a
+ * plain DocumentReference), both count as used, so "unused" never names one that was used.
+ */
+@Service
+class AccessReviewReport implements AccessReview {
+
+    private static final Set<Interaction> VIEW = EnumSet.of(Interaction.READ, Interaction.SEARCH);
+    private static final Set<Interaction> EDIT = EnumSet.of(Interaction.CREATE, Interaction.UPDATE, Interaction.DELETE);
+    private static final Set<String> ADMIN_ACTIONS = Set.of("admin_change", "user_created", "user_disabled",
+            "roles_changed", "session_revoked");
+
+    private final JdbcClient jdbc;
+    private final RoleCatalog roles;
+    private final Users users;
+    private final AuditQueries audit;
+    private final CareRelationships relationships;
+
+    AccessReviewReport(DataSource dataSource, RoleCatalog roles, Users users, AuditQueries audit,
+            CareRelationships relationships) {
+        this.jdbc = JdbcClient.create(dataSource);
+        this.roles = roles;
+        this.users = users;
+        this.audit = audit;
+        this.relationships = relationships;
+    }
+
+    @Override
+    public Report report(int days, Instant now) {
+        if (days < 1 || days > 3660) {
+            throw new IllegalArgumentException("days must be between 1 and 3660");
+        }
+        Instant since = now.minus(Duration.ofDays(days));
+        Map<String, RoleCatalog.RoleSummary> byName = new HashMap<>();
+        roles.roles().forEach(role -> byName.put(role.name(), role));
+        List<Principal> principals = new ArrayList<>();
+        List<String> withoutMfa = new ArrayList<>();
+        for (Users.Summary user : users.list()) {
+            principals.add(principal(user.userName(), "user", user.roles(), user.practitionerId(), user.disabled(),
+                    user.mfaEnrolled(), byName, since));
+            if (!user.mfaEnrolled()) {
+                withoutMfa.add(user.userName());
+            }
+        }
+        jdbc.sql("select client_id, roles, disabled from iam.service_client order by client_id")
+                .query((rs, n) -> principal(rs.getString(1), "service-client",
+                        Set.of((String[]) rs.getArray(2).getArray()), null, rs.getBoolean(3), false, byName, since))
+                .list()
+                .forEach(principals::add);
+        List<String> live = jdbc.sql("""
+                select distinct u.user_name from iam.app_user u join iam.session s on s.user_id = u.id
+                where u.disabled and s.revoked_at is null and s.idle_expires_at > ? and s.absolute_expires_at > ?
+                order by u.user_name""")
+                .params(Timestamp.from(now), Timestamp.from(now))
+                .query(String.class)
+                .list();
+        List<String> unconstrained = byName.values().stream().filter(RoleCatalog.RoleSummary::unconstrained)
+                .map(RoleCatalog.RoleSummary::name).sorted().toList();
+        return new Report(now, days, principals, withoutMfa, live, unconstrained);
+    }
+
+    private Principal principal(String name, String kind, Set<String> assigned, String practitionerId, boolean disabled,
+            boolean mfa, Map<String, RoleCatalog.RoleSummary> byName, Instant since) {
+        Set<String> granted = new TreeSet<>();
+        Set<String> undefined = new TreeSet<>();
+        for (String role : assigned) {
+            RoleCatalog.RoleSummary summary = byName.get(role);
+            if (summary == null) {
+                undefined.add(role);
+            } else {
+                granted.addAll(summary.permissions());
+            }
+        }
+        Set<String> used = used(name, practitionerId, granted, since);
+        Set<String> unused = new TreeSet<>(granted);
+        unused.removeAll(used);
+        return new Principal(name, kind, new TreeSet<>(assigned), granted, unused, undefined, disabled, mfa);
+    }
+
+    private Set<String> used(String name, String practitionerId, Set<String> granted, Instant since) {
+        Set<String> used = new TreeSet<>();
+        Set<String> patients = new TreeSet<>();
+        for (AuditQueries.Usage usage : audit.usage(name, since)) {
+            String action = usage.action();
+            if (ADMIN_ACTIONS.contains(action)) {
+                used.add(Permissions.MANAGE_USERS);
+            }
+            if ("audit".equals(usage.type()) || "AuditEvent".equals(usage.type()) || "exported".equals(action)) {
+                used.add(Permissions.VIEW_AUDIT);
+                continue;
+            }
+            if (!"fhir".equals(usage.area()) || usage.type() == null || usage.type().isEmpty()) {
+                continue;
+            }
+            Set<Interaction> interactions = switch (action) {
+                case "viewed", "searched" -> VIEW;
+                case "created", "modified", "deleted" -> EDIT;
+                default -> Set.of();
+            };
+            for (Interaction interaction : interactions) {
+                used.addAll(roles.permissionsOpening(interaction, usage.type(), null));
+                used.addAll(roles.permissionsOpening(interaction, usage.type(), Permissions.IMAGING_CATEGORY));
+            }
+            if (interactions == VIEW && "Patient".equals(usage.type())) {
+                used.add(Permissions.VIEW_SSN);
+            }
+            if (usage.patient() != null) {
+                patients.add(usage.patient());
+            }
+        }
+        if (granted.contains(Permissions.VIEW_ALL_PATIENTS) && !patients.isEmpty()) {
+            Caller caller = new Caller(name, Caller.Kind.USER, Set.of(), practitionerId);
+            Set<String> inCare = relationships.patientsOf(caller);
+            if (!inCare.containsAll(patients)) {
+                used.add(Permissions.VIEW_ALL_PATIENTS);
+            }
+        }
+        used.retainAll(granted);
+        return used;
+    }
+}

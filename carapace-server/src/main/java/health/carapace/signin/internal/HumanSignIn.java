@@ -1,0 +1,81 @@
+package health.carapace.signin.internal;
+
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import jakarta.servlet.http.HttpSession;
+import java.io.IOException;
+import java.util.Map;
+import org.springframework.security.config.annotation.web.builders.HttpSecurity;
+import org.springframework.security.config.annotation.web.configurers.oauth2.server.authorization.OAuth2AuthorizationServerConfigurer;
+import org.springframework.security.config.http.SessionCreationPolicy;
+import org.springframework.security.core.Authentication;
+import org.springframework.security.oauth2.core.OAuth2Token;
+import org.springframework.security.oauth2.server.authorization.authentication.OAuth2AuthorizationCodeRequestAuthenticationToken;
+import org.springframework.security.oauth2.server.authorization.token.OAuth2TokenGenerator;
+import org.springframework.security.web.authentication.LoginUrlAuthenticationEntryPoint;
+import org.springframework.security.web.savedrequest.HttpSessionRequestCache;
+import org.springframework.security.web.savedrequest.RequestCache;
+import org.springframework.security.web.servlet.util.matcher.PathPatternRequestMatcher;
+import org.springframework.security.web.util.matcher.RequestMatcher;
+import org.springframework.util.StringUtils;
+import org.springframework.web.util.UriComponentsBuilder;
+
+/**
+ * How people sign in through the authorization server: the authorization endpoint sends a
+ * browser without a completed sign-in to {@code /login} (remembering the request), accepts only
+ * a {@link HumanLogin} (both factors), and ends the browser session as soon as it has issued the
+ * code, so every code needs a fresh password and TOTP. Public sign-in apps are identified on the
+ * refresh and revocation endpoints; access tokens carry the session ({@code sid}).
+ */
+public final class HumanSignIn {
+
+    private static final RequestMatcher AUTHORIZE = PathPatternRequestMatcher.withDefaults().matcher("/oauth2/authorize");
+
+    private final PublicClientAuthentication publicClients;
+    private final OAuth2TokenGenerator<OAuth2Token> tokenGenerator;
+    private final HttpSessionRequestCache authorizationRequests = new HttpSessionRequestCache();
+
+    HumanSignIn(PublicClientAuthentication publicClients, OAuth2TokenGenerator<OAuth2Token> tokenGenerator) {
+        this.publicClients = publicClients;
+        this.tokenGenerator = tokenGenerator;
+        authorizationRequests.setRequestMatcher(AUTHORIZE);
+    }
+
+    /** Applied to the authorization server's filter chain. */
+    public void configure(OAuth2AuthorizationServerConfigurer server, HttpSecurity http) throws Exception {
+        server.tokenGenerator(tokenGenerator)
+                .clientAuthentication(client -> client
+                        .authenticationConverter(publicClients)
+                        .authenticationProvider(publicClients))
+                .authorizationEndpoint(authorize -> authorize.authorizationResponseHandler(this::codeIssued));
+        // A browser session exists only between the sign-in pages and the code; token, JWKS and
+        // revocation requests never create one.
+        http.sessionManagement(session -> session.sessionCreationPolicy(SessionCreationPolicy.IF_REQUIRED))
+                .requestCache(cache -> cache.requestCache(authorizationRequests))
+                .exceptionHandling(exceptions -> exceptions.defaultAuthenticationEntryPointFor(
+                        new LoginUrlAuthenticationEntryPoint("/login"), AUTHORIZE));
+    }
+
+    RequestCache authorizationRequests() {
+        return authorizationRequests;
+    }
+
+    /** Redirects with the code (and state), then ends the browser session: it has served its one purpose. */
+    private void codeIssued(HttpServletRequest request, HttpServletResponse response, Authentication authentication)
+            throws IOException {
+        var issued = (OAuth2AuthorizationCodeRequestAuthenticationToken) authentication;
+        UriComponentsBuilder uri = UriComponentsBuilder.fromUriString(issued.getRedirectUri())
+                .queryParam("code", "{code}");
+        Map<String, String> values = new java.util.HashMap<>(Map.of("code", issued.getAuthorizationCode().getTokenValue()));
+        if (StringUtils.hasText(issued.getState())) {
+            uri.queryParam("state", "{state}");
+            values.put("state", issued.getState());
+        }
+        HttpSession session = request.getSession(false);
+        if (session != null) {
+            session.invalidate();
+        }
+        response.setHeader("Cache-Control", "no-store");
+        response.sendRedirect(uri.encode().buildAndExpand(values).toUriString());
+    }
+}

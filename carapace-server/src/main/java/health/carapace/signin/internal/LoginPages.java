@@ -1,0 +1,374 @@
+package health.carapace.signin.internal;
+
+import static health.carapace.signin.internal.LoginHtml.error;
+import static health.carapace.signin.internal.LoginHtml.form;
+import static health.carapace.signin.internal.LoginHtml.hidden;
+import static health.carapace.signin.internal.LoginHtml.input;
+import static health.carapace.signin.internal.LoginHtml.page;
+import static health.carapace.signin.internal.LoginHtml.paragraph;
+import static health.carapace.signin.internal.LoginHtml.redirect;
+
+import health.carapace.audit.AuditAction;
+import health.carapace.audit.AuditContext;
+import health.carapace.audit.AuditEvent;
+import health.carapace.audit.AuditTrail;
+import health.carapace.audit.AuditUnavailableException;
+import health.carapace.platform.logging.RequestIds;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import jakarta.servlet.http.HttpSession;
+import java.io.Serializable;
+import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ResponseEntity;
+import org.springframework.security.core.context.SecurityContext;
+import org.springframework.security.core.context.SecurityContextHolder;
+import org.springframework.security.crypto.password.PasswordEncoder;
+import org.springframework.security.web.context.HttpSessionSecurityContextRepository;
+import org.springframework.security.web.savedrequest.RequestCache;
+import org.springframework.security.web.savedrequest.SavedRequest;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+
+/**
+ * The sign-in pages of the authorization server: password, then TOTP (enrolled here at the first
+ * sign-in), and the enrolment link where a new user sets a password. Only after both factors
+ * does the browser session hold an authentication ({@link HumanLogin}), and only that lets the
+ * authorization endpoint issue a code. Every refusal says the same thing whether or not the
+ * account exists, is disabled, is locked or the password was wrong; unknown names cost a hash
+ * computation like known ones.
+ */
+@RestController
+class LoginPages {
+
+    private static final Logger log = LoggerFactory.getLogger(LoginPages.class);
+    private static final String PENDING = LoginPages.class.getName() + ".pending";
+    private static final String ISSUER = "Carapace";
+    static final String SIGN_IN_FAILED = "Sign-in failed. Check your user name and password, or try again later.";
+    static final String CODE_FAILED = "That code was not accepted. Wait for the next code and try again.";
+    private static final String LINK_INVALID = "This enrolment link is not valid: it may have expired or been used."
+            + " Ask your administrator for a new one.";
+    static final int MIN_PASSWORD = 12;
+    private static final int MAX_PASSWORD = 1024;
+
+    /** Password verified, second factor pending. {@code enrolSeed} is set while TOTP is being enrolled. */
+    record Pending(UUID userId, String userName, byte[] enrolSeed) implements Serializable {}
+
+    private final UserDirectory users;
+    private final Sessions sessions;
+    private final LoginThrottle throttle;
+    private final TotpSeals seals;
+    private final Totp totp = new Totp();
+    private final PasswordEncoder hasher;
+    private final AuditTrail audit;
+    private final RequestCache authorizationRequests;
+    private final String unknownUserHash;
+    private final HttpSessionSecurityContextRepository contexts = new HttpSessionSecurityContextRepository();
+    private final health.carapace.access.ClientAddress clientAddresses;
+
+    LoginPages(UserDirectory users, Sessions sessions, LoginThrottle throttle, TotpSeals seals, PasswordEncoder secretHasher,
+            AuditTrail audit, HumanSignIn signIn, health.carapace.access.ClientAddress clientAddresses) {
+        this.users = users;
+        this.clientAddresses = clientAddresses;
+        this.sessions = sessions;
+        this.throttle = throttle;
+        this.seals = seals;
+        this.hasher = secretHasher;
+        this.audit = audit;
+        this.authorizationRequests = signIn.authorizationRequests();
+        this.unknownUserHash = secretHasher.encode(UUID.randomUUID().toString());
+    }
+
+    // --- password ----------------------------------------------------------------------------
+
+    @GetMapping("/login")
+    ResponseEntity<String> loginForm(HttpServletRequest request) {
+        return loginPage(request, HttpStatus.OK, null);
+    }
+
+    @PostMapping("/login")
+    ResponseEntity<String> login(@RequestParam(name = "username", required = false) String userName,
+            @RequestParam(name = "password", required = false) String password, HttpServletRequest request) {
+        String address = address(request);
+        String name = userName == null ? "" : userName.strip();
+        // A name no account can have is not looked up (SignInFields has already refused control
+        // characters and over-long values); it fails like an unknown one, hash included.
+        Optional<UserDirectory.Account> account = health.carapace.access.Caller.USER_NAME.matcher(name).matches()
+                ? users.byName(name) : Optional.empty();
+        boolean allowed = throttle.allows(name, address);
+        // Always one Argon2id computation, whatever the outcome will be, so timing says nothing.
+        String hash = account.map(UserDirectory.Account::passwordHash).orElse(null);
+        boolean passwordMatches = hasher.matches(password == null ? "" : password, hash != null ? hash : unknownUserHash)
+                && hash != null;
+        if (!allowed || !passwordMatches || account.get().disabled()) {
+            String who = account.map(UserDirectory.Account::userName).orElse("unknown-user");
+            failed(request, who, name, address, allowed, AuditAction.LOGIN_FAILED, "/login");
+            return loginPage(request, HttpStatus.OK, SIGN_IN_FAILED);
+        }
+        request.changeSessionId();
+        request.getSession().setAttribute(PENDING, new Pending(account.get().id(), account.get().userName(), null));
+        return redirect(account.get().mfaEnrolled() ? "/login/mfa" : "/login/totp");
+    }
+
+    private ResponseEntity<String> loginPage(HttpServletRequest request, HttpStatus status, String message) {
+        return page(status, "Sign in", error(message) + form(request, "/login",
+                input("User name", "username", "text", "username") + input("Password", "password", "password",
+                        "current-password"), "Continue"));
+    }
+
+    // --- second factor -----------------------------------------------------------------------
+
+    @GetMapping("/login/mfa")
+    ResponseEntity<String> mfaForm(HttpServletRequest request) {
+        Optional<Pending> pending = pending(request);
+        if (pending.isEmpty()) {
+            return redirect("/login");
+        }
+        return mfaPage(request, null);
+    }
+
+    @PostMapping("/login/mfa")
+    ResponseEntity<String> mfa(@RequestParam(name = "code", required = false) String code, HttpServletRequest request,
+            HttpServletResponse response) {
+        Optional<Pending> pending = pending(request);
+        if (pending.isEmpty()) {
+            return redirect("/login");
+        }
+        Optional<UserDirectory.Account> account = users.byId(pending.get().userId());
+        if (account.isEmpty() || account.get().disabled() || !account.get().mfaEnrolled()) {
+            return restart(request);
+        }
+        String address = address(request);
+        boolean allowed = throttle.allows(account.get().userName(), address);
+        byte[] seed = seals.open(account.get().id(), account.get().totpSealed());
+        OptionalLong step = totp.matchingStep(seed, code, Instant.now());
+        java.util.Arrays.fill(seed, (byte) 0);
+        if (!allowed || step.isEmpty() || !users.acceptStep(account.get().id(), step.getAsLong())) {
+            if (failed(request, account.get().userName(), account.get().userName(), address, allowed,
+                    AuditAction.MFA_FAILED, "/login/mfa")) {
+                return restart(request);
+            }
+            return mfaPage(request, CODE_FAILED);
+        }
+        return complete(request, response, account.get());
+    }
+
+    private ResponseEntity<String> mfaPage(HttpServletRequest request, String message) {
+        return page(HttpStatus.OK, "Authenticator code", error(message)
+                + paragraph("Enter the 6-digit code your authenticator app shows for Carapace.")
+                + form(request, "/login/mfa", input("Code", "code", "text", "one-time-code"), "Sign in"));
+    }
+
+    // --- TOTP enrolment at the first sign-in -------------------------------------------------
+
+    @GetMapping("/login/totp")
+    ResponseEntity<String> totpForm(HttpServletRequest request) {
+        Optional<Pending> pending = pending(request);
+        if (pending.isEmpty()) {
+            return redirect("/login");
+        }
+        Optional<UserDirectory.Account> account = users.byId(pending.get().userId());
+        if (account.isEmpty() || account.get().disabled()) {
+            return restart(request);
+        }
+        if (account.get().mfaEnrolled()) {
+            return redirect("/login/mfa");
+        }
+        // A new secret each time the page is fetched: a secret is shown once and never stored
+        // until the person proves, with a code, that their authenticator holds it.
+        byte[] seed = Totp.newSeed();
+        request.getSession().setAttribute(PENDING, new Pending(account.get().id(), account.get().userName(), seed));
+        return totpPage(request, account.get().userName(), seed, null);
+    }
+
+    @PostMapping("/login/totp")
+    ResponseEntity<String> enrolTotp(@RequestParam(name = "code", required = false) String code,
+            HttpServletRequest request, HttpServletResponse response) {
+        Optional<Pending> pending = pending(request);
+        if (pending.isEmpty() || pending.get().enrolSeed() == null) {
+            return redirect("/login");
+        }
+        Optional<UserDirectory.Account> account = users.byId(pending.get().userId());
+        if (account.isEmpty() || account.get().disabled() || account.get().mfaEnrolled()) {
+            return restart(request);
+        }
+        String address = address(request);
+        byte[] seed = pending.get().enrolSeed();
+        boolean allowed = throttle.allows(account.get().userName(), address);
+        OptionalLong step = totp.matchingStep(seed, code, Instant.now());
+        if (!allowed || step.isEmpty()) {
+            if (failed(request, account.get().userName(), account.get().userName(), address, allowed,
+                    AuditAction.MFA_FAILED, "/login/totp")) {
+                return restart(request);
+            }
+            return totpPage(request, account.get().userName(), seed, CODE_FAILED);
+        }
+        if (!users.enrolTotp(account.get().id(), seals.seal(account.get().id(), seed), step.getAsLong())) {
+            return restart(request);
+        }
+        record(request, account.get().userName(), AuditAction.CREDENTIALS_ENROLLED, "/login/totp", true);
+        return complete(request, response, account.get());
+    }
+
+    private ResponseEntity<String> totpPage(HttpServletRequest request, String userName, byte[] seed, String message) {
+        return page(HttpStatus.OK, "Set up your authenticator", error(message)
+                + paragraph("Carapace needs a second factor at every sign-in. Add this account to an authenticator app"
+                        + " (TOTP, SHA-256, 6 digits, 30 seconds) with the link or the secret below; they are shown"
+                        + " only during this setup.")
+                + "<p>Link: <code>" + LoginHtml.escape(Totp.otpauthUri(ISSUER, userName, seed)) + "</code></p>"
+                + "<p>Secret: <code id=\"secret\">" + LoginHtml.escape(Totp.base32(seed)) + "</code></p>"
+                + form(request, "/login/totp", input("Code from the app", "code", "text", "one-time-code"),
+                        "Confirm and sign in"));
+    }
+
+    // --- enrolment link: set the first password ----------------------------------------------
+
+    @GetMapping("/login/enrol")
+    ResponseEntity<String> enrolForm(@RequestParam(name = "token", required = false) String token,
+            HttpServletRequest request) {
+        if (users.enrolmentUser(token, Instant.now()).isEmpty()) {
+            return page(HttpStatus.NOT_FOUND, "Enrolment", paragraph(LINK_INVALID));
+        }
+        return enrolPage(request, token, null);
+    }
+
+    @PostMapping("/login/enrol")
+    ResponseEntity<String> enrol(@RequestParam(name = "token", required = false) String token,
+            @RequestParam(name = "password", required = false) String password,
+            @RequestParam(name = "confirm", required = false) String confirm, HttpServletRequest request) {
+        Instant now = Instant.now();
+        Optional<UserDirectory.Account> account = users.enrolmentUser(token, now);
+        if (account.isEmpty()) {
+            return page(HttpStatus.NOT_FOUND, "Enrolment", paragraph(LINK_INVALID));
+        }
+        String problem = passwordProblem(account.get().userName(), password, confirm);
+        if (problem != null) {
+            return enrolPage(request, token, problem);
+        }
+        Optional<UUID> redeemed = users.redeemEnrolment(token, now);
+        if (redeemed.isEmpty() || !redeemed.get().equals(account.get().id())) {
+            return page(HttpStatus.NOT_FOUND, "Enrolment", paragraph(LINK_INVALID));
+        }
+        users.setPassword(account.get().id(), hasher.encode(password));
+        record(request, account.get().userName(), AuditAction.CREDENTIALS_ENROLLED, "/login/enrol", true);
+        return page(HttpStatus.OK, "Password set", paragraph("Your password is set. Sign in from your application;"
+                + " at the first sign-in you will set up your authenticator app."));
+    }
+
+    static String passwordProblem(String userName, String password, String confirm) {
+        if (password == null || password.length() < MIN_PASSWORD || password.length() > MAX_PASSWORD) {
+            return "Choose a password of at least " + MIN_PASSWORD + " characters.";
+        }
+        if (password.toLowerCase(Locale.ROOT).contains(userName.toLowerCase(Locale.ROOT))) {
+            return "The password must not contain your user name.";
+        }
+        if (!password.equals(confirm)) {
+            return "The two passwords are not the same.";
+        }
+        return null;
+    }
+
+    private ResponseEntity<String> enrolPage(HttpServletRequest request, String token, String message) {
+        return page(HttpStatus.OK, "Choose your password", error(message)
+                + paragraph("At least " + MIN_PASSWORD + " characters, not containing your user name.")
+                + form(request, "/login/enrol", hidden("token", token)
+                        + input("New password", "password", "password", "new-password")
+                        + input("New password again", "confirm", "password", "new-password"), "Set password"));
+    }
+
+    // --- shared ------------------------------------------------------------------------------
+
+    /**
+     * Whatever fails on these pages is answered by them, as a page: never by the container's
+     * error handling (whose second pass through the filters answered with the API's 401), and
+     * never with the exception's message, which a driver fills with the SQL and the input.
+     */
+    @ExceptionHandler(Exception.class)
+    ResponseEntity<String> failure(Exception e) {
+        log.error("A sign-in page failed", e);
+        return page(HttpStatus.INTERNAL_SERVER_ERROR, "Sign in", paragraph("Sign-in is unavailable. Try again later."));
+    }
+
+    /** Both factors passed: open the session, authenticate the browser session, resume the authorization request. */
+    private ResponseEntity<String> complete(HttpServletRequest request, HttpServletResponse response,
+            UserDirectory.Account account) {
+        throttle.succeeded(account.userName(), address(request));
+        UUID sessionId = sessions.open(account.id());
+        try {
+            record(request, account.userName(), AuditAction.LOGIN, "/login", true);
+        } catch (AuditUnavailableException e) {
+            sessions.revoke(sessionId);
+            log.warn("A sign-in could not be audited; it was refused", e);
+            return page(HttpStatus.SERVICE_UNAVAILABLE, "Sign in", paragraph("Sign-in is unavailable. Try again later."));
+        }
+        HttpSession session = request.getSession();
+        session.removeAttribute(PENDING);
+        request.changeSessionId();
+        SecurityContext context = SecurityContextHolder.createEmptyContext();
+        context.setAuthentication(new HumanLogin(account.userName(), account.id(), sessionId));
+        contexts.saveContext(context, request, response);
+        SavedRequest authorization = authorizationRequests.getRequest(request, response);
+        if (authorization == null) {
+            return page(HttpStatus.OK, "Signed in", paragraph("You are signed in. Return to your application."));
+        }
+        return redirect(authorization.getRedirectUrl());
+    }
+
+    /**
+     * Counts and audits a failure; true if this failure locked the account (the sign-in must
+     * restart). An attempt refused by the back-off is audited but not counted.
+     */
+    private boolean failed(HttpServletRequest request, String auditUser, String name, String address, boolean allowed,
+            AuditAction action, String path) {
+        boolean locked = false;
+        if (allowed) {
+            locked = throttle.failed(name, address).locked();
+        }
+        try {
+            record(request, auditUser, action, path, false);
+            if (locked) {
+                record(request, auditUser, AuditAction.LOCKOUT, path, false);
+            }
+        } catch (AuditUnavailableException e) {
+            log.warn("A refused sign-in could not be audited", e);
+        }
+        return locked;
+    }
+
+    private ResponseEntity<String> restart(HttpServletRequest request) {
+        HttpSession session = request.getSession(false);
+        if (session != null) {
+            session.removeAttribute(PENDING);
+        }
+        return loginPage(request, HttpStatus.OK, SIGN_IN_FAILED);
+    }
+
+    /**
+     * The real client address (X-Forwarded-For from trusted proxies only): behind a proxy the TCP
+     * peer is the proxy, and throttling by it would slow everyone down for one sprayer.
+     */
+    private String address(HttpServletRequest request) {
+        return clientAddresses.resolve(request).getHostAddress();
+    }
+
+    private static Optional<Pending> pending(HttpServletRequest request) {
+        HttpSession session = request.getSession(false);
+        return session == null ? Optional.empty()
+                : Optional.ofNullable(session.getAttribute(PENDING) instanceof Pending p ? p : null);
+    }
+
+    private void record(HttpServletRequest request, String user, AuditAction action, String path, boolean success) {
+        audit.record(List.of(AuditEvent.now(user, action, path, AuditContext.of(request), success, null, null,
+                RequestIds.current())));
+    }
+}

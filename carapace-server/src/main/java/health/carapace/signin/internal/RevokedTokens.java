@@ -1,0 +1,41 @@
+package health.carapace.signin.internal;
+
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import javax.sql.DataSource;
+import org.springframework.jdbc.core.simple.JdbcClient;
+
+/**
+ * Access tokens revoked before their expiry ({@code iam.revoked_token}, ADR 0013), by token id
+ * ({@code jti}). Access tokens are self-contained JWTs that any node verifies alone, so the
+ * revocation is shared state in the database: {@link CallerResolution} refuses a listed id on
+ * the next request, on every node, after a restart too. Each revocation prunes the rows whose
+ * tokens expired long enough ago that no node's verifier still accepts them.
+ */
+final class RevokedTokens {
+
+    /** The condition {@link CallerResolution} adds to its principal lookup; its one parameter is the jti. */
+    static final String NOT_REVOKED = "not exists (select 1 from iam.revoked_token r where r.jti = ?)";
+
+    /** Well past the 60 seconds of clock skew the verifier allows on {@code exp}, and skew between nodes. */
+    static final Duration KEPT_AFTER_EXPIRY = Duration.ofMinutes(10);
+
+    private final JdbcClient jdbc;
+    private final Clock clock;
+
+    RevokedTokens(DataSource dataSource, Clock clock) {
+        this.jdbc = JdbcClient.create(dataSource);
+        this.clock = clock;
+    }
+
+    void revoke(String jti, Instant expiresAt) {
+        jdbc.sql("insert into iam.revoked_token (jti, expires_at) values (?, ?) on conflict (jti) do nothing")
+                .params(jti, Timestamp.from(expiresAt))
+                .update();
+        jdbc.sql("delete from iam.revoked_token where expires_at < ?")
+                .param(Timestamp.from(clock.instant().minus(KEPT_AFTER_EXPIRY)))
+                .update();
+    }
+}

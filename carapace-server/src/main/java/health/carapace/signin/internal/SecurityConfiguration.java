@@ -1,0 +1,193 @@
+package health.carapace.signin.internal;
+
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.source.ImmutableJWKSet;
+import com.nimbusds.jose.jwk.source.JWKSource;
+import com.nimbusds.jose.proc.SecurityContext;
+import health.carapace.audit.AuditTrail;
+import health.carapace.crypto.SystemSecrets;
+import jakarta.servlet.http.HttpServletResponse;
+import java.time.Duration;
+import java.util.Map;
+import javax.sql.DataSource;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.annotation.Order;
+import org.springframework.http.HttpMethod;
+import org.springframework.security.config.Customizer;
+import org.springframework.security.config.annotation.web.builders.HttpSecurity;
+import org.springframework.security.config.annotation.web.configuration.OAuth2AuthorizationServerConfiguration;
+import org.springframework.security.config.annotation.web.configurers.oauth2.server.authorization.OAuth2AuthorizationServerConfigurer;
+import org.springframework.security.config.http.SessionCreationPolicy;
+import org.springframework.security.crypto.argon2.Argon2PasswordEncoder;
+import org.springframework.security.crypto.password.DelegatingPasswordEncoder;
+import org.springframework.security.crypto.password.PasswordEncoder;
+import org.springframework.security.oauth2.jose.jws.SignatureAlgorithm;
+import org.springframework.security.oauth2.jwt.JwtDecoder;
+import org.springframework.security.oauth2.jwt.JwtEncoder;
+import org.springframework.security.oauth2.jwt.NimbusJwtEncoder;
+import org.springframework.security.oauth2.server.authorization.token.JwtEncodingContext;
+import org.springframework.security.oauth2.server.authorization.token.OAuth2TokenCustomizer;
+import org.springframework.security.oauth2.jwt.JwtValidators;
+import org.springframework.security.oauth2.jwt.NimbusJwtDecoder;
+import org.springframework.security.oauth2.server.authorization.authentication.ClientSecretAuthenticationProvider;
+import org.springframework.security.oauth2.server.authorization.authentication.OAuth2TokenRevocationAuthenticationProvider;
+import org.springframework.security.oauth2.server.authorization.client.RegisteredClientRepository;
+import org.springframework.security.oauth2.server.authorization.settings.AuthorizationServerSettings;
+import org.springframework.security.oauth2.server.resource.web.authentication.BearerTokenAuthenticationFilter;
+import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.security.web.firewall.HttpFirewall;
+
+/**
+ * Two filter chains. The authorization server's own endpoints (token, JWKS, discovery) come
+ * first; everything else is the API chain, where only {@code GET /fhir/metadata} and
+ * {@code GET /health} are open, {@code /fhir/**} needs a valid bearer token, and every other
+ * route is denied. Access tokens are ES256 JWTs that live at most 15 minutes. The sign-in pages
+ * have a chain of their own ({@link SignInConfiguration}, ADR 0007).
+ */
+@Configuration(proxyBeanMethods = false)
+class SecurityConfiguration {
+
+    static final Duration MAX_TOKEN_TTL = Duration.ofMinutes(15);
+
+    @Bean
+    PasswordEncoder secretHasher() {
+        // Argon2id for every stored secret; the map keeps hashes self-describing ({argon2}...).
+        String id = "argon2";
+        // OWASP's Argon2id minimum (m = 19 MiB, t = 2, p = 1); Spring's v5.8 defaults use 16 MiB.
+        // Hashes carry their parameters, so hashes made with older parameters still verify.
+        return new DelegatingPasswordEncoder(id, Map.of(id, new Argon2PasswordEncoder(16, 32, 1, 19 * 1024, 2)));
+    }
+
+    @Bean
+    Duration accessTokenTtl(@Value("${carapace.token.ttl}") Duration ttl) {
+        if (ttl.isNegative() || ttl.isZero() || ttl.compareTo(MAX_TOKEN_TTL) > 0) {
+            throw new IllegalStateException("carapace.token.ttl must be between 1 second and 15 minutes");
+        }
+        return ttl;
+    }
+
+    @Bean
+    RegisteredClientRepository registeredClientRepository(DataSource dataSource, Duration accessTokenTtl,
+            SignInSettings signIn) {
+        return new ServiceClientRegistry(dataSource, accessTokenTtl, signIn.idleTimeout());
+    }
+
+    @Bean
+    JWKSource<SecurityContext> jwkSource(SystemSecrets secrets) {
+        return new ImmutableJWKSet<>(new JWKSet(TokenSigningKey.load(secrets)));
+    }
+
+    @Bean
+    OAuth2TokenCustomizer<JwtEncodingContext> es256Tokens() {
+        // Our signing key is EC P-256; the encoder would otherwise look for an RS256 key.
+        return context -> context.getJwsHeader().algorithm(SignatureAlgorithm.ES256);
+    }
+
+    @Bean
+    AuthorizationServerSettings authorizationServerSettings(@Value("${carapace.issuer}") String issuer) {
+        return AuthorizationServerSettings.builder().issuer(issuer).build();
+    }
+
+    /** Signs every token the authorization server issues, in the one canonical (low-s) form. */
+    @Bean
+    JwtEncoder tokenEncoder(JWKSource<SecurityContext> jwkSource) {
+        return CanonicalSignatures.lowS(new NimbusJwtEncoder(jwkSource));
+    }
+
+    @Bean
+    JwtDecoder jwtDecoder(JWKSource<SecurityContext> jwkSource, @Value("${carapace.issuer}") String issuer) {
+        JwtDecoder decoder = OAuth2AuthorizationServerConfiguration.jwtDecoder(jwkSource);
+        ((NimbusJwtDecoder) decoder).setJwtValidator(JwtValidators.createDefaultWithIssuer(issuer));
+        // The signature's form is checked before the cache or the verifier sees the token.
+        return new CanonicalSignatures(new VerifiedTokenCache(decoder, java.time.Clock.systemUTC(), 100_000));
+    }
+
+    @Bean
+    @Order(1)
+    @ConditionalOnWebApplication
+    SecurityFilterChain authorizationServerChain(HttpSecurity http, AuditTrail audit, HumanSignIn signIn,
+            JwtDecoder jwtDecoder, RevokedTokens revokedTokens, SessionEndings sessionEndings, LoginThrottle throttle,
+            health.carapace.access.ClientAddress clientAddress) throws Exception {
+        OAuth2AuthorizationServerConfigurer authorizationServer = new OAuth2AuthorizationServerConfigurer();
+        TokenRequests tokens = new TokenRequests(audit);
+        http.securityMatcher(authorizationServer.getEndpointsMatcher())
+                .with(authorizationServer, server -> server
+                        .tokenEndpoint(token -> token
+                                .accessTokenResponseHandler(tokens.issued())
+                                .errorResponseHandler(tokens.refused()))
+                        .tokenRevocationEndpoint(revocation -> revocation
+                                // Access tokens are revoked in the database, for every node (ADR 0013).
+                                .authenticationProviders(providers -> providers.replaceAll(provider ->
+                                        provider instanceof OAuth2TokenRevocationAuthenticationProvider
+                                                ? new AccessTokenRevocation(provider, jwtDecoder, revokedTokens, sessionEndings)
+                                                : provider))
+                                .revocationResponseHandler(tokens.revoked())
+                                .errorResponseHandler(tokens.revocationRefused()))
+                        .clientAuthentication(client -> client
+                                // Failed client secrets back off per client id and per address.
+                                .authenticationProviders(providers -> providers.replaceAll(provider ->
+                                        provider instanceof ClientSecretAuthenticationProvider
+                                                ? new ThrottledClientSecrets(provider, throttle, clientAddress)
+                                                : provider))
+                                .errorResponseHandler(tokens.clientRefused())))
+                .authorizeHttpRequests(requests -> requests.anyRequest().authenticated());
+        // People sign in through the authorization endpoint (code + PKCE, password and TOTP): ADR 0007.
+        signIn.configure(authorizationServer, http);
+        return http.build();
+    }
+
+    @Bean
+    RevokedTokens revokedTokens(DataSource dataSource) {
+        return new RevokedTokens(dataSource, java.time.Clock.systemUTC());
+    }
+
+    @Bean
+    HttpFirewall httpFirewall() {
+        return HeaderFirewall.create();
+    }
+
+    @Bean
+    DeniedRequests deniedRequests(AuditTrail audit) {
+        return new DeniedRequests(audit);
+    }
+
+    @Bean
+    @Order(2)
+    @ConditionalOnWebApplication
+    SecurityFilterChain apiChain(HttpSecurity http, DeniedRequests denied, DataSource dataSource,
+            health.carapace.access.AccessPolicy policy, health.carapace.access.ClientAddress clientAddress)
+            throws Exception {
+        // Admin routes: a permission granted by a role of the caller, now, from this address.
+        PermissionAuthorization permissions = new PermissionAuthorization(policy, clientAddress, java.time.Clock.systemUTC());
+        http.addFilterAfter(new CallerResolution(dataSource, denied), BearerTokenAuthenticationFilter.class)
+                .authorizeHttpRequests(requests -> requests
+                        .requestMatchers(HttpMethod.GET, "/fhir/metadata", "/health").permitAll()
+                        .requestMatchers("/fhir", "/fhir/**").authenticated()
+                        .requestMatchers(HttpMethod.GET, "/admin/audit/**")
+                                .access(permissions.requires(health.carapace.access.Permissions.VIEW_AUDIT))
+                        .requestMatchers("/admin/roles", "/admin/roles/**")
+                                .access(permissions.requires(health.carapace.access.Permissions.MANAGE_USERS))
+                        // manage:users is decided by the endpoint against the caller's roles
+                        .requestMatchers(HttpMethod.PUT, "/admin/assignments/*/*").authenticated()
+                        .requestMatchers(HttpMethod.DELETE, "/admin/assignments/*/*").authenticated()
+                        .requestMatchers("/admin/keys/**")
+                                .access(permissions.requires(health.carapace.access.Permissions.MANAGE_KEYS))
+                        .requestMatchers(HttpMethod.GET, "/admin/metrics")
+                                .access(permissions.requires(health.carapace.access.Permissions.VIEW_METRICS))
+                        .anyRequest().denyAll())
+                .oauth2ResourceServer(resourceServer -> resourceServer
+                        .jwt(Customizer.withDefaults())
+                        .authenticationEntryPoint(denied)
+                        .accessDeniedHandler(denied))
+                .exceptionHandling(exceptions -> exceptions
+                        .authenticationEntryPoint(denied)
+                        .accessDeniedHandler(denied))
+                .sessionManagement(session -> session.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
+                // Bearer tokens only: no cookie or session is ever honoured, so there is no CSRF surface.
+                .csrf(csrf -> csrf.disable());
+        return http.build();
+    }
+}

@@ -1,0 +1,98 @@
+package health.carapace.signin.internal;
+
+import java.time.Duration;
+import java.util.List;
+import javax.sql.DataSource;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.security.oauth2.core.AuthorizationGrantType;
+import org.springframework.security.oauth2.core.ClientAuthenticationMethod;
+import org.springframework.security.oauth2.server.authorization.client.RegisteredClient;
+import org.springframework.security.oauth2.server.authorization.client.RegisteredClientRepository;
+import org.springframework.security.oauth2.server.authorization.settings.ClientSettings;
+import org.springframework.security.oauth2.server.authorization.settings.OAuth2TokenFormat;
+import org.springframework.security.oauth2.server.authorization.settings.TokenSettings;
+
+/**
+ * Presents the service clients of {@code iam.service_client} and the sign-in apps of
+ * {@code iam.login_app} to the authorization server. Both are registered only through
+ * {@code carapace admin create-client} / {@code create-app}, never through this interface.
+ */
+final class ServiceClientRegistry implements RegisteredClientRepository {
+
+    private final JdbcClient jdbc;
+    private final Duration accessTokenTtl;
+    private final Duration idleTimeout;
+
+    ServiceClientRegistry(DataSource dataSource, Duration accessTokenTtl, Duration idleTimeout) {
+        this.jdbc = JdbcClient.create(dataSource);
+        this.accessTokenTtl = accessTokenTtl;
+        this.idleTimeout = idleTimeout;
+    }
+
+    @Override
+    public void save(RegisteredClient registeredClient) {
+        throw new UnsupportedOperationException("clients are created with 'carapace admin create-client'");
+    }
+
+    @Override
+    public RegisteredClient findById(String id) {
+        return findByClientId(id);
+    }
+
+    @Override
+    public RegisteredClient findByClientId(String clientId) {
+        RegisteredClient client = serviceClient(clientId);
+        return client != null ? client : loginApp(clientId);
+    }
+
+    /**
+     * A public sign-in app: authorization code with PKCE (S256; Spring refuses "plain"), rotating
+     * refresh tokens that die after the idle timeout, no consent screen (apps are registered by
+     * an administrator), no scopes: a person's permissions come from their roles.
+     */
+    private RegisteredClient loginApp(String clientId) {
+        return jdbc.sql("select client_id, redirect_uris from iam.login_app where client_id = ? and not disabled")
+                .param(clientId)
+                .query((rs, n) -> {
+                    List<String> redirectUris = List.of((String[]) rs.getArray(2).getArray());
+                    return RegisteredClient.withId(rs.getString(1))
+                        .clientId(rs.getString(1))
+                        .clientAuthenticationMethod(ClientAuthenticationMethod.NONE)
+                        .authorizationGrantType(AuthorizationGrantType.AUTHORIZATION_CODE)
+                        .authorizationGrantType(AuthorizationGrantType.REFRESH_TOKEN)
+                        .redirectUris(uris -> uris.addAll(redirectUris))
+                        .clientSettings(ClientSettings.builder().requireProofKey(true).requireAuthorizationConsent(false).build())
+                        .tokenSettings(TokenSettings.builder()
+                                .accessTokenFormat(OAuth2TokenFormat.SELF_CONTAINED)
+                                .accessTokenTimeToLive(accessTokenTtl)
+                                .authorizationCodeTimeToLive(Duration.ofMinutes(1))
+                                .refreshTokenTimeToLive(idleTimeout)
+                                .reuseRefreshTokens(false)
+                                .build())
+                        .build();
+                })
+                .optional()
+                .orElse(null);
+    }
+
+    private RegisteredClient serviceClient(String clientId) {
+        return jdbc.sql("select client_id, secret_hash from iam.service_client where client_id = ? and not disabled")
+                .param(clientId)
+                // No scopes: what a client may do comes from its roles, resolved on every request.
+                .query((rs, n) -> {
+                    return RegisteredClient.withId(rs.getString(1))
+                        .clientId(rs.getString(1))
+                        .clientSecret(rs.getString(2))
+                        .clientAuthenticationMethod(ClientAuthenticationMethod.CLIENT_SECRET_BASIC)
+                        .clientAuthenticationMethod(ClientAuthenticationMethod.CLIENT_SECRET_POST)
+                        .authorizationGrantType(AuthorizationGrantType.CLIENT_CREDENTIALS)
+                        .tokenSettings(TokenSettings.builder()
+                                .accessTokenFormat(OAuth2TokenFormat.SELF_CONTAINED)
+                                .accessTokenTimeToLive(accessTokenTtl)
+                                .build())
+                        .build();
+                })
+                .optional()
+                .orElse(null);
+    }
+}

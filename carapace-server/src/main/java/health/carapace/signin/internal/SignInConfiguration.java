@@ -1,0 +1,162 @@
+package health.carapace.signin.internal;
+
+import health.carapace.audit.AuditTrail;
+import health.carapace.crypto.SystemSecrets;
+import jakarta.servlet.http.HttpServletResponse;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import javax.sql.DataSource;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import org.springframework.boot.context.event.ApplicationReadyEvent;
+import org.springframework.context.ApplicationListener;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.annotation.Order;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.security.config.annotation.web.builders.HttpSecurity;
+import org.springframework.security.config.http.SessionCreationPolicy;
+import org.springframework.security.oauth2.core.OAuth2AuthenticationException;
+import org.springframework.security.oauth2.core.OAuth2Error;
+import org.springframework.security.oauth2.core.OAuth2ErrorCodes;
+import org.springframework.security.oauth2.core.OAuth2Token;
+import org.springframework.security.oauth2.jwt.JwtEncoder;
+import org.springframework.security.oauth2.server.authorization.OAuth2TokenType;
+import org.springframework.security.oauth2.server.authorization.client.RegisteredClientRepository;
+import org.springframework.security.oauth2.server.authorization.token.DelegatingOAuth2TokenGenerator;
+import org.springframework.security.oauth2.server.authorization.token.JwtEncodingContext;
+import org.springframework.security.oauth2.server.authorization.token.JwtGenerator;
+import org.springframework.security.oauth2.server.authorization.token.OAuth2AccessTokenGenerator;
+import org.springframework.security.oauth2.server.authorization.token.OAuth2TokenCustomizer;
+import org.springframework.security.oauth2.server.authorization.token.OAuth2TokenGenerator;
+import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.security.web.csrf.CsrfFilter;
+import org.springframework.security.web.savedrequest.NullRequestCache;
+
+/** Human sign-in: users, sessions, throttling, TOTP, the sign-in pages' filter chain, token claims. */
+@Configuration(proxyBeanMethods = false)
+class SignInConfiguration {
+
+    /** The public client that start-dev registers for local tools and tests (loopback redirect, any port). */
+    static final String DEV_CONSOLE = "dev-console";
+
+    @Bean
+    SignInSettings signInSettings(@Value("${carapace.session.idle-timeout}") Duration idleTimeout,
+            @Value("${carapace.session.max-lifetime}") Duration maxLifetime,
+            @Value("${carapace.login.max-failures}") int maxFailures,
+            @Value("${carapace.login.lockout}") Duration lockout,
+            @Value("${carapace.login.backoff-base}") Duration backoffBase,
+            @Value("${carapace.login.enrolment-link-ttl}") Duration enrolmentLinkTtl) {
+        return new SignInSettings(idleTimeout, maxLifetime, maxFailures, lockout, backoffBase, enrolmentLinkTtl);
+    }
+
+    @Bean
+    Sessions sessions(DataSource dataSource, SignInSettings settings) {
+        return new Sessions(dataSource, settings, Clock.systemUTC());
+    }
+
+    @Bean
+    UserDirectory userDirectory(DataSource dataSource) {
+        return new UserDirectory(dataSource);
+    }
+
+    @Bean
+    LoginThrottle loginThrottle(DataSource dataSource, SystemSecrets secrets, SignInSettings settings) {
+        return new LoginThrottle(dataSource, secrets, settings, Clock.systemUTC());
+    }
+
+    @Bean
+    TotpSeals totpSeals(SystemSecrets secrets) {
+        return new TotpSeals(secrets);
+    }
+
+    @Bean
+    HumanSignIn humanSignIn(RegisteredClientRepository clients, JwtEncoder tokenEncoder,
+            OAuth2TokenCustomizer<JwtEncodingContext> es256Tokens, Sessions sessions, Duration accessTokenTtl) {
+        // Every token of the authorization server comes from this generator (service clients' too).
+        JwtGenerator jwt = new JwtGenerator(tokenEncoder);
+        OAuth2TokenCustomizer<JwtEncodingContext> claims = sessionClaims(sessions, accessTokenTtl);
+        jwt.setJwtCustomizer(context -> {
+            es256Tokens.customize(context);
+            claims.customize(context);
+        });
+        OAuth2TokenGenerator<OAuth2Token> tokens = new DelegatingOAuth2TokenGenerator(jwt, new OAuth2AccessTokenGenerator(),
+                new RotatingRefreshTokens());
+        return new HumanSignIn(new PublicClientAuthentication(clients), tokens);
+    }
+
+    /**
+     * Every access token says what kind of principal it is for ({@code kind}); a person's also names
+     * the sign-in session ({@code sid}), which must still be active for the token to be issued
+     * at all, and the token never outlives the session's idle deadline.
+     */
+    static OAuth2TokenCustomizer<JwtEncodingContext> sessionClaims(Sessions sessions, Duration accessTokenTtl) {
+        return context -> {
+            if (!OAuth2TokenType.ACCESS_TOKEN.equals(context.getTokenType())) {
+                return;
+            }
+            if (context.getPrincipal() instanceof HumanLogin login) {
+                Sessions.Active active = sessions.extend(login.sessionId())
+                        .orElseThrow(() -> new OAuth2AuthenticationException(new OAuth2Error(OAuth2ErrorCodes.INVALID_GRANT)));
+                Instant now = Instant.now();
+                Instant expiresAt = now.plus(accessTokenTtl);
+                if (active.idleExpiresAt().isBefore(expiresAt)) {
+                    expiresAt = active.idleExpiresAt();
+                }
+                context.getClaims().claim("sid", login.sessionId().toString()).claim("kind", "user")
+                        .issuedAt(now).notBefore(now).expiresAt(expiresAt);
+            } else {
+                context.getClaims().claim("kind", "client");
+            }
+        };
+    }
+
+    @Bean
+    SessionEndings sessionEndings(Sessions sessions, AuditTrail audit) {
+        return new SessionEndings(sessions, audit);
+    }
+
+    /** Ends the sign-in session behind a revoked or replayed refresh token, and audits it. */
+    @Bean
+    org.springframework.security.oauth2.server.authorization.OAuth2AuthorizationService authorizationService(
+            Duration accessTokenTtl, SessionEndings endings) {
+        return new ExpiringAuthorizationService(accessTokenTtl,
+                (login, ending) -> endings.end(login.sessionId(), login.getName(), ending));
+    }
+
+    /** The sign-in pages: browser session and CSRF protection, nothing else of the API's rules. */
+    @Bean
+    @Order(0)
+    @ConditionalOnWebApplication
+    SecurityFilterChain signInPagesChain(HttpSecurity http) throws Exception {
+        http.securityMatcher("/login", "/login/**")
+                .authorizeHttpRequests(requests -> requests.anyRequest().permitAll())
+                // The pages read the authorization request saved by the authorization server's chain; they never save one.
+                .requestCache(cache -> cache.requestCache(new NullRequestCache()))
+                // Every field checked before any page reads it (after the CSRF check, which reads its own).
+                .addFilterAfter(new SignInFields(), CsrfFilter.class)
+                .sessionManagement(session -> session.sessionCreationPolicy(SessionCreationPolicy.IF_REQUIRED))
+                .exceptionHandling(exceptions -> exceptions.accessDeniedHandler((request, response, e) -> {
+                    // A missing or wrong CSRF token: a plain refusal, no error page.
+                    response.setStatus(HttpServletResponse.SC_FORBIDDEN);
+                    response.setHeader("Cache-Control", "no-store");
+                    response.setContentType("text/plain;charset=UTF-8");
+                    response.getWriter().write("Forbidden. Reload the sign-in page and try again.");
+                }));
+        return http.build();
+    }
+
+    /** start-dev registers one public sign-in app with a loopback redirect, for local tools and tests. */
+    @Bean
+    ApplicationListener<ApplicationReadyEvent> devConsoleApp(@Value("${carapace.mode:}") String mode, DataSource dataSource) {
+        return event -> {
+            if ("dev".equals(mode)) {
+                JdbcClient.create(dataSource).sql("insert into iam.login_app (client_id, name, redirect_uris)"
+                                + " values (?, 'start-dev console', ?) on conflict (client_id) do nothing")
+                        .params(DEV_CONSOLE, new String[] {"http://127.0.0.1/callback"})
+                        .update();
+            }
+        };
+    }
+}

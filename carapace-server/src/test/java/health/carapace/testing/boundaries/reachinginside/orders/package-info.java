@@ -1,0 +1,2 @@
+@org.springframework.modulith.ApplicationModule(allowedDependencies = "billing")
+package health.carapace.testing.boundaries.reachinginside.orders;

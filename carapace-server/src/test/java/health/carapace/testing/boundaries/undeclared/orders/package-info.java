@@ -1,0 +1,2 @@
+@org.springframework.modulith.ApplicationModule(allowedDependencies = {})
+package health.carapace.testing.boundaries.undeclared.orders;
