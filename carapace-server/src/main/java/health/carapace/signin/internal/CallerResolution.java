@@ -7,14 +7,8 @@ import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
-import java.sql.Timestamp;
-import java.time.Instant;
 import java.util.List;
-import java.util.UUID;
 import java.util.Optional;
-import java.util.Set;
-import javax.sql.DataSource;
-import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.security.authentication.DisabledException;
 import org.springframework.security.core.context.SecurityContext;
 import org.springframework.security.core.context.SecurityContextHolder;
@@ -27,17 +21,18 @@ import org.springframework.web.filter.OncePerRequestFilter;
  * disabled, which roles they hold now, the token not revoked) is the directory's answer, so a
  * change takes effect on the next request, on every node, even though access tokens are
  * self-contained and cached. One query per request answers all of it: the principal, a person's
- * session, and whether the token's id ({@code jti}) was revoked ({@link RevokedTokens}). A cache
+ * session, and whether the token's id ({@code jti}) was revoked ({@link LiveAccessTokens}, the
+ * same answer the introspection endpoint gives). A cache
  * of these answers belongs here, in front of the two lookups, and must drop an entry when a
  * revocation, a session's end or a directory change is announced.
  */
 final class CallerResolution extends OncePerRequestFilter {
 
-    private final JdbcClient jdbc;
+    private final LiveAccessTokens live;
     private final DeniedRequests denied;
 
-    CallerResolution(DataSource dataSource, DeniedRequests denied) {
-        this.jdbc = JdbcClient.create(dataSource);
+    CallerResolution(LiveAccessTokens live, DeniedRequests denied) {
+        this.live = live;
         this.denied = denied;
     }
 
@@ -45,11 +40,8 @@ final class CallerResolution extends OncePerRequestFilter {
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
         if (SecurityContextHolder.getContext().getAuthentication() instanceof JwtAuthenticationToken token) {
-            boolean person = "user".equals(token.getToken().getClaimAsString("kind"));
-            // Every token the server issues has an id; one without cannot be revoked, so it is refused.
-            String tokenId = token.getToken().getId();
-            Optional<Caller> caller = tokenId == null || tokenId.isBlank() ? Optional.empty()
-                    : person ? user(token, tokenId) : serviceClient(token.getName(), tokenId);
+            boolean person = LiveAccessTokens.ofPerson(token.getToken());
+            Optional<Caller> caller = live.caller(token.getToken());
             if (caller.isEmpty()) {
                 SecurityContextHolder.clearContext();
                 denied.commence(request, response, new DisabledException("principal is disabled or unknown"));
@@ -65,38 +57,5 @@ final class CallerResolution extends OncePerRequestFilter {
             Callers.attach(request, caller.get());
         }
         chain.doFilter(request, response);
-    }
-
-    /**
-     * A person: the token's sign-in session must be open (not revoked, not idle past the timeout,
-     * not past its maximum lifetime), belong to the token's subject, and its user not be disabled;
-     * the token itself must not be revoked.
-     */
-    private Optional<Caller> user(JwtAuthenticationToken token, String tokenId) {
-        UUID sessionId;
-        try {
-            sessionId = UUID.fromString(String.valueOf(token.getToken().getClaimAsString("sid")));
-        } catch (IllegalArgumentException malformed) {
-            return Optional.empty();
-        }
-        Timestamp now = Timestamp.from(Instant.now());
-        return jdbc.sql("""
-                select u.user_name, u.roles, u.practitioner_id from iam.session s join iam.app_user u on u.id = s.user_id
-                where s.id = ? and s.revoked_at is null and s.idle_expires_at > ? and s.absolute_expires_at > ?
-                  and not u.disabled and lower(u.user_name) = lower(?) and %s""".formatted(RevokedTokens.NOT_REVOKED))
-                .params(sessionId, now, now, token.getName(), tokenId)
-                .query((rs, n) -> new Caller(rs.getString(1), Caller.Kind.USER,
-                        Set.of((String[]) rs.getArray(2).getArray()), rs.getString(3)))
-                .optional();
-    }
-
-    /** A service client: not disabled, and the token not revoked. */
-    private Optional<Caller> serviceClient(String clientId, String tokenId) {
-        return jdbc.sql("select roles from iam.service_client where client_id = ? and not disabled and "
-                        + RevokedTokens.NOT_REVOKED)
-                .params(clientId, tokenId)
-                .query((rs, n) -> new Caller(clientId, Caller.Kind.SERVICE_CLIENT,
-                        Set.of((String[]) rs.getArray(1).getArray()), null))
-                .optional();
     }
 }

@@ -13,6 +13,8 @@ import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import javax.sql.DataSource;
 import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * Failed sign-in counters with exponential back-off, per account name, per service-client id and
@@ -21,10 +23,13 @@ import org.springframework.jdbc.core.simple.JdbcClient;
  *
  * <p>Account: after the n-th consecutive failure the next attempt is refused for
  * {@code backoffBase × 2^(n-1)} (capped at the lockout), and at {@code maxFailures} the account is
- * locked for {@code lockout}. Client id (the token endpoint's client secrets): the first
- * {@code maxFailures} failures are free, then the next attempt waits {@code backoffBase} and each
- * further failure doubles the wait (capped at the lockout), without a hard lock, since anyone who
- * knows a client id could otherwise lock a service out. Address: the first {@code 5 × maxFailures}
+ * locked for {@code lockout}. Client secrets (the token endpoint), counted before each check
+ * ({@link #reserveClientAttempt}): per client id from one address, the first {@code maxFailures}
+ * failures are free, then the next attempt waits {@code backoffBase} and each further failure
+ * doubles the wait (capped at the lockout), without a hard lock; per client id over all addresses,
+ * the same doubling capped at {@link #CLIENT_ID_WAIT_CAP}, applied only to an address that has
+ * itself failed for that client id, since anyone who knows a client id could otherwise shut its
+ * service out. Address: the first {@code 5 × maxFailures}
  * failures are free (an office behind one NAT address), then the same doubling applies, without a
  * hard lock; the sign-in pages and the token endpoint count an address separately, so that
  * neither surface can reset the other's count. Failures older than the lockout are forgotten; a
@@ -38,6 +43,15 @@ final class LoginThrottle {
     /** Counter keys are HMACs under a 256-bit keyring secret, so the table holds no user name or address. */
     static final String MAC = "HmacSHA256";
 
+    /**
+     * The longest wait of a client id over all addresses: a rate limit that slows a guesser spread
+     * over many addresses, short enough that it never shuts the service out for long.
+     */
+    static final Duration CLIENT_ID_WAIT_CAP = Duration.ofSeconds(5);
+
+    /** The advisory-lock key space of the client-secret counters (the two-int form; "thrt"). */
+    private static final int LOCK_SPACE = 0x74687274;
+
     /** Whether this failure locked the account (for the audit trail). */
     record Failure(boolean locked) {}
 
@@ -45,9 +59,11 @@ final class LoginThrottle {
     private final SignInSettings settings;
     private final Clock clock;
     private final SecretKeySpec key;
+    private final TransactionTemplate transactions;
 
     LoginThrottle(DataSource dataSource, SystemSecrets secrets, SignInSettings settings, Clock clock) {
         this.jdbc = JdbcClient.create(dataSource);
+        this.transactions = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
         this.settings = settings;
         this.clock = clock;
         this.key = new SecretKeySpec(secrets.getOrCreate("login-throttle-key", () -> {
@@ -65,7 +81,35 @@ final class LoginThrottle {
     /** Whether an attempt for this account from this address may be checked at all now. */
     boolean allows(String userName, String address) {
         Instant now = clock.instant();
-        return wait(accountKey(userName), now, 1).isZero() && wait(addressKey(address), now, addressFreeFailures() + 1).isZero();
+        return wait(accountKey(userName), now, 1, settings.lockout()).isZero()
+                && wait(addressKey(address), now, addressFreeFailures() + 1, settings.lockout()).isZero();
+    }
+
+    /**
+     * Reserves one client-secret check for this client id from this address, or says how long to
+     * wait. Reserving counts the attempt as a failure before the secret is looked at, under a
+     * transaction-scoped advisory lock per counter key (shared by every node), so concurrent
+     * attempts see each other's counts: no more checks run than the limits allow, however many
+     * arrive at once. A client that then authenticates clears the counts
+     * ({@link #clientSucceeded}). A refused reservation counts nothing.
+     *
+     * @return zero when the check may run now (and has been counted), else the wait
+     */
+    Duration reserveClientAttempt(String clientId, String address) {
+        byte[][] keys = {clientFromAddressKey(clientId, address), clientKey(clientId), clientAddressKey(address)};
+        return transactions.execute(transaction -> {
+            // Locks taken in one order, so two attempts cannot wait for each other.
+            java.util.Arrays.stream(keys).mapToInt(LoginThrottle::lockId).sorted().distinct().forEach(id ->
+                    jdbc.sql("select pg_advisory_xact_lock(?, ?)").params(LOCK_SPACE, id).query(Object.class).single());
+            Instant now = clock.instant();
+            Duration wait = clientWait(clientId, address, now);
+            if (wait.isZero()) {
+                for (byte[] key : keys) {
+                    count(key, now);
+                }
+            }
+            return wait;
+        });
     }
 
     /**
@@ -73,21 +117,29 @@ final class LoginThrottle {
      * all; zero when it may be checked now.
      */
     Duration clientWait(String clientId, String address) {
-        Instant now = clock.instant();
-        Duration client = wait(clientKey(clientId), now, settings.maxFailures());
-        Duration fromAddress = wait(clientAddressKey(address), now, addressFreeFailures());
-        return client.compareTo(fromAddress) >= 0 ? client : fromAddress;
+        return clientWait(clientId, address, clock.instant());
     }
 
-    void clientFailed(String clientId, String address) {
-        Instant now = clock.instant();
-        count(clientAddressKey(address), now);
-        count(clientKey(clientId), now);
+    /**
+     * The longest of: the back-off of this client id from this address (the long one, up to the
+     * lockout); the client id's short rate limit over all addresses, which applies only to an
+     * address that has itself failed for this client id (so a stranger elsewhere cannot hold the
+     * client's own address off); and the address's own back-off over all client ids.
+     */
+    private Duration clientWait(String clientId, String address, Instant now) {
+        byte[] fromAddress = clientFromAddressKey(clientId, address);
+        Duration pair = wait(fromAddress, now, settings.maxFailures(), settings.lockout());
+        Duration client = recentFailures(fromAddress, now) > 0
+                ? wait(clientKey(clientId), now, settings.maxFailures(), CLIENT_ID_WAIT_CAP)
+                : Duration.ZERO;
+        Duration anyClient = wait(clientAddressKey(address), now, addressFreeFailures(), settings.lockout());
+        return java.util.stream.Stream.of(pair, client, anyClient).max(Duration::compareTo).orElseThrow();
     }
 
+    /** Clears the client id's counts (from this address and over all) and the address's count. */
     void clientSucceeded(String clientId, String address) {
-        jdbc.sql("delete from iam.login_failure where key in (?, ?)")
-                .params(clientKey(clientId), clientAddressKey(address))
+        jdbc.sql("delete from iam.login_failure where key in (?, ?, ?)")
+                .params(clientFromAddressKey(clientId, address), clientKey(clientId), clientAddressKey(address))
                 .update();
     }
 
@@ -119,8 +171,9 @@ final class LoginThrottle {
      * How long until the next attempt under this key may be checked (zero: now).
      *
      * @param firstDelayedFailure the failure count from which a delay applies
+     * @param cap the longest delay
      */
-    private Duration wait(byte[] key, Instant now, int firstDelayedFailure) {
+    private Duration wait(byte[] key, Instant now, int firstDelayedFailure, Duration cap) {
         return jdbc.sql("select failures, last_failure_at, locked_until from iam.login_failure where key = ?")
                 .param(key)
                 .query((rs, n) -> {
@@ -136,11 +189,26 @@ final class LoginThrottle {
                     if (failures < firstDelayedFailure) {
                         return Duration.ZERO;
                     }
-                    Instant next = last.plus(delay(failures - firstDelayedFailure));
+                    Duration delay = delay(failures - firstDelayedFailure);
+                    Instant next = last.plus(delay.compareTo(cap) > 0 ? cap : delay);
                     return now.isBefore(next) ? Duration.between(now, next) : Duration.ZERO;
                 })
                 .optional()
                 .orElse(Duration.ZERO);
+    }
+
+    /** Failures counted under this key that are not yet forgotten. */
+    private int recentFailures(byte[] key, Instant now) {
+        return jdbc.sql("select failures from iam.login_failure where key = ? and last_failure_at >= ?")
+                .params(key, Timestamp.from(now.minus(settings.lockout())))
+                .query(Integer.class)
+                .optional()
+                .orElse(0);
+    }
+
+    /** The advisory lock of a counter key: its first 32 bits (a collision only serialises two keys). */
+    private static int lockId(byte[] key) {
+        return java.nio.ByteBuffer.wrap(key).getInt();
     }
 
     private Duration delay(int doublings) {
@@ -169,6 +237,11 @@ final class LoginThrottle {
 
     private byte[] clientKey(String clientId) {
         return hmac("client:" + (clientId == null ? "" : clientId));
+    }
+
+    private byte[] clientFromAddressKey(String clientId, String address) {
+        // The address has no spaces, so the pair reads back one way only.
+        return hmac("client-from:" + address + " " + (clientId == null ? "" : clientId));
     }
 
     private byte[] clientAddressKey(String address) {

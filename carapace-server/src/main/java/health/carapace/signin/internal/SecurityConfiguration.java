@@ -33,6 +33,7 @@ import org.springframework.security.oauth2.server.authorization.token.OAuth2Toke
 import org.springframework.security.oauth2.jwt.JwtValidators;
 import org.springframework.security.oauth2.jwt.NimbusJwtDecoder;
 import org.springframework.security.oauth2.server.authorization.authentication.ClientSecretAuthenticationProvider;
+import org.springframework.security.oauth2.server.authorization.authentication.OAuth2TokenIntrospectionAuthenticationProvider;
 import org.springframework.security.oauth2.server.authorization.authentication.OAuth2TokenRevocationAuthenticationProvider;
 import org.springframework.security.oauth2.server.authorization.client.RegisteredClientRepository;
 import org.springframework.security.oauth2.server.authorization.settings.AuthorizationServerSettings;
@@ -110,7 +111,7 @@ class SecurityConfiguration {
     @ConditionalOnWebApplication
     SecurityFilterChain authorizationServerChain(HttpSecurity http, AuditTrail audit, HumanSignIn signIn,
             JwtDecoder jwtDecoder, RevokedTokens revokedTokens, SessionEndings sessionEndings, LoginThrottle throttle,
-            health.carapace.access.ClientAddress clientAddress) throws Exception {
+            health.carapace.access.ClientAddress clientAddress, LiveAccessTokens liveTokens) throws Exception {
         OAuth2AuthorizationServerConfigurer authorizationServer = new OAuth2AuthorizationServerConfigurer();
         TokenRequests tokens = new TokenRequests(audit);
         http.securityMatcher(authorizationServer.getEndpointsMatcher())
@@ -126,6 +127,12 @@ class SecurityConfiguration {
                                                 : provider))
                                 .revocationResponseHandler(tokens.revoked())
                                 .errorResponseHandler(tokens.revocationRefused()))
+                        .tokenIntrospectionEndpoint(introspection -> introspection
+                                // The API's answer, not the node's memory; only about the client's own tokens.
+                                .authenticationProviders(providers -> providers.replaceAll(provider ->
+                                        provider instanceof OAuth2TokenIntrospectionAuthenticationProvider
+                                                ? new AccessTokenIntrospection(jwtDecoder, liveTokens)
+                                                : provider)))
                         .clientAuthentication(client -> client
                                 // Failed client secrets back off per client id and per address.
                                 .authenticationProviders(providers -> providers.replaceAll(provider ->
@@ -137,6 +144,11 @@ class SecurityConfiguration {
         // People sign in through the authorization endpoint (code + PKCE, password and TOTP): ADR 0007.
         signIn.configure(authorizationServer, http);
         return http.build();
+    }
+
+    @Bean
+    LiveAccessTokens liveAccessTokens(DataSource dataSource) {
+        return new LiveAccessTokens(dataSource);
     }
 
     @Bean
@@ -157,12 +169,12 @@ class SecurityConfiguration {
     @Bean
     @Order(2)
     @ConditionalOnWebApplication
-    SecurityFilterChain apiChain(HttpSecurity http, DeniedRequests denied, DataSource dataSource,
+    SecurityFilterChain apiChain(HttpSecurity http, DeniedRequests denied, LiveAccessTokens liveTokens,
             health.carapace.access.AccessPolicy policy, health.carapace.access.ClientAddress clientAddress)
             throws Exception {
         // Admin routes: a permission granted by a role of the caller, now, from this address.
         PermissionAuthorization permissions = new PermissionAuthorization(policy, clientAddress, java.time.Clock.systemUTC());
-        http.addFilterAfter(new CallerResolution(dataSource, denied), BearerTokenAuthenticationFilter.class)
+        http.addFilterAfter(new CallerResolution(liveTokens, denied), BearerTokenAuthenticationFilter.class)
                 .authorizeHttpRequests(requests -> requests
                         .requestMatchers(HttpMethod.GET, "/fhir/metadata", "/health").permitAll()
                         .requestMatchers("/fhir", "/fhir/**").authenticated()

@@ -13,11 +13,12 @@ import org.springframework.web.context.request.ServletRequestAttributes;
 
 /**
  * Client-secret authentication (token, revocation and introspection endpoints) behind the
- * {@link LoginThrottle}, per client id and per client address. A throttled attempt is refused
+ * {@link LoginThrottle}: per client id from one address (the long back-off), per client id over
+ * all addresses (a short rate limit) and per client address. A throttled attempt is refused
  * before the secret is looked at, so it costs no Argon2id hash and says nothing about the secret
- * (the right one is refused the same way); a wrong secret or an unknown client id counts as a
- * failure, a client that authenticates resets its counters. Public clients (no secret) are not
- * concerned.
+ * (the right one is refused the same way). Each attempt let through is reserved, counted as a
+ * failure, before its check, so a burst of concurrent attempts gets no more checks than the limit;
+ * a client that authenticates resets its counters. Public clients (no secret) are not concerned.
  */
 final class ThrottledClientSecrets implements AuthenticationProvider {
 
@@ -61,17 +62,12 @@ final class ThrottledClientSecrets implements AuthenticationProvider {
         }
         String clientId = String.valueOf(attempt.getPrincipal());
         String address = address();
-        Duration wait = throttle.clientWait(clientId, address);
+        // Counted as a failure before the check, so attempts in flight together cannot all be checked.
+        Duration wait = throttle.reserveClientAttempt(clientId, address);
         if (!wait.isZero()) {
             throw new Throttled(wait);
         }
-        Authentication authenticated;
-        try {
-            authenticated = secrets.authenticate(authentication);
-        } catch (OAuth2AuthenticationException refused) {
-            throttle.clientFailed(clientId, address);
-            throw refused;
-        }
+        Authentication authenticated = secrets.authenticate(authentication);
         if (authenticated != null) {
             throttle.clientSucceeded(clientId, address);
         }
