@@ -1,4 +1,4 @@
-package health.carapace.access.internal;
+package health.carapace.signin.internal;
 
 import health.carapace.access.Caller;
 import java.sql.Timestamp;

@@ -1,4 +1,4 @@
-package health.carapace.access.internal;
+package health.carapace.signin.internal;
 
 import java.util.Map;
 import org.springframework.context.ApplicationContext;

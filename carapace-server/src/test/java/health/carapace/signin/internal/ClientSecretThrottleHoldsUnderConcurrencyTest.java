@@ -1,10 +1,10 @@
-package health.carapace.access.internal;
+package health.carapace.signin.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import health.carapace.access.ClientAddress;
-import health.carapace.access.ServiceClients;
+import health.carapace.signin.ServiceClients;
 import health.carapace.crypto.SystemSecrets;
 import health.carapace.testing.IntegrationTest;
 import java.net.http.HttpRequest;

@@ -1,9 +1,10 @@
-package health.carapace.access;
+package health.carapace.signin;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import health.carapace.access.internal.IntrospectionProbe;
+import health.carapace.signin.internal.IntrospectionProbe;
 import health.carapace.testing.IntegrationTest;
+import health.carapace.testing.SignInBrowser;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
