@@ -105,16 +105,18 @@ class LoginPages {
         // characters and over-long values); it fails like an unknown one, hash included.
         Optional<UserDirectory.Account> account = health.carapace.access.Caller.USER_NAME.matcher(name).matches()
                 ? users.byName(name) : Optional.empty();
-        boolean allowed = throttle.allows(name, address);
+        LoginThrottle.Attempt attempt = throttle.reserve(name, address);
+        boolean allowed = attempt.allowed();
         // Always one Argon2id computation, whatever the outcome will be, so timing says nothing.
         String hash = account.map(UserDirectory.Account::passwordHash).orElse(null);
         boolean passwordMatches = hasher.matches(password == null ? "" : password, hash != null ? hash : unknownUserHash)
                 && hash != null;
         if (!allowed || !passwordMatches || account.get().disabled()) {
             String who = account.map(UserDirectory.Account::userName).orElse("unknown-user");
-            failed(request, who, name, address, allowed, AuditAction.LOGIN_FAILED, "/login");
+            failed(request, who, name, address, attempt, AuditAction.LOGIN_FAILED, "/login");
             return loginPage(request, HttpStatus.OK, SIGN_IN_FAILED);
         }
+        throttle.release(name, address);
         request.changeSessionId();
         request.getSession().setAttribute(PENDING, new Pending(account.get().id(), account.get().userName(), null));
         return redirect(account.get().mfaEnrolled() ? "/login/mfa" : "/login/totp");
@@ -149,12 +151,13 @@ class LoginPages {
             return restart(request);
         }
         String address = address(request);
-        boolean allowed = throttle.allows(account.get().userName(), address);
+        LoginThrottle.Attempt attempt = throttle.reserve(account.get().userName(), address);
+        boolean allowed = attempt.allowed();
         byte[] seed = seals.open(account.get().id(), account.get().totpSealed());
         OptionalLong step = totp.matchingStep(seed, code, Instant.now());
         java.util.Arrays.fill(seed, (byte) 0);
         if (!allowed || step.isEmpty() || !users.acceptStep(account.get().id(), step.getAsLong())) {
-            if (failed(request, account.get().userName(), account.get().userName(), address, allowed,
+            if (failed(request, account.get().userName(), account.get().userName(), address, attempt,
                     AuditAction.MFA_FAILED, "/login/mfa")) {
                 return restart(request);
             }
@@ -204,10 +207,11 @@ class LoginPages {
         }
         String address = address(request);
         byte[] seed = pending.get().enrolSeed();
-        boolean allowed = throttle.allows(account.get().userName(), address);
+        LoginThrottle.Attempt attempt = throttle.reserve(account.get().userName(), address);
+        boolean allowed = attempt.allowed();
         OptionalLong step = totp.matchingStep(seed, code, Instant.now());
         if (!allowed || step.isEmpty()) {
-            if (failed(request, account.get().userName(), account.get().userName(), address, allowed,
+            if (failed(request, account.get().userName(), account.get().userName(), address, attempt,
                     AuditAction.MFA_FAILED, "/login/totp")) {
                 return restart(request);
             }
@@ -325,14 +329,14 @@ class LoginPages {
     }
 
     /**
-     * Counts and audits a failure; true if this failure locked the account (the sign-in must
-     * restart). An attempt refused by the back-off is audited but not counted.
+     * Audits a failure (already counted when the attempt was reserved; one refused by the back-off
+     * counts nothing); true if this failure locked the account (the sign-in must restart).
      */
-    private boolean failed(HttpServletRequest request, String auditUser, String name, String address, boolean allowed,
-            AuditAction action, String path) {
-        boolean locked = false;
-        if (allowed) {
-            locked = throttle.failed(name, address).locked();
+    private boolean failed(HttpServletRequest request, String auditUser, String name, String address,
+            LoginThrottle.Attempt attempt, AuditAction action, String path) {
+        boolean locked = attempt.locksAccount();
+        if (attempt.allowed()) {
+            throttle.confirmFailure(name, address);
         }
         try {
             record(request, auditUser, action, path, false);

@@ -55,6 +55,9 @@ final class LoginThrottle {
     /** Whether this failure locked the account (for the audit trail). */
     record Failure(boolean locked) {}
 
+    /** A sign-in check let through (and counted as a failure until it succeeds), or refused. */
+    record Attempt(boolean allowed, boolean locksAccount) {}
+
     private final JdbcClient jdbc;
     private final SignInSettings settings;
     private final Clock clock;
@@ -83,6 +86,49 @@ final class LoginThrottle {
         Instant now = clock.instant();
         return wait(accountKey(userName), now, 1, settings.lockout()).isZero()
                 && wait(addressKey(address), now, addressFreeFailures() + 1, settings.lockout()).isZero();
+    }
+
+    /**
+     * Reserves one password or code check for this account from this address. As with client
+     * secrets ({@link #reserveClientAttempt}), the attempt is counted as a failure before the
+     * secret is looked at, under advisory locks on the account's and the address's counters, so
+     * concurrent guesses see each other: no more checks run than the back-off and the lockout
+     * allow, however many arrive at once. A check that then succeeds is taken back
+     * ({@link #release}) or, once the person is signed in, clears the counts ({@link #succeeded}).
+     */
+    Attempt reserve(String userName, String address) {
+        byte[][] keys = {accountKey(userName), addressKey(address)};
+        return transactions.execute(transaction -> {
+            java.util.Arrays.stream(keys).mapToInt(LoginThrottle::lockId).sorted().distinct().forEach(id ->
+                    jdbc.sql("select pg_advisory_xact_lock(?, ?)").params(LOCK_SPACE, id).query(Object.class).single());
+            if (!allows(userName, address)) {
+                return new Attempt(false, false);
+            }
+            return new Attempt(true, failed(userName, address).locked());
+        });
+    }
+
+    /**
+     * Dates a reserved attempt's failure from when its check failed, not from when it was
+     * reserved: the back-off is the time between a failure's answer and the next check, however
+     * long the password hash took.
+     */
+    void confirmFailure(String userName, String address) {
+        jdbc.sql("update iam.login_failure set last_failure_at = ? where key in (?, ?)")
+                .params(Timestamp.from(clock.instant()), accountKey(userName), addressKey(address))
+                .update();
+    }
+
+    /**
+     * Takes back a reservation whose check succeeded on the way to signing in (the password, before
+     * the second factor): it was no failure, and must not slow the next step down.
+     */
+    void release(String userName, String address) {
+        jdbc.sql("""
+                update iam.login_failure set failures = greatest(failures - 1, 0), locked_until = null
+                where key in (?, ?)""")
+                .params(accountKey(userName), addressKey(address))
+                .update();
     }
 
     /**

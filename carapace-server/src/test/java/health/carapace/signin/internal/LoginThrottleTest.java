@@ -50,4 +50,42 @@ class LoginThrottleTest extends IntegrationTest {
         throttle.succeeded(account, "unused");
         assertThat(throttle.allows(account, "192.0.2.201-" + UUID.randomUUID())).isTrue();
     }
+
+    @Test
+    void concurrentGuessesForOneAccountGetNoMoreChecksThanTheBackOffAllows() throws Exception {
+        String account = "burst-" + UUID.randomUUID();
+        int guesses = 15;
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(guesses);
+        try {
+            java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
+            java.util.List<java.util.concurrent.Future<LoginThrottle.Attempt>> attempts = new java.util.ArrayList<>();
+            for (int i = 0; i < guesses; i++) {
+                String address = "198.51.100." + (1 + i) + "-" + UUID.randomUUID();
+                attempts.add(pool.submit(() -> {
+                    start.await();
+                    return throttle.reserve(account, address);
+                }));
+            }
+            start.countDown();
+            long allowed = 0;
+            for (var attempt : attempts) {
+                allowed += attempt.get(60, java.util.concurrent.TimeUnit.SECONDS).allowed() ? 1 : 0;
+            }
+            // One failure starts the account's back-off (carapace.login.backoff-base, far longer than
+            // this burst): checked one at a time, exactly one guess gets through.
+            assertThat(allowed).as("guesses let through to a password check").isEqualTo(1);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void aReservationWhoseCheckSucceededIsTakenBack() {
+        String account = "released-" + UUID.randomUUID();
+        String address = "192.0.2.77-" + UUID.randomUUID();
+        assertThat(throttle.reserve(account, address).allowed()).isTrue();
+        assertThat(throttle.allows(account, address)).as("counted while the check runs").isFalse();
+        throttle.release(account, address);
+        assertThat(throttle.allows(account, address)).as("a correct password does not slow the second factor").isTrue();
+    }
 }
