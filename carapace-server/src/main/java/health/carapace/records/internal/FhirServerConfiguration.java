@@ -111,7 +111,7 @@ class FhirServerConfiguration {
         server.registerInterceptor(new AccessEnforcement(guard, store, paging));
         server.registerInterceptor(new ResultParameters());
         server.registerInterceptor(new SsnMasking(fhir, guard));
-        server.registerInterceptor(new SsnFreeLinks(paging));
+        server.registerInterceptor(new OpaqueSearchLinks(paging));
         server.setPagingProvider(paging);
         // Bundle.link, fullUrl and Location from configuration, never from Host or X-Forwarded-Host.
         server.setServerAddressStrategy(new IServerAddressStrategy() {

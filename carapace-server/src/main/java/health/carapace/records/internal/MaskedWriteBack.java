@@ -26,8 +26,9 @@ import org.hl7.fhir.r4.model.Resource;
  *       of its value, same system and type) and is restored to the stored value; one removed,
  *       changed or sent in clear instead of masked is refused ({@value #CHANGE_REFUSED});</li>
  *   <li>the narrative ({@code text.div}, masked on read) likewise: its masks must stand, in
- *       order, for the SSN-shaped numbers of the stored narrative and are restored; text around
- *       them may change;</li>
+ *       order, in its text (never in an attribute value such as an image or link URL, nor a
+ *       comment), for the SSN-shaped numbers of the stored narrative, and are restored there;
+ *       text around them may change ({@link SsnRule#restoreNarrative});</li>
  *   <li>an SSN the caller adds in clear (a value it knows: registering a patient's card) is kept;
  *       an SSN identifier whose value is a mask with no stored value behind it is refused
  *       ({@value #MASK_REFUSED}), because a mask is never a value;</li>
@@ -100,20 +101,15 @@ final class MaskedWriteBack {
     }
 
     private static Optional<String> restoreNarrative(Resource stored, Resource sent) {
-        List<String> storedSsns = stored instanceof DomainResource domain && domain.hasText() && domain.getText().hasDiv()
-                ? SsnRule.ssnsInText(domain.getText().getDivAsString()) : List.of();
+        List<List<String>> storedSsns = stored instanceof DomainResource domain && domain.hasText()
+                && domain.getText().hasDiv() ? SsnRule.ssnsInNarrative(domain.getText().getDiv()) : List.of();
         if (storedSsns.isEmpty()) {
             return Optional.empty(); // nothing hidden from the caller: its narrative is its own
         }
-        if (!(sent instanceof DomainResource domain) || !domain.hasText() || !domain.getText().hasDiv()) {
+        if (!(sent instanceof DomainResource domain) || !domain.hasText() || !domain.getText().hasDiv()
+                || !SsnRule.restoreNarrative(domain.getText().getDiv(), storedSsns)) {
             return Optional.of(CHANGE_REFUSED);
         }
-        String div = domain.getText().getDivAsString();
-        List<String> masks = SsnRule.masksInText(div);
-        if (!masks.equals(storedSsns.stream().map(SsnRule::masked).toList())) {
-            return Optional.of(CHANGE_REFUSED);
-        }
-        domain.getText().setDivAsString(SsnRule.unmaskText(div, storedSsns));
         return Optional.empty();
     }
 

@@ -80,6 +80,7 @@ class RecordStore {
         guard.check(health.carapace.access.Interaction.CREATE, type, compartment, category);
         guard.checkCareLinks(type, compartment, CareTeamLinks.practitioners(resource));
         keepMaskedValues(type, compartment, null, resource);
+        SafeNarrative.check(resource);
         Instant now = now();
         stamp(resource, type, id, 1, now);
         byte[] ciphertext = seal(type, id, 1, compartment, resource);
@@ -121,6 +122,7 @@ class RecordStore {
         guard.check(health.carapace.access.Interaction.UPDATE, type, compartment, category);
         guard.checkCareLinks(type, compartment, CareTeamLinks.practitioners(resource));
         keepMaskedValues(type, compartment, current, resource);
+        SafeNarrative.check(resource);
         Instant now = later(current.lastUpdated());
         stamp(resource, type, id, version, now);
         byte[] ciphertext = seal(type, id, version, compartment, resource);

@@ -134,7 +134,7 @@ final class ResourceProvider implements IResourceProvider {
                 (AccessEnforcement.Scopes) request.getUserData().get(AccessEnforcement.SCOPE_KEY),
                 Boolean.TRUE.equals(request.getUserData().get(AccessEnforcement.SSN_VISIBLE_KEY)));
         // kept for the response, whose self link may have to become an opaque page link
-        request.getUserData().put(SsnFreeLinks.RESULTS_KEY, results);
+        request.getUserData().put(OpaqueSearchLinks.RESULTS_KEY, results);
         return results;
     }
 

@@ -60,11 +60,7 @@ final class SsnMasking {
         }
         if (resource instanceof DomainResource domain && domain.hasText() && domain.getText().hasDiv()) {
             // The narrative is a human-readable copy of the record and often repeats the SSN.
-            String div = domain.getText().getDivAsString();
-            String maskedDiv = SsnRule.maskText(div);
-            if (!maskedDiv.equals(div)) {
-                domain.getText().setDivAsString(maskedDiv);
-            }
+            SsnRule.maskNarrative(domain.getText().getDiv());
         }
         if (resource instanceof DomainResource domain) {
             for (Resource contained : domain.getContained()) {

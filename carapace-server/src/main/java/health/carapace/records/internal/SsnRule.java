@@ -1,27 +1,31 @@
 package health.carapace.records.internal;
 
+import java.text.Normalizer;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.hl7.fhir.utilities.xhtml.NodeType;
+import org.hl7.fhir.utilities.xhtml.XhtmlNode;
 import org.hl7.fhir.r4.model.Coding;
 import org.hl7.fhir.r4.model.Identifier;
 
 /**
  * The one rule for "is this a Social Security number", used by everything that protects SSNs:
  * masking on the way out ({@link SsnMasking}), refusing searches that could confirm one
- * ({@link AccessEnforcement}), keeping searched values out of {@code Bundle.link}
- * ({@link SsnFreeLinks}) and keeping masked values from being written back
+ * ({@link AccessEnforcement}, {@link RecordSearch}) and keeping masked values from being written back
  * ({@link MaskedWriteBack}). Anything that decides about SSNs asks here, so a spelling the mask
  * recognises is a spelling the search refuses, and the other way round.
  *
  * <p>An SSN is an identifier in the us-ssn namespace, however the system is spelled (case,
- * trailing slash, {@code https}, the OID with or without {@code urn:oid:}), or one typed
- * {@code SS} in HL7 v2-0203 whatever its system. In free text (the narrative), and as a searched
- * value, anything shaped like one (nine digits, optionally grouped 3-2-4 by dashes or spaces)
- * counts: a number cannot be told apart from an SSN by its looks, so it is treated as one.
+ * trailing slash, query, fragment, {@code https}, the OID with or without {@code urn:oid:}), or
+ * one typed {@code SS} under any code system or none. In free text (the narrative), and as a
+ * searched value, anything shaped like one counts: nine digits of any script, optionally grouped
+ * 3-2-4 by any dashes, spaces, dots or slashes, also across markup ({@link #shadow}). A number
+ * cannot be told apart from an SSN by its looks, so it is treated as one.
  */
 final class SsnRule {
 
@@ -30,17 +34,15 @@ final class SsnRule {
     /** The same namespace as an OID (HL7 v2 and CDA feeds send this one). */
     static final String SSN_OID = "2.16.840.1.113883.4.1";
 
-    /** Identifier type "SS" (Social Security number) in HL7's v2-0203 table, by URL and by OID. */
-    private static final Set<String> V2_0203 = Set.of("terminology.hl7.org/codesystem/v2-0203",
-            "hl7.org/fhir/v2/0203", "2.16.840.1.113883.18.108");
-
-    /** An SSN written out in free text, with or without separators (the same ones throughout). */
-    private static final Pattern SSN_TEXT =
-            Pattern.compile("(?<![0-9])[0-9]{3}([- ]?)[0-9]{2}\\1[0-9]{4}(?![0-9])");
-    /** What {@link #masked} writes, as found in text sent back to the server. */
+    /**
+     * An SSN in free text, over its shadow ({@link #shadow}): three, two and four digits, each
+     * gap up to three separators of any kind (mixed), not inside a longer run of digits.
+     */
+    private static final Pattern SSN_SHADOW = Pattern.compile("(?<![0-9*])[0-9]{3}-{0,3}[0-9]{2}-{0,3}[0-9]{4}(?![0-9])");
+    /** The same with the first five digits masked, as {@link #maskNarrative} writes them. */
+    private static final Pattern MASK_SHADOW = Pattern.compile("(?<![0-9*])\\*{3}-{0,3}\\*{2}-{0,3}[0-9]{4}(?![0-9])");
+    /** What {@link #masked} writes into an identifier value, as found in a value sent back. */
     private static final Pattern MASK_TEXT = Pattern.compile("\\*\\*\\*-\\*\\*-[0-9*]{4}");
-    /** A whole searched value that is an SSN: nine digits, any of them separated by dashes, spaces or dots. */
-    private static final Pattern SSN_SHAPED = Pattern.compile("\\s*(?:[0-9][\\s.-]*){8}[0-9]\\s*");
 
     private SsnRule() {
     }
@@ -61,9 +63,13 @@ final class SsnRule {
         return canonical.equals("hl7.org/fhir/sid/us-ssn") || canonical.equals(SSN_OID);
     }
 
+    /**
+     * The type code {@code SS} under v2-0203 in any spelling, and equally under any other system
+     * or none: a code system of one's own that reuses the code is far likelier than an unrelated
+     * {@code SS}, and treating one too many identifiers as an SSN only masks it.
+     */
     private static boolean isSsType(Coding coding) {
-        return coding.hasCode() && coding.getCode().trim().equalsIgnoreCase("SS")
-                && V2_0203.contains(canonicalSystem(coding.getSystem()));
+        return coding.hasCode() && coding.getCode().trim().equalsIgnoreCase("SS");
     }
 
     private static String canonicalSystem(String system) {
@@ -71,6 +77,13 @@ final class SsnRule {
             return "";
         }
         String s = system.trim().toLowerCase(Locale.ROOT);
+        // a version (v2-0203|2.9), a query or a fragment does not change the namespace
+        for (char end : new char[] {'|', '?', '#'}) {
+            int at = s.indexOf(end);
+            if (at >= 0) {
+                s = s.substring(0, at);
+            }
+        }
         for (String prefix : List.of("urn:oid:", "https://", "http://", "www.")) {
             if (s.startsWith(prefix)) {
                 s = s.substring(prefix.length());
@@ -93,31 +106,261 @@ final class SsnRule {
         return value != null && MASK_TEXT.matcher(value).find();
     }
 
-    /** Free text with every SSN-shaped number in it masked. */
-    static String maskText(String text) {
-        return SSN_TEXT.matcher(text).replaceAll(match -> Matcher.quoteReplacement(masked(match.group())));
+    /**
+     * Masks, in place, every SSN in a narrative: in its text as a reader sees it (text nodes
+     * joined, markup between digits ignored, so {@code 871-23-<b>4501</b>} is one), in each
+     * attribute value and in each comment. The first five digits become {@code *} where they
+     * stand; separators and the last four stay.
+     */
+    static void maskNarrative(XhtmlNode div) {
+        for (Flow flow : Flow.of(div)) {
+            for (List<Flow.Position> digits : flow.find(SSN_SHADOW)) {
+                for (Flow.Position digit : digits.subList(0, 5)) {
+                    flow.replace(digit, "*");
+                }
+            }
+            flow.apply();
+        }
     }
 
-    /** The SSN-shaped numbers in free text, in order. */
-    static List<String> ssnsInText(String text) {
-        return SSN_TEXT.matcher(text).results().map(m -> m.group()).toList();
+    /**
+     * The SSNs in a stored narrative, in document order, as found by {@link #maskNarrative}
+     * (wherever they stand: text, attribute, comment), each as its nine digit characters.
+     */
+    static List<List<String>> ssnsInNarrative(XhtmlNode div) {
+        List<List<String>> ssns = new ArrayList<>();
+        for (Flow flow : Flow.of(div)) {
+            for (List<Flow.Position> digits : flow.find(SSN_SHADOW)) {
+                ssns.add(digits.stream().map(flow::text).toList());
+            }
+        }
+        return ssns;
     }
 
-    /** The masks in free text sent back to the server, in order. */
-    static List<String> masksInText(String text) {
-        return MASK_TEXT.matcher(text).results().map(m -> m.group()).toList();
+    /**
+     * Puts the stored SSNs back behind the masks of a narrative sent by a caller who saw it
+     * masked, in place; false (and the narrative must be discarded) if they cannot be put back
+     * safely. Masks are restored only in text, never in an attribute value (where a URL could
+     * carry the SSN to another host) or a comment: a mask anywhere but in text refuses the write.
+     * The masks in the text must be, in order, those of {@code stored} (the last four digits
+     * match); where the text around them moved does not matter, since text is only displayed.
+     */
+    static boolean restoreNarrative(XhtmlNode div, List<List<String>> stored) {
+        List<Flow> flows = Flow.of(div);
+        List<List<Flow.Position>> masks = new ArrayList<>();
+        for (Flow flow : flows) {
+            List<List<Flow.Position>> found = flow.find(MASK_SHADOW);
+            if (!found.isEmpty() && !flow.isText()) {
+                return false;
+            }
+            masks.addAll(found);
+        }
+        if (masks.size() != stored.size()) {
+            return false;
+        }
+        for (int i = 0; i < masks.size(); i++) {
+            String shownLastFour = masks.get(i).subList(5, 9).stream().map(p -> p.flow().text(p)).reduce("", String::concat);
+            String storedLastFour = String.join("", stored.get(i).subList(5, 9));
+            if (!shadow(shownLastFour).equals(shadow(storedLastFour))) {
+                return false;
+            }
+            for (int d = 0; d < 5; d++) {
+                Flow.Position star = masks.get(i).get(d);
+                star.flow().replace(star, stored.get(i).get(d));
+            }
+        }
+        flows.forEach(Flow::apply);
+        return true;
     }
 
-    /** Free text with its masks replaced, in order, by {@code originals}. */
-    static String unmaskText(String text, List<String> originals) {
-        var next = originals.iterator();
-        return MASK_TEXT.matcher(text).replaceAll(match -> Matcher.quoteReplacement(next.next()));
+    /**
+     * A run of narrative text read as one string, with each character traced back to the node
+     * (or attribute) it came from so that matches found in the whole can be edited in the parts.
+     * The text nodes of a narrative make one flow, with a line break between blocks (inline
+     * elements such as {@code <b>} join their text to the text around them); each attribute
+     * value and each comment is a flow of its own.
+     */
+    private static final class Flow {
+
+        private static final Set<String> INLINE = Set.of("a", "abbr", "acronym", "b", "bdo", "big", "cite", "code",
+                "dfn", "em", "font", "i", "kbd", "q", "s", "samp", "small", "span", "strike", "strong", "sub", "sup",
+                "tt", "u", "var");
+
+        /** One place text lives: a text or comment node, or one attribute of an element. */
+        private record Part(XhtmlNode node, String attribute) {
+            String text() {
+                String text = attribute == null ? node.getContent() : node.getAttribute(attribute);
+                return text == null ? "" : text;
+            }
+
+            void set(String text) {
+                if (attribute == null) {
+                    node.setContent(text);
+                } else {
+                    node.setAttribute(attribute, text);
+                }
+            }
+        }
+
+        /** One code point of the flow: where it is (part, char offset, char count). */
+        record Position(Flow flow, int part, int offset, int length) {
+        }
+
+        private final boolean text;
+        private final List<Part> parts = new ArrayList<>();
+        private final StringBuilder shadow = new StringBuilder();
+        /** For each shadow character its position; null for a line break between blocks. */
+        private final List<Position> positions = new ArrayList<>();
+        /** Replacements per part: offset to (length replaced, new text). */
+        private final Map<Integer, java.util.TreeMap<Integer, Map.Entry<Integer, String>>> edits = new java.util.HashMap<>();
+
+        private Flow(boolean text) {
+            this.text = text;
+        }
+
+        static List<Flow> of(XhtmlNode div) {
+            List<Flow> flows = new ArrayList<>();
+            Flow text = new Flow(true);
+            flows.add(text);
+            walk(div, text, flows);
+            return flows;
+        }
+
+        private static void walk(XhtmlNode node, Flow text, List<Flow> flows) {
+            switch (node.getNodeType()) {
+                case Text -> text.add(new Part(node, null));
+                case Comment -> flows.add(new Flow(false).add(new Part(node, null)));
+                case Element, Document -> {
+                    for (String attribute : new ArrayList<>(node.getAttributes().keySet())) {
+                        flows.add(new Flow(false).add(new Part(node, attribute)));
+                    }
+                    boolean block = node.getNodeType() == NodeType.Element
+                            && !INLINE.contains(String.valueOf(node.getName()).toLowerCase(Locale.ROOT));
+                    if (block) {
+                        text.lineBreak();
+                    }
+                    if (node.getChildNodes() != null) {
+                        for (XhtmlNode child : node.getChildNodes()) {
+                            walk(child, text, flows);
+                        }
+                    }
+                    if (block) {
+                        text.lineBreak();
+                    }
+                }
+                default -> {
+                    // a document type or processing instruction holds no displayed text
+                }
+            }
+        }
+
+        boolean isText() {
+            return text;
+        }
+
+        private Flow add(Part part) {
+            int index = parts.size();
+            parts.add(part);
+            String value = part.text();
+            for (int offset = 0; offset < value.length(); ) {
+                int cp = value.codePointAt(offset);
+                int length = Character.charCount(cp);
+                shadow.append(shadowOf(cp));
+                positions.add(new Position(this, index, offset, length));
+                offset += length;
+            }
+            return this;
+        }
+
+        private void lineBreak() {
+            shadow.append('-');
+            positions.add(null);
+        }
+
+        /** Each match of {@code pattern}, as the positions of its nine digits (or masked digits). */
+        List<List<Position>> find(Pattern pattern) {
+            List<List<Position>> found = new ArrayList<>();
+            Matcher matcher = pattern.matcher(shadow);
+            while (matcher.find()) {
+                List<Position> digits = new ArrayList<>();
+                for (int i = matcher.start(); i < matcher.end(); i++) {
+                    if (shadow.charAt(i) != '-') {
+                        digits.add(positions.get(i));
+                    }
+                }
+                found.add(digits);
+            }
+            return found;
+        }
+
+        String text(Position position) {
+            return parts.get(position.part()).text().substring(position.offset(), position.offset() + position.length());
+        }
+
+        void replace(Position position, String replacement) {
+            edits.computeIfAbsent(position.part(), p -> new java.util.TreeMap<>())
+                    .put(position.offset(), Map.entry(position.length(), replacement));
+        }
+
+        /** Writes the replacements into the nodes, each part's from its end so offsets stay valid. */
+        void apply() {
+            for (var entry : edits.entrySet()) {
+                Part part = parts.get(entry.getKey());
+                StringBuilder value = new StringBuilder(part.text());
+                for (var edit : entry.getValue().descendingMap().entrySet()) {
+                    value.replace(edit.getKey(), edit.getKey() + edit.getValue().getKey(), edit.getValue().getValue());
+                }
+                part.set(value.toString());
+            }
+            edits.clear();
+        }
     }
 
     /** Whether a searched value, as a whole, is shaped like an SSN (whatever separators it uses). */
     static boolean isSsnShaped(String value) {
-        return value != null && SSN_SHAPED.matcher(value).matches();
+        if (value == null) {
+            return false;
+        }
+        String shadow = shadow(value).replace("-", "");
+        return shadow.length() == 9 && shadow.chars().allMatch(c -> c >= '0' && c <= '9');
     }
+
+    /** Whether free text holds anything SSN-shaped, in any of the spellings {@link #shadow} knows. */
+    static boolean holdsSsn(String text) {
+        return text != null && SSN_SHADOW.matcher(shadow(text)).find();
+    }
+
+    /**
+     * Free text as the SSN patterns read it, one character per code point: a digit of any script
+     * (or one that NFKC turns into a digit: fullwidth, superscript, circled) becomes its ASCII
+     * digit; a separator (any dash, space or other white space, format character such as a
+     * zero-width space or soft hyphen, dot, slash, underscore) becomes {@code -}; {@code *} stays;
+     * anything else becomes {@code x}.
+     */
+    static String shadow(String text) {
+        StringBuilder shadow = new StringBuilder(text.length());
+        text.codePoints().forEach(cp -> shadow.append(shadowOf(cp)));
+        return shadow.toString();
+    }
+
+    private static char shadowOf(int codePoint) {
+        String folded = Normalizer.normalize(Character.toString(codePoint), Normalizer.Form.NFKC);
+        int cp = folded.codePointCount(0, folded.length()) == 1 ? folded.codePointAt(0) : codePoint;
+        if (Character.getType(cp) == Character.DECIMAL_DIGIT_NUMBER) {
+            return (char) ('0' + Character.digit(cp, 10));
+        }
+        if (cp == '*') {
+            return '*';
+        }
+        int type = Character.getType(cp);
+        if (type == Character.DASH_PUNCTUATION || type == Character.SPACE_SEPARATOR || type == Character.FORMAT
+                || type == Character.CONNECTOR_PUNCTUATION || Character.isWhitespace(cp) || cp == '.' || cp == '/'
+                || cp == '\u2212' /* minus sign */) {
+            return '-';
+        }
+        return 'x';
+    }
+
 
     /**
      * Whether search parameters could confirm an SSN: an {@code identifier} criterion (of any
@@ -149,8 +392,10 @@ final class SsnRule {
     }
 
     /**
-     * Whether a search's criteria might carry an SSN, so that they must not be echoed (in
-     * {@code Bundle.link}): any identifier criterion, and any SSN-shaped value of any parameter.
+     * Whether a search's criteria might carry an SSN, so that {@link AccessEnforcement} must
+     * decide who may run it and what it may match: any identifier criterion, and any SSN-shaped
+     * value of any parameter. (No search's criteria are echoed in {@code Bundle.link} at all:
+     * {@link OpaqueSearchLinks}.)
      */
     static boolean searchMayCarrySsn(Map<String, String[]> parameters) {
         for (var entry : parameters.entrySet()) {
@@ -161,7 +406,7 @@ final class SsnRule {
                 continue;
             }
             for (String value : entry.getValue()) {
-                if (value != null && (isSsnShaped(value) || SSN_TEXT.matcher(value).find()
+                if (value != null && (isSsnShaped(value) || holdsSsn(value)
                         || RecordSearch.splitOr(value).stream().anyMatch(SsnRule::isSsnShaped))) {
                     return true;
                 }

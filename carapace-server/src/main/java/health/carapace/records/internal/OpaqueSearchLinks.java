@@ -13,33 +13,34 @@ import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.r4.model.Bundle;
 
 /**
- * Keeps searched SSNs out of {@code Bundle.link}. HAPI writes a search's criteria back into its
- * {@code self} link, so a search by identifier (or with any SSN-shaped value, {@link SsnRule})
- * would put the SSN into a URL that clients, proxies and their logs keep. Such a search's
- * {@code self} becomes the opaque page link of the same results ({@code ?_getpages=…}, owned by
- * the caller, see {@link OwnedPagingProvider}); any other link that is not a page link is dropped.
- * For every caller, {@code view:ssn} included: the value is theirs, but the URL outlives the
- * response. Paging links ({@code next}, {@code previous}) carry no criteria already.
+ * Keeps every search's criteria out of {@code Bundle.link}. HAPI writes a search's criteria back
+ * into its {@code self} link, and criteria are PHI: names, birth dates, identifiers, SSNs in any
+ * spelling. A URL is kept by clients, proxies and their logs long after the response. So the
+ * {@code self} of every search becomes the opaque page link of the same results
+ * ({@code ?_getpages=…}, owned by the caller, see {@link OwnedPagingProvider}), and any other link
+ * that is not a page link is dropped. For every caller and every search: deciding which criteria
+ * might be sensitive was the rule that kept missing spellings (ADR 0012). Paging links
+ * ({@code next}, {@code previous}) carry no criteria already.
  */
 @Interceptor
-final class SsnFreeLinks {
+final class OpaqueSearchLinks {
 
     /** Where the search handler leaves its results, so that an opaque link to them can be made. */
-    static final String RESULTS_KEY = SsnFreeLinks.class.getName() + ".results";
+    static final String RESULTS_KEY = OpaqueSearchLinks.class.getName() + ".results";
 
     private static final Pattern PAGE_LINK = Pattern.compile("[?&]_getpages=([^&]+)");
     private static final Pattern PAGE_OFFSET = Pattern.compile("([?&]_getpagesoffset=)[0-9]+");
 
     private final IPagingProvider paging;
 
-    SsnFreeLinks(IPagingProvider paging) {
+    OpaqueSearchLinks(IPagingProvider paging) {
         this.paging = paging;
     }
 
     @Hook(Pointcut.SERVER_OUTGOING_RESPONSE)
     public boolean rewrite(RequestDetails request, IBaseResource response) {
-        if (!(response instanceof Bundle bundle) || request.getRestOperationType() != RestOperationTypeEnum.SEARCH_TYPE
-                || !SsnRule.searchMayCarrySsn(request.getParameters())) {
+        if (!(response instanceof Bundle bundle) || (request.getRestOperationType() != RestOperationTypeEnum.SEARCH_TYPE
+                && request.getRestOperationType() != RestOperationTypeEnum.SEARCH_SYSTEM)) {
             return true;
         }
         String self = opaqueSelf(request, bundle);
