@@ -72,7 +72,9 @@ final class AccessEnforcement {
     private void read(RequestDetails request, String type, boolean versioned) {
         IIdType id = request.getId();
         Optional<UUID> uuid = id == null ? Optional.empty() : Ids.parse(id.getIdPart());
-        Long version = versioned && id.hasVersionIdPart() && id.isVersionIdPartValidLong() ? id.getVersionIdPartAsLong() : null;
+        java.util.OptionalLong number = versioned && id.hasVersionIdPart() ? Ids.version(id.getVersionIdPart())
+                : java.util.OptionalLong.empty();
+        Long version = number.isPresent() ? number.getAsLong() : null;
         Interaction interaction = versioned ? Interaction.VREAD : Interaction.READ;
         Optional<RecordStore.Placement> placement = uuid.flatMap(u -> store.placement(type, u, version));
         if (placement.isEmpty() || (versioned && version == null)) {

@@ -78,6 +78,65 @@ class MalformedEncodingsAndNumbersAreNeverA500Test extends IntegrationTest {
         assertThat(response.body()).contains("\"resourceType\":\"Bundle\"");
     }
 
+    @Test
+    void aVersionTooLargeForALongIs403ForACallerWithoutPermissionAnd404ForOneWithIt(CapturedOutput log)
+            throws IOException {
+        String auditor = tokenWithRoles("overflow-auditor", "test-auditor");
+        String id = created();
+        for (String version : new String[] {TOO_LONG, "9223372036854775808", "+1", "1x"}) {
+            RawHttp.Response refused = exchange("GET /fhir/Patient/" + id + "/_history/" + version, auditor, null, null);
+            assertThat(refused.status()).as(version).isEqualTo(403);
+            assertThat(Refusals.outcomeOf(refused).getIssueFirstRep().getCode()).isEqualTo(IssueType.FORBIDDEN);
+            RawHttp.Response missing = exchange("GET /fhir/Patient/" + id + "/_history/" + version, token(), null, null);
+            assertThat(missing.status()).as(version).isEqualTo(404);
+            assertThat(Refusals.outcomeOf(missing).getIssueFirstRep().getCode()).isEqualTo(IssueType.NOTFOUND);
+        }
+        assertThat(log.getAll()).doesNotContain("NumberFormatException")
+                .doesNotContain("A request failed with an unhandled exception");
+    }
+
+    @Test
+    void aBatchReadOfAVersionTooLargeForALongIsA404EntryNotTheCurrentVersion(CapturedOutput log) throws IOException {
+        String id = created();
+        for (String version : new String[] {TOO_LONG, "1x"}) {
+            String batch = "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":[{\"request\":{\"method\":\"GET\","
+                    + "\"url\":\"Patient/" + id + "/_history/" + version + "\"}}]}";
+            RawHttp.Response bundle = exchange("POST /fhir", token(), "application/fhir+json", batch);
+            assertThat(bundle.status()).as(bundle.body()).isEqualTo(200);
+            assertThat(bundle.body()).as(version).contains("\"status\":\"404").doesNotContain("\"status\":\"200");
+        }
+        assertThat(log.getAll()).doesNotContain("NumberFormatException")
+                .doesNotContain("A request failed with an unhandled exception");
+    }
+
+    @Test
+    void anIfMatchTooLargeForALongIs412AndChangesNothing(CapturedOutput log) throws IOException {
+        String id = created();
+        String body = "{\"resourceType\":\"Patient\",\"id\":\"" + id + "\",\"gender\":\"other\"}";
+        RawHttp.Response response = exchangeWith("PUT /fhir/Patient/" + id, token(), "application/fhir+json", body,
+                "If-Match: W/\"" + TOO_LONG + "\"\r\n");
+        assertThat(response.status()).as(response.body()).isEqualTo(412);
+        assertThat(Refusals.outcomeOf(response).getIssueFirstRep().getCode()).isEqualTo(IssueType.CONFLICT);
+        assertThat(response.body()).doesNotContain(TOO_LONG);
+        String transaction = "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[{\"resource\":" + body
+                + ",\"request\":{\"method\":\"PUT\",\"url\":\"Patient/" + id + "\",\"ifMatch\":\"W/\\\"" + TOO_LONG
+                + "\\\"\"}}]}";
+        assertThat(exchange("POST /fhir", token(), "application/fhir+json", transaction).status()).isEqualTo(412);
+        RawHttp.Response current = exchange("GET /fhir/Patient/" + id, token(), null, null);
+        assertThat(current.body()).contains("\"versionId\":\"1\"").doesNotContain("\"gender\"");
+        assertThat(log.getAll()).doesNotContain("NumberFormatException")
+                .doesNotContain("A request failed with an unhandled exception");
+    }
+
+    private String created() throws IOException {
+        RawHttp.Response response = exchange("POST /fhir/Patient", token(), "application/fhir+json",
+                "{\"resourceType\":\"Patient\"}");
+        assertThat(response.status()).isEqualTo(201);
+        java.util.regex.Matcher id = java.util.regex.Pattern.compile("\"id\":\"([0-9a-f-]{36})\"").matcher(response.body());
+        assertThat(id.find()).isTrue();
+        return id.group(1);
+    }
+
     private static void assertRefused(RawHttp.Response response, CapturedOutput log) {
         assertThat(response.status()).as(response.body()).isEqualTo(400);
         assertThat(Refusals.outcomeOf(response).getIssueFirstRep().getCode()).isEqualTo(IssueType.INVALID);
