@@ -95,7 +95,7 @@ class FhirServerConfiguration {
             providers.add(new ResourceProvider(modelClass, store, search, transactions, audit));
         }
         providers.add(new AuditEventProvider(auditQueries, audit, accessPolicy, clientAddress));
-        RestfulServer server = new CarapaceRestfulServer(fhir);
+        RestfulServer server = new CarapaceRestfulServer(fhir, new UnsupportedInteractions(guard));
         server.setResourceProviders(providers);
         server.registerProvider(new BundleProcessor(fhir, store, transactions, audit, guard));
         server.registerProvider(new BreakGlassOperation(breakGlass, guard, store));
