@@ -7,6 +7,7 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import health.carapace.platform.logging.RequestIds;
 import org.apache.catalina.connector.ClientAbortException;
+import org.apache.tomcat.util.http.InvalidParameterException;
 import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,8 +36,40 @@ public class UnhandledErrors extends OncePerRequestFilter {
         } catch (ClientAbortException gone) {
             // The client closed the connection: nobody to answer, nothing wrong with the server.
         } catch (IOException | ServletException | RuntimeException e) {
-            answer(response, e);
+            if (isParameterParsing(e)) {
+                refuseBadParameters(response);
+            } else {
+                answer(response, e);
+            }
         }
+    }
+
+    /**
+     * Tomcat's refusal of parameters it cannot decode ({@link DecodableParameters} decodes first, so
+     * this is a second line): bad input, not a server fault. Logged as a WARN without the exception,
+     * whose message can quote the request.
+     */
+    static boolean isParameterParsing(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof InvalidParameterException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static void refuseBadParameters(HttpServletResponse response) throws IOException {
+        log.warn("Refused a request whose parameters the container could not decode");
+        if (response.isCommitted()) {
+            return;
+        }
+        response.reset();
+        SecurityHeaders.apply(response);
+        if (RequestIds.current() != null) {
+            response.setHeader(RequestIds.HEADER, RequestIds.current());
+        }
+        OperationOutcomes.write(response, HttpServletResponse.SC_BAD_REQUEST, IssueType.INVALID,
+                "The request's parameters could not be decoded");
     }
 
     static void answer(HttpServletResponse response, Throwable e) throws IOException {

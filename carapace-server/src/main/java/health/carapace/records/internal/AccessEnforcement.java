@@ -62,8 +62,15 @@ final class AccessEnforcement {
             case GET_PAGE -> page(request);
             // Decided where the target's compartment is known, before anything is stored.
             case CREATE, UPDATE, DELETE, TRANSACTION -> { }
-            // Carapace's own operations ($break-glass) decide for themselves; metadata is public.
-            case EXTENDED_OPERATION_SERVER, METADATA -> { }
+            // Emergency access is decided before HAPI parses the Parameters body or the operation
+            // looks the patient up: the same 403 for a caller who may not break glass, whatever is sent.
+            case EXTENDED_OPERATION_SERVER -> {
+                if (BreakGlassOperation.OPERATIONS.contains(request.getOperation())) {
+                    guard.checkBreakGlass("/fhir/" + request.getOperation());
+                }
+            }
+            // metadata is public
+            case METADATA -> { }
             default -> throw guard.refuse(RecordAudit.user(), "unsupported-interaction", "/fhir", null);
         }
         return true;
@@ -72,7 +79,9 @@ final class AccessEnforcement {
     private void read(RequestDetails request, String type, boolean versioned) {
         IIdType id = request.getId();
         Optional<UUID> uuid = id == null ? Optional.empty() : Ids.parse(id.getIdPart());
-        Long version = versioned && id.hasVersionIdPart() && id.isVersionIdPartValidLong() ? id.getVersionIdPartAsLong() : null;
+        java.util.OptionalLong number = versioned && id.hasVersionIdPart() ? Ids.version(id.getVersionIdPart())
+                : java.util.OptionalLong.empty();
+        Long version = number.isPresent() ? number.getAsLong() : null;
         Interaction interaction = versioned ? Interaction.VREAD : Interaction.READ;
         Optional<RecordStore.Placement> placement = uuid.flatMap(u -> store.placement(type, u, version));
         if (placement.isEmpty() || (versioned && version == null)) {

@@ -2,13 +2,8 @@ package health.carapace.records.internal;
 
 import ca.uhn.fhir.rest.annotation.Operation;
 import ca.uhn.fhir.rest.annotation.OperationParam;
-import health.carapace.access.AccessDecision;
 import health.carapace.access.BreakGlass;
 import health.carapace.access.Caller;
-import health.carapace.access.Callers;
-import health.carapace.access.RecordAccess;
-import jakarta.servlet.http.HttpServletRequest;
-import java.time.Instant;
 import java.util.Date;
 import java.util.UUID;
 import org.hl7.fhir.r4.model.IdType;
@@ -25,28 +20,25 @@ import org.hl7.fhir.r4.model.StringType;
  */
 final class BreakGlassOperation {
 
+    /** The operations' names, as HAPI gives them ({@link AccessEnforcement} decides them before parsing). */
+    static final java.util.Set<String> OPERATIONS = java.util.Set.of("$break-glass", "$break-glass-close");
+
     private final BreakGlass breakGlass;
-    private final RecordAccess access;
     private final RecordGuard guard;
     private final RecordStore store;
 
-    BreakGlassOperation(BreakGlass breakGlass, RecordAccess access, RecordGuard guard, RecordStore store) {
+    BreakGlassOperation(BreakGlass breakGlass, RecordGuard guard, RecordStore store) {
         this.breakGlass = breakGlass;
-        this.access = access;
         this.guard = guard;
         this.store = store;
     }
 
     @Operation(name = "$break-glass", idempotent = false)
     public Parameters open(@OperationParam(name = "patient", min = 1, max = 1) Reference patient,
-            @OperationParam(name = "reason", min = 1, max = 1) StringType reason, HttpServletRequest request) {
-        String path = "/fhir/$break-glass";
-        Caller caller = Callers.of(request).orElseThrow(() -> guard.refuse(RecordAudit.user(), "no-caller", path, null));
+            @OperationParam(name = "reason", min = 1, max = 1) StringType reason) {
+        // decided before the patient is looked up (and already before parsing, by AccessEnforcement)
+        Caller caller = guard.checkBreakGlass("/fhir/$break-glass");
         String target = patientOf(patient);
-        AccessDecision allowed = access.mayOpenBreakGlass(caller, guard.address(request), Instant.now());
-        if (!allowed.allowed()) {
-            throw guard.refuse(caller.principal(), allowed.reason(), path, target);
-        }
         String text = reason == null ? null : reason.getValue();
         if (text == null || text.isBlank() || text.strip().length() > BreakGlass.MAX_REASON_LENGTH) {
             throw SafeFhirException.badRequest("A reason of 1 to " + BreakGlass.MAX_REASON_LENGTH
@@ -61,10 +53,8 @@ final class BreakGlassOperation {
     }
 
     @Operation(name = "$break-glass-close", idempotent = false)
-    public Parameters close(@OperationParam(name = "patient", min = 1, max = 1) Reference patient,
-            HttpServletRequest request) {
-        Caller caller = Callers.of(request)
-                .orElseThrow(() -> guard.refuse(RecordAudit.user(), "no-caller", "/fhir/$break-glass-close", null));
+    public Parameters close(@OperationParam(name = "patient", min = 1, max = 1) Reference patient) {
+        Caller caller = guard.checkBreakGlass("/fhir/$break-glass-close");
         boolean closed = breakGlass.close(caller, patientOf(patient), RecordAudit.context());
         Parameters out = new Parameters();
         out.addParameter("closed", closed);

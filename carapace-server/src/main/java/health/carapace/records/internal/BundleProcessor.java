@@ -162,8 +162,10 @@ final class BundleProcessor {
             case GET -> {
                 IdType target = target(entry, null);
                 decideRead(target);
-                Resource read = target.hasVersionIdPart() && target.isVersionIdPartValidLong()
-                        ? store.vread(target.getResourceType(), uuid(target), target.getVersionIdPartAsLong())
+                // a version part that names no version (letters, too large for a long) is a 404, not the current version
+                Resource read = target.hasVersionIdPart()
+                        ? store.vread(target.getResourceType(), uuid(target),
+                                Ids.version(target.getVersionIdPart()).orElseThrow(SafeFhirException::notFound))
                         : store.read(target.getResourceType(), uuid(target));
                 // a read inside a bundle is durable with the entry's transaction, before the response
                 audit.trail().recordInTransaction(java.util.List.of(audit.event(AuditAction.VIEWED,
@@ -180,11 +182,14 @@ final class BundleProcessor {
     /** A read entry is decided like a read request: on the version's metadata, before decrypting. */
     private void decideRead(IdType target) {
         String type = target.getResourceType();
-        boolean versioned = target.hasVersionIdPart() && target.isVersionIdPartValidLong();
+        boolean versioned = target.hasVersionIdPart();
+        java.util.OptionalLong version = versioned ? Ids.version(target.getVersionIdPart()) : java.util.OptionalLong.empty();
         health.carapace.access.Interaction interaction = versioned
                 ? health.carapace.access.Interaction.VREAD : health.carapace.access.Interaction.READ;
         String path = "/fhir/" + type + "/" + uuid(target);
-        var placement = store.placement(type, uuid(target), versioned ? target.getVersionIdPartAsLong() : null);
+        // a version that names none is decided on the type alone, then answered 404
+        var placement = versioned && version.isEmpty() ? java.util.Optional.<RecordStore.Placement>empty()
+                : store.placement(type, uuid(target), version.isPresent() ? version.getAsLong() : null);
         if (placement.isEmpty()) {
             guard.scope(interaction, type, null, path);
             return;
@@ -226,11 +231,8 @@ final class BundleProcessor {
 
     private static Long parseETag(String etag) {
         String digits = etag.replaceAll("^W/", "").replace("\"", "");
-        try {
-            return Long.parseLong(digits);
-        } catch (NumberFormatException e) {
-            throw new SafeFhirException(412, OperationOutcome.IssueType.CONFLICT, "ifMatch must name a version number");
-        }
+        return Ids.version(digits).stream().boxed().findFirst().orElseThrow(() ->
+                new SafeFhirException(412, OperationOutcome.IssueType.CONFLICT, "ifMatch must name a version number"));
     }
 
     private static int rank(BundleEntryComponent entry) {

@@ -84,7 +84,7 @@ class FhirServerConfiguration {
     @ConditionalOnWebApplication
     ServletRegistrationBean<RestfulServer> fhirServlet(FhirContext fhir, RecordStore store, RecordSearch search,
             TransactionTemplate transactions, @Value("${carapace.fhir.max-json-depth}") int maxDepth,
-            RecordAudit audit, AuditQueries auditQueries, RecordGuard guard, BreakGlass breakGlass, RecordAccess access,
+            RecordAudit audit, AuditQueries auditQueries, RecordGuard guard, BreakGlass breakGlass,
             health.carapace.access.AccessPolicy accessPolicy, health.carapace.access.ClientAddress clientAddress,
             PublicBaseUrl publicBaseUrl) {
         List<IResourceProvider> providers = new ArrayList<>();
@@ -95,10 +95,10 @@ class FhirServerConfiguration {
             providers.add(new ResourceProvider(modelClass, store, search, transactions, audit));
         }
         providers.add(new AuditEventProvider(auditQueries, audit, accessPolicy, clientAddress));
-        RestfulServer server = new CarapaceRestfulServer(fhir);
+        RestfulServer server = new CarapaceRestfulServer(fhir, new UnsupportedInteractions(guard));
         server.setResourceProviders(providers);
         server.registerProvider(new BundleProcessor(fhir, store, transactions, audit, guard));
-        server.registerProvider(new BreakGlassOperation(breakGlass, access, guard, store));
+        server.registerProvider(new BreakGlassOperation(breakGlass, guard, store));
         server.setServerConformanceProvider(new CapabilityStatementProvider());
         server.registerInterceptor(new RequestGuards());
         server.registerInterceptor(new StrictBody(maxDepth));

@@ -153,6 +153,22 @@ final class RecordGuard implements RecordStore.WriteGuard {
         return scopes != null && scopes.stream().anyMatch(scope -> scope.viaBreakGlass(patient));
     }
 
+    /**
+     * Whether the caller may break glass at all: some role of theirs would permit reading a
+     * Patient under emergency access, now, from this address. Refuses (403, audited) otherwise.
+     * Asked before anything of the request is parsed or looked up, so that a caller who may not
+     * break glass learns nothing about the patient named, nor about the parameters.
+     */
+    Caller checkBreakGlass(String auditPath) {
+        HttpServletRequest request = request();
+        Caller caller = caller(request, auditPath);
+        health.carapace.access.AccessDecision decision = access.mayOpenBreakGlass(caller, address(request), Instant.now());
+        if (!decision.allowed()) {
+            throw refuse(caller.principal(), decision.reason(), auditPath, null);
+        }
+        return caller;
+    }
+
     /** Records the refusal (durably, outside any transaction that will roll back) and builds the 403. */
     SafeFhirException refuse(String user, String reason, String auditPath, String patient) {
         try {

@@ -56,10 +56,8 @@ final class ResourceProvider implements IResourceProvider {
     public Resource read(@IdParam IdType id) {
         UUID uuid = Ids.require(id.getIdPart());
         if (id.hasVersionIdPart()) {
-            if (!id.isVersionIdPartValidLong()) {
-                throw SafeFhirException.notFound();
-            }
-            return store.vread(typeName, uuid, id.getVersionIdPartAsLong());
+            long version = Ids.version(id.getVersionIdPart()).orElseThrow(SafeFhirException::notFound);
+            return store.vread(typeName, uuid, version);
         }
         return store.read(typeName, uuid);
     }
@@ -85,11 +83,10 @@ final class ResourceProvider implements IResourceProvider {
         UUID uuid = Ids.parse(id.getIdPart()).orElseThrow(() -> new SafeFhirException(405,
                 org.hl7.fhir.r4.model.OperationOutcome.IssueType.NOTSUPPORTED,
                 "This server assigns resource ids: create new resources with POST"));
-        Long expected = id.hasVersionIdPart() && id.isVersionIdPartValidLong() ? id.getVersionIdPartAsLong() : null;
-        if (id.hasVersionIdPart() && expected == null) {
-            throw new SafeFhirException(412, org.hl7.fhir.r4.model.OperationOutcome.IssueType.CONFLICT,
-                    "If-Match must name a version number");
-        }
+        // If-Match naming no possible version (not digits, or too large for a long) cannot match: 412.
+        Long expected = id.hasVersionIdPart() ? Ids.version(id.getVersionIdPart()).stream().boxed().findFirst()
+                .orElseThrow(() -> new SafeFhirException(412, org.hl7.fhir.r4.model.OperationOutcome.IssueType.CONFLICT,
+                        "If-Match must name a version number")) : null;
         Resource updated = transactions.execute(status -> {
             Resource stored = store.update(typeName, uuid, checkType(resource), expected);
             audit.changed(AuditAction.MODIFIED, typeName, uuid.toString(), RecordAudit.patientOf(stored));

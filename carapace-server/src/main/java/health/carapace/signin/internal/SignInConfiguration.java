@@ -2,6 +2,7 @@ package health.carapace.signin.internal;
 
 import health.carapace.audit.AuditTrail;
 import health.carapace.crypto.SystemSecrets;
+import health.carapace.platform.web.DecodableParameters;
 import jakarta.servlet.http.HttpServletResponse;
 import java.time.Clock;
 import java.time.Duration;
@@ -145,6 +146,12 @@ class SignInConfiguration {
                     response.getWriter().write("Forbidden. Reload the sign-in page and try again.");
                 }));
         return http.build();
+    }
+
+    /** The sign-in pages answer an undecodable query or form with their own page, not an OperationOutcome. */
+    @Bean
+    DecodableParameters.FormPages signInFormPages() {
+        return request -> request.getRequestURI().equals("/login") || request.getRequestURI().startsWith("/login/");
     }
 
     /** start-dev registers one public sign-in app with a loopback redirect, for local tools and tests. */

@@ -1,5 +1,6 @@
 package health.carapace.signin.internal;
 
+import health.carapace.platform.web.DecodableParameters;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
@@ -30,7 +31,9 @@ final class SignInFields extends OncePerRequestFilter {
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
-        chain.doFilter(acceptable(request.getParameterMap()) ? request : withoutFields(request), response);
+        // An undecodable query or form (invalid percent-encoding or UTF-8) fails like a bad field.
+        boolean acceptable = !DecodableParameters.undecodable(request) && acceptable(request.getParameterMap());
+        chain.doFilter(acceptable ? request : withoutFields(request), response);
     }
 
     static boolean acceptable(Map<String, String[]> fields) {
