@@ -2,7 +2,7 @@ package health.carapace.records;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import health.carapace.access.ServiceClients;
+import health.carapace.signin.ServiceClients;
 import health.carapace.testing.IntegrationTest;
 import health.carapace.testing.Refusals;
 import health.carapace.testing.TestPolicy;

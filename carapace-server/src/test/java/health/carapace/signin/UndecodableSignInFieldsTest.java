@@ -1,8 +1,9 @@
-package health.carapace.access;
+package health.carapace.signin;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import health.carapace.testing.IntegrationTest;
+import health.carapace.testing.SignInBrowser;
 import health.carapace.testing.TestInstallation;
 import java.net.URI;
 import java.net.http.HttpRequest;
