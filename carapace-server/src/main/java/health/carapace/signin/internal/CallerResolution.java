@@ -8,7 +8,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.sql.Timestamp;
-import java.time.Instant;
+import java.time.Clock;
 import java.util.List;
 import java.util.UUID;
 import java.util.Optional;
@@ -35,10 +35,12 @@ final class CallerResolution extends OncePerRequestFilter {
 
     private final JdbcClient jdbc;
     private final DeniedRequests denied;
+    private final Clock clock;
 
-    CallerResolution(DataSource dataSource, DeniedRequests denied) {
+    CallerResolution(DataSource dataSource, DeniedRequests denied, Clock clock) {
         this.jdbc = JdbcClient.create(dataSource);
         this.denied = denied;
+        this.clock = clock;
     }
 
     @Override
@@ -79,7 +81,7 @@ final class CallerResolution extends OncePerRequestFilter {
         } catch (IllegalArgumentException malformed) {
             return Optional.empty();
         }
-        Timestamp now = Timestamp.from(Instant.now());
+        Timestamp now = Timestamp.from(clock.instant());
         return jdbc.sql("""
                 select u.user_name, u.roles, u.practitioner_id from iam.session s join iam.app_user u on u.id = s.user_id
                 where s.id = ? and s.revoked_at is null and s.idle_expires_at > ? and s.absolute_expires_at > ?
