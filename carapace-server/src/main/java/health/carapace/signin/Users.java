@@ -12,6 +12,7 @@ import health.carapace.signin.internal.SignInSettings;
 import health.carapace.signin.internal.UserDirectory;
 import java.security.SecureRandom;
 import java.sql.Timestamp;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.LinkedHashSet;
@@ -64,10 +65,13 @@ public class Users {
     private final SignInSettings settings;
     private final String issuer;
     private final RoleCatalog roleCatalog;
+    /** Decides when an enrolment link expires. */
+    private final Clock clock;
 
     Users(DataSource dataSource, AuditTrail audit, PlatformTransactionManager transactionManager, Sessions sessions,
-            SignInSettings settings, @Value("${carapace.issuer}") String issuer, RoleCatalog roleCatalog) {
+            SignInSettings settings, @Value("${carapace.issuer}") String issuer, RoleCatalog roleCatalog, Clock clock) {
         this.roleCatalog = roleCatalog;
+        this.clock = clock;
         this.jdbc = JdbcClient.create(dataSource);
         this.audit = audit;
         this.transactions = new TransactionTemplate(transactionManager);
@@ -87,7 +91,7 @@ public class Users {
         byte[] token = new byte[32];
         RANDOM.nextBytes(token);
         String tokenText = Base64.getUrlEncoder().withoutPadding().encodeToString(token);
-        Instant expiresAt = Instant.now().plus(settings.enrolmentLinkTtl());
+        Instant expiresAt = clock.instant().plus(settings.enrolmentLinkTtl());
         transactions.executeWithoutResult(status -> {
             if (jdbc.sql("select count(*) from iam.app_user where lower(user_name) = lower(?)").param(name)
                     .query(Long.class).single() > 0) {

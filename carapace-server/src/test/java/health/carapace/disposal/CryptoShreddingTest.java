@@ -180,7 +180,7 @@ class CryptoShreddingTest extends IntegrationTest {
                 writer.setAutoCommit(false);
                 writer.createStatement().execute("select pg_advisory_xact_lock_shared(hashtext('" + lock + "'))");
                 approval = background.submit(() -> post(admins[1], "/admin/keys/shredding/" + requestId + "/approve", ""));
-                Thread.sleep(750);
+                awaitBlockedOnAdvisoryLockOf(writer);
                 assertThat(approval.isDone()).as("approval waits for the write in flight").isFalse();
                 assertThat(count(DevDatabase.OWNER, "select count(*) from phi.shredded_compartment where compartment = ?",
                         "Patient/" + patient)).isZero();
@@ -197,7 +197,7 @@ class CryptoShreddingTest extends IntegrationTest {
                 approver.setAutoCommit(false);
                 approver.createStatement().execute("select pg_advisory_xact_lock(hashtext('" + otherLock + "'))");
                 write = background.submit(() -> post(token(), "/fhir/Observation", otherObservation));
-                Thread.sleep(750);
+                awaitBlockedOnAdvisoryLockOf(approver);
                 assertThat(write.isDone()).as("a write waits for the approval holding the lock").isFalse();
                 approver.createStatement().executeUpdate("insert into phi.shredded_compartment "
                         + "(compartment, request_id, shredded_at, requested_by, approved_by) values ('Patient/" + other
@@ -387,6 +387,26 @@ class CryptoShreddingTest extends IntegrationTest {
         return count(DevDatabase.OWNER, "select count(*) from phi_index.token t join phi.resource r on "
                 + "r.resource_type = t.resource_type and r.resource_id = t.resource_id where r.compartment = ?",
                 "Patient/" + patient);
+    }
+
+    /**
+     * Returns once the database shows another backend waiting for an advisory lock that
+     * {@code holder} holds (an ungranted lock blocked by its pid): the other party is really
+     * stopped at the lock, not just slow.
+     */
+    private void awaitBlockedOnAdvisoryLockOf(Connection holder) throws Exception {
+        int holderPid;
+        try (ResultSet rs = holder.createStatement().executeQuery("select pg_backend_pid()")) {
+            rs.next();
+            holderPid = rs.getInt(1);
+        }
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        while (count(DevDatabase.OWNER, "select count(*) from pg_locks where locktype = 'advisory' and not granted"
+                + " and ?::int = any(pg_blocking_pids(pid))", String.valueOf(holderPid)) == 0) {
+            assertThat(System.nanoTime()).as("someone waits for the advisory lock held by backend " + holderPid)
+                    .isLessThan(deadline);
+            Thread.sleep(10);
+        }
     }
 
     private int count(String role, String sql, String param) throws SQLException {

@@ -6,11 +6,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import health.carapace.access.CareRelationships;
 import health.carapace.testing.IntegrationTest;
+import health.carapace.testing.MovableClock;
 import health.carapace.testing.SignInBrowser;
 import health.carapace.testing.TestPolicy;
 import health.carapace.testing.Refusals;
 import health.carapace.testing.TestInstallation;
 import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -20,15 +22,18 @@ import org.hl7.fhir.r4.model.Patient;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.context.annotation.Import;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.test.context.TestPropertySource;
 
 /**
- * The clocks of sign-in, with short settings so that real time can pass in a test: a session
+ * The clocks of sign-in, with short settings, on a server clock the test moves (no sleeping): a session
  * ends after its idle timeout (automatic logoff) and at its maximum lifetime however active,
  * failed sign-ins back off and lock the account,
- * and an enrolment link expires. Its own application context (different settings), same database.
+ * and an enrolment link expires. Its own application context (different settings, the movable
+ * clock), same database.
  */
+@Import(MovableClock.Installed.class)
 @TestPropertySource(properties = {
         "carapace.session.idle-timeout=PT4S",
         "carapace.session.max-lifetime=PT8S",
@@ -49,6 +54,9 @@ class SignInTimeoutsTest extends IntegrationTest {
     @Autowired
     private DataSource dataSource;
 
+    @Autowired
+    private MovableClock clock;
+
     private String patientPath;
     private SignInBrowser browser;
     private String name;
@@ -58,7 +66,7 @@ class SignInTimeoutsTest extends IntegrationTest {
         Patient patient = new Patient();
         patient.addName().setFamily("Timeout" + UUID.randomUUID().toString().replace("-", ""));
         patientPath = "/fhir/Patient/" + fhirClient().create().resource(patient).execute().getId().getIdPart();
-        browser = new SignInBrowser(baseUrl(), TestInstallation.trustingSslContext(TestInstallation.dataDir()));
+        browser = new SignInBrowser(baseUrl(), TestInstallation.trustingSslContext(TestInstallation.dataDir()), clock);
         name = "user-" + UUID.randomUUID().toString().substring(0, 8);
         // a clinician reaches only patients in care: assign this one (issue #3 item 4)
         relationships.assign(name, patientPath.substring("/fhir/".length()), "test-admin",
@@ -71,14 +79,14 @@ class SignInTimeoutsTest extends IntegrationTest {
         assertThat(tokens.expiresIn()).as("an access token never outlives the idle deadline").isLessThanOrEqualTo(4);
 
         // Activity (a refresh) within the timeout keeps the session going.
-        Thread.sleep(2000);
+        clock.advance(Duration.ofMillis(2000));
         SignInBrowser.Tokens refreshed = tokens(browser.refresh(tokens.refreshToken()));
-        Thread.sleep(2500);
+        clock.advance(Duration.ofMillis(2500));
         assertThat(browser.fhirGet(patientPath, refreshed.accessToken()).statusCode())
                 .as("4.5 s after login, 2.5 s after the last refresh").isEqualTo(200);
 
         // Then nothing for longer than the timeout: logged off.
-        Thread.sleep(2000);
+        clock.advance(Duration.ofMillis(2000));
         HttpResponse<String> refused = browser.fhirGet(patientPath, refreshed.accessToken());
         assertThat(refused.statusCode()).isEqualTo(401);
         assertThat(Refusals.outcomeOf(refused).getIssueFirstRep().getCode()).isEqualTo(IssueType.LOGIN);
@@ -91,13 +99,13 @@ class SignInTimeoutsTest extends IntegrationTest {
     void aSessionEndsAtItsMaximumLifetimeHoweverActive() throws Exception {
         SignInBrowser.Tokens tokens = browser.firstSignIn(users.create(name, Set.of(TestPolicy.CLINICIAN), null).link(), name, PASSWORD);
         for (int i = 0; i < 3; i++) {
-            Thread.sleep(2000);
+            clock.advance(Duration.ofMillis(2000));
             tokens = tokens(browser.refresh(tokens.refreshToken()));
         }
         assertThat(browser.fhirGet(patientPath, tokens.accessToken()).statusCode()).isEqualTo(200);
 
         // Refreshed 2.5 s ago (within the idle timeout), but more than 8 s after the login.
-        Thread.sleep(2500);
+        clock.advance(Duration.ofMillis(2500));
         HttpResponse<String> refresh = browser.refresh(tokens.refreshToken());
         assertThat(refresh.statusCode()).isEqualTo(400);
         assertThat(refresh.body()).contains("invalid_grant").doesNotContain("access_token");
@@ -112,24 +120,24 @@ class SignInTimeoutsTest extends IntegrationTest {
 
         // Back-off: right after a failure even the right password is refused, with the same page.
         assertThat(page(browser.submitPassword(name, PASSWORD))).isEqualTo(wrong);
-        Thread.sleep(350);
+        clock.advance(Duration.ofMillis(350));
         HttpResponse<String> accepted = browser.submitPassword(name, PASSWORD);
         assertThat(accepted.statusCode()).as("after the back-off the password is checked").isEqualTo(303);
 
         // Three failures in a row lock the account; the right password then gets the same answer.
         browser.newBrowser();
         browser.submitPassword(name, "wrong 1, long enough");
-        Thread.sleep(350);
+        clock.advance(Duration.ofMillis(350));
         browser.submitPassword(name, "wrong 2, long enough");
-        Thread.sleep(650);
+        clock.advance(Duration.ofMillis(650));
         browser.submitPassword(name, "wrong 3, long enough");
-        Thread.sleep(1300);
+        clock.advance(Duration.ofMillis(1300));
         assertThat(page(browser.submitPassword(name, PASSWORD))).as("locked").isEqualTo(wrong);
         assertThat(audited(name, "lockout")).isEqualTo(1);
         assertThat(audited(name, "login_failed")).isGreaterThanOrEqualTo(5);
 
         // The lock ends after carapace.login.lockout.
-        Thread.sleep(3100);
+        clock.advance(Duration.ofMillis(3100));
         browser.newBrowser();
         HttpResponse<String> afterLock = browser.submitPassword(name, PASSWORD);
         assertThat(afterLock.statusCode()).isEqualTo(303);
@@ -142,9 +150,9 @@ class SignInTimeoutsTest extends IntegrationTest {
         String first = page(browser.submitPassword(unknown, PASSWORD));
         assertThat(first).contains("Sign-in failed");
         browser.submitPassword(unknown, PASSWORD);
-        Thread.sleep(350);
+        clock.advance(Duration.ofMillis(350));
         browser.submitPassword(unknown, PASSWORD);
-        Thread.sleep(650);
+        clock.advance(Duration.ofMillis(650));
         browser.submitPassword(unknown, PASSWORD);
         assertThat(page(browser.submitPassword(unknown, PASSWORD))).isEqualTo(first);
         assertThat(audited("unknown-user", "lockout")).isPositive();
@@ -156,7 +164,7 @@ class SignInTimeoutsTest extends IntegrationTest {
         String token = SignInBrowser.query(java.net.URI.create(enrolment.link())).get("token");
         String csrf = SignInBrowser.csrf(browser.get(baseUrl() + "/login").body());
 
-        Thread.sleep(5200);
+        clock.advance(Duration.ofMillis(5200));
 
         assertThat(browser.get(browser.local(enrolment.link())).statusCode()).isEqualTo(404);
         HttpResponse<String> late = browser.post(baseUrl() + "/login/enrol",

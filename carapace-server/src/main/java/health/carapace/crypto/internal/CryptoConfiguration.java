@@ -115,10 +115,10 @@ class CryptoConfiguration {
     KeyJobs keyRotation(DataSource dataSource, KeyringStore store, KekRing kek, PatientKeyring deks,
             TinkBlindIndex index, UsageCounters counters, KeysProperties keys,
             ObjectProvider<EncryptedRecords> records, ObjectProvider<EncryptedStore> stores,
-            ApplicationEventPublisher events) {
+            ApplicationEventPublisher events, java.time.Clock clock) {
         HsmWorkers hsm = new HsmWorkers();
         return new KeyJobs(dataSource, store, counters, keys, events, hsm,
-                new KekRewrap(store, kek, keys, hsm),
+                new KekRewrap(store, kek, keys, hsm, clock),
                 new DekRotation(store, deks, keys, records, stores, new KeysInUse(), hsm),
                 new IndexRekeying(index, keys, records));
     }

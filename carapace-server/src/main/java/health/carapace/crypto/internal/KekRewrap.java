@@ -7,7 +7,7 @@ import health.carapace.crypto.KeyUnavailableException;
 import health.carapace.crypto.internal.KeyJobs.Job;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
-import java.time.Instant;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -25,14 +25,17 @@ final class KekRewrap implements KeyJobKind, AutoCloseable {
     private final KekRing kek;
     private final KeysProperties properties;
     private final HsmWorkers hsm;
+    /** Decides whether the active version has reached its maximum age. */
+    private final Clock clock;
     private final ExecutorService writer = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "key-rewrap-writer");
         t.setDaemon(true);
         return t;
     });
 
-    KekRewrap(KeyringStore store, KekRing kek, KeysProperties properties, HsmWorkers hsm) {
+    KekRewrap(KeyringStore store, KekRing kek, KeysProperties properties, HsmWorkers hsm, Clock clock) {
         this.store = store;
+        this.clock = clock;
         this.kek = kek;
         this.properties = properties;
         this.hsm = hsm;
@@ -57,7 +60,7 @@ final class KekRewrap implements KeyJobKind, AutoCloseable {
     boolean due() {
         KeyringStore.KeyVersion active = kek.versions(true).stream().filter(v -> v.state().equals("active"))
                 .findFirst().orElseThrow();
-        return !active.createdAt().plus(properties.kekMaxAge()).isAfter(Instant.now());
+        return !active.createdAt().plus(properties.kekMaxAge()).isAfter(clock.instant());
     }
 
     @Override

@@ -57,8 +57,8 @@ class FhirServerConfiguration {
     }
 
     @Bean
-    RecordGuard recordGuard(RecordAccess access, ClientAddress addresses, RecordAudit audit) {
-        return new RecordGuard(access, addresses, audit);
+    RecordGuard recordGuard(RecordAccess access, ClientAddress addresses, RecordAudit audit, java.time.Clock clock) {
+        return new RecordGuard(access, addresses, audit, clock);
     }
 
     @Bean

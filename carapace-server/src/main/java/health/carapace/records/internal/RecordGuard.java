@@ -11,7 +11,7 @@ import health.carapace.access.RecordAccess;
 import health.carapace.audit.AuditUnavailableException;
 import jakarta.servlet.http.HttpServletRequest;
 import java.net.InetAddress;
-import java.time.Instant;
+import java.time.Clock;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -42,9 +42,12 @@ final class RecordGuard implements RecordStore.WriteGuard {
     private final RecordAccess access;
     private final ClientAddress addresses;
     private final RecordAudit audit;
+    /** Decides the time windows of role assignments and break-glass grants. */
+    private final Clock clock;
 
-    RecordGuard(RecordAccess access, ClientAddress addresses, RecordAudit audit) {
+    RecordGuard(RecordAccess access, ClientAddress addresses, RecordAudit audit, Clock clock) {
         this.access = access;
+        this.clock = clock;
         this.addresses = addresses;
         this.audit = audit;
     }
@@ -59,7 +62,7 @@ final class RecordGuard implements RecordStore.WriteGuard {
         HttpServletRequest request = request();
         Caller caller = caller(request, auditPath);
         AccessDecision decision = access.decide(caller, interaction, type, category, compartment, address(request),
-                Instant.now());
+                clock.instant());
         if (!decision.allowed()) {
             throw refuse(caller.principal(), decision.reason(), auditPath, patient(compartment));
         }
@@ -106,7 +109,7 @@ final class RecordGuard implements RecordStore.WriteGuard {
         HttpServletRequest request = request();
         Caller caller = caller(request, auditPath);
         PatientScope scope = access.scope(caller, interaction, type, category, ResourceTypes.patientLink(type).isPresent()
-                || type.equals("Patient"), address(request), Instant.now());
+                || type.equals("Patient"), address(request), clock.instant());
         @SuppressWarnings("unchecked")
         List<PatientScope> scopes = (List<PatientScope>) request.getAttribute(SCOPE);
         if (scopes == null) {
@@ -131,7 +134,7 @@ final class RecordGuard implements RecordStore.WriteGuard {
             return b;
         }
         boolean granted = Callers.of(request)
-                .map(caller -> access.grants(caller, Permissions.VIEW_SSN, address(request), Instant.now()))
+                .map(caller -> access.grants(caller, Permissions.VIEW_SSN, address(request), clock.instant()))
                 .orElse(false);
         request.setAttribute(SSN, granted);
         return granted;
@@ -162,7 +165,7 @@ final class RecordGuard implements RecordStore.WriteGuard {
     Caller checkBreakGlass(String auditPath) {
         HttpServletRequest request = request();
         Caller caller = caller(request, auditPath);
-        health.carapace.access.AccessDecision decision = access.mayOpenBreakGlass(caller, address(request), Instant.now());
+        health.carapace.access.AccessDecision decision = access.mayOpenBreakGlass(caller, address(request), clock.instant());
         if (!decision.allowed()) {
             throw refuse(caller.principal(), decision.reason(), auditPath, null);
         }

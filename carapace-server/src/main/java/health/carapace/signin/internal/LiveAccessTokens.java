@@ -21,9 +21,11 @@ import org.springframework.security.oauth2.jwt.Jwt;
 final class LiveAccessTokens {
 
     private final JdbcClient jdbc;
+    private final java.time.Clock clock;
 
-    LiveAccessTokens(DataSource dataSource) {
+    LiveAccessTokens(DataSource dataSource, java.time.Clock clock) {
         this.jdbc = JdbcClient.create(dataSource);
+        this.clock = clock;
     }
 
     /** Whether the token was issued to a person (rather than to a service client). */
@@ -53,7 +55,7 @@ final class LiveAccessTokens {
         } catch (IllegalArgumentException malformed) {
             return Optional.empty();
         }
-        Timestamp now = Timestamp.from(Instant.now());
+        Timestamp now = Timestamp.from(clock.instant());
         return jdbc.sql("""
                 select u.user_name, u.roles, u.practitioner_id from iam.session s join iam.app_user u on u.id = s.user_id
                 where s.id = ? and s.revoked_at is null and s.idle_expires_at > ? and s.absolute_expires_at > ?

@@ -18,6 +18,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import jakarta.servlet.http.HttpSession;
 import java.io.Serializable;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
@@ -75,10 +76,13 @@ class LoginPages {
     private final String unknownUserHash;
     private final HttpSessionSecurityContextRepository contexts = new HttpSessionSecurityContextRepository();
     private final health.carapace.access.ClientAddress clientAddresses;
+    /** Decides the TOTP step and whether an enrolment link has expired. */
+    private final Clock clock;
 
     LoginPages(UserDirectory users, Sessions sessions, LoginThrottle throttle, TotpSeals seals, PasswordEncoder secretHasher,
-            AuditTrail audit, HumanSignIn signIn, health.carapace.access.ClientAddress clientAddresses) {
+            AuditTrail audit, HumanSignIn signIn, health.carapace.access.ClientAddress clientAddresses, Clock clock) {
         this.users = users;
+        this.clock = clock;
         this.clientAddresses = clientAddresses;
         this.sessions = sessions;
         this.throttle = throttle;
@@ -154,7 +158,7 @@ class LoginPages {
         LoginThrottle.Attempt attempt = throttle.reserve(account.get().userName(), address);
         boolean allowed = attempt.allowed();
         byte[] seed = seals.open(account.get().id(), account.get().totpSealed());
-        OptionalLong step = totp.matchingStep(seed, code, Instant.now());
+        OptionalLong step = totp.matchingStep(seed, code, clock.instant());
         java.util.Arrays.fill(seed, (byte) 0);
         if (!allowed || step.isEmpty() || !users.acceptStep(account.get().id(), step.getAsLong())) {
             if (failed(request, account.get().userName(), account.get().userName(), address, attempt,
@@ -209,7 +213,7 @@ class LoginPages {
         byte[] seed = pending.get().enrolSeed();
         LoginThrottle.Attempt attempt = throttle.reserve(account.get().userName(), address);
         boolean allowed = attempt.allowed();
-        OptionalLong step = totp.matchingStep(seed, code, Instant.now());
+        OptionalLong step = totp.matchingStep(seed, code, clock.instant());
         if (!allowed || step.isEmpty()) {
             if (failed(request, account.get().userName(), account.get().userName(), address, attempt,
                     AuditAction.MFA_FAILED, "/login/totp")) {
@@ -240,7 +244,7 @@ class LoginPages {
     @GetMapping("/login/enrol")
     ResponseEntity<String> enrolForm(@RequestParam(name = "token", required = false) String token,
             HttpServletRequest request) {
-        if (users.enrolmentUser(token, Instant.now()).isEmpty()) {
+        if (users.enrolmentUser(token, clock.instant()).isEmpty()) {
             return page(HttpStatus.NOT_FOUND, "Enrolment", paragraph(LINK_INVALID));
         }
         return enrolPage(request, token, null);
@@ -250,7 +254,7 @@ class LoginPages {
     ResponseEntity<String> enrol(@RequestParam(name = "token", required = false) String token,
             @RequestParam(name = "password", required = false) String password,
             @RequestParam(name = "confirm", required = false) String confirm, HttpServletRequest request) {
-        Instant now = Instant.now();
+        Instant now = clock.instant();
         Optional<UserDirectory.Account> account = users.enrolmentUser(token, now);
         if (account.isEmpty()) {
             return page(HttpStatus.NOT_FOUND, "Enrolment", paragraph(LINK_INVALID));

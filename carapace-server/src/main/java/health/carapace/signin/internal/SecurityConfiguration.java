@@ -7,6 +7,7 @@ import com.nimbusds.jose.proc.SecurityContext;
 import health.carapace.audit.AuditTrail;
 import health.carapace.crypto.SystemSecrets;
 import jakarta.servlet.http.HttpServletResponse;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
 import javax.sql.DataSource;
@@ -26,6 +27,8 @@ import org.springframework.security.crypto.password.DelegatingPasswordEncoder;
 import org.springframework.security.crypto.password.PasswordEncoder;
 import org.springframework.security.oauth2.jose.jws.SignatureAlgorithm;
 import org.springframework.security.oauth2.jwt.JwtDecoder;
+import org.springframework.security.oauth2.jwt.JwtIssuerValidator;
+import org.springframework.security.oauth2.jwt.JwtTimestampValidator;
 import org.springframework.security.oauth2.jwt.JwtEncoder;
 import org.springframework.security.oauth2.jwt.NimbusJwtEncoder;
 import org.springframework.security.oauth2.server.authorization.token.JwtEncodingContext;
@@ -99,11 +102,16 @@ class SecurityConfiguration {
     }
 
     @Bean
-    JwtDecoder jwtDecoder(JWKSource<SecurityContext> jwkSource, @Value("${carapace.issuer}") String issuer) {
+    JwtDecoder jwtDecoder(JWKSource<SecurityContext> jwkSource, @Value("${carapace.issuer}") String issuer,
+            Clock clock) {
         JwtDecoder decoder = OAuth2AuthorizationServerConfiguration.jwtDecoder(jwkSource);
-        ((NimbusJwtDecoder) decoder).setJwtValidator(JwtValidators.createDefaultWithIssuer(issuer));
+        // The defaults with the issuer (as createDefaultWithIssuer), but exp and nbf read the server's clock.
+        JwtTimestampValidator timestamps = new JwtTimestampValidator();
+        timestamps.setClock(clock);
+        ((NimbusJwtDecoder) decoder).setJwtValidator(
+                JwtValidators.createDefaultWithValidators(timestamps, new JwtIssuerValidator(issuer)));
         // The signature's form is checked before the cache or the verifier sees the token.
-        return new CanonicalSignatures(new VerifiedTokenCache(decoder, java.time.Clock.systemUTC(), 100_000));
+        return new CanonicalSignatures(new VerifiedTokenCache(decoder, clock, 100_000));
     }
 
     @Bean
@@ -147,13 +155,13 @@ class SecurityConfiguration {
     }
 
     @Bean
-    LiveAccessTokens liveAccessTokens(DataSource dataSource) {
-        return new LiveAccessTokens(dataSource);
+    LiveAccessTokens liveAccessTokens(DataSource dataSource, Clock clock) {
+        return new LiveAccessTokens(dataSource, clock);
     }
 
     @Bean
-    RevokedTokens revokedTokens(DataSource dataSource) {
-        return new RevokedTokens(dataSource, java.time.Clock.systemUTC());
+    RevokedTokens revokedTokens(DataSource dataSource, Clock clock) {
+        return new RevokedTokens(dataSource, clock);
     }
 
     @Bean
@@ -170,10 +178,10 @@ class SecurityConfiguration {
     @Order(2)
     @ConditionalOnWebApplication
     SecurityFilterChain apiChain(HttpSecurity http, DeniedRequests denied, LiveAccessTokens liveTokens,
-            health.carapace.access.AccessPolicy policy, health.carapace.access.ClientAddress clientAddress)
+            health.carapace.access.AccessPolicy policy, health.carapace.access.ClientAddress clientAddress, Clock clock)
             throws Exception {
         // Admin routes: a permission granted by a role of the caller, now, from this address.
-        PermissionAuthorization permissions = new PermissionAuthorization(policy, clientAddress, java.time.Clock.systemUTC());
+        PermissionAuthorization permissions = new PermissionAuthorization(policy, clientAddress, clock);
         http.addFilterAfter(new CallerResolution(liveTokens, denied), BearerTokenAuthenticationFilter.class)
                 .authorizeHttpRequests(requests -> requests
                         .requestMatchers(HttpMethod.GET, "/fhir/metadata", "/health").permitAll()

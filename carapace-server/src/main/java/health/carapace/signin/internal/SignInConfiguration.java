@@ -53,8 +53,8 @@ class SignInConfiguration {
     }
 
     @Bean
-    Sessions sessions(DataSource dataSource, SignInSettings settings) {
-        return new Sessions(dataSource, settings, Clock.systemUTC());
+    Sessions sessions(DataSource dataSource, SignInSettings settings, Clock clock) {
+        return new Sessions(dataSource, settings, clock);
     }
 
     @Bean
@@ -63,8 +63,8 @@ class SignInConfiguration {
     }
 
     @Bean
-    LoginThrottle loginThrottle(DataSource dataSource, SystemSecrets secrets, SignInSettings settings) {
-        return new LoginThrottle(dataSource, secrets, settings, Clock.systemUTC());
+    LoginThrottle loginThrottle(DataSource dataSource, SystemSecrets secrets, SignInSettings settings, Clock clock) {
+        return new LoginThrottle(dataSource, secrets, settings, clock);
     }
 
     @Bean
@@ -77,6 +77,7 @@ class SignInConfiguration {
             OAuth2TokenCustomizer<JwtEncodingContext> es256Tokens, Sessions sessions, Duration accessTokenTtl) {
         // Every token of the authorization server comes from this generator (service clients' too).
         JwtGenerator jwt = new JwtGenerator(tokenEncoder);
+        jwt.setClock(sessions.clock());
         OAuth2TokenCustomizer<JwtEncodingContext> claims = sessionClaims(sessions, accessTokenTtl);
         jwt.setJwtCustomizer(context -> {
             es256Tokens.customize(context);
@@ -100,7 +101,7 @@ class SignInConfiguration {
             if (context.getPrincipal() instanceof HumanLogin login) {
                 Sessions.Active active = sessions.extend(login.sessionId())
                         .orElseThrow(() -> new OAuth2AuthenticationException(new OAuth2Error(OAuth2ErrorCodes.INVALID_GRANT)));
-                Instant now = Instant.now();
+                Instant now = sessions.clock().instant();
                 Instant expiresAt = now.plus(accessTokenTtl);
                 if (active.idleExpiresAt().isBefore(expiresAt)) {
                     expiresAt = active.idleExpiresAt();

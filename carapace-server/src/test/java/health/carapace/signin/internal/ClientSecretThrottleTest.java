@@ -7,14 +7,10 @@ import health.carapace.access.ClientAddress;
 import health.carapace.crypto.SystemSecrets;
 import health.carapace.signin.ServiceClients;
 import health.carapace.testing.IntegrationTest;
+import health.carapace.testing.MovableClock;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
-import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.Base64;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
@@ -115,7 +111,7 @@ class ClientSecretThrottleTest extends IntegrationTest {
     @Test
     void afterTheBackOffTheRightSecretWorksAndResetsTheCount() {
         // Whole milliseconds: the database keeps microseconds, so the stored failure times are exact.
-        MovableClock clock = new MovableClock(Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
+        MovableClock clock = MovableClock.startingNow();
         LoginThrottle throttleWithClock = new LoginThrottle(dataSource, secrets, settings, clock);
         ClientSecretAuthenticationProvider springSecrets = new ClientSecretAuthenticationProvider(clients, authorizations);
         java.util.concurrent.atomic.AtomicInteger hashChecks = new java.util.concurrent.atomic.AtomicInteger();
@@ -204,33 +200,5 @@ class ClientSecretThrottleTest extends IntegrationTest {
                 select count(*) from audit.event where actor = ? and action = 'login_failed' and outcome = 'failure'
                   and coalesce(convert_from(body, 'UTF8')::jsonb ->> 'reason', '') = ?""")
                 .params(clientId, reason == null ? "" : reason).query(Long.class).single();
-    }
-
-    /** A clock that moves only when told. */
-    private static final class MovableClock extends Clock {
-        private Instant now;
-
-        MovableClock(Instant now) {
-            this.now = now;
-        }
-
-        void advance(Duration duration) {
-            now = now.plus(duration);
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
     }
 }
