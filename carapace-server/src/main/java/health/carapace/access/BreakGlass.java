@@ -48,10 +48,12 @@ public class BreakGlass {
     private final TransactionTemplate transactions;
     private final ApplicationEventPublisher events;
     private final Duration duration;
+    /** When a grant opens, closes and expires: the one clock (tests move it). */
+    private final java.time.Clock clock;
 
     BreakGlass(DataSource dataSource, RecordCipher cipher, AuditTrail audit, PlatformTransactionManager transactionManager,
             ApplicationEventPublisher events,
-            @Value("${carapace.access.break-glass-duration:PT60M}") Duration duration) {
+            @Value("${carapace.access.break-glass-duration:PT60M}") Duration duration, java.time.Clock clock) {
         if (duration.isNegative() || duration.isZero() || duration.compareTo(MAX_DURATION) > 0) {
             throw new IllegalStateException("carapace.access.break-glass-duration must be between 1 second and 24 hours");
         }
@@ -60,6 +62,7 @@ public class BreakGlass {
         this.audit = audit;
         this.transactions = new TransactionTemplate(transactionManager);
         this.events = events;
+        this.clock = clock;
         this.duration = duration;
     }
 
@@ -77,7 +80,7 @@ public class BreakGlass {
             throw new IllegalArgumentException("a reason of 1 to " + MAX_REASON_LENGTH + " characters is required");
         }
         UUID id = UUID.randomUUID();
-        Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
         Grant grant = new Grant(id, caller.principal(), patient, now, now.plus(duration));
         byte[] sealed = cipher.encrypt(patient, stripped.getBytes(StandardCharsets.UTF_8), associatedData(id, patient));
         transactions.executeWithoutResult(status -> {
@@ -98,7 +101,7 @@ public class BreakGlass {
     /** Closes the caller's open grant to the patient before it expires; audited. False if none was open. */
     public boolean close(Caller caller, String patient, AuditContext context) {
         CareRelationships.requirePatient(patient);
-        Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
         return Boolean.TRUE.equals(transactions.execute(status -> {
             int closed = jdbc.sql("update iam.break_glass set closed_at = ? where principal = ? and patient = ? "
                             + "and closed_at is null and expires_at > ?")

@@ -75,9 +75,11 @@ public class Shredding {
     private final AuditTrail audit;
     private final KeyShredder keys;
     private final Duration approvalWindow;
+    /** When requests are made, decided and expire: the one clock, never the database's (tests move it). */
+    private final java.time.Clock clock;
 
     Shredding(DataSource dataSource, PlatformTransactionManager transactionManager, AuditTrail audit, KeyShredder keys,
-            @Value("${carapace.shredding.approval-window}") Duration approvalWindow) {
+            @Value("${carapace.shredding.approval-window}") Duration approvalWindow, java.time.Clock clock) {
         if (approvalWindow.isNegative() || approvalWindow.isZero() || approvalWindow.compareTo(Duration.ofDays(7)) > 0) {
             throw new IllegalStateException("carapace.shredding.approval-window must be between 1 second and 7 days");
         }
@@ -86,6 +88,7 @@ public class Shredding {
         this.audit = audit;
         this.keys = keys;
         this.approvalWindow = approvalWindow;
+        this.clock = clock;
     }
 
     /** Asks for a patient's records to be shredded; another administrator must approve. */
@@ -121,7 +124,7 @@ public class Shredding {
             if (open) {
                 throw new Refused(409, "A shredding request for this patient is already open");
             }
-            Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
+            Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
             jdbc.sql("""
                     insert into ops.shredding_request
                       (request_id, compartment, reason, requested_by, requested_at, expires_at, state)
@@ -157,7 +160,7 @@ public class Shredding {
             // see every write that passed the check, and no write passes it afterwards.
             jdbc.sql("select pg_advisory_xact_lock(hashtext(?))").param("shredding/" + request.patient())
                     .query((rs, n) -> 1).list();
-            Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
+            Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
             jdbc.sql("update ops.shredding_request set state = 'approved', decided_by = ?, decided_at = ? "
                             + "where request_id = ?")
                     .params(origin.admin(), Timestamp.from(now), id)
@@ -206,9 +209,9 @@ public class Shredding {
                 case "pending" -> { }
                 default -> throw new Refused(409, "The request is " + request.state() + " and can no longer be refused");
             }
-            jdbc.sql("update ops.shredding_request set state = 'refused', decided_by = ?, decided_at = now() "
+            jdbc.sql("update ops.shredding_request set state = 'refused', decided_by = ?, decided_at = ? "
                             + "where request_id = ?")
-                    .params(origin.admin(), id)
+                    .params(origin.admin(), java.sql.Timestamp.from(clock.instant()), id)
                     .update();
             audit.recordInTransaction(List.of(event(origin, AuditAction.ADMIN_CHANGE, path(id) + "/refuse", true,
                     request.patient())));
@@ -259,9 +262,9 @@ public class Shredding {
         Request request = find(id).orElseThrow();
         int deleted = keys.shred(request.patient(), id);
         transactions.executeWithoutResult(status -> {
-            int marked = jdbc.sql("update ops.shredding_request set state = 'executed', executed_at = now() "
+            int marked = jdbc.sql("update ops.shredding_request set state = 'executed', executed_at = ? "
                             + "where request_id = ? and state = 'approved'")
-                    .param(id)
+                    .params(java.sql.Timestamp.from(clock.instant()), id)
                     .update();
             if (marked == 1) {
                 // The destruction itself: the patient's data keys are deleted from the keyring.
@@ -278,7 +281,8 @@ public class Shredding {
     }
 
     private void expireOverdue() {
-        jdbc.sql("update ops.shredding_request set state = 'expired' where state = 'pending' and expires_at <= now()")
+        jdbc.sql("update ops.shredding_request set state = 'expired' where state = 'pending' and expires_at <= ?")
+                .param(java.sql.Timestamp.from(clock.instant()))
                 .update();
     }
 

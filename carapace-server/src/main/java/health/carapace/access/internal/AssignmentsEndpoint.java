@@ -43,8 +43,11 @@ class AssignmentsEndpoint {
     private final AccessPolicy policy;
     private final ClientAddress addresses;
     private final AuditTrail audit;
+    private final java.time.Clock clock;
 
-    AssignmentsEndpoint(CareRelationships relationships, AccessPolicy policy, ClientAddress addresses, AuditTrail audit) {
+    AssignmentsEndpoint(CareRelationships relationships, AccessPolicy policy, ClientAddress addresses, AuditTrail audit,
+            java.time.Clock clock) {
+        this.clock = clock;
         this.relationships = relationships;
         this.policy = policy;
         this.addresses = addresses;
@@ -67,7 +70,7 @@ class AssignmentsEndpoint {
             HttpServletResponse response) throws IOException {
         Caller caller = Callers.of(request).orElse(null);
         String path = "/admin/assignments";
-        if (caller == null || !policy.grants(caller, Permissions.MANAGE_USERS, addresses.resolve(request), Instant.now())) {
+        if (caller == null || !policy.grants(caller, Permissions.MANAGE_USERS, addresses.resolve(request), clock.instant())) {
             try {
                 audit.record(List.of(new AuditEvent(UUID.randomUUID(), Instant.now(),
                         caller == null ? "anonymous" : caller.principal(), AuditAction.DENIED, path,

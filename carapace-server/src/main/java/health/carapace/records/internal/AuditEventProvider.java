@@ -44,8 +44,11 @@ public final class AuditEventProvider implements IResourceProvider {
     private final RecordAudit audit;
     private final AccessPolicy policy;
     private final ClientAddress clientAddress;
+    private final java.time.Clock clock;
 
-    AuditEventProvider(AuditQueries queries, RecordAudit audit, AccessPolicy policy, ClientAddress clientAddress) {
+    AuditEventProvider(AuditQueries queries, RecordAudit audit, AccessPolicy policy, ClientAddress clientAddress,
+            java.time.Clock clock) {
+        this.clock = clock;
         this.queries = queries;
         this.audit = audit;
         this.policy = policy;
@@ -142,7 +145,7 @@ public final class AuditEventProvider implements IResourceProvider {
     private void requireViewAudit(jakarta.servlet.http.HttpServletRequest request) {
         // view:audit granted by a role of the caller, with that role's time window and IP range.
         boolean allowed = Callers.of(request).map(caller -> policy.grants(caller, Permissions.VIEW_AUDIT,
-                clientAddress.resolve(request), java.time.Instant.now())).orElse(false);
+                clientAddress.resolve(request), clock.instant())).orElse(false);
         if (!allowed) {
             audit.trail().record(List.of(health.carapace.audit.AuditEvent.now(RecordAudit.user(), AuditAction.DENIED,
                     request.getRequestURI(), RecordAudit.context(), false, null, RecordAudit.purposeOfUse(),

@@ -86,7 +86,7 @@ class FhirServerConfiguration {
             TransactionTemplate transactions, @Value("${carapace.fhir.max-json-depth}") int maxDepth,
             RecordAudit audit, AuditQueries auditQueries, RecordGuard guard, BreakGlass breakGlass,
             health.carapace.access.AccessPolicy accessPolicy, health.carapace.access.ClientAddress clientAddress,
-            PublicBaseUrl publicBaseUrl) {
+            PublicBaseUrl publicBaseUrl, java.time.Clock clock) {
         List<IResourceProvider> providers = new ArrayList<>();
         for (String type : ResourceTypes.names()) {
             @SuppressWarnings("unchecked")
@@ -94,7 +94,7 @@ class FhirServerConfiguration {
                     (Class<? extends Resource>) fhir.getResourceDefinition(type).getImplementingClass();
             providers.add(new ResourceProvider(modelClass, store, search, transactions, audit));
         }
-        providers.add(new AuditEventProvider(auditQueries, audit, accessPolicy, clientAddress));
+        providers.add(new AuditEventProvider(auditQueries, audit, accessPolicy, clientAddress, clock));
         RestfulServer server = new CarapaceRestfulServer(fhir, new UnsupportedInteractions(guard));
         server.setResourceProviders(providers);
         server.registerProvider(new BundleProcessor(fhir, store, transactions, audit, guard));
