@@ -86,7 +86,7 @@ class AccessPolicyConfiguration {
         var registration = new org.springframework.boot.web.servlet.FilterRegistrationBean<>(
                 new ClientAddressFilter(clientAddress));
         // Before Spring Security (order -100): refusals are audited with the resolved address too.
-        registration.setOrder(org.springframework.core.Ordered.HIGHEST_PRECEDENCE + 20);
+        registration.setOrder(health.carapace.platform.web.FilterOrder.CLIENT_ADDRESS);
         return registration;
     }
 }

@@ -8,7 +8,6 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.util.UUID;
 import org.slf4j.MDC;
-import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.stereotype.Component;
 import org.springframework.web.filter.OncePerRequestFilter;
@@ -19,7 +18,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
  * anything, and the server's own id is what operators correlate on.
  */
 @Component
-@Order(Ordered.HIGHEST_PRECEDENCE)
+@Order(health.carapace.platform.web.FilterOrder.REQUEST_IDS)
 public class RequestIds extends OncePerRequestFilter {
 
     public static final String MDC_KEY = "requestId";

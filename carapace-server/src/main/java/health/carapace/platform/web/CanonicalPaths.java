@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.util.Locale;
 import java.util.regex.Pattern;
 import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
-import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.stereotype.Component;
 import org.springframework.web.filter.OncePerRequestFilter;
@@ -27,7 +26,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
  * Carapace route needs them: resource ids are UUIDs and search values travel in the query.
  */
 @Component
-@Order(Ordered.HIGHEST_PRECEDENCE + 5)
+@Order(FilterOrder.CANONICAL_PATHS)
 public class CanonicalPaths extends OncePerRequestFilter {
 
     /** Percent-encoded '.', '/', '\', ';' and '%': a second spelling of a character refused below. */

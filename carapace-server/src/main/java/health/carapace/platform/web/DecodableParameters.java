@@ -29,7 +29,6 @@ import java.util.Map;
 import java.util.Optional;
 import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
 import org.springframework.beans.factory.ObjectProvider;
-import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.stereotype.Component;
 import org.springframework.web.filter.OncePerRequestFilter;
@@ -53,7 +52,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
  * their ordinary answer to a bad field.
  */
 @Component
-@Order(Ordered.HIGHEST_PRECEDENCE + 11)
+@Order(FilterOrder.DECODABLE_PARAMETERS)
 public class DecodableParameters extends OncePerRequestFilter {
 
     /** As many fields as Tomcat's default {@code maxParameterCount}, far more than any Carapace route reads. */

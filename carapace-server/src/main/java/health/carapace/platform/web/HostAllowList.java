@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.util.Collections;
 import java.util.List;
 import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
-import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.stereotype.Component;
 import org.springframework.web.filter.OncePerRequestFilter;
@@ -22,7 +21,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
  * browsers send the attacker's name. A request with no {@code Host} or with two is refused too.
  */
 @Component
-@Order(Ordered.HIGHEST_PRECEDENCE + 2)
+@Order(FilterOrder.HOST_ALLOW_LIST)
 public class HostAllowList extends OncePerRequestFilter {
 
     private static final int MISDIRECTED_REQUEST = 421;

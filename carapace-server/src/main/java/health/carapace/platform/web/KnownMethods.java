@@ -7,7 +7,6 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.util.Set;
 import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
-import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.stereotype.Component;
 import org.springframework.web.filter.OncePerRequestFilter;
@@ -19,7 +18,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
  * rendered by {@link ContainerErrorReport} with the same outcome.
  */
 @Component
-@Order(Ordered.HIGHEST_PRECEDENCE + 3)
+@Order(FilterOrder.KNOWN_METHODS)
 public class KnownMethods extends OncePerRequestFilter {
 
     static final Set<String> SERVED = Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS");

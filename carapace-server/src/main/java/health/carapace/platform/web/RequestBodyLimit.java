@@ -12,7 +12,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
 import org.springframework.beans.factory.annotation.Value;
-import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.stereotype.Component;
 import org.springframework.web.filter.OncePerRequestFilter;
@@ -28,7 +27,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
  * clients rarely compress requests; responses may still be compressed.
  */
 @Component
-@Order(Ordered.HIGHEST_PRECEDENCE + 10)
+@Order(FilterOrder.REQUEST_BODY_LIMIT)
 public class RequestBodyLimit extends OncePerRequestFilter {
 
     private final long maxBytes;

@@ -8,7 +8,6 @@ import jakarta.servlet.http.HttpServletResponseWrapper;
 import java.io.IOException;
 import java.util.Locale;
 import java.util.Map;
-import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.stereotype.Component;
 import org.springframework.web.filter.OncePerRequestFilter;
@@ -24,7 +23,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
  * the default instead of adding a second header, since browsers enforce every CSP header they get.
  */
 @Component
-@Order(Ordered.HIGHEST_PRECEDENCE + 1)
+@Order(FilterOrder.SECURITY_HEADERS)
 public class SecurityHeaders extends OncePerRequestFilter {
 
     /** Header name → default value; names in lower case for the replacement check. */

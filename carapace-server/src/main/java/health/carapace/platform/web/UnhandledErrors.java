@@ -11,7 +11,6 @@ import org.apache.tomcat.util.http.InvalidParameterException;
 import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.stereotype.Component;
 import org.springframework.web.filter.OncePerRequestFilter;
@@ -23,7 +22,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
  * redacting format (class and frames, no message) and answered with a 500 OperationOutcome.
  */
 @Component
-@Order(Ordered.HIGHEST_PRECEDENCE + 2)
+@Order(FilterOrder.UNHANDLED_ERRORS)
 public class UnhandledErrors extends OncePerRequestFilter {
 
     private static final Logger log = LoggerFactory.getLogger(UnhandledErrors.class);

@@ -29,8 +29,8 @@ final class AccessEnforcement {
     /** Whether SSN identifiers may match the search (view:ssn): set here, read by the provider. Absent means no. */
     static final String SSN_VISIBLE_KEY = AccessEnforcement.class.getName() + ".ssnVisible";
 
-    /** Before any other check of the request's parameters at the same pointcut ({@link ResultParameters}). */
-    static final int DECISION_ORDER = -100;
+    /** Before any other check of the request's parameters at the same pointcut ({@link InterceptorOrder}). */
+    static final int DECISION_ORDER = InterceptorOrder.DECISION;
 
     private final RecordGuard guard;
     private final RecordStore store;

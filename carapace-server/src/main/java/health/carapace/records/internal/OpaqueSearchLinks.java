@@ -37,7 +37,7 @@ final class OpaqueSearchLinks {
         this.paging = paging;
     }
 
-    @Hook(Pointcut.SERVER_OUTGOING_RESPONSE)
+    @Hook(value = Pointcut.SERVER_OUTGOING_RESPONSE, order = InterceptorOrder.OPAQUE_SEARCH_LINKS)
     public boolean rewrite(RequestDetails request, IBaseResource response) {
         if (!(response instanceof Bundle bundle) || (request.getRestOperationType() != RestOperationTypeEnum.SEARCH_TYPE
                 && request.getRestOperationType() != RestOperationTypeEnum.SEARCH_SYSTEM)) {

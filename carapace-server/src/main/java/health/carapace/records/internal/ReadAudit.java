@@ -33,7 +33,7 @@ final class ReadAudit {
         this.audit = audit;
     }
 
-    @Hook(Pointcut.SERVER_OUTGOING_RESPONSE)
+    @Hook(value = Pointcut.SERVER_OUTGOING_RESPONSE, order = InterceptorOrder.READ_AUDIT)
     public boolean beforeResponse(RequestDetails request, IBaseResource response, HttpServletRequest servletRequest) {
         RestOperationTypeEnum operation = request.getRestOperationType();
         if (operation == null) {

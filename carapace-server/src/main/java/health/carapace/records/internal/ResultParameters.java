@@ -21,7 +21,7 @@ final class ResultParameters {
     private static final Pattern COUNT = Pattern.compile("[0-9]{1,9}");
     private static final List<String> NUMERIC = List.of("_count", "_getpagesoffset");
 
-    @Hook(value = Pointcut.SERVER_INCOMING_REQUEST_POST_PROCESSED, order = AccessEnforcement.DECISION_ORDER + 1)
+    @Hook(value = Pointcut.SERVER_INCOMING_REQUEST_POST_PROCESSED, order = InterceptorOrder.RESULT_PARAMETERS)
     public boolean check(RequestDetails request) {
         for (String name : NUMERIC) {
             String[] values = request.getParameters().get(name);

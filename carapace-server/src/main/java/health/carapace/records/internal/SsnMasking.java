@@ -30,7 +30,7 @@ final class SsnMasking {
         this.guard = guard;
     }
 
-    @Hook(Pointcut.SERVER_OUTGOING_RESPONSE)
+    @Hook(value = Pointcut.SERVER_OUTGOING_RESPONSE, order = InterceptorOrder.SSN_MASKING)
     public boolean mask(RequestDetails request, IBaseResource response) {
         if (response == null || !mayHoldSsn(response) || guard.maySeeSsn()) {
             return true;

@@ -78,7 +78,7 @@ final class StrictBody {
         xml.setProperty(XMLInputFactory.IS_REPLACING_ENTITY_REFERENCES, false);
     }
 
-    @Hook(Pointcut.SERVER_INCOMING_REQUEST_POST_PROCESSED)
+    @Hook(value = Pointcut.SERVER_INCOMING_REQUEST_POST_PROCESSED, order = InterceptorOrder.STRICT_BODY)
     public boolean check(RequestDetails request) {
         String method = request.getRequestType() == null ? "" : request.getRequestType().name();
         if (!method.equals("POST") && !method.equals("PUT") && !method.equals("PATCH")) {

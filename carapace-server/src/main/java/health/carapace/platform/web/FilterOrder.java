@@ -1,0 +1,33 @@
+package health.carapace.platform.web;
+
+import org.springframework.core.Ordered;
+
+/**
+ * The order of the servlet filters in front of everything else (Spring Security's chains come
+ * after all of them), in one place, so that what runs first is a decision and not an accident of
+ * numbers spread over many classes. Each filter says why it stands where it stands.
+ */
+public final class FilterOrder {
+
+    /** First: every later line of the log and every response carries the request id. */
+    public static final int REQUEST_IDS = Ordered.HIGHEST_PRECEDENCE;
+    /** Before anything can answer, so that every refusal carries the security headers too. */
+    public static final int SECURITY_HEADERS = REQUEST_IDS + 1;
+    /** Around every later filter: no exception reaches the container. */
+    public static final int UNHANDLED_ERRORS = REQUEST_IDS + 2;
+    /** A request for another host is refused before anything looks at it. */
+    public static final int HOST_ALLOW_LIST = REQUEST_IDS + 3;
+    /** Methods the server does not know are refused before any route is matched. */
+    public static final int KNOWN_METHODS = REQUEST_IDS + 4;
+    /** Path tricks are refused before any filter interprets the path. */
+    public static final int CANONICAL_PATHS = REQUEST_IDS + 5;
+    /** Oversized and compressed bodies are refused before the body is read. */
+    public static final int REQUEST_BODY_LIMIT = REQUEST_IDS + 10;
+    /** Query strings and form bodies are decoded once, strictly, before anything reads a parameter. */
+    public static final int DECODABLE_PARAMETERS = REQUEST_IDS + 11;
+    /** The real client address, for the access decisions and the audit trail after it. */
+    public static final int CLIENT_ADDRESS = REQUEST_IDS + 20;
+
+    private FilterOrder() {
+    }
+}
