@@ -47,7 +47,6 @@ public class ContainerErrorReport extends ErrorReportValve {
             if (throwable != null) {
                 log.error("An exception reached the container; answered with {}", status, throwable);
             }
-            SecurityHeaders.apply(response);
             OperationOutcomes.write(response, status, issueType(status), message(status));
         } catch (IOException | IllegalStateException e) {
             // The client has gone or the response is already committed: nothing more can be said.

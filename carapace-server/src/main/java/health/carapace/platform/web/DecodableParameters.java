@@ -97,7 +97,6 @@ public class DecodableParameters extends OncePerRequestFilter {
             return;
         }
         if (fields.undecodable && !isFormPage(request)) {
-            SecurityHeaders.apply(response);
             OperationOutcomes.write(response, HttpServletResponse.SC_BAD_REQUEST, IssueType.INVALID,
                     "The query string or form body is not valid percent-encoded UTF-8"
                             + " (application/x-www-form-urlencoded, charset UTF-8)");

@@ -38,12 +38,6 @@ public class HostAllowList extends OncePerRequestFilter {
         List<String> hosts = request.getHeaders("Host") == null ? List.of()
                 : Collections.list(request.getHeaders("Host"));
         if (hosts.size() != 1 || !publicBaseUrl.allowsHost(hosts.get(0))) {
-            // the usual headers: this answer is written before Spring Security's header writers run
-            response.setHeader("Strict-Transport-Security", "max-age=31536000 ; includeSubDomains");
-            response.setHeader("Cache-Control", "no-store");
-            response.setHeader("X-Content-Type-Options", "nosniff");
-            response.setHeader("X-Frame-Options", "DENY");
-            response.setHeader("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
             OperationOutcomes.write(response, MISDIRECTED_REQUEST, IssueType.INVALID,
                     "This server does not answer for the host name in the request");
             return;

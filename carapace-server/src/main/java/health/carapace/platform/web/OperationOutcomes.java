@@ -30,13 +30,34 @@ public final class OperationOutcomes {
         return outcome;
     }
 
-    /** Writes an outcome as FHIR JSON, for refusals made before the FHIR server sees a request. */
+    /**
+     * Writes an outcome as FHIR JSON, with the security headers every response carries, for
+     * refusals made before the FHIR server sees a request.
+     */
     public static void write(HttpServletResponse response, int status, IssueType code, String message)
             throws IOException {
+        SecurityHeaders.apply(response);
         response.setStatus(status);
         response.setContentType("application/fhir+json");
         response.setCharacterEncoding(StandardCharsets.UTF_8.name());
         response.getWriter().write(FHIR.newJsonParser().encodeResourceToString(of(code, message)));
         response.getWriter().flush();
+    }
+
+    /**
+     * Replaces whatever a response held so far with an outcome (for a failure found after the
+     * answer began): headers reset to ours, the request id kept. Nothing can be said once the
+     * response is committed.
+     */
+    public static void replace(HttpServletResponse response, int status, IssueType code, String message)
+            throws IOException {
+        if (response.isCommitted()) {
+            return;
+        }
+        response.reset();
+        if (RequestIds.current() != null) {
+            response.setHeader(RequestIds.HEADER, RequestIds.current());
+        }
+        write(response, status, code, message);
     }
 }

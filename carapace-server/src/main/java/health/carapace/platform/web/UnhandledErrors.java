@@ -5,7 +5,6 @@ import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
-import health.carapace.platform.logging.RequestIds;
 import org.apache.catalina.connector.ClientAbortException;
 import org.apache.tomcat.util.http.InvalidParameterException;
 import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
@@ -59,29 +58,13 @@ public class UnhandledErrors extends OncePerRequestFilter {
 
     private static void refuseBadParameters(HttpServletResponse response) throws IOException {
         log.warn("Refused a request whose parameters the container could not decode");
-        if (response.isCommitted()) {
-            return;
-        }
-        response.reset();
-        SecurityHeaders.apply(response);
-        if (RequestIds.current() != null) {
-            response.setHeader(RequestIds.HEADER, RequestIds.current());
-        }
-        OperationOutcomes.write(response, HttpServletResponse.SC_BAD_REQUEST, IssueType.INVALID,
+        OperationOutcomes.replace(response, HttpServletResponse.SC_BAD_REQUEST, IssueType.INVALID,
                 "The request's parameters could not be decoded");
     }
 
     static void answer(HttpServletResponse response, Throwable e) throws IOException {
         log.error("A request failed with an unhandled exception", e);
-        if (response.isCommitted()) {
-            return;
-        }
-        response.reset();
-        SecurityHeaders.apply(response);
-        if (RequestIds.current() != null) {
-            response.setHeader(RequestIds.HEADER, RequestIds.current());
-        }
-        OperationOutcomes.write(response, HttpServletResponse.SC_INTERNAL_SERVER_ERROR, IssueType.EXCEPTION,
+        OperationOutcomes.replace(response, HttpServletResponse.SC_INTERNAL_SERVER_ERROR, IssueType.EXCEPTION,
                 "The server could not answer this request");
     }
 }
