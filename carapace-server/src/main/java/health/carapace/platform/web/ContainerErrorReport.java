@@ -45,7 +45,14 @@ public class ContainerErrorReport extends ErrorReportValve {
         }
         try {
             if (throwable != null) {
-                log.error("An exception reached the container; answered with {}", status, throwable);
+                if (status >= 500) {
+                    log.error("An exception reached the container; answered with {}", status, throwable);
+                } else {
+                    // A request the container could not parse (a raw non-ASCII byte in the request
+                    // line, say): the client's error, which anyone can send without a token, so one
+                    // line without a stack trace rather than an alert-raising ERROR per request.
+                    log.warn("The container refused a request it could not parse; answered with {}", status);
+                }
             }
             OperationOutcomes.write(response, status, issueType(status), message(status));
         } catch (IOException | IllegalStateException e) {

@@ -43,6 +43,17 @@ class ContainerRefusalsTest extends IntegrationTest {
     }
 
     @Test
+    @org.junit.jupiter.api.extension.ExtendWith(org.springframework.boot.test.system.OutputCaptureExtension.class)
+    void aRawNonAsciiByteInTheRequestLineIsAnsweredWithAnOutcomeAndNoErrorLine(
+            org.springframework.boot.test.system.CapturedOutput output) throws IOException {
+        // Anyone can send this without a token: a client error, not an alert (found in review).
+        assertOurs(raw("GET /fhir/metadata?" + canary + "=\u00fc HTTP/1.1\r\nHost: localhost\r\n\r\n"), 400);
+        assertThat(output.getAll()).contains("The container refused a request it could not parse")
+                .doesNotContain("\"level\":\"ERROR\",\"logger\":\"health.carapace.platform.web.ContainerErrorReport\"")
+                .doesNotContain(canary);
+    }
+
+    @Test
     void aSixteenKilobyteUrlIsAnsweredWithAnOutcome() throws IOException {
         String longPath = "/fhir/Patient?family=" + canary + "x".repeat(16 * 1024);
         RawHttp.Response response = raw("GET " + longPath + " HTTP/1.1\r\nHost: localhost\r\n\r\n");
