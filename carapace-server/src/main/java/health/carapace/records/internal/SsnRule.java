@@ -36,11 +36,12 @@ final class SsnRule {
 
     /**
      * An SSN in free text, over its shadow ({@link #shadow}): three, two and four digits, each
-     * gap up to three separators of any kind (mixed), not inside a longer run of digits.
+     * gap up to eight separators of any kind (mixed; markup between the groups, such as {@code <br/>} or
+     * table cells, reads as separators too), not inside a longer run of digits.
      */
-    private static final Pattern SSN_SHADOW = Pattern.compile("(?<![0-9*])[0-9]{3}-{0,3}[0-9]{2}-{0,3}[0-9]{4}(?![0-9])");
+    private static final Pattern SSN_SHADOW = Pattern.compile("(?<![0-9*])[0-9]{3}-{0,8}[0-9]{2}-{0,8}[0-9]{4}(?![0-9])");
     /** The same with the first five digits masked, as {@link #maskNarrative} writes them. */
-    private static final Pattern MASK_SHADOW = Pattern.compile("(?<![0-9*])\\*{3}-{0,3}\\*{2}-{0,3}[0-9]{4}(?![0-9])");
+    private static final Pattern MASK_SHADOW = Pattern.compile("(?<![0-9*])\\*{3}-{0,8}\\*{2}-{0,8}[0-9]{4}(?![0-9])");
     /** What {@link #masked} writes into an identifier value, as found in a value sent back. */
     private static final Pattern MASK_TEXT = Pattern.compile("\\*\\*\\*-\\*\\*-[0-9*]{4}");
 
@@ -334,7 +335,8 @@ final class SsnRule {
      * Free text as the SSN patterns read it, one character per code point: a digit of any script
      * (or one that NFKC turns into a digit: fullwidth, superscript, circled) becomes its ASCII
      * digit; a separator (any dash, space or other white space, format character such as a
-     * zero-width space or soft hyphen, dot, slash, underscore) becomes {@code -}; {@code *} stays;
+     * zero-width space or soft hyphen, dot, slash, underscore, comma, colon, plus) becomes {@code -};
+     * {@code *} stays;
      * anything else becomes {@code x}.
      */
     static String shadow(String text) {
@@ -355,7 +357,7 @@ final class SsnRule {
         int type = Character.getType(cp);
         if (type == Character.DASH_PUNCTUATION || type == Character.SPACE_SEPARATOR || type == Character.FORMAT
                 || type == Character.CONNECTOR_PUNCTUATION || Character.isWhitespace(cp) || cp == '.' || cp == '/'
-                || cp == '\u2212' /* minus sign */) {
+                || cp == ',' || cp == ':' || cp == '+' || cp == '\u2212' /* minus sign */) {
             return '-';
         }
         return 'x';

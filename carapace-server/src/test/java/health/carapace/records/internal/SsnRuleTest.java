@@ -102,6 +102,20 @@ class SsnRuleTest {
     }
 
     @Test
+    void anSsnIsRecognisedWithLongOrOddSeparatorRunsAndAcrossLineBreaksAndTableCells() {
+        // Found by the second attack on the running server: these stayed in clear.
+        for (String spelling : List.of("871 -- 23 -- 4511", "871 _-_ 23 _-_ 4513", "871,23,4515", "871+23+4517",
+                "871:23:4518")) {
+            assertThat(SsnRule.isSsnShaped(spelling)).as(spelling).isTrue();
+            assertThat(masked("SSN " + spelling)).as(spelling).doesNotContain("871").contains("***");
+        }
+        assertThat(masked("871<br/><br/>23<br/><br/>4512")).doesNotContain("871");
+        assertThat(masked("<table><tr><td>871</td></tr><tr><td>23</td></tr><tr><td>4514</td></tr></table>"))
+                .doesNotContain("871");
+        assertThat(masked("n 555-123-4567")).as("a telephone number (3-3-4) is no SSN").contains("555-123-4567");
+    }
+
+    @Test
     void aNarrativeMaskIsRestoredOnlyInTextAndOnlyForTheStoredNumbers() {
         Patient stored = narrative("SSN 871-23-<b>4501</b>");
         Patient sent = stored.copy();
