@@ -281,6 +281,39 @@ class UserTokenAttackTest extends IntegrationTest {
     }
 
     @Test
+    void aRefreshTokenRevokedAtAnotherNodeIsRefusedHereAndEndsTheSession() throws Exception {
+        SignedIn user = signIn();
+        String refreshToken = user.tokens().refreshToken();
+        // Another node, which never held this refresh token, was asked to revoke it: it lists the
+        // token's SHA-256 (never the token) in the shared table, as this node's endpoint does too.
+        JdbcClient.create(dataSource).sql("insert into iam.revoked_token (jti, expires_at) values (?, ?)")
+                .params("refresh:" + java.util.HexFormat.of().formatHex(java.security.MessageDigest
+                                .getInstance("SHA-256").digest(refreshToken.getBytes(StandardCharsets.US_ASCII))),
+                        java.sql.Timestamp.from(Instant.now().plus(java.time.Duration.ofHours(12))))
+                .update();
+
+        assertRefusedGrant(user.browser().refresh(refreshToken));
+        assertUnauthenticated(user.browser().fhirGet(patientPath, user.tokens().accessToken()));
+        assertThat(audited(user.name(), "session_revoked")).as("the session ended").isEqualTo(1);
+    }
+
+    @Test
+    void revokingARefreshTokenThisNodeDoesNotHoldListsItForTheNodeThatDoes() throws Exception {
+        // The shape of a refresh token (96 random bytes, base64url), issued by another node.
+        String elsewhere = "Zq" + UUID.randomUUID().toString().replace("-", "") + "A".repeat(94);
+        HttpResponse<String> revoked = signIn().browser().post(baseUrl() + "/oauth2/revoke", Map.of("token", elsewhere,
+                "token_type_hint", "refresh_token", "client_id", SignInBrowser.APP));
+
+        assertThat(revoked.statusCode()).isEqualTo(200);
+        String listed = "refresh:" + java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                .digest(elsewhere.getBytes(StandardCharsets.US_ASCII)));
+        assertThat(JdbcClient.create(dataSource).sql("select count(*) from iam.revoked_token where jti = ?")
+                .param(listed).query(Long.class).single()).as("listed by its hash").isEqualTo(1);
+        assertThat(JdbcClient.create(dataSource).sql("select count(*) from iam.revoked_token where jti like ?")
+                .param("%" + elsewhere + "%").query(Long.class).single()).as("never in clear").isZero();
+    }
+
+    @Test
     void aServiceClientCannotRevokeAPersonsAccessToken() {
         SignedIn user = signIn();
         ServiceClients.Credentials other = serviceClients.create("revoke-a-person");

@@ -29,9 +29,12 @@ final class AccessTokenRevocation implements AuthenticationProvider {
     private final JwtDecoder verifier;
     private final RevokedTokens revoked;
     private final SessionEndings sessions;
+    /** No refresh token outlives its session's maximum lifetime. */
+    private final java.time.Duration refreshTokensUsableFor;
 
     AccessTokenRevocation(AuthenticationProvider refreshTokens, JwtDecoder verifier, RevokedTokens revoked,
-            SessionEndings sessions) {
+            SessionEndings sessions, java.time.Duration refreshTokensUsableFor) {
+        this.refreshTokensUsableFor = refreshTokensUsableFor;
         this.refreshTokens = refreshTokens;
         this.verifier = verifier;
         this.revoked = revoked;
@@ -45,7 +48,11 @@ final class AccessTokenRevocation implements AuthenticationProvider {
         try {
             jwt = verifier.decode(request.getToken());
         } catch (JwtException notAValidAccessToken) {
-            return refreshTokens.authenticate(authentication);
+            Authentication result = refreshTokens.authenticate(authentication);
+            // Spring revokes only what this node's memory holds; the node that issued a refresh
+            // token may be another one (or this one before a restart), so it is listed for all.
+            revoked.revokeRefreshToken(request.getToken(), refreshTokensUsableFor);
+            return result;
         }
         if (!(request.getPrincipal() instanceof OAuth2ClientAuthenticationToken client) || !client.isAuthenticated()
                 || client.getRegisteredClient() == null

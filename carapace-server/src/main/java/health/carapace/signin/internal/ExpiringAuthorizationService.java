@@ -40,11 +40,15 @@ final class ExpiringAuthorizationService implements OAuth2AuthorizationService {
 
     private final Duration fallbackLifetime;
     private final BiConsumer<HumanLogin, Ending> sessionEnded;
+    /** Whether another node (or this one before a restart) was asked to revoke a refresh token. */
+    private final java.util.function.Predicate<String> refreshTokenRevokedElsewhere;
     private final Cache<String, OAuth2Authorization> byId;
     private final Cache<String, Entry> idByToken;
     private final Cache<String, Entry> retiredRefreshTokens;
 
-    ExpiringAuthorizationService(Duration fallbackLifetime, BiConsumer<HumanLogin, Ending> sessionEnded) {
+    ExpiringAuthorizationService(Duration fallbackLifetime, BiConsumer<HumanLogin, Ending> sessionEnded,
+            java.util.function.Predicate<String> refreshTokenRevokedElsewhere) {
+        this.refreshTokenRevokedElsewhere = refreshTokenRevokedElsewhere;
         this.fallbackLifetime = fallbackLifetime;
         this.sessionEnded = sessionEnded;
         this.byId = Caffeine.newBuilder().expireAfter(Expiry.<String, OAuth2Authorization>writing(
@@ -121,6 +125,14 @@ final class ExpiringAuthorizationService implements OAuth2AuthorizationService {
         }
         OAuth2Authorization authorization = byId.getIfPresent(entry.id());
         if (authorization == null || !holds(authorization, token, tokenType)) {
+            return null;
+        }
+        if (authorization.getRefreshToken() != null
+                && token.equals(authorization.getRefreshToken().getToken().getTokenValue())
+                && refreshTokenRevokedElsewhere.test(token)) {
+            // Revoked at a node that did not hold it: the revocation holds here, and ends the session.
+            remove(authorization);
+            loginOf(authorization).ifPresent(login -> sessionEnded.accept(login, Ending.REVOKED));
             return null;
         }
         return authorization;

@@ -30,6 +30,37 @@ final class RevokedTokens {
         this.clock = clock;
     }
 
+    /**
+     * A refresh token revoked at a node that did not issue it (refresh tokens live in the issuing
+     * node's memory, ADR 0007): listed by its SHA-256, never in clear, until it could no longer be
+     * used anyway (the session's maximum lifetime), so that the issuing node refuses it at its next
+     * use and ends its session. A value that is not one of our refresh tokens is not listed.
+     */
+    void revokeRefreshToken(String value, Duration usableFor) {
+        if (value != null && REFRESH_TOKEN_SHAPE.matcher(value).matches()) {
+            revoke(refreshTokenKey(value), clock.instant().plus(usableFor));
+        }
+    }
+
+    /** Whether a refresh token was revoked at another node. */
+    boolean isRevokedRefreshToken(String value) {
+        return jdbc.sql("select exists (select 1 from iam.revoked_token where jti = ?)")
+                .param(refreshTokenKey(value)).query(Boolean.class).single();
+    }
+
+    /** Spring Authorization Server's refresh tokens: 96 random bytes, base64url without padding. */
+    private static final java.util.regex.Pattern REFRESH_TOKEN_SHAPE = java.util.regex.Pattern.compile("[A-Za-z0-9_-]{128}");
+
+    static String refreshTokenKey(String value) {
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(value.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            return "refresh:" + java.util.HexFormat.of().formatHex(digest);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every JDK", e);
+        }
+    }
+
     void revoke(String jti, Instant expiresAt) {
         jdbc.sql("insert into iam.revoked_token (jti, expires_at) values (?, ?) on conflict (jti) do nothing")
                 .params(jti, Timestamp.from(expiresAt))

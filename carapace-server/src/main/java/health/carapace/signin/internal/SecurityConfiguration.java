@@ -119,7 +119,8 @@ class SecurityConfiguration {
     @ConditionalOnWebApplication
     SecurityFilterChain authorizationServerChain(HttpSecurity http, AuditTrail audit, HumanSignIn signIn,
             JwtDecoder jwtDecoder, RevokedTokens revokedTokens, SessionEndings sessionEndings, LoginThrottle throttle,
-            health.carapace.access.ClientAddress clientAddress, LiveAccessTokens liveTokens) throws Exception {
+            health.carapace.access.ClientAddress clientAddress, LiveAccessTokens liveTokens, SignInSettings settings)
+            throws Exception {
         OAuth2AuthorizationServerConfigurer authorizationServer = new OAuth2AuthorizationServerConfigurer();
         TokenRequests tokens = new TokenRequests(audit);
         http.securityMatcher(authorizationServer.getEndpointsMatcher())
@@ -131,7 +132,8 @@ class SecurityConfiguration {
                                 // Access tokens are revoked in the database, for every node (ADR 0013).
                                 .authenticationProviders(providers -> providers.replaceAll(provider ->
                                         provider instanceof OAuth2TokenRevocationAuthenticationProvider
-                                                ? new AccessTokenRevocation(provider, jwtDecoder, revokedTokens, sessionEndings)
+                                                ? new AccessTokenRevocation(provider, jwtDecoder, revokedTokens, sessionEndings,
+                                                        settings.maxLifetime())
                                                 : provider))
                                 .revocationResponseHandler(tokens.revoked())
                                 .errorResponseHandler(tokens.revocationRefused()))

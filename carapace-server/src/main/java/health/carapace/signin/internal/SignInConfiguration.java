@@ -122,9 +122,10 @@ class SignInConfiguration {
     /** Ends the sign-in session behind a revoked or replayed refresh token, and audits it. */
     @Bean
     org.springframework.security.oauth2.server.authorization.OAuth2AuthorizationService authorizationService(
-            Duration accessTokenTtl, SessionEndings endings) {
+            Duration accessTokenTtl, SessionEndings endings, RevokedTokens revokedTokens) {
         return new ExpiringAuthorizationService(accessTokenTtl,
-                (login, ending) -> endings.end(login.sessionId(), login.getName(), ending));
+                (login, ending) -> endings.end(login.sessionId(), login.getName(), ending),
+                revokedTokens::isRevokedRefreshToken);
     }
 
     /** The sign-in pages: browser session and CSRF protection, nothing else of the API's rules. */
