@@ -3,6 +3,7 @@ package health.carapace.cli;
 import health.carapace.signin.LoginApps;
 import java.util.ArrayList;
 import java.util.List;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -10,6 +11,9 @@ import picocli.CommandLine.Option;
         description = {"Registers an application through which people sign in (OAuth2 public client:",
             "authorization code with PKCE S256, rotating refresh tokens) and prints its client id."})
 final class CreateAppCommand extends InstallationCommand {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--name", required = true, description = "A label for the application.")
     String name;
@@ -20,8 +24,10 @@ final class CreateAppCommand extends InstallationCommand {
 
     @Override
     public Integer call() throws Exception {
+        var out = spec.commandLine().getOut();
         String clientId = installation.run(ctx -> ctx.getBean(LoginApps.class).create(name, redirectUris));
-        System.out.println("client_id: " + clientId);
+        out.println("client_id: " + clientId);
+        out.flush();
         return 0;
     }
 }

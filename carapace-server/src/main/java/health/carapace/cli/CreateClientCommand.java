@@ -1,12 +1,16 @@
 package health.carapace.cli;
 
 import health.carapace.signin.ServiceClients;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "create-client", mixinStandardHelpOptions = true,
         description = "Registers a service client (OAuth2 client credentials) and prints its secret once.")
 final class CreateClientCommand extends InstallationCommand {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--name", required = true, description = "A label for the client, e.g. the system using it.")
     String name;
@@ -17,10 +21,12 @@ final class CreateClientCommand extends InstallationCommand {
 
     @Override
     public Integer call() throws Exception {
+        var out = spec.commandLine().getOut();
         ServiceClients.Credentials created = installation.run(ctx -> ctx.getBean(ServiceClients.class).create(name, roles));
-        System.out.println("client_id:     " + created.clientId());
-        System.out.println("client_secret: " + created.clientSecret());
-        System.out.println("The secret is shown only now; Carapace stores only its hash.");
+        out.println("client_id:     " + created.clientId());
+        out.println("client_secret: " + created.clientSecret());
+        out.println("The secret is shown only now; Carapace stores only its hash.");
+        out.flush();
         return 0;
     }
 }

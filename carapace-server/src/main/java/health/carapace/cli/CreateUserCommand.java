@@ -5,12 +5,13 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-// --- people (ADR 0007) ----------------------------------------------------------------------
-
 @Command(name = "create-user", mixinStandardHelpOptions = true,
         description = {"Creates a user without any password and prints a one-time enrolment link where they set",
             "one (TOTP is enrolled at their first sign-in). The first administrator is created this way."})
 final class CreateUserCommand extends InstallationCommand {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @CommandLine.Parameters(index = "0", description = "The user name (unique regardless of case).")
     String name;
@@ -23,11 +24,13 @@ final class CreateUserCommand extends InstallationCommand {
 
     @Override
     public Integer call() throws Exception {
+        var out = spec.commandLine().getOut();
         Users.Enrolment enrolment = installation.run(ctx -> ctx.getBean(Users.class).create(name, roles, practitioner));
-        System.out.println("user:            " + enrolment.userName());
-        System.out.println("enrolment link:  " + enrolment.link());
-        System.out.println("expires:         " + enrolment.expiresAt());
-        System.out.println("Give the link to the user over a trusted channel; it works once. Carapace stores only its hash.");
+        out.println("user:            " + enrolment.userName());
+        out.println("enrolment link:  " + enrolment.link());
+        out.println("expires:         " + enrolment.expiresAt());
+        out.println("Give the link to the user over a trusted channel; it works once. Carapace stores only its hash.");
+        out.flush();
         return 0;
     }
 }

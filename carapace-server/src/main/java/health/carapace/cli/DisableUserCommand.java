@@ -8,13 +8,18 @@ import picocli.CommandLine.Command;
         description = "Disables a user and ends their sessions: their tokens stop working on the next request.")
 final class DisableUserCommand extends InstallationCommand {
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @CommandLine.Parameters(index = "0", description = "The user name.")
     String name;
 
     @Override
     public Integer call() throws Exception {
+        var out = spec.commandLine().getOut();
         boolean disabled = installation.run(ctx -> ctx.getBean(Users.class).disable(name));
-        System.out.println(disabled ? "disabled; every session ended" : "no such user");
+        out.println(disabled ? "disabled; every session ended" : "no such user");
+        out.flush();
         return disabled ? 0 : 1;
     }
 }

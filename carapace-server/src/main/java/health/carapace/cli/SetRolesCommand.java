@@ -9,6 +9,9 @@ import picocli.CommandLine.Option;
         description = "Replaces a user's roles; effective on their next request.")
 final class SetRolesCommand extends InstallationCommand {
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @CommandLine.Parameters(index = "0", description = "The user name.")
     String name;
 
@@ -17,11 +20,13 @@ final class SetRolesCommand extends InstallationCommand {
 
     @Override
     public Integer call() throws Exception {
+        var out = spec.commandLine().getOut();
         installation.run(ctx -> {
             ctx.getBean(Users.class).setRoles(name, roles);
             return null;
         });
-        System.out.println("roles set");
+        out.println("roles set");
+        out.flush();
         return 0;
     }
 }

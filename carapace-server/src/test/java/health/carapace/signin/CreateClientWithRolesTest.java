@@ -24,18 +24,12 @@ class CreateClientWithRolesTest {
         CommandLine cli = CarapaceCli.commandLine();
         StringWriter err = new StringWriter();
         cli.setErr(new PrintWriter(err));
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-        java.io.PrintStream previous = System.out;
-        int exit;
-        try {
-            System.setOut(new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8));
-            exit = cli.execute("admin", "create-client", "--name", "cli-roles", "--role", "radiologist",
-                    "--role", "admin", "--data-dir", dataDir);
-        } finally {
-            System.setOut(previous);
-        }
+        StringWriter out = new StringWriter();
+        cli.setOut(new PrintWriter(out));
+        int exit = cli.execute("admin", "create-client", "--name", "cli-roles", "--role", "radiologist",
+                "--role", "admin", "--data-dir", dataDir);
         assertThat(exit).as(err.toString()).isZero();
-        Matcher id = Pattern.compile("client_id:\\s+(svc-[0-9a-f-]+)").matcher(out.toString(java.nio.charset.StandardCharsets.UTF_8));
+        Matcher id = Pattern.compile("client_id:\\s+(svc-[0-9a-f-]+)").matcher(out.toString());
         assertThat(id.find()).isTrue();
         String url = TestInstallation.properties().get("carapace.db.url").toString();
         try (var connection = DriverManager.getConnection(url, DevDatabase.OWNER, "")) {
