@@ -400,13 +400,10 @@ class CryptoShreddingTest extends IntegrationTest {
             rs.next();
             holderPid = rs.getInt(1);
         }
-        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
-        while (count(DevDatabase.OWNER, "select count(*) from pg_locks where locktype = 'advisory' and not granted"
-                + " and ?::int = any(pg_blocking_pids(pid))", String.valueOf(holderPid)) == 0) {
-            assertThat(System.nanoTime()).as("someone waits for the advisory lock held by backend " + holderPid)
-                    .isLessThan(deadline);
-            Thread.sleep(10);
-        }
+        org.awaitility.Awaitility.await("someone waits for the advisory lock held by backend " + holderPid)
+                .atMost(java.time.Duration.ofSeconds(30)).pollInterval(java.time.Duration.ofMillis(10))
+                .until(() -> count(DevDatabase.OWNER, "select count(*) from pg_locks where locktype = 'advisory'"
+                        + " and not granted and ?::int = any(pg_blocking_pids(pid))", String.valueOf(holderPid)) > 0);
     }
 
     private int count(String role, String sql, String param) throws SQLException {
