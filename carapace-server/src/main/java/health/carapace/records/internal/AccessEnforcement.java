@@ -17,7 +17,8 @@ import org.hl7.fhir.instance.model.api.IIdType;
 /**
  * Decides every FHIR request before its handler runs, from metadata only: the operation and
  * resource type, and for one record the compartment (and category) of the version asked for, so
- * nothing is decrypted for a request that will be refused. Searches get their scope here and are
+ * nothing is decrypted for a request that will be refused. Reads are served here too, right
+ * after their decision ({@link RecordReads}). Searches get their scope here and are
  * narrowed to it in SQL ({@link RecordSearch}); writes are decided where the record's compartment
  * is known ({@link RecordStore}), and bundle entries one by one ({@link BundleProcessor}).
  */
@@ -34,11 +35,13 @@ final class AccessEnforcement {
 
     private final RecordGuard guard;
     private final RecordStore store;
+    private final RecordReads reads;
     private final IPagingProvider paging;
 
-    AccessEnforcement(RecordGuard guard, RecordStore store, IPagingProvider paging) {
+    AccessEnforcement(RecordGuard guard, RecordStore store, RecordReads reads, IPagingProvider paging) {
         this.guard = guard;
         this.store = store;
+        this.reads = reads;
         this.paging = paging;
     }
 
@@ -56,7 +59,10 @@ final class AccessEnforcement {
             throw guard.refuse(RecordAudit.user(), "unsupported-interaction", "/fhir", null);
         }
         switch (operation) {
-            case READ, VREAD -> read(request, type, operation == RestOperationTypeEnum.VREAD);
+            // decided, audited and answered in one pass over the row: HAPI goes no further
+            case READ, VREAD -> {
+                return reads.serve(request, operation == RestOperationTypeEnum.VREAD);
+            }
             case HISTORY_INSTANCE -> history(request, type);
             case SEARCH_TYPE -> search(request, type);
             case GET_PAGE -> page(request);
@@ -74,22 +80,6 @@ final class AccessEnforcement {
             default -> throw guard.refuse(RecordAudit.user(), "unsupported-interaction", "/fhir", null);
         }
         return true;
-    }
-
-    private void read(RequestDetails request, String type, boolean versioned) {
-        IIdType id = request.getId();
-        Optional<UUID> uuid = id == null ? Optional.empty() : Ids.parse(id.getIdPart());
-        java.util.OptionalLong number = versioned && id.hasVersionIdPart() ? Ids.version(id.getVersionIdPart())
-                : java.util.OptionalLong.empty();
-        Long version = number.isPresent() ? number.getAsLong() : null;
-        Interaction interaction = versioned ? Interaction.VREAD : Interaction.READ;
-        Optional<RecordStore.Placement> placement = uuid.flatMap(u -> store.placement(type, u, version));
-        if (placement.isEmpty() || (versioned && version == null)) {
-            // Nothing there: may the caller read this type at all? Then the handler answers 404.
-            guard.scope(interaction, type, null, path(type, uuid));
-            return;
-        }
-        guard.check(interaction, type, placement.get().compartment(), placement.get().category(), path(type, uuid));
     }
 
     private void history(RequestDetails request, String type) {

@@ -34,14 +34,16 @@ final class BundleProcessor {
     private final TransactionTemplate transactions;
     private final RecordAudit audit;
     private final RecordGuard guard;
+    private final RecordReads reads;
 
     BundleProcessor(FhirContext fhir, RecordStore store, TransactionTemplate transactions, RecordAudit audit,
-            RecordGuard guard) {
+            RecordGuard guard, RecordReads reads) {
         this.fhir = fhir;
         this.store = store;
         this.transactions = transactions;
         this.audit = audit;
         this.guard = guard;
+        this.reads = reads;
     }
 
     @Transaction
@@ -161,40 +163,22 @@ final class BundleProcessor {
             }
             case GET -> {
                 IdType target = target(entry, null);
-                decideRead(target);
-                // a version part that names no version (letters, too large for a long) is a 404, not the current version
-                Resource read = target.hasVersionIdPart()
-                        ? store.vread(target.getResourceType(), uuid(target),
-                                Ids.version(target.getVersionIdPart()).orElseThrow(SafeFhirException::notFound))
-                        : store.read(target.getResourceType(), uuid(target));
+                // decided like a read request, on the version's row, before decrypting; a version part
+                // that names no version (letters, too large for a long) is a 404, not the current version
+                boolean versioned = target.hasVersionIdPart();
+                RecordReads.Decided decided = reads.decide(target.getResourceType(), java.util.Optional.of(uuid(target)),
+                        versioned, versioned ? Ids.version(target.getVersionIdPart()) : java.util.OptionalLong.empty());
+                Resource read = store.open(decided.row());
                 // a read inside a bundle is durable with the entry's transaction, before the response
-                audit.trail().recordInTransaction(java.util.List.of(audit.event(AuditAction.VIEWED,
-                        "/fhir/" + target.getResourceType() + "/" + target.getIdPart(),
-                        RecordAudit.patientOf(read).orElse(null), null)));
+                audit.trail().recordInTransaction(java.util.List.of(audit.viewed(
+                        "/fhir/" + target.getResourceType() + "/" + target.getIdPart(), decided.patient(),
+                        decided.breakGlass())));
                 describe(response, "200 OK", read);
                 result.setResource(read);
             }
             default -> throw SafeFhirException.badRequest("Entry method " + method.toCode() + " is not supported");
         }
         return result;
-    }
-
-    /** A read entry is decided like a read request: on the version's metadata, before decrypting. */
-    private void decideRead(IdType target) {
-        String type = target.getResourceType();
-        boolean versioned = target.hasVersionIdPart();
-        java.util.OptionalLong version = versioned ? Ids.version(target.getVersionIdPart()) : java.util.OptionalLong.empty();
-        health.carapace.access.Interaction interaction = versioned
-                ? health.carapace.access.Interaction.VREAD : health.carapace.access.Interaction.READ;
-        String path = "/fhir/" + type + "/" + uuid(target);
-        // a version that names none is decided on the type alone, then answered 404
-        var placement = versioned && version.isEmpty() ? java.util.Optional.<RecordStore.Placement>empty()
-                : store.placement(type, uuid(target), version.isPresent() ? version.getAsLong() : null);
-        if (placement.isEmpty()) {
-            guard.scope(interaction, type, null, path);
-            return;
-        }
-        guard.check(interaction, type, placement.get().compartment(), placement.get().category(), path);
     }
 
     private static void describe(BundleEntryResponseComponent response, String status, Resource resource) {

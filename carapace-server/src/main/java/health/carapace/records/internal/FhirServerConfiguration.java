@@ -97,7 +97,8 @@ class FhirServerConfiguration {
         providers.add(new AuditEventProvider(auditQueries, audit, accessPolicy, clientAddress, clock));
         RestfulServer server = new CarapaceRestfulServer(fhir, new UnsupportedInteractions(guard));
         server.setResourceProviders(providers);
-        server.registerProvider(new BundleProcessor(fhir, store, transactions, audit, guard));
+        RecordReads reads = new RecordReads(fhir, store, guard, audit);
+        server.registerProvider(new BundleProcessor(fhir, store, transactions, audit, guard, reads));
         server.registerProvider(new BreakGlassOperation(breakGlass, guard, store));
         server.setServerConformanceProvider(new CapabilityStatementProvider());
         server.registerInterceptor(new RequestGuards());
@@ -108,7 +109,7 @@ class FhirServerConfiguration {
         paging.setDefaultPageSize(20);
         paging.setMaximumPageSize(100);
         // access control on every request (before the handler) and SSN masking on every response
-        server.registerInterceptor(new AccessEnforcement(guard, store, paging));
+        server.registerInterceptor(new AccessEnforcement(guard, store, reads, paging));
         server.registerInterceptor(new ResultParameters());
         server.registerInterceptor(new SsnMasking(fhir, guard));
         server.registerInterceptor(new OpaqueSearchLinks(paging));

@@ -19,7 +19,8 @@ import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
 import org.hl7.fhir.r4.model.Resource;
 
 /**
- * Audits every response that carries PHI (read, vread, history, search and its pages) just
+ * Audits every response that carries PHI (history, search and its pages; reads audit themselves
+ * in {@link RecordReads}, with the decided row's compartment) just
  * before it is written, and waits for the events to be durable. If they cannot be, the response
  * is replaced by a 503: no PHI leaves without its audit record. Writes are audited inside their
  * own transaction instead (see {@link ResourceProvider}, {@link BundleProcessor}).
@@ -42,8 +43,6 @@ final class ReadAudit {
         List<AuditEvent> events = new ArrayList<>();
         String path = servletRequest.getRequestURI();
         switch (operation) {
-            case READ, VREAD -> events.add(audit.event(AuditAction.VIEWED, path,
-                    RecordAudit.patientOf((Resource) response).orElse(null), null));
             case HISTORY_INSTANCE, HISTORY_TYPE, HISTORY_SYSTEM -> patientsIn(response)
                     .forEach(patient -> events.add(audit.event(AuditAction.VIEWED, path, patient, null)));
             case SEARCH_TYPE, SEARCH_SYSTEM, GET_PAGE -> {

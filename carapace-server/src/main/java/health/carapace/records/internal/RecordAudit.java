@@ -41,6 +41,13 @@ final class RecordAudit {
                 RequestIds.current(), RecordGuard.viaBreakGlass(patient), query == null ? null : trail.encryptQuery(id, query));
     }
 
+    /** A record sent to the caller, flagged break-glass as its access decision said. */
+    AuditEvent viewed(String resource, String patient, boolean breakGlass) {
+        UUID id = UUID.randomUUID();
+        return new AuditEvent(id, Instant.now(), user(), AuditAction.VIEWED, resource, context(), true, patient,
+                purposeOfUse(), RequestIds.current(), breakGlass, null);
+    }
+
     /** A refusal by the access policy, with its reason code. */
     AuditEvent denied(String user, String resource, String patient, String reason) {
         return new AuditEvent(UUID.randomUUID(), Instant.now(), user, AuditAction.DENIED, resource, context(), false,

@@ -59,6 +59,16 @@ final class RecordGuard implements RecordStore.WriteGuard {
     }
 
     void check(Interaction interaction, String type, String compartment, String category, String auditPath) {
+        if (decide(interaction, type, compartment, category, auditPath).breakGlass()) {
+            breakGlassPatients(request()).add(compartment);
+        }
+    }
+
+    /**
+     * Decides one interaction on one record and returns the allowing decision (with whether only
+     * emergency access allowed it, for the caller's audit event); refuses (403, audited) otherwise.
+     */
+    AccessDecision decide(Interaction interaction, String type, String compartment, String category, String auditPath) {
         HttpServletRequest request = request();
         Caller caller = caller(request, auditPath);
         AccessDecision decision = access.decide(caller, interaction, type, category, compartment, address(request),
@@ -66,9 +76,7 @@ final class RecordGuard implements RecordStore.WriteGuard {
         if (!decision.allowed()) {
             throw refuse(caller.principal(), decision.reason(), auditPath, patient(compartment));
         }
-        if (decision.breakGlass()) {
-            breakGlassPatients(request).add(compartment);
-        }
+        return decision;
     }
 
     /**
@@ -216,7 +224,7 @@ final class RecordGuard implements RecordStore.WriteGuard {
         return marked;
     }
 
-    private static String patient(String compartment) {
+    static String patient(String compartment) {
         return compartment != null && compartment.startsWith("Patient/") ? compartment : null;
     }
 }

@@ -190,42 +190,37 @@ class RecordStore {
         return Optional.of(version);
     }
 
-    Resource read(String type, UUID id) {
-        Row row = jdbc.sql("""
-                select r.resource_type, r.resource_id, r.current_version, v.compartment, r.last_updated, r.deleted, v.ciphertext,
-                       %s
-                from phi.resource r join phi.resource_version v
-                  on v.resource_type = r.resource_type and v.resource_id = r.resource_id and v.version = r.current_version
-                where r.resource_type = ? and r.resource_id = ?""".formatted(SHREDDED_VERSION))
-                .params(type, id)
-                .query(RecordStore::row)
-                .optional()
-                .orElseThrow(SafeFhirException::notFound);
-        if (row.shredded()) {
-            throw SafeFhirException.shredded();
-        }
-        if (row.deleted()) {
-            throw SafeFhirException.gone();
-        }
-        return open(row);
-    }
+    /**
+     * A version with everything a read decides on, loaded in one statement: the current version
+     * ({@code version} null) or the one named. The ciphertext comes along but is opened only once
+     * the caller is allowed ({@link RecordReads}).
+     */
+    record Loaded(Row row, String category) {}
 
-    Resource vread(String type, UUID id, long version) {
-        Row row = jdbc.sql("""
-                select resource_type, resource_id, version, compartment, last_updated, deleted, ciphertext,
-                       %s
-                from phi.resource_version v where resource_type = ? and resource_id = ? and version = ?""".formatted(SHREDDED_VERSION))
+    Optional<Loaded> load(String type, UUID id, Long version) {
+        if (version == null) {
+            return jdbc.sql("""
+                    select r.resource_type, r.resource_id, r.current_version, v.compartment, r.last_updated, r.deleted,
+                           v.ciphertext, %s, c.category
+                    from phi.resource r join phi.resource_version v
+                      on v.resource_type = r.resource_type and v.resource_id = r.resource_id and v.version = r.current_version
+                    left join phi.resource_category c on c.resource_type = r.resource_type
+                      and c.resource_id = r.resource_id and c.version = r.current_version
+                    where r.resource_type = ? and r.resource_id = ?""".formatted(SHREDDED_VERSION))
+                    .params(type, id)
+                    .query((rs, n) -> new Loaded(row(rs, n), rs.getString(9)))
+                    .optional();
+        }
+        return jdbc.sql("""
+                select v.resource_type, v.resource_id, v.version, v.compartment, v.last_updated, v.deleted,
+                       v.ciphertext, %s, c.category
+                from phi.resource_version v
+                left join phi.resource_category c on c.resource_type = v.resource_type
+                  and c.resource_id = v.resource_id and c.version = v.version
+                where v.resource_type = ? and v.resource_id = ? and v.version = ?""".formatted(SHREDDED_VERSION))
                 .params(type, id, version)
-                .query(RecordStore::row)
-                .optional()
-                .orElseThrow(SafeFhirException::notFound);
-        if (row.shredded()) {
-            throw SafeFhirException.shredded();
-        }
-        if (row.deleted()) {
-            throw SafeFhirException.gone();
-        }
-        return open(row);
+                .query((rs, n) -> new Loaded(row(rs, n), rs.getString(9)))
+                .optional();
     }
 
     /**
@@ -275,9 +270,17 @@ class RecordStore {
     }
 
     Resource open(Row row) {
-        byte[] json = cipher.decrypt(row.compartment(), row.ciphertext(),
-                associatedData(row.type(), row.id(), row.version(), row.compartment()));
-        return (Resource) fhir.newJsonParser().parseResource(new String(json, StandardCharsets.UTF_8));
+        return parse(plaintext(row));
+    }
+
+    /** The stored JSON of a version, decrypted, as it was written (with its id and meta). */
+    StoredJson plaintext(Row row) {
+        return StoredJson.unframe(cipher.decrypt(row.compartment(), row.ciphertext(),
+                associatedData(row.type(), row.id(), row.version(), row.compartment())));
+    }
+
+    Resource parse(StoredJson stored) {
+        return (Resource) fhir.newJsonParser().parseResource(new String(stored.json(), StandardCharsets.UTF_8));
     }
 
     /** The compartment of a resource's current version, or null if there is no such resource. */
@@ -291,28 +294,6 @@ class RecordStore {
 
     /** Compartment and category of a stored version (metadata, nothing decrypted), for access decisions. */
     record Placement(String compartment, String category, boolean deleted) {}
-
-    /** Where the current version ({@code version} null) or a given version lives; empty if there is none. */
-    Optional<Placement> placement(String type, UUID id, Long version) {
-        if (version == null) {
-            return jdbc.sql("""
-                    select r.compartment, c.category, r.deleted from phi.resource r
-                    left join phi.resource_category c on c.resource_type = r.resource_type
-                      and c.resource_id = r.resource_id and c.version = r.current_version
-                    where r.resource_type = ? and r.resource_id = ?""")
-                    .params(type, id)
-                    .query((rs, n) -> new Placement(rs.getString(1), rs.getString(2), rs.getBoolean(3)))
-                    .optional();
-        }
-        return jdbc.sql("""
-                select v.compartment, c.category, v.deleted from phi.resource_version v
-                left join phi.resource_category c on c.resource_type = v.resource_type
-                  and c.resource_id = v.resource_id and c.version = v.version
-                where v.resource_type = ? and v.resource_id = ? and v.version = ?""")
-                .params(type, id, version)
-                .query((rs, n) -> new Placement(rs.getString(1), rs.getString(2), rs.getBoolean(3)))
-                .optional();
-    }
 
     /** Compartment and category of every version (for history). */
     List<Placement> placements(String type, UUID id) {
@@ -352,9 +333,15 @@ class RecordStore {
                 .update();
     }
 
+    /**
+     * Serialises the stamped resource once and encrypts it, with whether it holds an SSN ({@link
+     * SsnMasking#holdsSsn}) sealed beside it, so that a read can tell without parsing whether the
+     * stored bytes may be sent as they are.
+     */
     private byte[] seal(String type, UUID id, long version, String compartment, Resource resource) {
         byte[] json = fhir.newJsonParser().encodeResourceToString(resource).getBytes(StandardCharsets.UTF_8);
-        return cipher.encrypt(compartment, json, associatedData(type, id, version, compartment));
+        byte[] plaintext = StoredJson.frame(json, SsnMasking.holdsSsn(fhir, resource));
+        return cipher.encrypt(compartment, plaintext, associatedData(type, id, version, compartment));
     }
 
     /** Binds a ciphertext to its row: copying it to another row or compartment breaks decryption. */

@@ -52,14 +52,14 @@ final class ResourceProvider implements IResourceProvider {
         return type;
     }
 
+    /**
+     * Declared so that HAPI routes read and vread here and lists them in the capability
+     * statement; {@link RecordReads} serves them completely, in the access decision's hook,
+     * before HAPI would call this.
+     */
     @Read(version = true)
     public Resource read(@IdParam IdType id) {
-        UUID uuid = Ids.require(id.getIdPart());
-        if (id.hasVersionIdPart()) {
-            long version = Ids.version(id.getVersionIdPart()).orElseThrow(SafeFhirException::notFound);
-            return store.vread(typeName, uuid, version);
-        }
-        return store.read(typeName, uuid);
+        throw new IllegalStateException("Reads are served by RecordReads before HAPI calls a provider");
     }
 
     @Create

@@ -69,6 +69,35 @@ final class SsnMasking {
         }
     }
 
+    /**
+     * Whether {@link #maskAll} would change anything in {@code resource}: the same walk (identifiers
+     * of the resource and of contained resources, the narrative), without changing it.
+     */
+    static boolean holdsSsn(FhirContext fhir, Resource resource) {
+        if (resource instanceof Bundle bundle) {
+            return bundle.getEntry().stream().anyMatch(entry -> entry.hasResource() && holdsSsn(fhir, entry.getResource()));
+        }
+        if (resource instanceof Parameters parameters) {
+            return parameters.getParameter().stream().anyMatch(p -> p.hasResource() && holdsSsn(fhir, p.getResource()));
+        }
+        for (Identifier identifier : fhir.newTerser().getAllPopulatedChildElementsOfType(resource, Identifier.class)) {
+            if (SsnRule.isSsn(identifier) && identifier.hasValue()) {
+                return true;
+            }
+        }
+        if (resource instanceof DomainResource domain) {
+            if (domain.hasText() && domain.getText().hasDiv() && !SsnRule.ssnsInNarrative(domain.getText().getDiv()).isEmpty()) {
+                return true;
+            }
+            for (Resource contained : domain.getContained()) {
+                if (holdsSsn(fhir, contained)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     private static boolean mayHoldSsn(IBaseResource response) {
         return !(response instanceof org.hl7.fhir.r4.model.OperationOutcome)
                 && !(response instanceof org.hl7.fhir.r4.model.CapabilityStatement);

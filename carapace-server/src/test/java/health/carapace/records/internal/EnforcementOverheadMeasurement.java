@@ -58,9 +58,9 @@ class EnforcementOverheadMeasurement extends IntegrationTest {
 
         for (Caller caller : new Caller[] {system, scoped}) {
             String who = caller == system ? "all-patients" : "care-scoped";
-            report("read decision (placement + decide + view:ssn), " + who, () -> {
-                var placement = store.placement("Patient", uuid, null).orElseThrow();
-                boolean allowed = access.decide(caller, Interaction.READ, "Patient", null, placement.compartment(),
+            report("read decision (row load + decide + view:ssn), " + who, () -> {
+                var loaded = store.load("Patient", uuid, null).orElseThrow();
+                boolean allowed = access.decide(caller, Interaction.READ, "Patient", null, loaded.row().compartment(),
                         loopback, Instant.now()).allowed();
                 sink = access.grants(caller, Permissions.VIEW_SSN, loopback, Instant.now());
                 return allowed;

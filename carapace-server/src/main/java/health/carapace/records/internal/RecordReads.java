@@ -1,0 +1,144 @@
+package health.carapace.records.internal;
+
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.rest.api.Constants;
+import ca.uhn.fhir.rest.api.EncodingEnum;
+import ca.uhn.fhir.rest.api.server.RequestDetails;
+import ca.uhn.fhir.rest.server.RestfulServerUtils;
+import ca.uhn.fhir.rest.server.servlet.ServletRequestDetails;
+import health.carapace.access.AccessDecision;
+import health.carapace.access.Interaction;
+import health.carapace.audit.AuditUnavailableException;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.UUID;
+import ca.uhn.fhir.util.DateUtils;
+import org.hl7.fhir.instance.model.api.IIdType;
+import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
+import org.hl7.fhir.r4.model.Resource;
+
+/**
+ * Read and vread in one pass: the version's row is loaded once, the access decision is taken on
+ * its metadata (compartment, category) before anything is decrypted, the audit event names the
+ * row's own compartment and is durable before anything is sent, and the response is the stored
+ * JSON as it is unless something must change: SSNs masked for a caller without {@code view:ssn}
+ * when the record holds one, or another format, {@code _summary}, {@code _elements} or pretty
+ * printing asked for, which HAPI's own encoder then writes. Nothing of the decision travels in
+ * request state: the decrypted row is the decided one.
+ */
+final class RecordReads {
+
+    private final FhirContext fhir;
+    private final RecordStore store;
+    private final RecordGuard guard;
+    private final RecordAudit audit;
+
+    RecordReads(FhirContext fhir, RecordStore store, RecordGuard guard, RecordAudit audit) {
+        this.fhir = fhir;
+        this.store = store;
+        this.guard = guard;
+        this.audit = audit;
+    }
+
+    /** A version the caller may receive, and whether only emergency access let them. */
+    record Decided(RecordStore.Row row, boolean breakGlass) {
+
+        /** The patient whose record this is, or null for a record outside every patient compartment. */
+        String patient() {
+            return RecordGuard.patient(row.compartment());
+        }
+    }
+
+    /**
+     * Loads the version named ({@code version} empty: the current one) and decides it: 404 when
+     * there is none (after deciding on the type alone, so a caller who may not read the type
+     * learns nothing), 403 when the caller may not read it, 410 when it was deleted or shredded.
+     *
+     * @param versioned whether a version was named; {@code version} is then empty if it names none
+     */
+    Decided decide(String type, Optional<UUID> id, boolean versioned, OptionalLong version) {
+        Interaction interaction = versioned ? Interaction.VREAD : Interaction.READ;
+        String path = "/fhir/" + type + id.map(u -> "/" + u).orElse("");
+        Optional<RecordStore.Loaded> loaded = versioned && version.isEmpty() ? Optional.empty()
+                : id.flatMap(u -> store.load(type, u, versioned ? version.getAsLong() : null));
+        if (loaded.isEmpty()) {
+            guard.scope(interaction, type, null, path);
+            throw SafeFhirException.notFound();
+        }
+        RecordStore.Row row = loaded.get().row();
+        AccessDecision decision = guard.decide(interaction, type, row.compartment(), loaded.get().category(), path);
+        if (row.shredded()) {
+            throw SafeFhirException.shredded();
+        }
+        if (row.deleted()) {
+            throw SafeFhirException.gone();
+        }
+        return new Decided(row, decision.breakGlass());
+    }
+
+    /**
+     * Serves a read or vread request completely (HAPI's provider method is not called) and
+     * returns false, which tells HAPI the response was written.
+     */
+    boolean serve(RequestDetails request, boolean versioned) {
+        IIdType id = request.getId();
+        Optional<UUID> uuid = id == null ? Optional.empty() : Ids.parse(id.getIdPart());
+        boolean named = versioned && id != null && id.hasVersionIdPart();
+        Decided decided = decide(request.getResourceName(), uuid, named,
+                named ? Ids.version(id.getVersionIdPart()) : OptionalLong.empty());
+        StoredJson stored = store.plaintext(decided.row());
+        boolean mask = stored.ssn() != StoredJson.Ssn.ABSENT && !guard.maySeeSsn();
+        try {
+            audit.trail().record(List.of(audit.viewed(((ServletRequestDetails) request).getServletRequest().getRequestURI(),
+                    decided.patient(), decided.breakGlass())));
+        } catch (AuditUnavailableException e) {
+            throw new SafeFhirException(503, IssueType.TRANSIENT,
+                    "The audit trail is unavailable, so no record can be returned; try again later");
+        }
+        try {
+            if (!mask && asStored(request)) {
+                sendStored(request, decided.row(), stored.json());
+            } else {
+                Resource resource = store.parse(stored);
+                if (mask) {
+                    SsnMasking.maskAll(fhir, resource);
+                }
+                RestfulServerUtils.streamResponseAsResource(request.getServer(), resource,
+                        RestfulServerUtils.determineSummaryMode(request), Constants.STATUS_HTTP_200_OK, true,
+                        request.isRespondGzip(), request);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return false;
+    }
+
+    /** Whether the stored JSON is the answer as asked: JSON, not pretty, no parameter shaping it. */
+    private static boolean asStored(RequestDetails request) {
+        if (!request.getParameters().isEmpty()) {
+            return false;
+        }
+        var encoding = RestfulServerUtils.determineResponseEncodingWithDefault(request);
+        return encoding != null && encoding.getEncoding() == EncodingEnum.JSON
+                && !RestfulServerUtils.prettyPrintResponse(request.getServer(), request);
+    }
+
+    /** The headers HAPI writes for a read, and the stored bytes. */
+    private static void sendStored(RequestDetails request, RecordStore.Row row, byte[] json) throws IOException {
+        HttpServletResponse response = ((ServletRequestDetails) request).getServletResponse();
+        var encoding = RestfulServerUtils.determineResponseEncodingWithDefault(request);
+        response.setStatus(Constants.STATUS_HTTP_200_OK);
+        response.setContentType(encoding.getResourceContentType());
+        response.setCharacterEncoding(Constants.CHARSET_NAME_UTF8);
+        response.setHeader(Constants.HEADER_ETAG, "W/\"" + row.version() + "\"");
+        response.setHeader(Constants.HEADER_CONTENT_LOCATION, request.getFhirServerBase() + "/" + row.type() + "/"
+                + row.id() + "/" + Constants.PARAM_HISTORY + "/" + row.version());
+        response.setHeader(Constants.HEADER_LAST_MODIFIED, DateUtils.formatDate(java.util.Date.from(row.lastUpdated())));
+        response.setContentLength(json.length);
+        response.getOutputStream().write(json);
+    }
+}
