@@ -53,7 +53,7 @@ final class AccessTokenIntrospection implements AuthenticationProvider {
         } catch (JwtException notALiveAccessToken) {
             return answer(request, client, OAuth2TokenIntrospection.builder().build());
         }
-        if (!List.of(clientId).equals(jwt.getAudience()) || live.caller(jwt).isEmpty()) {
+        if (!List.of(clientId).equals(jwt.getAudience()) || live.callerNow(jwt).isEmpty()) {
             return answer(request, client, OAuth2TokenIntrospection.builder().build());
         }
         OAuth2TokenIntrospection.Builder claims = OAuth2TokenIntrospection.builder(true)

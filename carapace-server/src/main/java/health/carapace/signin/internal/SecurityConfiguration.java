@@ -157,8 +157,13 @@ class SecurityConfiguration {
     }
 
     @Bean
-    LiveAccessTokens liveAccessTokens(DataSource dataSource, Clock clock) {
-        return new LiveAccessTokens(dataSource, clock);
+    CallerChanges callerChanges(DataSource dataSource, Clock clock) {
+        return new CallerChanges(dataSource, clock);
+    }
+
+    @Bean
+    LiveAccessTokens liveAccessTokens(DataSource dataSource, Clock clock, CallerChanges changes) {
+        return new LiveAccessTokens(dataSource, clock, changes);
     }
 
     @Bean

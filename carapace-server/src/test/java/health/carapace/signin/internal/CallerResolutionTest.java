@@ -58,6 +58,9 @@ class CallerResolutionTest extends IntegrationTest {
     private DeniedRequests denied;
 
     @Autowired
+    private CallerChanges changes;
+
+    @Autowired
     private JwtDecoder decoder;
 
     @Autowired
@@ -112,7 +115,7 @@ class CallerResolutionTest extends IntegrationTest {
         MockHttpServletRequest request = new MockHttpServletRequest("GET", "/fhir/Patient");
         MockHttpServletResponse response = new MockHttpServletResponse();
         AtomicReference<Caller> seen = new AtomicReference<>();
-        new CallerResolution(new LiveAccessTokens(dataSource, java.time.Clock.systemUTC()), denied).doFilter(request, response,
+        new CallerResolution(new LiveAccessTokens(dataSource, java.time.Clock.systemUTC(), changes), denied).doFilter(request, response,
                 (req, res) -> seen.set(Callers.of(request).orElse(null)));
         if (seen.get() == null) {
             assertThat(response.getStatus()).isEqualTo(401);

@@ -1,0 +1,140 @@
+package health.carapace.signin.internal;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.sql.DataSource;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.SmartLifecycle;
+
+/**
+ * Hears PostgreSQL announce a change to who may call (a user, a session, a service client, a
+ * revoked token: the triggers of migration V13), on a connection of its own that LISTENs, and
+ * counts them: {@link #generation()} moves on every announcement, and whenever the channel was
+ * lost and found again (announcements may have been missed in between). A cached answer is good
+ * only while the generation it was computed in is still the current one, and only while the
+ * channel is {@link #live()}: proven alive within {@link #PROOF_OF_LIFE}, by an announcement or by
+ * a round trip on the listening connection. When it is not, callers are looked up on every
+ * request again; never is a cached allow kept on a channel that could have missed its revocation.
+ */
+final class CallerChanges implements SmartLifecycle {
+
+    static final String CHANNEL = "carapace_caller_change";
+    /** The listening connection's {@code application_name} in {@code pg_stat_activity}. */
+    static final String APPLICATION_NAME = "carapace-caller-changes";
+    /** How often the listening connection proves it is alive when nothing is announced. */
+    static final Duration HEARTBEAT = Duration.ofMillis(500);
+    /** How long a proof of life lasts: past it, caches are bypassed until the channel answers again. */
+    static final Duration PROOF_OF_LIFE = Duration.ofSeconds(2);
+
+    private static final Logger log = LoggerFactory.getLogger(CallerChanges.class);
+
+    private final DataSource dataSource;
+    private final Clock clock;
+    private final AtomicLong generation = new AtomicLong();
+    private volatile Instant aliveAt = Instant.MIN;
+    private volatile boolean running;
+    private volatile Thread listener;
+
+    CallerChanges(DataSource dataSource, Clock clock) {
+        this.dataSource = dataSource;
+        this.clock = clock;
+    }
+
+    /** Moves on with every announcement and every loss of the channel. */
+    long generation() {
+        return generation.get();
+    }
+
+    /** Whether the channel was proven alive recently enough for a cached answer to be trusted. */
+    boolean live() {
+        Instant at = aliveAt;
+        return running && at.plus(PROOF_OF_LIFE).isAfter(clock.instant());
+    }
+
+    @Override
+    public void start() {
+        running = true;
+        Thread thread = new Thread(this::listen, "caller-changes");
+        thread.setDaemon(true);
+        listener = thread;
+        thread.start();
+    }
+
+    @Override
+    public void stop() {
+        running = false;
+        Thread thread = listener;
+        if (thread != null) {
+            thread.interrupt();
+        }
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+
+    private void listen() {
+        while (running) {
+            try (Connection connection = dataSource.getConnection()) {
+                try {
+                    hear(connection);
+                } finally {
+                    // A pooled connection goes back to the pool: it must not keep listening.
+                    aliveAt = Instant.MIN;
+                    if (!connection.isClosed()) {
+                        try (Statement statement = connection.createStatement()) {
+                            statement.execute("UNLISTEN *; RESET application_name");
+                        }
+                    }
+                }
+            } catch (SQLException | RuntimeException e) {
+                aliveAt = Instant.MIN;
+                generation.incrementAndGet();
+                if (running) {
+                    log.warn("Lost the caller-change channel; callers are looked up on every request until it is back ({})",
+                            e.getClass().getSimpleName());
+                    pause();
+                }
+            }
+        }
+        aliveAt = Instant.MIN;
+    }
+
+    private void hear(Connection connection) throws SQLException {
+        connection.setAutoCommit(true);
+        try (Statement statement = connection.createStatement()) {
+            // named, so that an operator (or a test) can find the listening backend
+            statement.execute("SET application_name = '" + APPLICATION_NAME + "'; LISTEN " + CHANNEL);
+        }
+        PGConnection postgres = connection.unwrap(PGConnection.class);
+        // Whatever happened before this LISTEN was not heard: answers cached until now are dropped.
+        generation.incrementAndGet();
+        aliveAt = clock.instant();
+        while (running) {
+            PGNotification[] notifications = postgres.getNotifications((int) HEARTBEAT.toMillis());
+            if (notifications != null && notifications.length > 0) {
+                generation.incrementAndGet();
+            } else if (!connection.isValid((int) PROOF_OF_LIFE.toSeconds())) {
+                throw new SQLException("the listening connection did not answer");
+            }
+            aliveAt = clock.instant();
+        }
+    }
+
+    private void pause() {
+        try {
+            Thread.sleep(HEARTBEAT.toMillis());
+        } catch (InterruptedException stopped) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
