@@ -133,9 +133,10 @@ final class BundleProcessor {
                 if (entry.getRequest().hasIfNoneExist()) {
                     throw SafeFhirException.badRequest("Conditional create (ifNoneExist) is not supported");
                 }
-                Resource created = store.create(resource, newId);
+                RecordStore.Written written = store.create(resource, newId);
+                Resource created = written.resource();
                 audit.changed(AuditAction.CREATED, created.fhirType(), created.getIdElement().getIdPart(),
-                        RecordAudit.patientOf(created));
+                        java.util.Optional.ofNullable(written.patient()));
                 describe(response, "201 Created", created);
                 result.setResource(created);
             }
@@ -147,9 +148,10 @@ final class BundleProcessor {
                 }
                 Long expected = entry.getRequest().hasIfMatch()
                         ? parseETag(entry.getRequest().getIfMatch()) : null;
-                Resource updated = store.update(target.getResourceType(), uuid(target), resource, expected);
+                RecordStore.Written written = store.update(target.getResourceType(), uuid(target), resource, expected);
+                Resource updated = written.resource();
                 audit.changed(AuditAction.MODIFIED, target.getResourceType(), target.getIdPart(),
-                        RecordAudit.patientOf(updated));
+                        java.util.Optional.ofNullable(written.patient()));
                 describe(response, "200 OK", updated);
                 result.setResource(updated);
             }

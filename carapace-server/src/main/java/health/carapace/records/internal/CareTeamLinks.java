@@ -25,11 +25,11 @@ final class CareTeamLinks {
         this.relationships = relationships;
     }
 
-    void written(String type, UUID id, String compartment, Resource resource) {
+    /** @param practitioners {@link #practitioners} of the resource, worked out once by the write */
+    void written(String type, UUID id, String compartment, Resource resource, List<UUID> practitioners) {
         if (!(resource instanceof CareTeam) && !(resource instanceof Encounter)) {
             return;
         }
-        List<UUID> practitioners = practitioners(resource);
         if (practitioners.isEmpty()) {
             relationships.remove(source(type, id));
             return;

@@ -18,6 +18,8 @@ final class InterceptorOrder {
     // SERVER_OUTGOING_RESPONSE: after the handler, before the response is written.
     /** The audit events are durable first: if they cannot be, nothing else is done and nothing leaves. */
     static final int READ_AUDIT = 0;
+    /** A create's or update's stored JSON sent as the response when nothing must change (then nothing after runs). */
+    static final int STORED_ECHO = 5;
     /** SSNs masked for callers without view:ssn. */
     static final int SSN_MASKING = 10;
     /** Search links made opaque (the page link), after everything else has looked at the bundle. */

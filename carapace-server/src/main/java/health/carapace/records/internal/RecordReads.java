@@ -101,7 +101,9 @@ final class RecordReads {
         }
         try {
             if (!mask && asStored(request)) {
-                sendStored(request, decided.row(), stored.json());
+                RecordStore.Row row = decided.row();
+                sendStored(request, Constants.STATUS_HTTP_200_OK, row.type(), row.id().toString(), row.version(),
+                        java.util.Date.from(row.lastUpdated()), stored.json(), false);
             } else {
                 Resource resource = store.parse(stored);
                 if (mask) {
@@ -118,7 +120,7 @@ final class RecordReads {
     }
 
     /** Whether the stored JSON is the answer as asked: JSON, not pretty, no parameter shaping it. */
-    private static boolean asStored(RequestDetails request) {
+    static boolean asStored(RequestDetails request) {
         if (!request.getParameters().isEmpty()) {
             return false;
         }
@@ -127,17 +129,24 @@ final class RecordReads {
                 && !RestfulServerUtils.prettyPrintResponse(request.getServer(), request);
     }
 
-    /** The headers HAPI writes for a read, and the stored bytes. */
-    private static void sendStored(RequestDetails request, RecordStore.Row row, byte[] json) throws IOException {
+    /**
+     * The stored bytes with the headers HAPI writes for a read (and, with {@code location}, for a
+     * create): content type, ETag, Content-Location and Last-Modified of the version.
+     */
+    static void sendStored(RequestDetails request, int status, String type, String id, long version,
+            java.util.Date lastUpdated, byte[] json, boolean location) throws IOException {
         HttpServletResponse response = ((ServletRequestDetails) request).getServletResponse();
         var encoding = RestfulServerUtils.determineResponseEncodingWithDefault(request);
-        response.setStatus(Constants.STATUS_HTTP_200_OK);
+        String versionUrl = request.getFhirServerBase() + "/" + type + "/" + id + "/" + Constants.PARAM_HISTORY + "/" + version;
+        response.setStatus(status);
         response.setContentType(encoding.getResourceContentType());
         response.setCharacterEncoding(Constants.CHARSET_NAME_UTF8);
-        response.setHeader(Constants.HEADER_ETAG, "W/\"" + row.version() + "\"");
-        response.setHeader(Constants.HEADER_CONTENT_LOCATION, request.getFhirServerBase() + "/" + row.type() + "/"
-                + row.id() + "/" + Constants.PARAM_HISTORY + "/" + row.version());
-        response.setHeader(Constants.HEADER_LAST_MODIFIED, DateUtils.formatDate(java.util.Date.from(row.lastUpdated())));
+        response.setHeader(Constants.HEADER_ETAG, "W/\"" + version + "\"");
+        response.setHeader(Constants.HEADER_CONTENT_LOCATION, versionUrl);
+        if (location) {
+            response.setHeader(Constants.HEADER_LOCATION, versionUrl);
+        }
+        response.setHeader(Constants.HEADER_LAST_MODIFIED, DateUtils.formatDate(lastUpdated));
         response.setContentLength(json.length);
         response.getOutputStream().write(json);
     }

@@ -71,35 +71,48 @@ class RecordStore {
         RuntimeException refuseWrite(String reason, String type, String compartment);
     }
 
+    /**
+     * A version just written: the resource as stamped (id, version, last-updated), its compartment,
+     * and the JSON that was encrypted, which a response may send as it is ({@link StoredEcho}).
+     */
+    record Written(Resource resource, String compartment, StoredJson stored) {
+
+        /** The patient whose record this is, or null for a record outside every patient compartment. */
+        String patient() {
+            return RecordGuard.patient(compartment);
+        }
+    }
+
     /** Stores a new resource under a server-assigned id, or under {@code assignedId} in a transaction. */
-    Resource create(Resource resource, UUID assignedId) {
+    Written create(Resource resource, UUID assignedId) {
         String type = resource.fhirType();
         UUID id = assignedId != null ? assignedId : UUID.randomUUID();
         String compartment = compartmentOf(type, id, resource);
         String category = RecordCategories.of(resource);
+        List<UUID> practitioners = CareTeamLinks.practitioners(resource);
         guard.check(health.carapace.access.Interaction.CREATE, type, compartment, category);
-        guard.checkCareLinks(type, compartment, CareTeamLinks.practitioners(resource));
+        guard.checkCareLinks(type, compartment, practitioners);
         keepMaskedValues(type, compartment, null, resource);
         SafeNarrative.check(resource);
         Instant now = now();
         stamp(resource, type, id, 1, now);
-        byte[] ciphertext = seal(type, id, 1, compartment, resource);
+        StoredJson stored = serialise(resource);
         jdbc.sql("""
                 insert into phi.resource (resource_type, resource_id, current_version, compartment, last_updated, deleted)
                 values (?, ?, 1, ?, ?, false)""")
                 .params(type, id, compartment, Timestamp.from(now))
                 .update();
-        insertVersion(type, id, 1, compartment, now, false, ciphertext);
+        insertVersion(type, id, 1, compartment, now, false, seal(type, id, 1, compartment, stored));
         RecordCategories.insert(jdbc, type, id, 1, category);
         indexer.insert(type, id, resource);
-        careLinks.written(type, id, compartment, resource);
-        return resource;
+        careLinks.written(type, id, compartment, resource, practitioners);
+        return new Written(resource, compartment, stored);
     }
 
     /**
      * Stores a new version. {@code expectedVersion}, from {@code If-Match}, must be the current one.
      */
-    Resource update(String type, UUID id, Resource resource, Long expectedVersion) {
+    Written update(String type, UUID id, Resource resource, Long expectedVersion) {
         Row current = lockCurrent(type, id)
                 .orElseThrow(() -> new SafeFhirException(405, org.hl7.fhir.r4.model.OperationOutcome.IssueType.NOTSUPPORTED,
                         "This server assigns resource ids: create new resources with POST"));
@@ -118,24 +131,25 @@ class RecordStore {
         long version = current.version() + 1;
         String compartment = compartmentOf(type, id, resource);
         String category = RecordCategories.of(resource);
+        List<UUID> practitioners = CareTeamLinks.practitioners(resource);
         // moving a record to another patient, or into another category, needs access to both sides
         guard.check(health.carapace.access.Interaction.UPDATE, type, compartment, category);
-        guard.checkCareLinks(type, compartment, CareTeamLinks.practitioners(resource));
+        guard.checkCareLinks(type, compartment, practitioners);
         keepMaskedValues(type, compartment, current, resource);
         SafeNarrative.check(resource);
         Instant now = later(current.lastUpdated());
         stamp(resource, type, id, version, now);
-        byte[] ciphertext = seal(type, id, version, compartment, resource);
+        StoredJson stored = serialise(resource);
         jdbc.sql("""
                 update phi.resource set current_version = ?, compartment = ?, last_updated = ?, deleted = false
                 where resource_type = ? and resource_id = ?""")
                 .params(version, compartment, Timestamp.from(now), type, id)
                 .update();
-        insertVersion(type, id, version, compartment, now, false, ciphertext);
+        insertVersion(type, id, version, compartment, now, false, seal(type, id, version, compartment, stored));
         RecordCategories.insert(jdbc, type, id, version, category);
         indexer.index(type, id, resource);
-        careLinks.written(type, id, compartment, resource);
-        return resource;
+        careLinks.written(type, id, compartment, resource, practitioners);
+        return new Written(resource, compartment, stored);
     }
 
     /**
@@ -334,14 +348,18 @@ class RecordStore {
     }
 
     /**
-     * Serialises the stamped resource once and encrypts it, with whether it holds an SSN ({@link
-     * SsnMasking#holdsSsn}) sealed beside it, so that a read can tell without parsing whether the
-     * stored bytes may be sent as they are.
+     * The stamped resource serialised, once per write: these bytes are encrypted and may be the
+     * response too. Whether it holds an SSN ({@link SsnMasking#holdsSsn}) is judged here and
+     * sealed with them, so that a read can tell without parsing whether they may be sent as stored.
      */
-    private byte[] seal(String type, UUID id, long version, String compartment, Resource resource) {
+    private StoredJson serialise(Resource resource) {
         byte[] json = fhir.newJsonParser().encodeResourceToString(resource).getBytes(StandardCharsets.UTF_8);
-        byte[] plaintext = StoredJson.frame(json, SsnMasking.holdsSsn(fhir, resource));
-        return cipher.encrypt(compartment, plaintext, associatedData(type, id, version, compartment));
+        return new StoredJson(json, SsnMasking.holdsSsn(fhir, resource) ? StoredJson.Ssn.PRESENT : StoredJson.Ssn.ABSENT);
+    }
+
+    private byte[] seal(String type, UUID id, long version, String compartment, StoredJson stored) {
+        return cipher.encrypt(compartment, StoredJson.frame(stored.json(), stored.ssn() == StoredJson.Ssn.PRESENT),
+                associatedData(type, id, version, compartment));
     }
 
     /** Binds a ciphertext to its row: copying it to another row or compartment breaks decryption. */
@@ -355,25 +373,34 @@ class RecordStore {
      * which must exist; anything else is in the shared compartment.
      */
     String compartmentOf(String type, UUID id, Resource resource) {
-        String compartment = patientCompartmentOf(type, id, resource);
-        if (!compartment.equals(RecordCipher.SHARED_COMPARTMENT)) {
-            // Writers hold the patient's shredding lock shared until they commit; an approval takes
-            // it exclusively before writing the tombstone. So an approval waits for writes already
-            // past this check (and then deletes their index tokens too), and a write arriving
-            // during an approval waits for it and then sees the tombstone. The check must be a
-            // statement of its own, after the lock: its snapshot then includes the tombstone.
-            jdbc.sql("select pg_advisory_xact_lock_shared(hashtext(?))").param(SHREDDING_LOCK + compartment)
-                    .query((rs, n) -> 1).list();
-            if (isShredded(compartment)) {
-                // No write may create a new data key for a shredded patient, or add data to it.
-                throw SafeFhirException.shredded();
-            }
+        Optional<String> patient = patientCompartmentOf(type, id, resource);
+        if (patient.isEmpty()) {
+            return RecordCipher.SHARED_COMPARTMENT;
+        }
+        String compartment = patient.get();
+        // Writers hold the patient's shredding lock shared until they commit; an approval takes
+        // it exclusively before writing the tombstone. So an approval waits for writes already
+        // past this check (and then deletes their index tokens too), and a write arriving
+        // during an approval waits for it and then sees the tombstone. The check must be a
+        // statement of its own, after the lock: its snapshot then includes the tombstone.
+        ShreddingLock.holdShared(jdbc, compartment);
+        boolean referenced = !type.equals("Patient");
+        var state = jdbc.sql("""
+                select exists (select 1 from phi.resource where resource_type = 'Patient' and resource_id = ? and not deleted),
+                       exists (select 1 from phi.shredded_compartment where compartment = ?)""")
+                .params(UUID.fromString(compartment.substring("Patient/".length())), compartment)
+                .query((rs, n) -> new boolean[] {rs.getBoolean(1), rs.getBoolean(2)})
+                .single();
+        if (state[1]) {
+            // No write may create a new data key for a shredded patient, or add data to it.
+            throw SafeFhirException.shredded();
+        }
+        if (referenced && !state[0]) {
+            throw SafeFhirException.badRequest("The resource's " + ResourceTypes.patientLink(type).orElseThrow()
+                    + " references a Patient that does not exist on this server");
         }
         return compartment;
     }
-
-    /** Advisory-lock key prefix shared with {@code disposal.Shredding} (same text, same hash). */
-    static final String SHREDDING_LOCK = "shredding/";
 
     boolean isShredded(String compartment) {
         return jdbc.sql("select exists (select 1 from phi.shredded_compartment where compartment = ?)")
@@ -382,31 +409,30 @@ class RecordStore {
                 .single();
     }
 
-    private String patientCompartmentOf(String type, UUID id, Resource resource) {
+    /** The patient compartment a resource names (not yet checked to exist), or empty for the shared one. */
+    private static Optional<String> patientCompartmentOf(String type, UUID id, Resource resource) {
         if (type.equals("Patient")) {
-            return "Patient/" + id;
+            return Optional.of("Patient/" + id);
         }
         Optional<String> link = ResourceTypes.patientLink(type);
         if (link.isEmpty()) {
-            return RecordCipher.SHARED_COMPARTMENT;
+            return Optional.empty();
         }
         var property = resource.getNamedProperty(link.get());
         if (property == null || !property.hasValues()) {
-            return RecordCipher.SHARED_COMPARTMENT;
+            return Optional.empty();
         }
         Reference reference = (Reference) property.getValues().get(0);
         if (!reference.hasReference()) {
-            return RecordCipher.SHARED_COMPARTMENT;
+            return Optional.empty();
         }
         var target = reference.getReferenceElement();
         if (!"Patient".equals(target.getResourceType())) {
-            return RecordCipher.SHARED_COMPARTMENT;
+            return Optional.empty();
         }
-        UUID patient = Ids.parse(target.getIdPart())
-                .filter(p -> exists("Patient", p))
-                .orElseThrow(() -> SafeFhirException.badRequest(
-                        "The resource's " + link.get() + " references a Patient that does not exist on this server"));
-        return "Patient/" + patient;
+        UUID patient = Ids.parse(target.getIdPart()).orElseThrow(() -> SafeFhirException.badRequest(
+                "The resource's " + link.get() + " references a Patient that does not exist on this server"));
+        return Optional.of("Patient/" + patient);
     }
 
     private static void stamp(Resource resource, String type, UUID id, long version, Instant at) {

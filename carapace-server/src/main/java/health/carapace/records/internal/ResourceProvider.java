@@ -70,12 +70,13 @@ final class ResourceProvider implements IResourceProvider {
             // search it names could not be decided and narrowed like a search either (as in bundles).
             throw SafeFhirException.badRequest("Conditional create (If-None-Exist) is not supported");
         }
-        Resource created = transactions.execute(status -> {
-            Resource stored = store.create(checkType(resource), null);
-            audit.changed(AuditAction.CREATED, typeName, stored.getIdElement().getIdPart(), RecordAudit.patientOf(stored));
-            return stored;
+        RecordStore.Written created = transactions.execute(status -> {
+            RecordStore.Written written = store.create(checkType(resource), null);
+            audit.changed(AuditAction.CREATED, typeName, written.resource().getIdElement().getIdPart(),
+                    java.util.Optional.ofNullable(written.patient()));
+            return written;
         });
-        return new MethodOutcome(created.getIdElement(), true).setResource(created);
+        return new MethodOutcome(created.resource().getIdElement(), true).setResource(StoredEcho.attach(created));
     }
 
     @Update
@@ -87,12 +88,12 @@ final class ResourceProvider implements IResourceProvider {
         Long expected = id.hasVersionIdPart() ? Ids.version(id.getVersionIdPart()).stream().boxed().findFirst()
                 .orElseThrow(() -> new SafeFhirException(412, org.hl7.fhir.r4.model.OperationOutcome.IssueType.CONFLICT,
                         "If-Match must name a version number")) : null;
-        Resource updated = transactions.execute(status -> {
-            Resource stored = store.update(typeName, uuid, checkType(resource), expected);
-            audit.changed(AuditAction.MODIFIED, typeName, uuid.toString(), RecordAudit.patientOf(stored));
-            return stored;
+        RecordStore.Written updated = transactions.execute(status -> {
+            RecordStore.Written written = store.update(typeName, uuid, checkType(resource), expected);
+            audit.changed(AuditAction.MODIFIED, typeName, uuid.toString(), java.util.Optional.ofNullable(written.patient()));
+            return written;
         });
-        return new MethodOutcome(updated.getIdElement(), false).setResource(updated);
+        return new MethodOutcome(updated.resource().getIdElement(), false).setResource(StoredEcho.attach(updated));
     }
 
     @Delete

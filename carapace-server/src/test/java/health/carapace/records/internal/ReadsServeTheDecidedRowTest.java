@@ -56,6 +56,8 @@ class ReadsServeTheDecidedRowTest extends IntegrationTest {
         assertThat(patient.getMeta().getVersionId()).isEqualTo("1");
         assertThat(patient.getBirthDateElement().getValueAsString()).isEqualTo("1970-01-02");
         assertThat(stored(id)).isEqualTo(read.body());
+        // HAPI's encoder streams (chunked); the stored bytes go out with their length
+        assertThat(read.headers().firstValue("Content-Length")).as("sent as stored").isPresent();
     }
 
     @Test
