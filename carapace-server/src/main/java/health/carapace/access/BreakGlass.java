@@ -44,6 +44,8 @@ public class BreakGlass {
 
     private final JdbcClient jdbc;
     private final RecordCipher cipher;
+    /** The records module's tombstone: a shredded patient's reasons are not opened. */
+    private final ShreddedPatients shredded;
     private final AuditTrail audit;
     private final TransactionTemplate transactions;
     private final ApplicationEventPublisher events;
@@ -52,13 +54,14 @@ public class BreakGlass {
     private final java.time.Clock clock;
 
     BreakGlass(DataSource dataSource, RecordCipher cipher, AuditTrail audit, PlatformTransactionManager transactionManager,
-            ApplicationEventPublisher events,
+            ApplicationEventPublisher events, ShreddedPatients shredded,
             @Value("${carapace.access.break-glass-duration:PT60M}") Duration duration, java.time.Clock clock) {
         if (duration.isNegative() || duration.isZero() || duration.compareTo(MAX_DURATION) > 0) {
             throw new IllegalStateException("carapace.access.break-glass-duration must be between 1 second and 24 hours");
         }
         this.jdbc = JdbcClient.create(dataSource);
         this.cipher = cipher;
+        this.shredded = shredded;
         this.audit = audit;
         this.transactions = new TransactionTemplate(transactionManager);
         this.events = events;
@@ -159,18 +162,22 @@ public class BreakGlass {
      * still caches the key does not decrypt it), and one shredded patient does not break the review.
      */
     public List<Review> review(Instant since) {
-        return jdbc.sql("select grant_id, principal, patient, opened_at, expires_at, closed_at, reason, "
-                        + "exists (select 1 from phi.shredded_compartment s where s.compartment = b.patient) "
+        record Row(Review review, byte[] sealed) {}
+        List<Row> rows = jdbc.sql("select grant_id, principal, patient, opened_at, expires_at, closed_at, reason "
                         + "from iam.break_glass b where opened_at >= ? order by opened_at, grant_id")
                 .param(Timestamp.from(since))
-                .query((rs, n) -> {
-                    UUID id = rs.getObject(1, UUID.class);
-                    String patient = rs.getString(3);
-                    return new Review(id, rs.getString(2), patient, rs.getTimestamp(4).toInstant(),
-                            rs.getTimestamp(5).toInstant(), rs.getTimestamp(6) == null ? null : rs.getTimestamp(6).toInstant(),
-                            rs.getBoolean(8) ? null : reasonOf(id, patient, rs.getBytes(7)));
-                })
+                .query((rs, n) -> new Row(new Review(rs.getObject(1, UUID.class), rs.getString(2), rs.getString(3),
+                        rs.getTimestamp(4).toInstant(), rs.getTimestamp(5).toInstant(),
+                        rs.getTimestamp(6) == null ? null : rs.getTimestamp(6).toInstant(), null), rs.getBytes(7)))
                 .list();
+        // read after the grants: a patient shredded in between has no keys left, which reasonOf tolerates
+        java.util.Set<String> gone = shredded.shreddedAmong(rows.stream().map(row -> row.review().patient()).toList());
+        return rows.stream().map(row -> {
+            Review review = row.review();
+            String reason = gone.contains(review.patient()) ? null : reasonOf(review.grantId(), review.patient(), row.sealed());
+            return new Review(review.grantId(), review.principal(), review.patient(), review.openedAt(), review.expiresAt(),
+                    review.closedAt(), reason);
+        }).toList();
     }
 
     private String reasonOf(UUID grantId, String patient, byte[] sealed) {

@@ -6,6 +6,8 @@ import health.carapace.audit.AuditEvent;
 import health.carapace.audit.AuditTrail;
 import health.carapace.audit.AuditUnavailableException;
 import health.carapace.crypto.KeyShredder;
+import health.carapace.records.Compartment;
+import health.carapace.records.PatientRecords;
 import health.carapace.platform.logging.SafeMessage;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -74,12 +76,15 @@ public class Shredding {
     private final TransactionTemplate transactions;
     private final AuditTrail audit;
     private final KeyShredder keys;
+    /** The patient records' side: whether a patient exists or is shredded, and the tombstone. */
+    private final PatientRecords records;
     private final Duration approvalWindow;
     /** When requests are made, decided and expire: the one clock, never the database's (tests move it). */
     private final java.time.Clock clock;
 
     Shredding(DataSource dataSource, PlatformTransactionManager transactionManager, AuditTrail audit, KeyShredder keys,
-            @Value("${carapace.shredding.approval-window}") Duration approvalWindow, java.time.Clock clock) {
+            PatientRecords records, @Value("${carapace.shredding.approval-window}") Duration approvalWindow,
+            java.time.Clock clock) {
         if (approvalWindow.isNegative() || approvalWindow.isZero() || approvalWindow.compareTo(Duration.ofDays(7)) > 0) {
             throw new IllegalStateException("carapace.shredding.approval-window must be between 1 second and 7 days");
         }
@@ -87,6 +92,7 @@ public class Shredding {
         this.transactions = new TransactionTemplate(transactionManager);
         this.audit = audit;
         this.keys = keys;
+        this.records = records;
         this.approvalWindow = approvalWindow;
         this.clock = clock;
     }
@@ -102,21 +108,19 @@ public class Shredding {
                     + "(a case or policy code, not prose)");
         }
         UUID patient = UUID.fromString(patientId.startsWith("Patient/") ? patientId.substring(8) : patientId);
-        String compartment = "Patient/" + patient;
+        Compartment target = new Compartment(patient);
+        String compartment = target.toString();
         UUID id = UUID.randomUUID();
         transactions.executeWithoutResult(status -> {
             expireOverdue();
-            boolean exists = jdbc.sql("select exists (select 1 from phi.resource where resource_type = 'Patient' "
-                            + "and resource_id = ?)")
-                    .param(patient).query(Boolean.class).single();
-            if (!exists) {
+            if (!records.exists(target)) {
                 throw new Refused(404, "No such Patient");
             }
-            if (tombstoned(compartment)) {
+            if (records.shredded(target)) {
                 throw new Refused(409, "This patient's records are already shredded");
             }
             // Serialise requests for one patient, so the open-request rule is a clean refusal.
-            jdbc.sql("select pg_advisory_xact_lock(hashtext(?))").param("shredding/" + compartment)
+            jdbc.sql("select pg_advisory_xact_lock(hashtext(?))").param("shredding-request/" + compartment)
                     .query((rs, n) -> 1).list();
             boolean open = jdbc.sql("select exists (select 1 from ops.shredding_request where compartment = ? "
                             + "and state in ('pending', 'approved'))")
@@ -155,29 +159,14 @@ public class Shredding {
                 case "pending" -> { }
                 default -> throw new Refused(409, "The request is " + request.state() + " and can no longer be approved");
             }
-            // Exclusive against writers, who hold this lock shared from their tombstone check to
-            // their commit (records' RecordStore): the tombstone and the token deletion below then
-            // see every write that passed the check, and no write passes it afterwards.
-            jdbc.sql("select pg_advisory_xact_lock(hashtext(?))").param("shredding/" + request.patient())
-                    .query((rs, n) -> 1).list();
             Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
             jdbc.sql("update ops.shredding_request set state = 'approved', decided_by = ?, decided_at = ? "
                             + "where request_id = ?")
                     .params(origin.admin(), Timestamp.from(now), id)
                     .update();
-            // The tombstone: from this commit on, every node refuses the patient's records.
-            jdbc.sql("""
-                    insert into phi.shredded_compartment (compartment, request_id, shredded_at, requested_by, approved_by)
-                    values (?, ?, ?, ?, ?)""")
-                    .params(request.patient(), id, Timestamp.from(now), request.requestedBy(), origin.admin())
-                    .update();
-            // Blind-index tokens are keyed by the index key, which is not shredded: drop them, or
-            // they would still let a key holder confirm a guessed identifier or name prefix.
-            jdbc.sql("""
-                    delete from phi_index.token t using phi.resource r
-                    where t.resource_type = r.resource_type and t.resource_id = r.resource_id and r.compartment = ?""")
-                    .param(request.patient())
-                    .update();
+            // The tombstone, after every write in flight (records waits for them): from this commit
+            // on, every node refuses the patient's records; their blind-index tokens go with it.
+            records.tombstone(Compartment.parse(request.patient()), id, now, request.requestedBy(), origin.admin());
             audit.recordInTransaction(List.of(event(origin, AuditAction.ADMIN_CHANGE, path(id) + "/approve", true,
                     request.patient())));
             return lock(id);
@@ -276,8 +265,7 @@ public class Shredding {
     }
 
     private boolean tombstoned(String compartment) {
-        return jdbc.sql("select exists (select 1 from phi.shredded_compartment where compartment = ?)")
-                .param(compartment).query(Boolean.class).single();
+        return records.shredded(Compartment.parse(compartment));
     }
 
     private void expireOverdue() {

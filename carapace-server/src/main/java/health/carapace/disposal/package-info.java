@@ -3,5 +3,5 @@
  * (docs/adr/0011-crypto-shredding.md). Public API: {@link health.carapace.disposal.Shredding}.
  */
 @org.springframework.modulith.ApplicationModule(
-        allowedDependencies = {"audit", "crypto", "platform :: logging", "platform :: web"})
+        allowedDependencies = {"audit", "crypto", "platform :: logging", "platform :: web", "records"})
 package health.carapace.disposal;

@@ -1,11 +1,13 @@
 package health.carapace.access.internal;
 
+import health.carapace.access.ShreddedPatients;
 import health.carapace.crypto.EncryptedStore;
 import health.carapace.crypto.KeyUnavailableException;
 import health.carapace.crypto.RecordCipher;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
 import javax.sql.DataSource;
@@ -25,20 +27,20 @@ import org.springframework.stereotype.Component;
 @Component
 public final class BreakGlassReasons implements EncryptedStore {
 
-    /** Whether the grant's patient (alias b) was crypto-shredded: the tombstone the records module keeps. */
-    private static final String SHREDDED =
-            "exists (select 1 from phi.shredded_compartment s where s.compartment = b.patient)";
 
     private record Reason(UUID grantId, String patient, byte[] ciphertext) {}
 
     private final JdbcClient jdbc;
     private final JdbcTemplate batches;
     private final RecordCipher cipher;
+    /** The tombstone the records module keeps: a shredded patient's reasons are left alone. */
+    private final ShreddedPatients shredded;
 
-    BreakGlassReasons(DataSource dataSource, RecordCipher cipher) {
+    BreakGlassReasons(DataSource dataSource, RecordCipher cipher, ShreddedPatients shredded) {
         this.jdbc = JdbcClient.create(dataSource);
         this.batches = new JdbcTemplate(dataSource);
         this.cipher = cipher;
+        this.shredded = shredded;
     }
 
     /** Binds a reason's ciphertext to its grant and patient: it cannot be moved to another row. */
@@ -53,7 +55,7 @@ public final class BreakGlassReasons implements EncryptedStore {
 
     @Override
     public Batch reencrypt(String compartment, String cursor, int limit) {
-        StringBuilder sql = new StringBuilder("select grant_id, patient, reason from iam.break_glass b where not " + SHREDDED);
+        StringBuilder sql = new StringBuilder("select grant_id, patient, reason from iam.break_glass b where true");
         List<Object> args = new ArrayList<>();
         if (compartment != null) {
             sql.append(" and patient = ?");
@@ -68,7 +70,9 @@ public final class BreakGlassReasons implements EncryptedStore {
         List<Reason> rows = jdbc.sql(sql.toString()).params(args)
                 .query((rs, n) -> new Reason(rs.getObject(1, UUID.class), rs.getString(2), rs.getBytes(3)))
                 .list();
-        List<Object[]> updates = rows.stream().map(this::reencrypted).filter(Objects::nonNull).toList();
+        java.util.Set<String> gone = shredded.shreddedAmong(rows.stream().map(Reason::patient).toList());
+        List<Object[]> updates = rows.stream().filter(row -> !gone.contains(row.patient())).map(this::reencrypted)
+                .filter(Objects::nonNull).toList();
         int changed = 0;
         if (!updates.isEmpty()) {
             for (int count : batches.batchUpdate(
@@ -94,13 +98,14 @@ public final class BreakGlassReasons implements EncryptedStore {
     @Override
     public void scanKeyPrefixes(String compartment, int prefixBytes, java.util.function.BiConsumer<String, byte[]> sink) {
         var query = jdbc.sql("select patient, substring(reason from 1 for ?) from iam.break_glass b"
-                + " where reason is not null and not " + SHREDDED + (compartment != null ? " and patient = ?" : "")
+                + " where reason is not null" + (compartment != null ? " and patient = ?" : "")
                 + " group by 1, 2").param(prefixBytes);
         if (compartment != null) {
             query = query.param(compartment);
         }
-        query.query(rs -> {
-            sink.accept(rs.getString(1), rs.getBytes(2));
-        });
+        List<Map.Entry<String, byte[]>> prefixes = query.query((rs, n) -> Map.entry(rs.getString(1), rs.getBytes(2))).list();
+        java.util.Set<String> gone = shredded.shreddedAmong(prefixes.stream().map(Map.Entry::getKey).toList());
+        prefixes.stream().filter(prefix -> !gone.contains(prefix.getKey()))
+                .forEach(prefix -> sink.accept(prefix.getKey(), prefix.getValue()));
     }
 }

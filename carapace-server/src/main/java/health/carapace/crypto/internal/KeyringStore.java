@@ -342,16 +342,21 @@ final class KeyringStore implements DisposableBean {
 
     /**
      * Stores a new data key for {@code compartment} unless another node stored one first or the
-     * compartment is shredded; returns false only in the latter case.
+     * compartment is shredded. Returns the key the compartment now has: the one given (the same
+     * instance, so the caller knows it won and need not read it back), or the one another node
+     * stored first; empty if the compartment is shredded.
      */
-    boolean insertDataKeyUnlessShredded(String compartment, String keyRef, String kekId, byte[] wrapped) {
+    Optional<WrappedKey> insertDataKeyUnlessShredded(String compartment, String keyRef, String kekId, byte[] wrapped) {
         return transactions.execute(status -> {
             lockCompartment(compartment);
             if (isShredded(compartment)) {
-                return false;
+                return Optional.<WrappedKey>empty();
             }
-            insertIfAbsent(keyRef, kekId, wrapped);
-            return true;
+            int inserted = jdbc.sql("insert into keyring.wrapped_key (key_ref, kek_id, wrapped) values (?, ?, ?) "
+                            + "on conflict do nothing")
+                    .params(keyRef, kekId, wrapped)
+                    .update();
+            return inserted == 1 ? Optional.of(new WrappedKey(keyRef, kekId, wrapped)) : find(keyRef);
         });
     }
 

@@ -306,11 +306,24 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
         return "dek/" + compartment;
     }
 
+    /**
+     * The compartment's keyset, from the cache when it is young enough. A loading cache: concurrent
+     * misses for one compartment wait for a single load (one read of the keyring, one unwrap in the
+     * HSM) instead of each unwrapping the same key.
+     */
     private Loaded load(String compartment, boolean createIfMissing, long maxAgeNanos) {
         Loaded cached = unwrapped.getIfPresent(compartment);
-        if (cached != null && System.nanoTime() - cached.loadedAt() <= maxAgeNanos) {
-            return cached;
+        if (cached != null) {
+            if (System.nanoTime() - cached.loadedAt() <= maxAgeNanos) {
+                return cached;
+            }
+            // too old for this use: the next get loads it again, once for everyone waiting
+            unwrapped.asMap().remove(compartment, cached);
         }
+        return unwrapped.get(compartment, key -> loadFromKeyring(key, createIfMissing));
+    }
+
+    private Loaded loadFromKeyring(String compartment, boolean createIfMissing) {
         String keyRef = keyRef(compartment);
         byte[] associatedData = keyRef.getBytes(StandardCharsets.UTF_8);
         var wrapped = store.find(keyRef);
@@ -321,26 +334,32 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
             if (!createIfMissing) {
                 throw new KeyUnavailableException("No data key exists for a record's compartment");
             }
-            boolean stored;
+            KeysetHandle fresh;
+            byte[] sealed;
             try {
-                KeysetHandle fresh = KeysetHandle.generateNew(DATA_KEY_TEMPLATE);
+                fresh = KeysetHandle.generateNew(DATA_KEY_TEMPLATE);
                 KeyEncryptionKey active = kek.active();
+                sealed = TinkProtoKeysetFormat.serializeEncryptedKeyset(fresh, kek.counting(active), associatedData);
                 // Under the compartment lock and refused once shredded: no new key for a shredded patient.
-                stored = store.insertDataKeyUnlessShredded(compartment, keyRef, active.id(),
-                        TinkProtoKeysetFormat.serializeEncryptedKeyset(fresh, kek.counting(active), associatedData));
+                wrapped = store.insertDataKeyUnlessShredded(compartment, keyRef, active.id(), sealed);
             } catch (GeneralSecurityException e) {
                 throw new KeyUnavailableException("Cannot create and wrap a data key", e);
             }
-            if (!stored) {
-                throw new KeyDestroyedException("The compartment's data keys were destroyed by crypto-shredding");
-            }
-            wrapped = store.find(keyRef);
             if (wrapped.isEmpty()) {
                 throw new KeyDestroyedException("The compartment's data keys were destroyed by crypto-shredding");
             }
+            if (wrapped.get().wrapped() == sealed) {
+                // Ours was stored: the keyset in hand is the one wrapped, no need to unwrap it again.
+                return loaded(compartment, fresh, wrapped.get());
+            }
         }
+        return loaded(compartment, null, wrapped.orElseThrow());
+    }
+
+    /** The keyset checked and ready: {@code handle} if already in hand, else unwrapped from {@code wrapped}. */
+    private Loaded loaded(String compartment, KeysetHandle inHand, KeyringStore.WrappedKey wrapped) {
         try {
-            KeysetHandle handle = parse(wrapped.orElseThrow());
+            KeysetHandle handle = inHand != null ? inHand : parse(wrapped);
             // A keyset below the floor (planted, or left by an old version) is never used.
             TinkAlgorithms.requireAllowed(COMPONENT, handle);
             loaded.addAll(TinkAlgorithms.describe(COMPONENT, handle));
@@ -349,12 +368,10 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
             for (int i = 0; i < handle.size(); i++) {
                 keyIds.add(handle.getAt(i).getId());
             }
-            Loaded fresh = new Loaded(handle, aead, Set.copyOf(keyIds), handle.getPrimary().getId(), System.nanoTime());
-            unwrapped.put(compartment, fresh);
-            return fresh;
+            return new Loaded(handle, aead, Set.copyOf(keyIds), handle.getPrimary().getId(), System.nanoTime());
         } catch (GeneralSecurityException e) {
             throw new KeyUnavailableException("A data key cannot be unwrapped by the KEK "
-                    + wrapped.get().kekId() + " (wrong or missing KEK?)", e);
+                    + wrapped.kekId() + " (wrong or missing KEK?)", e);
         }
     }
 }

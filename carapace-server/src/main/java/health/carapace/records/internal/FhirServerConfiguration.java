@@ -67,6 +67,12 @@ class FhirServerConfiguration {
         return new RecordStore(dataSource, fhir, cipher, indexer, guard, new CareTeamLinks(relationships));
     }
 
+    /** What other modules may ask of the patient records (records' public API). */
+    @Bean
+    PatientRecordsStore patientRecords(DataSource dataSource) {
+        return new PatientRecordsStore(dataSource);
+    }
+
     /** What the crypto module's rotation jobs re-encrypt and re-index (ADR 0010). */
     @Bean
     RecordMaintenance encryptedRecords(DataSource dataSource, RecordCipher cipher, RecordStore store,
@@ -111,6 +117,7 @@ class FhirServerConfiguration {
         // access control on every request (before the handler) and SSN masking on every response
         server.registerInterceptor(new AccessEnforcement(guard, store, reads, paging));
         server.registerInterceptor(new ResultParameters());
+        server.registerInterceptor(new StoredEcho(guard));
         server.registerInterceptor(new SsnMasking(fhir, guard));
         server.registerInterceptor(new OpaqueSearchLinks(paging));
         server.setPagingProvider(paging);
