@@ -1,5 +1,6 @@
 package health.carapace.signin;
 
+import health.carapace.signin.internal.CallerChanges;
 import health.carapace.access.Caller;
 import health.carapace.access.RoleCatalog;
 import health.carapace.audit.AuditAction;
@@ -65,12 +66,16 @@ public class Users {
     private final SignInSettings settings;
     private final String issuer;
     private final RoleCatalog roleCatalog;
+    /** Drops this node's cached callers when an account changes (the others hear it from PostgreSQL). */
+    private final CallerChanges changes;
     /** Decides when an enrolment link expires. */
     private final Clock clock;
 
     Users(DataSource dataSource, AuditTrail audit, PlatformTransactionManager transactionManager, Sessions sessions,
-            SignInSettings settings, @Value("${carapace.issuer}") String issuer, RoleCatalog roleCatalog, Clock clock) {
+            SignInSettings settings, @Value("${carapace.issuer}") String issuer, RoleCatalog roleCatalog, Clock clock,
+            CallerChanges changes) {
         this.roleCatalog = roleCatalog;
+        this.changes = changes;
         this.clock = clock;
         this.jdbc = JdbcClient.create(dataSource);
         this.audit = audit;
@@ -116,6 +121,7 @@ public class Users {
         }
         transactions.executeWithoutResult(status -> {
             jdbc.sql("update iam.app_user set disabled = true where id = ?").param(id.get()).update();
+            changes.changedHere();
             sessions.revokeAll(id.get());
             audit.recordInTransaction(List.of(adminEvent(AuditAction.USER_DISABLED, userName)));
         });
@@ -138,6 +144,7 @@ public class Users {
         Set<String> validRoles = validRoles(roles);
         transactions.executeWithoutResult(status -> {
             jdbc.sql("update iam.app_user set roles = ? where id = ?").params(validRoles.toArray(String[]::new), id).update();
+            changes.changedHere();
             audit.recordInTransaction(List.of(adminEvent(AuditAction.ROLES_CHANGED, userName)));
         });
     }

@@ -13,6 +13,8 @@ import org.postgresql.PGNotification;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
+import org.springframework.transaction.support.TransactionSynchronization;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
 
 /**
  * Hears PostgreSQL announce a change to who may call (a user, a session, a service client, a
@@ -24,7 +26,7 @@ import org.springframework.context.SmartLifecycle;
  * a round trip on the listening connection. When it is not, callers are looked up on every
  * request again; never is a cached allow kept on a channel that could have missed its revocation.
  */
-final class CallerChanges implements SmartLifecycle {
+public final class CallerChanges implements SmartLifecycle {
 
     static final String CHANNEL = "carapace_caller_change";
     /** The listening connection's {@code application_name} in {@code pg_stat_activity}. */
@@ -46,6 +48,26 @@ final class CallerChanges implements SmartLifecycle {
     CallerChanges(DataSource dataSource, Clock clock) {
         this.dataSource = dataSource;
         this.clock = clock;
+    }
+
+    /**
+     * A change to who may call made on this node: its cached callers are dropped as soon as the
+     * change commits (or at once, outside a transaction), without waiting for the announcement to
+     * come back, so the next request on this node sees it whatever the listener is doing. The
+     * other nodes drop theirs on the announcement. Call it after the change's statement.
+     */
+    public void changedHere() {
+        if (TransactionSynchronizationManager.isSynchronizationActive()) {
+            TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
+                @Override
+                public void afterCompletion(int status) {
+                    // after a rollback too: harmless, and never later than the commit
+                    generation.incrementAndGet();
+                }
+            });
+        } else {
+            generation.incrementAndGet();
+        }
     }
 
     /** Moves on with every announcement and every loss of the channel. */

@@ -25,10 +25,13 @@ final class RevokedTokens {
     private final JdbcClient jdbc;
     private final Clock clock;
 
-    RevokedTokens(DataSource dataSource, Clock clock) {
+    RevokedTokens(DataSource dataSource, Clock clock, CallerChanges changes) {
         this.jdbc = JdbcClient.create(dataSource);
         this.clock = clock;
+        this.changes = changes;
     }
+
+    private final CallerChanges changes;
 
     /**
      * A refresh token revoked at a node that did not issue it (refresh tokens live in the issuing
@@ -65,6 +68,7 @@ final class RevokedTokens {
         jdbc.sql("insert into iam.revoked_token (jti, expires_at) values (?, ?) on conflict (jti) do nothing")
                 .params(jti, Timestamp.from(expiresAt))
                 .update();
+        changes.changedHere();
         jdbc.sql("delete from iam.revoked_token where expires_at < ?")
                 .param(Timestamp.from(clock.instant().minus(KEPT_AFTER_EXPIRY)))
                 .update();

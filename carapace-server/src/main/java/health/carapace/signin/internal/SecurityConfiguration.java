@@ -167,8 +167,8 @@ class SecurityConfiguration {
     }
 
     @Bean
-    RevokedTokens revokedTokens(DataSource dataSource, Clock clock) {
-        return new RevokedTokens(dataSource, clock);
+    RevokedTokens revokedTokens(DataSource dataSource, Clock clock, CallerChanges changes) {
+        return new RevokedTokens(dataSource, clock, changes);
     }
 
     @Bean

@@ -21,8 +21,10 @@ public final class Sessions {
     private final JdbcClient jdbc;
     private final SignInSettings settings;
     private final Clock clock;
+    private final CallerChanges changes;
 
-    Sessions(DataSource dataSource, SignInSettings settings, Clock clock) {
+    Sessions(DataSource dataSource, SignInSettings settings, Clock clock, CallerChanges changes) {
+        this.changes = changes;
         this.jdbc = JdbcClient.create(dataSource);
         this.settings = settings;
         this.clock = clock;
@@ -61,20 +63,24 @@ public final class Sessions {
 
     /** Revokes one session; the user name if it was still open. */
     Optional<String> revoke(UUID sessionId) {
-        return jdbc.sql("""
+        Optional<String> revoked = jdbc.sql("""
                 update iam.session s set revoked_at = ? from iam.app_user u
                 where s.id = ? and u.id = s.user_id and s.revoked_at is null
                 returning u.user_name""")
                 .params(ts(clock.instant()), sessionId)
                 .query(String.class)
                 .optional();
+        changes.changedHere();
+        return revoked;
     }
 
     /** Revokes every open session of a user; how many were open. */
     public int revokeAll(UUID userId) {
-        return jdbc.sql("update iam.session set revoked_at = ? where user_id = ? and revoked_at is null")
+        int revoked = jdbc.sql("update iam.session set revoked_at = ? where user_id = ? and revoked_at is null")
                 .params(ts(clock.instant()), userId)
                 .update();
+        changes.changedHere();
+        return revoked;
     }
 
     private static Timestamp ts(Instant instant) {

@@ -53,8 +53,8 @@ class SignInConfiguration {
     }
 
     @Bean
-    Sessions sessions(DataSource dataSource, SignInSettings settings, Clock clock) {
-        return new Sessions(dataSource, settings, clock);
+    Sessions sessions(DataSource dataSource, SignInSettings settings, Clock clock, CallerChanges changes) {
+        return new Sessions(dataSource, settings, clock, changes);
     }
 
     @Bean

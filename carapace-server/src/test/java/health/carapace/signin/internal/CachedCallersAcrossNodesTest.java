@@ -39,6 +39,8 @@ class CachedCallersAcrossNodesTest extends IntegrationTest {
     static void startSecondNode() {
         Map<String, Object> properties = new HashMap<>(TestInstallation.properties());
         properties.put("server.port", "0");
+        // a small pool: the test database's connections are shared with every cached test context
+        properties.put("carapace.db.pool-size", "4");
         // as arguments, which take precedence over application.properties (its port is 8443)
         nodeB = new SpringApplicationBuilder(CarapaceApplication.class).run(properties.entrySet().stream()
                 .map(property -> "--" + property.getKey() + "=" + property.getValue()).toArray(String[]::new));
