@@ -371,9 +371,10 @@ fi
 [ -n "$carapace_pid" ] || die "cannot tell Carapace's server process; give --carapace-pid PID"
 
 wait_for_metadata "Carapace" "$carapace_pid" "$carapace_url" --cacert "$carapace_cacert"
-carapace_pg_pid=""
+carapace_pg_pid=""; carapace_postgres="unknown"
 if [ -n "$carapace_data_dir" ] && [ -f "$carapace_data_dir/pg/postmaster.pid" ]; then
   carapace_pg_pid="$(head -n 1 "$carapace_data_dir/pg/postmaster.pid")"
+  carapace_postgres="$("$(readlink "/proc/$carapace_pg_pid/exe")" --version 2> /dev/null || echo unknown)"
 else
   say "warning: no $carapace_data_dir/pg/postmaster.pid: Carapace's PostgreSQL CPU is not measured (--carapace-data-dir)"
 fi
@@ -509,6 +510,7 @@ jq -s \
   --arg hapiJavaOpts "$hapi_java_opts" --arg hapiPostgres "$("$pg_bin/postgres" --version)" \
   --arg carapaceCommit "$carapace_commit" --argjson carapaceDirty "$carapace_dirty" \
   --arg carapaceUrl "$carapace_url" --argjson carapaceStarted "$carapace_started" \
+  --arg carapacePostgres "$carapace_postgres" --arg wrkVersion "$(wrk -v 2>&1 | head -n 1 | cut -d ' ' -f 1-2)" \
   --arg carapaceJavaOpts "${carapace_java_opts:-(launcher default -Xmx512m)}" \
   --argjson threads "$threads" --argjson connections "$connections" --argjson warmup "$warmup" \
   --argjson duration "$duration" --argjson runs "$runs" --argjson timeout "$timeout" \
@@ -524,18 +526,19 @@ jq -s \
       serverCpuMsPerRequest: mean(.serverCpuMsPerRequest),
       postgresCpuMsPerRequest: mean(.postgresCpuMsPerRequest),
       serverRssMaxMiB: (map(.serverRssMaxMiB) | max),
-      errors: (map(.errors.non2xx + .errors.socket) | add) };
+      errors: (map(.errors.non2xx + .errors.socket) | add),
+      machineBusyCores: mean(.machineBusyCores) };
   def ratio(a; b): if a == null or b == null or b == 0 then null else a / b end;
   . as $all
   | {generatedAt: $generatedAt,
-     machine: {cpus: $cpus, loadAverageAtEnd: $loadavg},
+     machine: {cpus: $cpus, loadAverageAtEnd: $loadavg, wrk: $wrkVersion},
      settings: {wrkThreads: $threads, wrkConnections: $connections, warmupSeconds: $warmup,
                 durationSeconds: $duration, runs: $runs, wrkTimeoutSeconds: $timeout,
                 patients: $patients, observationsPerPatient: $observations, seed: $seed},
      hapi: {fhirVersion: $hapiVersion, starterCommit: $hapiCommit, baseUrl: $hapiUrl,
             javaOpts: $hapiJavaOpts, postgres: $hapiPostgres, hibernateSearch: false, auth: "none", tls: false},
      carapace: {commit: $carapaceCommit, uncommittedChanges: $carapaceDirty, baseUrl: $carapaceUrl,
-                startedByScript: $carapaceStarted, javaOpts: $carapaceJavaOpts},
+                startedByScript: $carapaceStarted, javaOpts: $carapaceJavaOpts, postgres: $carapacePostgres},
      workloads: [ $order[] as $name | $all | map(select(.workload == $name)) | select(length > 0) | . as $w
        | ($w | map(select(.server == "carapace")) | summary) as $c
        | ($w | map(select(.server == "hapi")) | summary) as $h
@@ -548,8 +551,8 @@ jq -s \
      runs: $all }' "$runs_file" > "$output"
 
 {
-  printf '\n%-8s %-9s %4s %18s %9s %12s %12s %9s %7s\n' workload server runs 'req/s (min-max)' 'p99 ms' \
-    'server ms/req' 'pg ms/req' 'RSS MiB' errors
+  printf '\n%-8s %-9s %4s %18s %9s %13s %10s %8s %6s %5s\n' workload server runs 'req/s (min-max)' 'p99 ms' \
+    'server ms/req' 'pg ms/req' 'RSS MiB' errors busy
   jq -r '
     def f(d): if . == null then "-" else (. * pow(10; d) | round / pow(10; d) | tostring) end;
     .workloads[] as $w
@@ -557,14 +560,15 @@ jq -s \
         | [$w.workload, $s, (.runs | tostring),
            ((.requestsPerSecond | f(0)) + " (" + (.requestsPerSecondRange[0] | f(0)) + "-" + (.requestsPerSecondRange[1] | f(0)) + ")"),
            (.p99Ms | f(1)), (.serverCpuMsPerRequest | f(2)), (.postgresCpuMsPerRequest | f(2)),
-           (.serverRssMaxMiB | f(0)), (.errors | tostring)] | @tsv),
+           (.serverRssMaxMiB | f(0)), (.errors | tostring), (.machineBusyCores | f(1))] | @tsv),
       ([$w.workload, "C/H", "-",
         ($w.carapaceOverHapi.throughput | f(2)) + "x",
         ($w.carapaceOverHapi.p99 | f(2)) + "x", ($w.carapaceOverHapi.serverCpuPerRequest | f(2)) + "x",
-        ($w.carapaceOverHapi.postgresCpuPerRequest | f(2)) + "x", ($w.carapaceOverHapi.serverRss | f(2)) + "x", "-"] | @tsv)
-  ' "$output" | while IFS=$'\t' read -r w s r t p c g m e; do
-    printf '%-8s %-9s %4s %18s %9s %12s %12s %9s %7s\n' "$w" "$s" "$r" "$t" "$p" "$c" "$g" "$m" "$e"
+        ($w.carapaceOverHapi.postgresCpuPerRequest | f(2)) + "x", ($w.carapaceOverHapi.serverRss | f(2)) + "x", "-", "-"] | @tsv)
+  ' "$output" | while IFS=$'\t' read -r w s r t p c g m e b; do
+    printf '%-8s %-9s %4s %18s %9s %13s %10s %8s %6s %5s\n' "$w" "$s" "$r" "$t" "$p" "$c" "$g" "$m" "$e" "$b"
   done
   printf '\nC/H = Carapace / HAPI (throughput: higher is better for Carapace; the rest: lower is).\n'
+  printf 'busy = cores of the machine in use during the measured runs (all processes, of %s): near %s, the figures are not about the servers alone.\n' "$(nproc)" "$(nproc)"
   printf 'Result: %s; wrk outputs and logs: %s\n' "$output" "$workdir"
 }
