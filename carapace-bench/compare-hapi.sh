@@ -221,14 +221,14 @@ http_status() { # URL [curl options...]
 }
 
 wait_for_metadata() { # LABEL PID URL [curl options...]: until GET URL/metadata answers 200
-  local label="$1" pid="$2" url="$3" waited=0; shift 3
+  local label="$1" pid="$2" url="$3" since="$SECONDS"; shift 3
   say "waiting for $label to answer $url/metadata (up to $start_timeout s)"
   until [ "$(http_status "$url/metadata" "$@")" = 200 ]; do
     kill -0 "$pid" 2> /dev/null || die "$label exited before answering; see its log in $workdir"
-    [ "$waited" -lt "$start_timeout" ] || die "$label did not answer within $start_timeout s; see its log in $workdir"
-    sleep 2; waited=$((waited + 2))
+    [ $((SECONDS - since)) -lt "$start_timeout" ] || die "$label did not answer within $start_timeout s; see its log in $workdir"
+    sleep 2
   done
-  say "$label answers after about $waited s"
+  say "$label answers ($((SECONDS - since)) s after this wait began)"
 }
 
 process_ticks() { # PID: user + system CPU ticks of the process (all its threads)
@@ -357,11 +357,11 @@ carapace_port_of_url="${carapace_origin##*:}"
 
 if $carapace_started; then
   # The certificate appears while the server starts.
-  waited=0
+  since="$SECONDS"
   until [ -f "$carapace_cacert" ]; do
     kill -0 "$carapace_pid" 2> /dev/null || die "Carapace exited while starting; see $workdir/carapace.log"
-    [ "$waited" -lt "$start_timeout" ] || die "no $carapace_cacert after $start_timeout s"
-    sleep 2; waited=$((waited + 2))
+    [ $((SECONDS - since)) -lt "$start_timeout" ] || die "no $carapace_cacert after $start_timeout s"
+    sleep 2
   done
 fi
 [[ -n "$carapace_cacert" && -f "$carapace_cacert" ]] || die "--carapace-cacert FILE (PEM) is needed for $carapace_url"
