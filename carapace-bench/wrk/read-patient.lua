@@ -4,7 +4,9 @@
 --   wrk -t2 -c32 -d60s --latency -s carapace-bench/wrk/read-patient.lua \
 --       -H "Authorization: Bearer $TOKEN" https://localhost:8443/fhir -- patients.txt
 --
--- The token comes in with -H (wrk sends it on every request); get one from /oauth2/token.
+-- The token comes in with -H (wrk sends it on every request), or from the environment variable
+-- WRK_BEARER_TOKEN (which stays out of ps); get one from /oauth2/token. Without either no
+-- Authorization header is sent (a stock HAPI FHIR server needs none).
 -- No response() callback on purpose: defining one makes wrk parse every response in Lua.
 
 local threads = 0
@@ -26,6 +28,8 @@ function init(args)
   math.randomseed(os.time() * 100 + (thread_number or 0))
   -- Added to wrk.headers, which hold the -H headers: a headers argument to wrk.format would replace them.
   wrk.headers["Accept"] = "application/fhir+json"
+  local token = os.getenv("WRK_BEARER_TOKEN")
+  if token and #token > 0 then wrk.headers["Authorization"] = "Bearer " .. token end
 end
 
 function request()
@@ -40,4 +44,5 @@ function done(summary, latency, requests)
   io.write(string.format("latency ms: p50 %.1f, p90 %.1f, p99 %.1f, max %.1f\n",
     latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
     latency.max / 1000))
+  io.write(string.format("summary: requests %d, seconds %.3f\n", summary.requests, summary.duration / 1e6))
 end

@@ -85,6 +85,11 @@ public final class CarapaceBench implements Callable<Integer> {
             description = "Write the seeded patients' ids to FILE, one a line (for the wrk cross-check script)")
     Path datasetFile;
 
+    @Option(names = "--write-identifiers", paramLabel = "FILE",
+            description = "Write the seeded patients' identifiers to FILE as system|value, one a line, in the order of "
+                    + "--write-dataset (for the wrk identifier-search script)")
+    Path identifiersFile;
+
     @Option(names = "--seed-only",
             description = "Seed the dataset (and write it, with --write-dataset), then stop without measuring")
     boolean seedOnly;
@@ -183,6 +188,11 @@ public final class CarapaceBench implements Callable<Integer> {
                 if (datasetFile != null) {
                     Files.write(datasetFile, dataset.patients().stream().map(Dataset.SeededPatient::id).toList());
                     progress.println("patient ids: " + datasetFile.toAbsolutePath());
+                }
+                if (identifiersFile != null) {
+                    Files.write(identifiersFile, dataset.patients().stream()
+                            .map(patient -> SyntheticData.MRN_SYSTEM + "|" + patient.mrn()).toList());
+                    progress.println("patient identifiers: " + identifiersFile.toAbsolutePath());
                 }
                 if (seedOnly) {
                     return 0;

@@ -74,6 +74,29 @@ class CarapaceBenchTest {
     }
 
     @Test
+    void theSeededIdentifiersCanBeWrittenForWrkInTheOrderOfTheIds() throws Exception {
+        try (StubFhirServer server = new StubFhirServer()) {
+            Path ids = dir.resolve("patients.txt");
+            Path identifiers = dir.resolve("identifiers.txt");
+            int exit = run("-u", server.base().toString(), "--seed-only", "--seed", "7", "--write-dataset", ids.toString(),
+                    "--write-identifiers", identifiers.toString(), "--dataset-patients", "3",
+                    "--observations-per-patient", "0", "--client-id", StubFhirServer.CLIENT_ID,
+                    "--client-secret", StubFhirServer.CLIENT_SECRET);
+
+            assertThat(exit).as(err.toString()).isZero();
+            SyntheticData data = new SyntheticData(7);
+            assertThat(Files.readAllLines(identifiers)).containsExactly(
+                    SyntheticData.MRN_SYSTEM + "|" + data.mrn(SyntheticData.Stream.DATASET, 0),
+                    SyntheticData.MRN_SYSTEM + "|" + data.mrn(SyntheticData.Stream.DATASET, 1),
+                    SyntheticData.MRN_SYSTEM + "|" + data.mrn(SyntheticData.Stream.DATASET, 2));
+            for (int i = 0; i < 3; i++) {
+                assertThat(server.patientIdByMrn(data.mrn(SyntheticData.Stream.DATASET, i)))
+                        .isEqualTo(Files.readAllLines(ids).get(i));
+            }
+        }
+    }
+
+    @Test
     void conflictingTlsOptionsAreRefused() {
         int exit = run("--insecure", "--cacert", "x.pem");
         assertThat(exit).isEqualTo(2);

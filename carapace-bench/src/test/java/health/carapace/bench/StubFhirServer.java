@@ -54,6 +54,11 @@ final class StubFhirServer implements AutoCloseable {
         return tokensIssued.get();
     }
 
+    /** The id this server gave the patient created with {@code mrn}, or null. */
+    String patientIdByMrn(String mrn) {
+        return patientIdByMrn.get(mrn);
+    }
+
     private void token(HttpExchange exchange) throws IOException {
         drain(exchange);
         String expected = "Basic " + Base64.getEncoder()
