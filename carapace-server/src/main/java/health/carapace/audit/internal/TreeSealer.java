@@ -22,6 +22,16 @@ import org.springframework.transaction.support.TransactionTemplate;
  * leaf indexes, and a new tree head over all leaves is signed and stored, in one transaction.
  * One sealer at a time across nodes (transaction-scoped advisory lock). The sealer resumes from
  * the peaks stored with the last tree head, so a seal costs O(new events), not O(log).
+ *
+ * <p>Finding what to seal costs O(new events) too. Identity values are handed out before commit,
+ * so an event can become visible below ids already sealed: an id missing when ids above it were
+ * sealed is a gap, either a transaction still in flight or one rolled back. The node that sealed
+ * last remembers the ids it has accounted for and its gaps, each with the snapshot's xmax when it
+ * was seen; a seal then looks only at ids above those accounted for and at the gaps. A gap is
+ * dropped once every transaction that was running when it was seen has ended (the current
+ * snapshot's xmin has passed that xmax) and it still did not show up: it was rolled back. A node
+ * that did not seal last (first seal, or another node sealed in between) falls back once to the
+ * look-back scan, and rebuilds its gaps from it.
  */
 final class TreeSealer {
 
@@ -43,6 +53,14 @@ final class TreeSealer {
     private final Ed25519TreeHeadSigner signer;
     private final int maxLeavesPerSeal;
 
+    /** What this node knows about ids, valid only while the tree is the size it sealed to ({@link #knownForTreeSize}). */
+    private long knownThrough;
+    private long knownForTreeSize = -1;
+    /** Whether the last look for waiting events accounted for every id it passed (not cut short by the limit). */
+    private boolean complete;
+    /** Ids missing below {@link #knownThrough}, each with the xmax of the snapshot that first missed it. */
+    private final java.util.TreeMap<Long, Long> gaps = new java.util.TreeMap<>();
+
     TreeSealer(DataSource dataSource, TransactionTemplate transactions, Ed25519TreeHeadSigner signer,
             int maxLeavesPerSeal) {
         this.jdbc = JdbcClient.create(dataSource);
@@ -62,15 +80,9 @@ final class TreeSealer {
                     .query((rs, n) -> MerkleAccumulator.restore(rs.getLong(1), peaks(rs.getBytes(2))))
                     .optional();
             MerkleAccumulator tree = last.orElseGet(MerkleAccumulator::new);
-            long highestSealed = jdbc.sql("select coalesce(max(event_id), 0) from audit.leaf").query(Long.class).single();
-            List<Unsealed> waiting = jdbc.sql("""
-                    select e.id, e.body from audit.event e
-                    where e.id > ? and not exists (select 1 from audit.leaf l where l.event_id = e.id)
-                    order by e.id limit ?""")
-                    .params(Math.max(0, highestSealed - LOOKBACK_IDS), maxLeavesPerSeal)
-                    .query((rs, n) -> new Unsealed(rs.getLong(1), rs.getBytes(2)))
-                    .list();
+            List<Unsealed> waiting = waiting(tree.size());
             if (waiting.isEmpty()) {
+                knownForTreeSize = complete ? tree.size() : -1;
                 return Optional.empty();
             }
             List<Object[]> leaves = new ArrayList<>(waiting.size());
@@ -94,8 +106,86 @@ final class TreeSealer {
                     .params(head.treeSize(), head.rootHash().toByteArray(), Timestamp.from(now), head.keyId(),
                             signed.signature(), peaksBytes(tree.peaks()))
                     .update();
+            // if the commit fails the stored tree stays smaller than this, and the next seal looks back
+            knownForTreeSize = complete ? tree.size() : -1;
             return Optional.of(new Sealed(signed, waiting.size()));
         });
+    }
+
+    /** Committed events without a leaf, oldest first, at most {@link #maxLeavesPerSeal}; updates the gaps. */
+    private synchronized List<Unsealed> waiting(long treeSize) {
+        // first, so that a gap seen before it ended is visible to the query below if it committed
+        long[] snapshot = jdbc.sql("select pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint "
+                        + "from pg_current_snapshot() s")
+                .query((rs, n) -> new long[] {rs.getLong(1), rs.getLong(2)}).single();
+        long xmin = snapshot[0];
+        long xmax = snapshot[1];
+        boolean known = knownForTreeSize == treeSize;
+        // invalid until this seal is stored: a seal that fails leaves nothing this node may trust
+        knownForTreeSize = -1;
+        if (!known) {
+            return lookBack(xmax);
+        }
+        List<Unsealed> waiting = jdbc.sql("""
+                select e.id, e.body from audit.event e
+                where (e.id > ? or e.id = any(?)) and not exists (select 1 from audit.leaf l where l.event_id = e.id)
+                order by e.id limit ?""")
+                .params(knownThrough, gaps.keySet().toArray(Long[]::new), maxLeavesPerSeal)
+                .query((rs, n) -> new Unsealed(rs.getLong(1), rs.getBytes(2)))
+                .list();
+        account(waiting, xmax);
+        complete = true;
+        // what is still missing although every transaction that could have held it has ended was rolled back
+        gaps.values().removeIf(seenAt -> seenAt <= xmin);
+        return waiting;
+    }
+
+    /** The ids this node holds as gaps (for tests). */
+    synchronized java.util.Set<Long> gapsKnown() {
+        return java.util.Set.copyOf(gaps.keySet());
+    }
+
+    /** The look-back scan, when this node did not seal last: every id it may have missed, and the gaps among them. */
+    private List<Unsealed> lookBack(long xmax) {
+        long highestSealed = jdbc.sql("select coalesce(max(event_id), 0) from audit.leaf").query(Long.class).single();
+        long low = Math.max(0, highestSealed - LOOKBACK_IDS);
+        List<Unsealed> waiting = jdbc.sql("""
+                select e.id, e.body from audit.event e
+                where e.id > ? and not exists (select 1 from audit.leaf l where l.event_id = e.id)
+                order by e.id limit ?""")
+                .params(low, maxLeavesPerSeal)
+                .query((rs, n) -> new Unsealed(rs.getLong(1), rs.getBytes(2)))
+                .list();
+        gaps.clear();
+        jdbc.sql("""
+                select g from generate_series(?::bigint, ?::bigint) g
+                where not exists (select 1 from audit.event e where e.id = g)""")
+                .params(low + 1, highestSealed)
+                .query(Long.class)
+                .list()
+                .forEach(gap -> gaps.put(gap, xmax));
+        knownThrough = highestSealed;
+        account(waiting, xmax);
+        // cut short by the limit, unsealed ids below the highest sealed may remain unseen: look back again
+        complete = waiting.size() < maxLeavesPerSeal;
+        return waiting;
+    }
+
+    /** Ids now sealed leave the gaps; ids skipped between the last known one and the highest sealed become gaps. */
+    private void account(List<Unsealed> waiting, long xmax) {
+        java.util.Set<Long> sealing = new java.util.HashSet<>();
+        long highest = knownThrough;
+        for (Unsealed event : waiting) {
+            sealing.add(event.eventId());
+            gaps.remove(event.eventId());
+            highest = Math.max(highest, event.eventId());
+        }
+        for (long id = knownThrough + 1; id < highest; id++) {
+            if (!sealing.contains(id)) {
+                gaps.put(id, xmax);
+            }
+        }
+        knownThrough = highest;
     }
 
     static byte[] peaksBytes(List<MerkleHash> peaks) {
