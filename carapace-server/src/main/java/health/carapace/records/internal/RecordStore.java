@@ -97,12 +97,16 @@ class RecordStore {
         Instant now = now();
         stamp(resource, type, id, 1, now);
         StoredJson stored = serialise(resource);
+        // the current pointer and the first version in one round trip
         jdbc.sql("""
-                insert into phi.resource (resource_type, resource_id, current_version, compartment, last_updated, deleted)
-                values (?, ?, 1, ?, ?, false)""")
-                .params(type, id, compartment, Timestamp.from(now))
+                with pointer as (
+                  insert into phi.resource (resource_type, resource_id, current_version, compartment, last_updated, deleted)
+                  values (?, ?, 1, ?, ?, false))
+                insert into phi.resource_version (resource_type, resource_id, version, compartment, last_updated, deleted, ciphertext)
+                values (?, ?, 1, ?, ?, false, ?)""")
+                .params(type, id, compartment, Timestamp.from(now),
+                        type, id, compartment, Timestamp.from(now), seal(type, id, 1, compartment, stored))
                 .update();
-        insertVersion(type, id, 1, compartment, now, false, seal(type, id, 1, compartment, stored));
         RecordCategories.insert(jdbc, type, id, 1, category);
         indexer.insert(type, id, resource);
         careLinks.written(type, id, compartment, resource, practitioners);
@@ -140,12 +144,16 @@ class RecordStore {
         Instant now = later(current.lastUpdated());
         stamp(resource, type, id, version, now);
         StoredJson stored = serialise(resource);
+        // the new version and the moved pointer in one round trip
         jdbc.sql("""
-                update phi.resource set current_version = ?, compartment = ?, last_updated = ?, deleted = false
-                where resource_type = ? and resource_id = ?""")
-                .params(version, compartment, Timestamp.from(now), type, id)
+                with pointer as (
+                  update phi.resource set current_version = ?, compartment = ?, last_updated = ?, deleted = false
+                  where resource_type = ? and resource_id = ?)
+                insert into phi.resource_version (resource_type, resource_id, version, compartment, last_updated, deleted, ciphertext)
+                values (?, ?, ?, ?, ?, false, ?)""")
+                .params(version, compartment, Timestamp.from(now), type, id,
+                        type, id, version, compartment, Timestamp.from(now), seal(type, id, version, compartment, stored))
                 .update();
-        insertVersion(type, id, version, compartment, now, false, seal(type, id, version, compartment, stored));
         RecordCategories.insert(jdbc, type, id, version, category);
         indexer.index(type, id, resource);
         careLinks.written(type, id, compartment, resource, practitioners);
