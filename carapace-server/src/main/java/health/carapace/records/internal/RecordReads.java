@@ -90,6 +90,10 @@ final class RecordReads {
         boolean named = versioned && id != null && id.hasVersionIdPart();
         Decided decided = decide(request.getResourceName(), uuid, named,
                 named ? Ids.version(id.getVersionIdPart()) : OptionalLong.empty());
+        if (unchangedFor(request, decided.row())) {
+            // as HAPI answers a read whose If-None-Match names the version: nothing sent, nothing decrypted
+            throw new ca.uhn.fhir.rest.server.exceptions.NotModifiedException("Not Modified");
+        }
         StoredJson stored = store.plaintext(decided.row());
         boolean mask = stored.ssn() != StoredJson.Ssn.ABSENT && !guard.maySeeSsn();
         try {
@@ -117,6 +121,22 @@ final class RecordReads {
             throw new UncheckedIOException(e);
         }
         return false;
+    }
+
+    /** Whether {@code If-None-Match} names this version ({@code W/"3"} or {@code "3"}, as HAPI reads it). */
+    private static boolean unchangedFor(RequestDetails request, RecordStore.Row row) {
+        String ifNoneMatch = request.getHeader(Constants.HEADER_IF_NONE_MATCH_LC);
+        if (ifNoneMatch == null) {
+            return false;
+        }
+        String tag = ifNoneMatch.strip();
+        if (tag.startsWith("W/")) {
+            tag = tag.substring(2);
+        }
+        if (tag.length() >= 2 && tag.startsWith("\"") && tag.endsWith("\"")) {
+            tag = tag.substring(1, tag.length() - 1);
+        }
+        return tag.equals(Long.toString(row.version()));
     }
 
     /** Whether the stored JSON is the answer as asked: JSON, not pretty, no parameter shaping it. */

@@ -61,6 +61,20 @@ class ReadsServeTheDecidedRowTest extends IntegrationTest {
     }
 
     @Test
+    void ifNoneMatchNamingTheVersionIsNotModifiedAsBefore() {
+        String id = create("{\"resourceType\":\"Patient\",\"gender\":\"female\"}");
+
+        HttpResponse<String> same = sendWithoutToken(HttpRequest.newBuilder(uri("/fhir/Patient/" + id))
+                .header("Authorization", "Bearer " + noSsnToken).header("If-None-Match", "W/\"1\"").GET());
+        HttpResponse<String> other = sendWithoutToken(HttpRequest.newBuilder(uri("/fhir/Patient/" + id))
+                .header("Authorization", "Bearer " + noSsnToken).header("If-None-Match", "W/\"2\"").GET());
+
+        assertThat(same.statusCode()).isEqualTo(304);
+        assertThat(same.body()).isEmpty();
+        assertThat(other.statusCode()).isEqualTo(200);
+    }
+
+    @Test
     void formatsAndShapingParametersStillWork() {
         String id = create("{\"resourceType\":\"Patient\",\"gender\":\"male\",\"birthDate\":\"1980-05-06\","
                 + "\"name\":[{\"family\":\"Shapedread\"}]}");
