@@ -18,6 +18,7 @@ class KnownWeakComponentsCheck implements ComplianceCheck {
     private final Inventory inventory;
     private final KnownWeakComponents knownWeak;
 
+    @org.springframework.beans.factory.annotation.Autowired
     KnownWeakComponentsCheck(Inventory inventory) {
         this(inventory, KnownWeakComponents.bundled());
     }
