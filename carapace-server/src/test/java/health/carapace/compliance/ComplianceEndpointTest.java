@@ -242,6 +242,21 @@ class ComplianceEndpointTest extends IntegrationTest {
         assertThat(PhiScanner.inText("metrics", metrics, canaries)).isEmpty();
     }
 
+    @Test
+    void theRuleTableInTheDocsIsTheOneTheReportUses() throws Exception {
+        String doc = java.nio.file.Files.readString(java.nio.file.Path.of("../docs/COMPLIANCE.md"));
+        String table = doc.substring(doc.indexOf("<!-- rule-table:start -->"), doc.indexOf("<!-- rule-table:end -->"));
+        List<String> documented = table.lines().filter(l -> l.startsWith("| ") && !l.startsWith("| citation")
+                && !l.startsWith("| ---")).map(String::strip).toList();
+
+        JsonNode report = JSON.readTree(get("/admin/compliance", complianceToken()).body());
+        List<String> reported = report.get("rules").valueStream().map(r -> "| " + r.get("citation").asString() + " | "
+                + r.get("title").asString() + " | " + String.join(", ", r.get("checks").valueStream()
+                        .map(c -> "`" + c.asString() + "`").toList()) + " |").toList();
+
+        assertThat(documented).containsExactlyElementsOf(reported);
+    }
+
     private static String enc(String value) {
         return URLEncoder.encode(value, StandardCharsets.UTF_8);
     }
