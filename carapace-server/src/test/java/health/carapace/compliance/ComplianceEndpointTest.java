@@ -108,6 +108,18 @@ class ComplianceEndpointTest extends IntegrationTest {
     }
 
     @Test
+    void storedEvidenceCannotBeChangedOrRemoved() {
+        get("/admin/compliance?check=signin.mfa", complianceToken());
+        JdbcClient jdbc = JdbcClient.create(dataSource);
+        for (String sql : List.of("update compliance.report set overall = 'pass'", "delete from compliance.report",
+                "truncate compliance.report", "update compliance.scan set passed = true", "delete from compliance.scan",
+                "update audit.verification set ok = true", "delete from audit.verification")) {
+            assertThatThrownBy(() -> jdbc.sql(sql).update()).as(sql)
+                    .isInstanceOf(org.springframework.dao.DataAccessException.class);
+        }
+    }
+
+    @Test
     void reportsAreChainedByTheHashOfTheOneBefore() throws Exception {
         String token = complianceToken();
         String pem = get("/admin/compliance/public-key", token).body();
@@ -198,6 +210,32 @@ class ComplianceEndpointTest extends IntegrationTest {
         assertThat(get("/admin/compliance/reports/" + UUID.randomUUID(), token).statusCode()).isEqualTo(404);
         assertThat(get("/admin/compliance/reports?x=" + canary, token).statusCode()).isEqualTo(400);
         assertThat(storedReports()).as("nothing evaluated or stored for a refused request").isEqualTo(before);
+    }
+
+    @Test
+    void forgedTokensForeignOriginsAndPathTricksGetNoReport() {
+        String token = complianceToken();
+        long before = storedReports();
+        String[] parts = token.split("\\.");
+        char last = parts[2].charAt(parts[2].length() - 2);
+        String flipped = parts[0] + "." + parts[1] + "." + parts[2].substring(0, parts[2].length() - 2)
+                + (last == 'A' ? 'B' : 'A') + parts[2].substring(parts[2].length() - 1);
+        String unsigned = java.util.Base64.getUrlEncoder().withoutPadding()
+                .encodeToString("{\"alg\":\"none\"}".getBytes(StandardCharsets.UTF_8)) + "." + parts[1] + ".";
+
+        assertThat(get("/admin/compliance", flipped).statusCode()).isEqualTo(401);
+        assertThat(get("/admin/compliance", unsigned).statusCode()).isEqualTo(401);
+        assertThat(get("/admin/compliance", "not-a-jwt").statusCode()).isEqualTo(401);
+        HttpResponse<String> foreign = sendWithoutToken(HttpRequest.newBuilder(uri("/admin/compliance?check=signin.mfa"))
+                .header("Authorization", "Bearer " + token).header("Origin", "https://evil.example").GET());
+        assertThat(foreign.headers().firstValue("Access-Control-Allow-Origin")).isEmpty();
+        assertThat(get("/admin/compliance/..;/metrics", token).statusCode()).isEqualTo(400);
+        assertThat(get("/admin/compliance/%2e%2e/metrics", token).statusCode()).isEqualTo(400);
+        assertThat(get("/admin/Compliance", token).statusCode()).as("routes are case-sensitive; unknown is denied")
+                .isIn(401, 403, 404);
+        assertThat(get("/admin/compliance?check=signin%252Emfa", token).statusCode()).as("no double decoding")
+                .isEqualTo(400);
+        assertThat(storedReports()).as("only the one allowed request above stored a report").isEqualTo(before + 1);
     }
 
     @Test
