@@ -12,10 +12,12 @@ class KekAssets implements Asset.Source {
 
     private final KekProperties kek;
     private final KeyringProperties keyring;
+    private final KeyringStore store;
 
-    KekAssets(KekProperties kek, KeyringProperties keyring) {
+    KekAssets(KekProperties kek, KeyringProperties keyring, KeyringStore store) {
         this.kek = kek;
         this.keyring = keyring;
+        this.store = store;
     }
 
     @Override
@@ -33,7 +35,8 @@ class KekAssets implements Asset.Source {
                 provider.equals("pkcs11") ? "PKCS#11 token (SunPKCS11)" : "start-dev PKCS#12 keystore", null, details,
                 List.of("crypto -> KEK: data-key keysets wrapped and unwrapped (AES-256-GCM); no PHI")),
                 new Asset("database", "keyring (PostgreSQL, own role and pool)", null,
-                        Map.of("separate user", String.valueOf(keyring.username() != null)),
+                        Map.of("separate user", String.valueOf(keyring.username() != null),
+                                "keyring connection", store.connectionTls()),
                         List.of("crypto -> keyring: wrapped keys only, never PHI")));
     }
 }
