@@ -26,7 +26,7 @@ class AuditAssets implements Asset.Source {
         if (!bootstrapServers.isBlank()) {
             for (String broker : bootstrapServers.split(",")) {
                 assets.add(new Asset("message-broker", "Kafka broker " + broker.strip(), null,
-                        Map.of("security.protocol", "client default (PLAINTEXT unless configured)"),
+                        Map.of("security.protocol", "PLAINTEXT: the relay configures no TLS (events hold references, no PHI)"),
                         List.of("audit -> Kafka: audit events (references, no PHI) and signed tree heads")));
             }
         }
