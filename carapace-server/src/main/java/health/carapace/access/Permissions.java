@@ -19,6 +19,8 @@ public final class Permissions {
     public static final String MANAGE_KEYS = "manage:keys";
     /** The metrics scrape, {@code GET /admin/metrics} (key status and job progress, no patient data). */
     public static final String VIEW_METRICS = "view:metrics";
+    /** Compliance reports, {@code GET /admin/compliance/**} (evidence about the system, no patient data). */
+    public static final String VIEW_COMPLIANCE = "view:compliance";
 
     /** Category value of an imaging DocumentReference in {@link AccessRequest#category()}. */
     public static final String IMAGING_CATEGORY = "imaging";

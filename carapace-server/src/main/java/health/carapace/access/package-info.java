@@ -9,5 +9,5 @@
  * nothing here knows how a caller proved who they are (docs/adr/0014-sign-in-apart-from-policy.md).
  */
 @org.springframework.modulith.ApplicationModule(
-        allowedDependencies = {"audit", "crypto", "platform :: config", "platform :: logging", "platform :: web"})
+        allowedDependencies = {"audit", "compliance", "crypto", "platform :: config", "platform :: logging", "platform :: web"})
 package health.carapace.access;

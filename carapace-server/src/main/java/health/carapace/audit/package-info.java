@@ -4,5 +4,6 @@
  * Public API: {@link health.carapace.audit.AuditTrail} and the types around it.
  */
 @org.springframework.modulith.ApplicationModule(
-        allowedDependencies = {"crypto", "platform :: config", "platform :: logging", "verify"})
+        allowedDependencies = {"compliance", "crypto", "platform :: config", "platform :: logging", "platform :: metrics",
+                "verify"})
 package health.carapace.audit;

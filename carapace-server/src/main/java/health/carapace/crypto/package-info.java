@@ -4,5 +4,5 @@
  * {@link health.carapace.crypto.BlindIndex} and the other types of this package.
  */
 @org.springframework.modulith.ApplicationModule(
-        allowedDependencies = {"platform :: config", "platform :: logging", "platform :: metrics"})
+        allowedDependencies = {"compliance", "platform :: config", "platform :: logging", "platform :: metrics"})
 package health.carapace.crypto;

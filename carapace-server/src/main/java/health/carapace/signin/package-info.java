@@ -10,6 +10,6 @@
  * (docs/adr/0014-sign-in-apart-from-policy.md).
  */
 @org.springframework.modulith.ApplicationModule(
-        allowedDependencies = {"access", "audit", "crypto", "platform :: config", "platform :: logging",
+        allowedDependencies = {"access", "audit", "compliance", "crypto", "platform :: config", "platform :: logging",
                 "platform :: web"})
 package health.carapace.signin;

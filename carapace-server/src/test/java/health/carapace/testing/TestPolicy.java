@@ -39,6 +39,8 @@ public final class TestPolicy {
     public static final String AUDITOR = "test-auditor";
     /** The metrics scrape only (view:metrics), from loopback addresses. */
     public static final String METRICS = "test-metrics";
+    /** Compliance reports only (view:compliance), from loopback addresses. */
+    public static final String COMPLIANCE = "test-compliance";
 
     private static final String CLINICAL = "\"view:demographics\", \"view:clinical_records\", \"edit:clinical_records\", "
             + "\"view:clinical_notes\", \"edit:clinical_notes\", \"view:medications\", \"view:medical_images\"";
@@ -82,7 +84,8 @@ public final class TestPolicy {
                         RADIOLOGIST, "\"permissions\": [\"view:medical_images\", \"view:demographics\"], \"constraints\": {"
                                 + LOOPBACK + "}",
                         AUDITOR, "\"permissions\": [\"view:audit\"], \"constraints\": {" + LOOPBACK + "}",
-                        METRICS, "\"permissions\": [\"view:metrics\"], \"constraints\": {" + LOOPBACK + "}");
+                        METRICS, "\"permissions\": [\"view:metrics\"], \"constraints\": {" + LOOPBACK + "}",
+                        COMPLIANCE, "\"permissions\": [\"view:compliance\"], \"constraints\": {" + LOOPBACK + "}");
                 for (var role : roles.entrySet()) {
                     Files.writeString(dir.resolve(role.getKey() + ".json"),
                             "{ \"role\": \"" + role.getKey() + "\", " + role.getValue() + " }\n");

@@ -22,6 +22,7 @@ public final class VerifyCommand {
 
     private static final String USAGE = """
             usage: java -jar carapace-verify.jar BUNDLE [--public-key FILE]
+                   java -jar carapace-verify.jar report FILE... --public-key FILE   (compliance reports)
 
               BUNDLE            an audit export: a directory, or a .zip of one
               --public-key FILE the audit signing key you trust (PEM, Ed25519), obtained from
@@ -40,6 +41,9 @@ public final class VerifyCommand {
     }
 
     static int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length > 0 && args[0].equals("report")) {
+            return ReportCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length), out, err);
+        }
         Path bundle = null;
         Path publicKeyFile = null;
         for (int i = 0; i < args.length; i++) {

@@ -66,7 +66,9 @@ final class PermissionVocabulary {
                     "the role's own permissions reach patients without a care relationship (scope, not an interaction)"),
             new Row(Permissions.MANAGE_USERS, NONE, List.of(), "users, service clients and roles (/admin/roles)"),
             new Row(Permissions.MANAGE_KEYS, NONE, List.of(), "key administration: rotation and crypto-shredding"),
-            new Row(Permissions.VIEW_METRICS, NONE, List.of(), "the metrics scrape (/admin/metrics): key status and job progress"));
+            new Row(Permissions.VIEW_METRICS, NONE, List.of(), "the metrics scrape (/admin/metrics): key status and job progress"),
+            new Row(Permissions.VIEW_COMPLIANCE, NONE, List.of(),
+                    "compliance reports, stored reports and their public key (/admin/compliance/**)"));
 
     /** Interaction × type key (type with its category suffix) → permissions that open it. */
     private static final Map<String, Set<String>> BY_KEY;

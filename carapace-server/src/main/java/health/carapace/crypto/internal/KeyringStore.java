@@ -322,6 +322,15 @@ final class KeyringStore implements DisposableBean {
     }
 
     /** Count, oldest creation and most encryptions of live data keys (of all compartments). */
+    /** The TLS state of this pool's connection and the server's version, as the database reports them (asset inventory). */
+    String connectionTls() {
+        return jdbc.sql("""
+                select case when ssl then 'TLS ' || version || ' ' || cipher else 'no TLS' end
+                       || ', PostgreSQL ' || current_setting('server_version')
+                from pg_stat_ssl where pid = pg_backend_pid()""")
+                .query(String.class).optional().orElse("unknown");
+    }
+
     Map<String, Object> dekSummary() {
         return jdbc.sql("""
                 select count(*) as keys, min(d.created_at) as oldest, coalesce(max(d.encryptions), 0) as most,

@@ -15,12 +15,17 @@ public final class FilterOrder {
     public static final int SECURITY_HEADERS = REQUEST_IDS + 1;
     /** Around every later filter: no exception reaches the container. */
     public static final int UNHANDLED_ERRORS = REQUEST_IDS + 2;
+    /**
+     * Request metrics time everything after the error guard, refusals included (an exception
+     * passing through is counted as a 5xx, which is what the guard outside turns it into).
+     */
+    public static final int REQUEST_METRICS = REQUEST_IDS + 3;
     /** A request for another host is refused before anything looks at it. */
-    public static final int HOST_ALLOW_LIST = REQUEST_IDS + 3;
+    public static final int HOST_ALLOW_LIST = REQUEST_IDS + 4;
     /** Methods the server does not know are refused before any route is matched. */
-    public static final int KNOWN_METHODS = REQUEST_IDS + 4;
+    public static final int KNOWN_METHODS = REQUEST_IDS + 5;
     /** Path tricks are refused before any filter interprets the path. */
-    public static final int CANONICAL_PATHS = REQUEST_IDS + 5;
+    public static final int CANONICAL_PATHS = REQUEST_IDS + 6;
     /** Oversized and compressed bodies are refused before the body is read. */
     public static final int REQUEST_BODY_LIMIT = REQUEST_IDS + 10;
     /** Query strings and form bodies are decoded once, strictly, before anything reads a parameter. */

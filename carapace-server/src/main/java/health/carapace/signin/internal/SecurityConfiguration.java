@@ -204,6 +204,8 @@ class SecurityConfiguration {
                                 .access(permissions.requires(health.carapace.access.Permissions.MANAGE_KEYS))
                         .requestMatchers(HttpMethod.GET, "/admin/metrics")
                                 .access(permissions.requires(health.carapace.access.Permissions.VIEW_METRICS))
+                        .requestMatchers(HttpMethod.GET, "/admin/compliance", "/admin/compliance/**")
+                                .access(permissions.requires(health.carapace.access.Permissions.VIEW_COMPLIANCE))
                         .anyRequest().denyAll())
                 .oauth2ResourceServer(resourceServer -> resourceServer
                         .jwt(Customizer.withDefaults())
