@@ -35,11 +35,13 @@ final class AccessEnforcement {
     private final RecordGuard guard;
     private final RecordStore store;
     private final IPagingProvider paging;
+    private final InstanceOperations operations;
 
-    AccessEnforcement(RecordGuard guard, RecordStore store, IPagingProvider paging) {
+    AccessEnforcement(RecordGuard guard, RecordStore store, IPagingProvider paging, InstanceOperations operations) {
         this.guard = guard;
         this.store = store;
         this.paging = paging;
+        this.operations = operations;
     }
 
     /**
@@ -67,6 +69,14 @@ final class AccessEnforcement {
             case EXTENDED_OPERATION_SERVER -> {
                 if (BreakGlassOperation.OPERATIONS.contains(request.getOperation())) {
                     guard.checkBreakGlass("/fhir/" + request.getOperation());
+                }
+            }
+            // Another module's operation on one record ($start-visit): the caller must be allowed
+            // to read that record. Operations no module serves are answered by their handler
+            // (UnsupportedInteractions), decided on their type as before.
+            case EXTENDED_OPERATION_INSTANCE -> {
+                if (operations.serves(type, request.getOperation())) {
+                    read(request, type, false);
                 }
             }
             // metadata is public

@@ -403,12 +403,8 @@ class RecordStore {
         if (link.isEmpty()) {
             return RecordCipher.SHARED_COMPARTMENT;
         }
-        var property = resource.getNamedProperty(link.get());
-        if (property == null || !property.hasValues()) {
-            return RecordCipher.SHARED_COMPARTMENT;
-        }
-        Reference reference = (Reference) property.getValues().get(0);
-        if (!reference.hasReference()) {
+        Reference reference = ResourceTypes.patientReference(resource).orElse(null);
+        if (reference == null || !reference.hasReference()) {
             return RecordCipher.SHARED_COMPARTMENT;
         }
         var target = reference.getReferenceElement();
