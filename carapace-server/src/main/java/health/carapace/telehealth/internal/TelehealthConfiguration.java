@@ -95,9 +95,12 @@ class TelehealthConfiguration implements WebSocketConfigurer {
     /** Tomcat's own limit on a text message: larger ones are refused with 1009 before the handler sees them. */
     @Bean
     @ConditionalOnWebApplication
-    static ServletServerContainerFactoryBean webSocketContainer(TelehealthSettings settings) {
+    static ServletServerContainerFactoryBean webSocketContainer(org.springframework.core.env.Environment environment) {
+        // A FactoryBean is made while the context is still looking at bean types, before @Value
+        // placeholders resolve: the limit is read from the environment (checked by TelehealthSettings).
         ServletServerContainerFactoryBean container = new ServletServerContainerFactoryBean();
-        container.setMaxTextMessageBufferSize(settings.maxMessageBytes());
+        container.setMaxTextMessageBufferSize(environment.getRequiredProperty("carapace.telehealth.max-message-bytes",
+                Integer.class));
         container.setMaxBinaryMessageBufferSize(1024);
         return container;
     }
