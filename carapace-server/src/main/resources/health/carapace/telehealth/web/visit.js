@@ -130,6 +130,7 @@ async function onReveal(from, publicKey) {
   peer.wrapKey = await pairKey(state.identity, key);
   renderParticipants();
   await renderSas();
+  status('Keys exchanged. Read the digits aloud: everyone must see the same ones.');
   if (state.sender) await sendSenderKey(from, peer);
 }
 
@@ -165,13 +166,15 @@ function connection(id) {
   for (const track of state.stream.getTracks()) {
     const sender = pc.addTrack(track, state.stream);
     sender.transform = new RTCRtpScriptTransform(state.worker, { side: 'send' });
-    if (track.kind === 'video') {
-      const transceiver = pc.getTransceivers().find((t) => t.sender === sender);
-      if (transceiver) preferVp8(transceiver);
-    }
+    const transceiver = pc.getTransceivers().find((t) => t.sender === sender);
+    // the receiver of the same transceiver decrypts: set before any frame can arrive
+    transceiver.receiver.transform = new RTCRtpScriptTransform(state.worker, { side: 'recv', peer: id });
+    if (track.kind === 'video') preferVp8(transceiver);
   }
   pc.ontrack = (event) => {
-    event.receiver.transform = new RTCRtpScriptTransform(state.worker, { side: 'recv', peer: id });
+    if (!event.receiver.transform) {
+      event.receiver.transform = new RTCRtpScriptTransform(state.worker, { side: 'recv', peer: id });
+    }
     if (!peer.video) {
       const figure = document.createElement('figure');
       peer.video = document.createElement('video');
@@ -185,6 +188,7 @@ function connection(id) {
     }
     peer.video.srcObject = event.streams[0];
   };
+  pc.onconnectionstatechange = () => { $('status').dataset.connection = pc.connectionState; };
   pc.onicecandidate = (event) => {
     if (event.candidate) {
       send({ type: 'ice', to: id, candidate: event.candidate.candidate, sdpMid: event.candidate.sdpMid,
@@ -310,7 +314,10 @@ async function join() {
   socket.onopen = () => socket.send(JSON.stringify(secret.has('ticket')
     ? { type: 'hello', ticket: secret.get('ticket') } : { type: 'hello', link: secret.get('link') }));
   // one message at a time, in order: key exchange and negotiation depend on it
-  socket.onmessage = (event) => { queue = queue.then(() => onMessage(JSON.parse(event.data))).catch(() => {}); };
+  socket.onmessage = (event) => {
+    // an error's name only: a message could carry part of an SDP
+    queue = queue.then(() => onMessage(JSON.parse(event.data))).catch((e) => console.warn('signaling step failed:', e.name));
+  };
   socket.onclose = (event) => {
     $('status').dataset.closed = String(event.code);
     status(event.code === 1000 ? 'You have left the visit.' : `The visit connection was refused or lost (${event.code}).`);
