@@ -32,14 +32,14 @@ final class SignalingHandshake implements HandshakeInterceptor {
     @Override
     public boolean beforeHandshake(ServerHttpRequest request, ServerHttpResponse response, WebSocketHandler handler,
             Map<String, Object> attributes) throws Exception {
+        if (!"websocket".equalsIgnoreCase(request.getHeaders().getUpgrade())) {
+            // a plain request to the socket's path: refused as every other refusal is, not with Spring's text
+            refuse(response, 400, IssueType.NOTSUPPORTED, "This is the visit page's WebSocket (wss) endpoint");
+            return false;
+        }
         List<String> origins = request.getHeaders().getOrDefault("Origin", List.of());
         if (origins.size() != 1 || !origins.get(0).equals(baseUrl.value())) {
-            if (response instanceof ServletServerHttpResponse servlet) {
-                OperationOutcomes.write(servlet.getServletResponse(), 403, IssueType.FORBIDDEN,
-                        "The signaling socket is open to the visit page's origin only");
-            } else {
-                response.setStatusCode(HttpStatus.FORBIDDEN);
-            }
+            refuse(response, 403, IssueType.FORBIDDEN, "The signaling socket is open to the visit page's origin only");
             return false;
         }
         if (request instanceof ServletServerHttpRequest servlet) {
@@ -49,6 +49,15 @@ final class SignalingHandshake implements HandshakeInterceptor {
         }
         attributes.put(SignalingHandler.REQUEST_ID, RequestIds.current());
         return true;
+    }
+
+    private static void refuse(ServerHttpResponse response, int status, IssueType code, String message)
+            throws java.io.IOException {
+        if (response instanceof ServletServerHttpResponse servlet) {
+            OperationOutcomes.write(servlet.getServletResponse(), status, code, message);
+        } else {
+            response.setStatusCode(HttpStatus.valueOf(status));
+        }
     }
 
     @Override

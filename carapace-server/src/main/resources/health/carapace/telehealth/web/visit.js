@@ -308,7 +308,8 @@ async function join() {
     $('send-kid').textContent = data.sendKid ?? '—';
     $('known-kids').textContent = Object.values(data.known).flat().join(' ') || '—';
   };
-  const socket = new WebSocket(`wss://${location.host}/telehealth/signal`);
+  // Carapace serves HTTPS only (wss); plain ws is for a page reached through a local test relay
+  const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/telehealth/signal`);
   state.socket = socket;
   let queue = Promise.resolve();
   socket.onopen = () => socket.send(JSON.stringify(secret.has('ticket')
