@@ -37,7 +37,7 @@ class MaliciousRelayBrowserTest extends VisitTestSupport {
         assumeChromium();
         try (SignalingRelay tap = new SignalingRelay(baseUrl(), UnaryOperator.identity())) {
             Pages pages = visitThrough(tap);
-            try (pages.clinician(); pages.patient()) {
+            try (HeadlessChromium clinician = pages.clinician(); HeadlessChromium patient = pages.patient()) {
                 await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
                     assertThat(pages.clinician().number("decrypted")).isGreaterThan(30);
                     assertThat(pages.patient().number("decrypted")).isGreaterThan(30);
@@ -61,7 +61,7 @@ class MaliciousRelayBrowserTest extends VisitTestSupport {
         assumeChromium();
         try (SignalingRelay attacker = new SignalingRelay(baseUrl(), new KeySubstitution())) {
             Pages pages = visitThrough(attacker);
-            try (pages.clinician(); pages.patient()) {
+            try (HeadlessChromium clinician = pages.clinician(); HeadlessChromium patient = pages.patient()) {
                 await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
                     assertThat(pages.clinician().attribute("sas", "data-keys")).isEqualTo("2");
                     assertThat(pages.patient().attribute("sas", "data-keys")).isEqualTo("2");
