@@ -25,6 +25,8 @@ final class SignalClient implements AutoCloseable {
     record Closed(int code, String reason) {}
 
     final BlockingQueue<JsonNode> received = new LinkedBlockingQueue<>();
+    /** When set, gets every message as it arrives instead of the queue (for timing, without a hand-off). */
+    volatile java.util.function.Consumer<JsonNode> onMessage;
     final CompletableFuture<Closed> closed = new CompletableFuture<>();
     final WebSocket socket;
 
@@ -104,7 +106,13 @@ final class SignalClient implements AutoCloseable {
         public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
             partial.append(data);
             if (last) {
-                client.received.add(JSON.readTree(partial.toString()));
+                JsonNode message = JSON.readTree(partial.toString());
+                var consumer = client.onMessage;
+                if (consumer != null) {
+                    consumer.accept(message);
+                } else {
+                    client.received.add(message);
+                }
                 partial.setLength(0);
             }
             webSocket.request(1);
