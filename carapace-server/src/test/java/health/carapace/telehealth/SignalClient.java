@@ -88,7 +88,11 @@ final class SignalClient implements AutoCloseable {
     }
 
     Closed closedWithin10s() {
-        return closed.orTimeout(10, TimeUnit.SECONDS).join();
+        return closedWithin(10);
+    }
+
+    Closed closedWithin(int seconds) {
+        return closed.orTimeout(seconds, TimeUnit.SECONDS).join();
     }
 
     @Override

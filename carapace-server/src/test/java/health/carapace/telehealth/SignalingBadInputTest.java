@@ -72,6 +72,23 @@ class SignalingBadInputTest extends VisitTestSupport {
     }
 
     @Test
+    void aConnectionThatNeverSaysWhoItIsIsClosedAfterTenSeconds() {
+        try (SignalClient idle = signal()) {
+            assertThat(idle.closedWithin(20)).isEqualTo(new SignalClient.Closed(1008, "unauthenticated"));
+        }
+        assertNothingReachedTheClinician();
+    }
+
+    @Test
+    void binaryMessagesAreRefused() {
+        try (SignalClient patient = joined("link", link)) {
+            patient.socket.sendBinary(java.nio.ByteBuffer.wrap(new byte[] {1, 2, 3}), true).join();
+            assertThat(patient.closedWithin10s().code()).isEqualTo(1003);
+        }
+        assertNothingReachedTheClinicianBut("joined", "left");
+    }
+
+    @Test
     void forgedTicketsAndLinksAndAmbiguousHellosAreRefused() {
         String forged = "A".repeat(43);
         for (String hello : new String[] {
