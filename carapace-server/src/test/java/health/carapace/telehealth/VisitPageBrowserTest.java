@@ -66,6 +66,29 @@ class VisitPageBrowserTest extends VisitTestSupport {
         }
     }
 
+    @Test
+    void aBrowserWithoutEncodedTransformsIsToldSoAndSendsNothing() {
+        if (!HeadlessChromium.available()) {
+            Assumptions.assumeFalse("true".equals(System.getenv("CI")) ? fail() : true, "chromium is not installed");
+        }
+        Booking booking = booking();
+        String patientUrl = started(booking).getParameter("patient-link").getValue().primitiveValue();
+        try (HeadlessChromium old = new HeadlessChromium()) {
+            // a browser as it was before RTCRtpScriptTransform
+            old.driver.executeCdpCommand("Page.addScriptToEvaluateOnNewDocument",
+                    java.util.Map.of("source", "delete window.RTCRtpScriptTransform;"));
+            old.open(patientUrl);
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                    assertThat(old.driver.findElement(org.openqa.selenium.By.id("unsupported")).isDisplayed()).isTrue());
+            assertThat(old.driver.findElement(org.openqa.selenium.By.id("join")).isEnabled()).isFalse();
+            assertThat(old.text("status")).contains("nothing will be sent");
+        }
+        // the link was not spent by the refusal: the patient can still join from a browser that works
+        try (SignalClient patient = joined("link", VisitTestSupport.patientLink(started(booking)))) {
+            assertThat(patient.closed).isNotDone();
+        }
+    }
+
     private static boolean fail() {
         throw new AssertionError("chromium and chromium-driver are required under CI (.ci/run installs them)");
     }

@@ -169,6 +169,23 @@ class VisitTest extends VisitTestSupport {
                 && e.contains("\"action\":\"modified\""));
     }
 
+    @Test
+    void aVisitHoldsAtMostFourParticipants() {
+        Booking booking = booking();
+        started(booking);
+        List<SignalClient> present = new java.util.ArrayList<>();
+        present.add(joined("ticket", ticket(booking.clinician(), booking.appointment())));
+        for (int i = 0; i < 3; i++) {
+            // each link is used before the next is issued, so issuing it revokes nothing in use
+            present.add(joined("link", patientLink(started(booking))));
+        }
+        try (SignalClient fifth = signal().send("type", "hello", "link", patientLink(started(booking)))) {
+            assertThat(fifth.closedWithin10s()).isEqualTo(new SignalClient.Closed(1008, "visit-full"));
+            assertThat(fifth.received).isEmpty();
+        }
+        present.forEach(SignalClient::close);
+    }
+
     private List<String> audited(String patient) {
         return JdbcClient.create(dataSource).sql("select convert_from(body, 'UTF8') from audit.event where patient = ? order by id")
                 .param("Patient/" + patient).query(String.class).list();
