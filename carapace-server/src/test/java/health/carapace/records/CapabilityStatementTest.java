@@ -22,7 +22,7 @@ class CapabilityStatementTest extends IntegrationTest {
         assertThat(cs.getRestFirstRep().getResource()).extracting(CapabilityStatementRestResourceComponent::getType)
                 .containsExactlyInAnyOrder("Patient", "Practitioner", "Organization", "Encounter", "Observation",
                         "Condition", "AllergyIntolerance", "MedicationRequest", "Procedure", "DiagnosticReport",
-                        "ImagingStudy", "DocumentReference", "Immunization", "CarePlan", "CareTeam", "AuditEvent");
+                        "ImagingStudy", "DocumentReference", "Immunization", "CarePlan", "CareTeam", "Appointment", "AuditEvent");
         CapabilityStatementRestResourceComponent patient = cs.getRestFirstRep().getResource().stream()
                 .filter(r -> r.getType().equals("Patient")).findFirst().orElseThrow();
         assertThat(patient.getUpdateCreate()).isFalse();

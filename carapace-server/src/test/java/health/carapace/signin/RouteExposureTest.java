@@ -127,6 +127,7 @@ class RouteExposureTest extends IntegrationTest {
                 String route = method + " " + path;
                 String problem = ALLOWED.contains(route) ? checkAllowed(route, response)
                         : SIGN_IN_PAGES.contains(path) ? checkSignInPage(method, response)
+                        : isVisitPage(path) && method.equals("GET") ? checkVisitPage(path, response)
                         : NOT_CANONICAL.contains(path) ? checkRejectedAsNotCanonical(method, response)
                         : REJECTED_BY_CONTAINER.contains(path) ? checkRejectedByContainer(response)
                         : checkRefused(route, response);
@@ -176,6 +177,34 @@ class RouteExposureTest extends IntegrationTest {
         }
         if (response.body().contains("access_token") || response.body().contains("refresh_token")) {
             return "a sign-in page handed out a token";
+        }
+        return leaks(response);
+    }
+
+    /** The telehealth visit page, its scripts and its WebSocket path are public (a link opens them). */
+    private static boolean isVisitPage(String path) {
+        return path.equals("/telehealth/visit") || path.startsWith("/telehealth/static/") || path.equals("/telehealth/signal");
+    }
+
+    /**
+     * The visit page and its files: 200 under a CSP that allows only this origin's scripts (no
+     * inline, no eval), never cached; an unknown file 404 and a plain request to the socket's
+     * path 400, as OperationOutcomes. No token or record in any of them.
+     */
+    private String checkVisitPage(String path, HttpResponse<String> response) {
+        int status = response.statusCode();
+        String csp = response.headers().firstValue("Content-Security-Policy").orElse("");
+        if (status == 200 && !path.equals("/telehealth/signal")) {
+            if (!csp.contains("script-src 'self'") || csp.contains("unsafe") || !csp.contains("frame-ancestors 'none'")
+                    || response.headers().allValues("Cache-Control").stream().noneMatch(v -> v.contains("no-store"))) {
+                return "the visit page must be served under its strict CSP, not cached";
+            }
+        } else if (!((status == 404 && path.startsWith("/telehealth/static/"))
+                || (status == 400 && path.equals("/telehealth/signal"))) || !isOutcome(response)) {
+            return "expected the visit page, or a 404 / 400 OperationOutcome";
+        }
+        if (response.body().contains("access_token") || response.body().contains("#ticket=")) {
+            return "the visit page handed out a token or a ticket";
         }
         return leaks(response);
     }

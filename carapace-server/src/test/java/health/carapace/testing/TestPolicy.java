@@ -37,6 +37,8 @@ public final class TestPolicy {
     public static final String RADIOLOGIST = "test-radiologist";
     /** The audit trail only. */
     public static final String AUDITOR = "test-auditor";
+    /** A clinician who may also record Encounters (a visit's, telehealth), from loopback addresses. */
+    public static final String VISIT_CLINICIAN = "test-visit-clinician";
     /** The metrics scrape only (view:metrics), from loopback addresses. */
     public static final String METRICS = "test-metrics";
     /** Compliance reports only (view:compliance), from loopback addresses. */
@@ -76,6 +78,8 @@ public final class TestPolicy {
                                 + "\"edit:medical_images\", \"view:medications\", \"edit:medications\", \"view:directory\", "
                                 + "\"edit:directory\", \"view:ssn\", \"view:all_patients\"]",
                         CLINICIAN, "\"permissions\": [" + CLINICAL + "], \"constraints\": {" + LOOPBACK + "}",
+                        VISIT_CLINICIAN, "\"permissions\": [" + CLINICAL + ", \"manage:care_relationships\"], "
+                                + "\"constraints\": {" + LOOPBACK + "}",
                         OFF_HOURS, "\"permissions\": [" + CLINICAL + "], \"constraints\": {\"temporal\": \"" + window
                                 + "\", " + LOOPBACK + "}",
                         REMOTE, "\"permissions\": [" + CLINICAL + "], \"constraints\": {" + ELSEWHERE + "}",

@@ -36,9 +36,9 @@ final class PermissionVocabulary {
     static final String OTHER_SUFFIX = "[other]";
 
     private static final List<String> CLINICAL = List.of("Encounter", "Observation", "Condition",
-            "AllergyIntolerance", "Procedure", "DiagnosticReport", "Immunization", "CarePlan", "CareTeam");
+            "AllergyIntolerance", "Procedure", "DiagnosticReport", "Immunization", "CarePlan", "CareTeam", "Appointment");
     private static final List<String> CLINICAL_WRITABLE = List.of("Observation", "Condition", "AllergyIntolerance",
-            "Procedure", "DiagnosticReport", "Immunization", "CarePlan");
+            "Procedure", "DiagnosticReport", "Immunization", "CarePlan", "Appointment");
 
     static final List<Row> ROWS = List.of(
             new Row("view:demographics", VIEW, List.of("Patient"), "patient demographics"),

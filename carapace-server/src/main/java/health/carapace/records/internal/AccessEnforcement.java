@@ -37,12 +37,15 @@ final class AccessEnforcement {
     private final RecordStore store;
     private final RecordReads reads;
     private final IPagingProvider paging;
+    private final InstanceOperations operations;
 
-    AccessEnforcement(RecordGuard guard, RecordStore store, RecordReads reads, IPagingProvider paging) {
+    AccessEnforcement(RecordGuard guard, RecordStore store, RecordReads reads, IPagingProvider paging,
+            InstanceOperations operations) {
         this.guard = guard;
         this.store = store;
         this.reads = reads;
         this.paging = paging;
+        this.operations = operations;
     }
 
     /**
@@ -73,6 +76,16 @@ final class AccessEnforcement {
             case EXTENDED_OPERATION_SERVER -> {
                 if (BreakGlassOperation.OPERATIONS.contains(request.getOperation())) {
                     guard.checkBreakGlass("/fhir/" + request.getOperation());
+                }
+            }
+            // Another module's operation on one record ($start-visit): the caller must be allowed
+            // to read that record. Operations no module serves are answered by their handler
+            // (UnsupportedInteractions), decided on their type as before.
+            case EXTENDED_OPERATION_INSTANCE -> {
+                if (operations.serves(type, request.getOperation())) {
+                    // decided like a read of the record, before the operation's body is parsed
+                    reads.decide(type, request.getId() == null ? Optional.empty() : Ids.parse(request.getId().getIdPart()),
+                            false, java.util.OptionalLong.empty());
                 }
             }
             // metadata is public

@@ -92,7 +92,8 @@ class FhirServerConfiguration {
             TransactionTemplate transactions, @Value("${carapace.fhir.max-json-depth}") int maxDepth,
             RecordAudit audit, AuditQueries auditQueries, RecordGuard guard, BreakGlass breakGlass,
             health.carapace.access.AccessPolicy accessPolicy, health.carapace.access.ClientAddress clientAddress,
-            PublicBaseUrl publicBaseUrl, java.time.Clock clock) {
+            PublicBaseUrl publicBaseUrl, java.time.Clock clock,
+            List<health.carapace.records.InstanceOperation> instanceOperations) {
         List<IResourceProvider> providers = new ArrayList<>();
         for (String type : ResourceTypes.names()) {
             @SuppressWarnings("unchecked")
@@ -101,11 +102,16 @@ class FhirServerConfiguration {
             providers.add(new ResourceProvider(modelClass, store, search, transactions, audit));
         }
         providers.add(new AuditEventProvider(auditQueries, audit, accessPolicy, clientAddress, clock));
-        RestfulServer server = new CarapaceRestfulServer(fhir, new UnsupportedInteractions(guard));
-        server.setResourceProviders(providers);
+        UnsupportedInteractions unsupported = new UnsupportedInteractions(guard);
+        RestfulServer server = new CarapaceRestfulServer(fhir, unsupported);
+        // operations other modules serve on one record (telehealth's $start-visit)
         RecordReads reads = new RecordReads(fhir, store, guard, audit);
+        InstanceOperations operations = new InstanceOperations(instanceOperations, store, reads, audit, transactions,
+                unsupported);
+        server.setResourceProviders(providers);
         server.registerProvider(new BundleProcessor(fhir, store, transactions, audit, guard, reads));
         server.registerProvider(new BreakGlassOperation(breakGlass, guard, store));
+        server.registerProvider(operations);
         server.setServerConformanceProvider(new CapabilityStatementProvider());
         server.registerInterceptor(new RequestGuards());
         server.registerInterceptor(new StrictBody(maxDepth));
@@ -115,7 +121,7 @@ class FhirServerConfiguration {
         paging.setDefaultPageSize(20);
         paging.setMaximumPageSize(100);
         // access control on every request (before the handler) and SSN masking on every response
-        server.registerInterceptor(new AccessEnforcement(guard, store, reads, paging));
+        server.registerInterceptor(new AccessEnforcement(guard, store, reads, paging, operations));
         server.registerInterceptor(new ResultParameters());
         server.registerInterceptor(new StoredEcho(guard));
         server.registerInterceptor(new SsnMasking(fhir, guard));

@@ -62,10 +62,7 @@ final class RecordAudit {
         if (resource.fhirType().equals("Patient")) {
             return Optional.of("Patient/" + resource.getIdElement().getIdPart());
         }
-        return ResourceTypes.patientLink(resource.fhirType())
-                .map(resource::getNamedProperty)
-                .filter(property -> property != null && property.hasValues())
-                .map(property -> (Reference) property.getValues().get(0))
+        return ResourceTypes.patientReference(resource)
                 .map(Reference::getReferenceElement)
                 .filter(target -> "Patient".equals(target.getResourceType()) && target.hasIdPart())
                 .map(target -> "Patient/" + target.getIdPart());

@@ -426,12 +426,8 @@ class RecordStore {
         if (link.isEmpty()) {
             return Optional.empty();
         }
-        var property = resource.getNamedProperty(link.get());
-        if (property == null || !property.hasValues()) {
-            return Optional.empty();
-        }
-        Reference reference = (Reference) property.getValues().get(0);
-        if (!reference.hasReference()) {
+        Reference reference = ResourceTypes.patientReference(resource).orElse(null);
+        if (reference == null || !reference.hasReference()) {
             return Optional.empty();
         }
         var target = reference.getReferenceElement();

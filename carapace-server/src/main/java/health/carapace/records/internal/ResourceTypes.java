@@ -11,6 +11,9 @@ import java.util.Set;
  */
 final class ResourceTypes {
 
+    /** Appointment has no subject: the patient is the first participant.actor naming a Patient. */
+    private static final String APPOINTMENT_PATIENT = "participant.actor";
+
     /** Resource type → element naming the patient; absent for non-patient types. */
     private static final Map<String, String> PATIENT_LINK = new LinkedHashMap<>();
 
@@ -30,13 +33,38 @@ final class ResourceTypes {
         PATIENT_LINK.put("Immunization", "patient");
         PATIENT_LINK.put("CarePlan", "subject");
         PATIENT_LINK.put("CareTeam", "subject");
+        // A visit (telehealth): its patient is the participant whose actor is a Patient.
+        PATIENT_LINK.put("Appointment", APPOINTMENT_PATIENT);
     }
+
 
     private ResourceTypes() {
     }
 
     static Set<String> names() {
         return PATIENT_LINK.keySet();
+    }
+
+    /**
+     * The reference that puts {@code resource} in a patient's compartment (its patient link's
+     * first value; for an Appointment, the first participant actor that is a Patient), if any.
+     */
+    static Optional<org.hl7.fhir.r4.model.Reference> patientReference(org.hl7.fhir.r4.model.Resource resource) {
+        String link = PATIENT_LINK.get(resource.fhirType());
+        if (link == null) {
+            return Optional.empty();
+        }
+        if (resource instanceof org.hl7.fhir.r4.model.Appointment appointment) {
+            return appointment.getParticipant().stream()
+                    .map(org.hl7.fhir.r4.model.Appointment.AppointmentParticipantComponent::getActor)
+                    .filter(actor -> actor.hasReference() && "Patient".equals(actor.getReferenceElement().getResourceType()))
+                    .findFirst();
+        }
+        var property = resource.getNamedProperty(link);
+        if (property == null || !property.hasValues()) {
+            return Optional.empty();
+        }
+        return Optional.of((org.hl7.fhir.r4.model.Reference) property.getValues().get(0));
     }
 
     /** The element that references the patient, for clinical types. */

@@ -8,7 +8,8 @@ import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
 /**
  * Answers a FHIR request that no handler serves: a named query ({@code _query}), the history of
  * a type or of the whole server, an operation other than {@code $break-glass} and
- * {@code $break-glass-close} ({@code $everything}, {@code $meta}, {@code $validate}, ...).
+ * {@code $break-glass-close} and the {@link InstanceOperations} other modules serve
+ * ({@code $everything}, {@code $meta}, {@code $validate}, ...).
  *
  * <p>HAPI finds that no method matches before {@link AccessEnforcement} runs, and answered with a
  * 400 that {@link ErrorSanitiser} turned into "malformed body": the same for a caller who may not
@@ -48,7 +49,7 @@ final class UnsupportedInteractions {
             return "Named queries (_query) are not supported";
         }
         if (operation != null && operation.startsWith("$")) {
-            return "This operation is not supported; the operations served are $break-glass and $break-glass-close";
+            return "This operation is not supported; the operations served are $break-glass, $break-glass-close and $start-visit (on Appointment)";
         }
         if ("_history".equals(operation)) {
             return "History is served for one resource (Type/id/_history), not for a type or the whole server";

@@ -193,6 +193,11 @@ class SecurityConfiguration {
                 .authorizeHttpRequests(requests -> requests
                         .requestMatchers(HttpMethod.GET, "/fhir/metadata", "/health").permitAll()
                         .requestMatchers("/fhir", "/fhir/**").authenticated()
+                        // the visit page, its scripts and the signaling socket, which authenticates
+                        // its first message (a one-time ticket or the patient's link); tickets need a token
+                        .requestMatchers(HttpMethod.GET, "/telehealth/visit", "/telehealth/static/*", "/telehealth/signal")
+                                .permitAll()
+                        .requestMatchers(HttpMethod.POST, "/telehealth/visits/*/join").authenticated()
                         .requestMatchers(HttpMethod.GET, "/admin/audit/**")
                                 .access(permissions.requires(health.carapace.access.Permissions.VIEW_AUDIT))
                         .requestMatchers("/admin/roles", "/admin/roles/**")
