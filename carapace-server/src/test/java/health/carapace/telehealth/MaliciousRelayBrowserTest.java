@@ -76,6 +76,40 @@ class MaliciousRelayBrowserTest extends VisitTestSupport {
         }
     }
 
+    /**
+     * Rotation on the timer, made fast: a relay rewrites the welcome's rotation period to 3
+     * seconds (the period is the server's to say; it is not a secret). Each page's sender key id
+     * changes again and again while the other page keeps decrypting: the new key reaches the peer
+     * before it is used, and the previous one stays long enough for frames in flight.
+     */
+    @Test
+    void senderKeysRotateOnTheTimerWithoutInterruptingTheVisit() throws Exception {
+        assumeChromium();
+        UnaryOperator<String> fastRotation = message -> message.contains("\"type\":\"welcome\"")
+                ? message.replaceFirst("\"keyRotationSeconds\":\\d+", "\"keyRotationSeconds\":3") : message;
+        try (SignalingRelay relay = new SignalingRelay(baseUrl(), fastRotation)) {
+            Pages pages = visitThrough(relay);
+            try (HeadlessChromium clinician = pages.clinician(); HeadlessChromium patient = pages.patient()) {
+                await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).untilAsserted(() ->
+                        assertThat(patient.number("decrypted")).isGreaterThan(30));
+                java.util.Set<String> kids = new java.util.LinkedHashSet<>();
+                long decryptedBefore = patient.number("decrypted");
+                long failedBefore = patient.number("failed"); // frames that came before the keys did
+                await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(250)).untilAsserted(() -> {
+                    kids.add(clinician.text("send-kid"));
+                    assertThat(kids).hasSizeGreaterThanOrEqualTo(4);
+                });
+                long decryptedAfter = patient.number("decrypted");
+                // frames kept flowing through at least three rotations, and few were lost to them
+                assertThat(decryptedAfter - decryptedBefore).isGreaterThan(100);
+                assertThat(patient.number("failed") - failedBefore).isLessThan((decryptedAfter - decryptedBefore) / 10);
+                // old keys are dropped 5 s after the next arrives: with a key every 3 s, at most the
+                // current one and the two before it are held, never the whole history
+                assertThat(patient.text("known-kids").split(" ")).hasSizeLessThanOrEqualTo(3);
+            }
+        }
+    }
+
     private record Pages(HeadlessChromium clinician, HeadlessChromium patient) {}
 
     private Pages visitThrough(SignalingRelay relay) {
