@@ -90,6 +90,11 @@ public final class CarapaceBench implements Callable<Integer> {
                     + "--write-dataset (for the wrk identifier-search script)")
     Path identifiersFile;
 
+    @Option(names = "--seed-batch", defaultValue = "0", paramLabel = "N",
+            description = "Seed in transaction Bundles of N patients with their observations (0: one create per "
+                    + "request). For large data sets, e.g. --dataset-patients 1000000 --seed-batch 100")
+    int seedBatch;
+
     @Option(names = "--seed-only",
             description = "Seed the dataset (and write it, with --write-dataset), then stop without measuring")
     boolean seedOnly;
@@ -182,8 +187,9 @@ public final class CarapaceBench implements Callable<Integer> {
             FhirRequests requests = new FhirRequests(baseUrl, timeout, tokens, data);
             checkReachable(client, requests);
             if (seedOnly || workloads.stream().anyMatch(Workload::needsDataset)) {
-                Dataset dataset = new DatasetSeeder(client, requests, data, concurrency, progress)
-                        .seed(datasetPatients, observationsPerPatient);
+                DatasetSeeder seeder = new DatasetSeeder(client, requests, data, concurrency, progress);
+                Dataset dataset = seedBatch > 0 ? seeder.seedInBatches(datasetPatients, observationsPerPatient, seedBatch)
+                        : seeder.seed(datasetPatients, observationsPerPatient);
                 requests.use(dataset);
                 if (datasetFile != null) {
                     Files.write(datasetFile, dataset.patients().stream().map(Dataset.SeededPatient::id).toList());
@@ -279,6 +285,9 @@ public final class CarapaceBench implements Callable<Integer> {
         if (datasetPatients < 1 || observationsPerPatient < 0) {
             throw new CommandLine.ParameterException(cl,
                     "--dataset-patients must be at least 1 and --observations-per-patient not negative");
+        }
+        if (seedBatch < 0 || seedBatch > 1000) {
+            throw new CommandLine.ParameterException(cl, "--seed-batch must be between 0 and 1000");
         }
         if (insecure && caCert != null) {
             throw new CommandLine.ParameterException(cl, "--insecure and --cacert exclude each other");

@@ -63,6 +63,107 @@ final class DatasetSeeder {
         return dataset;
     }
 
+    private static final Pattern ENTRY_LOCATION = Pattern.compile("\"location\"\\s*:\\s*\"(Patient|Observation)/([A-Za-z0-9\\-.]{1,64})");
+
+    /**
+     * The same data set, sent as transaction Bundles of {@code batch} patients with their
+     * observations (which reference their patient by the entry's {@code urn:uuid}), at most
+     * {@code concurrency} Bundles at a time: one transaction per Bundle, through the server's
+     * ordinary write path (access decision, encryption, blind indexes, audit). For data sets of
+     * hundreds of thousands of patients, where one request per record would take hours.
+     */
+    Dataset seedInBatches(int patientCount, int observationsPerPatient, int batch) throws InterruptedException {
+        long started = System.nanoTime();
+        progress.printf("seeding %,d patients and %,d observations in transactions of %,d patients...%n", patientCount,
+                (long) patientCount * observationsPerPatient, batch);
+        progress.flush();
+        int bundles = (patientCount + batch - 1) / batch;
+        String[] patientIds = new String[patientCount];
+        SortedMap<String, Long> failures = new TreeMap<>();
+        Semaphore slots = new Semaphore(concurrency);
+        List<CompletableFuture<?>> pending = new ArrayList<>();
+        for (int b = 0; b < bundles; b++) {
+            int first = b * batch;
+            int last = Math.min(patientCount, first + batch);
+            byte[] body = transaction(first, last, observationsPerPatient).getBytes(StandardCharsets.UTF_8);
+            slots.acquire();
+            pending.add(client.sendAsync(requests.postBundle(body), HttpResponse.BodyHandlers.ofString())
+                    .whenComplete((response, failure) -> {
+                        try {
+                            if (failure != null) {
+                                record(failures, OperationStats.describe(failure));
+                            } else if (response.statusCode() != 200) {
+                                record(failures, "HTTP " + response.statusCode());
+                            } else {
+                                List<String> created = patientsCreated(response.body());
+                                if (created.size() != last - first) {
+                                    record(failures, "a transaction response without every patient's location");
+                                } else {
+                                    for (int i = first; i < last; i++) {
+                                        patientIds[i] = created.get(i - first);
+                                    }
+                                }
+                            }
+                        } finally {
+                            slots.release();
+                        }
+                    }));
+            if ((b + 1) % 100 == 0) {
+                progress.printf("  %,d of %,d patients sent%n", last, patientCount);
+                progress.flush();
+            }
+        }
+        CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).exceptionally(e -> null).join();
+        if (!failures.isEmpty()) {
+            throw new BenchException("seeding in transactions failed: " + failures
+                    + " (check the base URL, the credentials and the server's log)");
+        }
+        List<Dataset.SeededPatient> patients = new ArrayList<>(patientCount);
+        for (int i = 0; i < patientCount; i++) {
+            patients.add(new Dataset.SeededPatient(patientIds[i], data.mrn(SyntheticData.Stream.DATASET, i)));
+        }
+        Dataset dataset = new Dataset(patients, observationsPerPatient);
+        checkSearchesFind(dataset);
+        progress.printf("seeded in %.1f s%n", (System.nanoTime() - started) / 1e9);
+        progress.flush();
+        return dataset;
+    }
+
+    /** A transaction Bundle: patients {@code first} to {@code last} (exclusive), each followed by its observations. */
+    String transaction(int first, int last, int observationsPerPatient) {
+        StringBuilder bundle = new StringBuilder(4096 * (last - first))
+                .append("{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[");
+        for (int i = first; i < last; i++) {
+            String fullUrl = "urn:uuid:" + new java.util.UUID(0x5eed_0000_0000_0000L | i, i).toString();
+            if (i > first) {
+                bundle.append(',');
+            }
+            bundle.append("{\"fullUrl\":\"").append(fullUrl).append("\",\"resource\":")
+                    .append(data.patient(SyntheticData.Stream.DATASET, i))
+                    .append(",\"request\":{\"method\":\"POST\",\"url\":\"Patient\"}}");
+            for (int o = 0; o < observationsPerPatient; o++) {
+                String marker = "seed-subject-" + i;
+                String observation = data.observation(SyntheticData.Stream.DATASET, (long) i * observationsPerPatient + o, marker)
+                        .replace("\"Patient/" + marker + "\"", "\"" + fullUrl + "\"");
+                bundle.append(",{\"resource\":").append(observation)
+                        .append(",\"request\":{\"method\":\"POST\",\"url\":\"Observation\"}}");
+            }
+        }
+        return bundle.append("]}").toString();
+    }
+
+    /** The ids of the patients a transaction response created, in entry order. */
+    static List<String> patientsCreated(String transactionResponse) {
+        List<String> ids = new ArrayList<>();
+        Matcher location = ENTRY_LOCATION.matcher(transactionResponse == null ? "" : transactionResponse);
+        while (location.find()) {
+            if (location.group(1).equals("Patient")) {
+                ids.add(location.group(2));
+            }
+        }
+        return ids;
+    }
+
     /** Sends {@code count} creates, at most {@code concurrency} at a time; returns the ids in order. */
     private List<String> createAll(int count, IntFunction<HttpRequest> request, String type) throws InterruptedException {
         String[] ids = new String[count];

@@ -100,6 +100,16 @@ final class FhirRequests {
         return builder.GET().build();
     }
 
+    /** POST of a transaction or batch Bundle to the base URL. */
+    HttpRequest postBundle(byte[] body) {
+        HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(base))
+                .timeout(timeout.multipliedBy(10))
+                .header("Accept", FHIR_JSON)
+                .header("Content-Type", FHIR_JSON + "; charset=UTF-8");
+        authorize(builder);
+        return builder.POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
+    }
+
     HttpRequest post(String type, byte[] body) {
         HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(base + "/" + type))
                 .timeout(timeout)

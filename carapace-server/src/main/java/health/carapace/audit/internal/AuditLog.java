@@ -21,8 +21,14 @@ final class AuditLog {
         this.jdbc = new JdbcTemplate(dataSource);
     }
 
-    /** Inserts in the caller's transaction if there is one (JdbcTemplate joins it). */
+    /**
+     * Inserts in the caller's transaction (JdbcTemplate joins it; both callers run in one). The
+     * transaction takes its transaction id before the events draw theirs: the sealer relies on an
+     * id drawn before its snapshot belonging to a transaction that snapshot counts as running or
+     * ended ({@link TreeSealer}).
+     */
     void insert(List<AuditEvent> events) {
+        jdbc.queryForObject("select pg_current_xact_id()::text", String.class);
         jdbc.batchUpdate(INSERT, new BatchPreparedStatementSetter() {
             @Override
             public void setValues(PreparedStatement ps, int i) throws SQLException {

@@ -45,7 +45,8 @@ final class TreeSealer {
 
     record Sealed(SignedTreeHead head, int newLeaves) {}
 
-    private record Unsealed(long eventId, byte[] body) {}
+    /** An event waiting for its leaf, and the xmax of the snapshot that found it. */
+    private record Unsealed(long eventId, byte[] body, long snapshotXmax) {}
 
     private final JdbcClient jdbc;
     private final JdbcTemplate batches;
@@ -56,6 +57,11 @@ final class TreeSealer {
     /** What this node knows about ids, valid only while the tree is the size it sealed to ({@link #knownForTreeSize}). */
     private long knownThrough;
     private long knownForTreeSize = -1;
+    /** A look-back every this many seals even when this node sealed last. */
+    private static final int LOOK_BACK_EVERY = 60;
+    private int sealsSinceLookBack;
+    /** The tree size this seal will leave if it commits; {@link #knownForTreeSize} takes it only after the commit. */
+    private long pendingKnown = -1;
     /** Whether the last look for waiting events accounted for every id it passed (not cut short by the limit). */
     private boolean complete;
     /** Ids missing below {@link #knownThrough}, each with the xmax of the snapshot that first missed it. */
@@ -72,7 +78,8 @@ final class TreeSealer {
 
     /** Seals what is waiting; empty if another node holds the sealer lock or nothing waits. */
     Optional<Sealed> sealOnce() {
-        return transactions.execute(status -> {
+        pendingKnown = -1;
+        Optional<Sealed> sealed = transactions.execute(status -> {
             if (!jdbc.sql("select pg_try_advisory_xact_lock(?)").param(SEALER_LOCK).query(Boolean.class).single()) {
                 return Optional.empty();
             }
@@ -82,7 +89,7 @@ final class TreeSealer {
             MerkleAccumulator tree = last.orElseGet(MerkleAccumulator::new);
             List<Unsealed> waiting = waiting(tree.size());
             if (waiting.isEmpty()) {
-                knownForTreeSize = complete ? tree.size() : -1;
+                pendingKnown = complete ? tree.size() : -1;
                 return Optional.empty();
             }
             List<Object[]> leaves = new ArrayList<>(waiting.size());
@@ -106,34 +113,34 @@ final class TreeSealer {
                     .params(head.treeSize(), head.rootHash().toByteArray(), Timestamp.from(now), head.keyId(),
                             signed.signature(), peaksBytes(tree.peaks()))
                     .update();
-            // if the commit fails the stored tree stays smaller than this, and the next seal looks back
-            knownForTreeSize = complete ? tree.size() : -1;
+            pendingKnown = complete ? tree.size() : -1;
             return Optional.of(new Sealed(signed, waiting.size()));
         });
+        // only once committed: if the commit fails, the next seal looks back
+        knownForTreeSize = pendingKnown;
+        return sealed;
     }
 
     /** Committed events without a leaf, oldest first, at most {@link #maxLeavesPerSeal}; updates the gaps. */
     private synchronized List<Unsealed> waiting(long treeSize) {
-        // first, so that a gap seen before it ended is visible to the query below if it committed
-        long[] snapshot = jdbc.sql("select pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint "
-                        + "from pg_current_snapshot() s")
-                .query((rs, n) -> new long[] {rs.getLong(1), rs.getLong(2)}).single();
-        long xmin = snapshot[0];
-        long xmax = snapshot[1];
-        boolean known = knownForTreeSize == treeSize;
-        // invalid until this seal is stored: a seal that fails leaves nothing this node may trust
+        // First, in a statement of its own: a gap whose transaction had ended by then is visible
+        // to the queries below if it committed.
+        long xmin = jdbc.sql("select pg_snapshot_xmin(pg_current_snapshot())::text::bigint").query(Long.class).single();
+        boolean known = knownForTreeSize == treeSize && ++sealsSinceLookBack < LOOK_BACK_EVERY;
+        // invalid until this seal is committed: a seal that fails leaves nothing this node may trust
         knownForTreeSize = -1;
         if (!known) {
-            return lookBack(xmax);
+            sealsSinceLookBack = 0;
+            return lookBack();
         }
         List<Unsealed> waiting = jdbc.sql("""
-                select e.id, e.body from audit.event e
+                select e.id, e.body, pg_snapshot_xmax(pg_current_snapshot())::text::bigint from audit.event e
                 where (e.id > ? or e.id = any(?)) and not exists (select 1 from audit.leaf l where l.event_id = e.id)
                 order by e.id limit ?""")
                 .params(knownThrough, gaps.keySet().toArray(Long[]::new), maxLeavesPerSeal)
-                .query((rs, n) -> new Unsealed(rs.getLong(1), rs.getBytes(2)))
+                .query((rs, n) -> new Unsealed(rs.getLong(1), rs.getBytes(2), rs.getLong(3)))
                 .list();
-        account(waiting, xmax);
+        account(waiting);
         complete = true;
         // what is still missing although every transaction that could have held it has ended was rolled back
         gaps.values().removeIf(seenAt -> seenAt <= xmin);
@@ -145,40 +152,52 @@ final class TreeSealer {
         return java.util.Set.copyOf(gaps.keySet());
     }
 
-    /** The look-back scan, when this node did not seal last: every id it may have missed, and the gaps among them. */
-    private List<Unsealed> lookBack(long xmax) {
+    /**
+     * The look-back scan, when this node did not seal last, and every {@link #LOOK_BACK_EVERY}
+     * seals anyway (a backstop for an id that escaped the gap rule): every id it may have missed,
+     * and the gaps among them. The gaps first: an id that becomes visible between the two
+     * statements is then among those waiting, never lost between them.
+     */
+    private List<Unsealed> lookBack() {
         long highestSealed = jdbc.sql("select coalesce(max(event_id), 0) from audit.leaf").query(Long.class).single();
         long low = Math.max(0, highestSealed - LOOKBACK_IDS);
+        gaps.clear();
+        jdbc.sql("""
+                select g, pg_snapshot_xmax(pg_current_snapshot())::text::bigint from generate_series(?::bigint, ?::bigint) g
+                where not exists (select 1 from audit.event e where e.id = g)""")
+                .params(low + 1, highestSealed)
+                .query((rs, n) -> new long[] {rs.getLong(1), rs.getLong(2)})
+                .list()
+                .forEach(gap -> gaps.put(gap[0], gap[1]));
         List<Unsealed> waiting = jdbc.sql("""
-                select e.id, e.body from audit.event e
+                select e.id, e.body, pg_snapshot_xmax(pg_current_snapshot())::text::bigint from audit.event e
                 where e.id > ? and not exists (select 1 from audit.leaf l where l.event_id = e.id)
                 order by e.id limit ?""")
                 .params(low, maxLeavesPerSeal)
-                .query((rs, n) -> new Unsealed(rs.getLong(1), rs.getBytes(2)))
+                .query((rs, n) -> new Unsealed(rs.getLong(1), rs.getBytes(2), rs.getLong(3)))
                 .list();
-        gaps.clear();
-        jdbc.sql("""
-                select g from generate_series(?::bigint, ?::bigint) g
-                where not exists (select 1 from audit.event e where e.id = g)""")
-                .params(low + 1, highestSealed)
-                .query(Long.class)
-                .list()
-                .forEach(gap -> gaps.put(gap, xmax));
         knownThrough = highestSealed;
-        account(waiting, xmax);
+        account(waiting);
         // cut short by the limit, unsealed ids below the highest sealed may remain unseen: look back again
         complete = waiting.size() < maxLeavesPerSeal;
         return waiting;
     }
 
-    /** Ids now sealed leave the gaps; ids skipped between the last known one and the highest sealed become gaps. */
-    private void account(List<Unsealed> waiting, long xmax) {
+    /**
+     * Ids now sealed leave the gaps; ids skipped below the highest one seen become gaps, with the
+     * xmax of the snapshot that missed them. Such an id was drawn before that snapshot (ids are
+     * drawn in order, and a higher one had committed), by a transaction that already had its
+     * transaction id ({@link AuditLog#insert} takes one before drawing): below that xmax.
+     */
+    private void account(List<Unsealed> waiting) {
         java.util.Set<Long> sealing = new java.util.HashSet<>();
         long highest = knownThrough;
+        long xmax = 0;
         for (Unsealed event : waiting) {
             sealing.add(event.eventId());
             gaps.remove(event.eventId());
             highest = Math.max(highest, event.eventId());
+            xmax = event.snapshotXmax();
         }
         for (long id = knownThrough + 1; id < highest; id++) {
             if (!sealing.contains(id)) {

@@ -334,12 +334,10 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
             if (!createIfMissing) {
                 throw new KeyUnavailableException("No data key exists for a record's compartment");
             }
-            KeysetHandle fresh;
-            byte[] sealed;
             try {
-                fresh = KeysetHandle.generateNew(DATA_KEY_TEMPLATE);
+                KeysetHandle fresh = KeysetHandle.generateNew(DATA_KEY_TEMPLATE);
                 KeyEncryptionKey active = kek.active();
-                sealed = TinkProtoKeysetFormat.serializeEncryptedKeyset(fresh, kek.counting(active), associatedData);
+                byte[] sealed = TinkProtoKeysetFormat.serializeEncryptedKeyset(fresh, kek.counting(active), associatedData);
                 // Under the compartment lock and refused once shredded: no new key for a shredded patient.
                 wrapped = store.insertDataKeyUnlessShredded(compartment, keyRef, active.id(), sealed);
             } catch (GeneralSecurityException e) {
@@ -348,18 +346,16 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
             if (wrapped.isEmpty()) {
                 throw new KeyDestroyedException("The compartment's data keys were destroyed by crypto-shredding");
             }
-            if (wrapped.get().wrapped() == sealed) {
-                // Ours was stored: the keyset in hand is the one wrapped, no need to unwrap it again.
-                return loaded(compartment, fresh, wrapped.get());
-            }
         }
-        return loaded(compartment, null, wrapped.orElseThrow());
+        // Ours or another node's, as stored (not read back): unwrapped through the KEK before any use,
+        // so that a key whose only stored copy cannot be opened never encrypts a record.
+        return loaded(compartment, wrapped.orElseThrow());
     }
 
-    /** The keyset checked and ready: {@code handle} if already in hand, else unwrapped from {@code wrapped}. */
-    private Loaded loaded(String compartment, KeysetHandle inHand, KeyringStore.WrappedKey wrapped) {
+    /** The keyset unwrapped from {@code wrapped}, checked and ready. */
+    private Loaded loaded(String compartment, KeyringStore.WrappedKey wrapped) {
         try {
-            KeysetHandle handle = inHand != null ? inHand : parse(wrapped);
+            KeysetHandle handle = parse(wrapped);
             // A keyset below the floor (planted, or left by an old version) is never used.
             TinkAlgorithms.requireAllowed(COMPONENT, handle);
             loaded.addAll(TinkAlgorithms.describe(COMPONENT, handle));

@@ -46,9 +46,10 @@ final class SsnRule {
     private static final Pattern MASK_TEXT = Pattern.compile("\\*\\*\\*-\\*\\*-[0-9*]{4}");
 
     /**
-     * The rule's version, sealed into every stored version's header ({@link StoredJson}) with the
-     * rule's verdict on it. Raise it with any change to what counts as an SSN: versions judged by
-     * an older rule are then parsed and masked on every read again, never sent as stored.
+     * The rule's version, part of the fingerprint sealed into every stored version's header
+     * ({@link StoredJson#JUDGE}) with the rule's verdict on it. Raise it with any change to what
+     * counts as an SSN: versions judged by an older rule are then parsed and masked on every read
+     * again, never sent as stored.
      */
     static final byte VERSION = 1;
 

@@ -3,9 +3,7 @@ package health.carapace.signin.internal;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.sql.DataSource;
 import org.postgresql.PGConnection;
@@ -22,8 +20,9 @@ import org.springframework.transaction.support.TransactionSynchronizationManager
  * counts them: {@link #generation()} moves on every announcement, and whenever the channel was
  * lost and found again (announcements may have been missed in between). A cached answer is good
  * only while the generation it was computed in is still the current one, and only while the
- * channel is {@link #live()}: proven alive within {@link #PROOF_OF_LIFE}, by an announcement or by
- * a round trip on the listening connection. When it is not, callers are looked up on every
+ * channel is {@link #live()}: proven within {@link #PROOF_OF_LIFE} to deliver, by this node's own
+ * ping coming back through PostgreSQL on it (a round trip alone would not show that LISTEN
+ * works, behind a pooler that moves statements between backends, say). When it is not, callers are looked up on every
  * request again; never is a cached allow kept on a channel that could have missed its revocation.
  */
 public final class CallerChanges implements SmartLifecycle {
@@ -39,15 +38,19 @@ public final class CallerChanges implements SmartLifecycle {
     private static final Logger log = LoggerFactory.getLogger(CallerChanges.class);
 
     private final DataSource dataSource;
-    private final Clock clock;
+    /** Pings every node sends on itself; each listens for its own. */
+    static final String PING_CHANNEL = "carapace_caller_ping";
+
     private final AtomicLong generation = new AtomicLong();
-    private volatile Instant aliveAt = Instant.MIN;
+    /** When this node's last ping came back ({@link System#nanoTime()}; a wall-clock step must not stretch it). */
+    private volatile long aliveAtNanos;
+    private volatile boolean alive;
+    private final String pingToken = java.util.UUID.randomUUID().toString();
     private volatile boolean running;
     private volatile Thread listener;
 
-    CallerChanges(DataSource dataSource, Clock clock) {
+    CallerChanges(DataSource dataSource) {
         this.dataSource = dataSource;
-        this.clock = clock;
     }
 
     /**
@@ -77,8 +80,7 @@ public final class CallerChanges implements SmartLifecycle {
 
     /** Whether the channel was proven alive recently enough for a cached answer to be trusted. */
     boolean live() {
-        Instant at = aliveAt;
-        return running && at.plus(PROOF_OF_LIFE).isAfter(clock.instant());
+        return running && alive && System.nanoTime() - aliveAtNanos < PROOF_OF_LIFE.toNanos();
     }
 
     @Override
@@ -111,7 +113,7 @@ public final class CallerChanges implements SmartLifecycle {
                     hear(connection);
                 } finally {
                     // A pooled connection goes back to the pool: it must not keep listening.
-                    aliveAt = Instant.MIN;
+                    alive = false;
                     if (!connection.isClosed()) {
                         try (Statement statement = connection.createStatement()) {
                             statement.execute("UNLISTEN *; RESET application_name");
@@ -119,7 +121,7 @@ public final class CallerChanges implements SmartLifecycle {
                     }
                 }
             } catch (SQLException | RuntimeException e) {
-                aliveAt = Instant.MIN;
+                alive = false;
                 generation.incrementAndGet();
                 if (running) {
                     log.warn("Lost the caller-change channel; callers are looked up on every request until it is back ({})",
@@ -128,28 +130,53 @@ public final class CallerChanges implements SmartLifecycle {
                 }
             }
         }
-        aliveAt = Instant.MIN;
+        alive = false;
     }
 
     private void hear(Connection connection) throws SQLException {
         connection.setAutoCommit(true);
         try (Statement statement = connection.createStatement()) {
             // named, so that an operator (or a test) can find the listening backend
-            statement.execute("SET application_name = '" + APPLICATION_NAME + "'; LISTEN " + CHANNEL);
+            statement.execute("SET application_name = '" + APPLICATION_NAME + "'; LISTEN " + CHANNEL + "; LISTEN "
+                    + PING_CHANNEL);
         }
         PGConnection postgres = connection.unwrap(PGConnection.class);
         // Whatever happened before this LISTEN was not heard: answers cached until now are dropped.
         generation.incrementAndGet();
-        aliveAt = clock.instant();
-        while (running) {
-            PGNotification[] notifications = postgres.getNotifications((int) HEARTBEAT.toMillis());
-            if (notifications != null && notifications.length > 0) {
-                generation.incrementAndGet();
-            } else if (!connection.isValid((int) PROOF_OF_LIFE.toSeconds())) {
-                throw new SQLException("the listening connection did not answer");
+        try (var ping = connection.prepareStatement("select pg_notify('" + PING_CHANNEL + "', ?)")) {
+            ping.setString(1, pingToken);
+            long pingSentAt = System.nanoTime();
+            ping.execute();
+            boolean awaitingEcho = true;
+            long nextPingAt = pingSentAt + HEARTBEAT.toNanos();
+            while (running) {
+                long now = System.nanoTime();
+                if (!awaitingEcho && now - nextPingAt >= 0) {
+                    pingSentAt = now;
+                    ping.execute();
+                    awaitingEcho = true;
+                    nextPingAt = now + HEARTBEAT.toNanos();
+                }
+                if (awaitingEcho && now - pingSentAt > PROOF_OF_LIFE.toNanos()) {
+                    throw new SQLException("this node's ping did not come back through the channel");
+                }
+                int waitMillis = (int) Math.max(1, Math.min(HEARTBEAT.toMillis(), (nextPingAt - now) / 1_000_000));
+                for (PGNotification notification : orEmpty(postgres.getNotifications(waitMillis))) {
+                    if (CHANNEL.equals(notification.getName())) {
+                        generation.incrementAndGet();
+                    } else if (awaitingEcho && pingToken.equals(notification.getParameter())) {
+                        // delivered: everything announced before the ping was sent has been heard
+                        aliveAtNanos = pingSentAt;
+                        alive = true;
+                        awaitingEcho = false;
+                    }
+                }
             }
-            aliveAt = clock.instant();
         }
+    }
+
+    private static PGNotification[] orEmpty(PGNotification[] notifications) {
+        return notifications == null ? new PGNotification[0] : notifications;
     }
 
     private void pause() {

@@ -157,8 +157,8 @@ class SecurityConfiguration {
     }
 
     @Bean
-    CallerChanges callerChanges(DataSource dataSource, Clock clock) {
-        return new CallerChanges(dataSource, clock);
+    CallerChanges callerChanges(DataSource dataSource) {
+        return new CallerChanges(dataSource);
     }
 
     @Bean
