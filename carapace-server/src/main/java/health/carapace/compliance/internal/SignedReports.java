@@ -82,10 +82,6 @@ class SignedReports implements ComplianceReports {
         }
     }
 
-    Iterable<String> checkIds() {
-        return runner.ids();
-    }
-
     boolean isKnownCheck(String id) {
         return runner.ids().contains(id);
     }

@@ -41,6 +41,11 @@ final class ServiceClientRegistry implements RegisteredClientRepository {
 
     @Override
     public RegisteredClient findByClientId(String clientId) {
+        // No client id holds a control character or runs this long; PostgreSQL text cannot hold
+        // NUL at all, and asking it would fail the request with a 500 (found by the wapiti scan).
+        if (clientId == null || clientId.length() > 256 || clientId.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+            return null;
+        }
         RegisteredClient client = serviceClient(clientId);
         return client != null ? client : loginApp(clientId);
     }
