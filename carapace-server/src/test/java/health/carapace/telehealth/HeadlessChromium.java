@@ -43,6 +43,14 @@ final class HeadlessChromium implements AutoCloseable {
         return Files.isExecutable(BINARY) && Files.isExecutable(DRIVER);
     }
 
+    /** Skips a browser test where Chromium is missing, except under CI, where that is a failure (.ci/run installs it). */
+    static void require() {
+        if (!available() && "true".equals(System.getenv("CI"))) {
+            throw new AssertionError("chromium and chromium-driver are required under CI (.ci/run installs them)");
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(available(), "chromium is not installed");
+    }
+
     void open(String url) {
         driver.get(url);
     }
