@@ -25,6 +25,10 @@ final class OwnedPagingProvider extends FifoMemoryPagingProvider {
 
     @Override
     public synchronized String storeResultList(RequestDetails request, IBundleProvider results) {
+        if (results instanceof SearchResults.Listed listed) {
+            // kept beyond this response: later pages load their records afresh
+            listed.forgetDecrypted();
+        }
         String id = super.storeResultList(request, results);
         owners.put(id, caller());
         if (owners.size() > capacity * 2) {

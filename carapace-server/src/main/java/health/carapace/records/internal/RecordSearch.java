@@ -128,7 +128,7 @@ class RecordSearch {
         if (plan.filters.isEmpty()) {
             return new SearchResults.Lazy(type, store, jdbc, plan.where.toString(), plan.args, scopes);
         }
-        return new SearchResults.Listed(type, store, filteredIds(type, plan), scopes, jdbc, scopeWhere, scopeArgs);
+        return new SearchResults.Listed(type, store, filtered(type, plan), scopes, jdbc, scopeWhere, scopeArgs);
     }
 
     /**
@@ -152,7 +152,8 @@ class RecordSearch {
                 args.toArray());
     }
 
-    private List<UUID> filteredIds(String type, Plan plan) {
+    /** The candidates that pass every plaintext filter, decrypted, in the order of the candidates. */
+    private List<Resource> filtered(String type, Plan plan) {
         List<UUID> candidates = jdbc.sql("select r.resource_id from phi.resource r where " + plan.where
                         + " order by r.last_updated, r.resource_id limit " + (maxCandidates + 1))
                 .params(plan.args)
@@ -163,12 +164,12 @@ class RecordSearch {
                     + " candidates); add criteria");
         }
         Predicate<Resource> all = plan.filters.stream().reduce(r -> true, Predicate::and);
-        List<UUID> matches = new ArrayList<>();
+        List<Resource> matches = new ArrayList<>();
         for (int from = 0; from < candidates.size(); from += 100) {
             List<UUID> batch = candidates.subList(from, Math.min(candidates.size(), from + 100));
             for (Resource resource : store.readCurrent(type, batch)) {
                 if (all.test(resource)) {
-                    matches.add(UUID.fromString(resource.getIdElement().getIdPart()));
+                    matches.add(resource);
                 }
             }
         }

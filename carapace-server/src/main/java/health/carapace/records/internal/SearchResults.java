@@ -7,6 +7,7 @@ import java.util.UUID;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.instance.model.api.IPrimitiveType;
 import org.hl7.fhir.r4.model.InstantType;
+import org.hl7.fhir.r4.model.Resource;
 import org.springframework.jdbc.core.simple.JdbcClient;
 
 /**
@@ -66,6 +67,11 @@ final class SearchResults {
      * Results already decided (after filtering decrypted candidates). The ids are fixed at search
      * time, so each page is narrowed to the scope again ({@code scopeWhere}, which reads care
      * relationships live): a relationship that ended between pages hides that patient's records.
+     *
+     * <p>The resources the filter decrypted are handed to the first page rendered in the search's
+     * own request instead of being loaded and decrypted a second time: they were narrowed to the
+     * scope in SQL milliseconds before. They are given out once and dropped when the results are
+     * kept for paging ({@link #forgetDecrypted}), so no decrypted resource outlives the response.
      */
     static final class Listed extends Ids {
         private final String type;
@@ -74,23 +80,40 @@ final class SearchResults {
         private final JdbcClient jdbc;
         private final String scopeWhere;
         private final List<Object> scopeArgs;
+        private List<Resource> decrypted;
 
-        Listed(String type, RecordStore store, List<UUID> ids, AccessEnforcement.Scopes scopes, JdbcClient jdbc,
+        Listed(String type, RecordStore store, List<Resource> matches, AccessEnforcement.Scopes scopes, JdbcClient jdbc,
                 String scopeWhere, List<Object> scopeArgs) {
             super(type, scopes);
             this.type = type;
             this.store = store;
-            this.ids = List.copyOf(ids);
+            this.ids = matches.stream().map(resource -> UUID.fromString(resource.getIdElement().getIdPart())).toList();
+            this.decrypted = new ArrayList<>(matches);
             this.jdbc = jdbc;
             this.scopeWhere = scopeWhere;
             this.scopeArgs = List.copyOf(scopeArgs);
         }
 
+        /** Called when the results are kept for later pages: those are always loaded afresh. */
+        synchronized void forgetDecrypted() {
+            decrypted = null;
+        }
+
+        private synchronized List<Resource> takeDecrypted() {
+            List<Resource> taken = decrypted;
+            decrypted = null;
+            return taken;
+        }
+
         @Override
         public List<IBaseResource> getResources(int from, int to) {
+            List<Resource> fromSearch = takeDecrypted();
             int end = Math.min(to, ids.size());
             if (from >= end) {
                 return List.of();
+            }
+            if (fromSearch != null) {
+                return new ArrayList<>(fromSearch.subList(from, end));
             }
             List<UUID> page = ids.subList(from, end);
             List<Object> args = new ArrayList<>(scopeArgs);
