@@ -39,6 +39,11 @@ public abstract class IntegrationTest {
     protected ServiceClients serviceClients;
 
     @Autowired
+    void closeBeforeTheDatabaseAtExit(org.springframework.context.ConfigurableApplicationContext context) {
+        TestInstallation.closeBeforeTheDatabaseAtExit(context);
+    }
+
+    @Autowired
     protected javax.sql.DataSource dataSource;
 
     protected final FhirContext fhir = FhirContext.forR4Cached();

@@ -10,12 +10,16 @@ import java.security.KeyStore;
 import java.util.Map;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
+import org.springframework.context.ConfigurableApplicationContext;
 
 /**
  * One start-dev installation (embedded PostgreSQL, dev KEK, self-signed certificate) in a
  * temporary directory, shared by every test in the JVM, as Spring shares its test context.
  */
 public final class TestInstallation {
+
+    private static final java.util.Set<ConfigurableApplicationContext> CONTEXTS =
+            java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private static DevEnvironment environment;
 
@@ -37,12 +41,24 @@ public final class TestInstallation {
         return openUntilExit("carapace-" + name + "-");
     }
 
+    /**
+     * Closes {@code context} at exit before any installation's database stops. Spring closes test
+     * contexts from a shutdown hook of its own, which runs at the same time as ours: a context
+     * closing against a database already stopped waits for a connection (30 s) while saving its
+     * counters, and surefire then kills the JVM and fails the build.
+     */
+    public static void closeBeforeTheDatabaseAtExit(ConfigurableApplicationContext context) {
+        CONTEXTS.add(context);
+    }
+
     private static DevEnvironment openUntilExit(String directoryPrefix) {
         try {
             Path dir = Files.createTempDirectory(directoryPrefix);
             DevEnvironment started = DevEnvironment.open(dir);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 try {
+                    // close() waits for a close already under way in Spring's own hook
+                    CONTEXTS.forEach(ConfigurableApplicationContext::close);
                     started.close();
                     org.springframework.util.FileSystemUtils.deleteRecursively(dir);
                 } catch (IOException ignored) {
