@@ -321,7 +321,6 @@ final class KeyringStore implements DisposableBean {
                 .list();
     }
 
-    /** Count, oldest creation and most encryptions of live data keys (of all compartments). */
     /** The TLS state of this pool's connection and the server's version, as the database reports them (asset inventory). */
     String connectionTls() {
         return jdbc.sql("""
@@ -331,12 +330,21 @@ final class KeyringStore implements DisposableBean {
                 .query(String.class).optional().orElse("unknown");
     }
 
+    /**
+     * Count, oldest creation and most encryptions of live data keys (of all compartments), and the
+     * number of keysets. Oldest and most come from the live-key indexes (V4); the count needs no
+     * join with the keysets because shredding deletes a compartment's key rows with its keyset.
+     */
     Map<String, Object> dekSummary() {
         return jdbc.sql("""
-                select count(*) as keys, min(d.created_at) as oldest, coalesce(max(d.encryptions), 0) as most,
-                       (select count(*) from keyring.wrapped_key where key_ref like 'dek/%') as keysets
-                from keyring.dek_key d where d.destroyed_at is null
-                  and exists (select 1 from keyring.wrapped_key w where w.key_ref = d.key_ref)""")
+                select (select count(*) from keyring.dek_key where destroyed_at is null) as keys,
+                       (select d.created_at from keyring.dek_key d
+                        where d.destroyed_at is null and exists (select 1 from keyring.wrapped_key w where w.key_ref = d.key_ref)
+                        order by d.created_at limit 1) as oldest,
+                       coalesce((select d.encryptions from keyring.dek_key d
+                        where d.destroyed_at is null and exists (select 1 from keyring.wrapped_key w where w.key_ref = d.key_ref)
+                        order by d.encryptions desc, d.created_at limit 1), 0) as most,
+                       (select count(*) from keyring.wrapped_key where key_ref like 'dek/%') as keysets""")
                 .query().singleRow();
     }
 
