@@ -23,11 +23,34 @@ public final class Launcher {
 
     public static ServerHandle dev(Path dataDir, Application app, String... args) throws IOException {
         DevEnvironment dev = DevEnvironment.open(dataDir);
+        // Until the server is up, a stop (Ctrl-C during start) still stops the database it started;
+        // from then on the handle closes both, the server first (serve).
+        Thread stopDatabase = new Thread(() -> closeQuietly(dev), "carapace-dev-database");
+        Runtime.getRuntime().addShutdownHook(stopDatabase);
         try {
-            return new ServerHandle(app.run(dev.properties(), true, args), dev);
+            ServerHandle server = new ServerHandle(app.run(dev.properties(), true, args), dev);
+            handOver(stopDatabase);
+            return server;
         } catch (RuntimeException e) {
+            handOver(stopDatabase);
             dev.close();
             throw e;
+        }
+    }
+
+    private static void handOver(Thread hook) {
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException exiting) {
+            // the JVM is already stopping: the hook is running and stops the database
+        }
+    }
+
+    private static void closeQuietly(DevEnvironment dev) {
+        try {
+            dev.close();
+        } catch (IOException e) {
+            // stopping with the process anyway
         }
     }
 

@@ -40,6 +40,9 @@ public final class DevDatabase implements AutoCloseable {
         EmbeddedPostgres postgres = EmbeddedPostgres.builder()
                 .setDataDirectory(dir)
                 .setCleanDataDirectory(false)
+                // Whoever opens the database closes it, after the server that uses it: a hook of the
+                // library's own would stop it while the server still flushes (issue 21, item 4).
+                .setRegisterShutdownHook(false)
                 .setServerConfig("synchronous_commit", "on")
                 .setServerConfig("fsync", "on")
                 .setServerConfig("full_page_writes", "on")
