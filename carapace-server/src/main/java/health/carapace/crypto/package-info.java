@@ -4,5 +4,6 @@
  * {@link health.carapace.crypto.BlindIndex} and the other types of this package.
  */
 @org.springframework.modulith.ApplicationModule(
-        allowedDependencies = {"compliance", "platform :: config", "platform :: logging", "platform :: metrics"})
+        allowedDependencies = {"compliance", "platform :: config", "platform :: logging", "platform :: metrics",
+                "platform :: web"})
 package health.carapace.crypto;

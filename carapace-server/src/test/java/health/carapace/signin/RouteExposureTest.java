@@ -79,6 +79,8 @@ class RouteExposureTest extends IntegrationTest {
     private static final Set<String> ALLOWED = Set.of(
             "GET /fhir/metadata",
             "GET /health",
+            "GET /health/live",
+            "GET /health/ready",
             "GET /.well-known/oauth-authorization-server",
             "GET /oauth2/jwks");
 
@@ -238,7 +240,7 @@ class RouteExposureTest extends IntegrationTest {
                     return "not a CapabilityStatement";
                 }
             }
-            case "GET /health" -> {
+            case "GET /health", "GET /health/live", "GET /health/ready" -> {
                 if (!body.equals("{\"status\":\"UP\"}")) {
                     return "health says more than UP";
                 }

@@ -35,6 +35,22 @@ class CryptoConfiguration {
         return new KeyringStore(properties);
     }
 
+    /** Readiness: without the keyring no new patient gets a key and no uncached key unwraps. */
+    @Bean
+    health.carapace.platform.web.DependencyProbe keyringProbe(KeyringStore store) {
+        return new health.carapace.platform.web.DependencyProbe() {
+            @Override
+            public String name() {
+                return "keyring";
+            }
+
+            @Override
+            public boolean reachable() {
+                return store.reachable();
+            }
+        };
+    }
+
     @Bean
     UsageCounters usageCounters(KeyringStore store) {
         return new UsageCounters(store);

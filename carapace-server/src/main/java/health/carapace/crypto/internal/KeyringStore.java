@@ -68,6 +68,8 @@ final class KeyringStore implements DisposableBean {
         // Rotation jobs use up to eight connections at once (one per HSM worker); requests need some too.
         config.setMaximumPoolSize(12);
         config.setMinimumIdle(2);
+        // As the PHI pool: while the keyring is unreachable a request is refused (503) after 5 s.
+        config.setConnectionTimeout(5_000);
         this.pool = new HikariDataSource(config);
         this.jdbc = JdbcClient.create(pool);
         this.batches = new JdbcTemplate(pool);
@@ -100,6 +102,16 @@ final class KeyringStore implements DisposableBean {
             }
         } catch (SQLException e) {
             throw new KeyUnavailableException("Cannot take the keyring lock needed to open the KEK", e);
+        }
+    }
+
+    /** Whether the keyring database answers now (readiness). */
+    boolean reachable() {
+        try {
+            jdbc.sql("select 1").query(Integer.class).single();
+            return true;
+        } catch (RuntimeException e) {
+            return false;
         }
     }
 

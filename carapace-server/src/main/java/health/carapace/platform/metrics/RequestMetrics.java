@@ -82,7 +82,7 @@ class RequestMetrics extends OncePerRequestFilter implements MeterBinder {
         if (uri == null) {
             return "other";
         }
-        if (uri.equals("/health")) {
+        if (uri.equals("/health") || uri.startsWith("/health/")) {
             return "health";
         }
         if (uri.equals("/oauth2/token")) {

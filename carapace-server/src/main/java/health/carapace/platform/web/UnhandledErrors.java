@@ -63,6 +63,12 @@ public class UnhandledErrors extends OncePerRequestFilter {
     }
 
     static void answer(HttpServletResponse response, Throwable e) throws IOException {
+        if (DependencyOutage.causedBy(e)) {
+            log.warn("A request failed because a dependency is unreachable ({})", e.getClass().getSimpleName());
+            OperationOutcomes.replace(response, HttpServletResponse.SC_SERVICE_UNAVAILABLE, IssueType.TRANSIENT,
+                    DependencyOutage.MESSAGE);
+            return;
+        }
         log.error("A request failed with an unhandled exception", e);
         OperationOutcomes.replace(response, HttpServletResponse.SC_INTERNAL_SERVER_ERROR, IssueType.EXCEPTION,
                 "The server could not answer this request");

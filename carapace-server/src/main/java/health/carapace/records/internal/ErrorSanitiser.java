@@ -46,6 +46,10 @@ final class ErrorSanitiser {
             return new SafeFhirException(503, IssueType.TRANSIENT,
                     "A key needed for this record is unavailable; the record cannot be decrypted");
         }
+        if (health.carapace.platform.web.DependencyOutage.causedBy(error)) {
+            log.warn("A request failed because a dependency is unreachable ({})", error.getClass().getSimpleName());
+            return new SafeFhirException(503, IssueType.TRANSIENT, health.carapace.platform.web.DependencyOutage.MESSAGE);
+        }
         Throwable integrity = causeOfType(error, RecordIntegrityException.class);
         if (integrity != null) {
             log.error("A stored record failed authentication", integrity);

@@ -191,7 +191,7 @@ class SecurityConfiguration {
         PermissionAuthorization permissions = new PermissionAuthorization(policy, clientAddress, clock);
         http.addFilterAfter(new CallerResolution(liveTokens, denied), BearerTokenAuthenticationFilter.class)
                 .authorizeHttpRequests(requests -> requests
-                        .requestMatchers(HttpMethod.GET, "/fhir/metadata", "/health").permitAll()
+                        .requestMatchers(HttpMethod.GET, "/fhir/metadata", "/health", "/health/live", "/health/ready").permitAll()
                         .requestMatchers("/fhir", "/fhir/**").authenticated()
                         // the visit page, its scripts and the signaling socket, which authenticates
                         // its first message (a one-time ticket or the patient's link); tickets need a token

@@ -1,0 +1,36 @@
+package health.carapace.platform.web;
+
+import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
+import org.springframework.dao.DataAccessResourceFailureException;
+import org.springframework.dao.RecoverableDataAccessException;
+import org.springframework.dao.TransientDataAccessResourceException;
+
+/**
+ * Whether a failure means a dependency (a database) is unreachable, rather than a fault of the
+ * request or of the server: such a request is answered 503 and may be retried once the dependency
+ * is back (issue 21). Nothing here reads an exception's message, which may echo input.
+ */
+public final class DependencyOutage {
+
+    /** The answer's text: names no dependency and nothing of the request. */
+    public static final String MESSAGE = "A service this request needs is unavailable, so it was not carried out; "
+            + "try again later";
+
+    private DependencyOutage() {
+    }
+
+    public static boolean causedBy(Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof SQLTransientConnectionException || t instanceof DataAccessResourceFailureException
+                    || t instanceof TransientDataAccessResourceException || t instanceof RecoverableDataAccessException) {
+                return true;
+            }
+            // SQLSTATE class 08: connection exception (the server went away, or refused the connection)
+            if (t instanceof SQLException sql && sql.getSQLState() != null && sql.getSQLState().startsWith("08")) {
+                return true;
+            }
+        }
+        return false;
+    }
+}
