@@ -16,7 +16,7 @@ class AdminApiFuzzTest extends FuzzTarget {
         "view:audit", "manage:users", "manage:keys", "view:all_patients", "view:ssn", "break_glass", "*", ""};
     static final String[] CONSTRAINTS = {"ip_range", "time_window", "days", "hours", "timezone", "care_team", ""};
 
-    @FuzzTest(maxDuration = "${carapace.fuzz.duration:5s}")
+    @FuzzTest(maxDuration = "3m")
     void roleDocument(FuzzedDataProvider data) {
         String marker = FuzzMarkers.next();
         String name = "fuzz-" + (data.consumeBoolean() ? data.consumeAsciiString(20) : "r" + data.consumeInt(0, 50));
@@ -48,7 +48,7 @@ class AdminApiFuzzTest extends FuzzTarget {
                 .header("Accept", "application/json").PUT(HttpRequest.BodyPublishers.ofString(document)), marker);
     }
 
-    @FuzzTest(maxDuration = "${carapace.fuzz.duration:5s}")
+    @FuzzTest(maxDuration = "3m")
     void adminRequests(FuzzedDataProvider data) {
         String marker = FuzzMarkers.next();
         String value = data.consumeString(80) + marker;

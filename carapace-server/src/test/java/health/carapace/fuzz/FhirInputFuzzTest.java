@@ -18,7 +18,7 @@ class FhirInputFuzzTest extends FuzzTarget {
         "valueQuantity", "text", "contained", "extension", "meta", "id", "status", "telecom", "address", "period",
         "effectiveDateTime", "participant", "resourceType", "_birthDate", "modifierExtension"};
 
-    @FuzzTest(maxDuration = "${carapace.fuzz.duration:5s}")
+    @FuzzTest(maxDuration = "3m")
     void json(FuzzedDataProvider data) {
         String marker = FuzzMarkers.next();
         String type = data.pickValue(TYPES);
@@ -43,7 +43,7 @@ class FhirInputFuzzTest extends FuzzTarget {
         send(data, type, body, FHIR_JSON, marker);
     }
 
-    @FuzzTest(maxDuration = "${carapace.fuzz.duration:5s}")
+    @FuzzTest(maxDuration = "3m")
     void xml(FuzzedDataProvider data) {
         String marker = FuzzMarkers.next();
         String type = data.pickValue(TYPES);

@@ -22,7 +22,7 @@ class SearchFuzzTest extends FuzzTarget {
 
     static final String[] PREFIXES = {"", "eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap"};
 
-    @FuzzTest(maxDuration = "${carapace.fuzz.duration:5s}")
+    @FuzzTest(maxDuration = "3m")
     void queryString(FuzzedDataProvider data) {
         String marker = FuzzMarkers.next();
         String type = data.pickValue(FhirInputFuzzTest.TYPES);
@@ -45,7 +45,7 @@ class SearchFuzzTest extends FuzzTarget {
         sendAndCheck(request("/fhir/" + type + "?" + query).header("Accept", FHIR_JSON).GET(), marker);
     }
 
-    @FuzzTest(maxDuration = "${carapace.fuzz.duration:5s}")
+    @FuzzTest(maxDuration = "3m")
     void formBody(FuzzedDataProvider data) {
         String marker = FuzzMarkers.next();
         String type = data.pickValue(FhirInputFuzzTest.TYPES);

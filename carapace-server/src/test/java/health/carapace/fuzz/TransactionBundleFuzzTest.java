@@ -13,7 +13,7 @@ class TransactionBundleFuzzTest extends FuzzTarget {
     static final String[] METHODS = {"POST", "PUT", "GET", "DELETE", "PATCH", "HEAD", "post", ""};
     static final String[] BUNDLE_TYPES = {"transaction", "batch", "collection", "searchset", "document", ""};
 
-    @FuzzTest(maxDuration = "${carapace.fuzz.duration:5s}")
+    @FuzzTest(maxDuration = "3m")
     void bundle(FuzzedDataProvider data) {
         String marker = FuzzMarkers.next();
         int entries = data.consumeInt(0, 4);

@@ -125,6 +125,9 @@ final class CrashHarness {
         for (int n = 1; n <= plan.cycles(); n++) {
             Kill kill = Kill.values()[(n - 1) % Kill.values().length];
             cycles.add(cycle(n, kill, random));
+            // each cycle's row as soon as it is known: a long run stopped early still reports
+            Files.writeString(server.dataDir().resolve("cycles-so-far.md"), new Result(plan, cycles, 0, List.of(),
+                    log.phiResponses(), Duration.between(started, Instant.now())).summary());
         }
         // every version acknowledged in the whole run, read back once more
         List<AcknowledgedLog.Write> all = log.allWrites();
