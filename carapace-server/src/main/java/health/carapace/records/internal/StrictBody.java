@@ -33,6 +33,7 @@ import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
  * nothing:
  * <ul>
  * <li>bytes that are not valid UTF-8 (HAPI decoded them leniently, storing U+FFFD instead);
+ * <li>a JSON property with an empty name (HAPI's parser failed on it with a 500);
  * <li>a JSON object with the same key twice (HAPI kept the last, so two readers of one body
  *     could disagree about what was stored);
  * <li>an XML {@code DOCTYPE} of any kind (FHIR forbids DTDs; none is ever read or fetched) or an
@@ -134,6 +135,10 @@ final class StrictBody {
                 } else if (token.isStructEnd()) {
                     open.pop();
                 } else if (token == JsonToken.FIELD_NAME) {
+                    if (parser.currentName().isEmpty()) {
+                        // HAPI's JSON parser indexes the name's first character: a 500 (found by fuzzing)
+                        throw SafeFhirException.badRequest("The request body has a JSON property with an empty name");
+                    }
                     if (!open.peek().add(parser.currentName())) {
                         throw SafeFhirException.badRequest("The request body has the same JSON property twice in one "
                                 + "object");

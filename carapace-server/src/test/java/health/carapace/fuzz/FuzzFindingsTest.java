@@ -1,0 +1,42 @@
+package health.carapace.fuzz;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import health.carapace.testing.IntegrationTest;
+import health.carapace.testing.Refusals;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import org.junit.jupiter.api.Test;
+import org.springframework.jdbc.core.simple.JdbcClient;
+
+/**
+ * Each finding of the fuzz targets, kept as a plain regression test (the input that found it is
+ * also in the target's committed corpus): status, OperationOutcome, nothing echoed or stored.
+ */
+class FuzzFindingsTest extends IntegrationTest {
+
+    @Test
+    void aJsonPropertyWithAnEmptyNameIsRefusedWith400NotA500() {
+        String marker = FuzzMarkers.next();
+        long before = storedVersions();
+        LeakWatch watch = LeakWatch.install();
+        watch.takeFindings();
+
+        // FhirInputFuzzTest#json's empty input: HAPI's JSON parser read the first character of "" (500)
+        HttpResponse<String> response = send(HttpRequest.newBuilder(uri("/fhir/Patient"))
+                .header("Content-Type", "application/fhir+json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"resourceType\":\"Patient\",\"name\":[{\"family\":\""
+                        + marker + "\"}],\"\":\"" + marker + "\"}")));
+
+        assertThat(response.statusCode()).as("status; body %s", response.body()).isEqualTo(400);
+        assertThat(Refusals.outcomeOf(response).getIssueFirstRep().getDiagnostics())
+                .startsWith("The request body has a JSON property with an empty name");
+        assertThat(response.body()).doesNotContain(marker);
+        assertThat(storedVersions()).isEqualTo(before);
+        assertThat(watch.takeFindings()).isEmpty();
+    }
+
+    private long storedVersions() {
+        return JdbcClient.create(dataSource).sql("select count(*) from phi.resource_version").query(Long.class).single();
+    }
+}
