@@ -24,8 +24,9 @@ final class AdminJson {
     static final int MAX_BODY_BYTES = 16 * 1024;
     static final JsonMapper JSON = JsonMapper.builder()
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            // an absent flag is false (Jackson 3 refuses absent primitives by default)
+            .disable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             .build();
     private static final MediaType FHIR_JSON = MediaType.parseMediaType("application/fhir+json");
     private static final FhirContext FHIR = FhirContext.forR4Cached();

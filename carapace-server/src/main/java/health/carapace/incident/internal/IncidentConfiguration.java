@@ -49,6 +49,41 @@ class IncidentConfiguration {
     }
 
     @Bean
+    IncidentContainment incidentContainment(DataSource dataSource, PlatformTransactionManager transactionManager,
+            IncidentStore store, Users users, health.carapace.signin.ServiceClients clients,
+            org.springframework.beans.factory.ObjectProvider<ContainmentState> state,
+            org.springframework.beans.factory.ObjectProvider<IncidentMetrics> metrics, Clock clock) {
+        return new IncidentContainment(dataSource, new TransactionTemplate(transactionManager), store, users, clients,
+                state, metrics, clock);
+    }
+
+    @Bean
+    @ConditionalOnWebApplication
+    ContainmentState containmentState(DataSource dataSource) {
+        return new ContainmentState(dataSource);
+    }
+
+    @Bean
+    @ConditionalOnWebApplication
+    org.springframework.boot.web.servlet.FilterRegistrationBean<ContainmentFilters.Blocks> containmentBlocks(
+            ContainmentState state, AuditTrail audit) {
+        var registration = new org.springframework.boot.web.servlet.FilterRegistrationBean<>(
+                new ContainmentFilters.Blocks(state, audit));
+        registration.setOrder(health.carapace.platform.web.FilterOrder.CONTAINMENT_BLOCKS);
+        return registration;
+    }
+
+    @Bean
+    @ConditionalOnWebApplication
+    org.springframework.boot.web.servlet.FilterRegistrationBean<ContainmentFilters.Lockdown> containmentLockdown(
+            ContainmentState state, AuditTrail audit) {
+        var registration = new org.springframework.boot.web.servlet.FilterRegistrationBean<>(
+                new ContainmentFilters.Lockdown(state, audit));
+        registration.setOrder(health.carapace.platform.web.FilterOrder.CONTAINMENT_LOCKDOWN);
+        return registration;
+    }
+
+    @Bean
     @ConditionalOnWebApplication
     DetectorRunner detectorRunner(DataSource dataSource, PlatformTransactionManager transactionManager, AuditFeed feed,
             IncidentStore store, PrivacyRegister register, CareRelationships relationships, Users users,

@@ -40,9 +40,32 @@ class IncidentsEndpoint {
     private static final Pattern PRINCIPAL = Pattern.compile("[A-Za-z0-9:._@-]{1,100}");
 
     private final Incidents incidents;
+    private final health.carapace.incident.Containment containment;
 
-    IncidentsEndpoint(Incidents incidents) {
+    IncidentsEndpoint(Incidents incidents, health.carapace.incident.Containment containment) {
         this.incidents = incidents;
+        this.containment = containment;
+    }
+
+    @PostMapping("/admin/incidents/{id}/containment")
+    ResponseEntity<String> contain(@PathVariable("id") String id, HttpServletRequest request) throws IOException {
+        UUID incident = id(id);
+        if (incident == null) {
+            return notFound();
+        }
+        health.carapace.incident.Containment.Actions actions;
+        try {
+            actions = AdminJson.read(request, health.carapace.incident.Containment.Actions.class, "Containment actions");
+        } catch (AdminJson.BadBody bad) {
+            return AdminJson.outcome(bad);
+        }
+        try {
+            health.carapace.incident.Containment.Result result = containment.contain(incident, actions, actor(request));
+            return AdminJson.ok(HttpStatus.OK, Map.of("incident", result.incident(), "done", result.done(),
+                    "detectionToContainmentSeconds", result.detectionToContainment().toMillis() / 1000.0));
+        } catch (Incidents.Refused refused) {
+            return refusal(refused);
+        }
     }
 
     /** Body of {@code POST .../close}. */
@@ -141,6 +164,12 @@ class IncidentsEndpoint {
         try {
             return AdminJson.ok(HttpStatus.OK, action.apply(incident));
         } catch (Incidents.Refused refused) {
+            return refusal(refused);
+        }
+    }
+
+    private static ResponseEntity<String> refusal(Incidents.Refused refused) {
+        {
             return switch (refused.reason()) {
                 case NOT_FOUND -> notFound();
                 case CONFLICT -> AdminJson.outcome(HttpStatus.CONFLICT, IssueType.CONFLICT, refused.getMessage());
