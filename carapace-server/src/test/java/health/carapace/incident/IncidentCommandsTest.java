@@ -57,6 +57,29 @@ class IncidentCommandsTest extends IncidentTesting {
         assertThat(run("incident", "list", "--state", "Canary", "--data-dir", dataDir).err()).doesNotContain("Canary");
     }
 
+    @Test
+    void containPrintsTheTimeFromDetectionAndStampsTheIncident() {
+        ServiceClients.Credentials snooper = client("cli-contained", TestPolicy.EVERYTHING);
+        String patient = createPatient();
+        link(snooper.clientId(), patient);
+        String token = tokenFor(snooper.clientId(), snooper.clientSecret());
+        read(token, patient);
+        Incident incident = awaitIncident("self-access", snooper.clientId());
+        String id = incident.id().toString();
+
+        Result contained = run("incident", "contain", id, "--disable", "--block", "198.51.100.7", "--data-dir", dataDir);
+        assertThat(contained.exit()).as(contained.err()).isZero();
+        assertThat(contained.out()).contains("done: disabled").contains("done: blocked:198.51.100.7/32")
+                .containsPattern("contained " + id + " \\d+ s after detection");
+        assertThat(read(token, patient).statusCode()).as("the server heard it").isEqualTo(401);
+        assertThat(run("incident", "contain", id, "--unblock", "198.51.100.7", "--data-dir", dataDir).out())
+                .contains("done: unblocked:198.51.100.7/32");
+        Result bad = run("incident", "contain", id, "--block", "Jane.Canary.example", "--data-dir", dataDir);
+        assertThat(bad.exit()).isEqualTo(2);
+        assertThat(bad.err()).doesNotContain("Canary").contains("address range");
+        assertThat(incidents.find(incident.id()).orElseThrow().state()).isEqualTo(IncidentState.CONTAINED);
+    }
+
     private record Result(int exit, String out, String err) {}
 
     private static Result run(String... args) {
