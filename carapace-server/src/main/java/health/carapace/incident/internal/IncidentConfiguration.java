@@ -49,6 +49,21 @@ class IncidentConfiguration {
     }
 
     @Bean
+    AlertSettings alertSettings(Environment environment) {
+        return AlertSettings.from(environment);
+    }
+
+    @Bean
+    @ConditionalOnWebApplication
+    IncidentAlerts incidentAlerts(AlertSettings settings, IncidentStore store, Clock clock,
+            @org.springframework.beans.factory.annotation.Value("${carapace.public-base-url}") String publicBaseUrl) {
+        WebhookAlerts webhooks = settings.webhookSecret() == null ? null
+                : new WebhookAlerts(settings.sslContext(), settings.webhookSecret(), clock, 6, java.time.Duration.ofSeconds(1));
+        MailAlerts mail = settings.mail() ? new MailAlerts(settings) : null;
+        return new IncidentAlerts(settings, store, webhooks, mail, publicBaseUrl);
+    }
+
+    @Bean
     IncidentContainment incidentContainment(DataSource dataSource, PlatformTransactionManager transactionManager,
             IncidentStore store, Users users, health.carapace.signin.ServiceClients clients,
             org.springframework.beans.factory.ObjectProvider<ContainmentState> state,
@@ -87,7 +102,7 @@ class IncidentConfiguration {
     @ConditionalOnWebApplication
     DetectorRunner detectorRunner(DataSource dataSource, PlatformTransactionManager transactionManager, AuditFeed feed,
             IncidentStore store, PrivacyRegister register, CareRelationships relationships, Users users,
-            IncidentSettings settings, IncidentMetrics metrics) {
+            IncidentSettings settings, IncidentMetrics metrics, IncidentAlerts alerts) {
         AtomicReference<PrivacyRegister.Snapshot> snapshot = new AtomicReference<>(PrivacyRegister.Snapshot.empty());
         // practitioner ids of people, read once per batch and only when a flagged patient was opened
         AtomicReference<Map<String, String>> practitioners = new AtomicReference<>();
@@ -119,6 +134,9 @@ class IncidentConfiguration {
                 detectors, store, () -> {
                     snapshot.set(register.snapshot());
                     practitioners.set(null);
-                }, metrics::opened, settings);
+                }, opened -> {
+                    metrics.opened(opened);
+                    alerts.opened(opened);
+                }, settings);
     }
 }

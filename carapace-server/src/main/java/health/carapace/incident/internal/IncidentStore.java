@@ -247,6 +247,33 @@ final class IncidentStore implements Incidents {
         return find(id).orElseThrow(IncidentStore::notFound);
     }
 
+    /** Stamps the first alert that reached the compliance officer (stops the alert clock). */
+    void alerted(UUID id, String channel) {
+        transactions.executeWithoutResult(status -> {
+            Instant now = clock.instant();
+            jdbc.sql("update incident.incident set alerted_at = coalesce(alerted_at, ?) where id = ?")
+                    .params(Timestamp.from(now), id).update();
+            timeline(id, now, AuditedAccess.SELF, "alerted", channel);
+        });
+    }
+
+    /**
+     * Claims the open incidents nobody acknowledged within {@code after} for escalation: each is
+     * claimed by exactly one node (the update decides), stamped, and returned.
+     */
+    List<UUID> claimEscalations(Duration after) {
+        return transactions.execute(status -> {
+            Instant now = clock.instant();
+            List<UUID> claimed = jdbc.sql("update incident.incident set escalated_at = ? "
+                            + "where state = 'open' and escalated_at is null and detected_at < ? returning id")
+                    .params(Timestamp.from(now), Timestamp.from(now.minus(after))).query(UUID.class).list();
+            for (UUID id : claimed) {
+                timeline(id, now, AuditedAccess.SELF, "escalated", "not-acknowledged");
+            }
+            return claimed;
+        });
+    }
+
     /** Adds a timeline entry in the caller's transaction. */
     void timeline(UUID id, Instant at, String actor, String entry, String detail) {
         jdbc.sql("insert into incident.timeline (incident_id, at, actor, entry, detail) values (?, ?, ?, ?, ?)")
