@@ -8,6 +8,6 @@
  * {@link health.carapace.audit.AuditFeed}; they never name an audit table.
  */
 @org.springframework.modulith.ApplicationModule(
-        allowedDependencies = {"access", "audit", "crypto", "signin", "platform :: config", "platform :: logging",
+        allowedDependencies = {"access", "audit", "compliance", "crypto", "signin", "platform :: config", "platform :: logging",
                 "platform :: metrics", "platform :: web"})
 package health.carapace.incident;

@@ -49,6 +49,11 @@ class IncidentConfiguration {
     }
 
     @Bean
+    health.carapace.compliance.ComplianceCheck incidentProceduresCheck(DataSource dataSource, AuditFeed feed) {
+        return new IncidentProceduresCheck(dataSource, feed);
+    }
+
+    @Bean
     AlertSettings alertSettings(Environment environment) {
         return AlertSettings.from(environment);
     }
