@@ -95,13 +95,30 @@ final class ContainmentState implements SmartLifecycle {
             blocked.add(new IpAddressMatcher(range));
         }
         var lockdown = jdbc.sql("select active, allowed from incident.lockdown")
-                .query((rs, n) -> new Object[] {rs.getBoolean(1), Set.of((String[]) rs.getArray(2).getArray())})
+                .query((rs, n) -> new Object[] {rs.getBoolean(1), allowed(rs.getArray(2))})
                 .optional();
         @SuppressWarnings("unchecked")
         Snapshot snapshot = new Snapshot(List.copyOf(blocked), lockdown.map(l -> (Boolean) l[0]).orElse(false),
                 lockdown.map(l -> (Set<String>) l[1]).orElse(Set.of()), version);
         cached = snapshot;
         return snapshot;
+    }
+
+    /**
+     * The allow list as stored, built tolerantly: a duplicate or a null in the column must never
+     * make every request on every node fail (Set.of throws on duplicates).
+     */
+    private static Set<String> allowed(java.sql.Array column) throws java.sql.SQLException {
+        if (column == null) {
+            return Set.of();
+        }
+        Set<String> names = new java.util.HashSet<>();
+        for (Object name : (Object[]) column.getArray()) {
+            if (name instanceof String n) {
+                names.add(n);
+            }
+        }
+        return Set.copyOf(names);
     }
 
     @Override

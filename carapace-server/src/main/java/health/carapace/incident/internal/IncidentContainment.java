@@ -63,12 +63,16 @@ final class IncidentContainment implements Containment {
                         "an address range is an IPv4 or IPv6 address, optionally with /prefix");
             }
         }
+        java.util.Map<String, String> allowOnce = new java.util.LinkedHashMap<>();
         for (String name : actions.allow()) {
-            if (!PRINCIPAL.matcher(name).matches()) {
+            if (name == null || !PRINCIPAL.matcher(name).matches()) {
                 throw new Incidents.Refused(Incidents.Refused.Reason.INVALID,
                         "the administrators a lockdown lets through are user names or client ids");
             }
+            // each once (names are case-insensitive): the stored list must never hold a duplicate
+            allowOnce.putIfAbsent(name.toLowerCase(java.util.Locale.ROOT), name);
         }
+        List<String> allow = List.copyOf(allowOnce.values());
         Incident incident = store.find(id).orElseThrow(IncidentStore::notFound);
         if (!incident.state().mayMoveTo(IncidentState.CONTAINED)) {
             throw new Incidents.Refused(Incidents.Refused.Reason.CONFLICT,
@@ -121,9 +125,9 @@ final class IncidentContainment implements Containment {
                             on conflict (singleton) do update set active = excluded.active, allowed = excluded.allowed,
                                 incident_id = excluded.incident_id, changed_by = excluded.changed_by,
                                 changed_at = excluded.changed_at""")
-                            .params(actions.lockdown(), actions.allow().toArray(String[]::new), id, actor,
+                            .params(actions.lockdown(), allow.toArray(String[]::new), id, actor,
                                     Timestamp.from(now)).update();
-                    done.add(actions.lockdown() ? "lockdown:" + actions.allow().size() + "-allowed" : "lockdown-lifted");
+                    done.add(actions.lockdown() ? "lockdown:" + allow.size() + "-allowed" : "lockdown-lifted");
                 }
                 ContainmentState cache = state.getIfAvailable();
                 if (cache != null) {
