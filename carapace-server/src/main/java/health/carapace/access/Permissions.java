@@ -22,6 +22,14 @@ public final class Permissions {
     /** Compliance reports, {@code GET /admin/compliance/**} (evidence about the system, no patient data). */
     public static final String VIEW_COMPLIANCE = "view:compliance";
 
+    /** Incidents and detector settings, read only: {@code GET /admin/incidents/**} (references, no patient data). */
+    public static final String VIEW_INCIDENTS = "view:incidents";
+    /**
+     * Incident response: acknowledge, contain, close, record a breach and its risk assessment; flag
+     * patients (VIP, employee) and link principals to their own Patient for the detectors.
+     */
+    public static final String MANAGE_INCIDENTS = "manage:incidents";
+
     /** Category value of an imaging DocumentReference in {@link AccessRequest#category()}. */
     public static final String IMAGING_CATEGORY = "imaging";
 

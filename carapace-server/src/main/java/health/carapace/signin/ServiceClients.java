@@ -33,10 +33,14 @@ public class ServiceClients {
     private final AuditTrail audit;
     private final TransactionTemplate transactions;
     private final RoleCatalog roleCatalog;
+    /** Drops this node's cached callers when a client is disabled (the others hear it from PostgreSQL). */
+    private final health.carapace.signin.internal.CallerChanges changes;
 
     ServiceClients(DataSource dataSource, PasswordEncoder secretHasher, AuditTrail audit,
-            PlatformTransactionManager transactionManager, RoleCatalog roleCatalog) {
+            PlatformTransactionManager transactionManager, RoleCatalog roleCatalog,
+            health.carapace.signin.internal.CallerChanges changes) {
         this.roleCatalog = roleCatalog;
+        this.changes = changes;
         this.jdbc = JdbcClient.create(dataSource);
         this.secretHasher = secretHasher;
         this.audit = audit;
@@ -87,5 +91,25 @@ public class ServiceClients {
                     AuditAction.ADMIN_CHANGE, "/admin/clients/" + clientId, AuditContext.none(), true, null, null, null)));
         });
         return new Credentials(clientId, clientSecret);
+    }
+
+    /**
+     * Disables a client: its secret and every token it holds stop working on the next request, on
+     * every node (the V13 trigger announces it). Audited as an administrative change by {@code actor}.
+     *
+     * @return false if there is no such client
+     */
+    public boolean disable(String clientId, String actor) {
+        return Boolean.TRUE.equals(transactions.execute(status -> {
+            int updated = jdbc.sql("update iam.service_client set disabled = true where client_id = ?").param(clientId)
+                    .update();
+            if (updated == 0) {
+                return false;
+            }
+            changes.changedHere();
+            audit.recordInTransaction(List.of(AuditEvent.now(actor, AuditAction.ADMIN_CHANGE,
+                    "/admin/clients/" + clientId, AuditContext.none(), true, null, null, null)));
+            return true;
+        }));
     }
 }

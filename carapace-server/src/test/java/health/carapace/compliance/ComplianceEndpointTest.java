@@ -58,7 +58,8 @@ class ComplianceEndpointTest extends IntegrationTest {
         assertThat(ids).contains("crypto.kek-age", "crypto.key-usage", "crypto.kek-custody", "audit.verification",
                 "audit.sealing", "signin.mfa", "signin.access-end", "signin.automatic-logoff", "signin.password-policy",
                 "signin.access-review", "access.emergency-access", "platform.tls", "platform.database-tls",
-                "inventory.known-weak", "scan.vulnerability", "contingency.backup", "incident.procedures");
+                "inventory.known-weak", "scan.vulnerability", "contingency.backup", "incident.procedures",
+                "incident.drills");
         for (JsonNode check : report.get("checks")) {
             assertThat(check.get("rules").size()).as(check.get("id").asString()).isPositive();
             assertThat(check.get("measuredAt").asString()).isNotBlank();

@@ -49,7 +49,8 @@ public final class TestPolicy {
     private static final String LOOPBACK = "\"ip_range\": [\"127.0.0.0/8\", \"::1/128\"]";
     private static final String ELSEWHERE = "\"ip_range\": [\"203.0.113.0/24\"]";
 
-    private static final String[] DEV_ROLES = {"admin", "clinician", "radiologist", "records-service"};
+    private static final String[] DEV_ROLES = {"admin", "clinician", "radiologist", "records-service",
+        "privacy-officer"};
     private static Path directory;
 
     private TestPolicy() {

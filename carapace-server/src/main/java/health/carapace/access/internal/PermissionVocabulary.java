@@ -68,7 +68,10 @@ final class PermissionVocabulary {
             new Row(Permissions.MANAGE_KEYS, NONE, List.of(), "key administration: rotation and crypto-shredding"),
             new Row(Permissions.VIEW_METRICS, NONE, List.of(), "the metrics scrape (/admin/metrics): key status and job progress"),
             new Row(Permissions.VIEW_COMPLIANCE, NONE, List.of(),
-                    "compliance reports, stored reports and their public key (/admin/compliance/**)"));
+                    "compliance reports, stored reports and their public key (/admin/compliance/**)"),
+            new Row(Permissions.VIEW_INCIDENTS, NONE, List.of(), "incidents, read only (GET /admin/incidents/**)"),
+            new Row(Permissions.MANAGE_INCIDENTS, NONE, List.of(),
+                    "incident response (/admin/incidents/**) and the privacy register (/admin/privacy/**)"));
 
     /** Interaction × type key (type with its category suffix) → permissions that open it. */
     private static final Map<String, Set<String>> BY_KEY;

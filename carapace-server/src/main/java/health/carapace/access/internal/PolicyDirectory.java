@@ -35,7 +35,8 @@ final class PolicyDirectory {
 
     private static final Pattern FILE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}\\.json");
     /** The roles start-dev seeds into a new policy directory (classpath resources next to this class). */
-    static final List<String> DEV_ROLES = List.of("admin", "clinician", "radiologist", "records-service");
+    static final List<String> DEV_ROLES = List.of("admin", "clinician", "radiologist", "records-service",
+            "privacy-officer");
 
     private final Path dir;
     private final ZoneId siteZone;

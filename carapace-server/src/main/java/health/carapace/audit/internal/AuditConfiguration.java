@@ -70,6 +70,11 @@ class AuditConfiguration {
     }
 
     @Bean
+    health.carapace.audit.AuditFeed auditFeed(DataSource dataSource) {
+        return new SealedEventFeed(dataSource);
+    }
+
+    @Bean
     AuditExporter auditExporter(DataSource dataSource, Ed25519TreeHeadSigner signer, AuditTrail audit) {
         return new BundleExporter(dataSource, signer, audit);
     }

@@ -32,6 +32,16 @@ public final class FilterOrder {
     public static final int DECODABLE_PARAMETERS = REQUEST_IDS + 11;
     /** The real client address, for the access decisions and the audit trail after it. */
     public static final int CLIENT_ADDRESS = REQUEST_IDS + 20;
+    /**
+     * Addresses blocked by incident containment are refused as soon as the real client address is
+     * known, before authentication: a blocked attacker reaches neither the token endpoint nor sign-in.
+     */
+    public static final int CONTAINMENT_BLOCKS = REQUEST_IDS + 21;
+    /**
+     * The incident lockdown needs the resolved caller (its named administrators pass), so it runs
+     * right after Spring Security's chain (order -100), before any route.
+     */
+    public static final int CONTAINMENT_LOCKDOWN = -99;
 
     private FilterOrder() {
     }

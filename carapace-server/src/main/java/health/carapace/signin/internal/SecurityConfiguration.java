@@ -211,6 +211,10 @@ class SecurityConfiguration {
                                 .access(permissions.requires(health.carapace.access.Permissions.VIEW_METRICS))
                         .requestMatchers(HttpMethod.GET, "/admin/compliance", "/admin/compliance/**")
                                 .access(permissions.requires(health.carapace.access.Permissions.VIEW_COMPLIANCE))
+                        .requestMatchers(HttpMethod.GET, "/admin/incidents", "/admin/incidents/**")
+                                .access(permissions.requires(health.carapace.access.Permissions.VIEW_INCIDENTS))
+                        .requestMatchers("/admin/incidents/**", "/admin/privacy/**")
+                                .access(permissions.requires(health.carapace.access.Permissions.MANAGE_INCIDENTS))
                         .anyRequest().denyAll())
                 .oauth2ResourceServer(resourceServer -> resourceServer
                         .jwt(Customizer.withDefaults())

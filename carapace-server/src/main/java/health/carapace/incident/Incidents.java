@@ -1,0 +1,55 @@
+package health.carapace.incident;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * Incidents, for the admin API and the command line. Every change is audited and stamps the
+ * incident's timeline; {@code actor} is who made it (a principal, or {@code cli:<os user>}).
+ */
+public interface Incidents {
+
+    /** Criteria for {@link #list}; null means any. */
+    record Filter(IncidentState state, Severity severity, String detector, String principal, Instant since,
+            Boolean drill, int limit) {}
+
+    List<Incident> list(Filter filter);
+
+    Optional<Incident> find(UUID id);
+
+    /** @throws Refused if there is no such incident or it cannot be acknowledged now */
+    Incident acknowledge(UUID id, String actor);
+
+    /**
+     * Moves an incident to {@code resolved} or {@code closed}.
+     *
+     * @param resolution a code: {@code resolved}, {@code false-positive}, {@code duplicate}, {@code drill}
+     */
+    Incident close(UUID id, IncidentState target, String resolution, String actor);
+
+    /** Records the §164.402(2) assessment. */
+    Incident assessRisk(UUID id, RiskAssessment assessment, String actor);
+
+    /** Records a breach determination; starts the HIPAA clocks. Refused for drill incidents. */
+    Incident recordBreach(UUID id, Breach breach, String actor);
+
+    /** A refused request on incidents; the message is ours and echoes no input. */
+    final class Refused extends IllegalArgumentException implements health.carapace.platform.logging.SafeMessage {
+        private static final long serialVersionUID = 1L;
+
+        public enum Reason { NOT_FOUND, CONFLICT, INVALID }
+
+        private final Reason reason;
+
+        public Refused(Reason reason, String message) {
+            super(message);
+            this.reason = reason;
+        }
+
+        public Reason reason() {
+            return reason;
+        }
+    }
+}

@@ -1,0 +1,375 @@
+package health.carapace.incident.internal;
+
+import health.carapace.audit.AuditAction;
+import health.carapace.audit.AuditContext;
+import health.carapace.audit.AuditEvent;
+import health.carapace.audit.AuditTrail;
+import health.carapace.incident.Breach;
+import health.carapace.incident.Clocks;
+import health.carapace.incident.Incident;
+import health.carapace.incident.IncidentState;
+import health.carapace.incident.Incidents;
+import health.carapace.incident.RiskAssessment;
+import health.carapace.incident.Severity;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.regex.Pattern;
+import javax.sql.DataSource;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.transaction.support.TransactionTemplate;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Incidents in {@code incident.incident}: opened or joined by detections (in the detector runner's
+ * transaction), moved through their states by people (each transition audited and on the timeline).
+ */
+final class IncidentStore implements Incidents {
+
+    static final Duration ISOLATE_WITHIN = Duration.ofMinutes(15);
+    static final Duration ALERT_WITHIN = Duration.ofMinutes(60);
+    static final Duration PLAN_WITHIN = Duration.ofHours(4);
+    static final int HIPAA_DAYS = 60;
+    /** Principals whose name starts with this are a drill's synthetic ones (docs/INCIDENTS.md). */
+    static final String DRILL_PREFIX = "drill-";
+    private static final Set<String> RESOLUTIONS = Set.of("resolved", "false-positive", "duplicate", "drill");
+    private static final Pattern PRINCIPAL = Pattern.compile("[A-Za-z0-9:._@-]{1,100}");
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private final JdbcClient jdbc;
+    private final TransactionTemplate transactions;
+    private final AuditTrail audit;
+    private final Clock clock;
+    private final Duration dedupWindow;
+
+    IncidentStore(DataSource dataSource, TransactionTemplate transactions, AuditTrail audit, Clock clock,
+            Duration dedupWindow) {
+        this.jdbc = JdbcClient.create(dataSource);
+        this.transactions = transactions;
+        this.audit = audit;
+        this.clock = clock;
+        this.dedupWindow = dedupWindow;
+    }
+
+    /** An incident a detection opened (not joined). */
+    record Opened(UUID id, Detection detection) {}
+
+    /**
+     * Opens or joins an incident per detection, in the caller's transaction. A detection joins the
+     * incident of the same detector and subject whose window it falls in, unless that one was closed.
+     */
+    List<Opened> record(List<Detection> detections) {
+        List<Opened> opened = new ArrayList<>();
+        Instant now = clock.instant();
+        for (Detection d : detections) {
+            long window = d.at().toEpochMilli() / dedupWindow.toMillis();
+            String key = d.detector() + "|" + d.subject() + "|" + window;
+            boolean drill = d.principal() != null && d.principal().startsWith(DRILL_PREFIX);
+            var row = jdbc.sql("""
+                    insert into incident.incident (id, dedup_key, detector, severity, principal, address, state, drill,
+                        first_event_at, last_event_at, detected_at, events)
+                    values (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, 1)
+                    on conflict (dedup_key) do update set events = incident.incident.events + 1,
+                        last_event_at = greatest(incident.incident.last_event_at, excluded.last_event_at)
+                    returning id, (xmax = 0)""")
+                    .params(UUID.randomUUID(), key, d.detector(), d.severity().code(), d.principal(), d.address(), drill,
+                            Timestamp.from(d.at()), Timestamp.from(d.at()), Timestamp.from(now))
+                    .query((rs, n) -> new Object[] {rs.getObject(1, UUID.class), rs.getBoolean(2)})
+                    .single();
+            UUID id = (UUID) row[0];
+            if (d.patient() != null) {
+                jdbc.sql("""
+                        insert into incident.incident_patient (incident_id, patient)
+                        select ?, ? where (select count(*) from incident.incident_patient where incident_id = ?) < ?
+                        on conflict do nothing""")
+                        .params(id, d.patient(), id, Incident.MAX_REFERENCES).update();
+            }
+            jdbc.sql("""
+                    insert into incident.incident_event (incident_id, event_id, leaf_index)
+                    select ?, ?, ? where (select count(*) from incident.incident_event where incident_id = ?) < ?
+                    on conflict do nothing""")
+                    .params(id, d.eventId(), d.leafIndex(), id, Incident.MAX_REFERENCES).update();
+            if ((Boolean) row[1]) {
+                timeline(id, now, AuditedAccess.SELF, "detected", d.detail());
+                audit.recordInTransaction(List.of(event(AuditedAccess.SELF, id, AuditContext.none())));
+                opened.add(new Opened(id, d));
+            }
+        }
+        return opened;
+    }
+
+    @Override
+    public List<Incident> list(Filter f) {
+        StringBuilder sql = new StringBuilder("select * from incident.incident where true");
+        List<Object> args = new ArrayList<>();
+        if (f.state() != null) {
+            sql.append(" and state = ?");
+            args.add(f.state().code());
+        }
+        if (f.severity() != null) {
+            sql.append(" and severity = ?");
+            args.add(f.severity().code());
+        }
+        if (f.detector() != null) {
+            sql.append(" and detector = ?");
+            args.add(f.detector());
+        }
+        if (f.principal() != null) {
+            sql.append(" and principal = ?");
+            args.add(f.principal());
+        }
+        if (f.since() != null) {
+            sql.append(" and detected_at >= ?");
+            args.add(Timestamp.from(f.since()));
+        }
+        if (f.drill() != null) {
+            sql.append(" and drill = ?");
+            args.add(f.drill());
+        }
+        sql.append(" order by detected_at desc, id limit ").append(Math.max(1, Math.min(f.limit(), 1000)));
+        Instant now = clock.instant();
+        return jdbc.sql(sql.toString()).params(args)
+                .query((rs, n) -> incident(rs, now, List.of(), List.of(), List.of())).list();
+    }
+
+    @Override
+    public Optional<Incident> find(UUID id) {
+        Instant now = clock.instant();
+        List<String> patients = jdbc.sql("select patient from incident.incident_patient where incident_id = ? order by patient")
+                .param(id).query(String.class).list();
+        List<UUID> events = jdbc.sql("select event_id from incident.incident_event where incident_id = ? order by leaf_index")
+                .param(id).query(UUID.class).list();
+        List<Incident.TimelineEntry> timeline = jdbc.sql(
+                        "select at, actor, entry, detail from incident.timeline where incident_id = ? order by id")
+                .param(id)
+                .query((rs, n) -> new Incident.TimelineEntry(rs.getTimestamp(1).toInstant(), rs.getString(2),
+                        rs.getString(3), rs.getString(4)))
+                .list();
+        return jdbc.sql("select * from incident.incident where id = ?").param(id)
+                .query((rs, n) -> incident(rs, now, patients, events, timeline)).optional();
+    }
+
+    @Override
+    public Incident acknowledge(UUID id, String actor) {
+        return transition(id, IncidentState.ACKNOWLEDGED, actor, null,
+                "update incident.incident set state = 'acknowledged', acknowledged_at = ?, acknowledged_by = ? where id = ?",
+                now -> new Object[] {Timestamp.from(now), actor, id});
+    }
+
+    @Override
+    public Incident close(UUID id, IncidentState target, String resolution, String actor) {
+        if (target != IncidentState.RESOLVED && target != IncidentState.CLOSED) {
+            throw new Refused(Refused.Reason.INVALID, "an incident is closed as resolved or closed");
+        }
+        if (resolution == null || !RESOLUTIONS.contains(resolution)) {
+            throw new Refused(Refused.Reason.INVALID, "a resolution is one of " + RESOLUTIONS.stream().sorted().toList());
+        }
+        // A closed incident frees its de-duplication key: the next detection opens a new one.
+        return transition(id, target, actor, resolution, target == IncidentState.CLOSED
+                        ? "update incident.incident set state = 'closed', closed_at = ?, resolution = ?,"
+                                + " dedup_key = dedup_key || '|closed|' || id::text where id = ?"
+                        : "update incident.incident set state = 'resolved', closed_at = ?, resolution = ? where id = ?",
+                now -> new Object[] {Timestamp.from(now), resolution, id});
+    }
+
+    /** Marks an incident contained (containment actions are stamped by their own entries). */
+    Incident contained(UUID id, String actor, String action) {
+        return transition(id, IncidentState.CONTAINED, actor, action,
+                "update incident.incident set state = 'contained', contained_at = coalesce(contained_at, ?) where id = ?",
+                now -> new Object[] {Timestamp.from(now), id});
+    }
+
+    @Override
+    public Incident assessRisk(UUID id, RiskAssessment assessment, String actor) {
+        return annotate(id, actor, "risk-assessed", assessment.conclusion().name().toLowerCase(java.util.Locale.ROOT),
+                "update incident.incident set risk = ?::jsonb, risk_assessed_at = ? where id = ?",
+                now -> new Object[] {JSON.writeValueAsString(assessment), Timestamp.from(now), id});
+    }
+
+    @Override
+    public Incident recordBreach(UUID id, Breach breach, String actor) {
+        Incident incident = find(id).orElseThrow(IncidentStore::notFound);
+        if (incident.drill()) {
+            throw new Refused(Refused.Reason.CONFLICT, "a drill incident is never a breach");
+        }
+        return annotate(id, actor, "breach-recorded", Integer.toString(breach.affected()),
+                "update incident.incident set breach = ?::jsonb where id = ?",
+                now -> new Object[] {JSON.writeValueAsString(breach), id});
+    }
+
+    static Refused notFound() {
+        return new Refused(Refused.Reason.NOT_FOUND, "no incident with that id");
+    }
+
+    private Incident transition(UUID id, IncidentState target, String actor, String detail, String update,
+            java.util.function.Function<Instant, Object[]> args) {
+        requireActor(actor);
+        transactions.executeWithoutResult(status -> {
+            String current = jdbc.sql("select state from incident.incident where id = ? for update").param(id)
+                    .query(String.class).optional().orElseThrow(IncidentStore::notFound);
+            IncidentState from = IncidentState.of(current);
+            if (!from.mayMoveTo(target)) {
+                throw new Refused(Refused.Reason.CONFLICT,
+                        "an incident that is " + from.code() + " cannot become " + target.code());
+            }
+            Instant now = clock.instant();
+            jdbc.sql(update).params(args.apply(now)).update();
+            timeline(id, now, actor, target.code(), detail);
+            audit.recordInTransaction(List.of(event(actor, id, AuditContext.none())));
+        });
+        return find(id).orElseThrow(IncidentStore::notFound);
+    }
+
+    private Incident annotate(UUID id, String actor, String entry, String detail, String update,
+            java.util.function.Function<Instant, Object[]> args) {
+        requireActor(actor);
+        transactions.executeWithoutResult(status -> {
+            String state = jdbc.sql("select state from incident.incident where id = ? for update").param(id)
+                    .query(String.class).optional().orElseThrow(IncidentStore::notFound);
+            if (IncidentState.of(state) == IncidentState.CLOSED) {
+                throw new Refused(Refused.Reason.CONFLICT, "a closed incident cannot be changed");
+            }
+            Instant now = clock.instant();
+            jdbc.sql(update).params(args.apply(now)).update();
+            timeline(id, now, actor, entry, detail);
+            audit.recordInTransaction(List.of(event(actor, id, AuditContext.none())));
+        });
+        return find(id).orElseThrow(IncidentStore::notFound);
+    }
+
+    /** Stamps the first alert that reached the compliance officer (stops the alert clock). */
+    void alerted(UUID id, String channel) {
+        transactions.executeWithoutResult(status -> {
+            Instant now = clock.instant();
+            jdbc.sql("update incident.incident set alerted_at = coalesce(alerted_at, ?) where id = ?")
+                    .params(Timestamp.from(now), id).update();
+            timeline(id, now, AuditedAccess.SELF, "alerted", channel);
+        });
+    }
+
+    /**
+     * Claims the open incidents nobody acknowledged within {@code after} for escalation: each is
+     * claimed by exactly one node (the update decides), stamped, and returned.
+     */
+    List<UUID> claimEscalations(Duration after) {
+        return transactions.execute(status -> {
+            Instant now = clock.instant();
+            List<UUID> claimed = jdbc.sql("update incident.incident set escalated_at = ? "
+                            + "where state = 'open' and escalated_at is null and detected_at < ? returning id")
+                    .params(Timestamp.from(now), Timestamp.from(now.minus(after))).query(UUID.class).list();
+            for (UUID id : claimed) {
+                timeline(id, now, AuditedAccess.SELF, "escalated", "not-acknowledged");
+            }
+            return claimed;
+        });
+    }
+
+    /** Adds a timeline entry in the caller's transaction. */
+    void timeline(UUID id, Instant at, String actor, String entry, String detail) {
+        jdbc.sql("insert into incident.timeline (incident_id, at, actor, entry, detail) values (?, ?, ?, ?, ?)")
+                .params(id, Timestamp.from(at), actor, entry, detail).update();
+    }
+
+    private static void requireActor(String actor) {
+        if (actor == null || !PRINCIPAL.matcher(actor).matches()) {
+            throw new Refused(Refused.Reason.INVALID, "the actor is a principal name");
+        }
+    }
+
+    static AuditEvent event(String actor, UUID id, AuditContext context) {
+        return AuditEvent.now(actor, AuditAction.ADMIN_CHANGE, "/admin/incidents/" + id, context, true, null, null,
+                health.carapace.platform.logging.RequestIds.current());
+    }
+
+    private Incident incident(ResultSet rs, Instant now, List<String> patients, List<UUID> events,
+            List<Incident.TimelineEntry> timeline) throws SQLException {
+        Instant detected = instant(rs, "detected_at");
+        Instant contained = instant(rs, "contained_at");
+        Instant closed = instant(rs, "closed_at");
+        Instant acknowledged = instant(rs, "acknowledged_at");
+        Instant alerted = instant(rs, "alerted_at");
+        Instant assessed = instant(rs, "risk_assessed_at");
+        String breachJson = rs.getString("breach");
+        String riskJson = rs.getString("risk");
+        Breach breach = breachJson == null ? null : JSON.readValue(breachJson, Breach.class);
+        RiskAssessment risk = riskJson == null ? null : JSON.readValue(riskJson, RiskAssessment.class);
+        IncidentState state = IncidentState.of(rs.getString("state"));
+        return new Incident(rs.getObject("id", UUID.class), rs.getString("detector"),
+                Severity.of(rs.getString("severity")), rs.getString("principal"), rs.getString("address"), state,
+                rs.getBoolean("drill"), instant(rs, "first_event_at"), instant(rs, "last_event_at"), detected,
+                rs.getInt("events"), acknowledged, rs.getString("acknowledged_by"), contained, closed,
+                rs.getString("resolution"),
+                clocks(now, detected, first(contained, closed), first(alerted, acknowledged, closed),
+                        first(assessed, closed), breach, state),
+                patients, events, timeline, breach, risk);
+    }
+
+    /** The clocks of an incident; a response clock stops at its own event or when the incident is closed. */
+    static Clocks clocks(Instant now, Instant detected, Instant isolated, Instant alerted, Instant planned, Breach breach,
+            IncidentState state) {
+        Instant isolateBy = detected.plus(ISOLATE_WITHIN);
+        Instant alertBy = detected.plus(ALERT_WITHIN);
+        Instant planBy = detected.plus(PLAN_WITHIN);
+        List<String> overdue = new ArrayList<>();
+        if ((isolated == null ? now : isolated).isAfter(isolateBy)) {
+            overdue.add("isolate");
+        }
+        if ((alerted == null ? now : alerted).isAfter(alertBy)) {
+            overdue.add("alert");
+        }
+        if ((planned == null ? now : planned).isAfter(planBy)) {
+            overdue.add("plan");
+        }
+        Instant individualsBy = null;
+        Instant hhsBy = null;
+        Instant mediaBy = null;
+        if (breach != null) {
+            LocalDate discovered = breach.discoveredOn();
+            individualsBy = startOf(discovered.plusDays(HIPAA_DAYS));
+            hhsBy = breach.hhsWithinSixtyDays() ? individualsBy
+                    : startOf(LocalDate.of(discovered.getYear(), 12, 31).plusDays(HIPAA_DAYS));
+            mediaBy = breach.mediaNotice() ? individualsBy : null;
+            boolean open = state != IncidentState.CLOSED;
+            if (open && now.isAfter(individualsBy)) {
+                overdue.add("individuals");
+            }
+            if (open && now.isAfter(hhsBy)) {
+                overdue.add("hhs");
+            }
+            if (open && mediaBy != null && now.isAfter(mediaBy)) {
+                overdue.add("media");
+            }
+        }
+        return new Clocks(isolateBy, alertBy, planBy, individualsBy, hhsBy, mediaBy, overdue);
+    }
+
+    /** The end of the day of a deadline (the last day counts), as an instant in UTC. */
+    private static Instant startOf(LocalDate lastDay) {
+        return lastDay.plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant();
+    }
+
+    private static Instant first(Instant... instants) {
+        Instant first = null;
+        for (Instant i : instants) {
+            if (i != null && (first == null || i.isBefore(first))) {
+                first = i;
+            }
+        }
+        return first;
+    }
+
+    private static Instant instant(ResultSet rs, String column) throws SQLException {
+        Timestamp t = rs.getTimestamp(column);
+        return t == null ? null : t.toInstant();
+    }
+}

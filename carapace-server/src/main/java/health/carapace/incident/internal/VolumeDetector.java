@@ -1,0 +1,107 @@
+package health.carapace.incident.internal;
+
+import health.carapace.audit.AuditFeed.SealedEvent;
+import health.carapace.incident.Severity;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import javax.sql.DataSource;
+import org.springframework.jdbc.core.simple.JdbcClient;
+
+/**
+ * {@code volume}: the distinct patients a principal touched in one clock hour, far above its own
+ * baseline. For people: more than {@code max(floor, mean + k·σ)}, where mean and σ are over the
+ * principal's active hours of the last {@code baseline-days} days (the floor alone while it has
+ * fewer than {@code min-baseline-hours} of them, so a new user's first shift is not flagged). For
+ * service clients, whose load is the application's and not a person's: above an absolute ceiling.
+ * The distinct patients per hour are stored ({@code incident.hour_patient}), so a restart or another
+ * node taking over keeps the hour's count and the baseline.
+ */
+final class VolumeDetector implements Detector {
+
+    static final String CODE = "volume";
+
+    private record HourKey(String principal, Instant hour) {}
+
+    private final JdbcClient jdbc;
+    private final IncidentSettings settings;
+    private final Map<HourKey, Set<String>> batchPatients = new HashMap<>();
+    private final Map<HourKey, SealedEvent> lastEvent = new HashMap<>();
+
+    VolumeDetector(DataSource dataSource, IncidentSettings settings) {
+        this.jdbc = JdbcClient.create(dataSource);
+        this.settings = settings;
+    }
+
+    @Override
+    public String code() {
+        return CODE;
+    }
+
+    @Override
+    public void inspect(SealedEvent sealed, List<Detection> found) {
+        var e = sealed.event();
+        if (!AuditedAccess.patientAccess(e)) {
+            return;
+        }
+        HourKey key = new HourKey(e.user(), e.timestamp().truncatedTo(ChronoUnit.HOURS));
+        batchPatients.computeIfAbsent(key, k -> new HashSet<>()).add(e.patient());
+        lastEvent.put(key, sealed);
+    }
+
+    @Override
+    public void endOfBatch(List<Detection> found) {
+        if (batchPatients.isEmpty()) {
+            return;
+        }
+        List<String> principals = new ArrayList<>();
+        List<Timestamp> hours = new ArrayList<>();
+        List<String> patients = new ArrayList<>();
+        batchPatients.forEach((key, set) -> set.forEach(patient -> {
+            principals.add(key.principal());
+            hours.add(Timestamp.from(key.hour()));
+            patients.add(patient);
+        }));
+        jdbc.sql("""
+                insert into incident.hour_patient (principal, hour_start, patient)
+                select * from unnest(?::text[], ?::timestamptz[], ?::text[]) on conflict do nothing""")
+                .params(principals.toArray(String[]::new), hours.toArray(Timestamp[]::new), patients.toArray(String[]::new))
+                .update();
+        for (HourKey key : batchPatients.keySet()) {
+            long count = jdbc.sql("select count(*) from incident.hour_patient where principal = ? and hour_start = ?")
+                    .params(key.principal(), Timestamp.from(key.hour())).query(Long.class).single();
+            if (count > threshold(key)) {
+                SealedEvent sealed = lastEvent.get(key);
+                found.add(Detection.of(CODE, Severity.HIGH, sealed, "patients-per-hour:" + count));
+            }
+        }
+        batchPatients.clear();
+        lastEvent.clear();
+    }
+
+    /** The most distinct patients per hour this principal may touch without a look. */
+    double threshold(HourKey key) {
+        if (key.principal().startsWith("svc-")) {
+            return settings.volumeClientCeiling();
+        }
+        Instant from = key.hour().minus(Duration.ofDays(settings.volumeBaselineDays()));
+        List<Long> perHour = jdbc.sql("""
+                select count(*) from incident.hour_patient
+                where principal = ? and hour_start >= ? and hour_start < ? group by hour_start""")
+                .params(key.principal(), Timestamp.from(from), Timestamp.from(key.hour()))
+                .query(Long.class).list();
+        if (perHour.size() < settings.volumeMinBaselineHours()) {
+            return settings.volumeFloor();
+        }
+        double mean = perHour.stream().mapToLong(Long::longValue).average().orElse(0);
+        double variance = perHour.stream().mapToDouble(n -> (n - mean) * (n - mean)).sum() / perHour.size();
+        return Math.max(settings.volumeFloor(), mean + settings.volumeK() * Math.sqrt(variance));
+    }
+}
