@@ -172,6 +172,16 @@ class SecurityConfiguration {
     }
 
     @Bean
+    @ConditionalOnWebApplication
+    org.springframework.boot.web.servlet.FilterRegistrationBean<SmartDiscovery> smartDiscovery(
+            @Value("${carapace.issuer}") String issuer, health.carapace.platform.web.PublicBaseUrl baseUrl) {
+        // After Spring Security (which lets GET through unauthenticated), before the FHIR servlet.
+        var registration = new org.springframework.boot.web.servlet.FilterRegistrationBean<>(new SmartDiscovery(issuer, baseUrl));
+        registration.addUrlPatterns(SmartDiscovery.PATHS.toArray(String[]::new));
+        return registration;
+    }
+
+    @Bean
     HttpFirewall httpFirewall() {
         return HeaderFirewall.create();
     }
@@ -192,6 +202,11 @@ class SecurityConfiguration {
         http.addFilterAfter(new CallerResolution(liveTokens, denied), BearerTokenAuthenticationFilter.class)
                 .authorizeHttpRequests(requests -> requests
                         .requestMatchers(HttpMethod.GET, "/fhir/metadata", "/health").permitAll()
+                        .requestMatchers(HttpMethod.GET, SmartDiscovery.PATHS.toArray(String[]::new)).permitAll()
+                        // SMART apps: registered by administrators; EHR launches opened by a signed-in person
+                        .requestMatchers(HttpMethod.POST, "/admin/apps")
+                                .access(permissions.requires(health.carapace.access.Permissions.MANAGE_USERS))
+                        .requestMatchers(HttpMethod.POST, "/smart/launch").authenticated()
                         .requestMatchers("/fhir", "/fhir/**").authenticated()
                         // the visit page, its scripts and the signaling socket, which authenticates
                         // its first message (a one-time ticket or the patient's link); tickets need a token
