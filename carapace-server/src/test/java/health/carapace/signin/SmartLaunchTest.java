@@ -198,6 +198,10 @@ class SmartLaunchTest extends IntegrationTest {
         assertThat(token.get("patient")).isEqualTo(patientA);
         assertThat(app.browser.fhirGet("/fhir/Patient/" + patientA, (String) token.get("access_token")).statusCode())
                 .isEqualTo(200);
+        // The launch was used up by the consent: it cannot bring a patient a second time.
+        assertThat(org.springframework.jdbc.core.simple.JdbcClient.create(dataSource)
+                .sql("select count(*) from iam.smart_launch where id_hash = sha256(convert_to(?, 'UTF8'))")
+                .param((String) launch.get("launch")).query(Long.class).single()).isZero();
         // A SMART app's token cannot open launches itself.
         assertThat(launch((String) token.get("access_token"), clientId, patientA).statusCode()).isEqualTo(403);
     }

@@ -119,13 +119,23 @@ class SecurityConfiguration {
     @ConditionalOnWebApplication
     SecurityFilterChain authorizationServerChain(HttpSecurity http, AuditTrail audit, HumanSignIn signIn,
             JwtDecoder jwtDecoder, RevokedTokens revokedTokens, SessionEndings sessionEndings, LoginThrottle throttle,
-            health.carapace.access.ClientAddress clientAddress, LiveAccessTokens liveTokens, SignInSettings settings)
-            throws Exception {
+            health.carapace.access.ClientAddress clientAddress, LiveAccessTokens liveTokens, SignInSettings settings,
+            RegisteredClientRepository clients, DataSource dataSource, Clock clock,
+            health.carapace.platform.web.PublicBaseUrl baseUrl) throws Exception {
         OAuth2AuthorizationServerConfigurer authorizationServer = new OAuth2AuthorizationServerConfigurer();
+        PrivateKeyJwtClients assertions = new PrivateKeyJwtClients(clients, dataSource, clock,
+                () -> baseUrl.value() + "/oauth2/token");
         TokenRequests tokens = new TokenRequests(audit);
         http.securityMatcher(authorizationServer.getEndpointsMatcher())
                 .with(authorizationServer, server -> server
                         .tokenEndpoint(token -> token
+                                // a scope ceiling (SMART Backend Services) narrows client credentials
+                                .authenticationProviders(providers -> providers.forEach(provider -> {
+                                    if (provider instanceof org.springframework.security.oauth2.server.authorization
+                                            .authentication.OAuth2ClientCredentialsAuthenticationProvider credentials) {
+                                        credentials.setAuthenticationValidator(new SmartClientCredentials());
+                                    }
+                                }))
                                 .accessTokenResponseHandler(tokens.issued())
                                 .errorResponseHandler(tokens.refused()))
                         .tokenRevocationEndpoint(revocation -> revocation
@@ -144,6 +154,9 @@ class SecurityConfiguration {
                                                 ? new AccessTokenIntrospection(jwtDecoder, liveTokens)
                                                 : provider)))
                         .clientAuthentication(client -> client
+                                // SMART Backend Services: private_key_jwt against the registered keys, jti once
+                                .authenticationConverters(converters -> converters.add(0, assertions))
+                                .authenticationProviders(providers -> providers.add(0, assertions))
                                 // Failed client secrets back off per client id and per address.
                                 .authenticationProviders(providers -> providers.replaceAll(provider ->
                                         provider instanceof ClientSecretAuthenticationProvider

@@ -93,22 +93,39 @@ final class ServiceClientRegistry implements RegisteredClientRepository {
                 .orElse(null);
     }
 
+    /**
+     * A service client: client credentials, authenticated with its secret or, if registered with
+     * keys, with a signed assertion ({@code private_key_jwt}, {@link PrivateKeyJwtClients}), never
+     * both. What it may do comes from its roles, resolved on every request; a scope ceiling
+     * (SMART {@code system/} scopes) can only narrow that ({@link SmartClientCredentials}).
+     */
     private RegisteredClient serviceClient(String clientId) {
-        return jdbc.sql("select client_id, secret_hash from iam.service_client where client_id = ? and not disabled")
+        return jdbc.sql("select client_id, secret_hash, scopes, jwks is not null or jwks_url is not null"
+                        + " from iam.service_client where client_id = ? and not disabled")
                 .param(clientId)
-                // No scopes: what a client may do comes from its roles, resolved on every request.
                 .query((rs, n) -> {
-                    return RegisteredClient.withId(rs.getString(1))
+                    RegisteredClient.Builder client = RegisteredClient.withId(rs.getString(1))
                         .clientId(rs.getString(1))
-                        .clientSecret(rs.getString(2))
-                        .clientAuthenticationMethod(ClientAuthenticationMethod.CLIENT_SECRET_BASIC)
-                        .clientAuthenticationMethod(ClientAuthenticationMethod.CLIENT_SECRET_POST)
                         .authorizationGrantType(AuthorizationGrantType.CLIENT_CREDENTIALS)
+                        .scopes(s -> {
+                            try {
+                                s.addAll(List.of((String[]) rs.getArray(3).getArray()));
+                            } catch (java.sql.SQLException e) {
+                                throw new IllegalStateException(e);
+                            }
+                        })
                         .tokenSettings(TokenSettings.builder()
                                 .accessTokenFormat(OAuth2TokenFormat.SELF_CONTAINED)
                                 .accessTokenTimeToLive(accessTokenTtl)
-                                .build())
-                        .build();
+                                .build());
+                    if (rs.getBoolean(4)) {
+                        client.clientAuthenticationMethod(ClientAuthenticationMethod.PRIVATE_KEY_JWT);
+                    } else {
+                        client.clientSecret(rs.getString(2))
+                                .clientAuthenticationMethod(ClientAuthenticationMethod.CLIENT_SECRET_BASIC)
+                                .clientAuthenticationMethod(ClientAuthenticationMethod.CLIENT_SECRET_POST);
+                    }
+                    return client.build();
                 })
                 .optional()
                 .orElse(null);

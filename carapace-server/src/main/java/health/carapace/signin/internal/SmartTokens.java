@@ -42,8 +42,19 @@ final class SmartTokens {
         return context -> {
             RegisteredClient client = context.getRegisteredClient();
             boolean smartApp = !client.getScopes().isEmpty();
-            if (!smartApp || !(context.getPrincipal() instanceof HumanLogin login)) {
+            if (!smartApp) {
                 return;
+            }
+            if (org.springframework.security.oauth2.core.AuthorizationGrantType.CLIENT_CREDENTIALS
+                    .equals(context.getAuthorizationGrantType())) {
+                // A backend service: its roles, narrowed to the system scopes it asked for (already in "scope").
+                if (OAuth2TokenType.ACCESS_TOKEN.equals(context.getTokenType())) {
+                    context.getClaims().claim(SMART_APP, true);
+                }
+                return;
+            }
+            if (!(context.getPrincipal() instanceof HumanLogin login)) {
+                throw new OAuth2AuthenticationException(new OAuth2Error(OAuth2ErrorCodes.INVALID_GRANT));
             }
             // No token for a SMART app without the person's consent to exactly this request.
             Optional<SmartGrant> grant = login.grant();
