@@ -56,7 +56,7 @@ import org.springframework.security.web.authentication.AuthenticationConverter;
  * </ul>
  * Everything refused is {@code invalid_client} (401), whatever was wrong: the client learns no more.
  */
-final class PrivateKeyJwtClients implements AuthenticationConverter, AuthenticationProvider {
+public final class PrivateKeyJwtClients implements AuthenticationConverter, AuthenticationProvider {
 
     static final String JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
     static final Duration MAX_LIFETIME = Duration.ofMinutes(5);
@@ -197,7 +197,7 @@ final class PrivateKeyJwtClients implements AuthenticationConverter, Authenticat
     }
 
     /** Whether every key of a JWKS meets the floor (public, EC P-384 or RSA of 2048 bits or more, for signing). */
-    static Optional<String> floorProblem(JWKSet keys) {
+    public static Optional<String> floorProblem(JWKSet keys) {
         if (keys.getKeys().isEmpty()) {
             return Optional.of("the JWKS holds no key");
         }

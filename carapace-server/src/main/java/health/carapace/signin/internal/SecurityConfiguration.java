@@ -155,8 +155,8 @@ class SecurityConfiguration {
                                                 : provider)))
                         .clientAuthentication(client -> client
                                 // SMART Backend Services: private_key_jwt against the registered keys, jti once
-                                .authenticationConverters(converters -> converters.add(0, assertions))
-                                .authenticationProviders(providers -> providers.add(0, assertions))
+                                .authenticationConverter(assertions)
+                                .authenticationProvider(assertions)
                                 // Failed client secrets back off per client id and per address.
                                 .authenticationProviders(providers -> providers.replaceAll(provider ->
                                         provider instanceof ClientSecretAuthenticationProvider

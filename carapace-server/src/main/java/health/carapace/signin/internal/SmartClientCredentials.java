@@ -10,8 +10,8 @@ import org.springframework.security.oauth2.server.authorization.authentication.O
 /**
  * The scopes of a client-credentials request: a service client without a scope ceiling asks for
  * none (its roles decide, as before); one with a ceiling (SMART Backend Services) must ask for at
- * least one scope, each known and within the ceiling ({@code system/Patient.rs} under
- * {@code system/*.rs}). Anything else is {@code invalid_scope}.
+ * least one scope, each a {@code system/} resource scope without a query and within the ceiling
+ * ({@code system/Patient.rs} under {@code system/*.rs}). Anything else is {@code invalid_scope}.
  */
 final class SmartClientCredentials implements Consumer<OAuth2ClientCredentialsAuthenticationContext> {
 
@@ -23,7 +23,10 @@ final class SmartClientCredentials implements Consumer<OAuth2ClientCredentialsAu
             throw new OAuth2AuthenticationException(OAuth2ErrorCodes.INVALID_SCOPE);
         }
         for (String scope : requested) {
-            if (!AppScope.known(scope) || !SmartAuthorizationRequests.withinCeiling(scope, ceiling)) {
+            // Only system scopes the server can enforce (no query: it would need the plaintext first).
+            boolean servableSystem = AppScope.parseResource(scope)
+                    .filter(r -> r.context() == AppScope.Context.SYSTEM && r.servable()).isPresent();
+            if (!servableSystem || !SmartAuthorizationRequests.withinCeiling(scope, ceiling)) {
                 throw new OAuth2AuthenticationException(OAuth2ErrorCodes.INVALID_SCOPE);
             }
         }
