@@ -155,4 +155,20 @@ public class ServiceClients {
             super(message);
         }
     }
+
+    /**
+     * The client as a caller now (its roles from the directory; empty if disabled or unknown),
+     * narrowed to {@code appScopes} when its token was (null: roles only). For work that runs
+     * after the request that asked for it, such as a bulk export.
+     */
+    public java.util.Optional<health.carapace.access.Caller> callerNow(String clientId,
+            java.util.Collection<String> appScopes) {
+        return jdbc.sql("select roles from iam.service_client where client_id = ? and not disabled")
+                .param(clientId)
+                .query((rs, n) -> new health.carapace.access.Caller(clientId, health.carapace.access.Caller.Kind.SERVICE_CLIENT,
+                        java.util.Set.of((String[]) rs.getArray(1).getArray()), null,
+                        appScopes == null ? health.carapace.access.AppScope.ROLES_ONLY
+                                : health.carapace.access.AppScope.granted(appScopes, null)))
+                .optional();
+    }
 }

@@ -220,6 +220,8 @@ class SecurityConfiguration {
                         .requestMatchers(HttpMethod.POST, "/admin/apps")
                                 .access(permissions.requires(health.carapace.access.Permissions.MANAGE_USERS))
                         .requestMatchers(HttpMethod.POST, "/smart/launch").authenticated()
+                        // Bulk Data: job status and files, for the client that started the export (docs/BULK.md)
+                        .requestMatchers("/export/jobs/*", "/export/files/*/*").authenticated()
                         .requestMatchers("/fhir", "/fhir/**").authenticated()
                         // the visit page, its scripts and the signaling socket, which authenticates
                         // its first message (a one-time ticket or the patient's link); tickets need a token
