@@ -151,6 +151,30 @@ class BulkExportTest extends IntegrationTest {
     }
 
     @Test
+    void anExpiredExportIsDeletedFromDiskAndForgotten() throws Exception {
+        String token = backendToken("system/Patient.rs");
+        String since = Instant.now().minusSeconds(120).toString();
+        HttpResponse<String> kickOff = get(fhirBase() + "/Patient/$export?_type=Patient&_since=" + since, token,
+                "Prefer", "respond-async");
+        assertThat(kickOff.statusCode()).as(kickOff.body()).isEqualTo(202);
+        String status = kickOff.headers().firstValue("Content-Location").orElseThrow();
+        HttpResponse<String> done = await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+                .until(() -> get(status, token), r -> r.statusCode() != 202);
+        assertThat(done.statusCode()).isEqualTo(200);
+        assertThat(done.headers().firstValue("Expires")).isPresent();
+        String jobId = status.substring(status.lastIndexOf('/') + 1);
+        Path dir = TestInstallation.dataDir().resolve("exports").resolve(jobId);
+        assertThat(dir).isDirectory();
+        // The configured expiry (carapace.export.expiry) has passed: the worker deletes the files.
+        JdbcClient.create(dataSource).sql("update export.job set expires_at = now() - interval '1 second' where id = ?")
+                .param(UUID.fromString(jobId)).update();
+        await().atMost(Duration.ofSeconds(20)).until(() -> !Files.exists(dir));
+        assertThat(get(status, token).statusCode()).isEqualTo(404);
+        assertThat(JdbcClient.create(dataSource).sql("select count(*) from export.file where job_id = ?")
+                .param(UUID.fromString(jobId)).query(Long.class).single()).isZero();
+    }
+
+    @Test
     void badKickOffsAreRefusedWithAnOperationOutcomeAndStoreNothing() throws Exception {
         String token = backendToken("system/*.rs");
         long before = JdbcClient.create(dataSource).sql("select count(*) from export.job").query(Long.class).single();
