@@ -46,6 +46,7 @@ import org.springframework.jdbc.core.simple.JdbcClient;
  * Retry-After), the manifest, each NDJSON file, ciphertext on disk (a canary name is never in
  * clear there, in the log or in the manifest), another client refused, DELETE, expiry.
  */
+@org.junit.jupiter.api.extension.ExtendWith(org.springframework.boot.test.system.OutputCaptureExtension.class)
 class BulkExportTest extends IntegrationTest {
 
     private ECKey key;
@@ -96,7 +97,8 @@ class BulkExportTest extends IntegrationTest {
     }
 
     @Test
-    void aBackendServiceExportsEveryPatientEncryptedAtRestAndOnlyItDownloadsIt() throws Exception {
+    void aBackendServiceExportsEveryPatientEncryptedAtRestAndOnlyItDownloadsIt(
+            org.springframework.boot.test.system.CapturedOutput log) throws Exception {
         String token = backendToken("system/*.rs");
         HttpResponse<String> kickOff = get(fhirBase() + "/$export?_type=Patient,Observation", token,
                 "Prefer", "respond-async", "Accept", "application/fhir+json");
@@ -137,6 +139,8 @@ class BulkExportTest extends IntegrationTest {
                         .doesNotContain("resourceType");
             }
         }
+        // Nor in the log.
+        assertThat(log.getAll()).doesNotContain(canary);
         // The export of each patient is audited.
         assertThat(JdbcClient.create(dataSource).sql("select count(*) from audit.event where patient = ? and actor = ?").params("Patient/" + patientId, clientId).query(Long.class).single())
                 .isEqualTo(1);
