@@ -115,6 +115,10 @@ public class RecordAccess {
      * patient under {@link PatientRelation#BREAK_GLASS} from where they are (IP range).
      */
     public AccessDecision mayOpenBreakGlass(Caller caller, InetAddress address, Instant at) {
+        // Emergency access is a person's decision, never an app's (SMART scopes cannot ask for it).
+        if (caller.appScope().narrows()) {
+            return AccessDecision.deny(AppScope.OUTSIDE_APP_SCOPE);
+        }
         return policy.decide(new AccessRequest(caller, Interaction.READ, "Patient", null, address, at,
                 PatientRelation.BREAK_GLASS));
     }

@@ -74,7 +74,7 @@ final class ExportWorker {
         executor.shutdownNow();
     }
 
-    /** One round: clean what must go, then work one job to its end. Public to tests through the package. */
+    /** One round: clean what must go, then work one job to its end. */
     void runOnce() {
         try {
             clean();
