@@ -52,7 +52,8 @@ import org.springframework.security.web.authentication.AuthenticationConverter;
  * <li>{@code exp} in the future and at most {@link #MAX_LIFETIME} away (from now, and from
  * {@code iat} when given); {@code nbf}, if given, not in the future;</li>
  * <li>{@code jti} never seen before for this client: inserted into {@code iam.client_assertion}
- * (shared by every node) until the assertion expires, so a replay is refused anywhere.</li>
+ * (shared by every node) until the assertion expires, so a replay is refused anywhere; expired
+ * rows are pruned at most every 10 seconds per node.</li>
  * </ul>
  * Everything refused is {@code invalid_client} (401), whatever was wrong: the client learns no more.
  */
@@ -80,6 +81,7 @@ public final class PrivateKeyJwtClients implements AuthenticationConverter, Auth
     private final JdbcClient jdbc;
     private final Clock clock;
     private final Supplier<String> tokenEndpoint;
+    private volatile Instant lastPruned;
     /** Keys fetched from JWKS URLs, per URL, for a short while (a rotation is seen within it). */
     private final Cache<String, JWKSet> fetched = Caffeine.newBuilder().maximumSize(1_000)
             .expireAfterWrite(Duration.ofMinutes(5)).build();
@@ -260,7 +262,13 @@ public final class PrivateKeyJwtClients implements AuthenticationConverter, Auth
 
     /** Records the jti; false if this client used it before (on any node). Prunes expired rows. */
     private boolean firstUse(String clientId, String jti, Instant keepUntil, Instant now) {
-        jdbc.sql("delete from iam.client_assertion where expires_at < ?").param(Timestamp.from(now)).update();
+        // Pruning is for space only (a stale row can only refuse a jti whose assertion expired anyway):
+        // at most every 10 seconds per node, not on every token request.
+        Instant last = lastPruned;
+        if (last == null || now.isAfter(last.plusSeconds(10))) {
+            lastPruned = now;
+            jdbc.sql("delete from iam.client_assertion where expires_at < ?").param(Timestamp.from(now)).update();
+        }
         return jdbc.sql("insert into iam.client_assertion (client_id, jti, expires_at) values (?, ?, ?)"
                         + " on conflict do nothing")
                 .params(clientId, jti, Timestamp.from(keepUntil))
