@@ -23,8 +23,11 @@ final class SmartDiscovery extends OncePerRequestFilter {
     static final List<String> PATHS = List.of("/.well-known/smart-configuration", "/fhir/.well-known/smart-configuration");
 
     /** What this server does, in SMART's capability vocabulary (docs/SMART.md). */
-    static final List<String> CAPABILITIES = List.of("launch-ehr", "launch-standalone", "authorize-post",
-            "client-public", "client-confidential-symmetric", "client-confidential-asymmetric", "context-ehr-patient",
+    // Not claimed: authorize-post (a POSTed authorization request would not survive the sign-in
+    // pages, which resume it by its URL) and client-confidential-asymmetric (private_key_jwt is for
+    // backend services, not for apps that launch).
+    static final List<String> CAPABILITIES = List.of("launch-ehr", "launch-standalone",
+            "client-public", "client-confidential-symmetric", "context-ehr-patient",
             "context-standalone-patient", "sso-openid-connect", "permission-patient", "permission-user",
             "permission-v1", "permission-v2");
 
