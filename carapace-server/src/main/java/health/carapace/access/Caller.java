@@ -16,8 +16,10 @@ import java.util.regex.Pattern;
  * @param roles names of the roles assigned to the caller (defined in the policy directory)
  * @param practitionerId the FHIR Practitioner id a user acts as (for CareTeam / Encounter
  *     relationships), or null
+ * @param appScope what the app behind the token may do (SMART scopes and patient in context);
+ *     {@link AppScope#ROLES_ONLY} for tokens not issued to a SMART app. It only narrows the roles.
  */
-public record Caller(String principal, Kind kind, Set<String> roles, String practitionerId) {
+public record Caller(String principal, Kind kind, Set<String> roles, String practitionerId, AppScope appScope) {
 
     public enum Kind { USER, SERVICE_CLIENT }
 
@@ -32,5 +34,11 @@ public record Caller(String principal, Kind kind, Set<String> roles, String prac
         Objects.requireNonNull(principal, "principal");
         Objects.requireNonNull(kind, "kind");
         roles = Set.copyOf(roles);
+        appScope = appScope == null ? AppScope.ROLES_ONLY : appScope;
+    }
+
+    /** A caller decided on roles alone (no app scope). */
+    public Caller(String principal, Kind kind, Set<String> roles, String practitionerId) {
+        this(principal, kind, roles, practitionerId, AppScope.ROLES_ONLY);
     }
 }

@@ -14,12 +14,29 @@ import java.util.Set;
  * @param breakGlassPatients patients reachable only through emergency access; their records are
  *     audited with the break-glass flag
  * @param reason when nothing is in scope, the policy's reason code for the refusal
+ * @param onlyPatient when an app's patient scope allows the search, the one {@code Patient/<id>}
+ *     compartment it may see (within what the roles allow), else null
  */
 public record PatientScope(Caller caller, boolean shared, boolean allPatients, boolean related,
-        Set<String> breakGlassPatients, String reason) {
+        Set<String> breakGlassPatients, String reason, String onlyPatient) {
 
     public PatientScope {
         breakGlassPatients = Set.copyOf(breakGlassPatients);
+    }
+
+    public PatientScope(Caller caller, boolean shared, boolean allPatients, boolean related,
+            Set<String> breakGlassPatients, String reason) {
+        this(caller, shared, allPatients, related, breakGlassPatients, reason, null);
+    }
+
+    /** Nothing in scope, for this reason. */
+    static PatientScope none(Caller caller, String reason) {
+        return new PatientScope(caller, false, false, false, Set.of(), reason, null);
+    }
+
+    /** The same scope kept inside one patient's compartment (an app's patient scope). */
+    PatientScope onlyPatient(String compartment) {
+        return new PatientScope(caller, false, allPatients, related, breakGlassPatients, reason, compartment);
     }
 
     /** A SQL condition with its parameters, for a query's {@code WHERE}. */
@@ -32,7 +49,7 @@ public record PatientScope(Caller caller, boolean shared, boolean allPatients, b
 
     /** True when the scope does not narrow anything. */
     public boolean unrestricted() {
-        return shared && allPatients;
+        return shared && allPatients && onlyPatient == null;
     }
 
     /** Whether records of this patient (a {@code Patient/<uuid>} compartment) are seen only by emergency access. */
@@ -62,6 +79,15 @@ public record PatientScope(Caller caller, boolean shared, boolean allPatients, b
             any.add(compartmentColumn + " = any(?)");
             args.add(breakGlassPatients.toArray(String[]::new));
         }
-        return new Clause(any.isEmpty() ? "false" : String.join(" or ", any), args);
+        if (any.isEmpty()) {
+            return new Clause("false", args);
+        }
+        String sql = String.join(" or ", any);
+        if (onlyPatient != null) {
+            // an app's patient scope: within what the roles allow, only the patient in context
+            sql = "(" + sql + ") and " + compartmentColumn + " = ?";
+            args.add(onlyPatient);
+        }
+        return new Clause(sql, args);
     }
 }

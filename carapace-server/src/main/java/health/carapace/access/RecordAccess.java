@@ -33,6 +33,10 @@ public class RecordAccess {
      */
     public AccessDecision decide(Caller caller, Interaction interaction, String type, String category,
             String compartment, InetAddress address, Instant at) {
+        // An app's scopes narrow what the roles allow (never widen it): outside them, nothing else is asked.
+        if (!caller.appScope().permits(interaction, type, compartment)) {
+            return AccessDecision.deny(AppScope.OUTSIDE_APP_SCOPE);
+        }
         if (!isPatient(compartment)) {
             return policy.decide(new AccessRequest(caller, interaction, type, category, address, at,
                     PatientRelation.NOT_PATIENT_DATA));
@@ -70,6 +74,17 @@ public class RecordAccess {
      */
     public PatientScope scope(Caller caller, Interaction interaction, String type, String category, boolean patientType,
             InetAddress address, Instant at) {
+        // An app's scopes narrow the roles' scope: to nothing, or to the patient in context.
+        java.util.Optional<String> app = caller.appScope().searchCompartment(interaction, type);
+        if (app.isEmpty()) {
+            return PatientScope.none(caller, AppScope.OUTSIDE_APP_SCOPE);
+        }
+        PatientScope byRoles = scopeByRoles(caller, interaction, type, category, patientType, address, at);
+        return app.get().isEmpty() || byRoles.empty() ? byRoles : byRoles.onlyPatient(app.get());
+    }
+
+    private PatientScope scopeByRoles(Caller caller, Interaction interaction, String type, String category,
+            boolean patientType, InetAddress address, Instant at) {
         AccessDecision shared = policy.decide(new AccessRequest(caller, interaction, type, category, address, at,
                 PatientRelation.NOT_PATIENT_DATA));
         if (!patientType) {
@@ -100,6 +115,10 @@ public class RecordAccess {
      * patient under {@link PatientRelation#BREAK_GLASS} from where they are (IP range).
      */
     public AccessDecision mayOpenBreakGlass(Caller caller, InetAddress address, Instant at) {
+        // Emergency access is a person's decision, never an app's (SMART scopes cannot ask for it).
+        if (caller.appScope().narrows()) {
+            return AccessDecision.deny(AppScope.OUTSIDE_APP_SCOPE);
+        }
         return policy.decide(new AccessRequest(caller, Interaction.READ, "Patient", null, address, at,
                 PatientRelation.BREAK_GLASS));
     }

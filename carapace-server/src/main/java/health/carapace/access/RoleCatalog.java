@@ -37,4 +37,7 @@ public interface RoleCatalog {
      * @param category a policy-relevant sub-kind, as in {@link AccessRequest#category()}, or null
      */
     Set<String> permissionsOpening(Interaction interaction, String resourceType, String category);
+
+    /** Every resource type that some permission opens an interaction on (what SMART's {@code *} scopes can reach). */
+    Set<String> resourceTypes();
 }

@@ -112,4 +112,87 @@ public class ServiceClients {
             return true;
         }));
     }
+
+    /**
+     * Creates a SMART Backend Services client: it authenticates with {@code private_key_jwt}
+     * (signed assertions, no secret) against a JWKS given here or fetched from an https URL, and
+     * may ask for at most the given {@code system/} scopes, which narrow what its roles allow.
+     *
+     * @param jwks a JWKS document (public keys: EC P-384 or RSA of 2048 bits or more), or null
+     * @param jwksUrl an https URL serving the JWKS, or null (exactly one of the two)
+     * @return the client id
+     */
+    public String createBackend(String name, java.util.Set<String> roles, java.util.List<String> scopes, String jwks,
+            String jwksUrl) {
+        for (String role : roles) {
+            if (!roleCatalog.isDefined(role)) {
+                throw new UnknownRole("every role must be defined in the policy directory (carapace.access.policy-dir)");
+            }
+        }
+        if (name == null || name.isBlank() || name.length() > 200) {
+            throw new IllegalArgumentException("a client name of 1 to 200 characters is required");
+        }
+        if ((jwks == null) == (jwksUrl == null)) {
+            throw new KeysRefused("give exactly one of a JWKS or a JWKS URL");
+        }
+        if (jwks != null) {
+            try {
+                java.util.Optional<String> problem = health.carapace.signin.internal.PrivateKeyJwtClients
+                        .floorProblem(com.nimbusds.jose.jwk.JWKSet.parse(jwks));
+                if (problem.isPresent()) {
+                    throw new KeysRefused(problem.get());
+                }
+            } catch (java.text.ParseException malformed) {
+                throw new KeysRefused("the JWKS is not a JSON Web Key Set");
+            }
+        } else if (!jwksUrl.startsWith("https://") || jwksUrl.length() > 2000) {
+            throw new KeysRefused("a JWKS URL must be https://");
+        }
+        java.util.Set<String> ceiling = new java.util.LinkedHashSet<>(scopes == null ? List.of() : scopes);
+        if (ceiling.isEmpty()) {
+            throw new KeysRefused("at least one system/ scope is required (such as system/*.rs)");
+        }
+        for (String scope : ceiling) {
+            var resource = health.carapace.access.AppScope.parseResource(scope);
+            if (resource.isEmpty() || resource.get().context() != health.carapace.access.AppScope.Context.SYSTEM
+                    || !resource.get().servable()) {
+                throw new KeysRefused("a backend service asks for system/ scopes only (such as system/*.rs)");
+            }
+        }
+        String clientId = "svc-" + UUID.randomUUID();
+        transactions.executeWithoutResult(status -> {
+            jdbc.sql("insert into iam.service_client (client_id, name, secret_hash, roles, scopes, jwks, jwks_url)"
+                            + " values (?, ?, null, ?, ?, ?, ?)")
+                    .params(clientId, name.strip(), roles.toArray(String[]::new), ceiling.toArray(String[]::new), jwks,
+                            jwksUrl)
+                    .update();
+            audit.recordInTransaction(List.of(AuditEvent.now("cli:" + System.getProperty("user.name", "unknown"),
+                    AuditAction.ADMIN_CHANGE, "/admin/clients/" + clientId, AuditContext.none(), true, null, null, null)));
+        });
+        return clientId;
+    }
+
+    /** Keys or scopes of a backend client refused; the message names the rule, never the value. */
+    public static final class KeysRefused extends IllegalArgumentException
+            implements health.carapace.platform.logging.SafeMessage {
+        KeysRefused(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * The client as a caller now (its roles from the directory; empty if disabled or unknown),
+     * narrowed to {@code appScopes} when its token was (null: roles only). For work that runs
+     * after the request that asked for it, such as a bulk export.
+     */
+    public java.util.Optional<health.carapace.access.Caller> callerNow(String clientId,
+            java.util.Collection<String> appScopes) {
+        return jdbc.sql("select roles from iam.service_client where client_id = ? and not disabled")
+                .param(clientId)
+                .query((rs, n) -> new health.carapace.access.Caller(clientId, health.carapace.access.Caller.Kind.SERVICE_CLIENT,
+                        java.util.Set.of((String[]) rs.getArray(1).getArray()), null,
+                        appScopes == null ? health.carapace.access.AppScope.ROLES_ONLY
+                                : health.carapace.access.AppScope.granted(appScopes, null)))
+                .optional();
+    }
 }

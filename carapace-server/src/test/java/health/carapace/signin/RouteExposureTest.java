@@ -52,6 +52,8 @@ import org.springframework.web.servlet.mvc.method.RequestMappingInfoHandlerMappi
  *       (RFC 8414), which tells clients where the token endpoint is.</li>
  *   <li>{@code GET /oauth2/jwks}: the public keys that verify access tokens; public by design,
  *       and checked here to hold no private key material.</li>
+ *   <li>{@code GET /.well-known/smart-configuration}, also under {@code /fhir}: SMART App Launch
+ *       discovery (issue #18), which tells apps where to authorize; no record data.</li>
  * </ul>
  * The token endpoint is not on the list: without client authentication it must refuse too. Nor is
  * the metrics scrape, {@code GET /admin/metrics}: it needs {@code view:metrics} (there is no
@@ -82,9 +84,12 @@ class RouteExposureTest extends IntegrationTest {
             "GET /health/live",
             "GET /health/ready",
             "GET /.well-known/oauth-authorization-server",
+            "GET /.well-known/smart-configuration",
+            "GET /fhir/.well-known/smart-configuration",
             "GET /oauth2/jwks");
 
-    private static final Set<String> SIGN_IN_PAGES = Set.of("/login", "/login/mfa", "/login/totp", "/login/enrol");
+    private static final Set<String> SIGN_IN_PAGES = Set.of("/login", "/login/mfa", "/login/totp", "/login/enrol",
+            "/login/consent");
 
     /** Spellings that a lax matcher might resolve to an open route, or to a route by two paths. */
     private static final Set<String> NOT_CANONICAL = Set.of(
@@ -245,7 +250,8 @@ class RouteExposureTest extends IntegrationTest {
                     return "health says more than UP";
                 }
             }
-            case "GET /.well-known/oauth-authorization-server" -> {
+            case "GET /.well-known/oauth-authorization-server", "GET /.well-known/smart-configuration",
+                    "GET /fhir/.well-known/smart-configuration" -> {
                 if (!JSONObjectUtils.parse(body).containsKey("token_endpoint")) {
                     return "not authorization server metadata";
                 }
@@ -315,7 +321,8 @@ class RouteExposureTest extends IntegrationTest {
     /** The discovery documents and every endpoint they name (read without credentials, as a client would). */
     private Set<String> authorizationServerRoutes(HttpClient client) throws Exception {
         Set<String> paths = new TreeSet<>();
-        for (String discovery : List.of("/.well-known/oauth-authorization-server", "/.well-known/openid-configuration")) {
+        for (String discovery : List.of("/.well-known/oauth-authorization-server", "/.well-known/openid-configuration",
+                "/.well-known/smart-configuration", "/fhir/.well-known/smart-configuration")) {
             paths.add(discovery);
             HttpResponse<String> response = client.send(HttpRequest.newBuilder(uri(discovery)).GET().build(),
                     HttpResponse.BodyHandlers.ofString());

@@ -43,6 +43,8 @@ public final class TestPolicy {
     public static final String METRICS = "test-metrics";
     /** Compliance reports only (view:compliance), from loopback addresses. */
     public static final String COMPLIANCE = "test-compliance";
+    /** Patient demographics only, nothing clinical (SMART scope narrowing, issue #18). */
+    public static final String DEMOGRAPHICS = "test-demographics";
 
     private static final String CLINICAL = "\"view:demographics\", \"view:clinical_records\", \"edit:clinical_records\", "
             + "\"view:clinical_notes\", \"edit:clinical_notes\", \"view:medications\", \"view:medical_images\"";
@@ -72,7 +74,7 @@ public final class TestPolicy {
                 }
                 ZonedDateTime later = ZonedDateTime.now(ZoneOffset.UTC).plusHours(6);
                 String window = String.format("%02d:00-%02d:00", later.getHour(), (later.getHour() + 1) % 24);
-                Map<String, String> roles = Map.of(
+                Map<String, String> roles = new java.util.HashMap<>(Map.of(
                         EVERYTHING, "\"permissions\": [\"view:demographics\", \"edit:demographics\", "
                                 + "\"view:clinical_records\", \"edit:clinical_records\", \"manage:care_relationships\", "
                                 + "\"view:clinical_notes\", \"edit:clinical_notes\", \"view:medical_images\", "
@@ -90,7 +92,8 @@ public final class TestPolicy {
                                 + LOOPBACK + "}",
                         AUDITOR, "\"permissions\": [\"view:audit\"], \"constraints\": {" + LOOPBACK + "}",
                         METRICS, "\"permissions\": [\"view:metrics\"], \"constraints\": {" + LOOPBACK + "}",
-                        COMPLIANCE, "\"permissions\": [\"view:compliance\"], \"constraints\": {" + LOOPBACK + "}");
+                        COMPLIANCE, "\"permissions\": [\"view:compliance\"], \"constraints\": {" + LOOPBACK + "}"));
+                roles.put(DEMOGRAPHICS, "\"permissions\": [\"view:demographics\"], \"constraints\": {" + LOOPBACK + "}");
                 for (var role : roles.entrySet()) {
                     Files.writeString(dir.resolve(role.getKey() + ".json"),
                             "{ \"role\": \"" + role.getKey() + "\", " + role.getValue() + " }\n");

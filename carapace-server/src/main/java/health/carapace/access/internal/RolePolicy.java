@@ -124,6 +124,13 @@ final class RolePolicy implements AccessPolicy, RoleCatalog {
 
     @Override
     public boolean grants(Caller caller, String permission, InetAddress clientAddress, Instant at) {
+        // A SMART app acting for someone reaches FHIR records only: no administration, audit,
+        // keys, metrics or compliance, whatever the person's roles hold. Masking and care-team
+        // scoping (view:ssn, view:all_patients) still come from the roles.
+        if (caller.appScope().narrows() && !Permissions.VIEW_SSN.equals(permission)
+                && !Permissions.VIEW_ALL_PATIENTS.equals(permission)) {
+            return false;
+        }
         PolicySnapshot policy = current.get();
         for (String name : caller.roles()) {
             Role role = policy.role(name);
@@ -150,6 +157,11 @@ final class RolePolicy implements AccessPolicy, RoleCatalog {
     @Override
     public boolean isDefined(String role) {
         return current.get().role(role) != null;
+    }
+
+    @Override
+    public Set<String> resourceTypes() {
+        return PermissionVocabulary.resourceTypes();
     }
 
     @Override

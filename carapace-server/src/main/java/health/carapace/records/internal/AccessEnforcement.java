@@ -155,7 +155,8 @@ final class AccessEnforcement {
     private static boolean covers(PatientScope now, PatientScope then) {
         return (now.shared() || !then.shared()) && (now.allPatients() || !then.allPatients())
                 && (now.allPatients() || now.related() || !then.related())
-                && (now.allPatients() || now.breakGlassPatients().containsAll(then.breakGlassPatients()));
+                && (now.allPatients() || now.breakGlassPatients().containsAll(then.breakGlassPatients()))
+                && (now.onlyPatient() == null || now.onlyPatient().equals(then.onlyPatient()));
     }
 
     /** Whether a search could confirm an SSN ({@link SsnRule#searchNamesSsn}, the rule masking uses too). */

@@ -29,6 +29,23 @@ public final class CapabilityStatementProvider {
         // The statement is built from Carapace's own tables, not from HAPI's method bindings.
     }
 
+    /**
+     * SMART App Launch's CapabilityStatement extension (the endpoints also listed at
+     * {@code .well-known/smart-configuration}, issue #18, owned by {@code signin}).
+     */
+    private static void smartOnFhir(CapabilityStatement.CapabilityStatementRestSecurityComponent security,
+            HttpServletRequest request) {
+        String base = request.getRequestURL().toString().replaceAll("/fhir/metadata$", "");
+        security.getServiceFirstRep().addCoding(new org.hl7.fhir.r4.model.Coding(
+                "http://terminology.hl7.org/CodeSystem/restful-security-service", "SMART-on-FHIR", "SMART-on-FHIR"));
+        org.hl7.fhir.r4.model.Extension uris = security.addExtension()
+                .setUrl("http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris");
+        uris.addExtension("authorize", new org.hl7.fhir.r4.model.UriType(base + "/oauth2/authorize"));
+        uris.addExtension("token", new org.hl7.fhir.r4.model.UriType(base + "/oauth2/token"));
+        uris.addExtension("revoke", new org.hl7.fhir.r4.model.UriType(base + "/oauth2/revoke"));
+        uris.addExtension("introspect", new org.hl7.fhir.r4.model.UriType(base + "/oauth2/introspect"));
+    }
+
     @Metadata
     public CapabilityStatement capabilities(HttpServletRequest request) {
         CapabilityStatement cs = new CapabilityStatement();
@@ -47,6 +64,7 @@ public final class CapabilityStatementProvider {
                         + "Access tokens expire within 15 minutes.")
                 .addService(new CodeableConcept().addCoding(new org.hl7.fhir.r4.model.Coding(
                         "http://terminology.hl7.org/CodeSystem/restful-security-service", "OAuth", "OAuth")));
+        smartOnFhir(rest.getSecurity(), request);
         rest.addInteraction().setCode(SystemRestfulInteraction.TRANSACTION);
         rest.addInteraction().setCode(SystemRestfulInteraction.BATCH);
         for (String type : ResourceTypes.names()) {

@@ -17,13 +17,29 @@ final class HumanLogin extends AbstractAuthenticationToken {
     private final String userName;
     private final UUID userId;
     private final UUID sessionId;
+    /** What the person approved for a SMART app on the consent page, or null (a plain sign-in app). */
+    private final SmartGrant grant;
 
     HumanLogin(String userName, UUID userId, UUID sessionId) {
+        this(userName, userId, sessionId, null);
+    }
+
+    private HumanLogin(String userName, UUID userId, UUID sessionId, SmartGrant grant) {
         super(List.of());
         this.userName = userName;
         this.userId = userId;
         this.sessionId = sessionId;
+        this.grant = grant;
         setAuthenticated(true);
+    }
+
+    /** The same sign-in, with the person's consent to one SMART app's request. */
+    HumanLogin withGrant(SmartGrant approved) {
+        return new HumanLogin(userName, userId, sessionId, approved);
+    }
+
+    java.util.Optional<SmartGrant> grant() {
+        return java.util.Optional.ofNullable(grant);
     }
 
     @Override

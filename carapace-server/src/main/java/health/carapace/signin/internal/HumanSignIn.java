@@ -10,6 +10,7 @@ import org.springframework.security.config.annotation.web.configurers.oauth2.ser
 import org.springframework.security.config.http.SessionCreationPolicy;
 import org.springframework.security.core.Authentication;
 import org.springframework.security.oauth2.core.OAuth2Token;
+import org.springframework.security.oauth2.server.authorization.authentication.OAuth2AuthorizationCodeRequestAuthenticationProvider;
 import org.springframework.security.oauth2.server.authorization.authentication.OAuth2AuthorizationCodeRequestAuthenticationToken;
 import org.springframework.security.oauth2.server.authorization.token.OAuth2TokenGenerator;
 import org.springframework.security.web.authentication.LoginUrlAuthenticationEntryPoint;
@@ -35,9 +36,13 @@ public final class HumanSignIn {
     private final OAuth2TokenGenerator<OAuth2Token> tokenGenerator;
     private final HttpSessionRequestCache authorizationRequests = new HttpSessionRequestCache();
 
-    HumanSignIn(PublicClientAuthentication publicClients, OAuth2TokenGenerator<OAuth2Token> tokenGenerator) {
+    private final SmartAuthorizationRequests smartRequests;
+
+    HumanSignIn(PublicClientAuthentication publicClients, OAuth2TokenGenerator<OAuth2Token> tokenGenerator,
+            SmartAuthorizationRequests smartRequests) {
         this.publicClients = publicClients;
         this.tokenGenerator = tokenGenerator;
+        this.smartRequests = smartRequests;
         authorizationRequests.setRequestMatcher(AUTHORIZE);
     }
 
@@ -47,7 +52,13 @@ public final class HumanSignIn {
                 .clientAuthentication(client -> client
                         .authenticationConverter(publicClients)
                         .authenticationProvider(publicClients))
-                .authorizationEndpoint(authorize -> authorize.authorizationResponseHandler(this::codeIssued));
+                .authorizationEndpoint(authorize -> authorize.authorizationResponseHandler(this::codeIssued)
+                        // SMART scopes within the app's ceiling, aud, then Spring's checks (PKCE S256 among them)
+                        .authenticationProviders(providers -> providers.forEach(provider -> {
+                            if (provider instanceof OAuth2AuthorizationCodeRequestAuthenticationProvider codeRequests) {
+                                codeRequests.setAuthenticationValidator(smartRequests);
+                            }
+                        })));
         // A browser session exists only between the sign-in pages and the code; token, JWKS and
         // revocation requests never create one.
         http.sessionManagement(session -> session.sessionCreationPolicy(SessionCreationPolicy.IF_REQUIRED))

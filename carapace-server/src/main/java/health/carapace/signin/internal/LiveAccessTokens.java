@@ -87,7 +87,7 @@ final class LiveAccessTokens {
         if (tokenId == null || tokenId.isBlank() || token.getSubject() == null) {
             return Optional.empty();
         }
-        return ofPerson(token) ? user(token, tokenId) : serviceClient(token.getSubject(), tokenId);
+        return ofPerson(token) ? user(token, tokenId) : serviceClient(token, tokenId);
     }
 
     /** A live caller, and for a person when their session ends at the latest (idle or absolute). */
@@ -113,17 +113,19 @@ final class LiveAccessTokens {
                   and not u.disabled and lower(u.user_name) = lower(?) and %s""".formatted(RevokedTokens.NOT_REVOKED))
                 .params(sessionId, now, now, token.getSubject(), tokenId)
                 .query((rs, n) -> new Live(new Caller(rs.getString(1), Caller.Kind.USER,
-                        Set.of((String[]) rs.getArray(2).getArray()), rs.getString(3)), rs.getTimestamp(4).toInstant()))
+                        Set.of((String[]) rs.getArray(2).getArray()), rs.getString(3), SmartTokens.appScope(token)),
+                        rs.getTimestamp(4).toInstant()))
                 .optional();
     }
 
     /** A service client: not disabled, and the token not revoked. */
-    private Optional<Live> serviceClient(String clientId, String tokenId) {
+    private Optional<Live> serviceClient(Jwt token, String tokenId) {
+        String clientId = token.getSubject();
         return jdbc.sql("select roles from iam.service_client where client_id = ? and not disabled and "
                         + RevokedTokens.NOT_REVOKED)
                 .params(clientId, tokenId)
                 .query((rs, n) -> new Live(new Caller(clientId, Caller.Kind.SERVICE_CLIENT,
-                        Set.of((String[]) rs.getArray(1).getArray()), null), null))
+                        Set.of((String[]) rs.getArray(1).getArray()), null, SmartTokens.appScope(token)), null))
                 .optional();
     }
 }

@@ -329,7 +329,8 @@ class LoginPages {
         if (authorization == null) {
             return page(HttpStatus.OK, "Signed in", paragraph("You are signed in. Return to your application."));
         }
-        return redirect(authorization.getRedirectUrl());
+        // A SMART app's request (it asks for scopes) goes through the consent page first.
+        return redirect(ConsentPages.needed(authorization) ? ConsentPages.PATH : authorization.getRedirectUrl());
     }
 
     /**

@@ -119,13 +119,23 @@ class SecurityConfiguration {
     @ConditionalOnWebApplication
     SecurityFilterChain authorizationServerChain(HttpSecurity http, AuditTrail audit, HumanSignIn signIn,
             JwtDecoder jwtDecoder, RevokedTokens revokedTokens, SessionEndings sessionEndings, LoginThrottle throttle,
-            health.carapace.access.ClientAddress clientAddress, LiveAccessTokens liveTokens, SignInSettings settings)
-            throws Exception {
+            health.carapace.access.ClientAddress clientAddress, LiveAccessTokens liveTokens, SignInSettings settings,
+            RegisteredClientRepository clients, DataSource dataSource, Clock clock,
+            health.carapace.platform.web.PublicBaseUrl baseUrl) throws Exception {
         OAuth2AuthorizationServerConfigurer authorizationServer = new OAuth2AuthorizationServerConfigurer();
+        PrivateKeyJwtClients assertions = new PrivateKeyJwtClients(clients, dataSource, clock,
+                () -> baseUrl.value() + "/oauth2/token");
         TokenRequests tokens = new TokenRequests(audit);
         http.securityMatcher(authorizationServer.getEndpointsMatcher())
                 .with(authorizationServer, server -> server
                         .tokenEndpoint(token -> token
+                                // a scope ceiling (SMART Backend Services) narrows client credentials
+                                .authenticationProviders(providers -> providers.forEach(provider -> {
+                                    if (provider instanceof org.springframework.security.oauth2.server.authorization
+                                            .authentication.OAuth2ClientCredentialsAuthenticationProvider credentials) {
+                                        credentials.setAuthenticationValidator(new SmartClientCredentials());
+                                    }
+                                }))
                                 .accessTokenResponseHandler(tokens.issued())
                                 .errorResponseHandler(tokens.refused()))
                         .tokenRevocationEndpoint(revocation -> revocation
@@ -144,6 +154,9 @@ class SecurityConfiguration {
                                                 ? new AccessTokenIntrospection(jwtDecoder, liveTokens)
                                                 : provider)))
                         .clientAuthentication(client -> client
+                                // SMART Backend Services: private_key_jwt against the registered keys, jti once
+                                .authenticationConverter(assertions)
+                                .authenticationProvider(assertions)
                                 // Failed client secrets back off per client id and per address.
                                 .authenticationProviders(providers -> providers.replaceAll(provider ->
                                         provider instanceof ClientSecretAuthenticationProvider
@@ -172,6 +185,16 @@ class SecurityConfiguration {
     }
 
     @Bean
+    @ConditionalOnWebApplication
+    org.springframework.boot.web.servlet.FilterRegistrationBean<SmartDiscovery> smartDiscovery(
+            @Value("${carapace.issuer}") String issuer, health.carapace.platform.web.PublicBaseUrl baseUrl) {
+        // After Spring Security (which lets GET through unauthenticated), before the FHIR servlet.
+        var registration = new org.springframework.boot.web.servlet.FilterRegistrationBean<>(new SmartDiscovery(issuer, baseUrl));
+        registration.addUrlPatterns(SmartDiscovery.PATHS.toArray(String[]::new));
+        return registration;
+    }
+
+    @Bean
     HttpFirewall httpFirewall() {
         return HeaderFirewall.create();
     }
@@ -192,6 +215,13 @@ class SecurityConfiguration {
         http.addFilterAfter(new CallerResolution(liveTokens, denied), BearerTokenAuthenticationFilter.class)
                 .authorizeHttpRequests(requests -> requests
                         .requestMatchers(HttpMethod.GET, "/fhir/metadata", "/health", "/health/live", "/health/ready").permitAll()
+                        .requestMatchers(HttpMethod.GET, SmartDiscovery.PATHS.toArray(String[]::new)).permitAll()
+                        // SMART apps: registered by administrators; EHR launches opened by a signed-in person
+                        .requestMatchers(HttpMethod.POST, "/admin/apps")
+                                .access(permissions.requires(health.carapace.access.Permissions.MANAGE_USERS))
+                        .requestMatchers(HttpMethod.POST, "/smart/launch").authenticated()
+                        // Bulk Data: job status and files, for the client that started the export (docs/BULK.md)
+                        .requestMatchers("/export/jobs/*", "/export/files/*/*").authenticated()
                         .requestMatchers("/fhir", "/fhir/**").authenticated()
                         // the visit page, its scripts and the signaling socket, which authenticates
                         // its first message (a one-time ticket or the patient's link); tickets need a token

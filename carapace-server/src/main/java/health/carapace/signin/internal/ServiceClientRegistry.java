@@ -51,21 +51,27 @@ final class ServiceClientRegistry implements RegisteredClientRepository {
     }
 
     /**
-     * A public sign-in app: authorization code with PKCE (S256; Spring refuses "plain"), rotating
-     * refresh tokens that die after the idle timeout, no consent screen (apps are registered by
-     * an administrator), no scopes: a person's permissions come from their roles.
+     * A sign-in app: authorization code with PKCE (S256; Spring refuses "plain"), rotating
+     * refresh tokens that die after the idle timeout. A plain sign-in app (no scopes) has no
+     * consent screen and asks for no scope: a person's permissions come from their roles. A SMART
+     * app has a scope ceiling (the most it may ask for; {@link SmartAuthorizationRequests}) and
+     * its consent is asked on the sign-in pages ({@link ConsentPages}); a confidential one also
+     * authenticates with its secret, and still uses PKCE (SMART 2.0 asks it of every app).
      */
     private RegisteredClient loginApp(String clientId) {
-        return jdbc.sql("select client_id, redirect_uris from iam.login_app where client_id = ? and not disabled")
+        return jdbc.sql("select client_id, redirect_uris, scopes, secret_hash from iam.login_app"
+                        + " where client_id = ? and not disabled")
                 .param(clientId)
                 .query((rs, n) -> {
                     List<String> redirectUris = List.of((String[]) rs.getArray(2).getArray());
-                    return RegisteredClient.withId(rs.getString(1))
+                    List<String> scopes = List.of((String[]) rs.getArray(3).getArray());
+                    String secretHash = rs.getString(4);
+                    RegisteredClient.Builder app = RegisteredClient.withId(rs.getString(1))
                         .clientId(rs.getString(1))
-                        .clientAuthenticationMethod(ClientAuthenticationMethod.NONE)
                         .authorizationGrantType(AuthorizationGrantType.AUTHORIZATION_CODE)
                         .authorizationGrantType(AuthorizationGrantType.REFRESH_TOKEN)
                         .redirectUris(uris -> uris.addAll(redirectUris))
+                        .scopes(s -> s.addAll(scopes))
                         .clientSettings(ClientSettings.builder().requireProofKey(true).requireAuthorizationConsent(false).build())
                         .tokenSettings(TokenSettings.builder()
                                 .accessTokenFormat(OAuth2TokenFormat.SELF_CONTAINED)
@@ -73,29 +79,53 @@ final class ServiceClientRegistry implements RegisteredClientRepository {
                                 .authorizationCodeTimeToLive(Duration.ofMinutes(1))
                                 .refreshTokenTimeToLive(idleTimeout)
                                 .reuseRefreshTokens(false)
-                                .build())
-                        .build();
+                                .build());
+                    if (secretHash == null) {
+                        app.clientAuthenticationMethod(ClientAuthenticationMethod.NONE);
+                    } else {
+                        app.clientSecret(secretHash)
+                                .clientAuthenticationMethod(ClientAuthenticationMethod.CLIENT_SECRET_BASIC)
+                                .clientAuthenticationMethod(ClientAuthenticationMethod.CLIENT_SECRET_POST);
+                    }
+                    return app.build();
                 })
                 .optional()
                 .orElse(null);
     }
 
+    /**
+     * A service client: client credentials, authenticated with its secret or, if registered with
+     * keys, with a signed assertion ({@code private_key_jwt}, {@link PrivateKeyJwtClients}), never
+     * both. What it may do comes from its roles, resolved on every request; a scope ceiling
+     * (SMART {@code system/} scopes) can only narrow that ({@link SmartClientCredentials}).
+     */
     private RegisteredClient serviceClient(String clientId) {
-        return jdbc.sql("select client_id, secret_hash from iam.service_client where client_id = ? and not disabled")
+        return jdbc.sql("select client_id, secret_hash, scopes, jwks is not null or jwks_url is not null"
+                        + " from iam.service_client where client_id = ? and not disabled")
                 .param(clientId)
-                // No scopes: what a client may do comes from its roles, resolved on every request.
                 .query((rs, n) -> {
-                    return RegisteredClient.withId(rs.getString(1))
+                    RegisteredClient.Builder client = RegisteredClient.withId(rs.getString(1))
                         .clientId(rs.getString(1))
-                        .clientSecret(rs.getString(2))
-                        .clientAuthenticationMethod(ClientAuthenticationMethod.CLIENT_SECRET_BASIC)
-                        .clientAuthenticationMethod(ClientAuthenticationMethod.CLIENT_SECRET_POST)
                         .authorizationGrantType(AuthorizationGrantType.CLIENT_CREDENTIALS)
+                        .scopes(s -> {
+                            try {
+                                s.addAll(List.of((String[]) rs.getArray(3).getArray()));
+                            } catch (java.sql.SQLException e) {
+                                throw new IllegalStateException(e);
+                            }
+                        })
                         .tokenSettings(TokenSettings.builder()
                                 .accessTokenFormat(OAuth2TokenFormat.SELF_CONTAINED)
                                 .accessTokenTimeToLive(accessTokenTtl)
-                                .build())
-                        .build();
+                                .build());
+                    if (rs.getBoolean(4)) {
+                        client.clientAuthenticationMethod(ClientAuthenticationMethod.PRIVATE_KEY_JWT);
+                    } else {
+                        client.clientSecret(rs.getString(2))
+                                .clientAuthenticationMethod(ClientAuthenticationMethod.CLIENT_SECRET_BASIC)
+                                .clientAuthenticationMethod(ClientAuthenticationMethod.CLIENT_SECRET_POST);
+                    }
+                    return client.build();
                 })
                 .optional()
                 .orElse(null);

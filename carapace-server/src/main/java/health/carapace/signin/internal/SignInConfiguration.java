@@ -74,18 +74,27 @@ class SignInConfiguration {
 
     @Bean
     HumanSignIn humanSignIn(RegisteredClientRepository clients, JwtEncoder tokenEncoder,
-            OAuth2TokenCustomizer<JwtEncodingContext> es256Tokens, Sessions sessions, Duration accessTokenTtl) {
+            OAuth2TokenCustomizer<JwtEncodingContext> es256Tokens, Sessions sessions, Duration accessTokenTtl,
+            health.carapace.platform.web.PublicBaseUrl baseUrl) {
         // Every token of the authorization server comes from this generator (service clients' too).
         JwtGenerator jwt = new JwtGenerator(tokenEncoder);
         jwt.setClock(sessions.clock());
         OAuth2TokenCustomizer<JwtEncodingContext> claims = sessionClaims(sessions, accessTokenTtl);
+        OAuth2TokenCustomizer<JwtEncodingContext> smart = SmartTokens.claims(() -> baseUrl.value() + "/fhir");
         jwt.setJwtCustomizer(context -> {
             es256Tokens.customize(context);
             claims.customize(context);
+            smart.customize(context);
         });
         OAuth2TokenGenerator<OAuth2Token> tokens = new DelegatingOAuth2TokenGenerator(jwt, new OAuth2AccessTokenGenerator(),
                 new RotatingRefreshTokens());
-        return new HumanSignIn(new PublicClientAuthentication(clients), tokens);
+        return new HumanSignIn(new PublicClientAuthentication(clients), tokens,
+                new SmartAuthorizationRequests(() -> baseUrl.value() + "/fhir"));
+    }
+
+    @Bean
+    SmartLaunches smartLaunches(DataSource dataSource, Clock clock) {
+        return new SmartLaunches(dataSource, clock);
     }
 
     /**

@@ -43,6 +43,7 @@ final class TokenRequests {
 
     TokenRequests(AuditTrail audit) {
         this.audit = audit;
+        ((OAuth2AccessTokenResponseAuthenticationSuccessHandler) issue).setAccessTokenResponseCustomizer(SmartTokens.response());
     }
 
     AuthenticationSuccessHandler issued() {

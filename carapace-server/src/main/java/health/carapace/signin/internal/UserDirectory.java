@@ -44,6 +44,15 @@ public final class UserDirectory {
                 .optional();
     }
 
+    /** The person as a caller (roles and practitioner from the directory now), if the account is enabled. */
+    Optional<health.carapace.access.Caller> caller(UUID id) {
+        return jdbc.sql("select user_name, roles, practitioner_id from iam.app_user where id = ? and not disabled")
+                .param(id)
+                .query((rs, n) -> new health.carapace.access.Caller(rs.getString(1), health.carapace.access.Caller.Kind.USER,
+                        java.util.Set.of((String[]) rs.getArray(2).getArray()), rs.getString(3)))
+                .optional();
+    }
+
     /**
      * Accepts a TOTP time step for a user if no later-or-equal step was accepted before: the
      * atomic guard that makes every code single-use, even under concurrent submissions.

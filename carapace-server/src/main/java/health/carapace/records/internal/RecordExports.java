@@ -1,0 +1,135 @@
+package health.carapace.records.internal;
+
+import ca.uhn.fhir.context.FhirContext;
+import health.carapace.access.Caller;
+import health.carapace.access.Interaction;
+import health.carapace.access.Permissions;
+import health.carapace.access.RecordAccess;
+import health.carapace.audit.AuditAction;
+import health.carapace.audit.AuditContext;
+import health.carapace.audit.AuditEvent;
+import health.carapace.audit.AuditTrail;
+import health.carapace.crypto.RecordCipher;
+import health.carapace.records.Compartment;
+import health.carapace.records.RecordExport;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.Consumer;
+import javax.sql.DataSource;
+import org.hl7.fhir.r4.model.Resource;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Component;
+
+/**
+ * {@link RecordExport}: keyset pages of one patient's current rows (metadata and ciphertext), each
+ * decided by {@link RecordAccess} (search on its type and category, in the patient's compartment)
+ * before it is decrypted, with the same associated data and stored-JSON framing as a read.
+ */
+@Component
+class RecordExports implements RecordExport {
+
+    private static final int BATCH = 200;
+
+    private record Stored(String type, UUID id, long version, String compartment, byte[] ciphertext, String category) {}
+
+    private final JdbcClient jdbc;
+    private final RecordCipher cipher;
+    private final RecordAccess access;
+    private final AuditTrail audit;
+    private final FhirContext fhir;
+
+    RecordExports(DataSource dataSource, RecordCipher cipher, RecordAccess access, AuditTrail audit, FhirContext fhir) {
+        this.jdbc = JdbcClient.create(dataSource);
+        this.cipher = cipher;
+        this.access = access;
+        this.audit = audit;
+        this.fhir = fhir;
+    }
+
+    @Override
+    public List<Compartment> patients(Compartment after, int limit) {
+        return jdbc.sql("""
+                select distinct r.compartment from phi.resource r
+                where r.compartment like 'Patient/%' and r.compartment > ? and not r.deleted
+                  and not exists (select 1 from phi.shredded_compartment s where s.compartment = r.compartment)
+                order by r.compartment limit ?""")
+                .params(after == null ? "" : after.toString(), limit)
+                .query(String.class).list().stream().map(Compartment::parse).toList();
+    }
+
+    @Override
+    public int export(Caller caller, InetAddress address, Instant at, Compartment patient, Set<String> types,
+            Instant since, String jobReference, Consumer<Exported> sink) {
+        String compartment = patient.toString();
+        if (jdbc.sql("select exists (select 1 from phi.shredded_compartment where compartment = ?)").param(compartment)
+                .query(Boolean.class).single()) {
+            return 0;
+        }
+        // The export of this patient is on the trail before any of their records leaves (fail closed).
+        audit.record(List.of(AuditEvent.now(caller.principal(), AuditAction.VIEWED, "/fhir/$export", AuditContext.none(),
+                true, compartment, null, jobReference)));
+        boolean maySeeSsn = access.grants(caller, Permissions.VIEW_SSN, address, at);
+        String[] typeFilter = types.toArray(String[]::new);
+        String lastType = "";
+        UUID lastId = new UUID(0, 0);
+        int handed = 0;
+        while (true) {
+            List<Stored> batch = jdbc.sql("""
+                    select r.resource_type, r.resource_id, r.current_version, v.compartment, v.ciphertext, c.category
+                    from phi.resource r join phi.resource_version v
+                      on v.resource_type = r.resource_type and v.resource_id = r.resource_id and v.version = r.current_version
+                    left join phi.resource_category c on c.resource_type = r.resource_type
+                      and c.resource_id = r.resource_id and c.version = r.current_version
+                    where r.compartment = ? and not r.deleted and v.compartment = r.compartment
+                      and (cardinality(?::text[]) = 0 or r.resource_type = any(?::text[]))
+                      and (?::timestamptz is null or r.last_updated > ?::timestamptz)
+                      and (r.resource_type, r.resource_id) > (?, ?)
+                    order by r.resource_type, r.resource_id limit ?""")
+                    .params(compartment, typeFilter, typeFilter, since == null ? null : Timestamp.from(since),
+                            since == null ? null : Timestamp.from(since), lastType, lastId, BATCH)
+                    .query((rs, n) -> new Stored(rs.getString(1), rs.getObject(2, UUID.class), rs.getLong(3),
+                            rs.getString(4), rs.getBytes(5), rs.getString(6)))
+                    .list();
+            for (Stored row : batch) {
+                lastType = row.type();
+                lastId = row.id();
+                if (!access.decide(caller, Interaction.SEARCH, row.type(), row.category(), compartment, address, at)
+                        .allowed()) {
+                    continue;
+                }
+                StoredJson stored = StoredJson.unframe(cipher.decrypt(row.compartment(), row.ciphertext(),
+                        RecordStore.associatedData(row.type(), row.id(), row.version(), row.compartment())));
+                sink.accept(new Exported(row.type(), patient, line(stored, maySeeSsn)));
+                handed++;
+            }
+            if (batch.size() < BATCH) {
+                return handed;
+            }
+        }
+    }
+
+    /** The stored JSON as one NDJSON line; parsed, masked and encoded again only when it must change. */
+    private byte[] line(StoredJson stored, boolean maySeeSsn) {
+        boolean mask = !maySeeSsn && stored.ssn() != StoredJson.Ssn.ABSENT;
+        boolean multiline = false;
+        for (byte b : stored.json()) {
+            if (b == '\n' || b == '\r') {
+                multiline = true;
+                break;
+            }
+        }
+        if (!mask && !multiline) {
+            return stored.json();
+        }
+        Resource resource = (Resource) fhir.newJsonParser().parseResource(new String(stored.json(), StandardCharsets.UTF_8));
+        if (mask) {
+            SsnMasking.maskAll(fhir, resource);
+        }
+        return fhir.newJsonParser().setPrettyPrint(false).encodeResourceToString(resource).getBytes(StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,208 @@
+package health.carapace.export;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.nimbusds.jose.JOSEObjectType;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.ECDSASigner;
+import com.nimbusds.jose.jwk.Curve;
+import com.nimbusds.jose.jwk.ECKey;
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import health.carapace.testing.IntegrationTest;
+import health.carapace.testing.Refusals;
+import health.carapace.testing.SignInBrowser;
+import health.carapace.testing.SmartAppBrowser;
+import health.carapace.testing.TestInstallation;
+import health.carapace.testing.TestPolicy;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.hl7.fhir.r4.model.Observation;
+import org.hl7.fhir.r4.model.Patient;
+import org.hl7.fhir.r4.model.Reference;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.jdbc.core.simple.JdbcClient;
+
+/**
+ * Bulk Data $export end to end (issue #18 item 3) with a backend-services client that signs its
+ * assertion with a key from its JWKS: kick-off (202 + Content-Location), polling (202 +
+ * Retry-After), the manifest, each NDJSON file, ciphertext on disk (a canary name is never in
+ * clear there, in the log or in the manifest), another client refused, DELETE, expiry.
+ */
+@org.junit.jupiter.api.extension.ExtendWith(org.springframework.boot.test.system.OutputCaptureExtension.class)
+class BulkExportTest extends IntegrationTest {
+
+    private ECKey key;
+    private String clientId;
+    private String canary;
+    private String patientId;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        key = new ECKeyGenerator(Curve.P_384).keyID("k1").generate();
+        clientId = serviceClients.createBackend("bulk", Set.of(TestPolicy.EVERYTHING), List.of("system/*.rs"),
+                new JWKSet(key.toPublicJWK()).toString(), null);
+        canary = "Canary" + UUID.randomUUID().toString().replace("-", "");
+        Patient patient = new Patient();
+        patient.addName().setFamily(canary);
+        patientId = fhirClient().create().resource(patient).execute().getId().getIdPart();
+        Observation observation = new Observation();
+        observation.setStatus(Observation.ObservationStatus.FINAL);
+        observation.getCode().setText(canary + " pulse");
+        observation.setSubject(new Reference("Patient/" + patientId));
+        fhirClient().create().resource(observation).execute();
+    }
+
+    private String backendToken(String scope) throws Exception {
+        Instant now = Instant.now();
+        SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.ES384).keyID("k1").type(JOSEObjectType.JWT).build(),
+                new JWTClaimsSet.Builder().issuer(clientId).subject(clientId).audience(baseUrl() + "/oauth2/token")
+                        .expirationTime(Date.from(now.plusSeconds(240))).jwtID(UUID.randomUUID().toString()).build());
+        jwt.sign(new ECDSASigner(key));
+        Map<String, String> form = new LinkedHashMap<>();
+        form.put("grant_type", "client_credentials");
+        form.put("scope", scope);
+        form.put("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+        form.put("client_assertion", jwt.serialize());
+        HttpResponse<String> response = sendWithoutToken(HttpRequest.newBuilder(uri("/oauth2/token"))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString(SignInBrowser.form(form))));
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+        return (String) SmartAppBrowser.json(response).get("access_token");
+    }
+
+    private HttpResponse<String> get(String url, String bearer, String... headers) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(java.net.URI.create(url)).header("Authorization", "Bearer " + bearer);
+        for (int i = 0; i < headers.length; i += 2) {
+            request.header(headers[i], headers[i + 1]);
+        }
+        return sendWithoutToken(request.GET());
+    }
+
+    @Test
+    void aBackendServiceExportsEveryPatientEncryptedAtRestAndOnlyItDownloadsIt(
+            org.springframework.boot.test.system.CapturedOutput log) throws Exception {
+        String token = backendToken("system/*.rs");
+        HttpResponse<String> kickOff = get(fhirBase() + "/$export?_type=Patient,Observation", token,
+                "Prefer", "respond-async", "Accept", "application/fhir+json");
+        assertThat(kickOff.statusCode()).as(kickOff.body()).isEqualTo(202);
+        String status = kickOff.headers().firstValue("Content-Location").orElseThrow();
+        assertThat(status).startsWith(baseUrl() + "/export/jobs/");
+
+        HttpResponse<String> done = await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+                .until(() -> get(status, token), r -> r.statusCode() != 202 || r.headers().firstValue("Retry-After").isEmpty());
+        assertThat(done.statusCode()).as(done.body()).isEqualTo(200);
+        Map<String, Object> manifest = SmartAppBrowser.json(done);
+        assertThat(manifest.get("requiresAccessToken")).isEqualTo(true);
+        assertThat(done.body()).doesNotContain(canary).doesNotContain(patientId);
+        List<?> output = (List<?>) manifest.get("output");
+        assertThat(output).isNotEmpty();
+        StringBuilder all = new StringBuilder();
+        for (Object entry : output) {
+            String url = (String) ((Map<?, ?>) entry).get("url");
+            HttpResponse<String> file = get(url, token);
+            assertThat(file.statusCode()).isEqualTo(200);
+            assertThat(file.headers().firstValue("Content-Type").orElseThrow()).startsWith("application/fhir+ndjson");
+            for (String line : file.body().split("\n")) {
+                assertThat(line).startsWith("{\"resourceType\":\"" + ((Map<?, ?>) entry).get("type") + "\"");
+            }
+            all.append(file.body());
+            // Another client cannot poll or download it, and learns nothing (404 as for no job).
+            String other = tokenWithRoles("other-" + UUID.randomUUID(), TestPolicy.EVERYTHING);
+            assertThat(get(url, other).statusCode()).isEqualTo(404);
+            assertThat(get(status, other).statusCode()).isEqualTo(404);
+        }
+        assertThat(all.toString()).contains(canary).contains("\"id\":\"" + patientId + "\"");
+
+        // On disk: ciphertext only.
+        Path exports = TestInstallation.dataDir().resolve("exports");
+        try (Stream<Path> files = Files.walk(exports)) {
+            for (Path file : files.filter(Files::isRegularFile).toList()) {
+                assertThat(new String(Files.readAllBytes(file), StandardCharsets.ISO_8859_1)).doesNotContain(canary)
+                        .doesNotContain("resourceType");
+            }
+        }
+        // Nor in the log.
+        assertThat(log.getAll()).doesNotContain(canary);
+        // The export of each patient is audited.
+        assertThat(JdbcClient.create(dataSource).sql("select count(*) from audit.event where patient = ? and actor = ?").params("Patient/" + patientId, clientId).query(Long.class).single())
+                .isEqualTo(1);
+
+        // DELETE removes it: status and files are gone, and the files leave the disk.
+        String jobId = status.substring(status.lastIndexOf('/') + 1);
+        HttpResponse<String> deleted = sendWithoutToken(HttpRequest.newBuilder(java.net.URI.create(status))
+                .header("Authorization", "Bearer " + token).DELETE());
+        assertThat(deleted.statusCode()).isEqualTo(202);
+        assertThat(get(status, token).statusCode()).isEqualTo(404);
+        await().atMost(Duration.ofSeconds(20)).until(() -> !Files.exists(exports.resolve(jobId)));
+    }
+
+    @Test
+    void anExpiredExportIsDeletedFromDiskAndForgotten() throws Exception {
+        String token = backendToken("system/Patient.rs");
+        String since = Instant.now().minusSeconds(120).toString();
+        HttpResponse<String> kickOff = get(fhirBase() + "/Patient/$export?_type=Patient&_since=" + since, token,
+                "Prefer", "respond-async");
+        assertThat(kickOff.statusCode()).as(kickOff.body()).isEqualTo(202);
+        String status = kickOff.headers().firstValue("Content-Location").orElseThrow();
+        HttpResponse<String> done = await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+                .until(() -> get(status, token), r -> r.statusCode() != 202);
+        assertThat(done.statusCode()).isEqualTo(200);
+        assertThat(done.headers().firstValue("Expires")).isPresent();
+        String jobId = status.substring(status.lastIndexOf('/') + 1);
+        Path dir = TestInstallation.dataDir().resolve("exports").resolve(jobId);
+        assertThat(dir).isDirectory();
+        // The configured expiry (carapace.export.expiry) has passed: the worker deletes the files.
+        JdbcClient.create(dataSource).sql("update export.job set expires_at = now() - interval '1 second' where id = ?")
+                .param(UUID.fromString(jobId)).update();
+        await().atMost(Duration.ofSeconds(20)).until(() -> !Files.exists(dir));
+        assertThat(get(status, token).statusCode()).isEqualTo(404);
+        assertThat(JdbcClient.create(dataSource).sql("select count(*) from export.file where job_id = ?")
+                .param(UUID.fromString(jobId)).query(Long.class).single()).isZero();
+    }
+
+    @Test
+    void badKickOffsAreRefusedWithAnOperationOutcomeAndStoreNothing() throws Exception {
+        String token = backendToken("system/*.rs");
+        long before = JdbcClient.create(dataSource).sql("select count(*) from export.job").query(Long.class).single();
+        Map<String, Integer> refusals = new LinkedHashMap<>();
+        refusals.put("/$export?_typeFilter=Observation%3Fcode%3Dx", 400);
+        refusals.put("/$export?_type=Nonsense", 400);
+        refusals.put("/$export?_since=yesterday", 400);
+        refusals.put("/$export?_outputFormat=text/csv", 400);
+        refusals.put("/$export?_elements=id", 400);
+        for (var refusal : refusals.entrySet()) {
+            HttpResponse<String> answer = get(fhirBase() + refusal.getKey(), token, "Prefer", "respond-async");
+            assertThat(answer.statusCode()).as(refusal.getKey()).isEqualTo(refusal.getValue());
+            assertThat(Refusals.outcomeOf(answer).getIssue()).isNotEmpty();
+            assertThat(answer.body()).doesNotContain("Nonsense").doesNotContain("yesterday").doesNotContain("text/csv");
+        }
+        assertThat(get(fhirBase() + "/$export", token).statusCode()).as("without Prefer").isEqualTo(400);
+        // A person, or a client without a token, cannot start one.
+        assertThat(sendWithoutToken(HttpRequest.newBuilder(uri("/fhir/$export")).header("Prefer", "respond-async").GET())
+                .statusCode()).isEqualTo(401);
+        assertThat(JdbcClient.create(dataSource).sql("select count(*) from export.job").query(Long.class).single())
+                .isEqualTo(before);
+        // Unknown jobs and files, and names that are not ours: 404.
+        assertThat(get(baseUrl() + "/export/jobs/" + UUID.randomUUID(), token).statusCode()).isEqualTo(404);
+        assertThat(get(baseUrl() + "/export/files/" + UUID.randomUUID() + "/..%2F..%2Fetc", token).statusCode())
+                .isIn(400, 404);
+    }
+}
