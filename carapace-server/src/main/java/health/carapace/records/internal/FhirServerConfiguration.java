@@ -93,13 +93,16 @@ class FhirServerConfiguration {
             RecordAudit audit, AuditQueries auditQueries, RecordGuard guard, BreakGlass breakGlass,
             health.carapace.access.AccessPolicy accessPolicy, health.carapace.access.ClientAddress clientAddress,
             PublicBaseUrl publicBaseUrl, java.time.Clock clock,
-            List<health.carapace.records.InstanceOperation> instanceOperations) {
+            List<health.carapace.records.InstanceOperation> instanceOperations, DataSource dataSource,
+            @Value("${carapace.search.max-candidates}") int maxCandidates) {
         List<IResourceProvider> providers = new ArrayList<>();
+        Inclusions inclusions = new Inclusions(store, guard, dataSource, maxCandidates);
+        RecordHistory history = new RecordHistory(store);
         for (String type : ResourceTypes.names()) {
             @SuppressWarnings("unchecked")
             Class<? extends Resource> modelClass =
                     (Class<? extends Resource>) fhir.getResourceDefinition(type).getImplementingClass();
-            providers.add(new ResourceProvider(modelClass, store, search, transactions, audit));
+            providers.add(new ResourceProvider(modelClass, store, search, transactions, audit, inclusions, history));
         }
         providers.add(new AuditEventProvider(auditQueries, audit, accessPolicy, clientAddress, clock));
         UnsupportedInteractions unsupported = new UnsupportedInteractions(guard);
@@ -112,6 +115,8 @@ class FhirServerConfiguration {
         server.registerProvider(new BundleProcessor(fhir, store, transactions, audit, guard, reads));
         server.registerProvider(new BreakGlassOperation(breakGlass, guard, store));
         server.registerProvider(operations);
+        // $everything's own limit: a patient's whole record in scope, ids only until a page is rendered
+        server.registerProvider(new PatientEverything(store, history, dataSource, 10 * maxCandidates));
         server.setServerConformanceProvider(new CapabilityStatementProvider());
         server.registerInterceptor(new RequestGuards());
         server.registerInterceptor(new StrictBody(maxDepth));

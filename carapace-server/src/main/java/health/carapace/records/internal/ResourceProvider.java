@@ -36,9 +36,13 @@ final class ResourceProvider implements IResourceProvider {
     private final RecordSearch search;
     private final TransactionTemplate transactions;
     private final RecordAudit audit;
+    private final Inclusions inclusions;
+    private final RecordHistory history;
 
     ResourceProvider(Class<? extends Resource> type, RecordStore store, RecordSearch search,
-            TransactionTemplate transactions, RecordAudit audit) {
+            TransactionTemplate transactions, RecordAudit audit, Inclusions inclusions, RecordHistory history) {
+        this.inclusions = inclusions;
+        this.history = history;
         this.type = type;
         this.typeName = type.getSimpleName();
         this.store = store;
@@ -117,37 +121,32 @@ final class ResourceProvider implements IResourceProvider {
         UUID uuid = Ids.require(id.getIdPart());
         List<IBaseResource> versions = new ArrayList<>();
         for (RecordStore.Row row : store.history(typeName, uuid)) {
-            if (row.deleted()) {
-                versions.add(deletionMarker(row));
-            } else {
-                versions.add(store.open(row));
-            }
+            versions.add(RecordHistory.entry(store, row));
         }
         return versions;
     }
 
+    /** The type's history, narrowed to the caller's scope ({@link AccessEnforcement} decided it). */
+    @History
+    public IBundleProvider typeHistory(RequestDetails request, @ca.uhn.fhir.rest.annotation.Since InstantType since) {
+        @SuppressWarnings("unchecked")
+        var scopes = (java.util.Map<String, AccessEnforcement.Scopes>) request.getUserData()
+                .get(AccessEnforcement.SCOPES_BY_TYPE_KEY);
+        if (scopes == null || !scopes.containsKey(typeName)) {
+            throw RecordGuard.forbidden("no-decision");
+        }
+        return history.of(scopes, since == null || since.getValue() == null ? null : since.getValue().toInstant());
+    }
+
     @Search(allowUnknownParams = true)
     public IBundleProvider search(RequestDetails request) {
-        IBundleProvider results = search.search(typeName, request.getParameters(),
+        Inclusions.Requested includes = Inclusions.parse(typeName, request.getParameters());
+        IBundleProvider results = inclusions.around(search.search(typeName, request.getParameters(),
                 (AccessEnforcement.Scopes) request.getUserData().get(AccessEnforcement.SCOPE_KEY),
-                Boolean.TRUE.equals(request.getUserData().get(AccessEnforcement.SSN_VISIBLE_KEY)));
+                Boolean.TRUE.equals(request.getUserData().get(AccessEnforcement.SSN_VISIBLE_KEY))), includes);
         // kept for the response, whose self link may have to become an opaque page link
         request.getUserData().put(OpaqueSearchLinks.RESULTS_KEY, results);
         return results;
-    }
-
-    private Resource deletionMarker(RecordStore.Row row) {
-        try {
-            Resource marker = type.getDeclaredConstructor().newInstance();
-            marker.setId(new IdType(typeName, row.id().toString(), Long.toString(row.version())));
-            marker.getMeta().setVersionId(Long.toString(row.version()));
-            marker.getMeta().setLastUpdated(java.util.Date.from(row.lastUpdated()));
-            ResourceMetadataKeyEnum.DELETED_AT.put(marker, new InstantType(java.util.Date.from(row.lastUpdated())));
-            ResourceMetadataKeyEnum.ENTRY_TRANSACTION_METHOD.put(marker, BundleEntryTransactionMethodEnum.DELETE);
-            return marker;
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("cannot instantiate " + typeName, e);
-        }
     }
 
     private Resource checkType(IBaseResource resource) {
