@@ -78,7 +78,7 @@ final class AccessEnforcement {
             case SEARCH_TYPE -> search(request, type);
             case GET_PAGE -> page(request);
             // Decided where the target's compartment is known, before anything is stored.
-            case CREATE, UPDATE, DELETE, TRANSACTION -> { }
+            case CREATE, UPDATE, PATCH, DELETE, TRANSACTION -> { }
             // Emergency access is decided before HAPI parses the Parameters body or the operation
             // looks the patient up: the same 403 for a caller who may not break glass, whatever is sent.
             case EXTENDED_OPERATION_SERVER -> {

@@ -98,11 +98,14 @@ class FhirServerConfiguration {
         List<IResourceProvider> providers = new ArrayList<>();
         Inclusions inclusions = new Inclusions(store, guard, dataSource, maxCandidates);
         RecordHistory history = new RecordHistory(store);
+        ConditionalCriteria conditional = new ConditionalCriteria(search, guard, audit, dataSource);
+        RecordPatch patches = new RecordPatch(fhir, store, guard);
         for (String type : ResourceTypes.names()) {
             @SuppressWarnings("unchecked")
             Class<? extends Resource> modelClass =
                     (Class<? extends Resource>) fhir.getResourceDefinition(type).getImplementingClass();
-            providers.add(new ResourceProvider(modelClass, store, search, transactions, audit, inclusions, history));
+            providers.add(new ResourceProvider(modelClass, store, search, transactions, audit, inclusions, history,
+                    conditional, patches));
         }
         providers.add(new AuditEventProvider(auditQueries, audit, accessPolicy, clientAddress, clock));
         UnsupportedInteractions unsupported = new UnsupportedInteractions(guard);
@@ -112,7 +115,7 @@ class FhirServerConfiguration {
         InstanceOperations operations = new InstanceOperations(instanceOperations, store, reads, audit, transactions,
                 unsupported);
         server.setResourceProviders(providers);
-        server.registerProvider(new BundleProcessor(fhir, store, transactions, audit, guard, reads));
+        server.registerProvider(new BundleProcessor(fhir, store, transactions, audit, guard, reads, conditional));
         server.registerProvider(new BreakGlassOperation(breakGlass, guard, store));
         server.registerProvider(operations);
         // $everything's own limit: a patient's whole record in scope, ids only until a page is rendered
