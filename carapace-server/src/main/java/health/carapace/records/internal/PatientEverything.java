@@ -63,7 +63,8 @@ final class PatientEverything {
         return history.of(scopes(request), since == null || since.getValue() == null ? null : since.getValue().toInstant());
     }
 
-    @Operation(name = OPERATION, idempotent = true, type = Patient.class)
+    @Operation(name = OPERATION, idempotent = true, type = Patient.class,
+            bundleType = ca.uhn.fhir.model.valueset.BundleTypeEnum.SEARCHSET)
     public IBundleProvider everything(@IdParam IdType id, RequestDetails request,
             @OperationParam(name = "_since", max = 1) InstantType since,
             @OperationParam(name = "_type", max = OperationParam.MAX_UNLIMITED) List<StringType> types,
