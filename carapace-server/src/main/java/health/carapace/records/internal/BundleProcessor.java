@@ -51,7 +51,7 @@ final class BundleProcessor {
     @Transaction
     public Bundle process(@TransactionParam Bundle bundle) {
         if (bundle.getType() == BundleType.TRANSACTION) {
-            return transactions.execute(status -> transaction(bundle));
+            return transactions.execute(status -> store.checkingReferencesAtTheEnd(() -> transaction(bundle)));
         }
         if (bundle.getType() == BundleType.BATCH) {
             return batch(bundle);

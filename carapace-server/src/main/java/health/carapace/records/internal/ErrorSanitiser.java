@@ -31,6 +31,13 @@ final class ErrorSanitiser {
         if (error instanceof SafeFhirException safe) {
             return safe;
         }
+        NamedParseErrors.Problem parse = (NamedParseErrors.Problem) causeOfType(error, NamedParseErrors.Problem.class);
+        if (parse == null && error instanceof ca.uhn.fhir.rest.server.exceptions.InvalidRequestException) {
+            parse = NamedParseErrors.behind(error.getMessage()).orElse(null);
+        }
+        if (parse != null) {
+            return SafeFhirException.structure(parse.getMessage(), parse.expression());
+        }
         if (causeOfType(error, AuditUnavailableException.class) != null) {
             return new SafeFhirException(503, IssueType.TRANSIENT,
                     "The audit trail is unavailable, so the request was not carried out; try again later");

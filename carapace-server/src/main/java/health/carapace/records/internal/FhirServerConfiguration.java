@@ -1,7 +1,6 @@
 package health.carapace.records.internal;
 
 import ca.uhn.fhir.context.FhirContext;
-import ca.uhn.fhir.parser.StrictErrorHandler;
 import ca.uhn.fhir.rest.api.EncodingEnum;
 import ca.uhn.fhir.rest.server.IResourceProvider;
 import ca.uhn.fhir.rest.server.IServerAddressStrategy;
@@ -36,8 +35,9 @@ class FhirServerConfiguration {
     @Bean
     FhirContext fhirContext() {
         FhirContext fhir = FhirContext.forR4();
-        // Strict: unknown elements and invalid values are refused (400), not logged and dropped.
-        fhir.setParserErrorHandler(new StrictErrorHandler());
+        // Strict: unknown elements and invalid values are refused (400, naming the element's path),
+        // not logged and dropped.
+        fhir.setParserErrorHandler(new NamedParseErrors());
         return fhir;
     }
 

@@ -43,6 +43,7 @@ class RecordStore {
     private final SearchIndexer indexer;
     private final WriteGuard guard;
     private final CareTeamLinks careLinks;
+    private final LocalReferences references;
 
     RecordStore(DataSource dataSource, FhirContext fhir, RecordCipher cipher, SearchIndexer indexer, WriteGuard guard,
             CareTeamLinks careLinks) {
@@ -52,6 +53,15 @@ class RecordStore {
         this.indexer = indexer;
         this.guard = guard;
         this.careLinks = careLinks;
+        this.references = new LocalReferences(jdbc, fhir);
+    }
+
+    /**
+     * Runs {@code work} (a transaction's entries) with the reference rule checked once at its end,
+     * when every record the transaction creates exists, in the same database transaction.
+     */
+    <T> T checkingReferencesAtTheEnd(java.util.function.Supplier<T> work) {
+        return references.deferred(work);
     }
 
     /**
@@ -92,6 +102,7 @@ class RecordStore {
         List<UUID> practitioners = CareTeamLinks.practitioners(resource);
         guard.check(health.carapace.access.Interaction.CREATE, type, compartment, category);
         guard.checkCareLinks(type, compartment, practitioners);
+        references.check(resource, compartment);
         keepMaskedValues(type, compartment, null, resource);
         SafeNarrative.check(resource);
         Instant now = now();
@@ -139,6 +150,7 @@ class RecordStore {
         // moving a record to another patient, or into another category, needs access to both sides
         guard.check(health.carapace.access.Interaction.UPDATE, type, compartment, category);
         guard.checkCareLinks(type, compartment, practitioners);
+        references.check(resource, compartment);
         keepMaskedValues(type, compartment, current, resource);
         SafeNarrative.check(resource);
         Instant now = later(current.lastUpdated());
