@@ -101,6 +101,27 @@ class ConditionalAndPatchTest extends IntegrationTest {
                 "[{\"op\":\"add\",\"path\":\"/gender\",\"value\":\"other\"}]").statusCode()).isEqualTo(404);
     }
 
+    /** Found attacking start-dev: these were 500s. Each is a 400 now, nothing stored, nothing echoed. */
+    @Test
+    void deepDuplicateKeyedAndUnparsableInputsAreRefusedNotA500() {
+        String deep = "[{\"op\":\"add\",\"path\":\"/x\",\"value\":" + "[".repeat(3000) + "]".repeat(3000) + "}]";
+        HttpResponse<String> tooDeep = patch(token(), "Patient/" + patient, null, deep);
+        assertThat(tooDeep.statusCode()).isEqualTo(400);
+        HttpResponse<String> duplicate = patch(token(), "Patient/" + patient, null,
+                "[{\"op\":\"add\",\"op\":\"remove\",\"path\":\"/gender\",\"value\":\"other\"}]");
+        assertThat(duplicate.statusCode()).isEqualTo(400);
+        HttpResponse<String> control = patch(token(), "Patient/" + patient, null,
+                "[{\"op\":\"add\",\"path\":\"/gender\",\"value\":\"zq\u0000\"}]");
+        assertThat(control.statusCode()).isEqualTo(400);
+        for (String path : List.of("_history?_since=zq-99", "Patient/_history?_since=zq-99",
+                "Patient/" + patient + "/$everything?_since=zq-99")) {
+            HttpResponse<String> response = get(token(), path);
+            assertThat(response.statusCode()).as(path).isEqualTo(400);
+            assertThat(response.body()).doesNotContain("zq-99");
+        }
+        assertThat(read(token(), patient).getMeta().getVersionId()).isEqualTo("1");
+    }
+
     @Test
     void aCallerWithoutViewSsnPatchesTheMaskedViewAndCanNeitherProbeNorOverwriteTheSsn() {
         String frontDesk = tokenWithRoles("patch-front-desk", "records-service");

@@ -80,7 +80,7 @@ final class RecordPatch {
         JsonValue patched;
         try {
             patched = Json.createPatch(patch).apply(target);
-        } catch (JsonException | ClassCastException | IllegalArgumentException e) {
+        } catch (RuntimeException e) {
             throw new SafeFhirException(422, IssueType.PROCESSING,
                     "The patch could not be applied to the current version (a path does not exist or a test failed)");
         }
@@ -104,7 +104,8 @@ final class RecordPatch {
         JsonArray patch;
         try {
             patch = Json.createReader(new StringReader(body == null ? "" : body)).readArray();
-        } catch (JsonException | IllegalStateException e) {
+        } catch (RuntimeException e) {
+            // JsonException, JsonParsingException, IllegalStateException: whatever Parsson says, never its message
             throw SafeFhirException.badRequest("The body is not a JSON Patch document (a JSON array of operations)");
         }
         if (patch.isEmpty()) {
