@@ -8,10 +8,11 @@ import java.util.regex.Pattern;
 /**
  * HAPI's strict parsing (unknown elements and invalid values refused), with refusals that say
  * where the problem is: the element's path in the schema, in the message and in
- * {@code OperationOutcome.issue.expression} ({@link ErrorSanitiser}). Only names are used, never a
- * value: the parent is an element the parser already knew, and an unknown element's own name is
- * given only when it is shaped like an element name (letters only, as FHIR's are), so a key that
- * carries data is not echoed.
+ * {@code OperationOutcome.issue.expression} ({@link ErrorSanitiser}) where the parser gives it.
+ * Only schema names are used, never a value and never an unknown key (a key is input and may be
+ * data): the parent is an element the parser already matched, and an element of the wrong JSON
+ * type is one the schema defines. HAPI's JSON parser gives no location for an unknown element, so
+ * there the refusal says only that the type does not define it.
  */
 final class NamedParseErrors extends StrictErrorHandler {
 
@@ -54,11 +55,12 @@ final class NamedParseErrors extends StrictErrorHandler {
 
     @Override
     public void unknownElement(IParseLocation location, String elementName) {
+        // The unknown name itself is never echoed: a key is input, and may be data (a canary test
+        // found one). The parent, where the parser gives it, is schema.
         String parent = parent(location);
-        boolean named = elementName != null && ELEMENT_NAME.matcher(elementName).matches();
-        String path = named ? (parent == null ? elementName : parent + "." + elementName) : parent;
-        throw remembered(new Problem("Unknown element" + (named ? " " + path : parent == null ? "" : " in " + parent)
-                + ": the type does not define it", path));
+        throw remembered(new Problem("Unknown element" + (parent == null ? "" : " in " + parent)
+                + ": the type does not define it (GET /fhir/metadata lists the served types; the FHIR R4 "
+                + "specification defines their elements)", parent));
     }
 
     @Override
@@ -75,6 +77,7 @@ final class NamedParseErrors extends StrictErrorHandler {
     public void incorrectJsonType(IParseLocation location, String elementName, BaseJsonLikeValue.ValueType expected,
             BaseJsonLikeValue.ScalarType expectedScalar, BaseJsonLikeValue.ValueType found,
             BaseJsonLikeValue.ScalarType foundScalar) {
+        // elementName here is one the parser matched against the schema
         String parent = parent(location);
         boolean named = elementName != null && ELEMENT_NAME.matcher(elementName).matches();
         String path = named ? (parent == null ? elementName : parent + "." + elementName) : parent;
