@@ -22,15 +22,22 @@ class CapabilityStatementTest extends IntegrationTest {
         assertThat(cs.getRestFirstRep().getResource()).extracting(CapabilityStatementRestResourceComponent::getType)
                 .containsExactlyInAnyOrder("Patient", "Practitioner", "Organization", "Encounter", "Observation",
                         "Condition", "AllergyIntolerance", "MedicationRequest", "Procedure", "DiagnosticReport",
-                        "ImagingStudy", "DocumentReference", "Immunization", "CarePlan", "CareTeam", "Appointment", "AuditEvent");
+                        "ImagingStudy", "DocumentReference", "Immunization", "CarePlan", "CareTeam", "Appointment", "AuditEvent",
+                        "Location", "PractitionerRole", "Medication", "Questionnaire", "RelatedPerson", "Coverage", "Goal",
+                        "ServiceRequest", "MedicationAdministration", "MedicationDispense", "Device", "Specimen",
+                        "QuestionnaireResponse", "Provenance");
         CapabilityStatementRestResourceComponent patient = cs.getRestFirstRep().getResource().stream()
                 .filter(r -> r.getType().equals("Patient")).findFirst().orElseThrow();
         assertThat(patient.getUpdateCreate()).isFalse();
-        assertThat(patient.getConditionalCreate()).isFalse();
+        assertThat(patient.getConditionalCreate()).isTrue();
+        assertThat(patient.getOperation()).extracting(o -> o.getName()).contains("everything");
+        assertThat(patient.getSearchRevInclude()).extracting(r -> r.getValue()).contains("Observation:patient");
         assertThat(patient.getSearchParam()).extracting(p -> p.getName())
                 .contains("identifier", "family", "given", "name", "birthdate", "gender", "_id", "_lastUpdated");
         assertThat(cs.getRestFirstRep().getInteraction()).extracting(i -> i.getCode().toCode())
-                .containsExactlyInAnyOrder("transaction", "batch");
+                .containsExactlyInAnyOrder("transaction", "batch", "history-system");
+        assertThat(cs.getRestFirstRep().getOperation()).extracting(o -> o.getName())
+                .containsExactlyInAnyOrder("break-glass", "break-glass-close");
         assertThat(cs.getRestFirstRep().getSecurity().getServiceFirstRep().getCodingFirstRep().getCode()).isEqualTo("OAuth");
     }
 }

@@ -143,7 +143,9 @@ class SearchTest extends IntegrationTest {
         assertThat(unknown.statusCode()).isEqualTo(400);
         assertThat(unknown.body()).doesNotContain("secretvalue123");
         assertThat(get("Patient?family:contains=" + enc(stem)).statusCode()).isEqualTo(400);
-        assertThat(get("Patient?_sort=family").statusCode()).isEqualTo(400);
+        HttpResponse<String> unknownSort = get("Patient?family=" + enc(stem) + "&_sort=secretvalue123");
+        assertThat(unknownSort.statusCode()).isEqualTo(400);
+        assertThat(unknownSort.body()).doesNotContain("secretvalue123");
     }
 
     private Patient patient(String family, String given, String birthDate, AdministrativeGender gender, String mrn) {

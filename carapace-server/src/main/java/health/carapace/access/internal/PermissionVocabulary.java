@@ -36,13 +36,20 @@ final class PermissionVocabulary {
     static final String OTHER_SUFFIX = "[other]";
 
     private static final List<String> CLINICAL = List.of("Encounter", "Observation", "Condition",
-            "AllergyIntolerance", "Procedure", "DiagnosticReport", "Immunization", "CarePlan", "CareTeam", "Appointment");
+            "AllergyIntolerance", "Procedure", "DiagnosticReport", "Immunization", "CarePlan", "CareTeam", "Appointment",
+            "Goal", "ServiceRequest", "Device", "Specimen", "QuestionnaireResponse", "Provenance");
     private static final List<String> CLINICAL_WRITABLE = List.of("Observation", "Condition", "AllergyIntolerance",
-            "Procedure", "DiagnosticReport", "Immunization", "CarePlan", "Appointment");
+            "Procedure", "DiagnosticReport", "Immunization", "CarePlan", "Appointment", "Goal", "ServiceRequest", "Device",
+            "Specimen", "QuestionnaireResponse", "Provenance");
+    private static final List<String> DEMOGRAPHICS = List.of("Patient", "RelatedPerson", "Coverage");
+    private static final List<String> MEDICATIONS = List.of("MedicationRequest", "MedicationAdministration",
+            "MedicationDispense", "Medication");
+    private static final List<String> DIRECTORY = List.of("Practitioner", "Organization", "PractitionerRole", "Location",
+            "Questionnaire");
 
     static final List<Row> ROWS = List.of(
-            new Row("view:demographics", VIEW, List.of("Patient"), "patient demographics"),
-            new Row("edit:demographics", EDIT, List.of("Patient"), "register and change patients"),
+            new Row("view:demographics", VIEW, DEMOGRAPHICS, "patient demographics, related persons and coverage"),
+            new Row("edit:demographics", EDIT, DEMOGRAPHICS, "register and change patients, related persons and coverage"),
             new Row("view:clinical_records", VIEW, CLINICAL, "the clinical record except notes, images and medications"),
             new Row("edit:clinical_records", EDIT, CLINICAL_WRITABLE, "write the clinical record"),
             new Row("manage:care_relationships", EDIT, List.of("Encounter", "CareTeam"),
@@ -55,10 +62,11 @@ final class PermissionVocabulary {
                     List.of("ImagingStudy", "DocumentReference" + IMAGING_SUFFIX), "annotate existing studies"),
             new Row("edit:medical_images", EDIT, List.of("ImagingStudy", "DocumentReference" + IMAGING_SUFFIX),
                     "register, change and delete studies"),
-            new Row("view:medications", VIEW, List.of("MedicationRequest"), "prescriptions"),
-            new Row("edit:medications", EDIT, List.of("MedicationRequest"), "prescribe and change prescriptions"),
-            new Row("view:directory", VIEW, List.of("Practitioner", "Organization"), "practitioners and organisations (not patient data)"),
-            new Row("edit:directory", EDIT, List.of("Practitioner", "Organization"), "maintain practitioners and organisations"),
+            new Row("view:medications", VIEW, MEDICATIONS, "prescriptions, administrations, dispenses and medications"),
+            new Row("edit:medications", EDIT, MEDICATIONS, "prescribe and change prescriptions, record administrations and dispenses"),
+            new Row("view:directory", VIEW, DIRECTORY,
+                    "practitioners, their roles, organisations, locations and questionnaires (not patient data)"),
+            new Row("edit:directory", EDIT, DIRECTORY, "maintain practitioners, roles, organisations, locations and questionnaires"),
             new Row(Permissions.VIEW_AUDIT, EnumSet.of(Interaction.READ, Interaction.SEARCH), List.of("AuditEvent"),
                     "the audit trail, also /admin/audit/**"),
             new Row(Permissions.VIEW_SSN, NONE, List.of(), "SSN identifiers unmasked (masking, not an interaction)"),

@@ -13,7 +13,11 @@ import org.springframework.stereotype.Component;
 /**
  * Makes the embedded Tomcat answer in Carapace's words: its host's error report valve (which
  * renders every response Tomcat makes on its own, and any exception that reaches it) is
- * {@link ContainerErrorReport} instead of Tomcat's HTML page.
+ * {@link ContainerErrorReport} instead of Tomcat's HTML page. Its connector accepts the characters
+ * FHIR writes raw in search values ({@code identifier=urn:oid:1.2.3|123}, composite and
+ * {@code [x]} parameters), as curl, Postman and integration engines send them: {@link #RELAXED_QUERY_CHARS}
+ * in the query string only (never in the path). The application decodes and checks the query
+ * itself ({@link DecodableParameters}); what Tomcat still refuses is answered by the valve.
  *
  * <p>Spring Boot gives no hook on the host before it starts, and the host puts its valve in place
  * as it starts, just before it starts the application's context. So the swap is made when the
@@ -23,8 +27,12 @@ import org.springframework.stereotype.Component;
 @Component
 class ContainerCustomization implements WebServerFactoryCustomizer<TomcatServletWebServerFactory> {
 
+    /** RFC 3986 leaves these out of a query; FHIR search writes them raw. Nothing else is relaxed. */
+    static final String RELAXED_QUERY_CHARS = "|[]{}";
+
     @Override
     public void customize(TomcatServletWebServerFactory factory) {
+        factory.addConnectorCustomizers(connector -> connector.setProperty("relaxedQueryChars", RELAXED_QUERY_CHARS));
         factory.addContextCustomizers(context -> context.addLifecycleListener(event -> {
             if (Lifecycle.BEFORE_START_EVENT.equals(event.getType())) {
                 useOurErrorReport(context);

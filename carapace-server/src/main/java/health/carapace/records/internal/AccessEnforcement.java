@@ -10,6 +10,7 @@ import ca.uhn.fhir.rest.server.IPagingProvider;
 import health.carapace.access.Interaction;
 import health.carapace.access.PatientScope;
 import health.carapace.access.Permissions;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import org.hl7.fhir.instance.model.api.IIdType;
@@ -29,6 +30,9 @@ final class AccessEnforcement {
     static final String SCOPE_KEY = AccessEnforcement.class.getName() + ".scope";
     /** Whether SSN identifiers may match the search (view:ssn): set here, read by the provider. Absent means no. */
     static final String SSN_VISIBLE_KEY = AccessEnforcement.class.getName() + ".ssnVisible";
+
+    /** The types a history or {@code $everything} spans, each with the caller's scope: set here, read by the handler. */
+    static final String SCOPES_BY_TYPE_KEY = AccessEnforcement.class.getName() + ".scopesByType";
 
     /** Before any other check of the request's parameters at the same pointcut ({@link InterceptorOrder}). */
     static final int DECISION_ORDER = InterceptorOrder.DECISION;
@@ -67,10 +71,14 @@ final class AccessEnforcement {
                 return reads.serve(request, operation == RestOperationTypeEnum.VREAD);
             }
             case HISTORY_INSTANCE -> history(request, type);
+            case HISTORY_TYPE -> request.getUserData().put(SCOPES_BY_TYPE_KEY,
+                    Map.of(type, scopes(Interaction.HISTORY, type)));
+            case HISTORY_SYSTEM -> request.getUserData().put(SCOPES_BY_TYPE_KEY,
+                    readable(Interaction.HISTORY, ResourceTypes.names(), "/fhir/_history"));
             case SEARCH_TYPE -> search(request, type);
             case GET_PAGE -> page(request);
             // Decided where the target's compartment is known, before anything is stored.
-            case CREATE, UPDATE, DELETE, TRANSACTION -> { }
+            case CREATE, UPDATE, PATCH, DELETE, TRANSACTION -> { }
             // Emergency access is decided before HAPI parses the Parameters body or the operation
             // looks the patient up: the same 403 for a caller who may not break glass, whatever is sent.
             case EXTENDED_OPERATION_SERVER -> {
@@ -82,7 +90,13 @@ final class AccessEnforcement {
             // to read that record. Operations no module serves are answered by their handler
             // (UnsupportedInteractions), decided on their type as before.
             case EXTENDED_OPERATION_INSTANCE -> {
-                if (operations.serves(type, request.getOperation())) {
+                if ("Patient".equals(type) && PatientEverything.OPERATION.equals(request.getOperation())) {
+                    // decided like a read of the patient (404, 403, 410 as a read), then narrowed per type
+                    reads.decide(type, request.getId() == null ? Optional.empty() : Ids.parse(request.getId().getIdPart()),
+                            false, java.util.OptionalLong.empty());
+                    request.getUserData().put(SCOPES_BY_TYPE_KEY, readable(Interaction.READ,
+                            PatientEverything.TYPES, "/fhir/Patient/" + request.getId().getIdPart() + "/$everything"));
+                } else if (operations.serves(type, request.getOperation())) {
                     // decided like a read of the record, before the operation's body is parsed
                     reads.decide(type, request.getId() == null ? Optional.empty() : Ids.parse(request.getId().getIdPart()),
                             false, java.util.OptionalLong.empty());
@@ -93,6 +107,27 @@ final class AccessEnforcement {
             default -> throw guard.refuse(RecordAudit.user(), "unsupported-interaction", "/fhir", null);
         }
         return true;
+    }
+
+    /**
+     * The caller's non-empty scopes for {@code interaction} over each of {@code types}, in order;
+     * refused (403, audited) when no type at all is in scope. Types left out are not audited:
+     * the request named none of them.
+     */
+    private Map<String, Scopes> readable(Interaction interaction, java.util.Collection<String> types, String path) {
+        Map<String, Scopes> readable = new java.util.LinkedHashMap<>();
+        Scopes first = null;
+        for (String type : types) {
+            Scopes scopes = scopesOf(guard, interaction, type, path);
+            first = first == null ? scopes : first;
+            if (!scopes.empty()) {
+                readable.put(type, scopes);
+            }
+        }
+        if (readable.isEmpty()) {
+            throw guard.refuse(first.other().caller().principal(), first.other().reason(), path, null);
+        }
+        return java.util.Collections.unmodifiableMap(readable);
     }
 
     private void history(RequestDetails request, String type) {
@@ -123,15 +158,30 @@ final class AccessEnforcement {
 
     /** The scopes of a search of {@code type}; refused if nothing at all is in them. */
     private Scopes scopes(String type) {
+        return scopes(Interaction.SEARCH, type);
+    }
+
+    /** The scopes of {@code interaction} over records of {@code type}; refused if nothing at all is in them. */
+    private Scopes scopes(Interaction interaction, String type) {
         String path = "/fhir/" + type;
+        Scopes scopes = scopesOf(guard, interaction, type, path);
+        if (scopes.empty()) {
+            throw guard.refuse(scopes.other().caller().principal(), scopes.other().reason(), path, null);
+        }
+        return scopes;
+    }
+
+    /**
+     * The scopes in which the caller may take {@code interaction} on records of {@code type}, possibly
+     * empty (nothing refused or audited here): the one place that works them out, for searches,
+     * history and for the records a response brings along ({@link Inclusions}, {@code $everything}).
+     */
+    static Scopes scopesOf(RecordGuard guard, Interaction interaction, String type, String path) {
         if (!type.equals("DocumentReference")) {
-            return new Scopes(guard.scope(Interaction.SEARCH, type, null, path), null);
+            return new Scopes(guard.scopeOf(interaction, type, null, path), null);
         }
-        PatientScope other = guard.scopeOf(Interaction.SEARCH, type, null, path);
-        PatientScope imaging = guard.scopeOf(Interaction.SEARCH, type, Permissions.IMAGING_CATEGORY, path);
-        if (other.empty() && imaging.empty()) {
-            throw guard.refuse(other.caller().principal(), other.reason(), path, null);
-        }
+        PatientScope other = guard.scopeOf(interaction, type, null, path);
+        PatientScope imaging = guard.scopeOf(interaction, type, Permissions.IMAGING_CATEGORY, path);
         return new Scopes(other, imaging);
     }
 
@@ -142,14 +192,29 @@ final class AccessEnforcement {
     private void page(RequestDetails request) {
         String[] ids = request.getParameters().get("_getpages");
         IBundleProvider results = ids == null || ids.length == 0 ? null : paging.retrieveResultList(request, ids[0]);
-        if (!(results instanceof SearchResults.Scoped scoped)) {
+        if (results == null) {
             return; // unknown or expired: HAPI answers 410
         }
-        Scopes then = scoped.scopes();
-        Scopes now = scopes(scoped.type());
-        if (!covers(now.other(), then.other()) || (then.imaging() != null && !covers(now.imaging(), then.imaging()))) {
+        if (results instanceof SearchResults.MultiScoped multi) {
+            for (var entry : multi.scopesByType().entrySet()) {
+                Scopes now = scopesOf(guard, Interaction.SEARCH, entry.getKey(), "/fhir/" + entry.getKey());
+                if (!covers(now, entry.getValue())) {
+                    throw guard.refuse(RecordAudit.user(), "scope-changed", "/fhir/" + entry.getKey(), null);
+                }
+            }
+            return;
+        }
+        if (!(results instanceof SearchResults.Scoped scoped)) {
+            // results that could not be decided again are never served
+            throw guard.refuse(RecordAudit.user(), "scope-changed", "/fhir", null);
+        }
+        if (!covers(scopes(scoped.type()), scoped.scopes())) {
             throw guard.refuse(RecordAudit.user(), "scope-changed", "/fhir/" + scoped.type(), null);
         }
+    }
+
+    private static boolean covers(Scopes now, Scopes then) {
+        return covers(now.other(), then.other()) && (then.imaging() == null || covers(now.imaging(), then.imaging()));
     }
 
     private static boolean covers(PatientScope now, PatientScope then) {
@@ -172,5 +237,11 @@ final class AccessEnforcement {
      * The scope a search runs under; for DocumentReference also the scope of imaging documents,
      * which other permissions open.
      */
-    record Scopes(PatientScope other, PatientScope imaging) {}
+    record Scopes(PatientScope other, PatientScope imaging) {
+
+        /** Whether nothing at all is in scope. */
+        boolean empty() {
+            return other.empty() && (imaging == null || imaging.empty());
+        }
+    }
 }

@@ -35,9 +35,11 @@ final class BundleProcessor {
     private final RecordAudit audit;
     private final RecordGuard guard;
     private final RecordReads reads;
+    private final ConditionalCriteria conditional;
 
     BundleProcessor(FhirContext fhir, RecordStore store, TransactionTemplate transactions, RecordAudit audit,
-            RecordGuard guard, RecordReads reads) {
+            RecordGuard guard, RecordReads reads, ConditionalCriteria conditional) {
+        this.conditional = conditional;
         this.fhir = fhir;
         this.store = store;
         this.transactions = transactions;
@@ -49,7 +51,7 @@ final class BundleProcessor {
     @Transaction
     public Bundle process(@TransactionParam Bundle bundle) {
         if (bundle.getType() == BundleType.TRANSACTION) {
-            return transactions.execute(status -> transaction(bundle));
+            return transactions.execute(status -> store.checkingReferencesAtTheEnd(() -> transaction(bundle)));
         }
         if (bundle.getType() == BundleType.BATCH) {
             return batch(bundle);
@@ -61,8 +63,22 @@ final class BundleProcessor {
         List<BundleEntryComponent> entries = bundle.getEntry();
         Map<String, String> assigned = new HashMap<>();
         Map<Integer, UUID> newIds = new HashMap<>();
+        Map<Integer, UUID> existing = new HashMap<>();
         for (int i = 0; i < entries.size(); i++) {
             BundleEntryComponent entry = entries.get(i);
+            if (entry.getRequest().getMethod() == HTTPVerb.POST && entry.hasResource()
+                    && entry.getRequest().hasIfNoneExist()) {
+                // conditional create: resolved first, so that references to it name the record found
+                java.util.Optional<UUID> match = conditional.match(supported(entry.getResource()).fhirType(),
+                        entry.getRequest().getIfNoneExist());
+                if (match.isPresent()) {
+                    existing.put(i, match.get());
+                    if (entry.hasFullUrl()) {
+                        assigned.put(entry.getFullUrl(), entry.getResource().fhirType() + "/" + match.get());
+                    }
+                    continue;
+                }
+            }
             if (entry.getRequest().getMethod() == HTTPVerb.POST && entry.hasResource()) {
                 UUID id = UUID.randomUUID();
                 newIds.put(i, id);
@@ -88,6 +104,13 @@ final class BundleProcessor {
         Bundle response = new Bundle().setType(BundleType.TRANSACTIONRESPONSE);
         BundleEntryComponent[] results = new BundleEntryComponent[entries.size()];
         for (int i : order) {
+            if (existing.containsKey(i)) {
+                BundleEntryComponent found = new BundleEntryComponent();
+                found.getResponse().setStatus("200 OK")
+                        .setLocation(entries.get(i).getResource().fhirType() + "/" + existing.get(i));
+                results[i] = found;
+                continue;
+            }
             try {
                 results[i] = execute(entries.get(i), newIds.get(i));
             } catch (BaseServerResponseException e) {
@@ -131,7 +154,14 @@ final class BundleProcessor {
             case POST -> {
                 Resource resource = supported(entry.getResource());
                 if (entry.getRequest().hasIfNoneExist()) {
-                    throw SafeFhirException.badRequest("Conditional create (ifNoneExist) is not supported");
+                    // in a batch (a transaction resolved it before): found means nothing is created
+                    java.util.Optional<UUID> match = newId == null
+                            ? conditional.match(resource.fhirType(), entry.getRequest().getIfNoneExist())
+                            : java.util.Optional.empty();
+                    if (match.isPresent()) {
+                        response.setStatus("200 OK").setLocation(resource.fhirType() + "/" + match.get());
+                        return result;
+                    }
                 }
                 RecordStore.Written written = store.create(resource, newId);
                 Resource created = written.resource();

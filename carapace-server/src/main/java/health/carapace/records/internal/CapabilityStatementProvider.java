@@ -17,12 +17,22 @@ import org.hl7.fhir.r4.model.Enumerations.PublicationStatus;
 import org.hl7.fhir.r4.model.Enumerations.SearchParamType;
 
 /**
- * {@code GET /fhir/metadata}, built from the same tables that drive the server, and saying
- * plainly what is not supported (conditional operations, update-as-create, includes, sorting).
+ * {@code GET /fhir/metadata}, built from the same tables that drive the server (served types,
+ * search parameters, includes, operations), and saying plainly what is not supported
+ * (update-as-create, conditional read, FHIRPath Patch). {@code CapabilityStatementIsWhatIsServedTest}
+ * exercises every line of it.
  */
 public final class CapabilityStatementProvider {
 
+    static final String OPERATION_BASE = "https://carapace.health/fhir/OperationDefinition/";
+
     private final Date published = new Date();
+    /** Operations other modules serve on one record ({@link InstanceOperations}), by type. */
+    private final java.util.List<health.carapace.records.InstanceOperation> instanceOperations;
+
+    CapabilityStatementProvider(java.util.List<health.carapace.records.InstanceOperation> instanceOperations) {
+        this.instanceOperations = java.util.List.copyOf(instanceOperations);
+    }
 
     /** HAPI hands conformance providers the server; this one needs nothing from it. */
     public void setRestfulServer(ca.uhn.fhir.rest.server.RestfulServer server) {
@@ -58,6 +68,7 @@ public final class CapabilityStatementProvider {
         cs.getImplementation().setDescription("Carapace FHIR R4 server: encrypted at rest, bearer-token access")
                 .setUrl(request.getRequestURL().toString().replaceAll("/metadata$", ""));
         cs.addFormat("application/fhir+json").addFormat("application/fhir+xml").addFormat("json").addFormat("xml");
+        cs.addPatchFormat("application/json-patch+json");
         CapabilityStatementRestComponent rest = cs.addRest().setMode(RestfulCapabilityMode.SERVER);
         rest.getSecurity().setCors(false)
                 .setDescription("OAuth2 client credentials: POST /oauth2/token; send 'Authorization: Bearer <token>'. "
@@ -67,26 +78,53 @@ public final class CapabilityStatementProvider {
         smartOnFhir(rest.getSecurity(), request);
         rest.addInteraction().setCode(SystemRestfulInteraction.TRANSACTION);
         rest.addInteraction().setCode(SystemRestfulInteraction.BATCH);
+        rest.addInteraction().setCode(SystemRestfulInteraction.HISTORYSYSTEM)
+                .setDocumentation("Every version the caller may see, narrowed to its scope per type; _since, _count");
+        rest.addOperation().setName("break-glass").setDefinition(OPERATION_BASE + "break-glass")
+                .setDocumentation("Opens time-boxed emergency access to one patient (Parameters: patient, reason)");
+        rest.addOperation().setName("break-glass-close").setDefinition(OPERATION_BASE + "break-glass-close")
+                .setDocumentation("Closes the caller's emergency access to one patient (Parameters: patient)");
         for (String type : ResourceTypes.names()) {
             CapabilityStatementRestResourceComponent resource = rest.addResource().setType(type);
             for (TypeRestfulInteraction interaction : new TypeRestfulInteraction[] {
                     TypeRestfulInteraction.READ, TypeRestfulInteraction.VREAD, TypeRestfulInteraction.UPDATE,
-                    TypeRestfulInteraction.DELETE, TypeRestfulInteraction.HISTORYINSTANCE,
-                    TypeRestfulInteraction.CREATE, TypeRestfulInteraction.SEARCHTYPE}) {
+                    TypeRestfulInteraction.PATCH, TypeRestfulInteraction.DELETE, TypeRestfulInteraction.HISTORYINSTANCE,
+                    TypeRestfulInteraction.HISTORYTYPE, TypeRestfulInteraction.CREATE, TypeRestfulInteraction.SEARCHTYPE}) {
                 resource.addInteraction().setCode(interaction);
             }
             resource.setVersioning(ResourceVersionPolicy.VERSIONEDUPDATE)
                     .setReadHistory(true)
                     .setUpdateCreate(false)
-                    .setConditionalCreate(false)
+                    .setConditionalCreate(true)
                     .setConditionalRead(CapabilityStatement.ConditionalReadStatus.NOTSUPPORTED)
-                    .setConditionalUpdate(false)
-                    .setConditionalDelete(CapabilityStatement.ConditionalDeleteStatus.NOTSUPPORTED);
+                    .setConditionalUpdate(true)
+                    .setConditionalDelete(CapabilityStatement.ConditionalDeleteStatus.SINGLE)
+                    .setDocumentation("Conditional create, update and delete take criteria served from blind indexes or "
+                            + "metadata, resolved in the caller's scope. PATCH takes JSON Patch. _sort takes _lastUpdated, "
+                            + "_id and the string, date and code parameters below (encrypted values are ordered after "
+                            + "decryption, within the bounded candidate set).");
             for (Param param : SearchCatalog.COMMON) {
                 addParam(resource, param);
             }
             for (Param param : SearchCatalog.forType(type).values()) {
                 addParam(resource, param);
+            }
+            for (IncludeCatalog.Ref ref : IncludeCatalog.forSource(type).values()) {
+                resource.addSearchInclude(ref.value());
+            }
+            for (IncludeCatalog.Ref ref : IncludeCatalog.reversibleTo(type)) {
+                resource.addSearchRevInclude(ref.value());
+            }
+            if (type.equals("Patient")) {
+                resource.addOperation().setName("everything")
+                        .setDefinition("http://hl7.org/fhir/OperationDefinition/Patient-everything")
+                        .setDocumentation("The patient's compartment in the caller's scope; _since, _type, _count");
+            }
+            for (health.carapace.records.InstanceOperation operation : instanceOperations) {
+                if (operation.resourceType().equals(type)) {
+                    String name = operation.name().substring(1);
+                    resource.addOperation().setName(name).setDefinition(OPERATION_BASE + name);
+                }
             }
         }
         CapabilityStatementRestResourceComponent auditEvents = rest.addResource().setType("AuditEvent")

@@ -31,6 +31,13 @@ final class ErrorSanitiser {
         if (error instanceof SafeFhirException safe) {
             return safe;
         }
+        NamedParseErrors.Problem parse = (NamedParseErrors.Problem) causeOfType(error, NamedParseErrors.Problem.class);
+        if (parse == null && error instanceof ca.uhn.fhir.rest.server.exceptions.InvalidRequestException) {
+            parse = NamedParseErrors.behind(error.getMessage()).orElse(null);
+        }
+        if (parse != null) {
+            return SafeFhirException.structure(parse.getMessage(), parse.expression());
+        }
         if (causeOfType(error, AuditUnavailableException.class) != null) {
             return new SafeFhirException(503, IssueType.TRANSIENT,
                     "The audit trail is unavailable, so the request was not carried out; try again later");
@@ -55,6 +62,10 @@ final class ErrorSanitiser {
             log.error("A stored record failed authentication", integrity);
             return new SafeFhirException(500, IssueType.SECURITY,
                     "A stored record failed its integrity check and was not returned");
+        }
+        if (boundParameterRefused(error)) {
+            // a parameter HAPI binds itself (_since, _count of an operation) that does not parse: the client's error
+            return new SafeFhirException(400, IssueType.INVALID, "A parameter has an invalid value");
         }
         int status = error instanceof BaseServerResponseException known ? known.getStatusCode() : 500;
         if (status >= 500) {
@@ -92,6 +103,22 @@ final class ErrorSanitiser {
             case 413 -> IssueType.TOOLONG;
             default -> status >= 500 ? IssueType.EXCEPTION : IssueType.INVALID;
         };
+    }
+
+    /** A value that HAPI's parameter binders could not parse (they throw DataFormatException, answered as 500). */
+    private static boolean boundParameterRefused(Throwable error) {
+        Throwable format = causeOfType(error, ca.uhn.fhir.parser.DataFormatException.class);
+        if (format == null) {
+            return false;
+        }
+        for (StackTraceElement frame : format.getStackTrace()) {
+            if (frame.getClassName().startsWith("ca.uhn.fhir.rest.param.binder.")
+                    || frame.getClassName().equals("ca.uhn.fhir.rest.server.method.SearchParameter")
+                    || frame.getClassName().equals("ca.uhn.fhir.rest.server.method.OperationParameter")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static Throwable causeOfType(Throwable error, Class<? extends Throwable> type) {

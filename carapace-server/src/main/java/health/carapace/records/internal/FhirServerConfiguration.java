@@ -1,7 +1,6 @@
 package health.carapace.records.internal;
 
 import ca.uhn.fhir.context.FhirContext;
-import ca.uhn.fhir.parser.StrictErrorHandler;
 import ca.uhn.fhir.rest.api.EncodingEnum;
 import ca.uhn.fhir.rest.server.IResourceProvider;
 import ca.uhn.fhir.rest.server.IServerAddressStrategy;
@@ -36,8 +35,9 @@ class FhirServerConfiguration {
     @Bean
     FhirContext fhirContext() {
         FhirContext fhir = FhirContext.forR4();
-        // Strict: unknown elements and invalid values are refused (400), not logged and dropped.
-        fhir.setParserErrorHandler(new StrictErrorHandler());
+        // Strict: unknown elements and invalid values are refused (400, naming the element's path),
+        // not logged and dropped.
+        fhir.setParserErrorHandler(new NamedParseErrors());
         return fhir;
     }
 
@@ -93,13 +93,19 @@ class FhirServerConfiguration {
             RecordAudit audit, AuditQueries auditQueries, RecordGuard guard, BreakGlass breakGlass,
             health.carapace.access.AccessPolicy accessPolicy, health.carapace.access.ClientAddress clientAddress,
             PublicBaseUrl publicBaseUrl, java.time.Clock clock,
-            List<health.carapace.records.InstanceOperation> instanceOperations) {
+            List<health.carapace.records.InstanceOperation> instanceOperations, DataSource dataSource,
+            @Value("${carapace.search.max-candidates}") int maxCandidates) {
         List<IResourceProvider> providers = new ArrayList<>();
+        Inclusions inclusions = new Inclusions(store, guard, dataSource, maxCandidates);
+        RecordHistory history = new RecordHistory(store);
+        ConditionalCriteria conditional = new ConditionalCriteria(search, guard, audit, dataSource);
+        RecordPatch patches = new RecordPatch(fhir, store, guard);
         for (String type : ResourceTypes.names()) {
             @SuppressWarnings("unchecked")
             Class<? extends Resource> modelClass =
                     (Class<? extends Resource>) fhir.getResourceDefinition(type).getImplementingClass();
-            providers.add(new ResourceProvider(modelClass, store, search, transactions, audit));
+            providers.add(new ResourceProvider(modelClass, store, search, transactions, audit, inclusions, history,
+                    conditional, patches));
         }
         providers.add(new AuditEventProvider(auditQueries, audit, accessPolicy, clientAddress, clock));
         UnsupportedInteractions unsupported = new UnsupportedInteractions(guard);
@@ -109,10 +115,12 @@ class FhirServerConfiguration {
         InstanceOperations operations = new InstanceOperations(instanceOperations, store, reads, audit, transactions,
                 unsupported);
         server.setResourceProviders(providers);
-        server.registerProvider(new BundleProcessor(fhir, store, transactions, audit, guard, reads));
+        server.registerProvider(new BundleProcessor(fhir, store, transactions, audit, guard, reads, conditional));
         server.registerProvider(new BreakGlassOperation(breakGlass, guard, store));
         server.registerProvider(operations);
-        server.setServerConformanceProvider(new CapabilityStatementProvider());
+        // $everything's own limit: a patient's whole record in scope, ids only until a page is rendered
+        server.registerProvider(new PatientEverything(store, history, dataSource, 10 * maxCandidates));
+        server.setServerConformanceProvider(new CapabilityStatementProvider(instanceOperations));
         server.registerInterceptor(new RequestGuards());
         server.registerInterceptor(new StrictBody(maxDepth));
         server.registerInterceptor(new ErrorSanitiser());

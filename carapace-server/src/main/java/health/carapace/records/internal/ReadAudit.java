@@ -45,6 +45,12 @@ final class ReadAudit {
         switch (operation) {
             case HISTORY_INSTANCE, HISTORY_TYPE, HISTORY_SYSTEM -> patientsIn(response)
                     .forEach(patient -> events.add(audit.event(AuditAction.VIEWED, path, patient, null)));
+            case EXTENDED_OPERATION_INSTANCE -> {
+                if (!PatientEverything.OPERATION.equals(request.getOperation())) {
+                    return true;
+                }
+                patientsIn(response).forEach(patient -> events.add(audit.event(AuditAction.VIEWED, path, patient, null)));
+            }
             case SEARCH_TYPE, SEARCH_SYSTEM, GET_PAGE -> {
                 if (operation != RestOperationTypeEnum.GET_PAGE) {
                     events.add(audit.event(AuditAction.SEARCHED, path, null, query(request)));

@@ -56,6 +56,12 @@ final class RecordCategories {
                 + "and c.resource_id = r.resource_id and c.version = r.current_version and c.category = '" + category + "')";
     }
 
+    /** SQL true when the version in {@code v} (a phi.resource_version row) has the category. */
+    static String versionIs(String category) {
+        return "exists (select 1 from phi.resource_category c where c.resource_type = v.resource_type "
+                + "and c.resource_id = v.resource_id and c.version = v.version and c.category = '" + category + "')";
+    }
+
     private static boolean imaging(DocumentReference document) {
         for (DocumentReference.DocumentReferenceContentComponent content : document.getContent()) {
             Attachment attachment = content.getAttachment();

@@ -38,6 +38,8 @@ class RecordSearch {
 
     /** Parameters HAPI handles itself while rendering the result. */
     private static final Set<String> RESULT_PARAMETERS = Set.of("_count", "_format", "_pretty", "_summary", "_elements");
+    /** Parameters that shape the result rather than select it: {@link SearchSort}, {@link Inclusions}. */
+    private static final Set<String> SHAPING_PARAMETERS = Set.of("_sort", "_include", "_revinclude");
     private static final Pattern DAY = Pattern.compile("\\d{4}-\\d{2}-\\d{2}");
 
     private final JdbcClient jdbc;
@@ -91,7 +93,7 @@ class RecordSearch {
             String[] nameAndModifier = entry.getKey().split(":", 2);
             String name = nameAndModifier[0];
             String modifier = nameAndModifier.length > 1 ? nameAndModifier[1] : null;
-            if (RESULT_PARAMETERS.contains(name)) {
+            if (RESULT_PARAMETERS.contains(name) || SHAPING_PARAMETERS.contains(name)) {
                 continue;
             }
             for (String value : entry.getValue()) {
@@ -125,10 +127,11 @@ class RecordSearch {
             throw SafeFhirException.badRequest("This search cannot be served from blind indexes: combine it with "
                     + "patient, subject, _id or an indexed parameter (see GET /fhir/metadata)");
         }
-        if (plan.filters.isEmpty()) {
-            return new SearchResults.Lazy(type, store, jdbc, plan.where.toString(), plan.args, scopes);
+        SearchSort sort = SearchSort.parse(type, parameters);
+        if (plan.filters.isEmpty() && !sort.decrypted()) {
+            return new SearchResults.Lazy(type, store, jdbc, plan.where.toString(), plan.args, scopes, sort.sql());
         }
-        return new SearchResults.Listed(type, store, filtered(type, plan), scopes, jdbc, scopeWhere, scopeArgs);
+        return new SearchResults.Listed(type, store, filtered(type, plan, sort), scopes, jdbc, scopeWhere, scopeArgs);
     }
 
     /**
@@ -136,26 +139,38 @@ class RecordSearch {
      * anything: a total or a page never covers a record the caller may not see.
      */
     private static void narrow(Plan plan, AccessEnforcement.Scopes scopes) {
-        if (scopes.imaging() == null) {
-            if (!scopes.other().unrestricted()) {
-                PatientScope.Clause clause = scopes.other().clause("r.compartment");
-                plan.and(clause.sql(), clause.args().toArray());
-            }
-            return;
+        PatientScope.Clause clause = scopeClause(scopes);
+        if (clause != null) {
+            plan.and(clause.sql(), clause.args().toArray());
         }
-        PatientScope.Clause other = scopes.other().clause("r.compartment");
-        PatientScope.Clause imaging = scopes.imaging().clause("r.compartment");
-        String isImaging = RecordCategories.currentIs(health.carapace.access.Permissions.IMAGING_CATEGORY);
-        List<Object> args = new ArrayList<>(other.args());
-        args.addAll(imaging.args());
-        plan.and("(not " + isImaging + " and (" + other.sql() + ")) or (" + isImaging + " and (" + imaging.sql() + "))",
-                args.toArray());
     }
 
-    /** The candidates that pass every plaintext filter, decrypted, in the order of the candidates. */
-    private List<Resource> filtered(String type, Plan plan) {
+    /**
+     * The scope as SQL over a {@code phi.resource} row aliased {@code r}, or null when it leaves
+     * nothing out: searches, included records and {@code $everything} are all narrowed by it.
+     */
+    static PatientScope.Clause scopeClause(AccessEnforcement.Scopes scopes) {
+        return scopeClause(scopes, "r.compartment",
+                RecordCategories.currentIs(health.carapace.access.Permissions.IMAGING_CATEGORY));
+    }
+
+    /** The same over any row: its compartment column, and SQL true when the row is an imaging record. */
+    static PatientScope.Clause scopeClause(AccessEnforcement.Scopes scopes, String compartment, String isImaging) {
+        if (scopes.imaging() == null) {
+            return scopes.other().unrestricted() ? null : scopes.other().clause(compartment);
+        }
+        PatientScope.Clause other = scopes.other().clause(compartment);
+        PatientScope.Clause imaging = scopes.imaging().clause(compartment);
+        List<Object> args = new ArrayList<>(other.args());
+        args.addAll(imaging.args());
+        return new PatientScope.Clause("(not " + isImaging + " and (" + other.sql() + ")) or (" + isImaging + " and ("
+                + imaging.sql() + "))", args);
+    }
+
+    /** The candidates that pass every plaintext filter, decrypted, in the order of the search. */
+    private List<Resource> filtered(String type, Plan plan, SearchSort sort) {
         List<UUID> candidates = jdbc.sql("select r.resource_id from phi.resource r where " + plan.where
-                        + " order by r.last_updated, r.resource_id limit " + (maxCandidates + 1))
+                        + " order by " + sort.sql() + " limit " + (maxCandidates + 1))
                 .params(plan.args)
                 .query(UUID.class)
                 .list();
@@ -172,6 +187,10 @@ class RecordSearch {
                     matches.add(resource);
                 }
             }
+        }
+        if (sort.decrypted()) {
+            // ordered after decryption, within the bounded candidate set (ADR 0021)
+            matches.sort(sort.comparator());
         }
         return matches;
     }

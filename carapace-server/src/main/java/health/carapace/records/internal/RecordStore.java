@@ -43,6 +43,7 @@ class RecordStore {
     private final SearchIndexer indexer;
     private final WriteGuard guard;
     private final CareTeamLinks careLinks;
+    private final LocalReferences references;
 
     RecordStore(DataSource dataSource, FhirContext fhir, RecordCipher cipher, SearchIndexer indexer, WriteGuard guard,
             CareTeamLinks careLinks) {
@@ -52,6 +53,15 @@ class RecordStore {
         this.indexer = indexer;
         this.guard = guard;
         this.careLinks = careLinks;
+        this.references = new LocalReferences(jdbc, fhir);
+    }
+
+    /**
+     * Runs {@code work} (a transaction's entries) with the reference rule checked once at its end,
+     * when every record the transaction creates exists, in the same database transaction.
+     */
+    <T> T checkingReferencesAtTheEnd(java.util.function.Supplier<T> work) {
+        return references.deferred(work);
     }
 
     /**
@@ -92,6 +102,7 @@ class RecordStore {
         List<UUID> practitioners = CareTeamLinks.practitioners(resource);
         guard.check(health.carapace.access.Interaction.CREATE, type, compartment, category);
         guard.checkCareLinks(type, compartment, practitioners);
+        references.check(resource, compartment);
         keepMaskedValues(type, compartment, null, resource);
         SafeNarrative.check(resource);
         Instant now = now();
@@ -139,6 +150,7 @@ class RecordStore {
         // moving a record to another patient, or into another category, needs access to both sides
         guard.check(health.carapace.access.Interaction.UPDATE, type, compartment, category);
         guard.checkCareLinks(type, compartment, practitioners);
+        references.check(resource, compartment);
         keepMaskedValues(type, compartment, current, resource);
         SafeNarrative.check(resource);
         Instant now = later(current.lastUpdated());
@@ -269,12 +281,47 @@ class RecordStore {
     }
 
     /**
+     * Versions ({@code phi.resource_version v}) matching {@code where}, newest first, {@code from}
+     * to {@code to}: a page of a type's or the server's history. Shredded compartments are left out.
+     */
+    List<Row> versions(String where, List<Object> args, int from, int to) {
+        return jdbc.sql("""
+                select v.resource_type, v.resource_id, v.version, v.compartment, v.last_updated, v.deleted, v.ciphertext, false
+                from phi.resource_version v where (%s) and not %s
+                order by v.last_updated desc, v.resource_type, v.resource_id, v.version desc limit %d offset %d"""
+                        .formatted(where, SHREDDED_VERSION, Math.max(0, to - from), from))
+                .params(args)
+                .query(RecordStore::row)
+                .list();
+    }
+
+    int countVersions(String where, List<Object> args) {
+        return jdbc.sql("select count(*) from phi.resource_version v where (" + where + ") and not " + SHREDDED_VERSION)
+                .params(args)
+                .query(Integer.class)
+                .single();
+    }
+
+    /**
      * Current versions of {@code ids}, in the order given; deleted, shredded (a search page
      * rendered after its patient was shredded) or missing ones are skipped.
      */
     List<Resource> readCurrent(String type, List<UUID> ids) {
+        return readCurrent(type, ids, null);
+    }
+
+    /**
+     * Current versions of {@code ids} that are also in {@code scope} (SQL over {@code phi.resource r};
+     * null: no restriction), in the order given, in one statement: records a response brings
+     * along ({@code _include}) are narrowed to the caller's scope as they are loaded.
+     */
+    List<Resource> readCurrent(String type, List<UUID> ids, health.carapace.access.PatientScope.Clause scope) {
         if (ids.isEmpty()) {
             return List.of();
+        }
+        List<Object> args = new java.util.ArrayList<>(List.of(type, ids.toArray(UUID[]::new)));
+        if (scope != null) {
+            args.addAll(scope.args());
         }
         List<Row> rows = jdbc.sql("""
                 select r.resource_type, r.resource_id, r.current_version, v.compartment, r.last_updated, r.deleted, v.ciphertext,
@@ -282,8 +329,8 @@ class RecordStore {
                 from phi.resource r join phi.resource_version v
                   on v.resource_type = r.resource_type and v.resource_id = r.resource_id and v.version = r.current_version
                 where r.resource_type = ? and r.resource_id = any(?) and not r.deleted
-                  and not %s""".formatted(SHREDDED_VERSION))
-                .params(type, ids.toArray(UUID[]::new))
+                  and not %s and (%s)""".formatted(SHREDDED_VERSION, scope == null ? "true" : scope.sql()))
+                .params(args)
                 .query(RecordStore::row)
                 .list();
         var byId = new java.util.HashMap<UUID, Row>();

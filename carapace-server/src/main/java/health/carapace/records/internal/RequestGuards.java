@@ -30,9 +30,12 @@ final class RequestGuards {
             // FHIR search by POST (Type/_search) sends its parameters as a form
             boolean formSearch = method.equals("POST") && request.getRequestURI().endsWith("/_search")
                     && bare.equals("application/x-www-form-urlencoded");
-            if (!FHIR_TYPES.contains(bare) && !formSearch) {
-                throw new SafeFhirException(415, IssueType.NOTSUPPORTED,
-                        "Unsupported content type: send application/fhir+json or application/fhir+xml");
+            // PATCH takes a JSON Patch document (RecordPatch); its body is scanned like any other
+            boolean jsonPatch = method.equals("PATCH") && bare.equals("application/json-patch+json");
+            if (!FHIR_TYPES.contains(bare) && !formSearch && !jsonPatch) {
+                throw new SafeFhirException(415, IssueType.NOTSUPPORTED, method.equals("PATCH")
+                        ? "Unsupported content type: PATCH takes application/json-patch+json"
+                        : "Unsupported content type: send application/fhir+json or application/fhir+xml");
             }
             if (!utf8OrUnstated(contentType)) {
                 throw new SafeFhirException(415, IssueType.NOTSUPPORTED,

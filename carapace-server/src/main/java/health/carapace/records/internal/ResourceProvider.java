@@ -36,9 +36,18 @@ final class ResourceProvider implements IResourceProvider {
     private final RecordSearch search;
     private final TransactionTemplate transactions;
     private final RecordAudit audit;
+    private final Inclusions inclusions;
+    private final RecordHistory history;
+    private final ConditionalCriteria conditional;
+    private final RecordPatch patches;
 
     ResourceProvider(Class<? extends Resource> type, RecordStore store, RecordSearch search,
-            TransactionTemplate transactions, RecordAudit audit) {
+            TransactionTemplate transactions, RecordAudit audit, Inclusions inclusions, RecordHistory history,
+            ConditionalCriteria conditional, RecordPatch patches) {
+        this.conditional = conditional;
+        this.patches = patches;
+        this.inclusions = inclusions;
+        this.history = history;
         this.type = type;
         this.typeName = type.getSimpleName();
         this.store = store;
@@ -65,22 +74,36 @@ final class ResourceProvider implements IResourceProvider {
     @Create
     public MethodOutcome create(@ResourceParam IBaseResource resource,
             @ca.uhn.fhir.rest.annotation.ConditionalUrlParam String ifNoneExist) {
-        if (ifNoneExist != null) {
-            // Ignoring the header would create a duplicate the client asked us not to create; the
-            // search it names could not be decided and narrowed like a search either (as in bundles).
-            throw SafeFhirException.badRequest("Conditional create (If-None-Exist) is not supported");
-        }
-        RecordStore.Written created = transactions.execute(status -> {
-            RecordStore.Written written = store.create(checkType(resource), null);
+        Resource checked = checkType(resource);
+        record Outcome(RecordStore.Written written, UUID existing) {}
+        Outcome outcome = transactions.execute(status -> {
+            if (ifNoneExist != null) {
+                // If-None-Exist: resolved like a search in the caller's scope; a match means nothing is created
+                java.util.Optional<UUID> existing = conditional.match(typeName, ifNoneExist);
+                if (existing.isPresent()) {
+                    return new Outcome(null, existing.get());
+                }
+            }
+            RecordStore.Written written = store.create(checked, null);
             audit.changed(AuditAction.CREATED, typeName, written.resource().getIdElement().getIdPart(),
                     java.util.Optional.ofNullable(written.patient()));
-            return written;
+            return new Outcome(written, null);
         });
-        return new MethodOutcome(created.resource().getIdElement(), true).setResource(StoredEcho.attach(created));
+        if (outcome.existing() != null) {
+            // 200 with the existing record's id only: nothing of it is read or sent
+            return new MethodOutcome(new IdType(typeName, outcome.existing().toString()), false);
+        }
+        return new MethodOutcome(outcome.written().resource().getIdElement(), true)
+                .setResource(StoredEcho.attach(outcome.written()));
     }
 
     @Update
-    public MethodOutcome update(@IdParam IdType id, @ResourceParam IBaseResource resource) {
+    public MethodOutcome update(@IdParam IdType id, @ResourceParam IBaseResource resource,
+            @ca.uhn.fhir.rest.annotation.ConditionalUrlParam String conditionalUrl) {
+        Resource checked = checkType(resource);
+        if (id == null || !id.hasIdPart()) {
+            return conditionalUpdate(checked, conditionalUrl);
+        }
         UUID uuid = Ids.parse(id.getIdPart()).orElseThrow(() -> new SafeFhirException(405,
                 org.hl7.fhir.r4.model.OperationOutcome.IssueType.NOTSUPPORTED,
                 "This server assigns resource ids: create new resources with POST"));
@@ -89,21 +112,98 @@ final class ResourceProvider implements IResourceProvider {
                 .orElseThrow(() -> new SafeFhirException(412, org.hl7.fhir.r4.model.OperationOutcome.IssueType.CONFLICT,
                         "If-Match must name a version number")) : null;
         RecordStore.Written updated = transactions.execute(status -> {
-            RecordStore.Written written = store.update(typeName, uuid, checkType(resource), expected);
+            RecordStore.Written written = store.update(typeName, uuid, checked, expected);
             audit.changed(AuditAction.MODIFIED, typeName, uuid.toString(), java.util.Optional.ofNullable(written.patient()));
             return written;
         });
         return new MethodOutcome(updated.resource().getIdElement(), false).setResource(StoredEcho.attach(updated));
     }
 
-    @Delete
-    public MethodOutcome delete(@IdParam IdType id) {
-        if (id == null || !id.hasIdPart()) {
-            // DELETE Type?criteria: HAPI passes no id
-            throw SafeFhirException.badRequest("Conditional delete is not supported: delete one resource by its id");
+    /**
+     * {@code PUT Type?criteria}: no match in the caller's scope creates (this server assigns the
+     * id), one updates it, several are a 412. A body id other than the match's is refused.
+     */
+    private MethodOutcome conditionalUpdate(Resource resource, String conditionalUrl) {
+        if (conditionalUrl == null) {
+            throw SafeFhirException.badRequest("An update names one resource (Type/id) or conditional criteria (Type?...)");
         }
-        UUID uuid = Ids.require(id.getIdPart());
+        record Outcome(RecordStore.Written written, boolean created) {}
+        Outcome outcome = transactions.execute(status -> {
+            java.util.Optional<UUID> match = conditional.match(typeName, conditionalUrl);
+            if (match.isEmpty()) {
+                resource.setId((String) null);
+                RecordStore.Written written = store.create(resource, null);
+                audit.changed(AuditAction.CREATED, typeName, written.resource().getIdElement().getIdPart(),
+                        java.util.Optional.ofNullable(written.patient()));
+                return new Outcome(written, true);
+            }
+            if (resource.getIdElement().hasIdPart() && !resource.getIdElement().getIdPart().equals(match.get().toString())) {
+                throw SafeFhirException.badRequest("The resource id does not match the record the criteria select");
+            }
+            RecordStore.Written written = store.update(typeName, match.get(), resource, null);
+            audit.changed(AuditAction.MODIFIED, typeName, match.get().toString(),
+                    java.util.Optional.ofNullable(written.patient()));
+            return new Outcome(written, false);
+        });
+        return new MethodOutcome(outcome.written().resource().getIdElement(), outcome.created())
+                .setResource(StoredEcho.attach(outcome.written()));
+    }
+
+    /**
+     * JSON Patch (RFC 6902), decided as a patch of the current version, applied to it as this
+     * caller would read it, then stored through the update path ({@link RecordPatch}).
+     */
+    @ca.uhn.fhir.rest.annotation.Patch
+    public MethodOutcome patch(@IdParam IdType id, ca.uhn.fhir.rest.api.PatchTypeEnum patchType,
+            @ResourceParam String body, @ca.uhn.fhir.rest.annotation.ConditionalUrlParam String conditionalUrl) {
+        if (patchType != ca.uhn.fhir.rest.api.PatchTypeEnum.JSON_PATCH) {
+            throw new SafeFhirException(415, org.hl7.fhir.r4.model.OperationOutcome.IssueType.NOTSUPPORTED,
+                    "Only JSON Patch (Content-Type application/json-patch+json) is supported; FHIRPath Patch is not");
+        }
+        RecordStore.Written updated = transactions.execute(status -> {
+            UUID uuid;
+            if (id == null || !id.hasIdPart()) {
+                if (conditionalUrl == null) {
+                    throw SafeFhirException.badRequest("A patch names one resource (Type/id) or conditional criteria");
+                }
+                uuid = conditional.match(typeName, conditionalUrl).orElseThrow(SafeFhirException::notFound);
+            } else {
+                uuid = Ids.parse(id.getIdPart()).orElseThrow(SafeFhirException::notFound);
+            }
+            java.util.OptionalLong ifMatch = id != null && id.hasVersionIdPart() ? versionOrConflict(id.getVersionIdPart())
+                    : java.util.OptionalLong.empty();
+            RecordPatch.Patched patched = patches.apply(typeName, uuid, body, ifMatch);
+            RecordStore.Written written = store.update(typeName, uuid, patched.resource(), patched.version());
+            audit.changed(AuditAction.MODIFIED, typeName, uuid.toString(), java.util.Optional.ofNullable(written.patient()));
+            return written;
+        });
+        return new MethodOutcome(updated.resource().getIdElement(), false).setResource(StoredEcho.attach(updated));
+    }
+
+    private static java.util.OptionalLong versionOrConflict(String version) {
+        java.util.OptionalLong parsed = Ids.version(version);
+        if (parsed.isEmpty()) {
+            throw new SafeFhirException(412, org.hl7.fhir.r4.model.OperationOutcome.IssueType.CONFLICT,
+                    "If-Match must name a version number");
+        }
+        return parsed;
+    }
+
+    @Delete
+    public MethodOutcome delete(@IdParam IdType id,
+            @ca.uhn.fhir.rest.annotation.ConditionalUrlParam String conditionalUrl) {
         transactions.executeWithoutResult(status -> {
+            UUID uuid;
+            if (id == null || !id.hasIdPart()) {
+                // DELETE Type?criteria: no match in the caller's scope deletes nothing (204), several are a 412
+                java.util.Optional<UUID> match = conditional.match(typeName, conditionalUrl);
+                if (match.isEmpty()) {
+                    return;
+                }
+                uuid = match.get();
+            } else {
+                uuid = Ids.require(id.getIdPart());
+            }
             String patient = store.compartmentOfCurrent(typeName, uuid);
             store.delete(typeName, uuid);
             audit.changed(AuditAction.DELETED, typeName, uuid.toString(),
@@ -117,37 +217,32 @@ final class ResourceProvider implements IResourceProvider {
         UUID uuid = Ids.require(id.getIdPart());
         List<IBaseResource> versions = new ArrayList<>();
         for (RecordStore.Row row : store.history(typeName, uuid)) {
-            if (row.deleted()) {
-                versions.add(deletionMarker(row));
-            } else {
-                versions.add(store.open(row));
-            }
+            versions.add(RecordHistory.entry(store, row));
         }
         return versions;
     }
 
+    /** The type's history, narrowed to the caller's scope ({@link AccessEnforcement} decided it). */
+    @History
+    public IBundleProvider typeHistory(RequestDetails request, @ca.uhn.fhir.rest.annotation.Since InstantType since) {
+        @SuppressWarnings("unchecked")
+        var scopes = (java.util.Map<String, AccessEnforcement.Scopes>) request.getUserData()
+                .get(AccessEnforcement.SCOPES_BY_TYPE_KEY);
+        if (scopes == null || !scopes.containsKey(typeName)) {
+            throw RecordGuard.forbidden("no-decision");
+        }
+        return history.of(scopes, since == null || since.getValue() == null ? null : since.getValue().toInstant());
+    }
+
     @Search(allowUnknownParams = true)
     public IBundleProvider search(RequestDetails request) {
-        IBundleProvider results = search.search(typeName, request.getParameters(),
+        Inclusions.Requested includes = Inclusions.parse(typeName, request.getParameters());
+        IBundleProvider results = inclusions.around(search.search(typeName, request.getParameters(),
                 (AccessEnforcement.Scopes) request.getUserData().get(AccessEnforcement.SCOPE_KEY),
-                Boolean.TRUE.equals(request.getUserData().get(AccessEnforcement.SSN_VISIBLE_KEY)));
+                Boolean.TRUE.equals(request.getUserData().get(AccessEnforcement.SSN_VISIBLE_KEY))), includes);
         // kept for the response, whose self link may have to become an opaque page link
         request.getUserData().put(OpaqueSearchLinks.RESULTS_KEY, results);
         return results;
-    }
-
-    private Resource deletionMarker(RecordStore.Row row) {
-        try {
-            Resource marker = type.getDeclaredConstructor().newInstance();
-            marker.setId(new IdType(typeName, row.id().toString(), Long.toString(row.version())));
-            marker.getMeta().setVersionId(Long.toString(row.version()));
-            marker.getMeta().setLastUpdated(java.util.Date.from(row.lastUpdated()));
-            ResourceMetadataKeyEnum.DELETED_AT.put(marker, new InstantType(java.util.Date.from(row.lastUpdated())));
-            ResourceMetadataKeyEnum.ENTRY_TRANSACTION_METHOD.put(marker, BundleEntryTransactionMethodEnum.DELETE);
-            return marker;
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("cannot instantiate " + typeName, e);
-        }
     }
 
     private Resource checkType(IBaseResource resource) {

@@ -35,6 +35,24 @@ final class ResourceTypes {
         PATIENT_LINK.put("CareTeam", "subject");
         // A visit (telehealth): its patient is the participant whose actor is a Patient.
         PATIENT_LINK.put("Appointment", APPOINTMENT_PATIENT);
+        // The base types of the US Core profiles (issue 17): adding a type is a row here, a row in
+        // the permission vocabulary (access) and its search parameters in SearchCatalog.
+        PATIENT_LINK.put("Location", null);
+        PATIENT_LINK.put("PractitionerRole", null);
+        PATIENT_LINK.put("Medication", null);
+        PATIENT_LINK.put("Questionnaire", null);
+        PATIENT_LINK.put("RelatedPerson", "patient");
+        PATIENT_LINK.put("Coverage", "beneficiary");
+        PATIENT_LINK.put("Goal", "subject");
+        PATIENT_LINK.put("ServiceRequest", "subject");
+        PATIENT_LINK.put("MedicationAdministration", "subject");
+        PATIENT_LINK.put("MedicationDispense", "subject");
+        PATIENT_LINK.put("Device", "patient");
+        PATIENT_LINK.put("Specimen", "subject");
+        PATIENT_LINK.put("QuestionnaireResponse", "subject");
+        // Provenance names what it is about in target (many references): its patient is the
+        // first target that is a Patient, as in FHIR's Patient compartment.
+        PATIENT_LINK.put("Provenance", "target");
     }
 
 
@@ -55,16 +73,27 @@ final class ResourceTypes {
             return Optional.empty();
         }
         if (resource instanceof org.hl7.fhir.r4.model.Appointment appointment) {
-            return appointment.getParticipant().stream()
-                    .map(org.hl7.fhir.r4.model.Appointment.AppointmentParticipantComponent::getActor)
-                    .filter(actor -> actor.hasReference() && "Patient".equals(actor.getReferenceElement().getResourceType()))
-                    .findFirst();
+            return firstPatient(appointment.getParticipant().stream()
+                    .map(org.hl7.fhir.r4.model.Appointment.AppointmentParticipantComponent::getActor));
         }
         var property = resource.getNamedProperty(link);
         if (property == null || !property.hasValues()) {
             return Optional.empty();
         }
+        if (property.isList()) {
+            // a repeating element (Provenance.target): the first value naming a Patient
+            return firstPatient(property.getValues().stream()
+                    .filter(org.hl7.fhir.r4.model.Reference.class::isInstance)
+                    .map(org.hl7.fhir.r4.model.Reference.class::cast));
+        }
         return Optional.of((org.hl7.fhir.r4.model.Reference) property.getValues().get(0));
+    }
+
+    private static Optional<org.hl7.fhir.r4.model.Reference> firstPatient(
+            java.util.stream.Stream<org.hl7.fhir.r4.model.Reference> references) {
+        return references
+                .filter(actor -> actor.hasReference() && "Patient".equals(actor.getReferenceElement().getResourceType()))
+                .findFirst();
     }
 
     /** The element that references the patient, for clinical types. */

@@ -19,6 +19,16 @@ final class SafeFhirException extends BaseServerResponseException implements Saf
         return new SafeFhirException(400, IssueType.INVALID, message);
     }
 
+    /** A body that does not fit the schema, with the element's path in {@code issue.expression} when known. */
+    static SafeFhirException structure(String message, String expression) {
+        SafeFhirException refusal = new SafeFhirException(400, IssueType.STRUCTURE, message);
+        if (expression != null) {
+            ((org.hl7.fhir.r4.model.OperationOutcome) refusal.getOperationOutcome()).getIssueFirstRep()
+                    .addExpression(expression);
+        }
+        return refusal;
+    }
+
     static SafeFhirException notFound() {
         return new SafeFhirException(404, IssueType.NOTFOUND, "Resource not found");
     }

@@ -66,7 +66,50 @@ final class SearchCatalog {
                 "Administrative gender; low-entropy, so it needs another narrowing parameter",
                 r -> List.of(((Patient) r).getGenderElement())));
 
+        // The directory (shared compartment): by name and identifier, through blind indexes as
+        // for patients. Practitioner names are people's names: the same prefix rule.
+        add("Practitioner", new Param("identifier", Kind.TOKEN, Serving.BLIND_INDEX,
+                "A practitioner identifier (system|value or value), e.g. an NPI",
+                r -> ((org.hl7.fhir.r4.model.Practitioner) r).getIdentifier()));
+        add("Practitioner", new Param("family", Kind.STRING, Serving.BLIND_INDEX,
+                "Family name, starts-with, at least 3 characters",
+                r -> ((org.hl7.fhir.r4.model.Practitioner) r).getName().stream().map(HumanName::getFamilyElement).toList()));
+        add("Practitioner", new Param("given", Kind.STRING, Serving.BLIND_INDEX,
+                "Given name, starts-with, at least 3 characters",
+                r -> ((org.hl7.fhir.r4.model.Practitioner) r).getName().stream().flatMap(n -> n.getGiven().stream()).toList()));
+        add("Practitioner", new Param("name", Kind.STRING, Serving.BLIND_INDEX,
+                "Any family or given name, starts-with, at least 3 characters",
+                r -> names(((org.hl7.fhir.r4.model.Practitioner) r).getName())));
+        add("Organization", new Param("identifier", Kind.TOKEN, Serving.BLIND_INDEX,
+                "An organisation identifier (system|value or value)",
+                r -> ((org.hl7.fhir.r4.model.Organization) r).getIdentifier()));
+        add("Organization", new Param("name", Kind.STRING, Serving.BLIND_INDEX,
+                "Name or alias, starts-with, at least 3 characters", r -> {
+                    var organization = (org.hl7.fhir.r4.model.Organization) r;
+                    List<StringType> names = new ArrayList<>();
+                    if (organization.hasName()) {
+                        names.add(organization.getNameElement());
+                    }
+                    names.addAll(organization.getAlias());
+                    return names;
+                }));
+        add("Location", new Param("identifier", Kind.TOKEN, Serving.BLIND_INDEX,
+                "A location identifier (system|value or value)", r -> ((org.hl7.fhir.r4.model.Location) r).getIdentifier()));
+        add("Location", new Param("name", Kind.STRING, Serving.BLIND_INDEX,
+                "Name, starts-with, at least 3 characters",
+                r -> List.of(((org.hl7.fhir.r4.model.Location) r).getNameElement())));
+        add("RelatedPerson", new Param("identifier", Kind.TOKEN, Serving.BLIND_INDEX,
+                "A related person's identifier (system|value or value)",
+                r -> ((org.hl7.fhir.r4.model.RelatedPerson) r).getIdentifier()));
+        add("Medication", new Param("code", Kind.TOKEN, Serving.BLIND_INDEX, "Code (system|code or code)",
+                r -> List.of(((org.hl7.fhir.r4.model.Medication) r).getCode())));
+
         code("Observation", r -> List.of(((Observation) r).getCode()));
+        code("ServiceRequest", r -> List.of(((org.hl7.fhir.r4.model.ServiceRequest) r).getCode()));
+        code("MedicationAdministration", r -> ((org.hl7.fhir.r4.model.MedicationAdministration) r).hasMedicationCodeableConcept()
+                ? List.of(((org.hl7.fhir.r4.model.MedicationAdministration) r).getMedicationCodeableConcept()) : List.of());
+        code("MedicationDispense", r -> ((org.hl7.fhir.r4.model.MedicationDispense) r).hasMedicationCodeableConcept()
+                ? List.of(((org.hl7.fhir.r4.model.MedicationDispense) r).getMedicationCodeableConcept()) : List.of());
         code("Condition", r -> List.of(((Condition) r).getCode()));
         code("AllergyIntolerance", r -> List.of(((AllergyIntolerance) r).getCode()));
         code("MedicationRequest", r -> ((MedicationRequest) r).hasMedicationCodeableConcept()
@@ -94,6 +137,24 @@ final class SearchCatalog {
         status("Immunization", r -> List.of(((Immunization) r).getStatusElement()));
         status("CarePlan", r -> List.of(((CarePlan) r).getStatusElement()));
         status("CareTeam", r -> List.of(((CareTeam) r).getStatusElement()));
+        status("ServiceRequest", r -> List.of(((org.hl7.fhir.r4.model.ServiceRequest) r).getStatusElement()));
+        status("MedicationAdministration",
+                r -> List.of(((org.hl7.fhir.r4.model.MedicationAdministration) r).getStatusElement()));
+        status("MedicationDispense", r -> List.of(((org.hl7.fhir.r4.model.MedicationDispense) r).getStatusElement()));
+        status("Device", r -> List.of(((org.hl7.fhir.r4.model.Device) r).getStatusElement()));
+        status("Coverage", r -> List.of(((org.hl7.fhir.r4.model.Coverage) r).getStatusElement()));
+        status("Specimen", r -> List.of(((org.hl7.fhir.r4.model.Specimen) r).getStatusElement()));
+        status("QuestionnaireResponse", r -> List.of(((org.hl7.fhir.r4.model.QuestionnaireResponse) r).getStatusElement()));
+        status("Questionnaire", r -> List.of(((org.hl7.fhir.r4.model.Questionnaire) r).getStatusElement()));
+        add("Goal", new Param("lifecycle-status", Kind.TOKEN, Serving.FILTER,
+                "Lifecycle status; low-entropy, so it needs patient, subject or another narrowing parameter",
+                r -> List.of(((org.hl7.fhir.r4.model.Goal) r).getLifecycleStatusElement())));
+        add("ServiceRequest", new Param("authored", Kind.DATE, Serving.FILTER,
+                "When the request was made; filters decrypted candidates, so it needs a narrowing parameter",
+                r -> List.of(((org.hl7.fhir.r4.model.ServiceRequest) r).getAuthoredOnElement())));
+        add("QuestionnaireResponse", new Param("authored", Kind.DATE, Serving.FILTER,
+                "When the answers were gathered; filters decrypted candidates, so it needs a narrowing parameter",
+                r -> List.of(((org.hl7.fhir.r4.model.QuestionnaireResponse) r).getAuthoredElement())));
 
         for (String type : ResourceTypes.names()) {
             if (ResourceTypes.patientLink(type).isPresent()) {
@@ -140,8 +201,12 @@ final class SearchCatalog {
     }
 
     private static List<StringType> allNames(Resource r) {
+        return names(((Patient) r).getName());
+    }
+
+    private static List<StringType> names(List<HumanName> humanNames) {
         List<StringType> names = new ArrayList<>();
-        for (HumanName name : ((Patient) r).getName()) {
+        for (HumanName name : humanNames) {
             if (name.hasFamily()) {
                 names.add(name.getFamilyElement());
             }

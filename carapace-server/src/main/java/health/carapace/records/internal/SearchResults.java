@@ -26,6 +26,14 @@ final class SearchResults {
         AccessEnforcement.Scopes scopes();
     }
 
+    /**
+     * Results that span several types (server history, {@code $everything}), each type under the
+     * scope it was narrowed to: a later page is decided again for every one of them.
+     */
+    interface MultiScoped {
+        java.util.Map<String, AccessEnforcement.Scopes> scopesByType();
+    }
+
     /** What both kinds share: no cached UUID (HAPI's paging provider assigns one), default page size. */
     private abstract static class Ids implements IBundleProvider, Scoped {
         private final InstantType published = InstantType.now();
@@ -139,16 +147,18 @@ final class SearchResults {
         private final JdbcClient jdbc;
         private final String where;
         private final List<Object> args;
+        private final String order;
         private Integer size;
 
         Lazy(String type, RecordStore store, JdbcClient jdbc, String where, List<Object> args,
-                AccessEnforcement.Scopes scopes) {
+                AccessEnforcement.Scopes scopes, String order) {
             super(type, scopes);
             this.type = type;
             this.store = store;
             this.jdbc = jdbc;
             this.where = where;
             this.args = List.copyOf(args);
+            this.order = order;
         }
 
         @Override
@@ -157,7 +167,7 @@ final class SearchResults {
                 return List.of();
             }
             List<UUID> ids = jdbc.sql("select r.resource_id from phi.resource r where " + where
-                            + " order by r.last_updated, r.resource_id limit " + (to - from) + " offset " + from)
+                            + " order by " + order + " limit " + (to - from) + " offset " + from)
                     .params(args)
                     .query(UUID.class)
                     .list();

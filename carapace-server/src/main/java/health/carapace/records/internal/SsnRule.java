@@ -374,9 +374,11 @@ final class SsnRule {
 
     /**
      * Whether search parameters could confirm an SSN: an {@code identifier} criterion (of any
-     * resource type) with any modifier, without a system, in the us-ssn namespace, or with an SSN-shaped value
-     * whatever the system (the type {@code SS} that makes a custom system's identifier an SSN is
-     * not in the query, so the value decides).
+     * resource type) with any modifier, in the us-ssn namespace, or with an SSN-shaped value
+     * whatever the system or none (the type {@code SS} that makes a custom system's identifier an
+     * SSN is not in the query, so the value decides). A value without a system that is not
+     * SSN-shaped is served: the search's match ({@link RecordSearch}) never counts an identifier
+     * {@link #isSsn} recognises for a caller without view:ssn, so it can confirm no SSN.
      */
     static boolean searchNamesSsn(Map<String, String[]> parameters) {
         for (var entry : parameters.entrySet()) {
@@ -391,7 +393,7 @@ final class SsnRule {
             for (String value : entry.getValue()) {
                 for (String alternative : RecordSearch.splitOr(value == null ? "" : value)) {
                     int bar = alternative.indexOf('|');
-                    if (bar < 0 || isSsnSystem(alternative.substring(0, bar))
+                    if ((bar >= 0 && isSsnSystem(alternative.substring(0, bar)))
                             || isSsnShaped(alternative.substring(bar + 1))) {
                         return true;
                     }

@@ -86,6 +86,12 @@ final class StrictBody {
             return true;
         }
         EncodingEnum encoding = RestfulServerUtils.determineRequestEncodingNoDefault(request);
+        String contentType = request.getHeader("Content-Type");
+        if (encoding == null && contentType != null
+                && contentType.strip().toLowerCase(java.util.Locale.ROOT).startsWith("application/json-patch+json")) {
+            // a JSON Patch (RecordPatch) is JSON like any body: the same scan, before any parser sees it
+            encoding = EncodingEnum.JSON;
+        }
         if (encoding != EncodingEnum.JSON && encoding != EncodingEnum.XML) {
             return true;
         }

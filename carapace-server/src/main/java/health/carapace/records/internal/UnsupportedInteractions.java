@@ -49,10 +49,7 @@ final class UnsupportedInteractions {
             return "Named queries (_query) are not supported";
         }
         if (operation != null && operation.startsWith("$")) {
-            return "This operation is not supported; the operations served are $break-glass, $break-glass-close and $start-visit (on Appointment)";
-        }
-        if ("_history".equals(operation)) {
-            return "History is served for one resource (Type/id/_history), not for a type or the whole server";
+            return "This operation is not supported; GET /fhir/metadata lists the operations served";
         }
         return "This interaction (method, path and parameters) is not supported";
     }

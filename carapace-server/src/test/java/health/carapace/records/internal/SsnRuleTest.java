@@ -61,8 +61,9 @@ class SsnRuleTest {
             assertThat(AccessEnforcement.searchesSsn(Map.of("identifier", new String[] {"urn:zq:custom|" + value})))
                     .as(value).isFalse();
         }
-        // without a system a value could match an SSN: refused whatever it looks like
-        assertThat(AccessEnforcement.searchesSsn(Map.of("identifier", new String[] {"MRN-1234"}))).isTrue();
+        // without a system: served unless SSN-shaped, since the match never counts an SSN (issue 17)
+        assertThat(AccessEnforcement.searchesSsn(Map.of("identifier", new String[] {"MRN-1234"}))).isFalse();
+        assertThat(AccessEnforcement.searchesSsn(Map.of("identifier", new String[] {"111-22-3333"}))).isTrue();
         assertThat(AccessEnforcement.searchesSsn(Map.of("identifier:of-type", new String[] {"a|b|111223333"}))).isTrue();
     }
 

@@ -1,0 +1,165 @@
+package health.carapace.records.internal;
+
+import ca.uhn.fhir.rest.api.server.IBundleProvider;
+import health.carapace.access.Interaction;
+import health.carapace.audit.AuditAction;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import javax.sql.DataSource;
+import org.hl7.fhir.instance.model.api.IBaseResource;
+import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
+import org.springframework.jdbc.core.simple.JdbcClient;
+
+/**
+ * The criteria of a conditional create ({@code If-None-Exist}, also in transactions), conditional
+ * update and conditional delete, resolved by the same search as {@code GET Type?criteria}: through
+ * the blind indexes, narrowed in SQL to the caller's scope for searching the type, SSN identifiers
+ * never matching for a caller without view:ssn and SSN criteria refused for them. A record outside
+ * the caller's scope is never a match, so the answer reveals nothing the caller could not search
+ * for (docs/ACCESS.md, "Conditional writes"). Criteria that blind indexes cannot serve are refused
+ * by the search with the message that names what can be used. More than one match is a 412.
+ *
+ * <p>Conditional writes of one type are serialised (a transaction-scoped advisory lock keyed by
+ * the type alone, never by the criteria, which may be PHI), so two concurrent conditional creates
+ * cannot both find nothing and both create.
+ */
+final class ConditionalCriteria {
+
+    /** Parameters that shape a result; meaningless, and refused, as criteria. */
+    private static final Set<String> NOT_CRITERIA = Set.of("_count", "_sort", "_include", "_revinclude", "_summary",
+            "_elements", "_format", "_pretty", "_total", "_contained", "_containedType");
+
+    private final RecordSearch search;
+    private final RecordGuard guard;
+    private final RecordAudit audit;
+    private final JdbcClient jdbc;
+
+    ConditionalCriteria(RecordSearch search, RecordGuard guard, RecordAudit audit, DataSource dataSource) {
+        this.search = search;
+        this.guard = guard;
+        this.audit = audit;
+        this.jdbc = JdbcClient.create(dataSource);
+    }
+
+    /**
+     * The record of {@code type} the criteria name, in the caller's scope: empty for none, 412 for
+     * several. Runs in the caller's transaction (the lock and the audit event are part of it).
+     *
+     * @param criteria a query string ({@code identifier=a|b&family=c}), optionally after {@code Type?}
+     */
+    java.util.Optional<UUID> match(String type, String criteria) {
+        Map<String, String[]> parameters = parse(type, criteria);
+        String path = "/fhir/" + type;
+        jdbc.sql("select 1 from pg_advisory_xact_lock(?)").param(lockKey(type)).query((rs, n) -> 1).list();
+        boolean maySeeSsn = guard.maySeeSsn();
+        if (!maySeeSsn && SsnRule.searchNamesSsn(parameters)) {
+            throw guard.refuse(RecordAudit.user(), "ssn-search-needs-view-ssn", path, null);
+        }
+        AccessEnforcement.Scopes scopes = AccessEnforcement.scopesOf(guard, Interaction.SEARCH, type, path);
+        if (scopes.empty()) {
+            // nothing is visible to this caller, so nothing can match; the write is decided on its own
+            return java.util.Optional.empty();
+        }
+        IBundleProvider results = search.search(type, parameters, scopes, maySeeSsn);
+        Integer size = results.size();
+        audit.trail().recordInTransaction(List.of(audit.event(AuditAction.SEARCHED, path, null, query(parameters))));
+        if (size != null && size > 1) {
+            throw new SafeFhirException(412, IssueType.MULTIPLEMATCHES,
+                    "The conditional criteria match more than one resource; make them more selective");
+        }
+        List<IBaseResource> found = results.getResources(0, 2);
+        if (found.size() > 1) {
+            throw new SafeFhirException(412, IssueType.MULTIPLEMATCHES,
+                    "The conditional criteria match more than one resource; make them more selective");
+        }
+        return found.stream().findFirst().map(resource -> UUID.fromString(resource.getIdElement().getIdPart()));
+    }
+
+    /** The criteria as parameters, strictly percent-decoded; refused (400) without echoing anything. */
+    static Map<String, String[]> parse(String type, String criteria) {
+        String query = criteria == null ? "" : criteria.strip();
+        int question = query.indexOf('?');
+        if (question >= 0) {
+            if (!query.substring(0, question).equals(type) && question > 0) {
+                throw SafeFhirException.badRequest("Conditional criteria must search the type written");
+            }
+            query = query.substring(question + 1);
+        }
+        Map<String, List<String>> values = new LinkedHashMap<>();
+        for (String pair : query.split("&")) {
+            if (pair.isEmpty()) {
+                continue;
+            }
+            int equals = pair.indexOf('=');
+            String name = decode(equals < 0 ? pair : pair.substring(0, equals));
+            String value = equals < 0 ? "" : decode(pair.substring(equals + 1));
+            if (NOT_CRITERIA.contains(name.split(":", 2)[0])) {
+                throw SafeFhirException.badRequest("Conditional criteria select records: result parameters such as "
+                        + "_count, _sort or _include cannot be used in them");
+            }
+            if (!value.isBlank()) {
+                values.computeIfAbsent(name, n -> new ArrayList<>()).add(value);
+            }
+        }
+        if (values.isEmpty()) {
+            throw SafeFhirException.badRequest("Conditional criteria are empty; give at least one search parameter "
+                    + "served from a blind index or metadata (GET /fhir/metadata lists them)");
+        }
+        Map<String, String[]> parameters = new LinkedHashMap<>();
+        values.forEach((name, list) -> parameters.put(name, list.toArray(String[]::new)));
+        return parameters;
+    }
+
+    private static String decode(String encoded) {
+        try {
+            byte[] bytes = new byte[encoded.length()];
+            int length = 0;
+            for (int i = 0; i < encoded.length(); i++) {
+                char c = encoded.charAt(i);
+                if (c == '%') {
+                    if (i + 2 >= encoded.length()) {
+                        throw new IllegalArgumentException();
+                    }
+                    bytes[length++] = (byte) Integer.parseInt(encoded.substring(i + 1, i + 3), 16);
+                    i += 2;
+                } else if (c == '+') {
+                    bytes[length++] = ' ';
+                } else if (c < 0x80) {
+                    bytes[length++] = (byte) c;
+                } else {
+                    throw new IllegalArgumentException();
+                }
+            }
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes, 0, length)).toString();
+        } catch (IllegalArgumentException | CharacterCodingException e) {
+            throw SafeFhirException.badRequest("Conditional criteria are not valid percent-encoded UTF-8");
+        }
+    }
+
+    private static String query(Map<String, String[]> parameters) {
+        StringBuilder query = new StringBuilder();
+        new java.util.TreeMap<>(parameters).forEach((name, values) -> {
+            for (String value : values) {
+                query.append(query.isEmpty() ? "" : "&")
+                        .append(java.net.URLEncoder.encode(name, StandardCharsets.UTF_8)).append('=')
+                        .append(java.net.URLEncoder.encode(value, StandardCharsets.UTF_8));
+            }
+        });
+        return query.toString();
+    }
+
+    /** One advisory lock per type (a fixed namespace in the high bits, the type name's hash below). */
+    private static long lockKey(String type) {
+        return (0x43_4F_4E_44L << 32) | (type.hashCode() & 0xFFFF_FFFFL);
+    }
+}

@@ -1,0 +1,144 @@
+package health.carapace.records.internal;
+
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.parser.DataFormatException;
+import health.carapace.access.Interaction;
+import jakarta.json.Json;
+import jakarta.json.JsonArray;
+import jakarta.json.JsonException;
+import jakarta.json.JsonObject;
+import jakarta.json.JsonString;
+import jakarta.json.JsonStructure;
+import jakarta.json.JsonValue;
+import jakarta.json.stream.JsonParsingException;
+import java.io.StringReader;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.UUID;
+import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
+import org.hl7.fhir.r4.model.Resource;
+
+/**
+ * FHIR PATCH with a JSON Patch (RFC 6902, Jakarta JSON Processing). The patch is decided as a
+ * patch of the record's current version on its metadata before anything is decrypted (404, 403,
+ * 410 and 412 as for an update), applied to the decrypted resource <em>as this caller would read
+ * it</em> (SSNs masked for a caller without view:ssn, so neither {@code test} nor {@code copy} can
+ * probe or move a value the caller may not see), and the result goes through the update path:
+ * validation, the masked-value rule ({@link MaskedWriteBack}), the SSN rule, the decision on the
+ * target compartment, versioning and audit. The version patched is the one the update must
+ * replace, so a concurrent change is a 412, never a lost update.
+ *
+ * <p>A patch may not touch {@code id}, {@code resourceType} or {@code meta} (the server owns them)
+ * nor replace the whole document. Refusals name the problem, never a path or value from the patch.
+ */
+final class RecordPatch {
+
+    private static final Set<String> OPERATIONS = Set.of("add", "remove", "replace", "move", "copy", "test");
+    private static final Set<String> SERVER_OWNED = Set.of("/id", "/resourceType", "/meta");
+
+    private final FhirContext fhir;
+    private final RecordStore store;
+    private final RecordGuard guard;
+
+    RecordPatch(FhirContext fhir, RecordStore store, RecordGuard guard) {
+        this.fhir = fhir;
+        this.store = store;
+        this.guard = guard;
+    }
+
+    /** The patched resource and the version it was computed from. */
+    record Patched(Resource resource, long version) {}
+
+    Patched apply(String type, UUID id, String body, OptionalLong ifMatch) {
+        String path = "/fhir/" + type + "/" + id;
+        Optional<RecordStore.Loaded> loaded = store.load(type, id, null);
+        if (loaded.isEmpty()) {
+            guard.scope(Interaction.PATCH, type, null, path);
+            throw SafeFhirException.notFound();
+        }
+        RecordStore.Row row = loaded.get().row();
+        guard.decide(Interaction.PATCH, type, row.compartment(), loaded.get().category(), path);
+        if (row.shredded()) {
+            throw SafeFhirException.shredded();
+        }
+        if (row.deleted()) {
+            throw SafeFhirException.gone();
+        }
+        if (ifMatch.isPresent() && ifMatch.getAsLong() != row.version()) {
+            throw new SafeFhirException(412, IssueType.CONFLICT, "Version conflict: If-Match names version "
+                    + ifMatch.getAsLong() + " but the current version is " + row.version());
+        }
+        JsonArray patch = operations(body);
+        Resource current = store.parse(store.plaintext(row));
+        if (!guard.maySeeSsn()) {
+            SsnMasking.maskAll(fhir, current);
+        }
+        JsonStructure target = Json.createReader(new StringReader(fhir.newJsonParser().encodeResourceToString(current)))
+                .read();
+        JsonValue patched;
+        try {
+            patched = Json.createPatch(patch).apply(target);
+        } catch (RuntimeException e) {
+            throw new SafeFhirException(422, IssueType.PROCESSING,
+                    "The patch could not be applied to the current version (a path does not exist or a test failed)");
+        }
+        if (!(patched instanceof JsonObject object)
+                || !type.equals(object.getString("resourceType", null))) {
+            throw SafeFhirException.badRequest("A patch may not change the resource type");
+        }
+        try {
+            Resource resource = (Resource) fhir.newJsonParser().parseResource(object.toString());
+            resource.setId(new org.hl7.fhir.r4.model.IdType(type, id.toString()));
+            return new Patched(resource, row.version());
+        } catch (DataFormatException e) {
+            throw new SafeFhirException(422, IssueType.PROCESSING,
+                    "The patched resource is not valid FHIR (an element the type does not have, or a value of the "
+                            + "wrong kind)");
+        }
+    }
+
+    /** The patch document, checked: an array of known operations, none touching what the server owns. */
+    static JsonArray operations(String body) {
+        JsonArray patch;
+        try {
+            patch = Json.createReader(new StringReader(body == null ? "" : body)).readArray();
+        } catch (RuntimeException e) {
+            // JsonException, JsonParsingException, IllegalStateException: whatever Parsson says, never its message
+            throw SafeFhirException.badRequest("The body is not a JSON Patch document (a JSON array of operations)");
+        }
+        if (patch.isEmpty()) {
+            throw SafeFhirException.badRequest("The JSON Patch has no operations");
+        }
+        for (JsonValue value : patch) {
+            if (!(value instanceof JsonObject operation) || !(operation.get("op") instanceof JsonString op)
+                    || !OPERATIONS.contains(op.getString()) || !(operation.get("path") instanceof JsonString path)) {
+                throw SafeFhirException.badRequest("Each JSON Patch operation needs an op (add, remove, replace, move, "
+                        + "copy or test) and a path");
+            }
+            if (op.getString().equals("test")) {
+                continue;
+            }
+            if (touchesServerOwned(path.getString()) || (op.getString().equals("move")
+                    && operation.get("from") instanceof JsonString from && touchesServerOwned(from.getString()))) {
+                throw SafeFhirException.badRequest("A patch may not change id, resourceType or meta, or replace the "
+                        + "whole resource");
+            }
+        }
+        return patch;
+    }
+
+    private static boolean touchesServerOwned(String pointer) {
+        if (pointer.isEmpty()) {
+            return true;
+        }
+        for (String owned : SERVER_OWNED) {
+            if (pointer.equals(owned) || pointer.startsWith(owned + "/")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+}
