@@ -31,8 +31,10 @@ class CryptoConfiguration {
     }
 
     @Bean
-    KeyringStore keyringStore(KeyringProperties properties) {
-        return new KeyringStore(properties);
+    KeyringStore keyringStore(KeyringProperties properties,
+            @org.springframework.beans.factory.annotation.Value("${carapace.db.connection-wait}")
+            java.time.Duration connectionWait) {
+        return new KeyringStore(properties, connectionWait);
     }
 
     /** Readiness: without the keyring no new patient gets a key and no uncached key unwraps. */

@@ -53,6 +53,11 @@ final class KeyringStore implements DisposableBean {
     private final TransactionTemplate transactions;
 
     KeyringStore(KeyringProperties properties) {
+        this(properties, java.time.Duration.ofSeconds(30));
+    }
+
+    /** {@code connectionWait}: as the PHI pool's ({@code carapace.db.connection-wait}). */
+    KeyringStore(KeyringProperties properties, java.time.Duration connectionWait) {
         Flyway.configure()
                 .dataSource(properties.url(), properties.ownerUsernameOrDefault(), properties.ownerPasswordOrDefault())
                 .locations("classpath:db/keyring")
@@ -68,8 +73,8 @@ final class KeyringStore implements DisposableBean {
         // Rotation jobs use up to eight connections at once (one per HSM worker); requests need some too.
         config.setMaximumPoolSize(12);
         config.setMinimumIdle(2);
-        // As the PHI pool: while the keyring is unreachable a request is refused (503) after 5 s.
-        config.setConnectionTimeout(5_000);
+        // As the PHI pool: while the keyring is unreachable a request is refused (503) after this.
+        config.setConnectionTimeout(connectionWait.toMillis());
         this.pool = new HikariDataSource(config);
         this.jdbc = JdbcClient.create(pool);
         this.batches = new JdbcTemplate(pool);

@@ -20,8 +20,6 @@ import org.springframework.transaction.PlatformTransactionManager;
 @EnableConfigurationProperties(DatabaseProperties.class)
 class DatabaseConfiguration {
 
-    /** How long a request waits for a connection (the keyring's pool waits as long). */
-    private static final long CONNECTION_WAIT_MILLIS = 5_000;
 
     @Bean
     @Primary
@@ -38,9 +36,8 @@ class DatabaseConfiguration {
         config.setUsername(db.username());
         config.setPassword(db.password());
         config.setMaximumPoolSize(db.poolSize());
-        // While the database is unreachable a request waits at most this long and is refused
-        // (503), instead of piling up for Hikari's default 30 s.
-        config.setConnectionTimeout(CONNECTION_WAIT_MILLIS);
+        // While the database is unreachable a request waits at most this long, then is refused (503).
+        config.setConnectionTimeout(db.connectionWait().toMillis());
         // Batches (index tokens, audit group commits) go as multi-row INSERTs: one round trip.
         config.addDataSourceProperty("reWriteBatchedInserts", "true");
         return new HikariDataSource(config);
