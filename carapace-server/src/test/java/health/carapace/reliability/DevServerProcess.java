@@ -31,7 +31,7 @@ import javax.net.ssl.SSLContext;
  */
 final class DevServerProcess implements AutoCloseable {
 
-    private static final Duration START_TIMEOUT = Duration.ofSeconds(180);
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(300);
     private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(180);
 
     private final Path dataDir;
@@ -138,6 +138,16 @@ final class DevServerProcess implements AutoCloseable {
             awaitExit(postmaster);
             backends.forEach(DevServerProcess::awaitExit);
         });
+    }
+
+    /** {@code kill -9} of the postmaster and the JVM at once; then waits for the backends as above. */
+    void killBoth() throws InterruptedException {
+        Optional<ProcessHandle> postmaster = postmaster();
+        List<ProcessHandle> backends = postmaster.map(p -> p.descendants().toList()).orElse(List.of());
+        postmaster.ifPresent(ProcessHandle::destroyForcibly);
+        killServer();
+        postmaster.ifPresent(DevServerProcess::awaitExit);
+        backends.forEach(DevServerProcess::awaitExit);
     }
 
     private static void awaitExit(ProcessHandle process) {
