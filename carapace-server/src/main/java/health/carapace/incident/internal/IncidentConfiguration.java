@@ -71,10 +71,11 @@ class IncidentConfiguration {
     @Bean
     IncidentContainment incidentContainment(DataSource dataSource, PlatformTransactionManager transactionManager,
             IncidentStore store, Users users, health.carapace.signin.ServiceClients clients,
+            health.carapace.access.RoleCatalog roles,
             org.springframework.beans.factory.ObjectProvider<ContainmentState> state,
             org.springframework.beans.factory.ObjectProvider<IncidentMetrics> metrics, Clock clock) {
         return new IncidentContainment(dataSource, new TransactionTemplate(transactionManager), store, users, clients,
-                state, metrics, clock);
+                roles, state, metrics, clock);
     }
 
     @Bean

@@ -189,6 +189,14 @@ final class IncidentStore implements Incidents {
                 now -> new Object[] {Timestamp.from(now), id});
     }
 
+    /**
+     * Stamps a containment action that isolated nothing (nothing to disable, a range that was not
+     * blocked, a range or lockdown lifted): on the timeline only, state and clocks unchanged.
+     */
+    Incident containmentNoted(UUID id, String actor, String action) {
+        return annotate(id, actor, "containment", action, null, null);
+    }
+
     @Override
     public Incident assessRisk(UUID id, RiskAssessment assessment, String actor) {
         return annotate(id, actor, "risk-assessed", assessment.conclusion().name().toLowerCase(java.util.Locale.ROOT),
@@ -240,7 +248,9 @@ final class IncidentStore implements Incidents {
                 throw new Refused(Refused.Reason.CONFLICT, "a closed incident cannot be changed");
             }
             Instant now = clock.instant();
-            jdbc.sql(update).params(args.apply(now)).update();
+            if (update != null) {
+                jdbc.sql(update).params(args.apply(now)).update();
+            }
             timeline(id, now, actor, entry, detail);
             audit.recordInTransaction(List.of(event(actor, id, AuditContext.none())));
         });
