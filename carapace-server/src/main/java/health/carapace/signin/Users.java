@@ -172,8 +172,9 @@ public class Users {
             throw new Refused("a user name is 2 to 64 letters, digits, '.', '_', '@' or '-'");
         }
         String lower = name.toLowerCase(java.util.Locale.ROOT);
-        if (lower.startsWith("svc-") || lower.startsWith("app-") || lower.startsWith("cli:")) {
-            throw new Refused("user names may not start with svc-, app- or cli:");
+        // drill- is reserved: the incident module treats a drill-* principal's incidents as drills.
+        if (lower.startsWith("svc-") || lower.startsWith("app-") || lower.startsWith("cli:") || lower.startsWith("drill-")) {
+            throw new Refused("user names may not start with svc-, app-, cli: or drill-");
         }
         return name;
     }
