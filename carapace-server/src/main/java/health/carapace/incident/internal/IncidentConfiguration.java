@@ -136,7 +136,7 @@ class IncidentConfiguration {
                 new RepeatedDenialsDetector(settings),
                 new CredentialAttackDetector(settings),
                 new BulkReadDetector(settings));
-        return new DetectorRunner(JdbcClient.create(dataSource), new TransactionTemplate(transactionManager), feed,
+        return new DetectorRunner(dataSource, new TransactionTemplate(transactionManager), feed,
                 detectors, store, () -> {
                     snapshot.set(register.snapshot());
                     practitioners.set(null);
