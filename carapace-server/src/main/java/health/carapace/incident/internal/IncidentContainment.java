@@ -99,11 +99,11 @@ final class IncidentContainment implements Containment {
         // The principal's own changes are committed (and announced) by the sign-in module first:
         // isolating them must not wait on anything else.
         if (actions.disable()) {
-            boolean disabled = client ? clients.disable(principal, actor) : users.disable(principal);
+            boolean disabled = client ? clients.disable(principal, actor) : users.disable(principal, actor);
             done.add(disabled ? Done.isolating("disabled") : Done.noted("disable:no-such-principal"));
         } else if (actions.revokeSessions()) {
             try {
-                done.add(Done.isolating("revoked-sessions:" + users.revokeSessions(principal)));
+                done.add(Done.isolating("revoked-sessions:" + users.revokeSessions(principal, actor)));
             } catch (IllegalArgumentException noSuchUser) {
                 done.add(Done.noted("revoke-sessions:no-such-principal"));
             }
