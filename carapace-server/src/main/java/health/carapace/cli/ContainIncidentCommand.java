@@ -60,8 +60,13 @@ final class ContainIncidentCommand extends InstallationCommand {
                     .contain(incident, actions, operator()));
             var out = spec.commandLine().getOut();
             result.done().forEach(done -> out.println("done: " + done));
-            out.println("contained " + result.incident().id() + " " + result.detectionToContainment().toSeconds()
-                    + " s after detection");
+            if (result.detectionToContainment() == null) {
+                out.println("not contained: nothing was isolated (" + result.incident().id() + " stays "
+                        + result.incident().state().code() + ")");
+            } else {
+                out.println("contained " + result.incident().id() + " " + result.detectionToContainment().toSeconds()
+                        + " s after detection");
+            }
             out.flush();
             return 0;
         } catch (Incidents.Refused refused) {

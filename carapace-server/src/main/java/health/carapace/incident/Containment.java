@@ -6,8 +6,8 @@ import java.util.UUID;
 
 /**
  * Containing an incident (docs/INCIDENTS.md): each action takes effect on the next request on
- * every node, is audited, and stamps the incident's timeline; the first one moves it to
- * {@code contained}.
+ * every node, is audited, and stamps the incident's timeline; the first one that isolates something
+ * (disabling, revoking sessions, blocking, a lockdown) moves it to {@code contained}.
  */
 public interface Containment {
 
@@ -33,7 +33,10 @@ public interface Containment {
         }
     }
 
-    /** What was done and how long after detection the incident was first contained. */
+    /**
+     * What was done and how long after detection the incident was first contained ({@code null}
+     * while no action has isolated anything: those are stamped on the timeline only).
+     */
     record Result(Incident incident, List<String> done, Duration detectionToContainment) {}
 
     /** @throws Incidents.Refused for an unknown incident, a closed one, or actions that do not apply */

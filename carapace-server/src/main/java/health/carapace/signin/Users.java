@@ -115,6 +115,14 @@ public class Users {
 
     /** Disables an account and ends its sessions: its tokens stop working on the next request. */
     public boolean disable(String userName) {
+        return disable(userName, commandLineOperator());
+    }
+
+    /**
+     * As {@link #disable(String)}, audited as done by {@code actor} (a privacy officer containing an
+     * incident through the API), not by the operating-system account running the server.
+     */
+    public boolean disable(String userName, String actor) {
         Optional<UUID> id = idOf(userName);
         if (id.isEmpty()) {
             return false;
@@ -123,17 +131,22 @@ public class Users {
             jdbc.sql("update iam.app_user set disabled = true where id = ?").param(id.get()).update();
             changes.changedHere();
             sessions.revokeAll(id.get());
-            audit.recordInTransaction(List.of(adminEvent(AuditAction.USER_DISABLED, userName)));
+            audit.recordInTransaction(List.of(adminEvent(actor, AuditAction.USER_DISABLED, userName)));
         });
         return true;
     }
 
     /** Ends every session of a user (they must sign in again); how many were open. */
     public int revokeSessions(String userName) {
+        return revokeSessions(userName, commandLineOperator());
+    }
+
+    /** As {@link #revokeSessions(String)}, audited as done by {@code actor}. */
+    public int revokeSessions(String userName, String actor) {
         UUID id = idOf(userName).orElseThrow(() -> new IllegalArgumentException("no such user"));
         return transactions.execute(status -> {
             int revoked = sessions.revokeAll(id);
-            audit.recordInTransaction(List.of(adminEvent(AuditAction.SESSION_REVOKED, userName)));
+            audit.recordInTransaction(List.of(adminEvent(actor, AuditAction.SESSION_REVOKED, userName)));
             return revoked;
         });
     }
@@ -172,8 +185,9 @@ public class Users {
             throw new Refused("a user name is 2 to 64 letters, digits, '.', '_', '@' or '-'");
         }
         String lower = name.toLowerCase(java.util.Locale.ROOT);
-        if (lower.startsWith("svc-") || lower.startsWith("app-") || lower.startsWith("cli:")) {
-            throw new Refused("user names may not start with svc-, app- or cli:");
+        // drill- is reserved: the incident module treats a drill-* principal's incidents as drills.
+        if (lower.startsWith("svc-") || lower.startsWith("app-") || lower.startsWith("cli:") || lower.startsWith("drill-")) {
+            throw new Refused("user names may not start with svc-, app-, cli: or drill-");
         }
         return name;
     }
@@ -199,8 +213,19 @@ public class Users {
     }
 
     private static AuditEvent adminEvent(AuditAction action, String userName) {
-        // The administrator is whoever ran the command on this machine (OS account).
-        return AuditEvent.now("cli:" + System.getProperty("user.name", "unknown"), action,
+        return adminEvent(commandLineOperator(), action, userName);
+    }
+
+    /** The administrator of a command run on this machine: its operating-system account. */
+    private static String commandLineOperator() {
+        return "cli:" + System.getProperty("user.name", "unknown");
+    }
+
+    private static AuditEvent adminEvent(String actor, AuditAction action, String userName) {
+        if (actor == null || actor.isBlank()) {
+            throw new IllegalArgumentException("an administrative change names who made it");
+        }
+        return AuditEvent.now(actor, action,
                 "/admin/users/" + safeName(userName), AuditContext.none(), true, null, null, null);
     }
 

@@ -5,7 +5,9 @@ import static org.awaitility.Awaitility.await;
 
 import health.carapace.CarapaceApplication;
 import health.carapace.signin.ServiceClients;
+import health.carapace.signin.Users;
 import health.carapace.testing.Refusals;
+import health.carapace.testing.SignInBrowser;
 import health.carapace.testing.TestInstallation;
 import health.carapace.testing.TestPolicy;
 import java.net.URI;
@@ -15,6 +17,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -34,6 +37,9 @@ class ContainmentTest extends IncidentTesting {
 
     @Autowired
     Containment containment;
+
+    @Autowired
+    Users users;
 
     @BeforeAll
     static void startSecondNode() {
@@ -124,11 +130,14 @@ class ContainmentTest extends IncidentTesting {
     @Test
     void aLockdownRefusesEveryPhiRequestExceptTheNamedAdministratorsOnEveryNode() {
         Incident incident = selfAccessIncident("lockdown-snooper");
-        ServiceClients.Credentials named = client("lockdown-admin", TestPolicy.EVERYTHING);
-        String namedToken = tokenFor(named.clientId(), named.clientSecret());
+        // Only user accounts holding an administrative permission may be let through (review M4).
+        String named = "lockdown-admin-" + java.util.UUID.randomUUID().toString().substring(0, 8);
+        Users.Enrolment enrolment = users.create(named, Set.of(TestPolicy.EVERYTHING, "privacy-officer"), null);
+        String namedToken = new SignInBrowser(baseUrl(), TestInstallation.trustingSslContext(TestInstallation.dataDir()))
+                .firstSignIn(enrolment.link(), named, "a long enough passphrase").accessToken();
         String patient = createPatient();
         HttpResponse<String> locked = postJson(officer(), "/admin/incidents/" + incident.id() + "/containment",
-                "{\"lockdown\":true,\"allow\":[\"" + named.clientId() + "\"]}");
+                "{\"lockdown\":true,\"allow\":[\"" + named + "\"]}");
         assertThat(locked.statusCode()).isEqualTo(200);
         try {
             assertThat(onNode(port, token(), "/fhir/Patient/" + patient)).isEqualTo(503);

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import health.carapace.signin.ServiceClients;
 import health.carapace.signin.Users;
 import health.carapace.testing.TestPolicy;
-import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.List;
@@ -21,9 +20,6 @@ import org.springframework.jdbc.core.simple.JdbcClient;
  * visit, the signaling handshake) is PHI access that the lockdown covers.
  */
 class LockdownAllowListTest extends IncidentTesting {
-
-    @Autowired
-    Containment containment;
 
     @Autowired
     Users users;
@@ -42,9 +38,9 @@ class LockdownAllowListTest extends IncidentTesting {
         return name;
     }
 
+    /** Lifts any lockdown straight in the table, so that a failing test cannot leave the server locked. */
     private void lift(Incident incident) {
-        containment.contain(incident.id(), new Containment.Actions(false, false, List.of(), List.of(), false, List.of()),
-                "privacy-officer-test");
+        JdbcClient.create(dataSource).sql("update incident.lockdown set active = false, allowed = '{}'").update();
     }
 
     @Test
@@ -71,7 +67,6 @@ class LockdownAllowListTest extends IncidentTesting {
     @Test
     void duplicatesAlreadyStoredDoNotTakeTheServerDown() {
         Incident incident = incident("lockdown-stored-duplicates");
-        lift(incident);
         JdbcClient jdbc = JdbcClient.create(dataSource);
         try {
             jdbc.sql("update incident.lockdown set allowed = array['someone','someone']").update();
@@ -88,14 +83,18 @@ class LockdownAllowListTest extends IncidentTesting {
         String path = "/admin/incidents/" + incident.id() + "/containment";
         ServiceClients.Credentials service = client("lockdown-service", TestPolicy.EVERYTHING);
         String clinician = adminUser("clinician");
-        for (String allowed : List.of(service.clientId(), clinician, "no-such-user-" + UUID.randomUUID())) {
+        try {
+            for (String allowed : List.of(service.clientId(), clinician, "no-such-user-" + UUID.randomUUID())) {
             HttpResponse<String> refused = postJson(officer(), path, "{\"lockdown\":true,\"allow\":[\"" + allowed + "\"]}");
             assertThat(refused.statusCode()).as(allowed).isEqualTo(400);
             assertThat(refused.body()).doesNotContain(allowed);
+            }
+            assertThat(JdbcClient.create(dataSource).sql("select coalesce(bool_or(active), false) from incident.lockdown")
+                    .query(Boolean.class).single()).as("nothing locked down").isFalse();
+            assertThat(incidents.find(incident.id()).orElseThrow().state()).isEqualTo(IncidentState.OPEN);
+        } finally {
+            lift(incident);
         }
-        assertThat(JdbcClient.create(dataSource).sql("select coalesce(bool_or(active), false) from incident.lockdown")
-                .query(Boolean.class).single()).as("nothing locked down").isFalse();
-        assertThat(incidents.find(incident.id()).orElseThrow().state()).isEqualTo(IncidentState.OPEN);
     }
 
     @Test
@@ -110,6 +109,11 @@ class LockdownAllowListTest extends IncidentTesting {
             assertThat(join.statusCode()).as("join").isEqualTo(503);
             HttpResponse<String> signal = sendWithoutToken(HttpRequest.newBuilder(uri("/telehealth/signal")).GET());
             assertThat(signal.statusCode()).as("signaling handshake").isEqualTo(503);
+            HttpResponse<String> encoded = as(token(), HttpRequest.newBuilder(
+                    uri("/%66hir/Patient/" + UUID.randomUUID())).GET());
+            // Refused before the lockdown today (the security chain fails on the encoded path: a 500
+            // outside this module); the lockdown's own decision on it is LockdownPathTest's.
+            assertThat(encoded.statusCode()).as("an encoded /fhir path (review L2)").isNotEqualTo(200);
         } finally {
             lift(incident);
         }

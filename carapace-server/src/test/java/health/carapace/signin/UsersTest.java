@@ -54,6 +54,8 @@ class UsersTest extends IntegrationTest {
         assertThatThrownBy(() -> users.create("x-" + UUID.randomUUID(), Set.of(), null)).isInstanceOf(Users.Refused.class);
         assertThatThrownBy(() -> users.create("svc-" + UUID.randomUUID(), Set.of("clinician"), null))
                 .isInstanceOf(Users.Refused.class);
+        assertThatThrownBy(() -> users.create("Drill-" + UUID.randomUUID().toString().substring(0, 8), Set.of("clinician"),
+                null)).as("drill- is reserved for drill principals").isInstanceOf(Users.Refused.class);
         assertThatThrownBy(() -> users.create("<script>", Set.of("clinician"), null)).isInstanceOf(Users.Refused.class);
         // Well-formed but not in the policy directory: refused, naming the defined roles.
         assertThatThrownBy(() -> users.create("x-" + UUID.randomUUID(), Set.of("no-such-role"), null))

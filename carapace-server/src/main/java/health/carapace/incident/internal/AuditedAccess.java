@@ -29,6 +29,14 @@ final class AuditedAccess {
         return e.success() && (e.breakGlass() || "break_glass".equals(e.action())) && knownPrincipal(e.user());
     }
 
+    /**
+     * A refusal made by containment itself (a lockdown 503, a blocked address's 403): the response
+     * to an incident, not a new attack, so the denial and credential detectors do not count it.
+     */
+    static boolean containmentRefusal(StoredEvent e) {
+        return "lockdown".equals(e.reason()) || "address-blocked".equals(e.reason());
+    }
+
     static boolean knownPrincipal(String user) {
         return user != null && !"anonymous".equals(user) && !user.startsWith("carapace:")
                 && !"unknown-client".equals(user);

@@ -64,7 +64,7 @@ final class ContainmentFilters {
     }
 
     /**
-     * During a lockdown, refuses every FHIR request (PHI) except those of the named administrators,
+     * During a lockdown, refuses every PHI request (FHIR, telehealth) except those of the named administrators,
      * whose access still passes the whole policy (break-glass included) and is audited. The
      * capability statement stays public; the admin routes stay open so the lockdown can be lifted.
      */
@@ -80,9 +80,7 @@ final class ContainmentFilters {
         @Override
         protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
                 throws ServletException, IOException {
-            String path = request.getRequestURI();
-            boolean phi = (path.equals("/fhir") || path.startsWith("/fhir/")) && !path.equals("/fhir/metadata");
-            if (!phi) {
+            if (!phi(request)) {
                 chain.doFilter(request, response);
                 return;
             }
@@ -104,6 +102,18 @@ final class ContainmentFilters {
             }
             chain.doFilter(request, response);
         }
+    }
+
+    /**
+     * Whether a request reaches PHI: the FHIR API except its capability statement, and telehealth
+     * (joining a visit, the signaling handshake). Decided on the decoded, normalised servlet path
+     * the container routes by, never on the raw URI ({@code /%66hir/...} is {@code /fhir/...}).
+     */
+    static boolean phi(HttpServletRequest request) {
+        String path = request.getServletPath() + (request.getPathInfo() == null ? "" : request.getPathInfo());
+        boolean fhir = (path.equals("/fhir") || path.startsWith("/fhir/")) && !path.equals("/fhir/metadata");
+        boolean telehealth = path.startsWith("/telehealth/visits/") || path.equals("/telehealth/signal");
+        return fhir || telehealth;
     }
 
     private static final java.util.Set<String> AREAS = java.util.Set.of("fhir", "admin", "oauth2", "login",

@@ -2,6 +2,7 @@ package health.carapace.incident.internal;
 
 import health.carapace.audit.AuditFeed.SealedEvent;
 import health.carapace.incident.Severity;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
@@ -25,6 +26,14 @@ final class CredentialAttackDetector implements Detector {
         this.byAccount = new SlidingCounts(settings.credentialWindow());
     }
 
+    /** Subjects already detected in this batch: one detection each, not one per event past the threshold. */
+    private final java.util.Set<String> detectedThisBatch = new HashSet<>();
+
+    @Override
+    public void endOfBatch(List<Detection> found) {
+        detectedThisBatch.clear();
+    }
+
     @Override
     public String code() {
         return CODE;
@@ -34,13 +43,15 @@ final class CredentialAttackDetector implements Detector {
     public void inspect(SealedEvent sealed, List<Detection> found) {
         var e = sealed.event();
         boolean badToken = "denied".equals(e.action()) && "anonymous".equals(e.user());
-        if (!(FAILURES.contains(e.action()) || badToken) || e.success()) {
+        if (!(FAILURES.contains(e.action()) || badToken) || e.success() || AuditedAccess.containmentRefusal(e)) {
             return;
         }
-        if (AuditedAccess.knownPrincipal(e.user()) && byAccount.add(e.user(), e.timestamp()) >= threshold) {
+        if (AuditedAccess.knownPrincipal(e.user()) && byAccount.add(e.user(), e.timestamp()) >= threshold
+                && detectedThisBatch.add("account:" + e.user())) {
             found.add(Detection.of(CODE, Severity.HIGH, sealed, "account"));
         }
-        if (e.context().ip() != null && byAddress.add(e.context().ip(), e.timestamp()) >= threshold) {
+        if (e.context().ip() != null && byAddress.add(e.context().ip(), e.timestamp()) >= threshold
+                && detectedThisBatch.add("address:" + e.context().ip())) {
             found.add(Detection.byAddress(CODE, Severity.HIGH, sealed, badToken ? "bad-tokens" : "address"));
         }
     }

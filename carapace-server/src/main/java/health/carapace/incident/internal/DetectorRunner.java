@@ -1,6 +1,10 @@
 package health.carapace.incident.internal;
 
 import health.carapace.audit.AuditFeed;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executors;
@@ -12,13 +16,19 @@ import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.transaction.support.TransactionTemplate;
+import javax.sql.DataSource;
 
 /**
  * Runs the detectors over the sealed audit trail in leaf order, as the Kafka relay reads it: one
- * reader at a time across nodes (a transaction-scoped advisory lock, tried, never waited for), a
- * position in {@code incident.reader_position} moved forward in the same transaction that stores
- * what the batch found, so a crash or a takeover by another node resumes exactly after the last
- * batch that committed. Works with or without Kafka.
+ * reader at a time across nodes, and the same one for as long as it lives. The reader holds a
+ * session-level advisory lock on a connection of its own; the lock goes when that connection or
+ * the node dies (or the runner stops), and only then does another node take over. Were the lock
+ * taken per batch, batches would alternate between nodes, splitting the in-memory windows below
+ * and multiplying every threshold (review H2). Each batch also takes a transaction-scoped lock
+ * (a second key), so that during a takeover two readers never run a batch at once; the position
+ * in {@code incident.reader_position} moves forward in the same transaction that stores what the
+ * batch found, so a crash or a takeover resumes exactly after the last batch that committed.
+ * Works with or without Kafka.
  *
  * <p>The short sliding windows (denials, credential failures, bulk reads) live in the memory of
  * the node that reads; a takeover starts them empty (docs/INCIDENTS.md says what that misses).
@@ -28,8 +38,15 @@ final class DetectorRunner implements SmartLifecycle {
     private static final Logger log = LoggerFactory.getLogger(DetectorRunner.class);
     static final long READER_LOCK = 0x4341524150414345L ^ 15; // "CARAPACE" ^ 15 (issue 15)
     static final String READER = "detectors";
+    /** Held for the duration of one batch (see the class comment). */
+    private static final long BATCH_LOCK_OFFSET = 1;
 
     private final JdbcClient jdbc;
+    private final DataSource dataSource;
+    private final long readerLock;
+    private final String reader;
+    /** The connection holding the session-level reader lock while this node reads (guarded by this). */
+    private Connection readerConnection;
     private final TransactionTemplate transactions;
     private final AuditFeed feed;
     private final List<Detector> detectors;
@@ -40,10 +57,21 @@ final class DetectorRunner implements SmartLifecycle {
     private volatile long position = -1;
     private ScheduledExecutorService scheduler;
 
-    DetectorRunner(JdbcClient jdbc, TransactionTemplate transactions, AuditFeed feed, List<Detector> detectors,
+    DetectorRunner(DataSource dataSource, TransactionTemplate transactions, AuditFeed feed, List<Detector> detectors,
             IncidentStore incidents, Runnable beforeBatch, Consumer<List<IncidentStore.Opened>> afterCommit,
             IncidentSettings settings) {
-        this.jdbc = jdbc;
+        this(dataSource, transactions, feed, detectors, incidents, beforeBatch, afterCommit, settings, READER_LOCK,
+                READER);
+    }
+
+    /** With its own lock key and position name (tests run several readers beside the server's). */
+    DetectorRunner(DataSource dataSource, TransactionTemplate transactions, AuditFeed feed, List<Detector> detectors,
+            IncidentStore incidents, Runnable beforeBatch, Consumer<List<IncidentStore.Opened>> afterCommit,
+            IncidentSettings settings, long readerLock, String reader) {
+        this.dataSource = dataSource;
+        this.jdbc = JdbcClient.create(dataSource);
+        this.readerLock = readerLock;
+        this.reader = reader;
         this.transactions = transactions;
         this.feed = feed;
         this.detectors = List.copyOf(detectors);
@@ -55,14 +83,18 @@ final class DetectorRunner implements SmartLifecycle {
 
     /** Reads one batch if this node is the reader; returns how many events it inspected. */
     synchronized int runOnce() {
+        if (!holdsReaderLock()) {
+            position = -1;
+            return 0;
+        }
         List<IncidentStore.Opened> opened = new ArrayList<>();
         Integer inspected = transactions.execute(status -> {
-            boolean reader = jdbc.sql("select pg_try_advisory_xact_lock(?)").param(READER_LOCK)
+            boolean alone = jdbc.sql("select pg_try_advisory_xact_lock(?)").param(readerLock + BATCH_LOCK_OFFSET)
                     .query(Boolean.class).single();
-            if (!reader) {
+            if (!alone) {
                 return 0;
             }
-            long from = jdbc.sql("select last_leaf from incident.reader_position where reader = ?").param(READER)
+            long from = jdbc.sql("select last_leaf from incident.reader_position where reader = ?").param(reader)
                     .query(Long.class).optional().orElse(-1L);
             List<AuditFeed.SealedEvent> batch = feed.after(from, settings.batchSize());
             if (batch.isEmpty()) {
@@ -84,7 +116,7 @@ final class DetectorRunner implements SmartLifecycle {
             jdbc.sql("""
                     insert into incident.reader_position (reader, last_leaf) values (?, ?)
                     on conflict (reader) do update set last_leaf = excluded.last_leaf""")
-                    .params(READER, last).update();
+                    .params(reader, last).update();
             position = last;
             return batch.size();
         });
@@ -92,6 +124,74 @@ final class DetectorRunner implements SmartLifecycle {
             afterCommit.accept(opened);
         }
         return inspected == null ? 0 : inspected;
+    }
+
+    /**
+     * Whether this node is the reader: it keeps the session lock while its connection is alive,
+     * and tries to take it (never waits) when it has none.
+     */
+    private boolean holdsReaderLock() {
+        if (readerConnection != null) {
+            try {
+                if (readerConnection.isValid(2)) {
+                    return true;
+                }
+            } catch (SQLException e) {
+                // treated as lost below
+            }
+            log.warn("The incident detectors lost their reader lock connection; another node may read now");
+            releaseReaderLock();
+        }
+        Connection connection = null;
+        try {
+            connection = dataSource.getConnection();
+            connection.setAutoCommit(true); // a session lock, not inside a transaction left open
+            boolean taken;
+            try (PreparedStatement statement = connection.prepareStatement("select pg_try_advisory_lock(?)")) {
+                statement.setLong(1, readerLock);
+                try (ResultSet rs = statement.executeQuery()) {
+                    rs.next();
+                    taken = rs.getBoolean(1);
+                }
+            }
+            if (taken) {
+                readerConnection = connection;
+                connection = null;
+                return true;
+            }
+            return false;
+        } catch (SQLException e) {
+            log.warn("The incident detectors could not try the reader lock; trying again at the next tick");
+            return false;
+        } finally {
+            if (connection != null) {
+                try {
+                    connection.close();
+                } catch (SQLException ignored) {
+                    // returned to the pool or gone: either way not ours
+                }
+            }
+        }
+    }
+
+    /** Lets another node read: closing the connection ends the session and its lock. */
+    private synchronized void releaseReaderLock() {
+        Connection connection = readerConnection;
+        readerConnection = null;
+        if (connection == null) {
+            return;
+        }
+        try (PreparedStatement statement = connection.prepareStatement("select pg_advisory_unlock(?)")) {
+            statement.setLong(1, readerLock);
+            statement.execute();
+        } catch (SQLException gone) {
+            // the session is gone, and its lock with it
+        }
+        try {
+            connection.close();
+        } catch (SQLException ignored) {
+            // already closed
+        }
     }
 
     /** The last leaf this node knows the detectors have read (-1: none, or another node reads). */
@@ -126,6 +226,7 @@ final class DetectorRunner implements SmartLifecycle {
             scheduler.shutdownNow();
             scheduler = null;
         }
+        releaseReaderLock();
     }
 
     @Override

@@ -71,10 +71,11 @@ class IncidentConfiguration {
     @Bean
     IncidentContainment incidentContainment(DataSource dataSource, PlatformTransactionManager transactionManager,
             IncidentStore store, Users users, health.carapace.signin.ServiceClients clients,
+            health.carapace.access.RoleCatalog roles,
             org.springframework.beans.factory.ObjectProvider<ContainmentState> state,
             org.springframework.beans.factory.ObjectProvider<IncidentMetrics> metrics, Clock clock) {
         return new IncidentContainment(dataSource, new TransactionTemplate(transactionManager), store, users, clients,
-                state, metrics, clock);
+                roles, state, metrics, clock);
     }
 
     @Bean
@@ -135,7 +136,7 @@ class IncidentConfiguration {
                 new RepeatedDenialsDetector(settings),
                 new CredentialAttackDetector(settings),
                 new BulkReadDetector(settings));
-        return new DetectorRunner(JdbcClient.create(dataSource), new TransactionTemplate(transactionManager), feed,
+        return new DetectorRunner(dataSource, new TransactionTemplate(transactionManager), feed,
                 detectors, store, () -> {
                     snapshot.set(register.snapshot());
                     practitioners.set(null);

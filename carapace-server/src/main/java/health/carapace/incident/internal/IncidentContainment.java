@@ -1,6 +1,7 @@
 package health.carapace.incident.internal;
 
-import health.carapace.access.Caller;
+import health.carapace.access.Permissions;
+import health.carapace.access.RoleCatalog;
 import health.carapace.incident.Containment;
 import health.carapace.incident.Incident;
 import health.carapace.incident.IncidentState;
@@ -12,9 +13,13 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
-import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import javax.sql.DataSource;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -24,29 +29,38 @@ import org.springframework.transaction.support.TransactionTemplate;
  * {@link Containment} through the sign-in module's public API (sessions, disabling; both announced
  * to every node by the caller-change triggers) and the incident module's own blocked ranges and
  * lockdown (announced by the V19_1 triggers, enforced by {@link ContainmentFilters}).
+ *
+ * <p>Every input is checked before anything is done (a bad range must not leave the principal
+ * disabled and the request refused). Only actions that isolate something (disabled, sessions
+ * revoked, a range blocked, a lockdown imposed) mark the incident contained and stop its
+ * isolation clock; the others (nothing to disable, a range that was not blocked, lifting) are
+ * stamped on its timeline only.
  */
 final class IncidentContainment implements Containment {
 
-    private static final Pattern RANGE = Pattern.compile("[0-9A-Fa-f:.]{2,45}(/[0-9]{1,3})?");
-    private static final Pattern PRINCIPAL = Pattern.compile("svc-[0-9a-f-]{36}|" + Caller.USER_NAME.pattern());
+    /** The permissions that make an account an administrator whom a lockdown may let through. */
+    static final Set<String> ADMINISTRATIVE = Set.of(Permissions.MANAGE_USERS, Permissions.MANAGE_KEYS,
+            Permissions.MANAGE_INCIDENTS);
 
     private final JdbcClient jdbc;
     private final TransactionTemplate transactions;
     private final IncidentStore store;
     private final Users users;
     private final ServiceClients clients;
+    private final RoleCatalog roles;
     private final ObjectProvider<ContainmentState> state;
     private final ObjectProvider<IncidentMetrics> metrics;
     private final Clock clock;
 
     IncidentContainment(DataSource dataSource, TransactionTemplate transactions, IncidentStore store, Users users,
-            ServiceClients clients, ObjectProvider<ContainmentState> state, ObjectProvider<IncidentMetrics> metrics,
-            Clock clock) {
+            ServiceClients clients, RoleCatalog roles, ObjectProvider<ContainmentState> state,
+            ObjectProvider<IncidentMetrics> metrics, Clock clock) {
         this.jdbc = JdbcClient.create(dataSource);
         this.transactions = transactions;
         this.store = store;
         this.users = users;
         this.clients = clients;
+        this.roles = roles;
         this.state = state;
         this.metrics = metrics;
         this.clock = clock;
@@ -57,22 +71,15 @@ final class IncidentContainment implements Containment {
         if (actions.none()) {
             throw new Incidents.Refused(Incidents.Refused.Reason.INVALID, "name at least one containment action");
         }
-        for (String range : concat(actions.block(), actions.unblock())) {
-            if (!RANGE.matcher(range).matches()) {
-                throw new Incidents.Refused(Incidents.Refused.Reason.INVALID,
-                        "an address range is an IPv4 or IPv6 address, optionally with /prefix");
-            }
+        List<BlockedRange> block;
+        List<BlockedRange> unblock;
+        try {
+            block = actions.block().stream().map(BlockedRange::parse).distinct().toList();
+            unblock = actions.unblock().stream().map(BlockedRange::parse).distinct().toList();
+        } catch (BlockedRange.Malformed malformed) {
+            throw new Incidents.Refused(Incidents.Refused.Reason.INVALID, malformed.getMessage());
         }
-        java.util.Map<String, String> allowOnce = new java.util.LinkedHashMap<>();
-        for (String name : actions.allow()) {
-            if (name == null || !PRINCIPAL.matcher(name).matches()) {
-                throw new Incidents.Refused(Incidents.Refused.Reason.INVALID,
-                        "the administrators a lockdown lets through are user names or client ids");
-            }
-            // each once (names are case-insensitive): the stored list must never hold a duplicate
-            allowOnce.putIfAbsent(name.toLowerCase(java.util.Locale.ROOT), name);
-        }
-        List<String> allow = List.copyOf(allowOnce.values());
+        List<String> allow = administrators(actions.allow());
         Incident incident = store.find(id).orElseThrow(IncidentStore::notFound);
         if (!incident.state().mayMoveTo(IncidentState.CONTAINED)) {
             throw new Incidents.Refused(Incidents.Refused.Reason.CONFLICT,
@@ -83,83 +90,110 @@ final class IncidentContainment implements Containment {
             throw new Incidents.Refused(Incidents.Refused.Reason.CONFLICT,
                     "this incident names an address, not a principal: block the address instead");
         }
-        List<String> done = new ArrayList<>();
         boolean client = principal != null && principal.startsWith("svc-");
+        if (actions.revokeSessions() && !actions.disable() && client) {
+            throw new Incidents.Refused(Incidents.Refused.Reason.CONFLICT,
+                    "a service client has no sessions: disable it instead");
+        }
+        List<Done> done = new ArrayList<>();
         // The principal's own changes are committed (and announced) by the sign-in module first:
         // isolating them must not wait on anything else.
         if (actions.disable()) {
-            boolean disabled = client ? clients.disable(principal, actor) : users.disable(principal);
-            done.add(disabled ? "disabled" : "disable:no-such-principal");
+            boolean disabled = client ? clients.disable(principal, actor) : users.disable(principal, actor);
+            done.add(disabled ? Done.isolating("disabled") : Done.noted("disable:no-such-principal"));
         } else if (actions.revokeSessions()) {
-            if (client) {
-                throw new Incidents.Refused(Incidents.Refused.Reason.CONFLICT,
-                        "a service client has no sessions: disable it instead");
-            }
             try {
-                done.add("revoked-sessions:" + users.revokeSessions(principal));
+                done.add(Done.isolating("revoked-sessions:" + users.revokeSessions(principal, actor)));
             } catch (IllegalArgumentException noSuchUser) {
-                done.add("revoke-sessions:no-such-principal");
+                done.add(Done.noted("revoke-sessions:no-such-principal"));
             }
         }
         Instant now = clock.instant();
-        try {
-            transactions.executeWithoutResult(status -> {
-                for (String range : actions.block()) {
-                    jdbc.sql("""
-                            insert into incident.blocked_range (id, range, incident_id, blocked_by, blocked_at)
-                            values (?, network(?::inet), ?, ?, ?)""")
-                            .params(UUID.randomUUID(), range, id, actor, Timestamp.from(now)).update();
-                    done.add("blocked:" + canonical(range));
-                }
-                for (String range : actions.unblock()) {
-                    int lifted = jdbc.sql("""
-                            update incident.blocked_range set lifted_at = ?, lifted_by = ?
-                            where range = network(?::inet) and lifted_at is null""")
-                            .params(Timestamp.from(now), actor, range).update();
-                    done.add((lifted > 0 ? "unblocked:" : "unblock:not-blocked:") + canonical(range));
-                }
-                if (actions.lockdown() != null) {
-                    jdbc.sql("""
-                            insert into incident.lockdown (active, allowed, incident_id, changed_by, changed_at)
-                            values (?, ?, ?, ?, ?)
-                            on conflict (singleton) do update set active = excluded.active, allowed = excluded.allowed,
-                                incident_id = excluded.incident_id, changed_by = excluded.changed_by,
-                                changed_at = excluded.changed_at""")
-                            .params(actions.lockdown(), allow.toArray(String[]::new), id, actor,
-                                    Timestamp.from(now)).update();
-                    done.add(actions.lockdown() ? "lockdown:" + allow.size() + "-allowed" : "lockdown-lifted");
-                }
-                ContainmentState cache = state.getIfAvailable();
-                if (cache != null) {
-                    cache.changedHere();
-                }
-            });
-        } catch (org.springframework.dao.DataAccessException malformed) {
-            throw new Incidents.Refused(Incidents.Refused.Reason.INVALID,
-                    "an address range is an IPv4 or IPv6 address, optionally with /prefix");
+        // A database failure here is the server's, not bad input: it propagates (503/500), never "bad range".
+        transactions.executeWithoutResult(status -> {
+            for (BlockedRange range : block) {
+                jdbc.sql("""
+                        insert into incident.blocked_range (id, range, incident_id, blocked_by, blocked_at)
+                        values (?, ?::cidr, ?, ?, ?)""")
+                        .params(UUID.randomUUID(), range.cidr(), id, actor, Timestamp.from(now)).update();
+                done.add(Done.isolating("blocked:" + range.cidr()));
+            }
+            for (BlockedRange range : unblock) {
+                int lifted = jdbc.sql("""
+                        update incident.blocked_range set lifted_at = ?, lifted_by = ?
+                        where range = ?::cidr and lifted_at is null""")
+                        .params(Timestamp.from(now), actor, range.cidr()).update();
+                done.add(Done.noted((lifted > 0 ? "unblocked:" : "unblock:not-blocked:") + range.cidr()));
+            }
+            if (actions.lockdown() != null) {
+                jdbc.sql("""
+                        insert into incident.lockdown (active, allowed, incident_id, changed_by, changed_at)
+                        values (?, ?, ?, ?, ?)
+                        on conflict (singleton) do update set active = excluded.active, allowed = excluded.allowed,
+                            incident_id = excluded.incident_id, changed_by = excluded.changed_by,
+                            changed_at = excluded.changed_at""")
+                        .params(actions.lockdown(), allow.toArray(String[]::new), id, actor, Timestamp.from(now))
+                        .update();
+                done.add(actions.lockdown() ? Done.isolating("lockdown:" + allow.size() + "-allowed")
+                        : Done.noted("lockdown-lifted"));
+            }
+            ContainmentState cache = state.getIfAvailable();
+            if (cache != null) {
+                cache.changedHere();
+            }
+        });
+        Incident after = incident;
+        for (Done action : done) {
+            after = action.isolates() ? store.contained(id, actor, action.detail())
+                    : store.containmentNoted(id, actor, action.detail());
         }
-        Incident contained = null;
-        for (String action : done) {
-            contained = store.contained(id, actor, action);
-        }
-        Duration sinceDetection = Duration.between(contained.detectedAt(), contained.containedAt());
-        if (incident.containedAt() == null) {
+        Duration sinceDetection = after.containedAt() == null ? null
+                : Duration.between(after.detectedAt(), after.containedAt());
+        if (incident.containedAt() == null && sinceDetection != null) {
             IncidentMetrics m = metrics.getIfAvailable();
             if (m != null) {
                 m.contained(sinceDetection);
             }
         }
-        return new Result(contained, List.copyOf(done), sinceDetection);
+        return new Result(after, done.stream().map(Done::detail).toList(), sinceDetection);
     }
 
-    /** The range as written after validation (only address characters, so safe to stamp). */
-    private static String canonical(String range) {
-        return range.contains("/") ? range : range + (range.contains(":") ? "/128" : "/32");
+    /** One action taken, and whether it isolated anything. */
+    private record Done(String detail, boolean isolates) {
+        static Done isolating(String detail) {
+            return new Done(detail, true);
+        }
+
+        static Done noted(String detail) {
+            return new Done(detail, false);
+        }
     }
 
-    private static List<String> concat(List<String> a, List<String> b) {
-        List<String> all = new ArrayList<>(a);
-        all.addAll(b);
-        return all;
+    /**
+     * The accounts a lockdown lets through, as the sign-in module spells them, each once: only user
+     * accounts (never service clients), enabled, holding an administrative permission.
+     */
+    private List<String> administrators(List<String> names) {
+        if (names.isEmpty()) {
+            return List.of();
+        }
+        Map<String, Users.Summary> accounts = users.list().stream()
+                .collect(Collectors.toMap(u -> u.userName().toLowerCase(Locale.ROOT), u -> u, (a, b) -> a));
+        Set<String> administrativeRoles = roles.roles().stream()
+                .filter(role -> role.permissions().stream().anyMatch(ADMINISTRATIVE::contains))
+                .map(RoleCatalog.RoleSummary::name).collect(Collectors.toSet());
+        Map<String, String> allowed = new LinkedHashMap<>();
+        for (String name : names) {
+            Users.Summary account = name == null || name.length() > 100 ? null
+                    : accounts.get(name.strip().toLowerCase(Locale.ROOT));
+            if (account == null || account.disabled()
+                    || account.roles().stream().noneMatch(administrativeRoles::contains)) {
+                throw new Incidents.Refused(Incidents.Refused.Reason.INVALID,
+                        "a lockdown lets through only enabled user accounts holding an administrative permission ("
+                                + ADMINISTRATIVE.stream().sorted().toList() + "); service clients are never let through");
+            }
+            allowed.putIfAbsent(account.userName().toLowerCase(Locale.ROOT), account.userName());
+        }
+        return List.copyOf(allowed.values());
     }
 }

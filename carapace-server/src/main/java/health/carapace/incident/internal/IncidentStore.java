@@ -66,7 +66,8 @@ final class IncidentStore implements Incidents {
 
     /**
      * Opens or joins an incident per detection, in the caller's transaction. A detection joins the
-     * incident of the same detector and subject whose window it falls in, unless that one was closed.
+     * incident of the same detector and subject whose window it falls in while that one is open or
+     * acknowledged; once it is contained, resolved or closed, the next detection opens a new one.
      */
     List<Opened> record(List<Detection> detections) {
         List<Opened> opened = new ArrayList<>();
@@ -174,19 +175,37 @@ final class IncidentStore implements Incidents {
         if (resolution == null || !RESOLUTIONS.contains(resolution)) {
             throw new Refused(Refused.Reason.INVALID, "a resolution is one of " + RESOLUTIONS.stream().sorted().toList());
         }
-        // A closed incident frees its de-duplication key: the next detection opens a new one.
+        // A closed or resolved incident frees its de-duplication key: the next detection opens a new one.
         return transition(id, target, actor, resolution, target == IncidentState.CLOSED
                         ? "update incident.incident set state = 'closed', closed_at = ?, resolution = ?,"
                                 + " dedup_key = dedup_key || '|closed|' || id::text where id = ?"
-                        : "update incident.incident set state = 'resolved', closed_at = ?, resolution = ? where id = ?",
+                        : "update incident.incident set state = 'resolved', closed_at = ?, resolution = ?,"
+                                + " dedup_key = " + RELEASED_KEY + " where id = ?",
                 now -> new Object[] {Timestamp.from(now), resolution, id});
     }
 
-    /** Marks an incident contained (containment actions are stamped by their own entries). */
+    /**
+     * Marks an incident contained (containment actions are stamped by their own entries). It frees
+     * its de-duplication key, as closing does: activity after containment (the snooper signing in
+     * again within the hour) opens a new incident and alerts again instead of joining this one.
+     */
     Incident contained(UUID id, String actor, String action) {
         return transition(id, IncidentState.CONTAINED, actor, action,
-                "update incident.incident set state = 'contained', contained_at = coalesce(contained_at, ?) where id = ?",
+                "update incident.incident set state = 'contained', contained_at = coalesce(contained_at, ?),"
+                        + " dedup_key = " + RELEASED_KEY + " where id = ?",
                 now -> new Object[] {Timestamp.from(now), id});
+    }
+
+    /** The de-duplication key of a contained or resolved incident: its own, never joined again. */
+    private static final String RELEASED_KEY = "case when dedup_key like '%|released|%' or dedup_key like '%|closed|%'"
+            + " then dedup_key else dedup_key || '|released|' || id::text end";
+
+    /**
+     * Stamps a containment action that isolated nothing (nothing to disable, a range that was not
+     * blocked, a range or lockdown lifted): on the timeline only, state and clocks unchanged.
+     */
+    Incident containmentNoted(UUID id, String actor, String action) {
+        return annotate(id, actor, "containment", action, null, null);
     }
 
     @Override
@@ -240,7 +259,9 @@ final class IncidentStore implements Incidents {
                 throw new Refused(Refused.Reason.CONFLICT, "a closed incident cannot be changed");
             }
             Instant now = clock.instant();
-            jdbc.sql(update).params(args.apply(now)).update();
+            if (update != null) {
+                jdbc.sql(update).params(args.apply(now)).update();
+            }
             timeline(id, now, actor, entry, detail);
             audit.recordInTransaction(List.of(event(actor, id, AuditContext.none())));
         });

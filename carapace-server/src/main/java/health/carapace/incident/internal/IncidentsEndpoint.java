@@ -61,8 +61,13 @@ class IncidentsEndpoint {
         }
         try {
             health.carapace.incident.Containment.Result result = containment.contain(incident, actions, actor(request));
-            return AdminJson.ok(HttpStatus.OK, Map.of("incident", result.incident(), "done", result.done(),
-                    "detectionToContainmentSeconds", result.detectionToContainment().toMillis() / 1000.0));
+            Map<String, Object> body = new java.util.LinkedHashMap<>();
+            body.put("incident", result.incident());
+            body.put("done", result.done());
+            if (result.detectionToContainment() != null) { // null: nothing isolated yet
+                body.put("detectionToContainmentSeconds", result.detectionToContainment().toMillis() / 1000.0);
+            }
+            return AdminJson.ok(HttpStatus.OK, body);
         } catch (Incidents.Refused refused) {
             return refusal(refused);
         }

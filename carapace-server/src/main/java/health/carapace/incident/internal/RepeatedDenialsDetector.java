@@ -2,6 +2,7 @@ package health.carapace.incident.internal;
 
 import health.carapace.audit.AuditFeed.SealedEvent;
 import health.carapace.incident.Severity;
+import java.util.HashSet;
 import java.util.List;
 
 /**
@@ -22,6 +23,14 @@ final class RepeatedDenialsDetector implements Detector {
         this.byAddress = new SlidingCounts(settings.denialsWindow());
     }
 
+    /** Subjects already detected in this batch: one detection each, not one per event past the threshold. */
+    private final java.util.Set<String> detectedThisBatch = new HashSet<>();
+
+    @Override
+    public void endOfBatch(List<Detection> found) {
+        detectedThisBatch.clear();
+    }
+
     @Override
     public String code() {
         return CODE;
@@ -30,13 +39,17 @@ final class RepeatedDenialsDetector implements Detector {
     @Override
     public void inspect(SealedEvent sealed, List<Detection> found) {
         var e = sealed.event();
-        if (!"denied".equals(e.action())) {
+        if (!"denied".equals(e.action()) || AuditedAccess.containmentRefusal(e)) {
             return;
         }
         if (AuditedAccess.knownPrincipal(e.user()) && byPrincipal.add(e.user(), e.timestamp()) >= threshold) {
-            found.add(Detection.of(CODE, Severity.MEDIUM, sealed, "principal"));
+            if (detectedThisBatch.add("principal:" + e.user())) {
+                found.add(Detection.of(CODE, Severity.MEDIUM, sealed, "principal"));
+            }
         } else if (e.context().ip() != null && byAddress.add(e.context().ip(), e.timestamp()) >= threshold) {
-            found.add(Detection.byAddress(CODE, Severity.MEDIUM, sealed, "address"));
+            if (detectedThisBatch.add("address:" + e.context().ip())) {
+                found.add(Detection.byAddress(CODE, Severity.MEDIUM, sealed, "address"));
+            }
         }
     }
 }
