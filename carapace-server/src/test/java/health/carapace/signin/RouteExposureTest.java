@@ -95,7 +95,7 @@ class RouteExposureTest extends IntegrationTest {
     private static final Set<String> NOT_CANONICAL = Set.of(
             "/fhir/metadata/../Patient", "/fhir/./Patient", "/fhir//Patient", "/fhir/metadata;x=y",
             "/health/../fhir/Patient", "/health;x=y/../fhir/Patient", "/fhir/%2e%2e/health",
-            "/health/%2e%2e/fhir/Patient", "/fhir/Patient;metadata");
+            "/health/%2e%2e/fhir/Patient", "/fhir/Patient;metadata", "/%66hir/Patient/x", "/fhir/%50atient");
 
     /** Paths Tomcat rejects before any filter (an encoded slash); the refusal is still Carapace's. */
     private static final Set<String> REJECTED_BY_CONTAINER = Set.of(

@@ -15,7 +15,9 @@ import org.springframework.web.filter.OncePerRequestFilter;
 /**
  * Refuses with 400, before any other filter reads the path, a request whose raw path is not in
  * canonical form: dot segments ({@code .} or {@code ..}), empty segments ({@code //}), path
- * parameters ({@code ;}), backslashes, or any of these (or {@code %} itself) percent-encoded.
+ * parameters ({@code ;}), backslashes, any of these (or {@code %} itself) percent-encoded, or an
+ * unreserved character percent-encoded ({@code /%66hir}: RFC 3986 §6.2.2.2 makes it the same path,
+ * and Spring's request-path parsing threw on it).
  *
  * <p>Tomcat chooses the servlet from the normalised path, while filters see the raw one. So
  * {@code /health/../fhir/Patient} went to the FHIR servlet's filter chain, where Spring's
@@ -29,15 +31,20 @@ import org.springframework.web.filter.OncePerRequestFilter;
 @Order(FilterOrder.CANONICAL_PATHS)
 public class CanonicalPaths extends OncePerRequestFilter {
 
-    /** Percent-encoded '.', '/', '\', ';' and '%': a second spelling of a character refused below. */
-    private static final Pattern ENCODED_SEPARATOR = Pattern.compile("%(2e|2f|5c|3b|25)");
+    /**
+     * Percent-encoded '.', '/', '\', ';' and '%' (a second spelling of a character refused below),
+     * and percent-encoded unreserved characters (letters, digits, '-', '_', '~': a second spelling
+     * of the path itself).
+     */
+    private static final Pattern ENCODED_SEPARATOR =
+            Pattern.compile("%(2e|2f|5c|3b|25|3[0-9]|4[1-9a-f]|5[0-9a]|6[1-9a-f]|7[0-9a]|2d|5f|7e)");
 
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
         if (!isCanonical(request.getRequestURI())) {
             OperationOutcomes.write(response, HttpServletResponse.SC_BAD_REQUEST, IssueType.INVALID,
-                    "The request path is not in canonical form (dot or empty segments, ';' or '\\')");
+                    "The request path is not in canonical form (dot or empty segments, ';', '\\' or needless percent-encoding)");
             return;
         }
         chain.doFilter(request, response);

@@ -18,7 +18,8 @@ class CanonicalPathsTest {
     @ParameterizedTest
     @ValueSource(strings = {"/health/../fhir/Patient", "/fhir/./Patient", "/fhir/..", "/fhir/.", "/fhir//Patient",
         "//fhir", "/fhir/metadata;x=y", "/health;jsessionid=1", "/fhir\\Patient", "/fhir/%2e%2e/health",
-        "/fhir/%2E/Patient", "/fhir%2fPatient", "/fhir%5cPatient", "/fhir%3bx", "/fhir/%252e%252e", "", "fhir"})
+        "/fhir/%2E/Patient", "/fhir%2fPatient", "/fhir%5cPatient", "/fhir%3bx", "/fhir/%252e%252e", "", "fhir",
+        "/%66hir/Patient/x", "/fhir/Pati%65nt", "/fhir/%7Ex", "/fhir/Patient/%30", "/%46HIR"})
     void nonCanonicalPathsAreRefused(String path) {
         assertThat(CanonicalPaths.isCanonical(path)).isFalse();
     }
