@@ -82,6 +82,10 @@ final class AccessEnforcement {
             // to read that record. Operations no module serves are answered by their handler
             // (UnsupportedInteractions), decided on their type as before.
             case EXTENDED_OPERATION_INSTANCE -> {
+                // An instance operation does more than read its record ($start-visit creates an
+                // Encounter, re-issues the patient's link): no SMART scope grammar names it, so an
+                // app's token is refused every one, before anything about the record is told.
+                guard.refuseApps("/fhir/" + type + "/$" + request.getOperation());
                 if (operations.serves(type, request.getOperation())) {
                     // decided like a read of the record, before the operation's body is parsed
                     reads.decide(type, request.getId() == null ? Optional.empty() : Ids.parse(request.getId().getIdPart()),
