@@ -350,9 +350,11 @@ class ConsentPages {
         return Optional.of(patient);
     }
 
+    /** Readable now, and not only through the person's emergency access (which an app never uses). */
     private boolean readable(Caller person, String patient, HttpServletRequest request) {
-        return access.decide(person, Interaction.READ, "Patient", null, patient, addresses.resolve(request),
-                clock.instant()).allowed();
+        var decision = access.decide(person, Interaction.READ, "Patient", null, patient, addresses.resolve(request),
+                clock.instant());
+        return decision.allowed() && !decision.breakGlass();
     }
 
     // --- session and request ---------------------------------------------------------------------

@@ -112,8 +112,10 @@ class SmartEndpoints {
             return;
         }
         String compartment = "Patient/" + patient;
-        if (!access.decide(caller, Interaction.READ, "Patient", null, compartment, addresses.resolve(request),
-                clock.instant()).allowed()) {
+        var decision = access.decide(caller, Interaction.READ, "Patient", null, compartment, addresses.resolve(request),
+                clock.instant());
+        // the app's token could never use the person's emergency access: no launch through it either
+        if (!decision.allowed() || decision.breakGlass()) {
             OperationOutcomes.write(response, 403, IssueType.FORBIDDEN, "Access denied: the patient is not yours to open");
             return;
         }
