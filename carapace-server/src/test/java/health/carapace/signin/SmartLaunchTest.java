@@ -207,6 +207,12 @@ class SmartLaunchTest extends IntegrationTest {
                 .param((String) launch.get("launch")).query(Long.class).single()).isZero();
         // A SMART app's token cannot open launches itself.
         assertThat(launch((String) token.get("access_token"), clientId, patientA).statusCode()).isEqualTo(403);
+        // The launch refused, the launch opened and the consent are on the audit trail, for the person.
+        var db = org.springframework.jdbc.core.simple.JdbcClient.create(dataSource);
+        assertThat(db.sql("select count(*) from audit.event where actor = ? and action = 'denied' and patient = ?")
+                .params(user, "Patient/" + patientB).query(Long.class).single()).isEqualTo(1);
+        assertThat(db.sql("select count(*) from audit.event where actor = ? and action = 'created' and patient = ?")
+                .params(user, "Patient/" + patientA).query(Long.class).single()).isEqualTo(2);
     }
 
     /**
@@ -281,6 +287,9 @@ class SmartLaunchTest extends IntegrationTest {
         HttpResponse<String> refused = picker.consent(consent.body(), Map.of("decision", "allow", "patient_id", patientB));
         assertThat(refused.statusCode()).isEqualTo(200);
         assertThat(refused.body()).contains("Choose a patient").doesNotContain(patientB);
+        assertThat(org.springframework.jdbc.core.simple.JdbcClient.create(dataSource)
+                .sql("select count(*) from audit.event where actor = ? and action = 'denied'").param(user)
+                .query(Long.class).single()).as("the picker's refusal is audited").isEqualTo(1);
 
         picker.browser.newBrowser();
         SmartAppBrowser app = new SmartAppBrowser(picker.browser, app("user/*.rs"));
