@@ -23,6 +23,15 @@ import org.hl7.fhir.r4.model.Enumerations.SearchParamType;
 public final class CapabilityStatementProvider {
 
     private final Date published = new Date();
+    private final java.util.function.Supplier<String> publicBaseUrl;
+
+    /**
+     * @param publicBaseUrl the configured public base URL: the OAuth endpoints an app is told to
+     *        use must not follow a Host header the request chose (review F10)
+     */
+    public CapabilityStatementProvider(java.util.function.Supplier<String> publicBaseUrl) {
+        this.publicBaseUrl = publicBaseUrl;
+    }
 
     /** HAPI hands conformance providers the server; this one needs nothing from it. */
     public void setRestfulServer(ca.uhn.fhir.rest.server.RestfulServer server) {
@@ -33,9 +42,8 @@ public final class CapabilityStatementProvider {
      * SMART App Launch's CapabilityStatement extension (the endpoints also listed at
      * {@code .well-known/smart-configuration}, issue #18, owned by {@code signin}).
      */
-    private static void smartOnFhir(CapabilityStatement.CapabilityStatementRestSecurityComponent security,
-            HttpServletRequest request) {
-        String base = request.getRequestURL().toString().replaceAll("/fhir/metadata$", "");
+    private void smartOnFhir(CapabilityStatement.CapabilityStatementRestSecurityComponent security) {
+        String base = publicBaseUrl.get();
         security.getServiceFirstRep().addCoding(new org.hl7.fhir.r4.model.Coding(
                 "http://terminology.hl7.org/CodeSystem/restful-security-service", "SMART-on-FHIR", "SMART-on-FHIR"));
         org.hl7.fhir.r4.model.Extension uris = security.addExtension()
@@ -64,7 +72,7 @@ public final class CapabilityStatementProvider {
                         + "Access tokens expire within 15 minutes.")
                 .addService(new CodeableConcept().addCoding(new org.hl7.fhir.r4.model.Coding(
                         "http://terminology.hl7.org/CodeSystem/restful-security-service", "OAuth", "OAuth")));
-        smartOnFhir(rest.getSecurity(), request);
+        smartOnFhir(rest.getSecurity());
         rest.addInteraction().setCode(SystemRestfulInteraction.TRANSACTION);
         rest.addInteraction().setCode(SystemRestfulInteraction.BATCH);
         for (String type : ResourceTypes.names()) {

@@ -112,7 +112,7 @@ class FhirServerConfiguration {
         server.registerProvider(new BundleProcessor(fhir, store, transactions, audit, guard, reads));
         server.registerProvider(new BreakGlassOperation(breakGlass, guard, store));
         server.registerProvider(operations);
-        server.setServerConformanceProvider(new CapabilityStatementProvider());
+        server.setServerConformanceProvider(new CapabilityStatementProvider(publicBaseUrl::value));
         server.registerInterceptor(new RequestGuards());
         server.registerInterceptor(new StrictBody(maxDepth));
         server.registerInterceptor(new ErrorSanitiser());
