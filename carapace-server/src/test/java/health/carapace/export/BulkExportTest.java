@@ -254,6 +254,31 @@ class BulkExportTest extends IntegrationTest {
                 .query(Long.class).single()).isEqualTo(1);
     }
 
+    /**
+     * Review F6: a patient is recorded as exported to a client only once one of their records
+     * passed its decision: here the patient's only record in range is one the client may not read.
+     */
+    @Test
+    void aPatientIsAuditedAsExportedOnlyWhenARecordOfTheirsPassesItsDecision() throws Exception {
+        clientId = serviceClients.createBackend("bulk-demographics", Set.of(TestPolicy.DEMOGRAPHICS),
+                List.of("system/*.rs"), new JWKSet(key.toPublicJWK()).toString(), null);
+        String token = backendToken("system/*.rs");
+        Instant since = Instant.now();
+        Observation later = new Observation();
+        later.setStatus(Observation.ObservationStatus.FINAL);
+        later.getCode().setText("later");
+        later.setSubject(new Reference("Patient/" + patientId));
+        fhirClient().create().resource(later).execute();
+        HttpResponse<String> kickOff = get(fhirBase() + "/Patient/$export?_type=Patient,Observation&_since=" + since,
+                token, "Prefer", "respond-async");
+        assertThat(kickOff.statusCode()).as(kickOff.body()).isEqualTo(202);
+        String status = kickOff.headers().firstValue("Content-Location").orElseThrow();
+        assertThat(await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+                .until(() -> get(status, token), r -> r.statusCode() != 202).statusCode()).isEqualTo(200);
+        assertThat(JdbcClient.create(dataSource).sql("select count(*) from audit.event where patient = ? and actor = ?")
+                .params("Patient/" + patientId, clientId).query(Long.class).single()).isZero();
+    }
+
     @Test
     void anExpiredExportIsDeletedFromDiskAndForgotten() throws Exception {
         String token = backendToken("system/Patient.rs");
