@@ -55,7 +55,9 @@ public class RecordAccess {
             }
             refusal = care;
         }
-        if (breakGlass.openGrant(caller, compartment, at).isPresent()) {
+        // Emergency access is the person's, for their own eyes: an app never reaches a patient
+        // through it (the app could read on, unattended, for as long as the grant is open).
+        if (!caller.appScope().narrows() && breakGlass.openGrant(caller, compartment, at).isPresent()) {
             AccessDecision glass = policy.decide(new AccessRequest(caller, interaction, type, category, address, at,
                     PatientRelation.BREAK_GLASS));
             if (glass.allowed()) {
@@ -100,7 +102,7 @@ public class RecordAccess {
         AccessDecision glass = policy.decide(new AccessRequest(caller, interaction, type, category, address, at,
                 PatientRelation.BREAK_GLASS));
         Set<String> emergency = Set.of();
-        if (glass.allowed()) {
+        if (glass.allowed() && !caller.appScope().narrows()) {
             Set<String> open = new HashSet<>(breakGlass.openPatients(caller, at));
             if (care.allowed() && !open.isEmpty()) {
                 open.removeAll(relationships.patientsOf(caller));

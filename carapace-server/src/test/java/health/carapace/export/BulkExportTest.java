@@ -154,6 +154,131 @@ class BulkExportTest extends IntegrationTest {
         await().atMost(Duration.ofSeconds(20)).until(() -> !Files.exists(exports.resolve(jobId)));
     }
 
+    /**
+     * Review F4: the status and the files are decided again for the client now (its roles' IP
+     * range and time window, from this address), and each download is audited before it streams.
+     */
+    @Test
+    void statusAndDownloadsAreDecidedNowAndEachDownloadIsAudited() throws Exception {
+        String token = backendToken("system/*.rs");
+        HttpResponse<String> kickOff = get(fhirBase() + "/$export?_type=Patient", token, "Prefer", "respond-async");
+        assertThat(kickOff.statusCode()).as(kickOff.body()).isEqualTo(202);
+        String status = kickOff.headers().firstValue("Content-Location").orElseThrow();
+        HttpResponse<String> done = await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+                .until(() -> get(status, token), r -> r.statusCode() != 202);
+        assertThat(done.statusCode()).as(done.body()).isEqualTo(200);
+        List<?> output = (List<?>) SmartAppBrowser.json(done).get("output");
+        String url = (String) ((Map<?, ?>) output.get(0)).get("url");
+        JdbcClient db = JdbcClient.create(dataSource);
+        String exported = "select count(*) from audit.event where actor = ? and action = 'exported'";
+        assertThat(db.sql(exported).param(clientId).query(Long.class).single()).isZero();
+        assertThat(get(url, token).statusCode()).isEqualTo(200);
+        assertThat(db.sql(exported).param(clientId).query(Long.class).single()).isEqualTo(1);
+
+        // The client's role now only holds outside this address's range: nothing more is handed out.
+        db.sql("update iam.service_client set roles = array[?] where client_id = ?").params(TestPolicy.REMOTE, clientId)
+                .update();
+        HttpResponse<String> refused = await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
+                .until(() -> get(status, token), r -> r.statusCode() == 403);
+        assertThat(Refusals.outcomeOf(refused).getIssueFirstRep().getDiagnostics()).startsWith("Access denied: ");
+        HttpResponse<String> download = get(url, token);
+        assertThat(download.statusCode()).isEqualTo(403);
+        assertThat(download.body()).doesNotContain(canary);
+        assertThat(db.sql(exported).param(clientId).query(Long.class).single()).isEqualTo(1);
+    }
+
+    /**
+     * Review F5: cancelling destroys the export's key in the same transaction, and the clean-up
+     * goes by the job's status: its directory is deleted even when no file row names what is in it
+     * (a part written but never committed).
+     */
+    @Test
+    void cancellingDestroysTheKeyAndDeletesTheDirectoryWhateverTheFileRowsSay() throws Exception {
+        String token = backendToken("system/Patient.rs");
+        HttpResponse<String> kickOff = get(fhirBase() + "/$export?_type=Patient", token, "Prefer", "respond-async");
+        assertThat(kickOff.statusCode()).as(kickOff.body()).isEqualTo(202);
+        String status = kickOff.headers().firstValue("Content-Location").orElseThrow();
+        assertThat(await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+                .until(() -> get(status, token), r -> r.statusCode() != 202).statusCode()).isEqualTo(200);
+        UUID jobId = UUID.fromString(status.substring(status.lastIndexOf('/') + 1));
+        Path dir = TestInstallation.dataDir().resolve("exports").resolve(jobId.toString());
+        assertThat(dir).isDirectory();
+        JdbcClient db = JdbcClient.create(dataSource);
+        // what a node that died mid-part leaves: files on disk that no row names
+        db.sql("delete from export.file where job_id = ?").param(jobId).update();
+
+        HttpResponse<String> deleted = sendWithoutToken(HttpRequest.newBuilder(java.net.URI.create(status))
+                .header("Authorization", "Bearer " + token).DELETE());
+        assertThat(deleted.statusCode()).isEqualTo(202);
+        assertThat(db.sql("select wrapped_key is null from export.job where id = ?").param(jobId).query(Boolean.class)
+                .single()).as("the key is destroyed with the cancel").isTrue();
+        await().atMost(Duration.ofSeconds(20)).until(() -> !Files.exists(dir));
+    }
+
+    /**
+     * Review F6: a kick-off is decided (403 when the client may read none of the types asked),
+     * audited when accepted, and a client has at most a few exports queued or running at once (429).
+     */
+    @Test
+    void aKickOffIsDecidedAuditedAndCappedPerClient() throws Exception {
+        String allowed = clientId;
+        clientId = serviceClients.createBackend("bulk-demographics", Set.of(TestPolicy.DEMOGRAPHICS),
+                List.of("system/*.rs"), new JWKSet(key.toPublicJWK()).toString(), null);
+        String demographics = backendToken("system/*.rs");
+        HttpResponse<String> refused = get(fhirBase() + "/$export?_type=Observation", demographics,
+                "Prefer", "respond-async");
+        assertThat(refused.statusCode()).as(refused.body()).isEqualTo(403);
+        assertThat(Refusals.outcomeOf(refused).getIssueFirstRep().getDiagnostics()).startsWith("Access denied: ");
+        JdbcClient db = JdbcClient.create(dataSource);
+        assertThat(db.sql("select count(*) from export.job where client_id = ?").param(clientId).query(Long.class)
+                .single()).isZero();
+        assertThat(db.sql("select count(*) from audit.event where actor = ? and action = 'denied'").param(clientId)
+                .query(Long.class).single()).isEqualTo(1);
+
+        clientId = allowed;
+        String token = backendToken("system/*.rs");
+        // exports of this client that a live worker holds (their heartbeat is fresh, so none is taken over)
+        for (int i = 0; i < 3; i++) {
+            db.sql("insert into export.job (id, client_id, client_address, level, types, request_url, status,"
+                    + " wrapped_key, kek_id, created_at, heartbeat_at) values (?, ?, '127.0.0.1', 'system', '{}',"
+                    + " 'https://x/fhir/$export', 'running', '\\x00', 'k', now(), now() + interval '1 hour')")
+                    .params(UUID.randomUUID(), clientId).update();
+        }
+        HttpResponse<String> capped = get(fhirBase() + "/$export?_type=Patient", token, "Prefer", "respond-async");
+        assertThat(capped.statusCode()).as(capped.body()).isEqualTo(429);
+        db.sql("update export.job set status = 'failed', wrapped_key = null where client_id = ? and status = 'running'")
+                .param(clientId).update();
+        HttpResponse<String> accepted = get(fhirBase() + "/$export?_type=Patient", token, "Prefer", "respond-async");
+        assertThat(accepted.statusCode()).as(accepted.body()).isEqualTo(202);
+        assertThat(db.sql("select count(*) from audit.event where actor = ? and action = 'created'").param(clientId)
+                .query(Long.class).single()).isEqualTo(1);
+    }
+
+    /**
+     * Review F6: a patient is recorded as exported to a client only once one of their records
+     * passed its decision: here the patient's only record in range is one the client may not read.
+     */
+    @Test
+    void aPatientIsAuditedAsExportedOnlyWhenARecordOfTheirsPassesItsDecision() throws Exception {
+        clientId = serviceClients.createBackend("bulk-demographics", Set.of(TestPolicy.DEMOGRAPHICS),
+                List.of("system/*.rs"), new JWKSet(key.toPublicJWK()).toString(), null);
+        String token = backendToken("system/*.rs");
+        Instant since = Instant.now();
+        Observation later = new Observation();
+        later.setStatus(Observation.ObservationStatus.FINAL);
+        later.getCode().setText("later");
+        later.setSubject(new Reference("Patient/" + patientId));
+        fhirClient().create().resource(later).execute();
+        HttpResponse<String> kickOff = get(fhirBase() + "/Patient/$export?_type=Patient,Observation&_since=" + since,
+                token, "Prefer", "respond-async");
+        assertThat(kickOff.statusCode()).as(kickOff.body()).isEqualTo(202);
+        String status = kickOff.headers().firstValue("Content-Location").orElseThrow();
+        assertThat(await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+                .until(() -> get(status, token), r -> r.statusCode() != 202).statusCode()).isEqualTo(200);
+        assertThat(JdbcClient.create(dataSource).sql("select count(*) from audit.event where patient = ? and actor = ?")
+                .params("Patient/" + patientId, clientId).query(Long.class).single()).isZero();
+    }
+
     @Test
     void anExpiredExportIsDeletedFromDiskAndForgotten() throws Exception {
         String token = backendToken("system/Patient.rs");
@@ -174,6 +299,9 @@ class BulkExportTest extends IntegrationTest {
                 .param(UUID.fromString(jobId)).update();
         await().atMost(Duration.ofSeconds(20)).until(() -> !Files.exists(dir));
         assertThat(get(status, token).statusCode()).isEqualTo(404);
+        assertThat(JdbcClient.create(dataSource).sql("select wrapped_key is null from export.job where id = ?")
+                .param(UUID.fromString(jobId)).query(Boolean.class).single()).as("an expired export's key is destroyed")
+                .isTrue();
         assertThat(JdbcClient.create(dataSource).sql("select count(*) from export.file where job_id = ?")
                 .param(UUID.fromString(jobId)).query(Long.class).single()).isZero();
     }

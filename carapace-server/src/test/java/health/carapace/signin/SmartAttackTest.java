@@ -50,6 +50,20 @@ class SmartAttackTest extends IntegrationTest {
         }
     }
 
+    /**
+     * Review F10: the OAuth endpoints in the CapabilityStatement come from the configured public
+     * base URL, not from the request (here a Host header without the port, which the host check lets
+     * through): an app is never sent to an endpoint the request chose.
+     */
+    @Test
+    void theCapabilityStatementNamesTheConfiguredOAuthEndpointsWhateverTheHostHeader() throws Exception {
+        RawHttp.Response metadata = raw("GET /fhir/metadata HTTP/1.1\r\nHost: localhost\r\nAccept: application/fhir+json"
+                + "\r\nConnection: close\r\n\r\n");
+        assertThat(metadata.status()).isEqualTo(200);
+        assertThat(metadata.body()).contains("\"valueUri\":\"" + baseUrl() + "/oauth2/token\"")
+                .contains("\"valueUri\":\"" + baseUrl() + "/oauth2/authorize\"");
+    }
+
     @Test
     void forgedClientAssertionsAreInvalidClientWithoutEcho(CapturedOutput output) {
         String big = "a".repeat(40_000);

@@ -44,6 +44,9 @@ class SmartLaunchTest extends IntegrationTest {
     @Autowired
     private CareRelationships relationships;
 
+    @Autowired
+    private health.carapace.access.BreakGlass breakGlass;
+
     private String patientA;
     private String patientB;
     private String observationA;
@@ -204,6 +207,135 @@ class SmartLaunchTest extends IntegrationTest {
                 .param((String) launch.get("launch")).query(Long.class).single()).isZero();
         // A SMART app's token cannot open launches itself.
         assertThat(launch((String) token.get("access_token"), clientId, patientA).statusCode()).isEqualTo(403);
+        // The launch refused, the launch opened and the consent are on the audit trail, for the person.
+        var db = org.springframework.jdbc.core.simple.JdbcClient.create(dataSource);
+        assertThat(db.sql("select count(*) from audit.event where actor = ? and action = 'denied' and patient = ?")
+                .params(user, "Patient/" + patientB).query(Long.class).single()).isEqualTo(1);
+        assertThat(db.sql("select count(*) from audit.event where actor = ? and action = 'created' and patient = ?")
+                .params(user, "Patient/" + patientA).query(Long.class).single()).isEqualTo(2);
+    }
+
+    /**
+     * Review F1: a read-only app must not take over a telehealth visit. Before the fix
+     * {@code $start-visit} on a running visit was decided as a read of the Appointment and re-issued
+     * the patient's link (revoking theirs), and the join endpoint gave the app a clinician's ticket.
+     */
+    @Test
+    void aReadOnlyAppCannotStartOrJoinAVisit() {
+        String practitioner = fhirClient().create().resource(new org.hl7.fhir.r4.model.Practitioner().setActive(true))
+                .execute().getId().getIdPart();
+        String user = user(TestPolicy.VISIT_CLINICIAN, practitioner, patientA);
+        String appointment = fhirClient().create().resource(fhir.newJsonParser().parseResource(
+                "{\"resourceType\":\"Appointment\",\"status\":\"booked\",\"participant\":["
+                + "{\"actor\":{\"reference\":\"Patient/" + patientA + "\"},\"status\":\"accepted\"},"
+                + "{\"actor\":{\"reference\":\"Practitioner/" + practitioner + "\"},\"status\":\"accepted\"}]}"))
+                .execute().getId().getIdPart();
+        health.carapace.testing.SignInBrowser ehr = new health.carapace.testing.SignInBrowser(baseUrl(),
+                TestInstallation.trustingSslContext(TestInstallation.dataDir()));
+        String clinicianToken = ehr.firstSignIn(lastLink, user, PASSWORD).accessToken();
+        HttpResponse<String> started = startVisit(clinicianToken, appointment);
+        assertThat(started.statusCode()).as(started.body()).isEqualTo(200);
+
+        // The same person, through a read-only app, on the same running visit.
+        String clientId = app("launch/patient", "patient/*.rs");
+        ehr.newBrowser();
+        SmartAppBrowser app = new SmartAppBrowser(ehr, clientId);
+        app.authorize("launch/patient patient/*.rs", Map.of());
+        app.signInAfterPassword(user, PASSWORD);
+        Map<String, String> callback = app.followToCallback(app.consent(app.consentPage().body(),
+                Map.of("decision", "allow", "patient", patientA)));
+        String access = (String) SmartAppBrowser.json(app.exchange(callback.get("code"))).get("access_token");
+        assertThat(app.browser.fhirGet("/fhir/Appointment/" + appointment, access).statusCode()).isEqualTo(200);
+
+        List<String> linkBefore = visitLink(appointment);
+        HttpResponse<String> takeover = startVisit(access, appointment);
+        assertThat(takeover.statusCode()).as(takeover.body()).isEqualTo(403);
+        assertThat(Refusals.outcomeOf(takeover).getIssueFirstRep().getDiagnostics()).contains("outside-app-scope");
+        assertThat(visitLink(appointment)).as("the patient's link was not re-issued").isEqualTo(linkBefore);
+        HttpResponse<String> join = sendWithoutToken(HttpRequest.newBuilder(uri("/telehealth/visits/" + appointment + "/join"))
+                .header("Authorization", "Bearer " + access).POST(HttpRequest.BodyPublishers.noBody()));
+        assertThat(join.statusCode()).as(join.body()).isEqualTo(403);
+        assertThat(Refusals.outcomeOf(join).getIssueFirstRep().getDiagnostics()).contains("outside-app-scope");
+        // Also for a visit that does not exist: the app learns nothing (403, not 404).
+        HttpResponse<String> none = sendWithoutToken(HttpRequest.newBuilder(uri("/telehealth/visits/"
+                + UUID.randomUUID() + "/join")).header("Authorization", "Bearer " + access)
+                .POST(HttpRequest.BodyPublishers.noBody()));
+        assertThat(none.statusCode()).isEqualTo(403);
+        // The person's own token still joins.
+        assertThat(sendWithoutToken(HttpRequest.newBuilder(uri("/telehealth/visits/" + appointment + "/join"))
+                .header("Authorization", "Bearer " + clinicianToken).POST(HttpRequest.BodyPublishers.noBody()))
+                .statusCode()).isEqualTo(200);
+    }
+
+    /**
+     * Review F2: the person's open emergency access is theirs, not their apps': an app never
+     * reaches a patient only through it (read refused, search leaves the patient out, the picker
+     * refuses the patient).
+     */
+    @Test
+    void anAppNeverReachesAPatientOnlyThroughEmergencyAccess() {
+        String user = user(TestPolicy.CLINICIAN, null, patientA);
+        breakGlass.open(new health.carapace.access.Caller(user, health.carapace.access.Caller.Kind.USER,
+                Set.of(TestPolicy.CLINICIAN), null), "Patient/" + patientB, "Unconscious in ER, allergy check",
+                AuditContext.none());
+
+        SmartAppBrowser picker = browser(app("launch/patient", "patient/*.rs"));
+        picker.authorize("launch/patient patient/*.rs", Map.of());
+        picker.firstSignIn(lastLink, user, PASSWORD);
+        HttpResponse<String> consent = picker.consentPage();
+        assertThat(consent.body()).doesNotContain(patientB);
+        HttpResponse<String> refused = picker.consent(consent.body(), Map.of("decision", "allow", "patient_id", patientB));
+        assertThat(refused.statusCode()).isEqualTo(200);
+        assertThat(refused.body()).contains("Choose a patient").doesNotContain(patientB);
+        assertThat(org.springframework.jdbc.core.simple.JdbcClient.create(dataSource)
+                .sql("select count(*) from audit.event where actor = ? and action = 'denied'").param(user)
+                .query(Long.class).single()).as("the picker's refusal is audited").isEqualTo(1);
+
+        picker.browser.newBrowser();
+        SmartAppBrowser app = new SmartAppBrowser(picker.browser, app("user/*.rs"));
+        app.authorize("user/*.rs", Map.of());
+        app.signInAfterPassword(user, PASSWORD);
+        Map<String, String> callback = app.followToCallback(app.consent(app.consentPage().body(),
+                Map.of("decision", "allow")));
+        String access = (String) SmartAppBrowser.json(app.exchange(callback.get("code"))).get("access_token");
+        assertThat(app.browser.fhirGet("/fhir/Patient/" + patientA, access).statusCode()).isEqualTo(200);
+        HttpResponse<String> read = app.browser.fhirGet("/fhir/Patient/" + patientB, access);
+        assertThat(read.statusCode()).isEqualTo(403);
+        HttpResponse<String> search = app.browser.fhirGet("/fhir/Patient", access);
+        assertThat(search.statusCode()).isEqualTo(200);
+        assertThat(search.body()).contains(patientA).doesNotContain(patientB);
+    }
+
+    /** Review F3: disabling an app ends its live access tokens on their next request. */
+    @Test
+    void disablingAnAppEndsItsLiveTokensOnTheNextRequest() {
+        String clientId = app("launch/patient", "patient/*.rs");
+        String user = user(TestPolicy.CLINICIAN, null, patientA);
+        SmartAppBrowser app = browser(clientId);
+        app.authorize("launch/patient patient/*.rs", Map.of());
+        app.firstSignIn(lastLink, user, PASSWORD);
+        Map<String, String> callback = app.followToCallback(app.consent(app.consentPage().body(),
+                Map.of("decision", "allow", "patient", patientA)));
+        String access = (String) SmartAppBrowser.json(app.exchange(callback.get("code"))).get("access_token");
+        assertThat(app.browser.fhirGet("/fhir/Patient/" + patientA, access).statusCode()).isEqualTo(200);
+        org.springframework.jdbc.core.simple.JdbcClient.create(dataSource)
+                .sql("update iam.login_app set disabled = true where client_id = ?").param(clientId).update();
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+                .pollInterval(java.time.Duration.ofMillis(100))
+                .until(() -> app.browser.fhirGet("/fhir/Patient/" + patientA, access).statusCode() == 401);
+    }
+
+    /** The visit's live (unused, unrevoked) patient link hashes. */
+    private List<String> visitLink(String appointment) {
+        return org.springframework.jdbc.core.simple.JdbcClient.create(dataSource)
+                .sql("select encode(link_hash, 'hex') from telehealth.patient_link where appointment_id = ?::uuid "
+                        + "and used_at is null and revoked_at is null").param(appointment).query(String.class).list();
+    }
+
+    private HttpResponse<String> startVisit(String bearer, String appointment) {
+        return sendWithoutToken(HttpRequest.newBuilder(uri("/fhir/Appointment/" + appointment + "/$start-visit"))
+                .header("Authorization", "Bearer " + bearer).header("Content-Type", "application/fhir+json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"resourceType\":\"Parameters\"}")));
     }
 
     private HttpResponse<String> launch(String bearer, String clientId, String patient) {

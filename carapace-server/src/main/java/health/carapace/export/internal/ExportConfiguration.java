@@ -70,10 +70,11 @@ class ExportConfiguration {
     @ConditionalOnWebApplication
     FilterRegistrationBean<ExportEndpoints> exportEndpoints(ExportJobs jobs, ExportKeys keys, ExportFilesHolder files,
             ClientAddress addresses, PublicBaseUrl baseUrl, Clock clock, RoleCatalog catalog,
-            @Value("${carapace.export.retry-after:PT2S}") Duration retryAfter) {
+            @Value("${carapace.export.retry-after:PT2S}") Duration retryAfter,
+            health.carapace.access.RecordAccess access, health.carapace.audit.AuditTrail audit) {
         // After Spring Security (the caller is resolved), before the FHIR servlet (which owns /fhir/*).
         var registration = new FilterRegistrationBean<>(new ExportEndpoints(jobs, keys, files.files(), addresses, baseUrl,
-                clock, catalog.resourceTypes(), Math.max(1, retryAfter.toSeconds())));
+                clock, catalog.resourceTypes(), Math.max(1, retryAfter.toSeconds()), access, audit));
         registration.addUrlPatterns("/fhir/*", "/export/*");
         return registration;
     }

@@ -2,7 +2,17 @@ package health.carapace.export.internal;
 
 import com.google.crypto.tink.StreamingAead;
 import com.nimbusds.jose.util.JSONObjectUtils;
+import health.carapace.access.AppScope;
 import health.carapace.access.Caller;
+import health.carapace.access.Interaction;
+import health.carapace.access.PatientScope;
+import health.carapace.access.RecordAccess;
+import health.carapace.audit.AuditAction;
+import health.carapace.audit.AuditContext;
+import health.carapace.audit.AuditEvent;
+import health.carapace.audit.AuditTrail;
+import health.carapace.audit.AuditUnavailableException;
+import health.carapace.platform.logging.RequestIds;
 import health.carapace.access.Callers;
 import health.carapace.access.ClientAddress;
 import health.carapace.platform.web.OperationOutcomes;
@@ -47,6 +57,12 @@ final class ExportEndpoints extends OncePerRequestFilter {
     private static final Set<String> PARAMETERS = Set.of("_outputFormat", "_type", "_since", "_typeFilter");
     private static final Set<String> FORMATS = Set.of("application/fhir+ndjson", "application/ndjson", "ndjson");
 
+    /**
+     * Exports one client may have queued or running at once: each holds a worker for as long as it
+     * runs, so one client cannot starve the others' exports (nor fill the disk) by asking again.
+     */
+    static final int MAX_LIVE_JOBS_PER_CLIENT = 3;
+
     private final ExportJobs jobs;
     private final ExportKeys keys;
     private final ExportFiles files;
@@ -55,9 +71,13 @@ final class ExportEndpoints extends OncePerRequestFilter {
     private final Clock clock;
     private final Set<String> exportableTypes;
     private final long retryAfterSeconds;
+    private final RecordAccess access;
+    private final AuditTrail audit;
 
     ExportEndpoints(ExportJobs jobs, ExportKeys keys, ExportFiles files, ClientAddress addresses, PublicBaseUrl baseUrl,
-            Clock clock, Set<String> exportableTypes, long retryAfterSeconds) {
+            Clock clock, Set<String> exportableTypes, long retryAfterSeconds, RecordAccess access, AuditTrail audit) {
+        this.access = access;
+        this.audit = audit;
         this.jobs = jobs;
         this.keys = keys;
         this.files = files;
@@ -89,11 +109,11 @@ final class ExportEndpoints extends OncePerRequestFilter {
         if (kickOff.matches() && "GET".equals(request.getMethod())) {
             kickOff(request, response, caller.get(), kickOff.group(1) == null ? "system" : "patient");
         } else if (job.matches() && "GET".equals(request.getMethod())) {
-            status(response, caller.get(), UUID.fromString(job.group(1)));
+            status(request, response, caller.get(), UUID.fromString(job.group(1)));
         } else if (job.matches() && "DELETE".equals(request.getMethod())) {
             cancel(response, caller.get(), UUID.fromString(job.group(1)));
         } else if (file.matches() && "GET".equals(request.getMethod())) {
-            download(response, caller.get(), UUID.fromString(file.group(1)), file.group(2));
+            download(request, response, caller.get(), UUID.fromString(file.group(1)), file.group(2));
         } else if (kickOff.matches() || job.matches() || file.matches()) {
             OperationOutcomes.write(response, 405, IssueType.NOTSUPPORTED, "Method not allowed here");
         } else {
@@ -157,6 +177,16 @@ final class ExportEndpoints extends OncePerRequestFilter {
                 return;
             }
         }
+        // decided now, like every later poll: a client that may read none of the types gets no job
+        List<String> requested = types.isEmpty() ? List.copyOf(exportableTypes) : types;
+        if (!allowedNow(request, response, caller, requested, request.getRequestURI())) {
+            return;
+        }
+        if (jobs.live(caller.principal()) >= MAX_LIVE_JOBS_PER_CLIENT) {
+            OperationOutcomes.write(response, 429, IssueType.THROTTLED,
+                    "Too many exports of this client are queued or running; wait for one to finish");
+            return;
+        }
         UUID id = UUID.randomUUID();
         byte[] wrapped;
         try {
@@ -168,6 +198,15 @@ final class ExportEndpoints extends OncePerRequestFilter {
         List<String> appScope = caller.appScope().narrows() ? List.copyOf(caller.appScope().spelled()) : null;
         jobs.create(id, caller.principal(), appScope, addresses.resolve(request).getHostAddress(), level, types, since,
                 baseUrl.value() + request.getRequestURI(), wrapped, keys.kekId(), clock.instant());
+        try {
+            audit.record(List.of(new AuditEvent(UUID.randomUUID(), clock.instant(), caller.principal(),
+                    AuditAction.CREATED, "/export/jobs/" + id, AuditContext.of(request), true, null, null,
+                    RequestIds.current(), false, null)));
+        } catch (AuditUnavailableException e) {
+            jobs.cancel(id); // fail closed: no unaudited export runs
+            OperationOutcomes.write(response, 503, IssueType.TRANSIENT, "The export could not be audited; try again later");
+            return;
+        }
         response.setStatus(202);
         response.setHeader("Content-Location", baseUrl.value() + "/export/jobs/" + id);
         response.setContentType("application/fhir+json");
@@ -176,14 +215,24 @@ final class ExportEndpoints extends OncePerRequestFilter {
     }
 
     private Optional<ExportJobs.Job> own(Caller caller, UUID id) {
+        // a person whose user name equals a client id must not reach the client's jobs
+        if (caller.kind() != Caller.Kind.SERVICE_CLIENT) {
+            return Optional.empty();
+        }
         return jobs.find(id).filter(job -> job.clientId().equals(caller.principal())
                 && job.status() != ExportJobs.Status.EXPIRED && job.status() != ExportJobs.Status.CANCELLED);
     }
 
-    private void status(HttpServletResponse response, Caller caller, UUID id) throws IOException {
+    private void status(HttpServletRequest request, HttpServletResponse response, Caller caller, UUID id)
+            throws IOException {
         Optional<ExportJobs.Job> job = own(caller, id);
         if (job.isEmpty()) {
             OperationOutcomes.write(response, 404, IssueType.NOTFOUND, "No such export");
+            return;
+        }
+        List<String> types = job.get().types() == null || job.get().types().isEmpty()
+                ? List.copyOf(exportableTypes) : job.get().types();
+        if (!allowedNow(request, response, caller, types, "/export/jobs/" + id)) {
             return;
         }
         switch (job.get().status()) {
@@ -197,6 +246,34 @@ final class ExportEndpoints extends OncePerRequestFilter {
             case COMPLETE -> manifest(response, job.get());
             default -> OperationOutcomes.write(response, 404, IssueType.NOTFOUND, "No such export");
         }
+    }
+
+    /**
+     * Whether the client's roles (IP range from this address, time window now) and its token's
+     * scopes still let it read some of {@code types}: a client moved out of its range, past its
+     * window or stripped of a role cannot collect what an earlier decision let it gather.
+     * Refuses (403, audited) otherwise.
+     */
+    private boolean allowedNow(HttpServletRequest request, HttpServletResponse response, Caller caller,
+            List<String> types, String auditPath) throws IOException {
+        var address = addresses.resolve(request);
+        Instant now = clock.instant();
+        String reason = AppScope.OUTSIDE_APP_SCOPE;
+        for (String type : types) {
+            PatientScope scope = access.scope(caller, Interaction.SEARCH, type, null, true, address, now);
+            if (!scope.empty()) {
+                return true;
+            }
+            reason = scope.reason() == null ? reason : scope.reason();
+        }
+        try {
+            audit.record(List.of(new AuditEvent(UUID.randomUUID(), now, caller.principal(), AuditAction.DENIED, auditPath,
+                    AuditContext.of(request), false, null, null, RequestIds.current(), false, null, reason)));
+        } catch (AuditUnavailableException e) {
+            // the refusal carries no record data, so it is still sent
+        }
+        OperationOutcomes.write(response, 403, IssueType.FORBIDDEN, "Access denied: " + reason);
+        return false;
     }
 
     private void manifest(HttpServletResponse response, ExportJobs.Job job) throws IOException {
@@ -234,12 +311,26 @@ final class ExportEndpoints extends OncePerRequestFilter {
         response.setStatus(202);
     }
 
-    private void download(HttpServletResponse response, Caller caller, UUID id, String name) throws IOException {
+    private void download(HttpServletRequest request, HttpServletResponse response, Caller caller, UUID id, String name)
+            throws IOException {
         Optional<ExportJobs.Job> job = own(caller, id).filter(j -> j.status() == ExportJobs.Status.COMPLETE);
-        boolean listed = job.isPresent() && ExportFiles.validName(name)
-                && jobs.files(id).stream().anyMatch(f -> f.name().equals(name));
-        if (!listed) {
+        Optional<ExportJobs.OutputFile> listed = job.isEmpty() || !ExportFiles.validName(name) ? Optional.empty()
+                : jobs.files(id).stream().filter(f -> f.name().equals(name)).findFirst();
+        if (listed.isEmpty()) {
             OperationOutcomes.write(response, 404, IssueType.NOTFOUND, "No such file");
+            return;
+        }
+        String path = "/export/files/" + id + "/" + name;
+        if (!allowedNow(request, response, caller, List.of(listed.get().type()), path)) {
+            return;
+        }
+        // durable before the first byte of the file leaves (fail closed: no audit, no download)
+        try {
+            audit.record(List.of(new AuditEvent(UUID.randomUUID(), clock.instant(), caller.principal(),
+                    AuditAction.EXPORTED, path, AuditContext.of(request), true, null, null, RequestIds.current(), false,
+                    null)));
+        } catch (AuditUnavailableException e) {
+            OperationOutcomes.write(response, 503, IssueType.TRANSIENT, "The download could not be audited; try again later");
             return;
         }
         StreamingAead aead;

@@ -79,27 +79,33 @@ final class ExportJobs {
     }
 
     void fail(UUID id) {
-        jdbc.sql("update export.job set status = 'failed' where id = ? and status = 'running'").param(id).update();
+        // the key goes with the job: nothing it wrote can be read from now on
+        jdbc.sql("update export.job set status = 'failed', wrapped_key = null where id = ? and status = 'running'")
+                .param(id).update();
     }
 
     /** Cancels a job that is not finished yet or deletes a finished one's output (status cancelled). */
     boolean cancel(UUID id) {
-        return jdbc.sql("update export.job set status = 'cancelled' where id = ?"
+        return jdbc.sql("update export.job set status = 'cancelled', wrapped_key = null where id = ?"
                         + " and status in ('queued', 'running', 'complete', 'failed')")
                 .param(id).update() == 1;
     }
 
     /** Jobs whose output must go: expired complete ones (marked expired here) and cancelled or failed ones. */
     List<UUID> toClean(Instant now) {
-        jdbc.sql("update export.job set status = 'expired' where status = 'complete' and expires_at <= ?")
+        jdbc.sql("update export.job set status = 'expired', wrapped_key = null where status = 'complete'"
+                        + " and expires_at <= ?")
                 .param(Timestamp.from(now)).update();
-        return jdbc.sql("select distinct j.id from export.job j join export.file f on f.job_id = j.id"
-                        + " where j.status in ('expired', 'cancelled', 'failed')")
+        // by status, whatever the file rows say: a part written but never committed has no row
+        return jdbc.sql("select id from export.job where status in ('expired', 'cancelled', 'failed')"
+                        + " and cleaned_at is null")
                 .query(UUID.class).list();
     }
 
-    void forgetFiles(UUID id) {
+    /** The job's directory is gone: its file rows go, and it is not cleaned again. */
+    void forgetFiles(UUID id, Instant now) {
         jdbc.sql("delete from export.file where job_id = ?").param(id).update();
+        jdbc.sql("update export.job set cleaned_at = ? where id = ?").params(Timestamp.from(now), id).update();
     }
 
     List<OutputFile> files(UUID id) {
@@ -107,6 +113,12 @@ final class ExportJobs {
                 .param(id)
                 .query((rs, n) -> new OutputFile(rs.getString(1), rs.getString(2), rs.getInt(3), rs.getInt(4)))
                 .list();
+    }
+
+    /** How many of the client's exports are queued or running. */
+    int live(String clientId) {
+        return jdbc.sql("select count(*) from export.job where client_id = ? and status in ('queued', 'running')")
+                .param(clientId).query(Integer.class).single();
     }
 
     void beat(UUID id, Instant now) {

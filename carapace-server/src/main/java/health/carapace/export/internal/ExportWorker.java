@@ -89,7 +89,7 @@ final class ExportWorker {
     void clean() {
         for (UUID id : jobs.toClean(clock.instant())) {
             files.deleteAll(id);
-            jobs.forgetFiles(id);
+            jobs.forgetFiles(id, clock.instant());
         }
     }
 
@@ -114,7 +114,7 @@ final class ExportWorker {
                 List<ExportJobs.OutputFile> written = writePart(job, caller.get(), address, aead, part, patients);
                 cursor = patients.get(patients.size() - 1);
                 if (!jobs.commitPart(job.id(), part, cursor.toString(), patients.size(), written, clock.instant())) {
-                    files.deleteUncommitted(job.id(), part - 1); // cancelled meanwhile
+                    files.deleteAll(job.id()); // cancelled meanwhile: its key is already gone
                     return;
                 }
             }

@@ -90,6 +90,11 @@ final class AccessEnforcement {
             // to read that record. Operations no module serves are answered by their handler
             // (UnsupportedInteractions), decided on their type as before.
             case EXTENDED_OPERATION_INSTANCE -> {
+                // An instance operation does more than read its record ($start-visit creates an
+                // Encounter, re-issues the patient's link; $everything is a whole record): no SMART
+                // scope grammar names one, so an app's token is refused every one, before anything
+                // about the record is told.
+                guard.refuseApps("/fhir/" + type + "/$" + request.getOperation());
                 if ("Patient".equals(type) && PatientEverything.OPERATION.equals(request.getOperation())) {
                     // decided like a read of the patient (404, 403, 410 as a read), then narrowed per type
                     reads.decide(type, request.getId() == null ? Optional.empty() : Ids.parse(request.getId().getIdPart()),

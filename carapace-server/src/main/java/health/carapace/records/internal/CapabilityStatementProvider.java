@@ -29,9 +29,16 @@ public final class CapabilityStatementProvider {
     private final Date published = new Date();
     /** Operations other modules serve on one record ({@link InstanceOperations}), by type. */
     private final java.util.List<health.carapace.records.InstanceOperation> instanceOperations;
+    private final java.util.function.Supplier<String> publicBaseUrl;
 
-    CapabilityStatementProvider(java.util.List<health.carapace.records.InstanceOperation> instanceOperations) {
+    /**
+     * @param publicBaseUrl the configured public base URL: the OAuth endpoints an app is told to
+     *        use must not follow a Host header the request chose (review F10)
+     */
+    CapabilityStatementProvider(java.util.List<health.carapace.records.InstanceOperation> instanceOperations,
+            java.util.function.Supplier<String> publicBaseUrl) {
         this.instanceOperations = java.util.List.copyOf(instanceOperations);
+        this.publicBaseUrl = publicBaseUrl;
     }
 
     /** HAPI hands conformance providers the server; this one needs nothing from it. */
@@ -43,9 +50,8 @@ public final class CapabilityStatementProvider {
      * SMART App Launch's CapabilityStatement extension (the endpoints also listed at
      * {@code .well-known/smart-configuration}, issue #18, owned by {@code signin}).
      */
-    private static void smartOnFhir(CapabilityStatement.CapabilityStatementRestSecurityComponent security,
-            HttpServletRequest request) {
-        String base = request.getRequestURL().toString().replaceAll("/fhir/metadata$", "");
+    private void smartOnFhir(CapabilityStatement.CapabilityStatementRestSecurityComponent security) {
+        String base = publicBaseUrl.get();
         security.getServiceFirstRep().addCoding(new org.hl7.fhir.r4.model.Coding(
                 "http://terminology.hl7.org/CodeSystem/restful-security-service", "SMART-on-FHIR", "SMART-on-FHIR"));
         org.hl7.fhir.r4.model.Extension uris = security.addExtension()
@@ -75,7 +81,7 @@ public final class CapabilityStatementProvider {
                         + "Access tokens expire within 15 minutes.")
                 .addService(new CodeableConcept().addCoding(new org.hl7.fhir.r4.model.Coding(
                         "http://terminology.hl7.org/CodeSystem/restful-security-service", "OAuth", "OAuth")));
-        smartOnFhir(rest.getSecurity(), request);
+        smartOnFhir(rest.getSecurity());
         rest.addInteraction().setCode(SystemRestfulInteraction.TRANSACTION);
         rest.addInteraction().setCode(SystemRestfulInteraction.BATCH);
         rest.addInteraction().setCode(SystemRestfulInteraction.HISTORYSYSTEM)

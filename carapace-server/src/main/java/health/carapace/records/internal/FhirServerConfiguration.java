@@ -120,7 +120,7 @@ class FhirServerConfiguration {
         server.registerProvider(operations);
         // $everything's own limit: a patient's whole record in scope, ids only until a page is rendered
         server.registerProvider(new PatientEverything(store, history, dataSource, 10 * maxCandidates));
-        server.setServerConformanceProvider(new CapabilityStatementProvider(instanceOperations));
+        server.setServerConformanceProvider(new CapabilityStatementProvider(instanceOperations, publicBaseUrl::value));
         server.registerInterceptor(new RequestGuards());
         server.registerInterceptor(new StrictBody(maxDepth));
         server.registerInterceptor(new ErrorSanitiser());

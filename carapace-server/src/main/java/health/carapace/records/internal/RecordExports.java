@@ -70,9 +70,7 @@ class RecordExports implements RecordExport {
                 .query(Boolean.class).single()) {
             return 0;
         }
-        // The export of this patient is on the trail before any of their records leaves (fail closed).
-        audit.record(List.of(AuditEvent.now(caller.principal(), AuditAction.VIEWED, "/fhir/$export", AuditContext.none(),
-                true, compartment, null, jobReference)));
+        boolean audited = false;
         boolean maySeeSsn = access.grants(caller, Permissions.VIEW_SSN, address, at);
         String[] typeFilter = types.toArray(String[]::new);
         String lastType = "";
@@ -101,6 +99,14 @@ class RecordExports implements RecordExport {
                 if (!access.decide(caller, Interaction.SEARCH, row.type(), row.category(), compartment, address, at)
                         .allowed()) {
                     continue;
+                }
+                // The export of this patient is on the trail before any of their records leaves (fail
+                // closed), and only once one does: a patient none of whose records the client may
+                // read is not recorded as exported to it.
+                if (!audited) {
+                    audit.record(List.of(AuditEvent.now(caller.principal(), AuditAction.VIEWED, "/fhir/$export",
+                            AuditContext.none(), true, compartment, null, jobReference)));
+                    audited = true;
                 }
                 StoredJson stored = StoredJson.unframe(cipher.decrypt(row.compartment(), row.ciphertext(),
                         RecordStore.associatedData(row.type(), row.id(), row.version(), row.compartment())));

@@ -180,6 +180,14 @@ final class RecordGuard implements RecordStore.WriteGuard {
         return caller;
     }
 
+    /** Refuses (403 {@code outside-app-scope}, audited) a caller who came through a SMART app. */
+    void refuseApps(String auditPath) {
+        Caller caller = caller(request(), auditPath);
+        if (caller.appScope().narrows()) {
+            throw refuse(caller.principal(), health.carapace.access.AppScope.OUTSIDE_APP_SCOPE, auditPath, null);
+        }
+    }
+
     /** Records the refusal (durably, outside any transaction that will roll back) and builds the 403. */
     SafeFhirException refuse(String user, String reason, String auditPath, String patient) {
         try {

@@ -85,10 +85,12 @@ class ConsentPages {
     private final SmartLaunches launches;
     private final Clock clock;
     private final HttpSessionSecurityContextRepository contexts = new HttpSessionSecurityContextRepository();
+    private final health.carapace.audit.AuditTrail audit;
 
     ConsentPages(HumanSignIn signIn, RegisteredClientRepository clients, UserDirectory users, RoleCatalog catalog,
             RecordAccess access, CareRelationships relationships, ClientAddress addresses, SmartLaunches launches,
-            Clock clock) {
+            Clock clock, health.carapace.audit.AuditTrail audit) {
+        this.audit = audit;
         this.authorizationRequests = signIn.authorizationRequests();
         this.clients = clients;
         this.users = users;
@@ -151,6 +153,8 @@ class ConsentPages {
             String chosen = patientTyped != null && !patientTyped.isBlank() ? patientTyped.strip() : patientChoice;
             Optional<String> allowed = mayRead(person.get(), chosen, request);
             if (allowed.isEmpty()) {
+                // what was typed is not recorded: it may be anything, and is not a decided reference
+                auditConsent(request, person.get(), pending.get().clientId(), null, "patient-not-readable");
                 return consentPage(request, pending.get(), login.get(), person.get(),
                         "Choose a patient from the list, or enter the id of a patient you may see.");
             }
@@ -159,6 +163,11 @@ class ConsentPages {
         SmartGrant grant = new SmartGrant(pending.get().clientId(), List.copyOf(pending.get().scopes()),
                 narrowed.granted(), patient == null ? null : patient.substring("Patient/".length()),
                 person.get().practitionerId());
+        // the grant is on the record before it takes effect (fail closed: no audit, no code)
+        if (!auditConsent(request, person.get(), pending.get().clientId(), patient, null)) {
+            return ResponseEntity.status(503).contentType(org.springframework.http.MediaType.TEXT_PLAIN)
+                    .body("The consent could not be recorded; try again later.");
+        }
         SecurityContext context = SecurityContextHolder.createEmptyContext();
         context.setAuthentication(login.get().withGrant(grant));
         SecurityContextHolder.setContext(context);
@@ -350,9 +359,30 @@ class ConsentPages {
         return Optional.of(patient);
     }
 
+    /**
+     * Audits a consent given to an app ({@code reason} null) or a patient refused on the page; the
+     * resource names the app, never the scopes' values or what was typed. False if not durable.
+     */
+    private boolean auditConsent(HttpServletRequest request, Caller person, String clientId, String patient,
+            String reason) {
+        try {
+            audit.record(List.of(new health.carapace.audit.AuditEvent(java.util.UUID.randomUUID(), clock.instant(),
+                    person.principal(), reason == null ? health.carapace.audit.AuditAction.CREATED
+                            : health.carapace.audit.AuditAction.DENIED, PATH + "/" + clientId,
+                    health.carapace.audit.AuditContext.of(request), reason == null, patient, null,
+                    health.carapace.platform.logging.RequestIds.current(), false, null, reason)));
+            return true;
+        } catch (health.carapace.audit.AuditUnavailableException e) {
+            log.warn("A SMART consent could not be audited", e);
+            return false;
+        }
+    }
+
+    /** Readable now, and not only through the person's emergency access (which an app never uses). */
     private boolean readable(Caller person, String patient, HttpServletRequest request) {
-        return access.decide(person, Interaction.READ, "Patient", null, patient, addresses.resolve(request),
-                clock.instant()).allowed();
+        var decision = access.decide(person, Interaction.READ, "Patient", null, patient, addresses.resolve(request),
+                clock.instant());
+        return decision.allowed() && !decision.breakGlass();
     }
 
     // --- session and request ---------------------------------------------------------------------

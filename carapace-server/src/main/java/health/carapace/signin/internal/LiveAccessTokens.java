@@ -110,12 +110,32 @@ final class LiveAccessTokens {
                 select u.user_name, u.roles, u.practitioner_id, least(s.idle_expires_at, s.absolute_expires_at)
                 from iam.session s join iam.app_user u on u.id = s.user_id
                 where s.id = ? and s.revoked_at is null and s.idle_expires_at > ? and s.absolute_expires_at > ?
-                  and not u.disabled and lower(u.user_name) = lower(?) and %s""".formatted(RevokedTokens.NOT_REVOKED))
-                .params(sessionId, now, now, token.getSubject(), tokenId)
+                  and not u.disabled and lower(u.user_name) = lower(?) and %s%s""".formatted(RevokedTokens.NOT_REVOKED,
+                        smartApp(token) ? APP_ENABLED : ""))
+                .params(smartApp(token) ? new Object[] {sessionId, now, now, token.getSubject(), tokenId, appOf(token)}
+                        : new Object[] {sessionId, now, now, token.getSubject(), tokenId})
                 .query((rs, n) -> new Live(new Caller(rs.getString(1), Caller.Kind.USER,
                         Set.of((String[]) rs.getArray(2).getArray()), rs.getString(3), SmartTokens.appScope(token)),
                         rs.getTimestamp(4).toInstant()))
                 .optional();
+    }
+
+    /**
+     * A SMART app's token (issued to the client named in its audience) ends when the app is
+     * disabled: the app is registered and not disabled, checked like the session on every
+     * (uncached) lookup; disabling it announces a caller change (V21_2), so cached answers go too.
+     */
+    private static final String APP_ENABLED =
+            "\n  and exists (select 1 from iam.login_app a where a.client_id = ? and not a.disabled)";
+
+    private static boolean smartApp(Jwt token) {
+        return Boolean.TRUE.equals(token.getClaim(SmartTokens.SMART_APP));
+    }
+
+    /** The app the token was issued to; a token naming none (or several) names no app, and is refused. */
+    private static String appOf(Jwt token) {
+        java.util.List<String> audience = token.getAudience();
+        return audience != null && audience.size() == 1 ? audience.get(0) : "";
     }
 
     /** A service client: not disabled, and the token not revoked. */

@@ -53,8 +53,12 @@ class SmartEndpoints {
     private final JdbcClient jdbc;
     private final health.carapace.platform.web.PublicBaseUrl baseUrl;
 
+    private final health.carapace.audit.AuditTrail audit;
+
     SmartEndpoints(SmartApps apps, SmartLaunches launches, RecordAccess access, ClientAddress addresses, Clock clock,
-            javax.sql.DataSource dataSource, health.carapace.platform.web.PublicBaseUrl baseUrl) {
+            javax.sql.DataSource dataSource, health.carapace.platform.web.PublicBaseUrl baseUrl,
+            health.carapace.audit.AuditTrail audit) {
+        this.audit = audit;
         this.apps = apps;
         this.launches = launches;
         this.access = access;
@@ -112,9 +116,16 @@ class SmartEndpoints {
             return;
         }
         String compartment = "Patient/" + patient;
-        if (!access.decide(caller, Interaction.READ, "Patient", null, compartment, addresses.resolve(request),
-                clock.instant()).allowed()) {
+        var decision = access.decide(caller, Interaction.READ, "Patient", null, compartment, addresses.resolve(request),
+                clock.instant());
+        // the app's token could never use the person's emergency access: no launch through it either
+        if (!decision.allowed() || decision.breakGlass()) {
+            auditLaunch(request, caller, clientId, compartment, "patient-not-readable");
             OperationOutcomes.write(response, 403, IssueType.FORBIDDEN, "Access denied: the patient is not yours to open");
+            return;
+        }
+        if (!auditLaunch(request, caller, clientId, compartment, null)) {
+            OperationOutcomes.write(response, 503, IssueType.TRANSIENT, "The launch could not be audited; try again later");
             return;
         }
         String launch = launches.open(clientId, caller.principal(), compartment);
@@ -127,6 +138,21 @@ class SmartEndpoints {
                     .queryParam("launch", "{launch}").encode().buildAndExpand(fhirBase, launch).toUriString());
         }
         json(response, 201, answer);
+    }
+
+    /** Audits a launch opened ({@code reason} null) or refused, naming the app and the patient. False if not durable. */
+    private boolean auditLaunch(HttpServletRequest request, Caller caller, String clientId, String patient,
+            String reason) {
+        try {
+            audit.record(List.of(new health.carapace.audit.AuditEvent(UUID.randomUUID(), clock.instant(),
+                    caller.principal(), reason == null ? health.carapace.audit.AuditAction.CREATED
+                            : health.carapace.audit.AuditAction.DENIED, "/smart/launch/" + clientId,
+                    AuditContext.of(request), reason == null, patient, null,
+                    health.carapace.platform.logging.RequestIds.current(), false, null, reason)));
+            return true;
+        } catch (health.carapace.audit.AuditUnavailableException e) {
+            return false;
+        }
     }
 
     /** The body as a JSON object with only known keys, or null after answering 415/400. */

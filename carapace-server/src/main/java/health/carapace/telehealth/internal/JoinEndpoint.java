@@ -1,6 +1,7 @@
 package health.carapace.telehealth.internal;
 
 import health.carapace.access.AccessDecision;
+import health.carapace.access.AppScope;
 import health.carapace.access.Caller;
 import health.carapace.access.Callers;
 import health.carapace.access.ClientAddress;
@@ -65,6 +66,14 @@ class JoinEndpoint {
         if (caller == null) {
             audit.denied("anonymous", id.orElse(null), null, "no-caller", context, RequestIds.current());
             OperationOutcomes.write(response, 403, IssueType.FORBIDDEN, "Access denied: no-caller");
+            return;
+        }
+        // A SMART app's scopes cannot name joining a visit (it hands out a clinician's ticket):
+        // refused to every app, before anything about the visit is told.
+        if (caller.appScope().narrows()) {
+            audit.denied(caller.principal(), id.orElse(null), null, AppScope.OUTSIDE_APP_SCOPE, context,
+                    RequestIds.current());
+            OperationOutcomes.write(response, 403, IssueType.FORBIDDEN, "Access denied: " + AppScope.OUTSIDE_APP_SCOPE);
             return;
         }
         if (visit.isEmpty()) {
