@@ -43,6 +43,8 @@ public final class TestPolicy {
     public static final String METRICS = "test-metrics";
     /** Compliance reports only (view:compliance), from loopback addresses. */
     public static final String COMPLIANCE = "test-compliance";
+    /** May change demographics of any patient but read none: a write that reads (PATCH) must be refused. */
+    public static final String EDIT_ONLY = "test-edit-only";
 
     private static final String CLINICAL = "\"view:demographics\", \"view:clinical_records\", \"edit:clinical_records\", "
             + "\"view:clinical_notes\", \"edit:clinical_notes\", \"view:medications\", \"view:medical_images\"";
@@ -90,6 +92,9 @@ public final class TestPolicy {
                         AUDITOR, "\"permissions\": [\"view:audit\"], \"constraints\": {" + LOOPBACK + "}",
                         METRICS, "\"permissions\": [\"view:metrics\"], \"constraints\": {" + LOOPBACK + "}",
                         COMPLIANCE, "\"permissions\": [\"view:compliance\"], \"constraints\": {" + LOOPBACK + "}");
+                roles = new java.util.HashMap<>(roles);
+                roles.put(EDIT_ONLY, "\"permissions\": [\"edit:demographics\", \"view:all_patients\"], \"constraints\": {"
+                        + LOOPBACK + "}");
                 for (var role : roles.entrySet()) {
                     Files.writeString(dir.resolve(role.getKey() + ".json"),
                             "{ \"role\": \"" + role.getKey() + "\", " + role.getValue() + " }\n");
