@@ -209,8 +209,8 @@ class RecordStore {
     /** Records a deletion as a new version; returns it, or empty if already deleted. */
     Optional<Long> delete(String type, UUID id) {
         Row current = lockCurrent(type, id).orElseThrow(SafeFhirException::notFound);
-        guard.check(health.carapace.access.Interaction.DELETE, type, current.compartment(),
-                RecordCategories.current(jdbc, type, id, current.version()));
+        String category = RecordCategories.current(jdbc, type, id, current.version());
+        guard.check(health.carapace.access.Interaction.DELETE, type, current.compartment(), category);
         if (current.shredded()) {
             throw SafeFhirException.shredded();
         }
@@ -224,6 +224,8 @@ class RecordStore {
                 .params(version, Timestamp.from(now), type, id)
                 .update();
         insertVersion(type, id, version, current.compartment(), now, true, null);
+        // the deletion keeps the category, so history scopes it as the record it ends
+        RecordCategories.insert(jdbc, type, id, version, category);
         indexer.remove(type, id);
         careLinks.deleted(type, id);
         return Optional.of(version);
