@@ -207,6 +207,39 @@ class ConditionalAndPatchTest extends IntegrationTest {
         assertThat(shaping.statusCode()).isEqualTo(400);
     }
 
+    /** Review finding F3: the search behind a conditional write is on the trail whatever the write's outcome. */
+    @Test
+    void conditionalMatchesAreAuditedDurably() {
+        String criteria = "identifier=" + enc("urn:zq:mrn|MRN-" + stem);
+        HttpResponse<String> found = post("Patient", patientJson(stem, "MRN-" + stem, false), criteria);
+        assertThat(found.statusCode()).isEqualTo(200);
+        assertThat(eventsOf(found)).contains("searched|", "viewed|Patient/" + patient);
+        // two patients with one MRN: the 412 rolls the write back, not the search
+        create("Patient", patientJson(stem, "MRN-" + stem, false));
+        HttpResponse<String> several = post("Patient", patientJson(stem, "MRN-" + stem, false), criteria);
+        assertThat(several.statusCode()).isEqualTo(412);
+        assertThat(eventsOf(several)).contains("searched|");
+    }
+
+    /** Review finding F5: each conditional entry is a search under a lock, so a Bundle holds a bounded number. */
+    @Test
+    void aBundleWithTooManyConditionalEntriesIsRefusedAndStoresNothing() {
+        for (String type : List.of("transaction", "batch")) {
+            StringBuilder bundle = new StringBuilder("{\"resourceType\":\"Bundle\",\"type\":\"" + type + "\",\"entry\":[");
+            for (int i = 0; i <= 100; i++) {
+                bundle.append(i == 0 ? "" : ",").append("{\"resource\":").append(patientJson(stem + "b", "B" + i + stem, false))
+                        .append(",\"request\":{\"method\":\"POST\",\"url\":\"Patient\",\"ifNoneExist\":\"identifier=")
+                        .append(enc("urn:zq:mrn|B" + i + stem)).append("\"}}");
+            }
+            HttpResponse<String> response = send(token(), HttpRequest.newBuilder(uri("/fhir"))
+                    .header("Content-Type", "application/fhir+json")
+                    .POST(HttpRequest.BodyPublishers.ofString(bundle.append("]}").toString())));
+            assertThat(response.statusCode()).as(type).isEqualTo(400);
+            assertThat(Refusals.outcomeOf(response).getIssueFirstRep().getDiagnostics()).contains("conditional entries");
+        }
+        assertThat(search(token(), "Patient?family=" + stem + "b").getTotal()).isZero();
+    }
+
     @Test
     void aConditionalMatchOutsideTheCallersScopeIsNeverRevealed() {
         String code = "urn:zq:code|C" + stem;
