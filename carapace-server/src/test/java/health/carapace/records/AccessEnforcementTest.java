@@ -209,6 +209,16 @@ class AccessEnforcementTest extends IntegrationTest {
         assertRefused(get(radiologistToken, "DocumentReference/" + note), "no-permission");
         assertThat(ids(search(radiologistToken, "DocumentReference?patient=" + inCare))).containsExactly(imaging);
         assertThat(ids(search(clinicianToken, "DocumentReference?patient=" + inCare))).containsExactlyInAnyOrder(imaging, note);
+
+        // review finding F8: the deletion of an imaging document is scoped as imaging in history too
+        assertThat(send(token(), HttpRequest.newBuilder(uri("/fhir/DocumentReference/" + imaging)).DELETE()).statusCode())
+                .isIn(200, 204);
+        HttpResponse<String> history = get(radiologistToken, "DocumentReference/_history?_count=500");
+        assertThat(history.statusCode()).isEqualTo(200);
+        assertThat(fhir.newJsonParser().parseResource(org.hl7.fhir.r4.model.Bundle.class, history.body()).getEntry())
+                .filteredOn(entry -> entry.getRequest().getUrl().contains(imaging))
+                .extracting(entry -> entry.getRequest().getMethod().toCode())
+                .containsExactlyInAnyOrder("POST", "DELETE");
     }
 
     @Test

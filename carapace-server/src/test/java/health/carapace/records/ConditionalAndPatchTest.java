@@ -113,6 +113,13 @@ class ConditionalAndPatchTest extends IntegrationTest {
         HttpResponse<String> control = patch(token(), "Patient/" + patient, null,
                 "[{\"op\":\"add\",\"path\":\"/gender\",\"value\":\"zq\u0000\"}]");
         assertThat(control.statusCode()).isEqualTo(400);
+        // review finding F4: escaped in JSON, decoded to a control character or a lone surrogate
+        for (String escaped : List.of("a\\u0001b", "a\\ud800b")) {
+            HttpResponse<String> response = patch(token(), "Patient/" + patient, null,
+                    "[{\"op\":\"add\",\"path\":\"/name/0/family\",\"value\":\"" + escaped + "\"}]");
+            assertThat(response.statusCode()).as(escaped).isEqualTo(400);
+            assertThat(Refusals.outcomeOf(response).getIssueFirstRep().getDiagnostics()).contains("control character");
+        }
         for (String path : List.of("_history?_since=zq-99", "Patient/_history?_since=zq-99",
                 "Patient/" + patient + "/$everything?_since=zq-99")) {
             HttpResponse<String> response = get(token(), path);
@@ -139,6 +146,30 @@ class ConditionalAndPatchTest extends IntegrationTest {
         assertThat(stored.getNameFirstRep().getFamily()).isEqualTo(stem + "m");
         assertThat(stored.getNameFirstRep().getText()).doesNotContain(ssn.substring(0, 6));
         assertThat(stored.getIdentifier()).anySatisfy(i -> assertThat(i.getValue()).isEqualTo(ssn));
+    }
+
+    /** Review finding F2: a test or copy reads the record, so a patch is decided and audited as a read too. */
+    @Test
+    void aPatchReadsTheRecordSoItNeedsTheReadDecisionAndLeavesADurableViewedEvent() {
+        String editOnly = tokenWithRoles("patch-edit-only", TestPolicy.EDIT_ONLY);
+        String probe = "[{\"op\":\"test\",\"path\":\"/name/0/family\",\"value\":\"" + stem + "\"},"
+                + "{\"op\":\"replace\",\"path\":\"/gender\",\"value\":\"other\"}]";
+        AccessEnforcementTest.assertRefused(patch(editOnly, "Patient/" + patient, null, probe), "no-permission");
+        // a failing test rolls the write back, but not the event saying the record was read
+        HttpResponse<String> failed = patch(token(), "Patient/" + patient, null,
+                "[{\"op\":\"test\",\"path\":\"/name/0/family\",\"value\":\"zq" + stem + "\"}]");
+        assertThat(failed.statusCode()).isEqualTo(422);
+        assertThat(eventsOf(failed)).contains("viewed|Patient/" + patient);
+        // one answer for every patch that cannot be applied: a missing path, a failed test, invalid FHIR
+        HttpResponse<String> missingPath = patch(token(), "Patient/" + patient, null,
+                "[{\"op\":\"remove\",\"path\":\"/contact/7\"}]");
+        HttpResponse<String> invalid = patch(token(), "Patient/" + patient, null,
+                "[{\"op\":\"add\",\"path\":\"/gender\",\"value\":{\"a\":1}}]");
+        assertThat(List.of(missingPath, invalid)).allSatisfy(response -> {
+            assertThat(response.statusCode()).isEqualTo(422);
+            assertThat(withoutRequestId(response)).isEqualTo(withoutRequestId(failed));
+        });
+        assertThat(read(token(), patient).getMeta().getVersionId()).isEqualTo("1");
     }
 
     @Test
@@ -174,6 +205,39 @@ class ConditionalAndPatchTest extends IntegrationTest {
         assertThat(Refusals.outcomeOf(unindexed).getIssueFirstRep().getDiagnostics()).contains("blind indexes");
         HttpResponse<String> shaping = post("Patient", patientJson(stem, "MRN3-" + stem, false), "_count=1");
         assertThat(shaping.statusCode()).isEqualTo(400);
+    }
+
+    /** Review finding F3: the search behind a conditional write is on the trail whatever the write's outcome. */
+    @Test
+    void conditionalMatchesAreAuditedDurably() {
+        String criteria = "identifier=" + enc("urn:zq:mrn|MRN-" + stem);
+        HttpResponse<String> found = post("Patient", patientJson(stem, "MRN-" + stem, false), criteria);
+        assertThat(found.statusCode()).isEqualTo(200);
+        assertThat(eventsOf(found)).contains("searched|", "viewed|Patient/" + patient);
+        // two patients with one MRN: the 412 rolls the write back, not the search
+        create("Patient", patientJson(stem, "MRN-" + stem, false));
+        HttpResponse<String> several = post("Patient", patientJson(stem, "MRN-" + stem, false), criteria);
+        assertThat(several.statusCode()).isEqualTo(412);
+        assertThat(eventsOf(several)).contains("searched|");
+    }
+
+    /** Review finding F5: each conditional entry is a search under a lock, so a Bundle holds a bounded number. */
+    @Test
+    void aBundleWithTooManyConditionalEntriesIsRefusedAndStoresNothing() {
+        for (String type : List.of("transaction", "batch")) {
+            StringBuilder bundle = new StringBuilder("{\"resourceType\":\"Bundle\",\"type\":\"" + type + "\",\"entry\":[");
+            for (int i = 0; i <= 100; i++) {
+                bundle.append(i == 0 ? "" : ",").append("{\"resource\":").append(patientJson(stem + "b", "B" + i + stem, false))
+                        .append(",\"request\":{\"method\":\"POST\",\"url\":\"Patient\",\"ifNoneExist\":\"identifier=")
+                        .append(enc("urn:zq:mrn|B" + i + stem)).append("\"}}");
+            }
+            HttpResponse<String> response = send(token(), HttpRequest.newBuilder(uri("/fhir"))
+                    .header("Content-Type", "application/fhir+json")
+                    .POST(HttpRequest.BodyPublishers.ofString(bundle.append("]}").toString())));
+            assertThat(response.statusCode()).as(type).isEqualTo(400);
+            assertThat(Refusals.outcomeOf(response).getIssueFirstRep().getDiagnostics()).contains("conditional entries");
+        }
+        assertThat(search(token(), "Patient?family=" + stem + "b").getTotal()).isZero();
     }
 
     @Test
@@ -308,6 +372,19 @@ class ConditionalAndPatchTest extends IntegrationTest {
         HttpResponse<String> response = get(token, path);
         assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
         return fhir.newJsonParser().parseResource(Bundle.class, response.body());
+    }
+
+    private static String withoutRequestId(HttpResponse<String> response) {
+        return Refusals.outcomeOf(response).getIssueFirstRep().getDiagnostics().replaceAll(" \\(request id [^)]*\\)", "");
+    }
+
+    /** The audit events of one request, as action|patient. */
+    private List<String> eventsOf(HttpResponse<String> response) {
+        String requestId = response.headers().firstValue("X-Request-Id").orElseThrow();
+        return org.springframework.jdbc.core.simple.JdbcClient.create(dataSource)
+                .sql("select action || '|' || coalesce(patient, '') from audit.event "
+                        + "where convert_from(body, 'UTF8')::jsonb ->> 'request_id' = ?")
+                .param(requestId).query(String.class).list();
     }
 
     private static String enc(String value) {

@@ -141,6 +141,18 @@ class SearchCompletenessTest extends IntegrationTest {
         }
     }
 
+    /** Review finding F6: a sort by an encrypted key decrypts every candidate, so it needs a narrowing criterion. */
+    @Test
+    void aSortByAnEncryptedKeyNeedsANarrowingCriterion() {
+        for (String query : List.of("Observation?_sort=date", "Patient?_sort=-family")) {
+            HttpResponse<String> response = get(token(), query);
+            assertThat(response.statusCode()).as(query).isEqualTo(400);
+            assertThat(Refusals.outcomeOf(response).getIssueFirstRep().getDiagnostics()).contains("narrowing");
+        }
+        assertThat(get(token(), "Observation?_sort=-_lastUpdated&_count=1").statusCode()).isEqualTo(200);
+        assertThat(get(token(), "Observation?patient=" + inCare + "&_sort=date").statusCode()).isEqualTo(200);
+    }
+
     @Test
     void includeIterateFollowsOneMoreLevel() {
         String role = create("PractitionerRole", "{\"resourceType\":\"PractitionerRole\",\"practitioner\":{\"reference\":"

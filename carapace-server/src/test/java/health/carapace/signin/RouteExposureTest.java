@@ -390,13 +390,43 @@ class RouteExposureTest extends IntegrationTest {
     }
 
     /** Stores one resource of {@code type}, tagged with the marker, and returns its id. */
+    private String linkedPatient;
+
     private String storeOne(IGenericClient withToken, String type) {
         Resource resource = (Resource) fhir.getResourceDefinition(type).newInstance();
         resource.getMeta().addTag("urn:carapace:test:probe", recordMarker, null);
         if (resource instanceof Patient patient) {
             patient.addName().setFamily(recordMarker);
+        } else {
+            linkToAPatient(withToken, resource);
         }
         return withToken.create().resource(resource).execute().getId().getIdPart();
+    }
+
+    /** A patient-linked record must name its patient (never stored shared): the link set, where the type has one. */
+    private void linkToAPatient(IGenericClient withToken, Resource resource) {
+        if (linkedPatient == null) {
+            Patient patient = new Patient();
+            patient.addName().setFamily(recordMarker);
+            linkedPatient = "Patient/" + withToken.create().resource(patient).execute().getId().getIdPart();
+        }
+        org.hl7.fhir.r4.model.Reference reference = new org.hl7.fhir.r4.model.Reference(linkedPatient);
+        if (resource instanceof org.hl7.fhir.r4.model.Appointment appointment) {
+            appointment.addParticipant().setActor(reference);
+            return;
+        }
+        if (resource instanceof org.hl7.fhir.r4.model.Provenance provenance) {
+            provenance.addTarget(reference);
+            return;
+        }
+        for (String link : List.of("subject", "patient", "beneficiary")) {
+            try {
+                resource.setProperty(link, reference.copy());
+                return;
+            } catch (RuntimeException notThisTypesLink) {
+                // the type has no such element (or not a reference): try the next name
+            }
+        }
     }
 
     /** A request without credentials; writes carry a valid Patient, so only the missing token stops them. */

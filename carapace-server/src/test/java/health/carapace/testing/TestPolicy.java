@@ -45,6 +45,8 @@ public final class TestPolicy {
     public static final String COMPLIANCE = "test-compliance";
     /** Patient demographics only, nothing clinical (SMART scope narrowing, issue #18). */
     public static final String DEMOGRAPHICS = "test-demographics";
+    /** May change demographics of any patient but read none: a write that reads (PATCH) must be refused. */
+    public static final String EDIT_ONLY = "test-edit-only";
 
     private static final String CLINICAL = "\"view:demographics\", \"view:clinical_records\", \"edit:clinical_records\", "
             + "\"view:clinical_notes\", \"edit:clinical_notes\", \"view:medications\", \"view:medical_images\"";
@@ -94,6 +96,8 @@ public final class TestPolicy {
                         METRICS, "\"permissions\": [\"view:metrics\"], \"constraints\": {" + LOOPBACK + "}",
                         COMPLIANCE, "\"permissions\": [\"view:compliance\"], \"constraints\": {" + LOOPBACK + "}"));
                 roles.put(DEMOGRAPHICS, "\"permissions\": [\"view:demographics\"], \"constraints\": {" + LOOPBACK + "}");
+                roles.put(EDIT_ONLY, "\"permissions\": [\"edit:demographics\", \"view:all_patients\"], \"constraints\": {"
+                        + LOOPBACK + "}");
                 for (var role : roles.entrySet()) {
                     Files.writeString(dir.resolve(role.getKey() + ".json"),
                             "{ \"role\": \"" + role.getKey() + "\", " + role.getValue() + " }\n");

@@ -64,6 +64,12 @@ final class BundleProcessor {
         Map<String, String> assigned = new HashMap<>();
         Map<Integer, UUID> newIds = new HashMap<>();
         Map<Integer, UUID> existing = new HashMap<>();
+        // one lock order for every transaction, so that two conditional on the same types never wait for each other
+        conditional.lockInOrder(entries.stream()
+                .filter(entry -> entry.getRequest().getMethod() == HTTPVerb.POST && entry.hasResource()
+                        && entry.getRequest().hasIfNoneExist())
+                .map(entry -> supported(entry.getResource()).fhirType())
+                .toList());
         for (int i = 0; i < entries.size(); i++) {
             BundleEntryComponent entry = entries.get(i);
             if (entry.getRequest().getMethod() == HTTPVerb.POST && entry.hasResource()
@@ -72,6 +78,7 @@ final class BundleProcessor {
                 java.util.Optional<UUID> match = conditional.match(supported(entry.getResource()).fhirType(),
                         entry.getRequest().getIfNoneExist());
                 if (match.isPresent()) {
+                    conditional.revealed(entry.getResource().fhirType(), match.get());
                     existing.put(i, match.get());
                     if (entry.hasFullUrl()) {
                         assigned.put(entry.getFullUrl(), entry.getResource().fhirType() + "/" + match.get());
@@ -127,6 +134,10 @@ final class BundleProcessor {
 
     private Bundle batch(Bundle bundle) {
         Bundle response = new Bundle().setType(BundleType.BATCHRESPONSE);
+        if (bundle.getEntry().stream().filter(entry -> entry.getRequest().hasIfNoneExist()).count()
+                > ConditionalCriteria.MAX_CONDITIONAL_ENTRIES) {
+            throw ConditionalCriteria.tooManyConditionalEntries();
+        }
         for (BundleEntryComponent entry : bundle.getEntry()) {
             try {
                 response.addEntry(transactions.execute(status -> execute(entry, null)));
@@ -159,6 +170,7 @@ final class BundleProcessor {
                             ? conditional.match(resource.fhirType(), entry.getRequest().getIfNoneExist())
                             : java.util.Optional.empty();
                     if (match.isPresent()) {
+                        conditional.revealed(resource.fhirType(), match.get());
                         response.setStatus("200 OK").setLocation(resource.fhirType() + "/" + match.get());
                         return result;
                     }

@@ -29,7 +29,9 @@ import org.springframework.jdbc.core.simple.JdbcClient;
  *
  * <p>Conditional writes of one type are serialised (a transaction-scoped advisory lock keyed by
  * the type alone, never by the criteria, which may be PHI), so two concurrent conditional creates
- * cannot both find nothing and both create.
+ * cannot both find nothing and both create. The lock is taken only after the caller's search is
+ * decided, waited for at most {@link #LOCK_TIMEOUT}, and a transaction takes its types' locks in
+ * one order ({@link #lockInOrder}).
  */
 final class ConditionalCriteria {
 
@@ -51,14 +53,14 @@ final class ConditionalCriteria {
 
     /**
      * The record of {@code type} the criteria name, in the caller's scope: empty for none, 412 for
-     * several. Runs in the caller's transaction (the lock and the audit event are part of it).
+     * several. Runs in the caller's transaction (the lock is part of it); the SEARCHED event is durable
+     * on its own, so a refusal or a rollback never erases it.
      *
      * @param criteria a query string ({@code identifier=a|b&family=c}), optionally after {@code Type?}
      */
     java.util.Optional<UUID> match(String type, String criteria) {
         Map<String, String[]> parameters = parse(type, criteria);
         String path = "/fhir/" + type;
-        jdbc.sql("select 1 from pg_advisory_xact_lock(?)").param(lockKey(type)).query((rs, n) -> 1).list();
         boolean maySeeSsn = guard.maySeeSsn();
         if (!maySeeSsn && SsnRule.searchNamesSsn(parameters)) {
             throw guard.refuse(RecordAudit.user(), "ssn-search-needs-view-ssn", path, null);
@@ -68,9 +70,13 @@ final class ConditionalCriteria {
             // nothing is visible to this caller, so nothing can match; the write is decided on its own
             return java.util.Optional.empty();
         }
+        // only a caller the policy let this far waits for (and holds) the type's lock
+        lock(type);
         IBundleProvider results = search.search(type, parameters, scopes, maySeeSsn);
         Integer size = results.size();
-        audit.trail().recordInTransaction(List.of(audit.event(AuditAction.SEARCHED, path, null, query(parameters))));
+        // Durable, outside the write's transaction, before the answer depends on the match: a 412
+        // (several), or a write rolled back later, still leaves the search on the trail.
+        recordDurably(audit.event(AuditAction.SEARCHED, path, null, query(parameters)));
         if (size != null && size > 1) {
             throw new SafeFhirException(412, IssueType.MULTIPLEMATCHES,
                     "The conditional criteria match more than one resource; make them more selective");
@@ -81,6 +87,29 @@ final class ConditionalCriteria {
                     "The conditional criteria match more than one resource; make them more selective");
         }
         return found.stream().findFirst().map(resource -> UUID.fromString(resource.getIdElement().getIdPart()));
+    }
+
+    /**
+     * Records that a match's id is about to be sent (a conditional create answering with the
+     * record it found): a VIEWED event naming the record and its patient, durable before the answer.
+     */
+    void revealed(String type, UUID id) {
+        String compartment = jdbc.sql("select compartment from phi.resource where resource_type = ? and resource_id = ?")
+                .params(type, id)
+                .query(String.class)
+                .optional()
+                .orElse(null);
+        recordDurably(audit.event(AuditAction.VIEWED, "/fhir/" + type + "/" + id,
+                compartment == null ? null : RecordGuard.patient(compartment), null));
+    }
+
+    private void recordDurably(health.carapace.audit.AuditEvent event) {
+        try {
+            audit.trail().record(List.of(event));
+        } catch (health.carapace.audit.AuditUnavailableException e) {
+            throw new SafeFhirException(503, IssueType.TRANSIENT,
+                    "The audit trail is unavailable, so no conditional write can be resolved; try again later");
+        }
     }
 
     /** The criteria as parameters, strictly percent-decoded; refused (400) without echoing anything. */
@@ -156,6 +185,47 @@ final class ConditionalCriteria {
             }
         });
         return query.toString();
+    }
+
+    /** At most this many conditional entries in one Bundle: each is a search run under a lock. */
+    static final int MAX_CONDITIONAL_ENTRIES = 100;
+
+    /** How long a conditional write waits for another of its type before it is refused (409, retry). */
+    private static final String LOCK_TIMEOUT = "5s";
+
+    /**
+     * Takes the locks of the types a transaction's conditional entries write, in one order (by
+     * name), after deciding each: two transactions conditional on the same types cannot wait for
+     * each other. {@link #match} takes them again (the lock is re-entrant).
+     */
+    void lockInOrder(java.util.Collection<String> types) {
+        if (types.size() > MAX_CONDITIONAL_ENTRIES) {
+            throw tooManyConditionalEntries();
+        }
+        for (String type : new java.util.TreeSet<>(types)) {
+            if (!AccessEnforcement.scopesOf(guard, Interaction.SEARCH, type, "/fhir/" + type).empty()) {
+                lock(type);
+            }
+        }
+    }
+
+    static SafeFhirException tooManyConditionalEntries() {
+        return SafeFhirException.badRequest("A Bundle may hold at most " + MAX_CONDITIONAL_ENTRIES
+                + " conditional entries; split it");
+    }
+
+    /** The type's lock, waited for at most {@link #LOCK_TIMEOUT}; the transaction's own lock_timeout is restored. */
+    private void lock(String type) {
+        String previous = jdbc.sql("select current_setting('lock_timeout')").query(String.class).single();
+        jdbc.sql("select set_config('lock_timeout', ?, true)").param(LOCK_TIMEOUT).query(String.class).single();
+        try {
+            jdbc.sql("select 1 from pg_advisory_xact_lock(?)").param(lockKey(type)).query((rs, n) -> 1).list();
+        } catch (org.springframework.dao.DataAccessException e) {
+            // the database transaction is aborted (and its settings with it): the write is refused
+            throw new SafeFhirException(409, IssueType.TRANSIENT,
+                    "Another conditional write of this type is in progress; try again");
+        }
+        jdbc.sql("select set_config('lock_timeout', ?, true)").param(previous).query(String.class).single();
     }
 
     /** One advisory lock per type (a fixed namespace in the high bits, the type name's hash below). */

@@ -99,7 +99,7 @@ class FhirServerConfiguration {
         Inclusions inclusions = new Inclusions(store, guard, dataSource, maxCandidates);
         RecordHistory history = new RecordHistory(store);
         ConditionalCriteria conditional = new ConditionalCriteria(search, guard, audit, dataSource);
-        RecordPatch patches = new RecordPatch(fhir, store, guard);
+        RecordPatch patches = new RecordPatch(fhir, store, guard, audit);
         for (String type : ResourceTypes.names()) {
             @SuppressWarnings("unchecked")
             Class<? extends Resource> modelClass =

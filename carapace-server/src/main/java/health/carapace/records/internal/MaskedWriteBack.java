@@ -97,7 +97,35 @@ final class MaskedWriteBack {
                 return Optional.of(MASK_REFUSED);
             }
         }
+        Optional<String> strings = restoreStrings(stored, sent);
+        if (strings.isPresent()) {
+            return strings;
+        }
         return restoreNarrative(stored, sent);
+    }
+
+    /** SSN-bearing strings outside identifiers ({@link SsnBearingStrings}): the same rule, by key. */
+    private static Optional<String> restoreStrings(Resource stored, Resource sent) {
+        Map<String, org.hl7.fhir.r4.model.StringType> storedStrings = stored == null ? Map.of() : SsnBearingStrings.of(stored);
+        Map<String, org.hl7.fhir.r4.model.StringType> sentStrings = sent == null ? Map.of() : SsnBearingStrings.of(sent);
+        Set<String> restored = new java.util.HashSet<>();
+        for (var original : storedStrings.entrySet()) {
+            if (!SsnBearingStrings.holdsSsn(original.getValue())) {
+                continue;
+            }
+            var echo = sentStrings.get(original.getKey());
+            if (echo == null || !SsnRule.masked(original.getValue().getValue()).equals(echo.getValue())) {
+                return Optional.of(CHANGE_REFUSED);
+            }
+            echo.setValue(original.getValue().getValue());
+            restored.add(original.getKey());
+        }
+        for (var other : sentStrings.entrySet()) {
+            if (!restored.contains(other.getKey()) && SsnRule.holdsMask(other.getValue().getValue())) {
+                return Optional.of(MASK_REFUSED);
+            }
+        }
+        return Optional.empty();
     }
 
     private static Optional<String> restoreNarrative(Resource stored, Resource sent) {

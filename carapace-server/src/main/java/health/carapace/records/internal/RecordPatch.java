@@ -41,11 +41,20 @@ final class RecordPatch {
     private final FhirContext fhir;
     private final RecordStore store;
     private final RecordGuard guard;
+    private final RecordAudit audit;
 
-    RecordPatch(FhirContext fhir, RecordStore store, RecordGuard guard) {
+    RecordPatch(FhirContext fhir, RecordStore store, RecordGuard guard, RecordAudit audit) {
         this.fhir = fhir;
         this.store = store;
         this.guard = guard;
+        this.audit = audit;
+    }
+
+    /** The one answer to every patch that cannot be applied: which step failed would tell what the record holds. */
+    private static SafeFhirException notApplicable() {
+        return new SafeFhirException(422, IssueType.PROCESSING,
+                "The patch could not be applied to the current version (a path does not exist, a test failed, or the "
+                        + "result is not valid FHIR)");
     }
 
     /** The patched resource and the version it was computed from. */
@@ -60,6 +69,10 @@ final class RecordPatch {
         }
         RecordStore.Row row = loaded.get().row();
         guard.decide(Interaction.PATCH, type, row.compartment(), loaded.get().category(), path);
+        // A patch reads the record too: a test answers whether a value is there, a copy or move
+        // carries it into the response. So it needs the READ decision a read of it would get.
+        boolean breakGlass = guard.decide(Interaction.READ, type, row.compartment(), loaded.get().category(), path)
+                .breakGlass();
         if (row.shredded()) {
             throw SafeFhirException.shredded();
         }
@@ -71,6 +84,14 @@ final class RecordPatch {
                     + ifMatch.getAsLong() + " but the current version is " + row.version());
         }
         JsonArray patch = operations(body);
+        try {
+            // durable before the outcome depends on the content, outside the write's transaction:
+            // a failed test rolls the write back, never this event
+            audit.trail().record(java.util.List.of(audit.viewed(path, RecordGuard.patient(row.compartment()), breakGlass)));
+        } catch (health.carapace.audit.AuditUnavailableException e) {
+            throw new SafeFhirException(503, IssueType.TRANSIENT,
+                    "The audit trail is unavailable, so no record can be patched; try again later");
+        }
         Resource current = store.parse(store.plaintext(row));
         if (!guard.maySeeSsn()) {
             SsnMasking.maskAll(fhir, current);
@@ -81,21 +102,21 @@ final class RecordPatch {
         try {
             patched = Json.createPatch(patch).apply(target);
         } catch (RuntimeException e) {
-            throw new SafeFhirException(422, IssueType.PROCESSING,
-                    "The patch could not be applied to the current version (a path does not exist or a test failed)");
+            throw notApplicable();
         }
         if (!(patched instanceof JsonObject object)
                 || !type.equals(object.getString("resourceType", null))) {
             throw SafeFhirException.badRequest("A patch may not change the resource type");
         }
+        // The body was scanned (StrictBody); the result is scanned too, so that no way of
+        // assembling a string (a path segment becoming a key, a move) stores what FHIR cannot hold.
+        refuseForbiddenCharacters(object);
         try {
             Resource resource = (Resource) fhir.newJsonParser().parseResource(object.toString());
             resource.setId(new org.hl7.fhir.r4.model.IdType(type, id.toString()));
             return new Patched(resource, row.version());
         } catch (DataFormatException e) {
-            throw new SafeFhirException(422, IssueType.PROCESSING,
-                    "The patched resource is not valid FHIR (an element the type does not have, or a value of the "
-                            + "wrong kind)");
+            throw notApplicable();
         }
     }
 
@@ -127,6 +148,19 @@ final class RecordPatch {
             }
         }
         return patch;
+    }
+
+    private static void refuseForbiddenCharacters(JsonValue value) {
+        if (value instanceof JsonString string) {
+            StrictBody.refuseForbiddenCharacters(string.getString());
+        } else if (value instanceof JsonObject object) {
+            for (var member : object.entrySet()) {
+                StrictBody.refuseForbiddenCharacters(member.getKey());
+                refuseForbiddenCharacters(member.getValue());
+            }
+        } else if (value instanceof JsonArray array) {
+            array.forEach(RecordPatch::refuseForbiddenCharacters);
+        }
     }
 
     private static boolean touchesServerOwned(String pointer) {

@@ -128,6 +128,11 @@ class RecordSearch {
                     + "patient, subject, _id or an indexed parameter (see GET /fhir/metadata)");
         }
         SearchSort sort = SearchSort.parse(type, parameters);
+        if (sort.decrypted() && !plan.narrowed) {
+            // sorting by an encrypted key decrypts every candidate: the same bound as a filter
+            throw SafeFhirException.badRequest("Sorting by an encrypted element needs a narrowing criterion: combine "
+                    + "it with patient, subject, _id or an indexed parameter (see GET /fhir/metadata)");
+        }
         if (plan.filters.isEmpty() && !sort.decrypted()) {
             return new SearchResults.Lazy(type, store, jdbc, plan.where.toString(), plan.args, scopes, sort.sql());
         }

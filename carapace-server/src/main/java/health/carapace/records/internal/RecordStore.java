@@ -145,6 +145,11 @@ class RecordStore {
         }
         long version = current.version() + 1;
         String compartment = compartmentOf(type, id, resource);
+        if (!current.compartment().equals(RecordCipher.SHARED_COMPARTMENT)
+                && compartment.equals(RecordCipher.SHARED_COMPARTMENT)) {
+            // a patient's record never becomes readable by the type's permission alone
+            throw SafeFhirException.badRequest("A record in a patient's compartment cannot be moved out of it");
+        }
         String category = RecordCategories.of(resource);
         List<UUID> practitioners = CareTeamLinks.practitioners(resource);
         // moving a record to another patient, or into another category, needs access to both sides
@@ -204,8 +209,8 @@ class RecordStore {
     /** Records a deletion as a new version; returns it, or empty if already deleted. */
     Optional<Long> delete(String type, UUID id) {
         Row current = lockCurrent(type, id).orElseThrow(SafeFhirException::notFound);
-        guard.check(health.carapace.access.Interaction.DELETE, type, current.compartment(),
-                RecordCategories.current(jdbc, type, id, current.version()));
+        String category = RecordCategories.current(jdbc, type, id, current.version());
+        guard.check(health.carapace.access.Interaction.DELETE, type, current.compartment(), category);
         if (current.shredded()) {
             throw SafeFhirException.shredded();
         }
@@ -219,6 +224,8 @@ class RecordStore {
                 .params(version, Timestamp.from(now), type, id)
                 .update();
         insertVersion(type, id, version, current.compartment(), now, true, null);
+        // the deletion keeps the category, so history scopes it as the record it ends
+        RecordCategories.insert(jdbc, type, id, version, category);
         indexer.remove(type, id);
         careLinks.deleted(type, id);
         return Optional.of(version);
@@ -428,7 +435,9 @@ class RecordStore {
      * which must exist; anything else is in the shared compartment.
      */
     String compartmentOf(String type, UUID id, Resource resource) {
-        Optional<String> patient = patientCompartmentOf(type, id, resource);
+        Optional<String> patient = resource instanceof org.hl7.fhir.r4.model.Provenance provenance
+                ? provenanceCompartment(provenance)
+                : patientCompartmentOf(type, id, resource);
         if (patient.isEmpty()) {
             return RecordCipher.SHARED_COMPARTMENT;
         }
@@ -464,7 +473,12 @@ class RecordStore {
                 .single();
     }
 
-    /** The patient compartment a resource names (not yet checked to exist), or empty for the shared one. */
+    /**
+     * The patient compartment a resource names (not yet checked to exist), or empty for the shared
+     * one. A patient-linked type must name a Patient unless it may be shared
+     * ({@link ResourceTypes#mayBeShared}): a record about a patient must never land in the shared
+     * compartment, where the type's permission alone is enough to read it.
+     */
     private static Optional<String> patientCompartmentOf(String type, UUID id, Resource resource) {
         if (type.equals("Patient")) {
             return Optional.of("Patient/" + id);
@@ -474,16 +488,55 @@ class RecordStore {
             return Optional.empty();
         }
         Reference reference = ResourceTypes.patientReference(resource).orElse(null);
-        if (reference == null || !reference.hasReference()) {
-            return Optional.empty();
-        }
-        var target = reference.getReferenceElement();
-        if (!"Patient".equals(target.getResourceType())) {
-            return Optional.empty();
+        var target = reference == null || !reference.hasReference() ? null : reference.getReferenceElement();
+        if (target == null || !"Patient".equals(target.getResourceType())) {
+            if (ResourceTypes.mayBeShared(type)) {
+                return Optional.empty();
+            }
+            throw SafeFhirException.badRequest("A " + type + " must name its patient: its " + link.get()
+                    + " must reference a Patient on this server");
         }
         UUID patient = Ids.parse(target.getIdPart()).orElseThrow(() -> SafeFhirException.badRequest(
                 "The resource's " + link.get() + " references a Patient that does not exist on this server"));
         return Optional.of("Patient/" + patient);
+    }
+
+    /**
+     * A Provenance is in the compartment of the records it is about: every target must be a
+     * record on this server, and all of them in one compartment (a Patient target is its own
+     * compartment). A Provenance about one patient's Observation is that patient's record, even
+     * though it names no Patient; one spanning two compartments could be read by whoever may
+     * read either, so it is refused.
+     */
+    private Optional<String> provenanceCompartment(org.hl7.fhir.r4.model.Provenance provenance) {
+        java.util.Set<String> compartments = new java.util.TreeSet<>();
+        for (Reference target : provenance.getTarget()) {
+            String reference = target.getReference();
+            var element = target.getReferenceElement();
+            if (reference == null || reference.startsWith("#") || reference.contains("://") || reference.startsWith("urn:")
+                    || !element.hasResourceType() || !ResourceTypes.names().contains(element.getResourceType())) {
+                throw SafeFhirException.badRequest("Every Provenance.target must reference a record on this server");
+            }
+            UUID targetId = Ids.parse(element.getIdPart()).orElseThrow(() -> SafeFhirException.badRequest(
+                    "Every Provenance.target must reference a record on this server"));
+            if (element.getResourceType().equals("Patient")) {
+                compartments.add("Patient/" + targetId);
+                continue;
+            }
+            compartments.add(jdbc.sql("select compartment from phi.resource where resource_type = ? and resource_id = ? and not deleted")
+                    .params(element.getResourceType(), targetId)
+                    .query(String.class)
+                    .optional()
+                    .orElseThrow(() -> SafeFhirException.badRequest(
+                            "Every Provenance.target must reference a record on this server")));
+        }
+        if (compartments.size() != 1) {
+            throw SafeFhirException.badRequest(compartments.isEmpty()
+                    ? "A Provenance must have a target"
+                    : "A Provenance's targets must all belong to one patient (or all to none)");
+        }
+        String compartment = compartments.iterator().next();
+        return compartment.equals(RecordCipher.SHARED_COMPARTMENT) ? Optional.empty() : Optional.of(compartment);
     }
 
     private static void stamp(Resource resource, String type, UUID id, long version, Instant at) {

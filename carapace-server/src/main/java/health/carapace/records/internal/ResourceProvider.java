@@ -81,6 +81,7 @@ final class ResourceProvider implements IResourceProvider {
                 // If-None-Exist: resolved like a search in the caller's scope; a match means nothing is created
                 java.util.Optional<UUID> existing = conditional.match(typeName, ifNoneExist);
                 if (existing.isPresent()) {
+                    conditional.revealed(typeName, existing.get());
                     return new Outcome(null, existing.get());
                 }
             }

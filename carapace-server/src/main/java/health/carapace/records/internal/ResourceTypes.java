@@ -55,6 +55,15 @@ final class ResourceTypes {
         PATIENT_LINK.put("Provenance", "target");
     }
 
+    /**
+     * The patient-linked types whose link may be absent, each with the reason: such a record is
+     * then in the shared compartment. Every other type with a patient link must name a Patient
+     * (else the write is refused), so that no patient's record lands where any holder of the
+     * type's permission may read it without a care relationship.
+     */
+    private static final Map<String, String> POSSIBLY_SHARED = Map.of(
+            "Device", "a device in stock, on a ward or in a lab is assigned to no patient");
+
 
     private ResourceTypes() {
     }
@@ -94,6 +103,11 @@ final class ResourceTypes {
         return references
                 .filter(actor -> actor.hasReference() && "Patient".equals(actor.getReferenceElement().getResourceType()))
                 .findFirst();
+    }
+
+    /** Whether a record of this patient-linked type may name no patient (and so be shared). */
+    static boolean mayBeShared(String type) {
+        return POSSIBLY_SHARED.containsKey(type);
     }
 
     /** The element that references the patient, for clinical types. */

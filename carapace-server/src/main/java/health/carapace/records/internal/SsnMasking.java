@@ -58,6 +58,13 @@ final class SsnMasking {
                 identifier.setValue(SsnRule.masked(identifier.getValue()));
             }
         }
+        if (resource instanceof Resource own) {
+            for (var string : SsnBearingStrings.of(own).values()) {
+                if (SsnBearingStrings.holdsSsn(string)) {
+                    string.setValue(SsnRule.masked(string.getValue()));
+                }
+            }
+        }
         if (resource instanceof DomainResource domain && domain.hasText() && domain.getText().hasDiv()) {
             // The narrative is a human-readable copy of the record and often repeats the SSN.
             SsnRule.maskNarrative(domain.getText().getDiv());
@@ -84,6 +91,9 @@ final class SsnMasking {
             if (SsnRule.isSsn(identifier) && identifier.hasValue()) {
                 return true;
             }
+        }
+        if (SsnBearingStrings.of(resource).values().stream().anyMatch(SsnBearingStrings::holdsSsn)) {
+            return true;
         }
         if (resource instanceof DomainResource domain) {
             if (domain.hasText() && domain.getText().hasDiv() && !SsnRule.ssnsInNarrative(domain.getText().getDiv()).isEmpty()) {
