@@ -40,6 +40,12 @@ final class ContainmentFilters {
             this.audit = audit;
         }
 
+        /** Liveness says only that the process answers: it must not fail with the database. */
+        @Override
+        protected boolean shouldNotFilter(HttpServletRequest request) {
+            return "/health/live".equals(request.getRequestURI());
+        }
+
         @Override
         protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
                 throws ServletException, IOException {

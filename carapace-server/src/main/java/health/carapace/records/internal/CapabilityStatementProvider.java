@@ -58,8 +58,8 @@ public final class CapabilityStatementProvider {
                 .setUrl("http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris");
         uris.addExtension("authorize", new org.hl7.fhir.r4.model.UriType(base + "/oauth2/authorize"));
         uris.addExtension("token", new org.hl7.fhir.r4.model.UriType(base + "/oauth2/token"));
-        uris.addExtension("revoke", new org.hl7.fhir.r4.model.UriType(base + "/oauth2/revoke"));
-        uris.addExtension("introspect", new org.hl7.fhir.r4.model.UriType(base + "/oauth2/introspect"));
+        // revoke and introspect are not sub-extensions of oauth-uris (the validator refuses them);
+        // /.well-known/smart-configuration names them
     }
 
     @Metadata
