@@ -53,6 +53,7 @@ final class TreeSealer {
     private final TransactionTemplate transactions;
     private final Ed25519TreeHeadSigner signer;
     private final int maxLeavesPerSeal;
+    private final java.time.Clock clock;
 
     /** What this node knows about ids, valid only while the tree is the size it sealed to ({@link #knownForTreeSize}). */
     private long knownThrough;
@@ -69,6 +70,12 @@ final class TreeSealer {
 
     TreeSealer(DataSource dataSource, TransactionTemplate transactions, Ed25519TreeHeadSigner signer,
             int maxLeavesPerSeal) {
+        this(dataSource, transactions, signer, maxLeavesPerSeal, java.time.Clock.systemUTC());
+    }
+
+    TreeSealer(DataSource dataSource, TransactionTemplate transactions, Ed25519TreeHeadSigner signer,
+            int maxLeavesPerSeal, java.time.Clock clock) {
+        this.clock = clock;
         this.jdbc = JdbcClient.create(dataSource);
         this.batches = new JdbcTemplate(dataSource);
         this.transactions = transactions;
@@ -99,7 +106,9 @@ final class TreeSealer {
                 tree.appendLeafHash(leaf);
             }
             batches.batchUpdate("insert into audit.leaf (leaf_index, event_id, leaf_hash) values (?, ?, ?)", leaves);
-            Instant now = Instant.now();
+            // Signed as milliseconds and stored as microseconds: an instant with finer digits could
+            // be rounded up into the next millisecond when stored, and its signature no longer verify.
+            Instant now = clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
             TreeHead head = TreeHead.of(tree.size(), tree.root(), now.toEpochMilli(), signer.keyId());
             SignedTreeHead signed;
             try {
