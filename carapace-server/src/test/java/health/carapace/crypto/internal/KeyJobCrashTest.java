@@ -113,7 +113,8 @@ class KeyJobCrashTest extends RotationServer {
             try {
                 String before = progress();
                 // wait until the child is working (its progress moves), then kill it at a random moment
-                long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+                // a child JVM starting on a loaded 2-core machine can take minutes before it works
+                long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
                 while (progress().equals(before) && child.isAlive() && System.nanoTime() < deadline) {
                     Thread.sleep(20);
                 }
