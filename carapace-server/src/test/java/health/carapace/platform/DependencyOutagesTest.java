@@ -61,6 +61,7 @@ class DependencyOutagesTest {
         properties.put("carapace.db.pool-size", "4");
         // refused quickly while a database is away (the default is 30 s, Hikari's)
         properties.put("carapace.db.connection-wait", "PT5S");
+        properties.put("carapace.health.probe-timeout", "PT1S");
         node = new SpringApplicationBuilder(CarapaceApplication.class).run(properties.entrySet().stream()
                 .map(property -> "--" + property.getKey() + "=" + property.getValue()).toArray(String[]::new));
         http = HttpClient.newBuilder().sslContext(TestInstallation.trustingSslContext(TestInstallation.dataDir()))
@@ -97,7 +98,10 @@ class DependencyOutagesTest {
             HttpResponse<String> create = send("POST", "/fhir/Patient");
             assertThat(create.statusCode()).isEqualTo(503);
             assertThat(create.body()).contains("\"resourceType\":\"OperationOutcome\"");
+            long probed = System.nanoTime();
             assertThat(probe("/health/ready")).isEqualTo(503);
+            assertThat(Duration.ofNanos(System.nanoTime() - probed)).as("readiness answers within its probe timeout, "
+                    + "not after the pool's connection wait").isLessThan(Duration.ofSeconds(4));
             assertThat(probe("/health")).isEqualTo(503);
             assertThat(probe("/health/live")).isEqualTo(200);
         } finally {

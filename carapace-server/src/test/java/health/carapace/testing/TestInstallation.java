@@ -71,8 +71,15 @@ public final class TestInstallation {
         }
     }
 
+    /**
+     * The shared installation's properties, with a PHI pool of 8: every cached test context keeps
+     * its pool's connections open, and a dozen contexts of 20 each left the command-line tests'
+     * contexts without a connection ("too many clients").
+     */
     public static Map<String, Object> properties() {
-        return get().properties();
+        Map<String, Object> properties = new java.util.HashMap<>(get().properties());
+        properties.put("carapace.db.pool-size", "8");
+        return properties;
     }
 
     public static Path dataDir() {

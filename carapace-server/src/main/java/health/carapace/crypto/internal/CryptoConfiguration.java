@@ -40,17 +40,7 @@ class CryptoConfiguration {
     /** Readiness: without the keyring no new patient gets a key and no uncached key unwraps. */
     @Bean
     health.carapace.platform.web.DependencyProbe keyringProbe(KeyringStore store) {
-        return new health.carapace.platform.web.DependencyProbe() {
-            @Override
-            public String name() {
-                return "keyring";
-            }
-
-            @Override
-            public boolean reachable() {
-                return store.reachable();
-            }
-        };
+        return health.carapace.platform.web.DependencyProbe.database("keyring", store.pool());
     }
 
     @Bean

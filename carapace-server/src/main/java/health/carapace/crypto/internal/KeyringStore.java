@@ -111,13 +111,9 @@ final class KeyringStore implements DisposableBean {
     }
 
     /** Whether the keyring database answers now (readiness). */
-    boolean reachable() {
-        try {
-            jdbc.sql("select 1").query(Integer.class).single();
-            return true;
-        } catch (RuntimeException e) {
-            return false;
-        }
+    /** The keyring's own pool (readiness probes it). */
+    javax.sql.DataSource pool() {
+        return pool;
     }
 
     boolean isEmpty() {

@@ -47,7 +47,9 @@ public final class DevDatabase implements AutoCloseable {
                 .setServerConfig("fsync", "on")
                 .setServerConfig("full_page_writes", "on")
                 .setServerConfig("listen_addresses", "localhost")
-                .setServerConfig("max_connections", "100")
+                // room for two nodes (a PHI pool of 20 and a keyring pool of 12 each) plus the
+                // command line and psql; the test suite runs many server contexts on one installation
+                .setServerConfig("max_connections", "300")
                 .setOutputRedirector(ProcessBuilder.Redirect.DISCARD)
                 .setErrorRedirector(ProcessBuilder.Redirect.DISCARD)
                 .start();

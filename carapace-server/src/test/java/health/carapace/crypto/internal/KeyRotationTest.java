@@ -518,13 +518,23 @@ class KeyRotationTest extends RotationServer {
         return primary;
     }
 
+    /** Other nodes' keyrings stop checking for shredded keys with the test (their pool is the context's). */
+    private final List<PatientKeyring> otherNodes = new java.util.ArrayList<>();
+
+    @org.junit.jupiter.api.AfterEach
+    void closeOtherNodes() {
+        otherNodes.forEach(PatientKeyring::close);
+    }
+
     private PatientKeyring otherNode() {
         Map<String, Object> p = installation().properties();
         KeyringProperties keyring = new KeyringProperties((String) p.get("carapace.keyring.url"),
                 (String) p.get("carapace.keyring.username"), (String) p.get("carapace.keyring.password"),
                 (String) p.get("carapace.keyring.owner-username"), (String) p.get("carapace.keyring.owner-password"),
                 100, Duration.ofHours(1));
-        return new PatientKeyring(store, kek, new UsageCounters(store), keyring, Duration.ofMillis(500));
+        PatientKeyring node = new PatientKeyring(store, kek, new UsageCounters(store), keyring, Duration.ofMillis(500));
+        otherNodes.add(node);
+        return node;
     }
 
     private List<String> keyEvents(Instant since) {
