@@ -89,4 +89,20 @@ class AccessPolicyConfiguration {
         registration.setOrder(health.carapace.platform.web.FilterOrder.CLIENT_ADDRESS);
         return registration;
     }
+
+    @Bean
+    CallerRateLimits callerRateLimits(
+            @org.springframework.beans.factory.annotation.Value("${carapace.rate-limit.requests-per-second}") long perSecond,
+            @org.springframework.beans.factory.annotation.Value("${carapace.rate-limit.burst}") long burst) {
+        return new CallerRateLimits(perSecond, burst);
+    }
+
+    @Bean
+    @org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication
+    org.springframework.boot.web.servlet.FilterRegistrationBean<CallerRateLimits> callerRateLimitsFilter(
+            CallerRateLimits limits) {
+        var registration = new org.springframework.boot.web.servlet.FilterRegistrationBean<>(limits);
+        registration.setOrder(health.carapace.platform.web.FilterOrder.RATE_LIMITS);
+        return registration;
+    }
 }

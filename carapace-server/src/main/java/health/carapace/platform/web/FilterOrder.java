@@ -42,6 +42,11 @@ public final class FilterOrder {
      * right after Spring Security's chain (order -100), before any route.
      */
     public static final int CONTAINMENT_LOCKDOWN = -99;
+    /**
+     * Each caller's rate limit needs the resolved caller too; after the lockdown, so that a refused
+     * request does not use up its caller's share.
+     */
+    public static final int RATE_LIMITS = -98;
 
     private FilterOrder() {
     }
