@@ -40,10 +40,13 @@ final class ContainmentFilters {
             this.audit = audit;
         }
 
-        /** Liveness says only that the process answers: it must not fail with the database. */
+        /**
+         * Health answers UP or DOWN and nothing else, and must answer in time whatever the database
+         * does: liveness says only that the process answers, readiness bounds its own probes.
+         */
         @Override
         protected boolean shouldNotFilter(HttpServletRequest request) {
-            return "/health/live".equals(request.getRequestURI());
+            return java.util.Set.of("/health", "/health/live", "/health/ready").contains(request.getRequestURI());
         }
 
         @Override
