@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -74,10 +73,10 @@ final class OpenEvidenceCommand implements Callable<Integer> {
             if (opened.audit() == null) {
                 stdout.println("audit export:  none in this bundle");
             } else {
-                stdout.println("audit export:  events " + opened.audit().firstLeafIndex() + " to "
-                        + (opened.audit().endLeafIndex() - 1) + " proved against signed tree heads up to size "
-                        + opened.audit().largestTreeSize() + " (signed "
-                        + Instant.ofEpochMilli(opened.audit().lastTimestampMillis()) + ") by key " + opened.audit().keyId()
+                stdout.println("audit export:  events " + opened.audit().firstLeaf() + " to "
+                        + (opened.audit().endLeaf() - 1) + " proved against signed tree heads up to size "
+                        + opened.audit().treeSize() + " (signed " + opened.audit().signedAt() + ") by key "
+                        + opened.audit().keyId()
                         + (opened.auditKeyPinned() ? " (the given key)"
                                 : " (the export's own key: compare with the published one, or pass --audit-public-key)"));
             }

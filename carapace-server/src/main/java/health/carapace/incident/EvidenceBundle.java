@@ -39,6 +39,7 @@ import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.Signature;
 import java.security.spec.X509EncodedKeySpec;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
@@ -131,7 +132,7 @@ public final class EvidenceBundle {
             return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(this);
         }
 
-        static Manifest parse(byte[] bytes) {
+        public static Manifest parse(byte[] bytes) {
             return JSON.readValue(bytes, Manifest.class);
         }
     }
@@ -311,9 +312,23 @@ public final class EvidenceBundle {
         }
     }
 
-    /** What {@link #open} established. */
-    public record Opened(Manifest manifest, String signingKeyId, boolean signingKeyPinned, BundleReport audit,
+    /**
+     * What {@link #open} established.
+     *
+     * @param audit what carapace-verify proved of the audit export, or null when the bundle has none
+     */
+    public record Opened(Manifest manifest, String signingKeyId, boolean signingKeyPinned, AuditProof audit,
             boolean auditKeyPinned, List<String> files) {}
+
+    /**
+     * The audit export's verification: events {@code firstLeaf} to {@code endLeaf - 1}, each included
+     * in a tree head signed by {@code keyId}, the largest of size {@code treeSize} signed at {@code signedAt}.
+     */
+    public record AuditProof(long firstLeaf, long endLeaf, long treeSize, Instant signedAt, String keyId) {
+        public long events() {
+            return endLeaf - firstLeaf;
+        }
+    }
 
     /**
      * Decrypts {@code bundle} into {@code outDir} (which must not exist or be empty) and checks it:
@@ -333,7 +348,7 @@ public final class EvidenceBundle {
         }
         Map<String, FileEntry> extracted = new TreeMap<>();
         try (InputStream file = Files.newInputStream(bundle)) {
-            InputStream plain = decrypting(file, privateKey);
+            InputStream plain = new Authenticated(decrypting(file, privateKey));
             Files.createDirectories(outDir);
             try (ZipInputStream zip = new ZipInputStream(plain)) {
                 for (ZipEntry entry; (entry = zip.getNextEntry()) != null; ) {
@@ -354,14 +369,11 @@ public final class EvidenceBundle {
                     }
                     extracted.put(name, new FileEntry(name, HexFormat.of().formatHex(sha256.digest()), size));
                 }
-            } catch (IOException e) {
-                if (e.getCause() instanceof GeneralSecurityException || e.getMessage() != null
-                        && e.getMessage().toLowerCase(java.util.Locale.ROOT).contains("tag")) {
-                    throw new Refused("the bundle's encrypted stream does not authenticate after "
-                            + extracted.size() + " intact files: it was altered or truncated");
-                }
-                throw new Refused("the bundle's content is damaged after " + extracted.size()
-                        + " intact files (" + e.getClass().getSimpleName() + "): it was altered or truncated");
+            } catch (Authenticated.Failed e) {
+                throw new Refused("the bundle's encrypted stream does not authenticate after "
+                        + extracted.size() + " intact files: it was altered or truncated");
+            } catch (java.util.zip.ZipException e) {
+                throw new Refused("the bundle's archive is malformed after " + extracted.size() + " files");
             }
         } catch (java.nio.file.NoSuchFileException e) {
             throw new Refused("the bundle file does not exist");
@@ -420,13 +432,15 @@ public final class EvidenceBundle {
         if (!problems.isEmpty()) {
             throw new Refused(problems);
         }
-        BundleReport audit = null;
+        AuditProof audit = null;
         Path auditDir = outDir.resolve(AUDIT_DIRECTORY);
         if (Files.isDirectory(auditDir)) {
             try {
                 TreeHeadVerifier key = trustedAuditKey != null ? TreeHeadVerifier.fromPem(trustedAuditKey)
                         : BundleVerifier.readBundlePublicKey(auditDir);
-                audit = BundleVerifier.trusting(key).verify(auditDir);
+                BundleReport report = BundleVerifier.trusting(key).verify(auditDir);
+                audit = new AuditProof(report.firstLeafIndex(), report.endLeafIndex(), report.largestTreeSize(),
+                        Instant.ofEpochMilli(report.lastTimestampMillis()), report.keyId());
             } catch (BundleVerificationException e) {
                 throw new Refused(AUDIT_DIRECTORY + "/" + e.getMessage());
             } catch (IllegalArgumentException e) {
@@ -435,6 +449,39 @@ public final class EvidenceBundle {
         }
         return new Opened(manifest, sha256Hex(signingKey.getEncoded()), trustedSigningKey != null, audit,
                 trustedAuditKey != null, List.copyOf(extracted.keySet()));
+    }
+
+    /** Tells a read of the decrypting stream that failed (altered, truncated) from a write that failed. */
+    private static final class Authenticated extends java.io.FilterInputStream {
+        static final class Failed extends IOException {
+            private static final long serialVersionUID = 1L;
+
+            Failed(IOException cause) {
+                super("the encrypted stream does not authenticate", cause);
+            }
+        }
+
+        Authenticated(InputStream in) {
+            super(in);
+        }
+
+        @Override
+        public int read() throws IOException {
+            try {
+                return super.read();
+            } catch (IOException e) {
+                throw new Failed(e);
+            }
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            try {
+                return super.read(b, off, len);
+            } catch (IOException e) {
+                throw new Failed(e);
+            }
+        }
     }
 
     private static PublicKey ed25519(String pem, String problem) throws Refused {

@@ -159,7 +159,7 @@ final class EvidenceKeys implements AlgorithmInventory {
                 new AlgorithmUse("evidence bundle key (HPKE to the evidence public key)", Kind.KEY_WRAP, "AES-GCM", 256,
                         "DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM; key " + recipientKeyId),
                 new AlgorithmUse("evidence bundles", Kind.AEAD, "AES-GCM", 256, "Tink streaming AES256_GCM_HKDF_1MB"),
-                AlgorithmUse.of("evidence bundle segment keys", Kind.KDF, "HKDF-SHA256", 0),
+                AlgorithmUse.of("evidence bundle segment keys", Kind.KDF, "HKDF-SHA256", 256),
                 AlgorithmUse.of("evidence manifest signing key", Kind.SIGNATURE, "Ed25519", 256),
                 AlgorithmUse.of("evidence manifest", Kind.DIGEST, "SHA-256", 0));
     }

@@ -145,10 +145,13 @@ final class IncidentEvidence implements Evidence {
             } catch (IllegalArgumentException nothingSealed) {
                 notes.add("audit: no sealed audit event in the window yet (the sealer runs every second); no export");
             }
-            List<Path> logs = LogWindow.files(environment.getProperty("logging.file.name"));
+            String logFile = environment.getProperty("logging.file.name");
+            List<Path> logs = LogWindow.files(logFile);
             if (logs.isEmpty()) {
-                notes.add("logs: this server logs to the console only (logging.file.name is not set): no log lines "
-                        + "in this bundle; collect the window from where the console goes");
+                notes.add("logs: " + (logFile == null || logFile.isBlank()
+                        ? "this server logs to the console only (logging.file.name is not set)"
+                        : "logging.file.name names no file (yet)")
+                        + ": no log lines in this bundle; collect the window from where the console goes");
             } else {
                 long[] lines = new long[1];
                 archive.add("logs/server.log", entry -> lines[0] = LogWindow.copy(logs, from, to, entry));
