@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.google.crypto.tink.KeysetHandle;
 import health.carapace.signin.ServiceClients;
 import health.carapace.testing.PhiScanner;
+import health.carapace.testing.RawHttp;
 import health.carapace.testing.TestInstallation;
 import health.carapace.testing.TestPolicy;
 import java.io.IOException;
@@ -287,6 +288,38 @@ class EvidenceBundleTest extends IncidentTesting {
         assertThat(as(officer(), HttpRequest.newBuilder(uri(path)).GET()).body()).contains("\"custody\":[]");
         assertThat(incidents.find(incident.id()).orElseThrow().timeline()).extracting(Incident.TimelineEntry::entry)
                 .doesNotContain("evidence-preserved");
+    }
+
+    /** The evidence route attacked as an outsider would, over a raw TLS socket (as run by hand against start-dev). */
+    @Test
+    void rawRequestsWithOddHostsPathsMethodsAndTokensAreRefusedWithoutEcho() throws IOException {
+        String path = "/admin/incidents/" + UUID.randomUUID() + "/evidence";
+        String auth = "Authorization: Bearer " + officer();
+        RawHttp.Response otherHost = raw("POST " + path + " HTTP/1.1\r\nHost: JaneCanary.example\r\n" + auth);
+        assertThat(otherHost.status()).isEqualTo(421);
+        assertThat(otherHost.body()).doesNotContain("JaneCanary");
+        assertThat(raw("POST /admin/incidents/%2e%2e/privacy/evidence HTTP/1.1\r\nHost: localhost\r\n" + auth).status())
+                .isEqualTo(400);
+        assertThat(raw("DELETE " + path + " HTTP/1.1\r\nHost: localhost\r\n" + auth).status()).isIn(403, 405);
+        assertThat(raw("PUT " + path + " HTTP/1.1\r\nHost: localhost\r\n" + auth).status()).isIn(403, 405);
+        assertThat(raw("POST " + path + " HTTP/1.1\r\nHost: localhost\r\n"
+                + "Authorization: Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZG1pbiJ9.").status())
+                .as("an unsigned token").isEqualTo(401);
+        RawHttp.Response encoded = raw("POST " + path + "?withHeap=%3Cscript%3EJaneCanary HTTP/1.1\r\nHost: localhost\r\n"
+                + auth);
+        assertThat(encoded.status()).isEqualTo(400);
+        assertThat(encoded.body()).doesNotContain("JaneCanary").doesNotContain("<script>");
+    }
+
+    private RawHttp.Response raw(String head) throws IOException {
+        try (javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) TestInstallation.trustingSslContext(
+                TestInstallation.dataDir()).getSocketFactory().createSocket("localhost", port)) {
+            socket.setSoTimeout(20_000);
+            OutputStream out = socket.getOutputStream();
+            out.write((head + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            return RawHttp.read(socket.getInputStream());
+        }
     }
 
     private static List<Path> scratchDirectories() throws IOException {

@@ -66,7 +66,7 @@ class EvidenceCommandsTest extends IncidentTesting {
         Result publicAsPrivate = run("incident", "evidence-open", bundle.toString(), "--private-key",
                 otherKeys.resolve("evidence-public-key.json").toString(), "--out", temp.resolve("wrong").toString());
         assertThat(publicAsPrivate.exit()).isEqualTo(2);
-        assertThat(publicAsPrivate.err()).contains("not a Tink JSON keyset");
+        assertThat(publicAsPrivate.err()).contains("does not hold an evidence private key");
         assertThat(run("incident", "evidence-keys", "--out-dir", otherKeys.toString()).exit())
                 .as("never overwrites a key").isEqualTo(2);
     }
