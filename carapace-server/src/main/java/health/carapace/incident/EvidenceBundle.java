@@ -29,7 +29,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.DigestOutputStream;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
@@ -91,6 +91,10 @@ public final class EvidenceBundle {
     private static final byte[] CONTEXT_INFO = "carapace-evidence-bundle/1".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] SIGNATURE_DOMAIN = "carapace-evidence-manifest/1\n".getBytes(StandardCharsets.US_ASCII);
     private static final int MAX_WRAPPED_KEY = 4096;
+    private static final java.util.Set<java.nio.file.attribute.PosixFilePermission> PRIVATE_DIRECTORY =
+            PosixFilePermissions.fromString("rwx------");
+    private static final java.util.Set<java.nio.file.attribute.PosixFilePermission> PRIVATE_FILE =
+            PosixFilePermissions.fromString("rw-------");
     /** File names inside a bundle: lowercase path segments, no "..", no absolute paths. */
     private static final Pattern ENTRY = Pattern.compile("[a-z0-9][a-z0-9._-]{0,99}(/[a-z0-9][a-z0-9._-]{0,99}){0,3}");
     private static final JsonMapper JSON = JsonMapper.builder()
@@ -349,7 +353,10 @@ public final class EvidenceBundle {
         Map<String, FileEntry> extracted = new TreeMap<>();
         try (InputStream file = Files.newInputStream(bundle)) {
             InputStream plain = new Authenticated(decrypting(file, privateKey));
-            Files.createDirectories(outDir);
+            // A heap dump is PHI in clear: the decrypted files are the officer's alone (0700 / 0600).
+            if (!Files.exists(outDir)) {
+                Files.createDirectory(outDir, PosixFilePermissions.asFileAttribute(PRIVATE_DIRECTORY));
+            }
             try (ZipInputStream zip = new ZipInputStream(plain)) {
                 for (ZipEntry entry; (entry = zip.getNextEntry()) != null; ) {
                     String name = entry.getName();
@@ -360,11 +367,17 @@ public final class EvidenceBundle {
                         throw new Refused(name + ": present twice in the bundle");
                     }
                     Path target = outDir.resolve(name);
-                    Files.createDirectories(target.getParent());
+                    Path dir = outDir;
+                    for (Path part : outDir.relativize(target.getParent())) {
+                        dir = dir.resolve(part);
+                        if (!part.toString().isEmpty() && !Files.isDirectory(dir)) {
+                            Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PRIVATE_DIRECTORY));
+                        }
+                    }
                     MessageDigest sha256 = sha256();
                     long size;
-                    try (OutputStream out = new DigestOutputStream(Files.newOutputStream(target, StandardOpenOption.CREATE_NEW),
-                            sha256)) {
+                    try (OutputStream out = new DigestOutputStream(Files.newOutputStream(Files.createFile(target,
+                            PosixFilePermissions.asFileAttribute(PRIVATE_FILE))), sha256)) {
                         size = zip.transferTo(out);
                     }
                     extracted.put(name, new FileEntry(name, HexFormat.of().formatHex(sha256.digest()), size));

@@ -17,6 +17,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -240,6 +241,9 @@ class EvidenceBundleTest extends IncidentTesting {
 
         Path bundle = bundleOf(incident, true);
 
+        // This test runs in the server's JVM, so the heap also holds the test's own copy of the canary: what the
+        // decrypted dump proves is that it is this JVM's heap; what the bundle's bytes prove is that nothing of it
+        // shows through the encryption.
         byte[] canary = family.getBytes(StandardCharsets.UTF_8);
         assertThat(contains(bundle, canary)).as("the canary in the bundle file's bytes").isFalse();
         assertThat(scratchDirectories()).as("no scratch copy of the heap dump is left").isEqualTo(scratchBefore);
@@ -247,6 +251,10 @@ class EvidenceBundleTest extends IncidentTesting {
         EvidenceBundle.Opened opened = EvidenceBundle.open(bundle, privateKey(), out, null, null);
         assertThat(opened.files()).contains("heap.hprof");
         assertThat(contains(out.resolve("heap.hprof"), canary)).as("the canary in the decrypted heap dump").isTrue();
+        assertThat(Files.getPosixFilePermissions(out.resolve("heap.hprof"))).as("decrypted for the officer alone")
+                .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
+        assertThat(Files.getPosixFilePermissions(out.resolve("audit"))).containsExactlyInAnyOrder(
+                PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_EXECUTE);
 
         String custody = as(officer(), HttpRequest.newBuilder(uri("/admin/incidents/" + incident.id() + "/evidence"))
                 .GET()).body();
@@ -255,7 +263,7 @@ class EvidenceBundleTest extends IncidentTesting {
                 Files.readString(out.resolve(EvidenceBundle.MANIFEST)), canaries));
         leaks.addAll(PhiScanner.inText("the custody record", custody, canaries));
         leaks.addAll(PhiScanner.inText("log output", output.getAll(), canaries));
-        if (Files.exists(out.resolve("logs/server.log"))) {
+        if (Files.exists(out.resolve("logs/server.log"))) { // a test context logs to the console only
             leaks.addAll(PhiScanner.inText("the bundled log lines", Files.readString(out.resolve("logs/server.log")),
                     canaries));
         }
