@@ -20,13 +20,23 @@ final class ShowIncidentCommand extends InstallationCommand {
     @Override
     public Integer call() throws Exception {
         UUID incident = IncidentText.id(id);
+        var custody = new java.util.ArrayList<health.carapace.incident.Evidence.Custody>();
         Optional<Incident> found = incident == null ? Optional.empty()
-                : installation.run(ctx -> ctx.getBean(Incidents.class).find(incident));
+                : installation.run(ctx -> {
+                    custody.addAll(ctx.getBean(health.carapace.incident.Evidence.class).custody(incident));
+                    return ctx.getBean(Incidents.class).find(incident);
+                });
         if (found.isEmpty()) {
             spec.commandLine().getErr().println("no incident with that id");
             return 1;
         }
         IncidentText.print(found.get(), spec.commandLine().getOut());
+        spec.commandLine().getOut().println("evidence:      " + (custody.isEmpty() ? "none" : custody.size() + " bundle(s)"));
+        for (health.carapace.incident.Evidence.Custody c : custody) {
+            spec.commandLine().getOut().println("  " + c.madeAt() + "  " + c.id() + "  by " + c.madeBy() + "  "
+                    + c.bundleBytes() + " bytes" + (c.heapDump() ? " (heap)" : "") + "  sha-256 " + c.bundleSha256()
+                    + "  signed by " + c.signingKeyId());
+        }
         spec.commandLine().getOut().flush();
         return 0;
     }

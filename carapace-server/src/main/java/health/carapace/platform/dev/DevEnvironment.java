@@ -63,6 +63,11 @@ public final class DevEnvironment implements AutoCloseable {
         p.put("carapace.audit.witness-dir", dataDir.resolve("audit-witness").toString());
         p.put("carapace.access.policy-dir", dataDir.resolve("policy").toString());
         p.put("carapace.export.directory", dataDir.resolve("exports").toString());
+        // evidence bundles: a development key pair is generated here on first start (its private key beside it)
+        p.put("carapace.incident.evidence.public-key", dataDir.resolve("evidence").resolve("evidence-public-key.json").toString());
+        // a log file besides the console (same redacting format), so that evidence bundles hold the logs
+        p.put("logging.file.name", dataDir.resolve("logs").resolve("carapace.log").toString());
+        p.put("logging.structured.format.file", "health.carapace.platform.logging.RedactingJsonFormat");
         p.put("server.address", "127.0.0.1");
         // links and the OAuth issuer; port 0 (a test's random port) means the port actually bound
         p.put("carapace.public-base-url", "https://localhost:${server.port}");

@@ -29,7 +29,28 @@ class ProductionReadinessTest {
                 .withProperty("carapace.kek.pkcs11.key-label", "carapace-kek")
                 .withProperty("carapace.audit.witness-dir", "/mnt/worm/carapace-witness")
                 .withProperty("carapace.access.policy-dir", System.getProperty("java.io.tmpdir"))
-                .withProperty("carapace.public-base-url", "https://fhir.example.org");
+                .withProperty("carapace.public-base-url", "https://fhir.example.org")
+                .withProperty("carapace.incident.evidence.public-key", existingFile());
+    }
+
+    private static String existingFile() {
+        try {
+            java.nio.file.Path key = java.nio.file.Files.createTempFile("evidence-public-key", ".json");
+            key.toFile().deleteOnExit();
+            return key.toString();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @Test
+    void productionRefusesToStartWithoutTheEvidencePublicKey() {
+        assertThat(ProductionReadiness.problems(complete().withProperty("carapace.incident.evidence.public-key", "")))
+                .anyMatch(p -> p.contains("carapace.incident.evidence.public-key is required")
+                        && p.contains("private key the compliance officer holds offline"));
+        assertThat(ProductionReadiness.problems(complete()
+                .withProperty("carapace.incident.evidence.public-key", "/nonexistent/evidence-public-key.json")))
+                .anyMatch(p -> p.contains("names no file"));
     }
 
     @Test
