@@ -108,7 +108,8 @@ class IncidentConfiguration {
     @ConditionalOnWebApplication
     DetectorRunner detectorRunner(DataSource dataSource, PlatformTransactionManager transactionManager, AuditFeed feed,
             IncidentStore store, PrivacyRegister register, CareRelationships relationships, Users users,
-            IncidentSettings settings, IncidentMetrics metrics, IncidentAlerts alerts) {
+            IncidentSettings settings, IncidentMetrics metrics, IncidentAlerts alerts,
+            health.carapace.records.FamilyNameIndex familyNames) {
         AtomicReference<PrivacyRegister.Snapshot> snapshot = new AtomicReference<>(PrivacyRegister.Snapshot.empty());
         // practitioner ids of people, read once per batch and only when a flagged patient was opened
         AtomicReference<Map<String, String>> practitioners = new AtomicReference<>();
@@ -130,6 +131,7 @@ class IncidentConfiguration {
         };
         List<Detector> detectors = List.of(
                 new SelfAccessDetector(snapshot::get),
+                new SameFamilyNameDetector(snapshot::get, familyNames),
                 new FlaggedPatientDetector(snapshot::get, relationships, callers),
                 new VolumeDetector(dataSource, settings),
                 new UnusualHoursDetector(dataSource, settings),
