@@ -79,6 +79,11 @@ class IncidentConfiguration {
     }
 
     @Bean
+    AutoContainment autoContainment(IncidentSettings settings, IncidentContainment containment) {
+        return new AutoContainment(settings.autoContain(), containment);
+    }
+
+    @Bean
     @ConditionalOnWebApplication
     ContainmentState containmentState(DataSource dataSource) {
         return new ContainmentState(dataSource);
@@ -109,7 +114,8 @@ class IncidentConfiguration {
     DetectorRunner detectorRunner(DataSource dataSource, PlatformTransactionManager transactionManager, AuditFeed feed,
             IncidentStore store, PrivacyRegister register, CareRelationships relationships, Users users,
             IncidentSettings settings, IncidentMetrics metrics, IncidentAlerts alerts,
-            health.carapace.records.FamilyNameIndex familyNames) {
+            health.carapace.records.FamilyNameIndex familyNames, health.carapace.audit.AuditIntegrity auditIntegrity,
+            AutoContainment autoContainment, Clock clock) {
         AtomicReference<PrivacyRegister.Snapshot> snapshot = new AtomicReference<>(PrivacyRegister.Snapshot.empty());
         // practitioner ids of people, read once per batch and only when a flagged patient was opened
         AtomicReference<Map<String, String>> practitioners = new AtomicReference<>();
@@ -138,13 +144,17 @@ class IncidentConfiguration {
                 new RepeatedDenialsDetector(settings),
                 new CredentialAttackDetector(settings),
                 new BulkReadDetector(settings));
-        return new DetectorRunner(dataSource, new TransactionTemplate(transactionManager), feed,
+        DetectorRunner runner = new DetectorRunner(dataSource, new TransactionTemplate(transactionManager), feed,
                 detectors, store, () -> {
                     snapshot.set(register.snapshot());
                     practitioners.set(null);
                 }, opened -> {
                     metrics.opened(opened);
                     alerts.opened(opened);
+                    autoContainment.opened(opened);
                 }, settings);
+        runner.watch(new AuditIntegrityWatch(auditIntegrity, settings.auditSealerStall(), settings.auditWitnessGrace()),
+                settings.auditCheckInterval(), clock);
+        return runner;
     }
 }
