@@ -73,9 +73,16 @@ class IncidentConfiguration {
             IncidentStore store, Users users, health.carapace.signin.ServiceClients clients,
             health.carapace.access.RoleCatalog roles,
             org.springframework.beans.factory.ObjectProvider<ContainmentState> state,
-            org.springframework.beans.factory.ObjectProvider<IncidentMetrics> metrics, Clock clock) {
+            org.springframework.beans.factory.ObjectProvider<IncidentMetrics> metrics, Clock clock, AuditTrail audit) {
         return new IncidentContainment(dataSource, new TransactionTemplate(transactionManager), store, users, clients,
-                roles, state, metrics, clock);
+                roles, state, metrics, clock, audit);
+    }
+
+    /** Roles suspended by containment, for the access decision on every request (fail closed: see ContainmentState). */
+    @Bean
+    @ConditionalOnWebApplication
+    health.carapace.access.SuspendedRoles suspendedRoles(ContainmentState state) {
+        return role -> state.current().suspendedRoles().contains(role);
     }
 
     @Bean
