@@ -223,6 +223,15 @@ final class IncidentStore implements Incidents {
         if (incident.drill()) {
             throw new Refused(Refused.Reason.CONFLICT, "a drill incident is never a breach");
         }
+        // §164.404(a)(2): discovery is the first day the breach is known, or would have been with reasonable
+        // diligence; the detection is that day at the latest, and nothing is discovered before it happened.
+        // A later date would push every HIPAA deadline back (review M7).
+        java.time.LocalDate detected = incident.detectedAt().atZone(java.time.ZoneOffset.UTC).toLocalDate();
+        java.time.LocalDate first = incident.firstEventAt().atZone(java.time.ZoneOffset.UTC).toLocalDate();
+        if (breach.discoveredOn().isAfter(detected) || breach.discoveredOn().isBefore(first)) {
+            throw new Refused(Refused.Reason.INVALID,
+                    "discoveredOn must lie between the day of the first event and the day of detection");
+        }
         return annotate(id, actor, "breach-recorded", Integer.toString(breach.affected()),
                 "update incident.incident set breach = ?::jsonb where id = ?",
                 now -> new Object[] {JSON.writeValueAsString(breach), id});
