@@ -36,6 +36,8 @@ final class RolePolicy implements AccessPolicy, RoleCatalog {
 
     private final AtomicReference<PolicySnapshot> current;
     private final java.util.function.Supplier<health.carapace.access.SuspendedRoles> suspensions;
+    /** Resolved once found (a bean lookup per decision would cost every request). */
+    private volatile health.carapace.access.SuspendedRoles suspended;
 
     RolePolicy(PolicySnapshot initial) {
         this(initial, () -> null);
@@ -53,8 +55,12 @@ final class RolePolicy implements AccessPolicy, RoleCatalog {
         if (role == null) {
             return null;
         }
-        health.carapace.access.SuspendedRoles suspended = suspensions.get();
-        return suspended != null && suspended.suspended(name) ? null : role;
+        health.carapace.access.SuspendedRoles known = suspended;
+        if (known == null) {
+            known = suspensions.get();
+            suspended = known;
+        }
+        return known != null && known.suspended(name) ? null : role;
     }
 
     void install(PolicySnapshot snapshot) {
