@@ -121,6 +121,7 @@ final class IncidentContainment implements Containment {
                         values (?, ?::cidr, ?, ?, ?)""")
                         .params(UUID.randomUUID(), range.cidr(), id, actor, Timestamp.from(now)).update();
                 done.add(Done.isolating("blocked:" + range.cidr()));
+                auditChange(actor, id, "blocked-ranges/" + range.cidr());
             }
             for (BlockedRange range : unblock) {
                 int lifted = jdbc.sql("""
@@ -128,6 +129,9 @@ final class IncidentContainment implements Containment {
                         where range = ?::cidr and lifted_at is null""")
                         .params(Timestamp.from(now), actor, range.cidr()).update();
                 done.add(Done.noted((lifted > 0 ? "unblocked:" : "unblock:not-blocked:") + range.cidr()));
+                if (lifted > 0) {
+                    auditChange(actor, id, "unblocked-ranges/" + range.cidr());
+                }
             }
             for (String role : suspend) {
                 int suspended = jdbc.sql("""
@@ -165,6 +169,7 @@ final class IncidentContainment implements Containment {
                             changed_at = excluded.changed_at""")
                         .params(actions.lockdown(), allow.toArray(String[]::new), id, actor, Timestamp.from(now))
                         .update();
+                auditChange(actor, id, actions.lockdown() ? "lockdown/imposed" : "lockdown/lifted");
                 done.add(actions.lockdown() ? Done.isolating("lockdown:" + allow.size() + "-allowed")
                         : Done.noted("lockdown-lifted"));
             }
@@ -187,6 +192,16 @@ final class IncidentContainment implements Containment {
             }
         }
         return new Result(after, done.stream().map(Done::detail).toList(), sinceDetection);
+    }
+
+    /**
+     * Audits one containment change with its detail, as the acting officer, in the change's own
+     * transaction (review M3: a block or a lockdown must not reach the trail without saying what it was).
+     */
+    private void auditChange(String actor, UUID incident, String what) {
+        audit.recordInTransaction(List.of(health.carapace.audit.AuditEvent.now(actor,
+                health.carapace.audit.AuditAction.ADMIN_CHANGE, "/admin/incidents/" + incident + "/containment/" + what,
+                health.carapace.audit.AuditContext.none(), true, null, null, null)));
     }
 
     /** The roles named, each once, all defined in the policy directory; checked before anything is done. */

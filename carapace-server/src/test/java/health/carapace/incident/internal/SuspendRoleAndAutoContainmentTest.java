@@ -123,6 +123,15 @@ class SuspendRoleAndAutoContainmentTest extends IntegrationTest {
             containment.contain(byAddress.id(), new Containment.Actions(false, false, null, List.of(attacker),
                     null, null), "officer");
         }
+        // both changes are on the sealed trail with what they were and who made them (review M3)
+        assertThat(audited(AuditedAccess.SELF, "/containment/blocked-ranges/" + attacker + "/32")).isEqualTo(1);
+        assertThat(audited("officer", "/containment/unblocked-ranges/" + attacker + "/32")).isEqualTo(1);
+    }
+
+    private long audited(String actor, String what) {
+        return JdbcClient.create(dataSource).sql("select count(*) from audit.event where actor = ?"
+                + " and action = 'admin_change' and convert_from(body, 'UTF8') like ?")
+                .params(actor, "%" + what + "%").query(Long.class).single();
     }
 
     @Test
