@@ -41,6 +41,13 @@ final class ContainIncidentCommand extends InstallationCommand {
     @CommandLine.Option(names = "--allow", description = "A named administrator a lockdown lets through (repeatable).")
     List<String> allow = new ArrayList<>();
 
+    @CommandLine.Option(names = "--suspend-role",
+            description = "Suspends a role for every holder until lifted (repeatable).")
+    List<String> suspendRole = new ArrayList<>();
+
+    @CommandLine.Option(names = "--lift-role", description = "Gives a suspended role back (repeatable).")
+    List<String> liftRole = new ArrayList<>();
+
     @Override
     public Integer call() throws Exception {
         var err = spec.commandLine().getErr();
@@ -54,7 +61,7 @@ final class ContainIncidentCommand extends InstallationCommand {
             return 2;
         }
         Containment.Actions actions = new Containment.Actions(revokeSessions, disable, block, unblock,
-                lockdown ? Boolean.TRUE : liftLockdown ? Boolean.FALSE : null, allow);
+                lockdown ? Boolean.TRUE : liftLockdown ? Boolean.FALSE : null, allow, suspendRole, liftRole);
         try {
             Containment.Result result = installation.run(ctx -> ctx.getBean(Containment.class)
                     .contain(incident, actions, operator()));

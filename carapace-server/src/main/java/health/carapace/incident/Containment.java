@@ -18,18 +18,29 @@ public interface Containment {
      * @param unblock ranges to lift
      * @param lockdown true to refuse every PHI request except {@code allow}'s, false to lift it, null to leave it
      * @param allow the named administrators who pass a lockdown
+     * @param suspendRoles roles of the policy directory whose every holder loses them until lifted
+     * @param liftRoles suspended roles to give back
      */
     record Actions(boolean revokeSessions, boolean disable, List<String> block, List<String> unblock, Boolean lockdown,
-            List<String> allow) {
+            List<String> allow, List<String> suspendRoles, List<String> liftRoles) {
 
         public Actions {
             block = block == null ? List.of() : List.copyOf(block);
             unblock = unblock == null ? List.of() : List.copyOf(unblock);
             allow = allow == null ? List.of() : List.copyOf(allow);
+            suspendRoles = suspendRoles == null ? List.of() : List.copyOf(suspendRoles);
+            liftRoles = liftRoles == null ? List.of() : List.copyOf(liftRoles);
+        }
+
+        /** Without role suspensions. */
+        public Actions(boolean revokeSessions, boolean disable, List<String> block, List<String> unblock,
+                Boolean lockdown, List<String> allow) {
+            this(revokeSessions, disable, block, unblock, lockdown, allow, null, null);
         }
 
         public boolean none() {
-            return !revokeSessions && !disable && block.isEmpty() && unblock.isEmpty() && lockdown == null;
+            return !revokeSessions && !disable && block.isEmpty() && unblock.isEmpty() && lockdown == null
+                    && suspendRoles.isEmpty() && liftRoles.isEmpty();
         }
     }
 

@@ -9,5 +9,5 @@
  */
 @org.springframework.modulith.ApplicationModule(
         allowedDependencies = {"access", "audit", "compliance", "crypto", "signin", "platform :: config", "platform :: logging",
-                "platform :: metrics", "platform :: web", "verify"})
+                "platform :: metrics", "platform :: web", "records", "verify"})
 package health.carapace.incident;

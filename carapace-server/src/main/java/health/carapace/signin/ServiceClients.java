@@ -67,6 +67,19 @@ public class ServiceClients {
      * @throws IllegalArgumentException if a role is not defined in the policy directory
      */
     public Credentials create(String name, java.util.Set<String> roles) {
+        return create("svc-", name, roles, "cli:" + System.getProperty("user.name", "unknown"));
+    }
+
+    /**
+     * Creates a drill's synthetic client (docs/INCIDENTS.md "Drills"): its id starts with
+     * {@code drill-}, a prefix no user account may take, so that everything it causes is labelled a
+     * drill and kept out of breach counts. Audited as an administrative change by {@code actor}.
+     */
+    public Credentials createForDrill(String name, java.util.Set<String> roles, String actor) {
+        return create("drill-", name, roles, actor);
+    }
+
+    private Credentials create(String prefix, String name, java.util.Set<String> roles, String actor) {
         for (String role : roles) {
             if (!roleCatalog.isDefined(role)) {
                 throw new UnknownRole("every role must be defined in the policy directory "
@@ -77,7 +90,7 @@ public class ServiceClients {
         if (name == null || name.isBlank() || name.length() > 200) {
             throw new IllegalArgumentException("a client name of 1 to 200 characters is required");
         }
-        String clientId = "svc-" + UUID.randomUUID();
+        String clientId = prefix + UUID.randomUUID();
         byte[] secret = new byte[32];
         RANDOM.nextBytes(secret);
         String clientSecret = Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
@@ -86,8 +99,8 @@ public class ServiceClients {
             jdbc.sql("insert into iam.service_client (client_id, name, secret_hash, roles) values (?, ?, ?, ?)")
                     .params(clientId, name.strip(), hash, roles.toArray(String[]::new))
                     .update();
-            // The administrator is whoever ran the command on this machine (OS account).
-            audit.recordInTransaction(List.of(AuditEvent.now("cli:" + System.getProperty("user.name", "unknown"),
+            // The administrator: whoever ran the command on this machine (OS account), or the drill's runner.
+            audit.recordInTransaction(List.of(AuditEvent.now(actor,
                     AuditAction.ADMIN_CHANGE, "/admin/clients/" + clientId, AuditContext.none(), true, null, null, null)));
         });
         return new Credentials(clientId, clientSecret);

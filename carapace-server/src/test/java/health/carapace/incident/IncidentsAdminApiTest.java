@@ -115,6 +115,15 @@ class IncidentsAdminApiTest extends IncidentTesting {
         assertThat(freeText.statusCode()).as("no free text").isEqualTo(400);
         assertThat(freeText.body()).doesNotContain("Canary").doesNotContain("notes");
 
+        // discovery lies between the first event and the detection (review M7): an incident of March
+        org.springframework.jdbc.core.simple.JdbcClient.create(dataSource).sql("update incident.incident set "
+                + "first_event_at = timestamptz '2026-03-09 10:00Z', detected_at = timestamptz '2026-03-10 10:00Z' "
+                + "where id = ?").param(incident.id()).update();
+        assertThat(putJson(officer(), path + "/breach", "{\"discoveredOn\":\"2026-03-11\",\"affected\":620}")
+                .statusCode()).as("after the detection: would push the deadlines back").isEqualTo(400);
+        assertThat(putJson(officer(), path + "/breach", "{\"discoveredOn\":\"2026-03-08\",\"affected\":620}")
+                .statusCode()).as("before anything happened").isEqualTo(400);
+        assertThat(incidents.find(incident.id()).orElseThrow().breach()).isNull();
         HttpResponse<String> breach = putJson(officer(), path + "/breach",
                 "{\"discoveredOn\":\"2026-03-10\",\"affected\":620,\"residentsByState\":{\"CA\":510,\"NV\":110}}");
         assertThat(breach.statusCode()).isEqualTo(200);

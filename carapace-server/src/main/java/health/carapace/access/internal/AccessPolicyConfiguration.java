@@ -44,11 +44,12 @@ class AccessPolicyConfiguration {
     }
 
     @Bean
-    RolePolicy rolePolicy(PolicyDirectory directory) {
+    RolePolicy rolePolicy(PolicyDirectory directory,
+            org.springframework.beans.factory.ObjectProvider<health.carapace.access.SuspendedRoles> suspended) {
         PolicySnapshot snapshot = directory.load();
         long unconstrained = snapshot.roles().values().stream().filter(Role::unconstrained).count();
         log.info("access policy loaded: {} roles, {} without constraints", snapshot.roles().size(), unconstrained);
-        return new RolePolicy(snapshot);
+        return new RolePolicy(snapshot, suspended::getIfAvailable);
     }
 
     @Bean

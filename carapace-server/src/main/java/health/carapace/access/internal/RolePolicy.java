@@ -35,9 +35,32 @@ final class RolePolicy implements AccessPolicy, RoleCatalog {
     private static final AccessDecision ALLOW_BREAK_GLASS = new AccessDecision(true, BREAK_GLASS, true);
 
     private final AtomicReference<PolicySnapshot> current;
+    private final java.util.function.Supplier<health.carapace.access.SuspendedRoles> suspensions;
+    /** Resolved once found (a bean lookup per decision would cost every request). */
+    private volatile health.carapace.access.SuspendedRoles suspended;
 
     RolePolicy(PolicySnapshot initial) {
+        this(initial, () -> null);
+    }
+
+    /** @param suspensions roles suspended by containment (null from the supplier: none) */
+    RolePolicy(PolicySnapshot initial, java.util.function.Supplier<health.carapace.access.SuspendedRoles> suspensions) {
         this.current = new AtomicReference<>(Objects.requireNonNull(initial));
+        this.suspensions = suspensions;
+    }
+
+    /** The role as the decision may use it: null when undefined or suspended by containment. */
+    private Role usable(PolicySnapshot policy, String name) {
+        Role role = policy.role(name);
+        if (role == null) {
+            return null;
+        }
+        health.carapace.access.SuspendedRoles known = suspended;
+        if (known == null) {
+            known = suspensions.get();
+            suspended = known;
+        }
+        return known != null && known.suspended(name) ? null : role;
     }
 
     void install(PolicySnapshot snapshot) {
@@ -64,7 +87,7 @@ final class RolePolicy implements AccessPolicy, RoleCatalog {
         boolean fullyOkAllPatients = false;
         boolean breakGlassOk = false;
         for (String name : roles) {
-            Role role = policy.role(name);
+            Role role = usable(policy, name);
             if (role == null) {
                 unknownRole = true;
                 continue;
@@ -133,7 +156,7 @@ final class RolePolicy implements AccessPolicy, RoleCatalog {
         }
         PolicySnapshot policy = current.get();
         for (String name : caller.roles()) {
-            Role role = policy.role(name);
+            Role role = usable(policy, name);
             if (role != null && role.permissions().contains(permission) && role.addressAllowed(clientAddress)
                     && role.timeAllowed(at)) {
                 return true;

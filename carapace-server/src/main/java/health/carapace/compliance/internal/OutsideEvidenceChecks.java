@@ -29,12 +29,4 @@ class OutsideEvidenceChecks {
                 List.of(Rule.NPRM_PENETRATION_TEST),
                 "a penetration test is done by people outside the system: keep its report with this one");
     }
-
-    @Bean
-    ComplianceCheck incidentDrillsCheck() {
-        // incident.procedures is the incident module's own check; its drills are not built yet
-        return new Declared("incident.drills", "Incident response drills run at least every 92 days",
-                List.of(Rule.TESTING_AND_REVISION),
-                "drills wait for the rest of issue #15 (drill run, drill report); not evaluated yet");
-    }
 }

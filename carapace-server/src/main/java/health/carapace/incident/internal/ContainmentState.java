@@ -33,7 +33,8 @@ final class ContainmentState implements SmartLifecycle {
     private static final Logger log = LoggerFactory.getLogger(ContainmentState.class);
 
     /** What is in force. */
-    record Snapshot(List<IpAddressMatcher> blocked, boolean lockdown, Set<String> allowed, long version) {
+    record Snapshot(List<IpAddressMatcher> blocked, boolean lockdown, Set<String> allowed, long version,
+            Set<String> suspendedRoles) {
 
         boolean blocks(String address) {
             if (address == null) {
@@ -97,9 +98,11 @@ final class ContainmentState implements SmartLifecycle {
         var lockdown = jdbc.sql("select active, allowed from incident.lockdown")
                 .query((rs, n) -> new Object[] {rs.getBoolean(1), allowed(rs.getArray(2))})
                 .optional();
+        Set<String> suspended = Set.copyOf(jdbc.sql("select role from incident.suspended_role where lifted_at is null")
+                .query(String.class).list());
         @SuppressWarnings("unchecked")
         Snapshot snapshot = new Snapshot(List.copyOf(blocked), lockdown.map(l -> (Boolean) l[0]).orElse(false),
-                lockdown.map(l -> (Set<String>) l[1]).orElse(Set.of()), version);
+                lockdown.map(l -> (Set<String>) l[1]).orElse(Set.of()), version, suspended);
         cached = snapshot;
         return snapshot;
     }

@@ -5,6 +5,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executors;
@@ -56,6 +57,11 @@ final class DetectorRunner implements SmartLifecycle {
     private final IncidentSettings settings;
     private volatile long position = -1;
     private ScheduledExecutorService scheduler;
+    /** Checks of the audit trail's own state, asked at their interval by the reading node (audit-integrity). */
+    private AuditIntegrityWatch watch;
+    private java.time.Duration watchInterval;
+    private java.time.Clock watchClock;
+    private Instant watchedAt;
 
     DetectorRunner(DataSource dataSource, TransactionTemplate transactions, AuditFeed feed, List<Detector> detectors,
             IncidentStore incidents, Runnable beforeBatch, Consumer<List<IncidentStore.Opened>> afterCommit,
@@ -194,6 +200,34 @@ final class DetectorRunner implements SmartLifecycle {
         }
     }
 
+    /** Asks {@code watch} at {@code interval} while this node is the reader, events or not. */
+    synchronized void watch(AuditIntegrityWatch watch, java.time.Duration interval, java.time.Clock clock) {
+        this.watch = watch;
+        this.watchInterval = interval;
+        this.watchClock = clock;
+    }
+
+    /** Runs the watch if it is due and this node reads; returns what it opened. */
+    synchronized List<IncidentStore.Opened> runWatch() {
+        if (watch == null || !holdsReaderLock()) {
+            return List.of();
+        }
+        Instant now = watchClock.instant();
+        if (watchedAt != null && now.isBefore(watchedAt.plus(watchInterval))) {
+            return List.of();
+        }
+        watchedAt = now;
+        List<Detection> found = watch.check(now);
+        if (found.isEmpty()) {
+            return List.of();
+        }
+        List<IncidentStore.Opened> opened = transactions.execute(status -> incidents.record(found));
+        if (opened != null && !opened.isEmpty()) {
+            afterCommit.accept(opened);
+        }
+        return opened == null ? List.of() : opened;
+    }
+
     /** The last leaf this node knows the detectors have read (-1: none, or another node reads). */
     long position() {
         return position;
@@ -206,6 +240,11 @@ final class DetectorRunner implements SmartLifecycle {
             }
         } catch (RuntimeException e) {
             log.error("The incident detectors failed on a batch; it is read again at the next tick", e);
+        }
+        try {
+            runWatch();
+        } catch (RuntimeException e) {
+            log.error("The audit-integrity watch failed; it runs again at the next tick", e);
         }
     }
 

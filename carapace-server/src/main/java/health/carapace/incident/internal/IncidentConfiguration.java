@@ -73,9 +73,21 @@ class IncidentConfiguration {
             IncidentStore store, Users users, health.carapace.signin.ServiceClients clients,
             health.carapace.access.RoleCatalog roles,
             org.springframework.beans.factory.ObjectProvider<ContainmentState> state,
-            org.springframework.beans.factory.ObjectProvider<IncidentMetrics> metrics, Clock clock) {
+            org.springframework.beans.factory.ObjectProvider<IncidentMetrics> metrics, Clock clock, AuditTrail audit) {
         return new IncidentContainment(dataSource, new TransactionTemplate(transactionManager), store, users, clients,
-                roles, state, metrics, clock);
+                roles, state, metrics, clock, audit);
+    }
+
+    /** Roles suspended by containment, for the access decision on every request (fail closed: see ContainmentState). */
+    @Bean
+    @ConditionalOnWebApplication
+    health.carapace.access.SuspendedRoles suspendedRoles(ContainmentState state) {
+        return role -> state.current().suspendedRoles().contains(role);
+    }
+
+    @Bean
+    AutoContainment autoContainment(IncidentSettings settings, IncidentContainment containment) {
+        return new AutoContainment(settings.autoContain(), containment);
     }
 
     @Bean
@@ -108,7 +120,9 @@ class IncidentConfiguration {
     @ConditionalOnWebApplication
     DetectorRunner detectorRunner(DataSource dataSource, PlatformTransactionManager transactionManager, AuditFeed feed,
             IncidentStore store, PrivacyRegister register, CareRelationships relationships, Users users,
-            IncidentSettings settings, IncidentMetrics metrics, IncidentAlerts alerts) {
+            IncidentSettings settings, IncidentMetrics metrics, IncidentAlerts alerts,
+            health.carapace.records.FamilyNameIndex familyNames, health.carapace.audit.AuditIntegrity auditIntegrity,
+            AutoContainment autoContainment, Clock clock) {
         AtomicReference<PrivacyRegister.Snapshot> snapshot = new AtomicReference<>(PrivacyRegister.Snapshot.empty());
         // practitioner ids of people, read once per batch and only when a flagged patient was opened
         AtomicReference<Map<String, String>> practitioners = new AtomicReference<>();
@@ -130,19 +144,24 @@ class IncidentConfiguration {
         };
         List<Detector> detectors = List.of(
                 new SelfAccessDetector(snapshot::get),
+                new SameFamilyNameDetector(snapshot::get, familyNames),
                 new FlaggedPatientDetector(snapshot::get, relationships, callers),
                 new VolumeDetector(dataSource, settings),
                 new UnusualHoursDetector(dataSource, settings),
                 new RepeatedDenialsDetector(settings),
                 new CredentialAttackDetector(settings),
                 new BulkReadDetector(settings));
-        return new DetectorRunner(dataSource, new TransactionTemplate(transactionManager), feed,
+        DetectorRunner runner = new DetectorRunner(dataSource, new TransactionTemplate(transactionManager), feed,
                 detectors, store, () -> {
                     snapshot.set(register.snapshot());
                     practitioners.set(null);
                 }, opened -> {
                     metrics.opened(opened);
                     alerts.opened(opened);
+                    autoContainment.opened(opened);
                 }, settings);
+        runner.watch(new AuditIntegrityWatch(auditIntegrity, settings.auditSealerStall(), settings.auditWitnessGrace()),
+                settings.auditCheckInterval(), clock);
+        return runner;
     }
 }

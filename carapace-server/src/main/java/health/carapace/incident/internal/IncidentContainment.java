@@ -51,10 +51,12 @@ final class IncidentContainment implements Containment {
     private final ObjectProvider<ContainmentState> state;
     private final ObjectProvider<IncidentMetrics> metrics;
     private final Clock clock;
+    private final health.carapace.audit.AuditTrail audit;
 
     IncidentContainment(DataSource dataSource, TransactionTemplate transactions, IncidentStore store, Users users,
             ServiceClients clients, RoleCatalog roles, ObjectProvider<ContainmentState> state,
-            ObjectProvider<IncidentMetrics> metrics, Clock clock) {
+            ObjectProvider<IncidentMetrics> metrics, Clock clock, health.carapace.audit.AuditTrail audit) {
+        this.audit = audit;
         this.jdbc = JdbcClient.create(dataSource);
         this.transactions = transactions;
         this.store = store;
@@ -80,6 +82,8 @@ final class IncidentContainment implements Containment {
             throw new Incidents.Refused(Incidents.Refused.Reason.INVALID, malformed.getMessage());
         }
         List<String> allow = administrators(actions.allow());
+        List<String> suspend = definedRoles(actions.suspendRoles());
+        List<String> lift = definedRoles(actions.liftRoles());
         Incident incident = store.find(id).orElseThrow(IncidentStore::notFound);
         if (!incident.state().mayMoveTo(IncidentState.CONTAINED)) {
             throw new Incidents.Refused(Incidents.Refused.Reason.CONFLICT,
@@ -90,7 +94,7 @@ final class IncidentContainment implements Containment {
             throw new Incidents.Refused(Incidents.Refused.Reason.CONFLICT,
                     "this incident names an address, not a principal: block the address instead");
         }
-        boolean client = principal != null && principal.startsWith("svc-");
+        boolean client = principal != null && (principal.startsWith("svc-") || principal.startsWith(IncidentStore.DRILL_PREFIX));
         if (actions.revokeSessions() && !actions.disable() && client) {
             throw new Incidents.Refused(Incidents.Refused.Reason.CONFLICT,
                     "a service client has no sessions: disable it instead");
@@ -117,6 +121,7 @@ final class IncidentContainment implements Containment {
                         values (?, ?::cidr, ?, ?, ?)""")
                         .params(UUID.randomUUID(), range.cidr(), id, actor, Timestamp.from(now)).update();
                 done.add(Done.isolating("blocked:" + range.cidr()));
+                auditChange(actor, id, "blocked-ranges/" + range.cidr());
             }
             for (BlockedRange range : unblock) {
                 int lifted = jdbc.sql("""
@@ -124,6 +129,36 @@ final class IncidentContainment implements Containment {
                         where range = ?::cidr and lifted_at is null""")
                         .params(Timestamp.from(now), actor, range.cidr()).update();
                 done.add(Done.noted((lifted > 0 ? "unblocked:" : "unblock:not-blocked:") + range.cidr()));
+                if (lifted > 0) {
+                    auditChange(actor, id, "unblocked-ranges/" + range.cidr());
+                }
+            }
+            for (String role : suspend) {
+                int suspended = jdbc.sql("""
+                        insert into incident.suspended_role (id, role, incident_id, suspended_by, suspended_at)
+                        values (?, ?, ?, ?, ?) on conflict (role) where lifted_at is null do nothing""")
+                        .params(UUID.randomUUID(), role, id, actor, Timestamp.from(now)).update();
+                done.add(suspended > 0 ? Done.isolating("suspended-role:" + role)
+                        : Done.noted("suspend-role:already-suspended:" + role));
+                if (suspended > 0) {
+                    audit.recordInTransaction(List.of(health.carapace.audit.AuditEvent.now(actor,
+                            health.carapace.audit.AuditAction.ADMIN_CHANGE,
+                            "/admin/incidents/" + id + "/containment/suspended-roles/" + role,
+                            health.carapace.audit.AuditContext.none(), true, null, null, null)));
+                }
+            }
+            for (String role : lift) {
+                int lifted = jdbc.sql("""
+                        update incident.suspended_role set lifted_at = ?, lifted_by = ?
+                        where role = ? and lifted_at is null""")
+                        .params(Timestamp.from(now), actor, role).update();
+                done.add(Done.noted((lifted > 0 ? "lifted-role:" : "lift-role:not-suspended:") + role));
+                if (lifted > 0) {
+                    audit.recordInTransaction(List.of(health.carapace.audit.AuditEvent.now(actor,
+                            health.carapace.audit.AuditAction.ADMIN_CHANGE,
+                            "/admin/incidents/" + id + "/containment/lifted-roles/" + role,
+                            health.carapace.audit.AuditContext.none(), true, null, null, null)));
+                }
             }
             if (actions.lockdown() != null) {
                 jdbc.sql("""
@@ -134,6 +169,7 @@ final class IncidentContainment implements Containment {
                             changed_at = excluded.changed_at""")
                         .params(actions.lockdown(), allow.toArray(String[]::new), id, actor, Timestamp.from(now))
                         .update();
+                auditChange(actor, id, actions.lockdown() ? "lockdown/imposed" : "lockdown/lifted");
                 done.add(actions.lockdown() ? Done.isolating("lockdown:" + allow.size() + "-allowed")
                         : Done.noted("lockdown-lifted"));
             }
@@ -156,6 +192,31 @@ final class IncidentContainment implements Containment {
             }
         }
         return new Result(after, done.stream().map(Done::detail).toList(), sinceDetection);
+    }
+
+    /**
+     * Audits one containment change with its detail, as the acting officer, in the change's own
+     * transaction (review M3: a block or a lockdown must not reach the trail without saying what it was).
+     */
+    private void auditChange(String actor, UUID incident, String what) {
+        audit.recordInTransaction(List.of(health.carapace.audit.AuditEvent.now(actor,
+                health.carapace.audit.AuditAction.ADMIN_CHANGE, "/admin/incidents/" + incident + "/containment/" + what,
+                health.carapace.audit.AuditContext.none(), true, null, null, null)));
+    }
+
+    /** The roles named, each once, all defined in the policy directory; checked before anything is done. */
+    private List<String> definedRoles(List<String> names) {
+        List<String> valid = new ArrayList<>();
+        for (String name : names) {
+            if (name == null || !health.carapace.signin.Users.ROLE_NAME.matcher(name).matches() || !roles.isDefined(name)) {
+                throw new Incidents.Refused(Incidents.Refused.Reason.INVALID,
+                        "a role to suspend or lift must be defined in the policy directory");
+            }
+            if (!valid.contains(name)) {
+                valid.add(name);
+            }
+        }
+        return valid;
     }
 
     /** One action taken, and whether it isolated anything. */

@@ -18,7 +18,9 @@ record IncidentSettings(Duration pollInterval, int batchSize, Duration dedupWind
         int unusualHoursMinHistory, double unusualHoursMaxShare, ZoneId unusualHoursZone,
         int denialsCount, Duration denialsWindow,
         int credentialCount, Duration credentialWindow,
-        int bulkReadPatients) {
+        int bulkReadPatients,
+        Duration auditCheckInterval, Duration auditSealerStall, Duration auditWitnessGrace,
+        Duration drillMaxAge, java.util.Map<String, java.util.Set<AutoContainment.Action>> autoContain) {
 
     static final String PREFIX = "carapace.incident.";
 
@@ -51,7 +53,12 @@ record IncidentSettings(Duration pollInterval, int batchSize, Duration dedupWind
                 r.duration("repeated-denials.window", "PT5M", Duration.ofSeconds(10), Duration.ofDays(1)),
                 r.integer("credential-attack.count", "10", 2, 100_000),
                 r.duration("credential-attack.window", "PT5M", Duration.ofSeconds(10), Duration.ofDays(1)),
-                r.integer("bulk-read.patients", "50", 2, 1_000_000));
+                r.integer("bulk-read.patients", "50", 2, 1_000_000),
+                r.duration("audit-integrity.check-interval", "PT15S", Duration.ofSeconds(1), Duration.ofHours(1)),
+                r.duration("audit-integrity.sealer-stall", "PT2M", Duration.ofSeconds(1), Duration.ofDays(1)),
+                r.duration("audit-integrity.witness-grace", "PT1M", Duration.ofSeconds(1), Duration.ofDays(1)),
+                r.duration("drill.max-age", "P92D", Duration.ofDays(1), Duration.ofDays(366)),
+                AutoContainment.parse(environment, PREFIX + "auto-contain.", r.problems));
         return new Parsed(r.problems.isEmpty() ? settings : null, List.copyOf(r.problems));
     }
 

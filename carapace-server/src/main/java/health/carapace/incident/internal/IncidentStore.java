@@ -75,7 +75,7 @@ final class IncidentStore implements Incidents {
         for (Detection d : detections) {
             long window = d.at().toEpochMilli() / dedupWindow.toMillis();
             String key = d.detector() + "|" + d.subject() + "|" + window;
-            boolean drill = d.principal() != null && d.principal().startsWith(DRILL_PREFIX);
+            boolean drill = d.drill();
             var row = jdbc.sql("""
                     insert into incident.incident (id, dedup_key, detector, severity, principal, address, state, drill,
                         first_event_at, last_event_at, detected_at, events)
@@ -95,11 +95,13 @@ final class IncidentStore implements Incidents {
                         on conflict do nothing""")
                         .params(id, d.patient(), id, Incident.MAX_REFERENCES).update();
             }
-            jdbc.sql("""
-                    insert into incident.incident_event (incident_id, event_id, leaf_index)
-                    select ?, ?, ? where (select count(*) from incident.incident_event where incident_id = ?) < ?
-                    on conflict do nothing""")
-                    .params(id, d.eventId(), d.leafIndex(), id, Incident.MAX_REFERENCES).update();
+            if (d.eventId() != null) { // audit-integrity watches the trail itself: no event to name
+                jdbc.sql("""
+                        insert into incident.incident_event (incident_id, event_id, leaf_index)
+                        select ?, ?, ? where (select count(*) from incident.incident_event where incident_id = ?) < ?
+                        on conflict do nothing""")
+                        .params(id, d.eventId(), d.leafIndex(), id, Incident.MAX_REFERENCES).update();
+            }
             if ((Boolean) row[1]) {
                 timeline(id, now, AuditedAccess.SELF, "detected", d.detail());
                 audit.recordInTransaction(List.of(event(AuditedAccess.SELF, id, AuditContext.none())));
@@ -220,6 +222,15 @@ final class IncidentStore implements Incidents {
         Incident incident = find(id).orElseThrow(IncidentStore::notFound);
         if (incident.drill()) {
             throw new Refused(Refused.Reason.CONFLICT, "a drill incident is never a breach");
+        }
+        // §164.404(a)(2): discovery is the first day the breach is known, or would have been with reasonable
+        // diligence; the detection is that day at the latest, and nothing is discovered before it happened.
+        // A later date would push every HIPAA deadline back (review M7).
+        java.time.LocalDate detected = incident.detectedAt().atZone(java.time.ZoneOffset.UTC).toLocalDate();
+        java.time.LocalDate first = incident.firstEventAt().atZone(java.time.ZoneOffset.UTC).toLocalDate();
+        if (breach.discoveredOn().isAfter(detected) || breach.discoveredOn().isBefore(first)) {
+            throw new Refused(Refused.Reason.INVALID,
+                    "discoveredOn must lie between the day of the first event and the day of detection");
         }
         return annotate(id, actor, "breach-recorded", Integer.toString(breach.affected()),
                 "update incident.incident set breach = ?::jsonb where id = ?",

@@ -26,9 +26,48 @@ class PrivacyEndpoint {
     private static final Pattern PRINCIPAL = Pattern.compile("svc-[0-9a-f-]{36}|" + Caller.USER_NAME.pattern());
 
     private final PrivacyRegister register;
+    private final health.carapace.records.FamilyNameIndex familyNames;
 
-    PrivacyEndpoint(PrivacyRegister register) {
+    PrivacyEndpoint(PrivacyRegister register, health.carapace.records.FamilyNameIndex familyNames) {
         this.register = register;
+        this.familyNames = familyNames;
+    }
+
+    /** Body of the family-name route: the name (tokenised at once, never stored), or null to remove it. */
+    record FamilyNameBody(String familyName) {}
+
+    /**
+     * Sets the family name the {@code same-family-name} detector compares (docs/INCIDENTS.md): only
+     * its blind-index token is kept, and the answer does not repeat the name.
+     */
+    @PutMapping("/admin/privacy/principals/{principal}/family-name")
+    ResponseEntity<String> familyName(@PathVariable("principal") String principal, HttpServletRequest request)
+            throws IOException {
+        if (!PRINCIPAL.matcher(principal).matches()) {
+            return AdminJson.outcome(HttpStatus.BAD_REQUEST, IssueType.INVALID,
+                    "The path names a user name or a service client id");
+        }
+        FamilyNameBody body;
+        try {
+            body = AdminJson.read(request, FamilyNameBody.class, "A principal's family name");
+        } catch (AdminJson.BadBody bad) {
+            return AdminJson.outcome(bad);
+        }
+        health.carapace.records.FamilyNameIndex.Token token = null;
+        if (body.familyName() != null) {
+            if (body.familyName().length() > 200) {
+                return AdminJson.outcome(HttpStatus.BAD_REQUEST, IssueType.INVALID,
+                        "familyName is at most 200 characters");
+            }
+            var tokenised = familyNames.tokenOf(body.familyName());
+            if (tokenised.isEmpty()) {
+                return AdminJson.outcome(HttpStatus.BAD_REQUEST, IssueType.INVALID,
+                        "familyName needs at least three letters to be compared");
+            }
+            token = tokenised.get();
+        }
+        register.familyName(principal, token, IncidentsEndpoint.actor(request), AuditContext.of(request));
+        return AdminJson.ok(HttpStatus.OK, Map.of("principal", principal, "familyName", token == null ? "removed" : "set"));
     }
 
     /** Body of the flags route. */

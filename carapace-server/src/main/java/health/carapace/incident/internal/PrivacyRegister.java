@@ -4,6 +4,7 @@ import health.carapace.audit.AuditAction;
 import health.carapace.audit.AuditContext;
 import health.carapace.audit.AuditEvent;
 import health.carapace.audit.AuditTrail;
+import health.carapace.records.FamilyNameIndex;
 import java.sql.Timestamp;
 import java.time.Clock;
 import java.util.HashMap;
@@ -24,9 +25,10 @@ final class PrivacyRegister {
     record Flags(boolean vip, boolean employee) {}
 
     /** What the detectors read at the start of each batch. */
-    record Snapshot(Map<String, String> patientOfPrincipal, Map<String, Flags> flags) {
+    record Snapshot(Map<String, String> patientOfPrincipal, Map<String, Flags> flags,
+            Map<String, FamilyNameIndex.Token> familyNameOfPrincipal) {
         static Snapshot empty() {
-            return new Snapshot(Map.of(), Map.of());
+            return new Snapshot(Map.of(), Map.of(), Map.of());
         }
     }
 
@@ -56,6 +58,26 @@ final class PrivacyRegister {
         });
     }
 
+    /**
+     * Sets (or, with null, removes) the blind-index token of a principal's family name; audited.
+     * Only the token is stored, never the name (docs/INCIDENTS.md, ADR 0029).
+     */
+    void familyName(String principal, FamilyNameIndex.Token token, String actor, AuditContext context) {
+        transactions.executeWithoutResult(status -> {
+            jdbc.sql("""
+                    insert into incident.principal_link (principal, family_token, family_token_version, set_by, set_at)
+                    values (?, ?, ?, ?, ?)
+                    on conflict (principal) do update set family_token = excluded.family_token,
+                        family_token_version = excluded.family_token_version, set_by = excluded.set_by,
+                        set_at = excluded.set_at""")
+                    .params(principal, token == null ? null : token.value(), token == null ? null : token.keyVersion(),
+                            actor, Timestamp.from(clock.instant()))
+                    .update();
+            audit.recordInTransaction(List.of(AuditEvent.now(actor, AuditAction.ADMIN_CHANGE,
+                    "/admin/privacy/principals/" + principal + "/family-name", context, true, null, null, null)));
+        });
+    }
+
     /** Sets a patient's flags; audited. */
     void flag(String patient, Flags flags, String actor, AuditContext context) {
         transactions.executeWithoutResult(status -> {
@@ -82,6 +104,12 @@ final class PrivacyRegister {
                 .query(rs -> {
                     flags.put(rs.getString(1), new Flags(rs.getBoolean(2), rs.getBoolean(3)));
                 });
-        return new Snapshot(links, flags);
+        Map<String, FamilyNameIndex.Token> families = new HashMap<>();
+        jdbc.sql("select principal, family_token_version, family_token from incident.principal_link "
+                + "where family_token is not null")
+                .query(rs -> {
+                    families.put(rs.getString(1), new FamilyNameIndex.Token(rs.getInt(2), rs.getInt(3)));
+                });
+        return new Snapshot(links, flags, families);
     }
 }

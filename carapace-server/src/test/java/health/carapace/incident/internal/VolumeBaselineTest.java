@@ -62,7 +62,9 @@ class VolumeBaselineTest extends IntegrationTest {
                 defaults.dedupWindow(), defaults.volumeK(), defaults.volumeFloor(), defaults.volumeBaselineDays(),
                 defaults.volumeMinBaselineHours(), 40, defaults.unusualHoursMinHistory(),
                 defaults.unusualHoursMaxShare(), ZoneId.of("UTC"), defaults.denialsCount(), defaults.denialsWindow(),
-                defaults.credentialCount(), defaults.credentialWindow(), defaults.bulkReadPatients());
+                defaults.credentialCount(), defaults.credentialWindow(), defaults.bulkReadPatients(),
+                defaults.auditCheckInterval(), defaults.auditSealerStall(), defaults.auditWitnessGrace(),
+                defaults.drillMaxAge(), defaults.autoContain());
         VolumeDetector detector = new VolumeDetector(dataSource, ceilingOf40);
         String client = "svc-" + UUID.randomUUID();
         Instant hour = Instant.now().truncatedTo(ChronoUnit.HOURS);
