@@ -63,6 +63,8 @@ public final class DevEnvironment implements AutoCloseable {
         p.put("carapace.audit.witness-dir", dataDir.resolve("audit-witness").toString());
         p.put("carapace.access.policy-dir", dataDir.resolve("policy").toString());
         p.put("carapace.export.directory", dataDir.resolve("exports").toString());
+        // A backend client's JWKS may be served from this machine in development (refused by start).
+        p.put("carapace.smart.jwks-allow-loopback", "true");
         p.put("server.address", "127.0.0.1");
         // links and the OAuth issuer; port 0 (a test's random port) means the port actually bound
         p.put("carapace.public-base-url", "https://localhost:${server.port}");
