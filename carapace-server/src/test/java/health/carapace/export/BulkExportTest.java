@@ -160,6 +160,39 @@ class BulkExportTest extends IntegrationTest {
     }
 
     /**
+     * Review F5 rest: crypto-shredding a patient fails every export that may hold their records,
+     * destroying its key in the shredding's own transaction; its files leave the disk.
+     */
+    @Test
+    void shreddingAPatientFailsTheExportsHoldingTheirRecordsAndDestroysTheirKeys(
+            @org.springframework.beans.factory.annotation.Autowired health.carapace.disposal.Shredding shredding)
+            throws Exception {
+        String token = backendToken("system/*.rs");
+        HttpResponse<String> kickOff = get(fhirBase() + "/Patient/$export?_type=Patient&_since=" + CLASS_BEGAN, token,
+                "Prefer", "respond-async");
+        assertThat(kickOff.statusCode()).as(kickOff.body()).isEqualTo(202);
+        String status = kickOff.headers().firstValue("Content-Location").orElseThrow();
+        assertThat(await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+                .until(() -> get(status, token), r -> r.statusCode() != 202).statusCode()).isEqualTo(200);
+        UUID jobId = UUID.fromString(status.substring(status.lastIndexOf('/') + 1));
+        Path dir = TestInstallation.dataDir().resolve("exports").resolve(jobId.toString());
+        assertThat(dir).isDirectory();
+
+        var request = shredding.request(new health.carapace.disposal.Shredding.Origin("export-shred-a",
+                health.carapace.audit.AuditContext.none(), null), patientId, "RET-EXPORT-1");
+        shredding.approve(new health.carapace.disposal.Shredding.Origin("export-shred-b",
+                health.carapace.audit.AuditContext.none(), null), request.id());
+
+        JdbcClient db = JdbcClient.create(dataSource);
+        assertThat(db.sql("select wrapped_key is null from export.job where id = ?").param(jobId).query(Boolean.class)
+                .single()).as("the key went with the shredding").isTrue();
+        HttpResponse<String> failed = get(status, token);
+        assertThat(failed.statusCode()).isEqualTo(500);
+        assertThat(failed.body()).contains("OperationOutcome").doesNotContain(patientId).doesNotContain(canary);
+        await().atMost(Duration.ofSeconds(20)).until(() -> !Files.exists(dir));
+    }
+
+    /**
      * Issue #18 item 4: one record failing its integrity check (ciphertext moved from another row)
      * no longer fails the export: it is left out, audited, and reported in the manifest's
      * {@code error} as an OperationOutcome line naming its type only; everything else is exported.

@@ -152,6 +152,33 @@ class SmartLaunchTest extends IntegrationTest {
         assertThat(replayed.body()).contains("invalid_grant").doesNotContain(callback.get("code"));
     }
 
+    /**
+     * Review F8: a consent answers the authorization request it was given for (redirect URI, state,
+     * launch, PKCE challenge), not any request of the same app with the same scopes: a second
+     * request made in the same browser after consent (another party's PKCE challenge) gets no token.
+     */
+    @Test
+    void aConsentCannotBeReplayedForAnotherAuthorizationRequest() {
+        String clientId = app("launch/patient", "patient/*.rs");
+        String user = user(TestPolicy.CLINICIAN, null, patientA);
+        SmartAppBrowser app = browser(clientId);
+        app.authorize("launch/patient patient/*.rs", Map.of());
+        app.firstSignIn(lastLink, user, PASSWORD);
+        HttpResponse<String> consented = app.consent(app.consentPage().body(), Map.of("decision", "allow", "patient", patientA));
+        assertThat(consented.statusCode()).isEqualTo(303);
+        // Instead of resuming its own request, the browser is made to send another one: new state and challenge.
+        HttpResponse<String> other = app.authorize("launch/patient patient/*.rs", Map.of());
+        if (other.statusCode() == 302 && location(other).startsWith(app.browser.redirectUri)) {
+            Map<String, String> callback = app.callback(other);
+            assertThat(callback).containsKey("code");
+            HttpResponse<String> exchanged = app.exchange(callback.get("code"));
+            assertThat(exchanged.statusCode()).as(exchanged.body()).isEqualTo(400);
+            assertThat(exchanged.body()).contains("invalid_grant").doesNotContain(callback.get("code"));
+        } else {
+            assertThat(location(other)).as("asked again, never answered with the first consent").contains("/login");
+        }
+    }
+
     @Test
     void everyAuditEventOfAnAppsRequestNamesTheAppForThePrivacyOfficer() {
         String clientId = app("launch/patient", "patient/*.rs");
