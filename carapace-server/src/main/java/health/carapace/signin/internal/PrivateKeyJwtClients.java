@@ -84,6 +84,11 @@ public final class PrivateKeyJwtClients implements AuthenticationConverter, Auth
     private final AssertionFailures failures;
     private final health.carapace.access.ClientAddress addresses;
     private volatile Instant lastPruned;
+    /** Registered JWKS documents, parsed (token issuance is a hot path: docs/BENCHMARKS.md). */
+    private final com.github.benmanes.caffeine.cache.Cache<String, List<JWK>> parsed =
+            com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(1_000).build();
+    private final com.github.benmanes.caffeine.cache.Cache<KeyUse, JWSVerifier> verifiers =
+            com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(2_000).build();
 
     PrivateKeyJwtClients(RegisteredClientRepository clients, DataSource dataSource, Clock clock,
             Supplier<String> tokenEndpoint, JwksFetcher fetcher, health.carapace.access.ClientAddress addresses) {
@@ -170,7 +175,7 @@ public final class PrivateKeyJwtClients implements AuthenticationConverter, Auth
                 || claims.getJWTID() == null || claims.getJWTID().isBlank() || claims.getJWTID().length() > 255) {
             throw refused();
         }
-        if (!verified(clientId, assertion, algorithm)) {
+        if (!verified(client, assertion, algorithm)) {
             throw refused();
         }
         // Last, after the signature: only the client itself can use up one of its jti values.
@@ -180,14 +185,14 @@ public final class PrivateKeyJwtClients implements AuthenticationConverter, Auth
         return new OAuth2ClientAuthenticationToken(client, ClientAuthenticationMethod.PRIVATE_KEY_JWT, presented.getCredentials());
     }
 
-    private boolean verified(String clientId, SignedJWT assertion, JWSAlgorithm algorithm) {
+    private boolean verified(RegisteredClient client, SignedJWT assertion, JWSAlgorithm algorithm) {
         String kid = assertion.getHeader().getKeyID();
-        for (JWK key : keysOf(clientId)) {
+        for (JWK key : keysOf(client)) {
             if (kid != null && !kid.equals(key.getKeyID())) {
                 continue;
             }
             try {
-                JWSVerifier verifier = verifier(key, algorithm);
+                JWSVerifier verifier = verifiers.get(new KeyUse(key, algorithm), PrivateKeyJwtClients::verifier);
                 if (verifier != null && assertion.verify(verifier)) {
                     return true;
                 }
@@ -196,6 +201,17 @@ public final class PrivateKeyJwtClients implements AuthenticationConverter, Auth
             }
         }
         return false;
+    }
+
+    /** A key with the algorithm an assertion names: verifiers are made once per pair (key conversion is not free). */
+    private record KeyUse(JWK key, JWSAlgorithm algorithm) {}
+
+    private static JWSVerifier verifier(KeyUse use) {
+        try {
+            return verifier(use.key(), use.algorithm());
+        } catch (JOSEException unusable) {
+            return null;
+        }
     }
 
     /** A verifier for a key that meets the floor for this algorithm, else null. */
@@ -233,25 +249,25 @@ public final class PrivateKeyJwtClients implements AuthenticationConverter, Auth
         return Optional.empty();
     }
 
-    private List<JWK> keysOf(String clientId) {
-        Optional<String[]> row = jdbc.sql("select jwks, jwks_url from iam.service_client where client_id = ? and not disabled")
-                .param(clientId)
-                .query((rs, n) -> new String[] {rs.getString(1), rs.getString(2)})
-                .optional();
-        if (row.isEmpty()) {
-            return List.of();
+    /**
+     * The client's keys, from the registered client (one lookup per token request: the registry's
+     * row carries the JWKS or its URL). A registered JWKS is parsed once per distinct document.
+     */
+    private List<JWK> keysOf(RegisteredClient client) {
+        String jwks = client.getClientSettings().getSetting(ServiceClientRegistry.JWKS);
+        String jwksUrl = client.getClientSettings().getSetting(ServiceClientRegistry.JWKS_URL);
+        if (jwks != null) {
+            return parsed.get(jwks, PrivateKeyJwtClients::parse);
         }
+        return jwksUrl != null ? fetcher.keys(jwksUrl) : List.of();
+    }
+
+    private static List<JWK> parse(String jwks) {
         try {
-            if (row.get()[0] != null) {
-                return JWKSet.parse(row.get()[0]).getKeys();
-            }
-            if (row.get()[1] != null) {
-                return fetcher.keys(row.get()[1]);
-            }
+            return List.copyOf(JWKSet.parse(jwks).getKeys());
         } catch (ParseException unusable) {
             return List.of();
         }
-        return List.of();
     }
 
     /** Records the jti; false if this client used it before (on any node). Prunes expired rows. */
