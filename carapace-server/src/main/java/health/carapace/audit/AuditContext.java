@@ -6,9 +6,16 @@ import java.util.regex.Pattern;
  * Where a request came from. {@code deviceId} and {@code location} come from the documented
  * request headers {@code X-Device-Id} and {@code X-Geo-Location}; values that do not look like a
  * device id or a "latitude,longitude" pair are dropped, so a header cannot smuggle text into
- * the audit trail.
+ * the audit trail. {@code app} is the client id of the app whose token made the request (a SMART
+ * app acting for a person, or a backend service), taken from the verified token, never a header:
+ * a privacy officer sees which app read what (review F3).
  */
-public record AuditContext(String ip, String deviceId, String location) {
+public record AuditContext(String ip, String deviceId, String location, String app) {
+
+    /** A context without an app (a person's own session, a plain service client, no request). */
+    public AuditContext(String ip, String deviceId, String location) {
+        this(ip, deviceId, location, null);
+    }
 
     public static final String DEVICE_HEADER = "X-Device-Id";
     public static final String LOCATION_HEADER = "X-Geo-Location";
@@ -29,6 +36,7 @@ public record AuditContext(String ip, String deviceId, String location) {
         ip = ip != null && IP.matcher(ip).matches() ? ip : null;
         deviceId = deviceId != null && DEVICE.matcher(deviceId).matches() ? deviceId : null;
         location = location != null && LOCATION.matcher(location).matches() ? location : null;
+        app = app != null && DEVICE.matcher(app).matches() ? app : null;
     }
 
     /**
@@ -38,11 +46,19 @@ public record AuditContext(String ip, String deviceId, String location) {
      */
     public static final String CLIENT_ADDRESS_ATTRIBUTE = "health.carapace.audit.client-address";
 
+    /**
+     * Request attribute holding the client id of the app whose verified token made the request,
+     * set by sign-in when it resolves the token into a caller; every event of the request names it.
+     */
+    public static final String APP_ATTRIBUTE = "health.carapace.audit.app";
+
     /** The context of an HTTP request: client address and the documented headers. */
     public static AuditContext of(jakarta.servlet.http.HttpServletRequest request) {
         Object client = request.getAttribute(CLIENT_ADDRESS_ATTRIBUTE);
         String ip = client instanceof String address ? address : request.getRemoteAddr();
-        return new AuditContext(ip, request.getHeader(DEVICE_HEADER), request.getHeader(LOCATION_HEADER));
+        Object app = request.getAttribute(APP_ATTRIBUTE);
+        return new AuditContext(ip, request.getHeader(DEVICE_HEADER), request.getHeader(LOCATION_HEADER),
+                app instanceof String appId ? appId : null);
     }
 
     public static AuditContext none() {

@@ -43,6 +43,8 @@ public class Shredding {
 
     private static final Logger log = LoggerFactory.getLogger(Shredding.class);
 
+    private final org.springframework.context.ApplicationEventPublisher events;
+
     /**
      * A retention reference, not prose: a case or policy code such as {@code RET-2019-0042}. Free
      * text would invite a patient's name into a table that outlives their records.
@@ -84,7 +86,7 @@ public class Shredding {
 
     Shredding(DataSource dataSource, PlatformTransactionManager transactionManager, AuditTrail audit, KeyShredder keys,
             PatientRecords records, @Value("${carapace.shredding.approval-window}") Duration approvalWindow,
-            java.time.Clock clock) {
+            java.time.Clock clock, org.springframework.context.ApplicationEventPublisher events) {
         if (approvalWindow.isNegative() || approvalWindow.isZero() || approvalWindow.compareTo(Duration.ofDays(7)) > 0) {
             throw new IllegalStateException("carapace.shredding.approval-window must be between 1 second and 7 days");
         }
@@ -95,6 +97,7 @@ public class Shredding {
         this.records = records;
         this.approvalWindow = approvalWindow;
         this.clock = clock;
+        this.events = events;
     }
 
     /** Asks for a patient's records to be shredded; another administrator must approve. */
@@ -167,6 +170,8 @@ public class Shredding {
             // The tombstone, after every write in flight (records waits for them): from this commit
             // on, every node refuses the patient's records; their blind-index tokens go with it.
             records.tombstone(Compartment.parse(request.patient()), id, now, request.requestedBy(), origin.admin());
+            // In the same transaction: copies made of the patient's records (export files) go with them.
+            events.publishEvent(new PatientShredded(Compartment.parse(request.patient())));
             audit.recordInTransaction(List.of(event(origin, AuditAction.ADMIN_CHANGE, path(id) + "/approve", true,
                     request.patient())));
             return lock(id);

@@ -6,6 +6,6 @@
  * deleted when it expires. Jobs live in the {@code export} schema and resume after a restart.
  */
 @org.springframework.modulith.ApplicationModule(
-        allowedDependencies = {"access", "audit", "crypto", "records", "signin", "platform :: logging",
+        allowedDependencies = {"access", "audit", "crypto", "disposal", "records", "signin", "platform :: logging",
                 "platform :: web"})
 package health.carapace.export;

@@ -18,7 +18,16 @@ import java.util.function.Consumer;
 public interface RecordExport {
 
     /** One resource: its type, its patient compartment, and its JSON on one line (no line break). */
-    record Exported(String type, Compartment patient, byte[] json) {}
+    record Exported(String type, Compartment patient, byte[] json) {
+
+        /** The type of the lines that report records left out (Bulk Data: the manifest's {@code error} files). */
+        public static final String ERROR_TYPE = "OperationOutcome";
+
+        /** Whether this line reports a record left out rather than carrying one. */
+        public boolean isError() {
+            return ERROR_TYPE.equals(type);
+        }
+    }
 
     /**
      * The patients, in a stable order, whose compartments hold at least one current record: the
@@ -30,7 +39,10 @@ public interface RecordExport {
     /**
      * Exports one patient's current records of {@code types} (empty: every type) last updated
      * after {@code since} (null: all): audits the export of this patient as the caller, then hands
-     * each resource the policy lets the caller search to {@code sink}, in type and id order.
+     * each resource the policy lets the caller search to {@code sink}, in type and id order. A record
+     * that fails its integrity check (altered or moved ciphertext) is left out, audited as a failed
+     * read (reason {@code integrity-check-failed}), and reported to {@code sink} as one
+     * {@link Exported#ERROR_TYPE} line that names its type only: no id, no patient, no content.
      *
      * @param jobReference a reference to the export, recorded as the audit event's request id
      * @return how many resources were handed out

@@ -160,6 +160,108 @@ class BulkExportTest extends IntegrationTest {
     }
 
     /**
+     * Review F5 rest: crypto-shredding a patient fails every export that may hold their records,
+     * destroying its key in the shredding's own transaction; its files leave the disk.
+     */
+    @Test
+    void shreddingAPatientFailsTheExportsHoldingTheirRecordsAndDestroysTheirKeys(
+            @org.springframework.beans.factory.annotation.Autowired health.carapace.disposal.Shredding shredding)
+            throws Exception {
+        String token = backendToken("system/*.rs");
+        HttpResponse<String> kickOff = get(fhirBase() + "/Patient/$export?_type=Patient&_since=" + CLASS_BEGAN, token,
+                "Prefer", "respond-async");
+        assertThat(kickOff.statusCode()).as(kickOff.body()).isEqualTo(202);
+        String status = kickOff.headers().firstValue("Content-Location").orElseThrow();
+        assertThat(await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+                .until(() -> get(status, token), r -> r.statusCode() != 202).statusCode()).isEqualTo(200);
+        UUID jobId = UUID.fromString(status.substring(status.lastIndexOf('/') + 1));
+        Path dir = TestInstallation.dataDir().resolve("exports").resolve(jobId.toString());
+        assertThat(dir).isDirectory();
+
+        var request = shredding.request(new health.carapace.disposal.Shredding.Origin("export-shred-a",
+                health.carapace.audit.AuditContext.none(), null), patientId, "RET-EXPORT-1");
+        shredding.approve(new health.carapace.disposal.Shredding.Origin("export-shred-b",
+                health.carapace.audit.AuditContext.none(), null), request.id());
+
+        JdbcClient db = JdbcClient.create(dataSource);
+        assertThat(db.sql("select wrapped_key is null from export.job where id = ?").param(jobId).query(Boolean.class)
+                .single()).as("the key went with the shredding").isTrue();
+        HttpResponse<String> failed = get(status, token);
+        assertThat(failed.statusCode()).isEqualTo(500);
+        assertThat(failed.body()).contains("OperationOutcome").doesNotContain(patientId).doesNotContain(canary);
+        await().atMost(Duration.ofSeconds(20)).until(() -> !Files.exists(dir));
+    }
+
+    /**
+     * Issue #18 item 4: one record failing its integrity check (ciphertext moved from another row)
+     * no longer fails the export: it is left out, audited, and reported in the manifest's
+     * {@code error} as an OperationOutcome line naming its type only; everything else is exported.
+     */
+    @Test
+    void aRecordFailingItsIntegrityCheckIsReportedAsAnErrorAndTheExportCompletes() throws Exception {
+        Observation second = new Observation();
+        second.setStatus(Observation.ObservationStatus.FINAL);
+        second.getCode().setText(canary + " tampered");
+        second.setSubject(new Reference("Patient/" + patientId));
+        String tamperedId = fhirClient().create().resource(second).execute().getId().getIdPart();
+        String url = TestInstallation.properties().get("carapace.db.url").toString();
+        String move = "update phi.resource_version set ciphertext = (select ciphertext from phi.resource_version"
+                + " where resource_id = ? and version = 1) where resource_id = ? and version = 1";
+        byte[] original;
+        try (java.sql.Connection owner = java.sql.DriverManager.getConnection(url, health.carapace.platform.dev.DevDatabase.OWNER, "")) {
+            try (var read = owner.prepareStatement("select ciphertext from phi.resource_version where resource_id = ? and version = 1")) {
+                read.setObject(1, UUID.fromString(tamperedId));
+                var rows = read.executeQuery();
+                rows.next();
+                original = rows.getBytes(1);
+            }
+            try (var copy = owner.prepareStatement(move)) {
+                copy.setObject(1, UUID.fromString(patientId));
+                copy.setObject(2, UUID.fromString(tamperedId));
+                assertThat(copy.executeUpdate()).isEqualTo(1);
+            }
+        }
+        try {
+            String token = backendToken("system/*.rs");
+            HttpResponse<String> kickOff = get(fhirBase() + "/Patient/$export?_type=Patient,Observation&_since="
+                    + CLASS_BEGAN, token, "Prefer", "respond-async");
+            assertThat(kickOff.statusCode()).as(kickOff.body()).isEqualTo(202);
+            String status = kickOff.headers().firstValue("Content-Location").orElseThrow();
+            HttpResponse<String> done = await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+                    .until(() -> get(status, token), r -> r.statusCode() != 202);
+            assertThat(done.statusCode()).as("the export completes").isEqualTo(200);
+            Map<String, Object> manifest = SmartAppBrowser.json(done);
+            List<?> errors = (List<?>) manifest.get("error");
+            assertThat(errors).hasSize(1);
+            Map<?, ?> error = (Map<?, ?>) errors.get(0);
+            assertThat(error.get("type")).isEqualTo("OperationOutcome");
+            HttpResponse<String> errorFile = get((String) error.get("url"), token);
+            assertThat(errorFile.statusCode()).isEqualTo(200);
+            assertThat(errorFile.body().strip().split("\n")).hasSize(1).allSatisfy(line -> assertThat(line)
+                    .startsWith("{\"resourceType\":\"OperationOutcome\"")
+                    .contains("A Observation record failed its integrity check")
+                    .doesNotContain(tamperedId).doesNotContain(patientId).doesNotContain(canary));
+            StringBuilder output = new StringBuilder();
+            for (Object entry : (List<?>) manifest.get("output")) {
+                output.append(get((String) ((Map<?, ?>) entry).get("url"), token).body());
+            }
+            assertThat(output.toString()).contains("\"id\":\"" + patientId + "\"").contains(canary + " pulse")
+                    .doesNotContain(tamperedId);
+            assertThat(JdbcClient.create(dataSource).sql("select count(*) from audit.event where actor = ? and patient = ?"
+                    + " and outcome = 'failure' and convert_from(body, 'UTF8') like ?")
+                    .params(clientId, "Patient/" + patientId, "%integrity-check-failed%").query(Long.class).single())
+                    .isEqualTo(1);
+        } finally {
+            try (java.sql.Connection owner = java.sql.DriverManager.getConnection(url, health.carapace.platform.dev.DevDatabase.OWNER, "");
+                    var restore = owner.prepareStatement("update phi.resource_version set ciphertext = ? where resource_id = ? and version = 1")) {
+                restore.setBytes(1, original);
+                restore.setObject(2, UUID.fromString(tamperedId));
+                restore.executeUpdate();
+            }
+        }
+    }
+
+    /**
      * Review F4: the status and the files are decided again for the client now (its roles' IP
      * range and time window, from this address), and each download is audited before it streams.
      */

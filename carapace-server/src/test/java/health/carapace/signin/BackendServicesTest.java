@@ -124,26 +124,33 @@ class BackendServicesTest extends IntegrationTest {
 
     @Test
     void badAssertionsAreRefusedAsInvalidClientAndNothingIsEchoed() throws Exception {
-        Map<String, String> refusals = new LinkedHashMap<>();
+        // Signed when sent: a fresh client every few refusals stays below the failure back-off (JwksUrlTest).
+        Map<String, java.util.concurrent.Callable<String>> refusals = new LinkedHashMap<>();
         Instant now = Instant.now();
-        refusals.put("wrong aud", sign(ecKey, JWSAlgorithm.ES384, claims().audience(baseUrl() + "/fhir").build()));
-        refusals.put("expired", sign(ecKey, JWSAlgorithm.ES384, claims().issueTime(Date.from(now.minusSeconds(600)))
+        refusals.put("wrong aud", () -> sign(ecKey, JWSAlgorithm.ES384, claims().audience(baseUrl() + "/fhir").build()));
+        refusals.put("expired", () -> sign(ecKey, JWSAlgorithm.ES384, claims().issueTime(Date.from(now.minusSeconds(600)))
                 .expirationTime(Date.from(now.minusSeconds(300))).build()));
-        refusals.put("lives longer than 5 minutes", sign(ecKey, JWSAlgorithm.ES384, claims()
+        refusals.put("lives longer than 5 minutes", () -> sign(ecKey, JWSAlgorithm.ES384, claims()
                 .expirationTime(Date.from(now.plus(Duration.ofMinutes(30)))).build()));
-        refusals.put("no jti", sign(ecKey, JWSAlgorithm.ES384, claims().jwtID(null).build()));
-        refusals.put("sub is another client", sign(ecKey, JWSAlgorithm.ES384, claims().subject("svc-other").build()));
-        refusals.put("no exp", sign(ecKey, JWSAlgorithm.ES384, claims().expirationTime(null).build()));
-        ECKey stranger = new ECKeyGenerator(Curve.P_384).keyID(ecKey.getKeyID()).generate();
-        refusals.put("a key that was not registered", sign(stranger, JWSAlgorithm.ES384, claims().build()));
-        refusals.put("RS256 is not offered", sign(rsaKey, JWSAlgorithm.RS256, claims().build()));
-        refusals.put("PS384 is not offered", sign(rsaKey, JWSAlgorithm.PS384, claims().build()));
-        refusals.put("not a JWT", "eyJhbGciOiJub25lIn0.e30.");
-        String replayed = sign(ecKey, JWSAlgorithm.ES384, claims().build());
-        assertThat(tokenRequest(replayed, "system/*.rs").statusCode()).isEqualTo(200);
-        refusals.put("replayed jti", replayed);
+        refusals.put("no jti", () -> sign(ecKey, JWSAlgorithm.ES384, claims().jwtID(null).build()));
+        refusals.put("sub is another client", () -> sign(ecKey, JWSAlgorithm.ES384, claims().subject("svc-other").build()));
+        refusals.put("no exp", () -> sign(ecKey, JWSAlgorithm.ES384, claims().expirationTime(null).build()));
+        refusals.put("a key that was not registered", () -> sign(new ECKeyGenerator(Curve.P_384)
+                .keyID(ecKey.getKeyID()).generate(), JWSAlgorithm.ES384, claims().build()));
+        refusals.put("RS256 is not offered", () -> sign(rsaKey, JWSAlgorithm.RS256, claims().build()));
+        refusals.put("PS384 is not offered", () -> sign(rsaKey, JWSAlgorithm.PS384, claims().build()));
+        refusals.put("not a JWT", () -> "eyJhbGciOiJub25lIn0.e30.");
+        refusals.put("replayed jti", () -> {
+            String replayed = sign(ecKey, JWSAlgorithm.ES384, claims().build());
+            assertThat(tokenRequest(replayed, "system/*.rs").statusCode()).isEqualTo(200);
+            return replayed;
+        });
+        int sent = 0;
         for (var refusal : refusals.entrySet()) {
-            HttpResponse<String> refused = tokenRequest(refusal.getValue(), "system/*.rs");
+            if (sent++ % 4 == 3) {
+                register();
+            }
+            HttpResponse<String> refused = tokenRequest(refusal.getValue().call(), "system/*.rs");
             assertThat(refused.statusCode()).as(refusal.getKey()).isEqualTo(401);
             assertThat(refused.body()).as(refusal.getKey()).contains("invalid_client").doesNotContain(clientId)
                     .doesNotContain("eyJ");

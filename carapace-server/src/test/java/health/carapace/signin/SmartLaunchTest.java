@@ -152,6 +152,70 @@ class SmartLaunchTest extends IntegrationTest {
         assertThat(replayed.body()).contains("invalid_grant").doesNotContain(callback.get("code"));
     }
 
+    /**
+     * Review F8: a consent answers the authorization request it was given for (redirect URI, state,
+     * launch, PKCE challenge), not any request of the same app with the same scopes: a second
+     * request made in the same browser after consent (another party's PKCE challenge) gets no token.
+     */
+    @Test
+    void aConsentCannotBeReplayedForAnotherAuthorizationRequest() {
+        String clientId = app("launch/patient", "patient/*.rs");
+        String user = user(TestPolicy.CLINICIAN, null, patientA);
+        SmartAppBrowser app = browser(clientId);
+        app.authorize("launch/patient patient/*.rs", Map.of());
+        app.firstSignIn(lastLink, user, PASSWORD);
+        HttpResponse<String> consented = app.consent(app.consentPage().body(), Map.of("decision", "allow", "patient", patientA));
+        assertThat(consented.statusCode()).isEqualTo(303);
+        // Instead of resuming its own request, the browser is made to send another one: new state and challenge.
+        HttpResponse<String> other = app.authorize("launch/patient patient/*.rs", Map.of());
+        if (other.statusCode() == 302 && location(other).startsWith(app.browser.redirectUri)) {
+            Map<String, String> callback = app.callback(other);
+            assertThat(callback).containsKey("code");
+            HttpResponse<String> exchanged = app.exchange(callback.get("code"));
+            assertThat(exchanged.statusCode()).as(exchanged.body()).isEqualTo(400);
+            assertThat(exchanged.body()).contains("invalid_grant").doesNotContain(callback.get("code"));
+        } else {
+            assertThat(location(other)).as("asked again, never answered with the first consent").contains("/login");
+        }
+    }
+
+    @Test
+    void everyAuditEventOfAnAppsRequestNamesTheAppForThePrivacyOfficer() {
+        String clientId = app("launch/patient", "patient/*.rs");
+        String user = user(TestPolicy.CLINICIAN, null, patientA);
+        SmartAppBrowser app = browser(clientId);
+        app.authorize("launch/patient patient/*.rs", Map.of());
+        app.firstSignIn(lastLink, user, PASSWORD);
+        Map<String, String> callback = app.followToCallback(app.consent(app.consentPage().body(),
+                Map.of("decision", "allow", "patient", patientA)));
+        String access = (String) SmartAppBrowser.json(app.exchange(callback.get("code"))).get("access_token");
+        HttpResponse<String> read = app.browser.fhirGet("/fhir/Observation/" + observationA, access);
+        assertThat(read.statusCode()).isEqualTo(200);
+        assertThat(app.browser.fhirGet("/fhir/Patient/" + patientB, access).statusCode()).isEqualTo(403);
+        // In the stored events (the Merkle leaves): the read and the refusal both name the app.
+        List<String> stored = org.springframework.jdbc.core.simple.JdbcClient.create(dataSource)
+                .sql("select convert_from(body, 'UTF8') from audit.event where actor = ? and patient in (?, ?)"
+                        + " and action in ('viewed', 'denied')")
+                .params(user, "Patient/" + patientA, "Patient/" + patientB)
+                .query(String.class).list();
+        assertThat(stored).hasSizeGreaterThanOrEqualTo(2).anyMatch(e -> e.contains("\"outcome\":\"failure\""))
+                .allMatch(e -> e.contains("\"app\":\"" + clientId + "\""));
+        // Through the AuditEvent API: the app is an agent of the event, by its client id.
+        String reviewer = tokenWithRoles("f3-reviewer", TestPolicy.AUDITOR);
+        HttpResponse<String> trail = sendWithoutToken(HttpRequest.newBuilder(uri("/fhir/AuditEvent?patient=Patient/"
+                + patientA)).header("Authorization", "Bearer " + reviewer).GET());
+        assertThat(trail.statusCode()).isEqualTo(200);
+        var events = fhir.newJsonParser().parseResource(org.hl7.fhir.r4.model.Bundle.class, trail.body()).getEntry()
+                .stream().map(entry -> (org.hl7.fhir.r4.model.AuditEvent) entry.getResource())
+                .filter(e -> e.getAgent().stream().anyMatch(a -> user.equals(a.getWho().getIdentifier().getValue())))
+                .filter(e -> e.getEntity().stream().anyMatch(n -> n.getWhat().getDisplay() != null
+                        && n.getWhat().getDisplay().startsWith("/fhir/")))
+                .toList();
+        assertThat(events).isNotEmpty().allMatch(e -> e.getAgent().stream().anyMatch(a ->
+                clientId.equals(a.getWho().getIdentifier().getValue())
+                        && "https://carapace.health/fhir/sid/client-id".equals(a.getWho().getIdentifier().getSystem())));
+    }
+
     @Test
     void aRoleWithDemographicsOnlyAskingForPatientStarReadsThePatientAndNothingClinical() {
         String clientId = app("launch/patient", "patient/*.rs", "patient/Observation.rs");

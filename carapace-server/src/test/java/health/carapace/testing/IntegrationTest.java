@@ -51,6 +51,10 @@ public abstract class IntegrationTest {
     @DynamicPropertySource
     static void installation(DynamicPropertyRegistry registry) {
         TestInstallation.properties().forEach((key, value) -> registry.add(key, () -> value));
+        // JWKS servers in tests present the installation's own certificate (JwksUrlTest).
+        registry.add("carapace.smart.jwks-trust-store", () -> TestInstallation.properties().get("server.ssl.key-store"));
+        registry.add("carapace.smart.jwks-trust-store-password",
+                () -> TestInstallation.properties().get("server.ssl.key-store-password"));
         TestPolicy.directory(); // the test roles are in place before the server loads the directory
     }
 

@@ -21,6 +21,8 @@ final class EventCodec {
             context.add("ip", c -> c.ip());
             context.add("device_id", c -> c.deviceId());
             context.add("location", c -> c.location());
+            // only for requests made with an app's token, so the bytes of every other event are unchanged
+            context.add("app", c -> c.app()).whenNotNull();
         });
         members.add("outcome", e -> e.success() ? "success" : "failure");
         members.add("patient", AuditEvent::patient);

@@ -43,7 +43,7 @@ final class SealedEventFeed implements AuditFeed {
         JsonNode context = e.path("context");
         return new AuditQueries.StoredEvent(UUID.fromString(text(e, "id")), Instant.parse(text(e, "timestamp")),
                 text(e, "user"), text(e, "action"), text(e, "resource"),
-                new AuditContext(text(context, "ip"), text(context, "device_id"), text(context, "location")),
+                new AuditContext(text(context, "ip"), text(context, "device_id"), text(context, "location"), text(context, "app")),
                 "success".equals(text(e, "outcome")), text(e, "patient"), text(e, "purpose_of_use"),
                 text(e, "request_id"), e.path("break_glass").asBoolean(false), null, text(e, "reason"));
     }

@@ -99,7 +99,7 @@ final class StoredEventQueries implements AuditQueries {
         }
         return new StoredEvent(id, Instant.parse(text(e, "timestamp")), text(e, "user"), text(e, "action"),
                 text(e, "resource"), new AuditContext(text(context, "ip"), text(context, "device_id"),
-                        text(context, "location")),
+                        text(context, "location"), text(context, "app")),
                 "success".equals(text(e, "outcome")), text(e, "patient"), text(e, "purpose_of_use"),
                 text(e, "request_id"), e.path("break_glass").asBoolean(false), query, text(e, "reason"));
     }

@@ -28,6 +28,13 @@ class ExportConfiguration {
         return new ExportJobs(dataSource);
     }
 
+    /** Crypto-shredding a patient fails the exports that may hold their records (review F5 rest). */
+    @Bean
+    ApplicationListener<org.springframework.context.PayloadApplicationEvent<health.carapace.disposal.PatientShredded>>
+            exportsForgetShreddedPatients(ExportJobs jobs) {
+        return ApplicationListener.forPayload(shredded -> jobs.failHoldingAnyPatient());
+    }
+
     @Bean
     ExportKeys exportKeys(KeyEncryptionKey kek) {
         return new ExportKeys(kek);

@@ -1,5 +1,6 @@
 package health.carapace.export.internal;
 
+import health.carapace.records.RecordExport;
 import com.google.crypto.tink.StreamingAead;
 import com.nimbusds.jose.util.JSONObjectUtils;
 import health.carapace.access.AppScope;
@@ -282,15 +283,17 @@ final class ExportEndpoints extends OncePerRequestFilter {
         manifest.put("request", job.requestUrl());
         manifest.put("requiresAccessToken", true);
         List<Object> output = new ArrayList<>();
+        List<Object> errors = new ArrayList<>();
         for (ExportJobs.OutputFile file : jobs.files(job.id())) {
             Map<String, Object> entry = new LinkedHashMap<>();
             entry.put("type", file.type());
             entry.put("url", baseUrl.value() + "/export/files/" + job.id() + "/" + file.name());
             entry.put("count", file.resources());
-            output.add(entry);
+            // Records left out (failed their integrity check) are reported in OperationOutcome files.
+            (RecordExport.Exported.ERROR_TYPE.equals(file.type()) ? errors : output).add(entry);
         }
         manifest.put("output", output);
-        manifest.put("error", List.of());
+        manifest.put("error", errors);
         byte[] body = JSONObjectUtils.toJSONString(manifest).getBytes(StandardCharsets.UTF_8);
         response.setStatus(200);
         response.setContentType("application/json");
@@ -321,7 +324,11 @@ final class ExportEndpoints extends OncePerRequestFilter {
             return;
         }
         String path = "/export/files/" + id + "/" + name;
-        if (!allowedNow(request, response, caller, List.of(listed.get().type()), path)) {
+        // An error file holds no record: it is decided like the job's status.
+        List<String> decidedTypes = !RecordExport.Exported.ERROR_TYPE.equals(listed.get().type())
+                ? List.of(listed.get().type())
+                : job.get().types() == null || job.get().types().isEmpty() ? List.copyOf(exportableTypes) : job.get().types();
+        if (!allowedNow(request, response, caller, decidedTypes, path)) {
             return;
         }
         // durable before the first byte of the file leaves (fail closed: no audit, no download)

@@ -84,6 +84,17 @@ final class ExportJobs {
                 .param(id).update();
     }
 
+    /**
+     * Fails every export that may hold records of a patient being shredded: complete ones and running
+     * ones (system and patient level cover every patient; no job keeps a patient list). Their keys
+     * go in the same statement, so any copy of their files is unreadable from the shredding's
+     * commit on; the worker deletes the files. Queued jobs have read nothing, and skip the patient.
+     */
+    int failHoldingAnyPatient() {
+        return jdbc.sql("update export.job set status = 'failed', wrapped_key = null where status in ('running', 'complete')")
+                .update();
+    }
+
     /** Cancels a job that is not finished yet or deletes a finished one's output (status cancelled). */
     boolean cancel(UUID id) {
         return jdbc.sql("update export.job set status = 'cancelled', wrapped_key = null where id = ?"

@@ -111,6 +111,14 @@ final class ExportWorker {
                     break;
                 }
                 part++;
+                // Decided again at each part (review F9): a client disabled or stripped of its roles after
+                // the kick-off stops here; each record below is then decided on its roles as they are now.
+                caller = clients.callerNow(job.clientId(), job.appScope());
+                if (caller.isEmpty()) {
+                    files.deleteUncommitted(job.id(), part - 1);
+                    jobs.fail(job.id());
+                    return;
+                }
                 List<ExportJobs.OutputFile> written = writePart(job, caller.get(), address, aead, part, patients);
                 cursor = patients.get(patients.size() - 1);
                 if (!jobs.commitPart(job.id(), part, cursor.toString(), patients.size(), written, clock.instant())) {

@@ -68,6 +68,8 @@ public final class DevEnvironment implements AutoCloseable {
         // a log file besides the console (same redacting format), so that evidence bundles hold the logs
         p.put("logging.file.name", dataDir.resolve("logs").resolve("carapace.log").toString());
         p.put("logging.structured.format.file", "health.carapace.platform.logging.RedactingJsonFormat");
+        // A backend client's JWKS may be served from this machine in development (refused by start).
+        p.put("carapace.smart.jwks-allow-loopback", "true");
         p.put("server.address", "127.0.0.1");
         // links and the OAuth issuer; port 0 (a test's random port) means the port actually bound
         p.put("carapace.public-base-url", "https://localhost:${server.port}");

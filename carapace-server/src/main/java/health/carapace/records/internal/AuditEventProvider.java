@@ -225,6 +225,13 @@ public final class AuditEventProvider implements IResourceProvider {
         if (e.context().location() != null) {
             agent.addExtension(CARAPACE_EXT + "geo-location", new StringType(e.context().location()));
         }
+        if (e.context().app() != null) {
+            // The app that acted (BALP: the application agent), by its client id.
+            fhir.addAgent().setRequestor(false).setWho(new Reference().setIdentifier(new Identifier()
+                    .setSystem("https://carapace.health/fhir/sid/client-id").setValue(e.context().app())))
+                    .getType().addCoding(new Coding("http://dicom.nema.org/resources/ontology/DCM", "110150",
+                            "Application"));
+        }
         if (e.purposeOfUse() != null) {
             fhir.addPurposeOfEvent().addCoding(new Coding("http://terminology.hl7.org/CodeSystem/v3-ActReason",
                     e.purposeOfUse(), null));

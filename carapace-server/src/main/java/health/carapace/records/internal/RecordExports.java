@@ -10,6 +10,7 @@ import health.carapace.audit.AuditContext;
 import health.carapace.audit.AuditEvent;
 import health.carapace.audit.AuditTrail;
 import health.carapace.crypto.RecordCipher;
+import health.carapace.crypto.RecordIntegrityException;
 import health.carapace.records.Compartment;
 import health.carapace.records.RecordExport;
 import java.net.InetAddress;
@@ -71,6 +72,9 @@ class RecordExports implements RecordExport {
             return 0;
         }
         boolean audited = false;
+        // A backend service's export names it as the app, like every request made with its token (F3).
+        AuditContext context = caller.appScope().narrows() ? new AuditContext(null, null, null, caller.principal())
+                : AuditContext.none();
         boolean maySeeSsn = access.grants(caller, Permissions.VIEW_SSN, address, at);
         String[] typeFilter = types.toArray(String[]::new);
         String lastType = "";
@@ -105,11 +109,22 @@ class RecordExports implements RecordExport {
                 // read is not recorded as exported to it.
                 if (!audited) {
                     audit.record(List.of(AuditEvent.now(caller.principal(), AuditAction.VIEWED, "/fhir/$export",
-                            AuditContext.none(), true, compartment, null, jobReference)));
+                            context, true, compartment, null, jobReference)));
                     audited = true;
                 }
-                StoredJson stored = StoredJson.unframe(cipher.decrypt(row.compartment(), row.ciphertext(),
-                        RecordStore.associatedData(row.type(), row.id(), row.version(), row.compartment())));
+                StoredJson stored;
+                try {
+                    stored = StoredJson.unframe(cipher.decrypt(row.compartment(), row.ciphertext(),
+                            RecordStore.associatedData(row.type(), row.id(), row.version(), row.compartment())));
+                } catch (RecordIntegrityException tampered) {
+                    // One altered record does not sink a population export: it is left out, on the trail
+                    // (which record, for the operator), and reported to the client by type only.
+                    audit.record(List.of(new AuditEvent(UUID.randomUUID(), Instant.now(), caller.principal(),
+                            AuditAction.VIEWED, "/fhir/" + row.type() + "/" + row.id(), context, false,
+                            compartment, null, jobReference, false, null, INTEGRITY_FAILED)));
+                    sink.accept(new Exported(Exported.ERROR_TYPE, patient, integrityOutcome(row.type())));
+                    continue;
+                }
                 sink.accept(new Exported(row.type(), patient, line(stored, maySeeSsn)));
                 handed++;
             }
@@ -117,6 +132,18 @@ class RecordExports implements RecordExport {
                 return handed;
             }
         }
+    }
+
+    /** The audit reason of a record left out of an export because its ciphertext failed authentication. */
+    static final String INTEGRITY_FAILED = "integrity-check-failed";
+
+    /** The error line of a record left out: its type only (the audit trail says which record). */
+    private byte[] integrityOutcome(String type) {
+        org.hl7.fhir.r4.model.OperationOutcome outcome = new org.hl7.fhir.r4.model.OperationOutcome();
+        outcome.addIssue().setSeverity(org.hl7.fhir.r4.model.OperationOutcome.IssueSeverity.ERROR)
+                .setCode(org.hl7.fhir.r4.model.OperationOutcome.IssueType.PROCESSING)
+                .setDiagnostics("A " + type + " record failed its integrity check and was left out of this export");
+        return fhir.newJsonParser().setPrettyPrint(false).encodeResourceToString(outcome).getBytes(StandardCharsets.UTF_8);
     }
 
     /** The stored JSON as one NDJSON line; parsed, masked and encoded again only when it must change. */

@@ -55,6 +55,11 @@ final class CallerResolution extends OncePerRequestFilter {
                 SecurityContextHolder.setContext(context);
             }
             Callers.attach(request, caller.get());
+            // Every audit event of a request made with an app's token names the app (review F3).
+            if (Boolean.TRUE.equals(token.getToken().getClaimAsBoolean(SmartTokens.SMART_APP))
+                    && token.getToken().getAudience() != null && token.getToken().getAudience().size() == 1) {
+                request.setAttribute(health.carapace.audit.AuditContext.APP_ATTRIBUTE, token.getToken().getAudience().get(0));
+            }
         }
         chain.doFilter(request, response);
     }

@@ -73,7 +73,7 @@ class ConsentPages {
 
     /** The authorization request waiting for consent, as the authorization server validated it. */
     private record Pending(String clientId, Set<String> scopes, String launch, String redirectUri, String state,
-            String resumeUrl) {}
+            String resumeUrl, SmartGrant.Request binding) {}
 
     private final RequestCache authorizationRequests;
     private final RegisteredClientRepository clients;
@@ -162,7 +162,7 @@ class ConsentPages {
         }
         SmartGrant grant = new SmartGrant(pending.get().clientId(), List.copyOf(pending.get().scopes()),
                 narrowed.granted(), patient == null ? null : patient.substring("Patient/".length()),
-                person.get().practitionerId());
+                person.get().practitionerId(), pending.get().binding());
         // the grant is on the record before it takes effect (fail closed: no audit, no code)
         if (!auditConsent(request, person.get(), pending.get().clientId(), patient, null)) {
             return ResponseEntity.status(503).contentType(org.springframework.http.MediaType.TEXT_PLAIN)
@@ -407,8 +407,11 @@ class ConsentPages {
         if (redirectUri == null) {
             redirectUri = client.getRedirectUris().size() == 1 ? client.getRedirectUris().iterator().next() : null;
         }
+        // The request as sent (redirect_uri may be absent: then Spring's request has none either).
+        SmartGrant.Request binding = new SmartGrant.Request(single(saved, "redirect_uri"), single(saved, "state"),
+                single(saved, "launch"), single(saved, "code_challenge"));
         return Optional.of(new Pending(clientId, scopes, single(saved, "launch"), redirectUri, single(saved, "state"),
-                saved.getRedirectUrl()));
+                saved.getRedirectUrl(), binding));
     }
 
     private static String single(SavedRequest saved, String name) {

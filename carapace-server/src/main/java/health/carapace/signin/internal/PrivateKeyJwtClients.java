@@ -1,7 +1,5 @@
 package health.carapace.signin.internal;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSVerifier;
@@ -12,18 +10,14 @@ import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.RSAKey;
-import com.nimbusds.jose.util.DefaultResourceRetriever;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import jakarta.servlet.http.HttpServletRequest;
-import java.io.IOException;
-import java.net.URI;
 import java.sql.Timestamp;
 import java.text.ParseException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -56,6 +50,9 @@ import org.springframework.security.web.authentication.AuthenticationConverter;
  * rows are pruned at most every 10 seconds per node.</li>
  * </ul>
  * Everything refused is {@code invalid_client} (401), whatever was wrong: the client learns no more.
+ * A JWKS URL is fetched by {@link JwksFetcher} (public addresses only, one deadline, cached, failures
+ * remembered). Failed assertions back off per client id and address ({@link AssertionFailures}):
+ * a throttled one is 429 {@code slow_down} before any key is looked at.
  */
 public final class PrivateKeyJwtClients implements AuthenticationConverter, AuthenticationProvider {
 
@@ -70,10 +67,12 @@ public final class PrivateKeyJwtClients implements AuthenticationConverter, Auth
     static final class AssertionToken extends OAuth2ClientAuthenticationToken {
         private static final long serialVersionUID = 1L;
         private final transient SignedJWT assertion;
+        private final String address;
 
-        AssertionToken(String clientId, SignedJWT assertion, String raw) {
+        AssertionToken(String clientId, SignedJWT assertion, String raw, String address) {
             super(clientId, ClientAuthenticationMethod.PRIVATE_KEY_JWT, raw, null);
             this.assertion = assertion;
+            this.address = address;
         }
     }
 
@@ -81,17 +80,25 @@ public final class PrivateKeyJwtClients implements AuthenticationConverter, Auth
     private final JdbcClient jdbc;
     private final Clock clock;
     private final Supplier<String> tokenEndpoint;
+    private final JwksFetcher fetcher;
+    private final AssertionFailures failures;
+    private final health.carapace.access.ClientAddress addresses;
     private volatile Instant lastPruned;
-    /** Keys fetched from JWKS URLs, per URL, for a short while (a rotation is seen within it). */
-    private final Cache<String, JWKSet> fetched = Caffeine.newBuilder().maximumSize(1_000)
-            .expireAfterWrite(Duration.ofMinutes(5)).build();
+    /** Registered JWKS documents, parsed (token issuance is a hot path: docs/BENCHMARKS.md). */
+    private final com.github.benmanes.caffeine.cache.Cache<String, List<JWK>> parsed =
+            com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(1_000).build();
+    private final com.github.benmanes.caffeine.cache.Cache<KeyUse, JWSVerifier> verifiers =
+            com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(2_000).build();
 
     PrivateKeyJwtClients(RegisteredClientRepository clients, DataSource dataSource, Clock clock,
-            Supplier<String> tokenEndpoint) {
+            Supplier<String> tokenEndpoint, JwksFetcher fetcher, health.carapace.access.ClientAddress addresses) {
         this.clients = clients;
         this.jdbc = JdbcClient.create(dataSource);
         this.clock = clock;
         this.tokenEndpoint = tokenEndpoint;
+        this.fetcher = fetcher;
+        this.failures = new AssertionFailures(clock);
+        this.addresses = addresses;
     }
 
     @Override
@@ -117,7 +124,7 @@ public final class PrivateKeyJwtClients implements AuthenticationConverter, Auth
         if (issuer == null || (clientId != null && !clientId.equals(issuer))) {
             throw new OAuth2AuthenticationException(OAuth2ErrorCodes.INVALID_CLIENT);
         }
-        return new AssertionToken(issuer, assertion, values[0]);
+        return new AssertionToken(issuer, assertion, values[0], addresses.resolve(request).getHostAddress());
     }
 
     @Override
@@ -129,6 +136,21 @@ public final class PrivateKeyJwtClients implements AuthenticationConverter, Auth
     public Authentication authenticate(Authentication authentication) {
         AssertionToken presented = (AssertionToken) authentication;
         String clientId = (String) presented.getPrincipal();
+        Duration wait = failures.wait(clientId, presented.address);
+        if (!wait.isZero()) {
+            throw new ThrottledClientSecrets.Throttled(wait);
+        }
+        try {
+            Authentication authenticated = check(presented, clientId);
+            failures.succeeded(clientId, presented.address);
+            return authenticated;
+        } catch (OAuth2AuthenticationException refused) {
+            failures.failed(clientId, presented.address);
+            throw refused;
+        }
+    }
+
+    private Authentication check(AssertionToken presented, String clientId) {
         RegisteredClient client = clients.findByClientId(clientId);
         if (client == null || !client.getClientAuthenticationMethods().contains(ClientAuthenticationMethod.PRIVATE_KEY_JWT)
                 || presented.assertion == null) {
@@ -153,7 +175,7 @@ public final class PrivateKeyJwtClients implements AuthenticationConverter, Auth
                 || claims.getJWTID() == null || claims.getJWTID().isBlank() || claims.getJWTID().length() > 255) {
             throw refused();
         }
-        if (!verified(clientId, assertion, algorithm)) {
+        if (!verified(client, assertion, algorithm)) {
             throw refused();
         }
         // Last, after the signature: only the client itself can use up one of its jti values.
@@ -163,14 +185,14 @@ public final class PrivateKeyJwtClients implements AuthenticationConverter, Auth
         return new OAuth2ClientAuthenticationToken(client, ClientAuthenticationMethod.PRIVATE_KEY_JWT, presented.getCredentials());
     }
 
-    private boolean verified(String clientId, SignedJWT assertion, JWSAlgorithm algorithm) {
+    private boolean verified(RegisteredClient client, SignedJWT assertion, JWSAlgorithm algorithm) {
         String kid = assertion.getHeader().getKeyID();
-        for (JWK key : keysOf(clientId)) {
+        for (JWK key : keysOf(client)) {
             if (kid != null && !kid.equals(key.getKeyID())) {
                 continue;
             }
             try {
-                JWSVerifier verifier = verifier(key, algorithm);
+                JWSVerifier verifier = verifiers.get(new KeyUse(key, algorithm), PrivateKeyJwtClients::verifier);
                 if (verifier != null && assertion.verify(verifier)) {
                     return true;
                 }
@@ -179,6 +201,17 @@ public final class PrivateKeyJwtClients implements AuthenticationConverter, Auth
             }
         }
         return false;
+    }
+
+    /** A key with the algorithm an assertion names: verifiers are made once per pair (key conversion is not free). */
+    private record KeyUse(JWK key, JWSAlgorithm algorithm) {}
+
+    private static JWSVerifier verifier(KeyUse use) {
+        try {
+            return verifier(use.key(), use.algorithm());
+        } catch (JOSEException unusable) {
+            return null;
+        }
     }
 
     /** A verifier for a key that meets the floor for this algorithm, else null. */
@@ -216,48 +249,25 @@ public final class PrivateKeyJwtClients implements AuthenticationConverter, Auth
         return Optional.empty();
     }
 
-    private List<JWK> keysOf(String clientId) {
-        Optional<String[]> row = jdbc.sql("select jwks, jwks_url from iam.service_client where client_id = ? and not disabled")
-                .param(clientId)
-                .query((rs, n) -> new String[] {rs.getString(1), rs.getString(2)})
-                .optional();
-        if (row.isEmpty()) {
-            return List.of();
+    /**
+     * The client's keys, from the registered client (one lookup per token request: the registry's
+     * row carries the JWKS or its URL). A registered JWKS is parsed once per distinct document.
+     */
+    private List<JWK> keysOf(RegisteredClient client) {
+        String jwks = client.getClientSettings().getSetting(ServiceClientRegistry.JWKS);
+        String jwksUrl = client.getClientSettings().getSetting(ServiceClientRegistry.JWKS_URL);
+        if (jwks != null) {
+            return parsed.get(jwks, PrivateKeyJwtClients::parse);
         }
-        try {
-            if (row.get()[0] != null) {
-                return JWKSet.parse(row.get()[0]).getKeys();
-            }
-            if (row.get()[1] != null) {
-                return fetch(row.get()[1]).getKeys();
-            }
-        } catch (ParseException | IOException unusable) {
-            return List.of();
-        }
-        return List.of();
+        return jwksUrl != null ? fetcher.keys(jwksUrl) : List.of();
     }
 
-    private JWKSet fetch(String url) throws IOException, ParseException {
-        JWKSet cached = fetched.getIfPresent(url);
-        if (cached != null) {
-            return cached;
+    private static List<JWK> parse(String jwks) {
+        try {
+            return List.copyOf(JWKSet.parse(jwks).getKeys());
+        } catch (ParseException unusable) {
+            return List.of();
         }
-        if (!"https".equals(URI.create(url).getScheme())) {
-            return new JWKSet();
-        }
-        // Short timeouts and a small size limit: a slow or huge key set cannot hold a token request.
-        String body = new DefaultResourceRetriever(2_000, 2_000, 64 * 1024).retrieveResource(URI.create(url).toURL())
-                .getContent();
-        JWKSet keys = JWKSet.parse(body);
-        List<JWK> kept = new ArrayList<>();
-        for (JWK key : keys.getKeys()) {
-            if (floorProblem(new JWKSet(key)).isEmpty()) {
-                kept.add(key);
-            }
-        }
-        JWKSet usable = new JWKSet(kept);
-        fetched.put(url, usable);
-        return usable;
     }
 
     /** Records the jti; false if this client used it before (on any node). Prunes expired rows. */

@@ -121,10 +121,10 @@ class SecurityConfiguration {
             JwtDecoder jwtDecoder, RevokedTokens revokedTokens, SessionEndings sessionEndings, LoginThrottle throttle,
             health.carapace.access.ClientAddress clientAddress, LiveAccessTokens liveTokens, SignInSettings settings,
             RegisteredClientRepository clients, DataSource dataSource, Clock clock,
-            health.carapace.platform.web.PublicBaseUrl baseUrl) throws Exception {
+            health.carapace.platform.web.PublicBaseUrl baseUrl, JwksFetcher jwksFetcher) throws Exception {
         OAuth2AuthorizationServerConfigurer authorizationServer = new OAuth2AuthorizationServerConfigurer();
         PrivateKeyJwtClients assertions = new PrivateKeyJwtClients(clients, dataSource, clock,
-                () -> baseUrl.value() + "/oauth2/token");
+                () -> baseUrl.value() + "/oauth2/token", jwksFetcher, clientAddress);
         TokenRequests tokens = new TokenRequests(audit);
         http.securityMatcher(authorizationServer.getEndpointsMatcher())
                 .with(authorizationServer, server -> server
@@ -167,6 +167,15 @@ class SecurityConfiguration {
         // People sign in through the authorization endpoint (code + PKCE, password and TOTP): ADR 0007.
         signIn.configure(authorizationServer, http);
         return http.build();
+    }
+
+    /** JWKS URLs of backend clients: public addresses only, loopback in start-dev and tests (JwksReadiness). */
+    @Bean
+    JwksFetcher jwksFetcher(@Value("${" + JwksReadiness.ALLOW_LOOPBACK + ":false}") boolean loopbackAllowed,
+            @Value("${" + JwksReadiness.TRUST_STORE + ":}") String trustStore,
+            @Value("${" + JwksReadiness.TRUST_STORE_PASSWORD + ":}") String trustStorePassword) {
+        return new JwksFetcher(loopbackAllowed, JwksFetcher.trusting(trustStore, trustStorePassword),
+                java.net.InetAddress::getAllByName);
     }
 
     @Bean

@@ -19,6 +19,10 @@ import org.springframework.security.oauth2.server.authorization.settings.TokenSe
  */
 final class ServiceClientRegistry implements RegisteredClientRepository {
 
+    /** Client settings of a backend client: its registered JWKS document or its JWKS URL (one of the two). */
+    static final String JWKS = "carapace.jwks";
+    static final String JWKS_URL = "carapace.jwks-url";
+
     private final JdbcClient jdbc;
     private final Duration accessTokenTtl;
     private final Duration idleTimeout;
@@ -100,7 +104,7 @@ final class ServiceClientRegistry implements RegisteredClientRepository {
      * (SMART {@code system/} scopes) can only narrow that ({@link SmartClientCredentials}).
      */
     private RegisteredClient serviceClient(String clientId) {
-        return jdbc.sql("select client_id, secret_hash, scopes, jwks is not null or jwks_url is not null"
+        return jdbc.sql("select client_id, secret_hash, scopes, jwks is not null or jwks_url is not null, jwks, jwks_url"
                         + " from iam.service_client where client_id = ? and not disabled")
                 .param(clientId)
                 .query((rs, n) -> {
@@ -119,7 +123,16 @@ final class ServiceClientRegistry implements RegisteredClientRepository {
                                 .accessTokenTimeToLive(accessTokenTtl)
                                 .build());
                     if (rs.getBoolean(4)) {
-                        client.clientAuthenticationMethod(ClientAuthenticationMethod.PRIVATE_KEY_JWT);
+                        // The keys travel with the client: the assertion check needs no second lookup.
+                        ClientSettings.Builder settings = ClientSettings.builder();
+                        if (rs.getString(5) != null) {
+                            settings.setting(JWKS, rs.getString(5));
+                        }
+                        if (rs.getString(6) != null) {
+                            settings.setting(JWKS_URL, rs.getString(6));
+                        }
+                        client.clientAuthenticationMethod(ClientAuthenticationMethod.PRIVATE_KEY_JWT)
+                                .clientSettings(settings.build());
                     } else {
                         client.clientSecret(rs.getString(2))
                                 .clientAuthenticationMethod(ClientAuthenticationMethod.CLIENT_SECRET_BASIC)

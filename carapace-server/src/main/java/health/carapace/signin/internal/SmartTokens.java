@@ -56,9 +56,13 @@ final class SmartTokens {
             if (!(context.getPrincipal() instanceof HumanLogin login)) {
                 throw new OAuth2AuthenticationException(new OAuth2Error(OAuth2ErrorCodes.INVALID_GRANT));
             }
-            // No token for a SMART app without the person's consent to exactly this request.
+            // No token for a SMART app without the person's consent to exactly this request (F8).
             Optional<SmartGrant> grant = login.grant();
-            if (grant.isEmpty() || !grant.get().answers(client.getClientId(), context.getAuthorizedScopes())) {
+            var authorizationRequest = context.getAuthorization() == null ? null : context.getAuthorization()
+                    .<org.springframework.security.oauth2.core.endpoint.OAuth2AuthorizationRequest>getAttribute(
+                            org.springframework.security.oauth2.core.endpoint.OAuth2AuthorizationRequest.class.getName());
+            if (grant.isEmpty() || authorizationRequest == null || !grant.get().answers(client.getClientId(),
+                    context.getAuthorizedScopes(), SmartGrant.Request.of(authorizationRequest))) {
                 throw new OAuth2AuthenticationException(new OAuth2Error(OAuth2ErrorCodes.INVALID_GRANT));
             }
             if (OAuth2TokenType.ACCESS_TOKEN.equals(context.getTokenType())) {

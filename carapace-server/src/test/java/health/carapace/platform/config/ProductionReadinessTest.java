@@ -76,6 +76,17 @@ class ProductionReadinessTest {
     }
 
     @Test
+    void productionRefusesJwksUrlsOnThisMachineWhichStartDevAllows() {
+        assertThat(ProductionReadiness.problems(complete().withProperty("carapace.smart.jwks-allow-loopback", "true")))
+                .anyMatch(p -> p.contains("carapace.smart.jwks-allow-loopback is for start-dev only"));
+        assertThat(ProductionReadiness.problems(complete().withProperty("carapace.smart.jwks-allow-loopback", "yes")))
+                .anyMatch(p -> p.contains("carapace.smart.jwks-allow-loopback must be true or false"));
+        assertThat(ProductionReadiness.problems(complete().withProperty("carapace.mode", "dev")
+                .withProperty("carapace.smart.jwks-allow-loopback", "true")))
+                .noneMatch(p -> p.contains("jwks"));
+    }
+
+    @Test
     void aCompleteProductionConfigurationPasses() {
         assertThat(ProductionReadiness.problems(complete())).isEmpty();
     }

@@ -1,0 +1,10 @@
+package health.carapace.disposal;
+
+import health.carapace.records.Compartment;
+
+/**
+ * A patient's shredding was approved: published inside the approval's transaction (the one that
+ * writes the tombstone), so a listener's work commits or rolls back with it. Modules that keep
+ * copies of records elsewhere (Bulk Data export files) destroy them here.
+ */
+public record PatientShredded(Compartment patient) {}

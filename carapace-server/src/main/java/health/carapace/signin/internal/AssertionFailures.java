@@ -1,0 +1,82 @@
+package health.carapace.signin.internal;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.stream.Stream;
+
+/**
+ * Backs off client assertions ({@code private_key_jwt}) that keep failing, per client id from one
+ * address and per address over all client ids: after {@link #FREE_FAILURES} failures the next
+ * attempt waits {@link #FIRST_WAIT}, doubling with each further failure up to {@link #MAX_WAIT}; a
+ * success clears the client's count from that address. A throttled attempt is refused before any
+ * key is looked up or fetched, so a flood of bad assertions costs no JWKS fetch and no signature
+ * check. A stranger failing under a client's id elsewhere does not hold the client's own address off.
+ *
+ * <p>Unlike the client-secret throttle ({@link LoginThrottle}), the counts live in this node's
+ * memory: an assertion cannot be guessed (it needs the client's private key), so this throttle
+ * bounds cost, not guessing, and a success must cost no database round trip (token issuance for
+ * backend services is a hot path: docs/BENCHMARKS.md). Each node counts on its own (ADR 0026).
+ */
+final class AssertionFailures {
+
+    static final int FREE_FAILURES = 5;
+    /** Over all client ids from one address: a scanner trying many ids. */
+    static final int FREE_FAILURES_PER_ADDRESS = 100;
+    static final Duration FIRST_WAIT = Duration.ofSeconds(1);
+    static final Duration MAX_WAIT = Duration.ofMinutes(5);
+
+    private record Count(int failures, Instant last) {}
+
+    private final Clock clock;
+    private final Cache<String, Count> counts = Caffeine.newBuilder().maximumSize(100_000)
+            .expireAfterWrite(MAX_WAIT.multipliedBy(2)).build();
+
+    AssertionFailures(Clock clock) {
+        this.clock = clock;
+    }
+
+    /** How long this client id from this address must wait before its next assertion is looked at. */
+    Duration wait(String clientId, String address) {
+        Instant now = clock.instant();
+        return Stream.of(wait(clientKey(clientId, address), FREE_FAILURES, now),
+                wait(addressKey(address), FREE_FAILURES_PER_ADDRESS, now)).max(Duration::compareTo).orElseThrow();
+    }
+
+    void failed(String clientId, String address) {
+        Instant now = clock.instant();
+        for (String key : new String[] {clientKey(clientId, address), addressKey(address)}) {
+            counts.asMap().merge(key, new Count(1, now), (old, one) -> new Count(old.failures() + 1, now));
+        }
+    }
+
+    void succeeded(String clientId, String address) {
+        // The address's count is left to decay: a scanner's one good client must not clear it.
+        if (!counts.asMap().isEmpty()) {
+            counts.invalidate(clientKey(clientId, address));
+        }
+    }
+
+    private Duration wait(String key, int free, Instant now) {
+        Count count = counts.getIfPresent(key);
+        if (count == null || count.failures() < free) {
+            return Duration.ZERO;
+        }
+        int doublings = Math.min(count.failures() - free, 20);
+        Duration wait = FIRST_WAIT.multipliedBy(1L << doublings);
+        wait = wait.compareTo(MAX_WAIT) > 0 ? MAX_WAIT : wait;
+        Duration left = Duration.between(now, count.last().plus(wait));
+        return left.isNegative() ? Duration.ZERO : left;
+    }
+
+    private static String clientKey(String clientId, String address) {
+        // The id is the assertion's unverified iss: bounded, so a flood of long ones costs no memory.
+        return "c " + address + " " + (clientId.length() <= 100 ? clientId : "(too long)");
+    }
+
+    private static String addressKey(String address) {
+        return "a " + address;
+    }
+}
