@@ -21,6 +21,29 @@ public interface RecordExport {
     record Exported(String type, Compartment patient, byte[] json) {}
 
     /**
+     * What a Group-level export finds for a group id: the group's members, or why there are none
+     * to export. A group the caller may not read is refused before it is looked up, so the answer
+     * never confirms that it exists.
+     */
+    sealed interface GroupLookup {
+        /** An enumerated group of patients ({@code actual}) and its active members in compartment order. */
+        record Found(boolean actual, List<Compartment> members) implements GroupLookup {}
+
+        /** No current Group has this id. */
+        record Missing() implements GroupLookup {}
+
+        /** The caller may not read groups (the policy's reason code). */
+        record Refused(String reason) implements GroupLookup {}
+    }
+
+    /**
+     * The members of a Group as the caller may read it now (roles, then the app's scopes; a Group
+     * is in the shared compartment). Metadata decided first; the Group is decrypted only when the
+     * caller may read it. The caller audits the read.
+     */
+    GroupLookup group(Caller caller, InetAddress address, Instant at, java.util.UUID groupId);
+
+    /**
      * The patients, in a stable order, whose compartments hold at least one current record: the
      * candidates of a system-level export, {@code limit} at a time after {@code after} (null: from
      * the start). Metadata only; each is decided when exported.

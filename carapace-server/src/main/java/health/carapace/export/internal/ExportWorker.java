@@ -48,6 +48,7 @@ final class ExportWorker {
     private final ExportFiles files;
     private final Clock clock;
     private final Duration expiry;
+    private final GroupMembership groups;
     private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(runnable -> {
         Thread thread = new Thread(runnable, "bulk-export");
         thread.setDaemon(true);
@@ -56,7 +57,8 @@ final class ExportWorker {
     });
 
     ExportWorker(ExportJobs jobs, ExportKeys keys, RecordExport records, ServiceClients clients, ExportFiles files,
-            Clock clock, Duration expiry) {
+            Clock clock, Duration expiry, GroupMembership groups) {
+        this.groups = groups;
         this.jobs = jobs;
         this.keys = keys;
         this.records = records;
@@ -105,8 +107,17 @@ final class ExportWorker {
             files.deleteUncommitted(job.id(), job.part());
             Compartment cursor = job.cursorPatient() == null ? null : Compartment.parse(job.cursorPatient());
             int part = job.part();
+            // a Group's members as the client may read the Group now (after a restart too)
+            Optional<List<Compartment>> members = job.groupId() == null ? Optional.empty()
+                    : groups.members(caller.get(), address, clock.instant(), job.groupId());
+            if (job.groupId() != null && members.isEmpty()) {
+                jobs.fail(job.id());
+                return;
+            }
             while (true) {
-                List<Compartment> patients = records.patients(cursor, PATIENTS_PER_PART);
+                List<Compartment> patients = members.isPresent()
+                        ? GroupMembership.after(members.get(), cursor, PATIENTS_PER_PART)
+                        : records.patients(cursor, PATIENTS_PER_PART);
                 if (patients.isEmpty()) {
                     break;
                 }
@@ -133,6 +144,10 @@ final class ExportWorker {
         Instant since = job.since();
         try {
             for (Compartment patient : patients) {
+                if (job.groupId() != null && !groups.mayExport(caller, address, clock.instant(), patient, job.types(),
+                        job.groupId(), job.id().toString())) {
+                    continue;
+                }
                 records.export(caller, address, clock.instant(), patient, new java.util.HashSet<>(job.types()), since,
                         job.id().toString(), exported -> {
                             try {

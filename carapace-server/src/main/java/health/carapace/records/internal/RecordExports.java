@@ -63,6 +63,32 @@ class RecordExports implements RecordExport {
     }
 
     @Override
+    public GroupLookup group(Caller caller, InetAddress address, Instant at, UUID groupId) {
+        var decision = access.decide(caller, Interaction.READ, "Group", null, RecordCipher.SHARED_COMPARTMENT, address, at);
+        if (!decision.allowed()) {
+            return new GroupLookup.Refused(decision.reason());
+        }
+        List<Stored> rows = jdbc.sql("""
+                select r.resource_type, r.resource_id, r.current_version, v.compartment, v.ciphertext, null
+                from phi.resource r join phi.resource_version v
+                  on v.resource_type = r.resource_type and v.resource_id = r.resource_id and v.version = r.current_version
+                where r.resource_type = 'Group' and r.resource_id = ? and not r.deleted""")
+                .param(groupId)
+                .query((rs, n) -> new Stored(rs.getString(1), rs.getObject(2, UUID.class), rs.getLong(3),
+                        rs.getString(4), rs.getBytes(5), null))
+                .list();
+        if (rows.isEmpty()) {
+            return new GroupLookup.Missing();
+        }
+        Stored row = rows.get(0);
+        StoredJson stored = StoredJson.unframe(cipher.decrypt(row.compartment(), row.ciphertext(),
+                RecordStore.associatedData(row.type(), row.id(), row.version(), row.compartment())));
+        var group = (org.hl7.fhir.r4.model.Group) fhir.newJsonParser()
+                .parseResource(new String(stored.json(), StandardCharsets.UTF_8));
+        return new GroupLookup.Found(group.getActual(), PatientGroups.activeMembers(group));
+    }
+
+    @Override
     public int export(Caller caller, InetAddress address, Instant at, Compartment patient, Set<String> types,
             Instant since, String jobReference, Consumer<Exported> sink) {
         String compartment = patient.toString();
