@@ -144,17 +144,12 @@ final class ExportEndpoints extends OncePerRequestFilter {
         }
         Map<String, String[]> parameters = request.getParameterMap();
         for (var entry : parameters.entrySet()) {
-            if (!PARAMETERS.contains(entry.getKey()) || entry.getValue().length != 1) {
+            if (!PARAMETERS.contains(entry.getKey())
+                    || (entry.getValue().length != 1 && !entry.getKey().equals("_typeFilter"))) {
                 OperationOutcomes.write(response, 400, IssueType.NOTSUPPORTED,
-                        "Supported parameters, once each: _outputFormat, _type, _since");
+                        "Supported parameters: _outputFormat, _type, _since (once each) and _typeFilter");
                 return;
             }
-        }
-        if (parameters.containsKey("_typeFilter")) {
-            // A search over record contents: the contents are ciphertext until decided and decrypted.
-            OperationOutcomes.write(response, 400, IssueType.NOTSUPPORTED,
-                    "_typeFilter cannot be served: record contents are encrypted; use _type and _since");
-            return;
         }
         String format = request.getParameter("_outputFormat");
         if (format != null && !FORMATS.contains(format)) {
@@ -184,6 +179,23 @@ final class ExportEndpoints extends OncePerRequestFilter {
         }
         // decided now, like every later poll: a client that may read none of the types gets no job
         List<String> requested = types.isEmpty() ? List.copyOf(exportableTypes) : types;
+        List<RecordExport.TypeFilter> filters = List.of();
+        if (parameters.containsKey("_typeFilter")) {
+            // the search's own criteria, or refused now (ADR 0027); no message repeats a value
+            try {
+                filters = TypeFilters.parse(parameters.get("_typeFilter"), requested);
+            } catch (TypeFilters.Refused refused) {
+                OperationOutcomes.write(response, 400, IssueType.NOTSUPPORTED, refused.getMessage());
+                return;
+            }
+            for (RecordExport.TypeFilter filter : filters) {
+                Optional<String> refusal = records.refusal(filter);
+                if (refusal.isPresent()) {
+                    OperationOutcomes.write(response, 400, IssueType.NOTSUPPORTED, refusal.get());
+                    return;
+                }
+            }
+        }
         if (!allowedNow(request, response, caller, requested, request.getRequestURI())) {
             return;
         }
@@ -205,15 +217,17 @@ final class ExportEndpoints extends OncePerRequestFilter {
         }
         UUID id = UUID.randomUUID();
         byte[] wrapped;
+        byte[] sealedFilters;
         try {
             wrapped = keys.newWrappedKey(id);
+            sealedFilters = TypeFilters.seal(keys.open(id, wrapped), id, filters);
         } catch (java.security.GeneralSecurityException e) {
             OperationOutcomes.write(response, 503, IssueType.TRANSIENT, "The export key could not be made; try again later");
             return;
         }
         List<String> appScope = caller.appScope().narrows() ? List.copyOf(caller.appScope().spelled()) : null;
-        jobs.create(id, caller.principal(), appScope, addresses.resolve(request).getHostAddress(), level, group, types, since,
-                baseUrl.value() + request.getRequestURI(), wrapped, keys.kekId(), clock.instant());
+        jobs.create(id, caller.principal(), appScope, addresses.resolve(request).getHostAddress(), level, group, types,
+                since, sealedFilters, baseUrl.value() + request.getRequestURI(), wrapped, keys.kekId(), clock.instant());
         try {
             List<AuditEvent> events = new ArrayList<>(groupRead);
             events.add(new AuditEvent(UUID.randomUUID(), clock.instant(), caller.principal(),

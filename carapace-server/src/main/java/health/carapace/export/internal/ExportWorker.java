@@ -103,6 +103,8 @@ final class ExportWorker {
                 return;
             }
             StreamingAead aead = keys.open(job.id(), job.wrappedKey());
+            List<health.carapace.records.RecordExport.TypeFilter> filters = TypeFilters.open(aead, job.id(),
+                    job.sealedTypeFilters());
             InetAddress address = com.google.common.net.InetAddresses.forString(job.clientAddress());
             files.deleteUncommitted(job.id(), job.part());
             Compartment cursor = job.cursorPatient() == null ? null : Compartment.parse(job.cursorPatient());
@@ -122,7 +124,7 @@ final class ExportWorker {
                     break;
                 }
                 part++;
-                List<ExportJobs.OutputFile> written = writePart(job, caller.get(), address, aead, part, patients);
+                List<ExportJobs.OutputFile> written = writePart(job, caller.get(), address, aead, part, patients, filters);
                 cursor = patients.get(patients.size() - 1);
                 if (!jobs.commitPart(job.id(), part, cursor.toString(), patients.size(), written, clock.instant())) {
                     files.deleteAll(job.id()); // cancelled meanwhile: its key is already gone
@@ -138,7 +140,8 @@ final class ExportWorker {
 
     /** One part: every patient's decided records, into one encrypted NDJSON file per type. */
     private List<ExportJobs.OutputFile> writePart(ExportJobs.Job job, Caller caller, InetAddress address,
-            StreamingAead aead, int part, List<Compartment> patients) throws Exception {
+            StreamingAead aead, int part, List<Compartment> patients,
+            List<health.carapace.records.RecordExport.TypeFilter> filters) throws Exception {
         Map<String, OutputStream> streams = new LinkedHashMap<>();
         Map<String, Integer> counts = new LinkedHashMap<>();
         Instant since = job.since();
@@ -149,7 +152,7 @@ final class ExportWorker {
                     continue;
                 }
                 records.export(caller, address, clock.instant(), patient, new java.util.HashSet<>(job.types()), since,
-                        job.id().toString(), exported -> {
+                        filters, job.id().toString(), exported -> {
                             try {
                                 OutputStream out = streams.get(exported.type());
                                 if (out == null) {
