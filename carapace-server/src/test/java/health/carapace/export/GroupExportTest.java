@@ -277,4 +277,25 @@ class GroupExportTest extends IntegrationTest {
         assertThat(db.sql("select count(*) from phi.resource where resource_type = 'Group'").query(Long.class).single())
                 .isEqualTo(groupsBefore);
     }
+
+    /** As an outsider sends them: no token, another method, an encoded operation name, another client's group job. */
+    @Test
+    void groupExportRoutesRefuseOutsidersAndOddSpellings() throws Exception {
+        JdbcClient db = JdbcClient.create(dataSource);
+        long before = db.sql("select count(*) from export.job").query(Long.class).single();
+        String path = fhirBase() + "/Group/" + groupId + "/$export";
+        HttpResponse<String> anonymous = sendWithoutToken(HttpRequest.newBuilder(java.net.URI.create(path))
+                .header("Prefer", "respond-async").GET());
+        assertThat(anonymous.statusCode()).isEqualTo(401);
+        assertThat(anonymous.body()).doesNotContain(memberA);
+        String token = backendToken("system/*.rs");
+        HttpResponse<String> posted = sendWithoutToken(HttpRequest.newBuilder(java.net.URI.create(path))
+                .header("Authorization", "Bearer " + token).header("Prefer", "respond-async")
+                .POST(HttpRequest.BodyPublishers.noBody()));
+        assertThat(posted.statusCode()).isEqualTo(405);
+        HttpResponse<String> encoded = get(fhirBase() + "/Group/" + groupId + "/%24export", token, "Prefer", "respond-async");
+        assertThat(encoded.statusCode()).as(encoded.body()).isBetween(400, 499);
+        assertThat(encoded.body()).doesNotContain(memberA).doesNotContain(canary);
+        assertThat(db.sql("select count(*) from export.job").query(Long.class).single()).isEqualTo(before);
+    }
 }
