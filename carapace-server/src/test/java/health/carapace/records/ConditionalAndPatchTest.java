@@ -91,12 +91,12 @@ class ConditionalAndPatchTest extends IntegrationTest {
             assertThat(response.body()).doesNotContain("zqsecret");
         }
         assertThat(read(token(), patient).getMeta().getVersionId()).isEqualTo("1");
-        // FHIRPath Patch is named as not supported
-        HttpResponse<String> fhirPath = send(token(), HttpRequest.newBuilder(uri("/fhir/Patient/" + patient))
-                .header("Content-Type", "application/fhir+json")
-                .method("PATCH", HttpRequest.BodyPublishers.ofString("{\"resourceType\":\"Parameters\"}")));
-        assertThat(fhirPath.statusCode()).isEqualTo(415);
-        assertThat(Refusals.outcomeOf(fhirPath).getIssueFirstRep().getDiagnostics()).contains("JSON Patch");
+        // XML Patch is named as not supported (FHIRPath Patch is served: FhirPathPatchTest)
+        HttpResponse<String> xmlPatch = send(token(), HttpRequest.newBuilder(uri("/fhir/Patient/" + patient))
+                .header("Content-Type", "application/xml-patch+xml")
+                .method("PATCH", HttpRequest.BodyPublishers.ofString("<diff/>")));
+        assertThat(xmlPatch.statusCode()).isEqualTo(415);
+        assertThat(Refusals.outcomeOf(xmlPatch).getIssueFirstRep().getDiagnostics()).contains("JSON Patch");
         assertThat(patch(token(), "Patient/" + java.util.UUID.randomUUID(), null,
                 "[{\"op\":\"add\",\"path\":\"/gender\",\"value\":\"other\"}]").statusCode()).isEqualTo(404);
     }

@@ -97,6 +97,49 @@ class ReferencesAndParseErrorsTest extends IntegrationTest {
         assertThat(invalid.body()).doesNotContain("zq-13-45");
     }
 
+    /** Issue 17: the unknown element is named by its schema path, in JSON and XML, never with a value or a data key. */
+    @Test
+    void anUnknownElementOrInvalidValueIsNamedByItsSchemaPathInJsonAndXml() {
+        String canary = "zqcanary" + Fakes.digits(9);
+        assertNamed(post("Patient", "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"x\",\"foo\":\"" + canary
+                + "\"}]}"), "Patient.name", canary);
+        // a name FHIR defines elsewhere is schema, so it is named; a key that is not may be data, so it is not
+        assertNamed(post("Patient", "{\"resourceType\":\"Patient\",\"status\":\"" + canary + "\"}"), "Patient.status", canary);
+        assertNamed(post("Patient", "{\"resourceType\":\"Patient\",\"contact\":[{\"name\":{\"" + canary + "\":1}}]}"),
+                "Patient.contact.name", canary);
+        assertNamed(postXml("Patient", "<Patient xmlns=\"http://hl7.org/fhir\"><name><family value=\"x\"/><"
+                + canary + " value=\"" + canary + "\"/></name></Patient>"), "Patient.name", canary);
+        assertNamed(postXml("Patient", "<Patient xmlns=\"http://hl7.org/fhir\"><active value=\"true\"/><foo value=\""
+                + canary + "\"/></Patient>"), "Patient", canary);
+        // an invalid value of a known element: the element's path, never the value
+        assertNamed(post("Patient", "{\"resourceType\":\"Patient\",\"birthDate\":\"" + canary + "\"}"),
+                "Patient.birthDate", canary);
+        assertNamed(postXml("Patient", "<Patient xmlns=\"http://hl7.org/fhir\"><birthDate value=\"" + canary
+                + "\"/></Patient>"), "Patient.birthDate", canary);
+        // inside a transaction, the path goes through the entry to the resource
+        assertNamed(send(HttpRequest.newBuilder(uri("/fhir")).header("Content-Type", "application/fhir+json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"resourceType\":\"Bundle\",\"type\":\"transaction\","
+                        + "\"entry\":[{\"resource\":{\"resourceType\":\"Patient\",\"name\":[{\"foo\":\"" + canary
+                        + "\"}]},\"request\":{\"method\":\"POST\",\"url\":\"Patient\"}}]}"))),
+                "Bundle.entry.resource.ofType(Patient).name", canary);
+        assertThat(count("Patient?family=" + canary)).isZero();
+    }
+
+    private void assertNamed(HttpResponse<String> response, String path, String canary) {
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
+        OperationOutcome outcome = Refusals.outcomeOf(response);
+        assertThat(outcome.getIssueFirstRep().getCode()).isEqualTo(OperationOutcome.IssueType.STRUCTURE);
+        assertThat(outcome.getIssueFirstRep().getExpression()).extracting(e -> e.getValue()).as(response.body())
+                .containsExactly(path);
+        assertThat(outcome.getIssueFirstRep().getDiagnostics()).contains(path);
+        assertThat(response.body()).doesNotContain(canary).doesNotContain(canary.substring(8));
+    }
+
+    private HttpResponse<String> postXml(String type, String xml) {
+        return send(HttpRequest.newBuilder(uri("/fhir/" + type)).header("Content-Type", "application/fhir+xml")
+                .header("Accept", "application/fhir+json").POST(HttpRequest.BodyPublishers.ofString(xml)));
+    }
+
     private void assertMissing(HttpResponse<String> response, String id, String element) {
         assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
         OperationOutcome outcome = Refusals.outcomeOf(response);

@@ -19,7 +19,7 @@ import org.hl7.fhir.r4.model.Enumerations.SearchParamType;
 /**
  * {@code GET /fhir/metadata}, built from the same tables that drive the server (served types,
  * search parameters, includes, operations), and saying plainly what is not supported
- * (update-as-create, conditional read, FHIRPath Patch). {@code CapabilityStatementIsWhatIsServedTest}
+ * (update-as-create, conditional read). {@code CapabilityStatementIsWhatIsServedTest}
  * exercises every line of it.
  */
 public final class CapabilityStatementProvider {
@@ -74,7 +74,8 @@ public final class CapabilityStatementProvider {
         cs.getImplementation().setDescription("Carapace FHIR R4 server: encrypted at rest, bearer-token access")
                 .setUrl(request.getRequestURL().toString().replaceAll("/metadata$", ""));
         cs.addFormat("application/fhir+json").addFormat("application/fhir+xml").addFormat("json").addFormat("xml");
-        cs.addPatchFormat("application/json-patch+json");
+        cs.addPatchFormat("application/json-patch+json").addPatchFormat("application/fhir+json")
+                .addPatchFormat("application/fhir+xml");
         CapabilityStatementRestComponent rest = cs.addRest().setMode(RestfulCapabilityMode.SERVER);
         // CORS answers go to registered SMART app origins only (ADR 0027)
         rest.getSecurity().setCors(true)
@@ -107,7 +108,7 @@ public final class CapabilityStatementProvider {
                     .setConditionalUpdate(true)
                     .setConditionalDelete(CapabilityStatement.ConditionalDeleteStatus.SINGLE)
                     .setDocumentation("Conditional create, update and delete take criteria served from blind indexes or "
-                            + "metadata, resolved in the caller's scope. PATCH takes JSON Patch. _sort takes _lastUpdated, "
+                            + "metadata, resolved in the caller's scope. PATCH takes JSON Patch and FHIRPath Patch (element paths only). _sort takes _lastUpdated, "
                             + "_id and the string, date and code parameters below (encrypted values are ordered after "
                             + "decryption, within the bounded candidate set).");
             for (Param param : SearchCatalog.COMMON) {

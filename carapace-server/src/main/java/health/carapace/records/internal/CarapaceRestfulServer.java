@@ -26,6 +26,13 @@ final class CarapaceRestfulServer extends RestfulServer {
     /** A request no method serves is decided and answered by {@link UnsupportedInteractions}, not HAPI's 400. */
     @Override
     public BaseMethodBinding determineResourceMethod(RequestDetails request, String path) {
+        // A method the path does not take is a 405 before HAPI picks a handler that would misread
+        // it (POST Type/id reached the create handler and failed as a malformed create).
+        String method = request.getRequestType() == null ? "" : request.getRequestType().name();
+        if (UnsupportedInteractions.CHECKED_METHODS.contains(method)
+                && UnsupportedInteractions.notAllowed(method, request.getRequestPath())) {
+            throw unsupported.refuse(request);
+        }
         try {
             return super.determineResourceMethod(request, path);
         } catch (InvalidRequestException e) {

@@ -36,6 +36,26 @@ final class ErrorSanitiser {
             parse = NamedParseErrors.behind(error.getMessage()).orElse(null);
         }
         if (parse != null) {
+            if (parse.expression() == null && parse.getMessage().startsWith(NamedParseErrors.UNKNOWN_ELEMENT)
+                    && request != null) {
+                // HAPI gives no location for an unknown element: find it in the body by schema path
+                java.util.Optional<String> path = unknownElementPath(request);
+                if (path.isPresent()) {
+                    return SafeFhirException.structure(NamedParseErrors.UNKNOWN_ELEMENT + " in " + path.get()
+                            + ": the type does not define it (GET /fhir/metadata lists the served types; the FHIR R4 "
+                            + "specification defines their elements)", path.get());
+                }
+            }
+            if (parse.expression() != null && !parse.expression().contains(".") && request != null) {
+                // HAPI names only the element (birthDate): its path in the body, by schema
+                String element = parse.expression();
+                java.util.Optional<String> path = locating(() -> body(request).flatMap(body -> UnknownElements.r4()
+                        .locateNamed(body.text(), body.xml(), element)));
+                if (path.isPresent()) {
+                    return SafeFhirException.structure(parse.getMessage().replace(" " + element, " " + path.get()),
+                            path.get());
+                }
+            }
             return SafeFhirException.structure(parse.getMessage(), parse.expression());
         }
         if (causeOfType(error, AuditUnavailableException.class) != null) {
@@ -62,6 +82,17 @@ final class ErrorSanitiser {
             log.error("A stored record failed authentication", integrity);
             return new SafeFhirException(500, IssueType.SECURITY,
                     "A stored record failed its integrity check and was not returned");
+        }
+        java.util.regex.Matcher invalidValue = error == null || error.getMessage() == null ? null
+                : INVALID_VALUE.matcher(error.getMessage());
+        if (invalidValue != null && invalidValue.find() && request != null) {
+            // HAPI names the element whose value did not parse (never the value here): find its path
+            java.util.Optional<String> path = locating(() -> body(request).flatMap(body -> UnknownElements.r4()
+                    .locateNamed(body.text(), body.xml(), invalidValue.group(1))));
+            if (path.isPresent()) {
+                return SafeFhirException.structure("Invalid value in " + path.get()
+                        + " (not valid for the element's type)", path.get());
+            }
         }
         if (boundParameterRefused(error)) {
             // a parameter HAPI binds itself (_since, _count of an operation) that does not parse: the client's error
@@ -128,5 +159,39 @@ final class ErrorSanitiser {
             }
         }
         return null;
+    }
+
+    /** HAPI's words for a value that did not parse; the element name is one its parser matched. */
+    private static final java.util.regex.Pattern INVALID_VALUE =
+            java.util.regex.Pattern.compile("\\[element=\"([a-z][A-Za-z0-9]{0,63})\"\\] Invalid attribute value");
+
+    private record Body(String text, boolean xml) {}
+
+    private static java.util.Optional<Body> body(RequestDetails request) {
+        String method = request.getRequestType() == null ? "" : request.getRequestType().name();
+        if (!method.equals("POST") && !method.equals("PUT")) {
+            return java.util.Optional.empty();
+        }
+        byte[] body = request.loadRequestContents();
+        if (body == null || body.length == 0) {
+            return java.util.Optional.empty();
+        }
+        boolean xml = ca.uhn.fhir.rest.server.RestfulServerUtils.determineRequestEncodingNoDefault(request)
+                == ca.uhn.fhir.rest.api.EncodingEnum.XML;
+        return java.util.Optional.of(new Body(new String(body, java.nio.charset.StandardCharsets.UTF_8), xml));
+    }
+
+    private static java.util.Optional<String> unknownElementPath(RequestDetails request) {
+        return locating(() -> body(request).flatMap(body -> UnknownElements.r4().locate(body.text(), body.xml())));
+    }
+
+    /** A path found, or none: finding it must never turn a 400 into a 500. */
+    private static java.util.Optional<String> locating(java.util.function.Supplier<java.util.Optional<String>> finder) {
+        try {
+            return finder.get();
+        } catch (RuntimeException | LinkageError e) {
+            log.warn("The path of a refused element could not be found ({})", e.getClass().getSimpleName());
+            return java.util.Optional.empty();
+        }
     }
 }

@@ -61,8 +61,13 @@ final class InstanceOperations {
     public Parameters invoke(@IdParam IIdType id, RequestDetails request) {
         String type = request.getResourceName();
         InstanceOperation operation = type == null ? null : byKey.get(key(type, request.getOperation()));
-        if (operation == null || !"POST".equals(request.getRequestType().name())) {
+        if (operation == null) {
             throw unsupported.refuse(request);
+        }
+        if (!"POST".equals(request.getRequestType().name())) {
+            // decided first, like any request on the type, then the method is named as not allowed
+            unsupported.refuse(request);
+            throw UnsupportedInteractions.methodNotAllowed(request.getRequestType().name(), List.of("POST"));
         }
         UUID uuid = Ids.parse(id.getIdPart()).orElseThrow(SafeFhirException::notFound);
         // the record as a read loads it: one row, decided on its own compartment, then decrypted

@@ -16,6 +16,8 @@ import java.util.regex.Pattern;
  */
 final class NamedParseErrors extends StrictErrorHandler {
 
+    static final String UNKNOWN_ELEMENT = "Unknown element";
+
     private static final Pattern ELEMENT_NAME = Pattern.compile("[A-Za-z]{1,40}");
     /** A parent as HAPI names it: an element name or a dotted path of them. */
     private static final Pattern ELEMENT_PATH = Pattern.compile("[A-Za-z]{1,40}(\\.[A-Za-z]{1,40}){0,15}");
@@ -58,7 +60,7 @@ final class NamedParseErrors extends StrictErrorHandler {
         // The unknown name itself is never echoed: a key is input, and may be data (a canary test
         // found one). The parent, where the parser gives it, is schema.
         String parent = parent(location);
-        throw remembered(new Problem("Unknown element" + (parent == null ? "" : " in " + parent)
+        throw remembered(new Problem(UNKNOWN_ELEMENT + (parent == null ? "" : " in " + parent)
                 + ": the type does not define it (GET /fhir/metadata lists the served types; the FHIR R4 "
                 + "specification defines their elements)", parent));
     }

@@ -21,7 +21,8 @@ import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
 import org.hl7.fhir.r4.model.Resource;
 
 /**
- * FHIR PATCH with a JSON Patch (RFC 6902, Jakarta JSON Processing). The patch is decided as a
+ * FHIR PATCH with a JSON Patch (RFC 6902, Jakarta JSON Processing) or a FHIRPath Patch
+ * ({@link FhirPathPatch}, a Parameters resource in JSON or XML). The patch is decided as a
  * patch of the record's current version on its metadata before anything is decrypted (404, 403,
  * 410 and 412 as for an update), applied to the decrypted resource <em>as this caller would read
  * it</em> (SSNs masked for a caller without view:ssn, so neither {@code test} nor {@code copy} can
@@ -60,7 +61,7 @@ final class RecordPatch {
     /** The patched resource and the version it was computed from. */
     record Patched(Resource resource, long version) {}
 
-    Patched apply(String type, UUID id, String body, OptionalLong ifMatch) {
+    Patched apply(String type, UUID id, String body, OptionalLong ifMatch, ca.uhn.fhir.rest.api.PatchTypeEnum patchType) {
         String path = "/fhir/" + type + "/" + id;
         Optional<RecordStore.Loaded> loaded = store.load(type, id, null);
         if (loaded.isEmpty()) {
@@ -83,7 +84,9 @@ final class RecordPatch {
             throw new SafeFhirException(412, IssueType.CONFLICT, "Version conflict: If-Match names version "
                     + ifMatch.getAsLong() + " but the current version is " + row.version());
         }
-        JsonArray patch = operations(body);
+        // the document is checked before anything of the record is read: a malformed one is a 400
+        JsonArray jsonPatch = patchType == ca.uhn.fhir.rest.api.PatchTypeEnum.JSON_PATCH ? operations(body) : null;
+        FhirPathPatch fhirPathPatch = jsonPatch == null ? FhirPathPatch.of(type, parameters(body, patchType)) : null;
         try {
             // durable before the outcome depends on the content, outside the write's transaction:
             // a failed test rolls the write back, never this event
@@ -96,13 +99,23 @@ final class RecordPatch {
         if (!guard.maySeeSsn()) {
             SsnMasking.maskAll(fhir, current);
         }
-        JsonStructure target = Json.createReader(new StringReader(fhir.newJsonParser().encodeResourceToString(current)))
-                .read();
         JsonValue patched;
-        try {
-            patched = Json.createPatch(patch).apply(target);
-        } catch (RuntimeException e) {
-            throw notApplicable();
+        if (jsonPatch != null) {
+            JsonStructure target = Json.createReader(new StringReader(fhir.newJsonParser().encodeResourceToString(current)))
+                    .read();
+            try {
+                patched = Json.createPatch(jsonPatch).apply(target);
+            } catch (RuntimeException e) {
+                throw notApplicable();
+            }
+        } else {
+            try {
+                fhirPathPatch.applyTo(current);
+                patched = Json.createReader(new StringReader(fhir.newJsonParser().encodeResourceToString(current)))
+                        .read();
+            } catch (FhirPathPatch.NotApplicable | DataFormatException e) {
+                throw notApplicable();
+            }
         }
         if (!(patched instanceof JsonObject object)
                 || !type.equals(object.getString("resourceType", null))) {
@@ -117,6 +130,20 @@ final class RecordPatch {
             return new Patched(resource, row.version());
         } catch (DataFormatException e) {
             throw notApplicable();
+        }
+    }
+
+    /** A FHIRPath Patch body, a Parameters resource in JSON or XML, parsed strictly. */
+    private org.hl7.fhir.r4.model.Parameters parameters(String body, ca.uhn.fhir.rest.api.PatchTypeEnum patchType) {
+        var parser = patchType == ca.uhn.fhir.rest.api.PatchTypeEnum.FHIR_PATCH_XML ? fhir.newXmlParser()
+                : fhir.newJsonParser();
+        try {
+            return parser.parseResource(org.hl7.fhir.r4.model.Parameters.class, body == null ? "" : body);
+        } catch (RuntimeException e) {
+            // a NamedParseErrors refusal names schema only; any other parser message may echo the body
+            String named = NamedParseErrors.behind(e.getMessage()).map(problem -> ": " + problem.getMessage()).orElse("");
+            throw SafeFhirException.badRequest("The body is not a FHIRPath Patch (a Parameters resource of "
+                    + "operations)" + named);
         }
     }
 

@@ -134,8 +134,12 @@ class RecordSearch {
                     default -> {
                         Param param = catalog.get(name);
                         if (param == null) {
-                            throw SafeFhirException.badRequest("An unsupported search parameter was used for "
-                                    + type + "; GET /fhir/metadata lists the supported ones");
+                            // named only when the specification defines it: any other name is input
+                            throw new SafeFhirException(400, org.hl7.fhir.r4.model.OperationOutcome.IssueType.NOTSUPPORTED,
+                                    UnsupportedInteractions.knownSearchParameter(type, name)
+                                            .map(known -> "Search parameter " + known + " is not supported for " + type)
+                                            .orElse("An unknown search parameter was used for " + type)
+                                            + "; GET /fhir/metadata lists the supported ones");
                         }
                         criterion(type, param, modifier, alternatives, plan, ssnVisible);
                     }

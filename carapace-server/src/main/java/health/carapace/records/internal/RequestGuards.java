@@ -30,11 +30,12 @@ final class RequestGuards {
             // FHIR search by POST (Type/_search) sends its parameters as a form
             boolean formSearch = method.equals("POST") && request.getRequestURI().endsWith("/_search")
                     && bare.equals("application/x-www-form-urlencoded");
-            // PATCH takes a JSON Patch document (RecordPatch); its body is scanned like any other
+            // PATCH takes a JSON Patch document or a FHIRPath Patch (RecordPatch); its body is scanned like any other
             boolean jsonPatch = method.equals("PATCH") && bare.equals("application/json-patch+json");
             if (!FHIR_TYPES.contains(bare) && !formSearch && !jsonPatch) {
                 throw new SafeFhirException(415, IssueType.NOTSUPPORTED, method.equals("PATCH")
-                        ? "Unsupported content type: PATCH takes application/json-patch+json"
+                        ? "Unsupported content type: PATCH takes application/json-patch+json (JSON Patch) or "
+                                + "application/fhir+json or application/fhir+xml (FHIRPath Patch)"
                         : "Unsupported content type: send application/fhir+json or application/fhir+xml");
             }
             if (!utf8OrUnstated(contentType)) {

@@ -151,15 +151,18 @@ final class ResourceProvider implements IResourceProvider {
     }
 
     /**
-     * JSON Patch (RFC 6902), decided as a patch of the current version, applied to it as this
+     * JSON Patch (RFC 6902) or FHIRPath Patch, decided as a patch of the current version, applied to it as this
      * caller would read it, then stored through the update path ({@link RecordPatch}).
      */
     @ca.uhn.fhir.rest.annotation.Patch
     public MethodOutcome patch(@IdParam IdType id, ca.uhn.fhir.rest.api.PatchTypeEnum patchType,
             @ResourceParam String body, @ca.uhn.fhir.rest.annotation.ConditionalUrlParam String conditionalUrl) {
-        if (patchType != ca.uhn.fhir.rest.api.PatchTypeEnum.JSON_PATCH) {
+        if (patchType != ca.uhn.fhir.rest.api.PatchTypeEnum.JSON_PATCH
+                && patchType != ca.uhn.fhir.rest.api.PatchTypeEnum.FHIR_PATCH_JSON
+                && patchType != ca.uhn.fhir.rest.api.PatchTypeEnum.FHIR_PATCH_XML) {
             throw new SafeFhirException(415, org.hl7.fhir.r4.model.OperationOutcome.IssueType.NOTSUPPORTED,
-                    "Only JSON Patch (Content-Type application/json-patch+json) is supported; FHIRPath Patch is not");
+                    "PATCH takes a JSON Patch (application/json-patch+json) or a FHIRPath Patch (a Parameters resource "
+                            + "as application/fhir+json or application/fhir+xml); XML Patch is not supported");
         }
         RecordStore.Written updated = transactions.execute(status -> {
             UUID uuid;
@@ -173,7 +176,7 @@ final class ResourceProvider implements IResourceProvider {
             }
             java.util.OptionalLong ifMatch = id != null && id.hasVersionIdPart() ? versionOrConflict(id.getVersionIdPart())
                     : java.util.OptionalLong.empty();
-            RecordPatch.Patched patched = patches.apply(typeName, uuid, body, ifMatch);
+            RecordPatch.Patched patched = patches.apply(typeName, uuid, body, ifMatch, patchType);
             RecordStore.Written written = store.update(typeName, uuid, patched.resource(), patched.version());
             audit.changed(AuditAction.MODIFIED, typeName, uuid.toString(), java.util.Optional.ofNullable(written.patient()));
             return written;
