@@ -63,7 +63,7 @@ final class DevServerProcess implements AutoCloseable {
     /** Starts the server and waits until {@code /health} answers 200 (database attached, keys loaded). */
     void start() throws IOException, InterruptedException {
         starts++;
-        Path log = dataDir.resolve("server-" + starts + ".log");
+        Path log = dataDir.resolve("server-" + port + "-" + starts + ".log");
         Files.createDirectories(dataDir);
         List<String> command = java(List.of("start-dev", "--data-dir", dataDir.toString(), "--server.port=" + port));
         server = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();

@@ -43,7 +43,8 @@ public final class SignInBrowser {
     /** The tokens an app holds after the code exchange or a refresh. */
     public record Tokens(String accessToken, String refreshToken, long expiresIn) {}
 
-    public final String base;
+    /** Where the next request goes: a test of many nodes points it at another node or a balancer mid-flow. */
+    public String base;
     public final String redirectUri = "http://127.0.0.1:" + (40000 + RANDOM.nextInt(20000)) + "/callback";
     private final SSLContext tls;
     /** The server's clock: TOTP codes are for its steps (a movable one is moved, not waited for). */
@@ -275,9 +276,14 @@ public final class SignInBrowser {
                 .POST(HttpRequest.BodyPublishers.ofString(form(fields))));
     }
 
+    /** Sees every response, in order (a test of many nodes notes which node served each step). */
+    public java.util.function.Consumer<HttpResponse<String>> seen = response -> { };
+
     public HttpResponse<String> send(HttpRequest.Builder request) {
         try {
-            return client.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> response = client.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            seen.accept(response);
+            return response;
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         } catch (InterruptedException e) {

@@ -64,7 +64,7 @@ final class AccessTokenRevocation implements AuthenticationProvider {
         }
         if ("user".equals(jwt.getClaimAsString("kind"))) {
             sessionOf(jwt).ifPresent(session -> sessions.end(session, jwt.getSubject(),
-                    ExpiringAuthorizationService.Ending.REVOKED));
+                    StoredAuthorizations.Ending.REVOKED));
         }
         return new OAuth2TokenRevocationAuthenticationToken(new OAuth2AccessToken(OAuth2AccessToken.TokenType.BEARER,
                 jwt.getTokenValue(), jwt.getIssuedAt(), jwt.getExpiresAt()), client);

@@ -12,7 +12,7 @@ import org.springframework.security.oauth2.server.authorization.token.OAuth2Toke
 /**
  * Refresh tokens for sign-in apps: 256 random bits, living as long as the idle timeout, and never
  * past the session's end. Clients are registered with refresh-token reuse off, so each refresh
- * replaces the token (rotation); {@link ExpiringAuthorizationService} treats a replaced token that
+ * replaces the token (rotation); {@link StoredAuthorizations} treats a replaced token that
  * comes back as theft and ends the session.
  */
 final class RotatingRefreshTokens implements OAuth2TokenGenerator<OAuth2RefreshToken> {

@@ -27,13 +27,13 @@ final class SessionEndings {
         this.audit = audit;
     }
 
-    void end(UUID sessionId, String userName, ExpiringAuthorizationService.Ending why) {
+    void end(UUID sessionId, String userName, StoredAuthorizations.Ending why) {
         if (sessions.revoke(sessionId).isEmpty()) {
             return;
         }
         var request = RequestContextHolder.getRequestAttributes() instanceof ServletRequestAttributes servlet
                 ? servlet.getRequest() : null;
-        boolean logout = why == ExpiringAuthorizationService.Ending.REVOKED && request != null
+        boolean logout = why == StoredAuthorizations.Ending.REVOKED && request != null
                 && request.getRequestURI().endsWith("/oauth2/revoke");
         try {
             audit.record(List.of(AuditEvent.now(userName, logout ? AuditAction.LOGOUT : AuditAction.SESSION_REVOKED,

@@ -34,6 +34,8 @@ import org.springframework.security.oauth2.server.authorization.token.OAuth2Toke
 import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.csrf.CsrfFilter;
 import org.springframework.security.web.savedrequest.NullRequestCache;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /** Human sign-in: users, sessions, throttling, TOTP, the sign-in pages' filter chain, token claims. */
 @Configuration(proxyBeanMethods = false)
@@ -128,11 +130,20 @@ class SignInConfiguration {
         return new SessionEndings(sessions, audit);
     }
 
-    /** Ends the sign-in session behind a revoked or replayed refresh token, and audits it. */
+    @Bean
+    SignInStateSeal signInStateSeal(SystemSecrets secrets) {
+        return new SignInStateSeal(secrets);
+    }
+
+    /**
+     * Issued authorizations in PostgreSQL, shared by every node (ADR 0030); ends the sign-in
+     * session behind a revoked or replayed refresh token, and audits it.
+     */
     @Bean
     org.springframework.security.oauth2.server.authorization.OAuth2AuthorizationService authorizationService(
+            DataSource dataSource, PlatformTransactionManager transactionManager, SignInStateSeal seal,
             Duration accessTokenTtl, SessionEndings endings, RevokedTokens revokedTokens) {
-        return new ExpiringAuthorizationService(accessTokenTtl,
+        return new StoredAuthorizations(dataSource, new TransactionTemplate(transactionManager), seal, accessTokenTtl,
                 (login, ending) -> endings.end(login.sessionId(), login.getName(), ending),
                 revokedTokens::isRevokedRefreshToken);
     }
