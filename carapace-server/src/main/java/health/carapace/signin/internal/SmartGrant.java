@@ -45,6 +45,6 @@ record SmartGrant(String clientId, List<String> requested, List<String> granted,
     /** Whether this grant was made for this app, exactly these requested scopes, and this very request. */
     boolean answers(String client, Set<String> requestedScopes, Request authorizationRequest) {
         return clientId.equals(client) && requested.equals(List.copyOf(new TreeSet<>(requestedScopes)))
-                && request.equals(authorizationRequest);
+                && request != null && request.equals(authorizationRequest);
     }
 }
