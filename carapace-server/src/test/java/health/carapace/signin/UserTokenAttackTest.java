@@ -37,6 +37,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 import javax.sql.DataSource;
 import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
@@ -247,6 +252,47 @@ class UserTokenAttackTest extends IntegrationTest {
         assertRefusedGrant(user.browser().refresh(rotated.refreshToken()));
         assertUnauthenticated(user.browser().fhirGet(patientPath, rotated.accessToken()));
         assertThat(audited(user.name(), "session_revoked")).isEqualTo(1);
+    }
+
+    @Test
+    void oneRefreshTokenSentManyTimesAtOnceGivesAtMostOneTokenAndEndsTheSession() throws Exception {
+        // A thief racing the real client: the requests read the same authorization before either
+        // saves. Several rounds, so that at least one round really overlaps on a busy machine.
+        for (int round = 0; round < 3; round++) {
+            SignedIn user = signIn();
+            int parallel = 4;
+            CountDownLatch start = new CountDownLatch(1);
+            ExecutorService senders = Executors.newFixedThreadPool(parallel);
+            try {
+                List<Future<HttpResponse<String>>> sent = new java.util.ArrayList<>();
+                for (int i = 0; i < parallel; i++) {
+                    SignInBrowser sender = user.browser();
+                    sent.add(senders.submit(() -> {
+                        start.await();
+                        return sender.refresh(user.tokens().refreshToken());
+                    }));
+                }
+                start.countDown();
+                List<SignInBrowser.Tokens> granted = new java.util.ArrayList<>();
+                for (Future<HttpResponse<String>> response : sent) {
+                    HttpResponse<String> answer = response.get(30, TimeUnit.SECONDS);
+                    if (answer.statusCode() == 200) {
+                        granted.add(tokens(answer));
+                    } else {
+                        assertRefusedGrant(answer);
+                    }
+                }
+                assertThat(granted.size()).as("round %d: tokens granted for one refresh token", round).isLessThanOrEqualTo(1);
+                // The others were a replay or a lost race: the session ends, the surviving tokens too.
+                for (SignInBrowser.Tokens survivor : granted) {
+                    assertRefusedGrant(user.browser().refresh(survivor.refreshToken()));
+                    assertUnauthenticated(user.browser().fhirGet(patientPath, survivor.accessToken()));
+                }
+                assertThat(audited(user.name(), "session_revoked")).isEqualTo(1);
+            } finally {
+                senders.shutdownNow();
+            }
+        }
     }
 
     @Test

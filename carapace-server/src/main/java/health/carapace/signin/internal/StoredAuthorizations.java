@@ -15,12 +15,16 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiConsumer;
 import java.util.function.Predicate;
 import javax.sql.DataSource;
 import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.security.oauth2.core.OAuth2AuthenticationException;
+import org.springframework.security.oauth2.core.OAuth2Error;
+import org.springframework.security.oauth2.core.OAuth2ErrorCodes;
 import org.springframework.security.oauth2.core.OAuth2Token;
 import org.springframework.security.oauth2.core.endpoint.OAuth2ParameterNames;
 import org.springframework.security.oauth2.server.authorization.OAuth2Authorization;
@@ -42,7 +46,10 @@ import org.springframework.transaction.support.TransactionOperations;
  *   <li>a refresh or access token invalidated by revocation (logout) or by the reuse of an
  *       authorization code ends its session;</li>
  *   <li>a refresh token that was already rotated and comes back (a replay, so one of the two
- *       holders is a thief) is refused and ends its session, whichever node sees it.</li>
+ *       holders is a thief) is refused and ends its session, whichever node sees it;</li>
+ *   <li>two requests that use the same refresh token or code at once (on one node or two) both
+ *       read the same version of the authorization; only the first save wins, the other is
+ *       refused with invalid_grant and ends the session as a replay ({@link #VERSION}).</li>
  * </ul>
  * Rows live as long as the authorization's longest-lived token; expired ones are pruned at most
  * once a minute by whichever node saves next.
@@ -53,6 +60,12 @@ final class StoredAuthorizations implements OAuth2AuthorizationService {
     enum Ending { REVOKED, REPLAYED }
 
     private static final OAuth2TokenType CODE = new OAuth2TokenType(OAuth2ParameterNames.CODE);
+    /**
+     * The authorization's version, kept inside it (sealed): each save must carry the version it
+     * read and stores the next one, so of two requests that read the same version only the first
+     * save wins. A new authorization starts at 0.
+     */
+    static final String VERSION = "health.carapace.signin.version";
     private static final Duration PRUNE_EVERY = Duration.ofMinutes(1);
     /**
      * What a sealed authorization may contain. The bytes are authenticated before they are read,
@@ -85,13 +98,24 @@ final class StoredAuthorizations implements OAuth2AuthorizationService {
     public void save(OAuth2Authorization authorization) {
         Instant expiresAt = expiryOf(authorization);
         Timestamp expiry = Timestamp.from(expiresAt);
-        OAuth2Authorization previous = transactions.execute(status -> {
-            OAuth2Authorization before = jdbc.sql("select sealed from iam.authorization_grant where id = ? for update")
-                    .param(authorization.getId()).query(byte[].class).optional()
-                    .flatMap(sealed -> unseal(authorization.getId(), sealed)).orElse(null);
+        Saved saved = transactions.execute(status -> {
+            Optional<byte[]> stored = jdbc.sql("select sealed from iam.authorization_grant where id = ? for update")
+                    .param(authorization.getId()).query(byte[].class).optional();
+            OAuth2Authorization before = stored.flatMap(sealed -> unseal(authorization.getId(), sealed)).orElse(null);
+            Object carried = authorization.getAttribute(VERSION);
+            if (stored.isPresent() || carried != null) {
+                // Another request saved (or removed) this authorization since this one was read: a
+                // lost race, such as one refresh token or code used twice at once. Nothing is written.
+                if (before == null || !Objects.equals(before.getAttribute(VERSION), carried)) {
+                    return new Saved(null, true);
+                }
+            }
+            // Authorizations saved before versions were kept carry none: they continue from 0.
+            long version = before == null ? 0 : carried == null ? 1 : ((Number) carried).longValue() + 1;
+            OAuth2Authorization versioned = OAuth2Authorization.from(authorization).attribute(VERSION, version).build();
             jdbc.sql("insert into iam.authorization_grant (id, expires_at, sealed) values (?, ?, ?)"
                             + " on conflict (id) do update set expires_at = excluded.expires_at, sealed = excluded.sealed")
-                    .params(authorization.getId(), expiry, sealed(authorization))
+                    .params(authorization.getId(), expiry, sealed(versioned))
                     .update();
             List<byte[]> current = new ArrayList<>();
             for (HeldToken held : tokensOf(authorization)) {
@@ -121,14 +145,24 @@ final class StoredAuthorizations implements OAuth2AuthorizationService {
                         .params(hash(held.value()), authorization.getId(), held.kind(), expiry)
                         .update();
             }
-            return before;
+            return new Saved(before, false);
         });
+        if (saved.lostRace()) {
+            // Two holders used the same grant at once, so one of them may be a thief: like a replay,
+            // the session ends (outside the transaction, as for a replay) and this request gets no token.
+            loginOf(authorization).ifPresent(login -> sessionEnded.accept(login, Ending.REPLAYED));
+            throw new OAuth2AuthenticationException(new OAuth2Error(OAuth2ErrorCodes.INVALID_GRANT));
+        }
+        OAuth2Authorization previous = saved.before();
         if (newlyInvalidated(previous == null ? null : previous.getRefreshToken(), authorization.getRefreshToken())
                 || newlyInvalidated(previous == null ? null : previous.getAccessToken(), authorization.getAccessToken())) {
             loginOf(authorization).ifPresent(login -> sessionEnded.accept(login, Ending.REVOKED));
         }
         pruneExpired();
     }
+
+    /** What a save found stored, or that it lost a race and wrote nothing. */
+    private record Saved(OAuth2Authorization before, boolean lostRace) {}
 
     /**
      * A token of the authorization was revoked (RFC 7009), or invalidated because its code was
