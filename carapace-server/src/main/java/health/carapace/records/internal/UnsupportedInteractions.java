@@ -126,7 +126,7 @@ final class UnsupportedInteractions {
     /** The methods a path takes here, empty where nothing is served at that path. */
     static List<String> allowed(List<String> segments) {
         if (segments.isEmpty()) {
-            return List.of("POST");
+            return List.of("GET", "POST"); // GET: the paging links (_getpages) of searches
         }
         String first = segments.get(0);
         if (segments.size() == 1) {
