@@ -14,7 +14,6 @@ import health.carapace.incident.IncidentState;
 import health.carapace.incident.Incidents;
 import health.carapace.incident.Severity;
 import health.carapace.platform.dev.DevDatabase;
-import health.carapace.testing.IntegrationTest;
 import health.carapace.testing.TestInstallation;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,12 +30,33 @@ import org.springframework.core.env.Environment;
 import org.springframework.jdbc.core.simple.JdbcClient;
 
 /**
- * {@code audit-integrity}, each case provoked for real on the shared installation and undone
- * afterwards so that the trail verifies again: an event rewritten by a superuser (the failed
- * verification opens a critical incident through the running server's own watch), the sealer held
- * back by someone else holding its advisory lock, and the witness file made unwritable.
+ * {@code audit-integrity}, each case provoked for real and undone afterwards so that the trail
+ * verifies again: an event rewritten by a superuser (the failed verification opens a critical
+ * incident through the running server's own watch), the sealer held back by someone else holding
+ * its advisory lock, and the witness file made unwritable. On an installation of its own: breaking
+ * the shared trail on purpose failed other tests' verifications, and theirs failed this one's.
  */
-class AuditIntegrityTest extends IntegrationTest {
+@org.springframework.boot.test.context.SpringBootTest(classes = health.carapace.CarapaceApplication.class,
+        webEnvironment = org.springframework.boot.test.context.SpringBootTest.WebEnvironment.RANDOM_PORT)
+@org.springframework.test.annotation.DirtiesContext
+class AuditIntegrityTest {
+
+    @Autowired
+    javax.sql.DataSource dataSource;
+
+    private static health.carapace.platform.dev.DevEnvironment installation;
+
+    @org.springframework.test.context.DynamicPropertySource
+    static void ownInstallation(org.springframework.test.context.DynamicPropertyRegistry registry) {
+        installation = TestInstallation.separate("audit-integrity");
+        installation.properties().forEach((key, value) -> registry.add(key, () -> value));
+    }
+
+    @org.junit.jupiter.api.BeforeEach
+    void onItsOwnInstallation() {
+        assertThat(environment.getProperty("carapace.db.url")).isEqualTo(installation.properties().get("carapace.db.url"))
+                .isNotEqualTo(TestInstallation.properties().get("carapace.db.url"));
+    }
 
     /** The sealer's advisory lock ({@code TreeSealer.SEALER_LOCK}): whoever holds it stops the sealer. */
     private static final long SEALER_LOCK = 0x4341524150414345L ^ 1;
@@ -95,7 +115,7 @@ class AuditIntegrityTest extends IntegrationTest {
 
     @Test
     void aSealerHeldBackBeyondTheStallTimeIsCritical() throws Exception {
-        String url = TestInstallation.properties().get("carapace.db.url").toString();
+        String url = installation.properties().get("carapace.db.url").toString();
         try (Connection holder = DriverManager.getConnection(url, DevDatabase.OWNER, "");
                 Statement s = holder.createStatement()) {
             s.execute("select pg_advisory_lock(" + SEALER_LOCK + ")");
@@ -145,7 +165,7 @@ class AuditIntegrityTest extends IntegrationTest {
     }
 
     private static void asSuperuser(String sql) throws Exception {
-        String url = TestInstallation.properties().get("carapace.db.url").toString();
+        String url = installation.properties().get("carapace.db.url").toString();
         try (Connection c = DriverManager.getConnection(url, DevDatabase.OWNER, ""); Statement s = c.createStatement()) {
             s.execute("set session_replication_role = replica");
             s.execute(sql);
