@@ -11,6 +11,13 @@ public final class Permissions {
     public static final String VIEW_SSN = "view:ssn";
     /** The role's own permissions reach patients without a care relationship. */
     public static final String VIEW_ALL_PATIENTS = "view:all_patients";
+    /**
+     * Groups of patients (FHIR Group): a Group names many patients, and its members are shown to
+     * whoever may read it, so a role holding this needs {@link #VIEW_ALL_PATIENTS} (ADR 0027).
+     */
+    public static final String VIEW_GROUPS = "view:groups";
+    /** Create, change and delete groups of patients; like {@link #VIEW_GROUPS}, only with {@link #VIEW_ALL_PATIENTS}. */
+    public static final String EDIT_GROUPS = "edit:groups";
     /** Users, service clients and roles (admin API and CLI). */
     public static final String MANAGE_USERS = "manage:users";
     /** The audit trail: {@code /admin/audit/**} and the FHIR AuditEvent endpoint. */

@@ -4,6 +4,7 @@ import health.carapace.access.Caller;
 import java.net.InetAddress;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
 
@@ -30,6 +31,29 @@ public interface RecordExport {
     }
 
     /**
+     * What a Group-level export finds for a group id: the group's members, or why there are none
+     * to export. A group the caller may not read is refused before it is looked up, so the answer
+     * never confirms that it exists.
+     */
+    sealed interface GroupLookup {
+        /** An enumerated group of patients ({@code actual}) and its active members in compartment order. */
+        record Found(boolean actual, List<Compartment> members) implements GroupLookup {}
+
+        /** No current Group has this id. */
+        record Missing() implements GroupLookup {}
+
+        /** The caller may not read groups (the policy's reason code). */
+        record Refused(String reason) implements GroupLookup {}
+    }
+
+    /**
+     * The members of a Group as the caller may read it now (roles, then the app's scopes; a Group
+     * is in the shared compartment). Metadata decided first; the Group is decrypted only when the
+     * caller may read it. The caller audits the read.
+     */
+    GroupLookup group(Caller caller, InetAddress address, Instant at, java.util.UUID groupId);
+
+    /**
      * The patients, in a stable order, whose compartments hold at least one current record: the
      * candidates of a system-level export, {@code limit} at a time after {@code after} (null: from
      * the start). Metadata only; each is decided when exported.
@@ -47,6 +71,33 @@ public interface RecordExport {
      * @param jobReference a reference to the export, recorded as the audit event's request id
      * @return how many resources were handed out
      */
+    default int export(Caller caller, InetAddress address, Instant at, Compartment patient, Set<String> types,
+            Instant since, String jobReference, Consumer<Exported> sink) {
+        return export(caller, address, at, patient, types, since, List.of(), jobReference, sink);
+    }
+
+    /**
+     * {@link #export(Caller, InetAddress, Instant, Compartment, Set, Instant, String, Consumer)} with
+     * {@code _typeFilter}s: a record of a type that has filters is handed out only if one of them
+     * (ORed) selects it, as the search would; types without a filter are not narrowed.
+     */
     int export(Caller caller, InetAddress address, Instant at, Compartment patient, Set<String> types, Instant since,
-            String jobReference, Consumer<Exported> sink);
+            List<TypeFilter> filters, String jobReference, Consumer<Exported> sink);
+
+    /**
+     * A Bulk Data {@code _typeFilter}: a search over one type's records as the client wrote it
+     * ({@code Observation?code=...}). Its values are search values, so PHI: never logged or stored
+     * in clear.
+     */
+    record TypeFilter(String type, Map<String, List<String>> parameters) {
+        public TypeFilter {
+            parameters = Map.copyOf(parameters);
+        }
+    }
+
+    /**
+     * Why a filter cannot be served, as a message that names the parameters the type can use and
+     * never a value; empty when the search can select by it (ADR 0027).
+     */
+    java.util.Optional<String> refusal(TypeFilter filter);
 }

@@ -418,7 +418,7 @@ class BulkExportTest extends IntegrationTest {
         String token = backendToken("system/*.rs");
         long before = JdbcClient.create(dataSource).sql("select count(*) from export.job").query(Long.class).single();
         Map<String, Integer> refusals = new LinkedHashMap<>();
-        refusals.put("/$export?_typeFilter=Observation%3Fcode%3Dx", 400);
+        refusals.put("/$export?_typeFilter=Observation%3Fpatient%3DNonsense", 400); // not servable (ADR 0027)
         refusals.put("/$export?_type=Nonsense", 400);
         refusals.put("/$export?_since=yesterday", 400);
         refusals.put("/$export?_outputFormat=text/csv", 400);

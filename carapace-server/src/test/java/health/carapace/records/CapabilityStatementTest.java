@@ -25,7 +25,7 @@ class CapabilityStatementTest extends IntegrationTest {
                         "ImagingStudy", "DocumentReference", "Immunization", "CarePlan", "CareTeam", "Appointment", "AuditEvent",
                         "Location", "PractitionerRole", "Medication", "Questionnaire", "RelatedPerson", "Coverage", "Goal",
                         "ServiceRequest", "MedicationAdministration", "MedicationDispense", "Device", "Specimen",
-                        "QuestionnaireResponse", "Provenance");
+                        "QuestionnaireResponse", "Provenance", "Group");
         CapabilityStatementRestResourceComponent patient = cs.getRestFirstRep().getResource().stream()
                 .filter(r -> r.getType().equals("Patient")).findFirst().orElseThrow();
         assertThat(patient.getUpdateCreate()).isFalse();

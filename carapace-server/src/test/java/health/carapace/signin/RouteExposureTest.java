@@ -397,6 +397,11 @@ class RouteExposureTest extends IntegrationTest {
         resource.getMeta().addTag("urn:carapace:test:probe", recordMarker, null);
         if (resource instanceof Patient patient) {
             patient.addName().setFamily(recordMarker);
+        } else if (resource instanceof org.hl7.fhir.r4.model.Group group) {
+            // a group of patients (the only kind kept), listing one
+            group.setType(org.hl7.fhir.r4.model.Group.GroupType.PERSON).setActual(true);
+            linkToAPatient(withToken, new org.hl7.fhir.r4.model.Observation());
+            group.addMember().setEntity(new org.hl7.fhir.r4.model.Reference(linkedPatient));
         } else {
             linkToAPatient(withToken, resource);
         }

@@ -45,6 +45,10 @@ public final class TestPolicy {
     public static final String COMPLIANCE = "test-compliance";
     /** Patient demographics only, nothing clinical (SMART scope narrowing, issue #18). */
     public static final String DEMOGRAPHICS = "test-demographics";
+    /** Groups of patients only (view:groups needs view:all_patients), from loopback addresses: no record of any member. */
+    public static final String GROUPS_ONLY = "test-groups-only";
+    /** Demographics of every patient, but no groups (view:groups). */
+    public static final String ALL_DEMOGRAPHICS = "test-all-demographics";
     /** May change demographics of any patient but read none: a write that reads (PATCH) must be refused. */
     public static final String EDIT_ONLY = "test-edit-only";
 
@@ -81,7 +85,8 @@ public final class TestPolicy {
                                 + "\"view:clinical_records\", \"edit:clinical_records\", \"manage:care_relationships\", "
                                 + "\"view:clinical_notes\", \"edit:clinical_notes\", \"view:medical_images\", "
                                 + "\"edit:medical_images\", \"view:medications\", \"edit:medications\", \"view:directory\", "
-                                + "\"edit:directory\", \"view:ssn\", \"view:all_patients\"]",
+                                + "\"edit:directory\", \"view:groups\", \"edit:groups\", \"view:ssn\", "
+                                + "\"view:all_patients\"]",
                         CLINICIAN, "\"permissions\": [" + CLINICAL + "], \"constraints\": {" + LOOPBACK + "}",
                         VISIT_CLINICIAN, "\"permissions\": [" + CLINICAL + ", \"manage:care_relationships\"], "
                                 + "\"constraints\": {" + LOOPBACK + "}",
@@ -98,6 +103,10 @@ public final class TestPolicy {
                 roles.put(DEMOGRAPHICS, "\"permissions\": [\"view:demographics\"], \"constraints\": {" + LOOPBACK + "}");
                 roles.put(EDIT_ONLY, "\"permissions\": [\"edit:demographics\", \"view:all_patients\"], \"constraints\": {"
                         + LOOPBACK + "}");
+                roles.put(GROUPS_ONLY, "\"permissions\": [\"view:groups\", \"view:all_patients\"], \"constraints\": {"
+                        + LOOPBACK + "}");
+                roles.put(ALL_DEMOGRAPHICS, "\"permissions\": [\"view:demographics\", \"view:all_patients\"], "
+                        + "\"constraints\": {" + LOOPBACK + "}");
                 for (var role : roles.entrySet()) {
                     Files.writeString(dir.resolve(role.getKey() + ".json"),
                             "{ \"role\": \"" + role.getKey() + "\", " + role.getValue() + " }\n");

@@ -1,5 +1,6 @@
 package health.carapace.access.internal;
 
+import health.carapace.access.Permissions;
 import java.time.DateTimeException;
 import java.time.ZoneId;
 import java.util.ArrayList;
@@ -92,6 +93,12 @@ final class RoleDocuments {
                     problems.add(name, "permission \"" + p.stringValue() + "\" is listed twice");
                 }
             }
+        }
+        if ((permissions.contains(Permissions.VIEW_GROUPS) || permissions.contains(Permissions.EDIT_GROUPS))
+                && !permissions.contains(Permissions.VIEW_ALL_PATIENTS)) {
+            // A Group is shown whole: its reader sees every member, so only a role that reaches
+            // every patient may read or change one (ADR 0027).
+            problems.add(name, "\"view:groups\" and \"edit:groups\" need \"view:all_patients\" in the same role");
         }
         TimeWindow window = null;
         ZoneId zone = siteZone;

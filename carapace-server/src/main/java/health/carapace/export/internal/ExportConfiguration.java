@@ -53,13 +53,20 @@ class ExportConfiguration {
 
     record ExportFilesHolder(ExportFiles files) {}
 
+    @Bean
+    GroupMembership groupMembership(RecordExport records, health.carapace.access.RecordAccess access,
+            health.carapace.audit.AuditTrail audit, RoleCatalog catalog) {
+        return new GroupMembership(records, access, audit, catalog.resourceTypes());
+    }
+
     @Bean(destroyMethod = "stop")
     ExportWorker exportWorker(ExportJobs jobs, ExportKeys keys, RecordExport records, ServiceClients clients,
-            ExportFilesHolder files, Clock clock, @Value("${carapace.export.expiry:PT24H}") Duration expiry) {
+            ExportFilesHolder files, Clock clock, @Value("${carapace.export.expiry:PT24H}") Duration expiry,
+            GroupMembership groups) {
         if (expiry.isNegative() || expiry.isZero()) {
             throw new IllegalStateException("carapace.export.expiry must be positive");
         }
-        return new ExportWorker(jobs, keys, records, clients, files.files(), clock, expiry);
+        return new ExportWorker(jobs, keys, records, clients, files.files(), clock, expiry, groups);
     }
 
     @Bean
@@ -78,10 +85,10 @@ class ExportConfiguration {
     FilterRegistrationBean<ExportEndpoints> exportEndpoints(ExportJobs jobs, ExportKeys keys, ExportFilesHolder files,
             ClientAddress addresses, PublicBaseUrl baseUrl, Clock clock, RoleCatalog catalog,
             @Value("${carapace.export.retry-after:PT2S}") Duration retryAfter,
-            health.carapace.access.RecordAccess access, health.carapace.audit.AuditTrail audit) {
+            health.carapace.access.RecordAccess access, health.carapace.audit.AuditTrail audit, RecordExport records) {
         // After Spring Security (the caller is resolved), before the FHIR servlet (which owns /fhir/*).
         var registration = new FilterRegistrationBean<>(new ExportEndpoints(jobs, keys, files.files(), addresses, baseUrl,
-                clock, catalog.resourceTypes(), Math.max(1, retryAfter.toSeconds()), access, audit));
+                clock, catalog.resourceTypes(), Math.max(1, retryAfter.toSeconds()), access, audit, records));
         registration.addUrlPatterns("/fhir/*", "/export/*");
         return registration;
     }

@@ -18,6 +18,7 @@ import health.carapace.access.Callers;
 import health.carapace.access.ClientAddress;
 import health.carapace.platform.web.OperationOutcomes;
 import health.carapace.platform.web.PublicBaseUrl;
+import health.carapace.records.RecordExport;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
@@ -52,7 +53,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
  */
 final class ExportEndpoints extends OncePerRequestFilter {
 
-    private static final Pattern KICK_OFF = Pattern.compile("/fhir/(?:(Patient)/)?\\$export");
+    private static final Pattern KICK_OFF = Pattern.compile("/fhir/(?:(Patient)/|Group/([^/]{1,64})/)?\\$export");
     private static final Pattern JOB = Pattern.compile("/export/jobs/([0-9a-f-]{36})");
     private static final Pattern FILE = Pattern.compile("/export/files/([0-9a-f-]{36})/([A-Za-z0-9.-]{1,100})");
     private static final Set<String> PARAMETERS = Set.of("_outputFormat", "_type", "_since", "_typeFilter");
@@ -74,9 +75,12 @@ final class ExportEndpoints extends OncePerRequestFilter {
     private final long retryAfterSeconds;
     private final RecordAccess access;
     private final AuditTrail audit;
+    private final RecordExport records;
 
     ExportEndpoints(ExportJobs jobs, ExportKeys keys, ExportFiles files, ClientAddress addresses, PublicBaseUrl baseUrl,
-            Clock clock, Set<String> exportableTypes, long retryAfterSeconds, RecordAccess access, AuditTrail audit) {
+            Clock clock, Set<String> exportableTypes, long retryAfterSeconds, RecordAccess access, AuditTrail audit,
+            RecordExport records) {
+        this.records = records;
         this.access = access;
         this.audit = audit;
         this.jobs = jobs;
@@ -108,7 +112,8 @@ final class ExportEndpoints extends OncePerRequestFilter {
         Matcher job = JOB.matcher(path);
         Matcher file = FILE.matcher(path);
         if (kickOff.matches() && "GET".equals(request.getMethod())) {
-            kickOff(request, response, caller.get(), kickOff.group(1) == null ? "system" : "patient");
+            kickOff(request, response, caller.get(), kickOff.group(1) != null ? "patient"
+                    : kickOff.group(2) != null ? "group" : "system", kickOff.group(2));
         } else if (job.matches() && "GET".equals(request.getMethod())) {
             status(request, response, caller.get(), UUID.fromString(job.group(1)));
         } else if (job.matches() && "DELETE".equals(request.getMethod())) {
@@ -122,8 +127,8 @@ final class ExportEndpoints extends OncePerRequestFilter {
         }
     }
 
-    private void kickOff(HttpServletRequest request, HttpServletResponse response, Caller caller, String level)
-            throws IOException {
+    private void kickOff(HttpServletRequest request, HttpServletResponse response, Caller caller, String level,
+            String groupId) throws IOException {
         if (caller.kind() != Caller.Kind.SERVICE_CLIENT) {
             OperationOutcomes.write(response, 403, IssueType.FORBIDDEN,
                     "Access denied: bulk export is for backend services (docs/BULK.md)");
@@ -140,17 +145,12 @@ final class ExportEndpoints extends OncePerRequestFilter {
         }
         Map<String, String[]> parameters = request.getParameterMap();
         for (var entry : parameters.entrySet()) {
-            if (!PARAMETERS.contains(entry.getKey()) || entry.getValue().length != 1) {
+            if (!PARAMETERS.contains(entry.getKey())
+                    || (entry.getValue().length != 1 && !entry.getKey().equals("_typeFilter"))) {
                 OperationOutcomes.write(response, 400, IssueType.NOTSUPPORTED,
-                        "Supported parameters, once each: _outputFormat, _type, _since");
+                        "Supported parameters: _outputFormat, _type, _since (once each) and _typeFilter");
                 return;
             }
-        }
-        if (parameters.containsKey("_typeFilter")) {
-            // A search over record contents: the contents are ciphertext until decided and decrypted.
-            OperationOutcomes.write(response, 400, IssueType.NOTSUPPORTED,
-                    "_typeFilter cannot be served: record contents are encrypted; use _type and _since");
-            return;
         }
         String format = request.getParameter("_outputFormat");
         if (format != null && !FORMATS.contains(format)) {
@@ -180,8 +180,36 @@ final class ExportEndpoints extends OncePerRequestFilter {
         }
         // decided now, like every later poll: a client that may read none of the types gets no job
         List<String> requested = types.isEmpty() ? List.copyOf(exportableTypes) : types;
+        List<RecordExport.TypeFilter> filters = List.of();
+        if (parameters.containsKey("_typeFilter")) {
+            // the search's own criteria, or refused now (ADR 0027); no message repeats a value
+            try {
+                filters = TypeFilters.parse(parameters.get("_typeFilter"), requested);
+            } catch (TypeFilters.Refused refused) {
+                OperationOutcomes.write(response, 400, IssueType.NOTSUPPORTED, refused.getMessage());
+                return;
+            }
+            for (RecordExport.TypeFilter filter : filters) {
+                Optional<String> refusal = records.refusal(filter);
+                if (refusal.isPresent()) {
+                    OperationOutcomes.write(response, 400, IssueType.NOTSUPPORTED, refusal.get());
+                    return;
+                }
+            }
+        }
         if (!allowedNow(request, response, caller, requested, request.getRequestURI())) {
             return;
+        }
+        UUID group = null;
+        List<AuditEvent> groupRead = List.of();
+        if (groupId != null) {
+            Optional<UUID> found = exportableGroup(request, response, caller, groupId);
+            if (found.isEmpty()) {
+                return;
+            }
+            group = found.get();
+            groupRead = List.of(new AuditEvent(UUID.randomUUID(), clock.instant(), caller.principal(), AuditAction.VIEWED,
+                    "/fhir/Group/" + group, AuditContext.of(request), true, null, null, RequestIds.current(), false, null));
         }
         if (jobs.live(caller.principal()) >= MAX_LIVE_JOBS_PER_CLIENT) {
             OperationOutcomes.write(response, 429, IssueType.THROTTLED,
@@ -190,19 +218,23 @@ final class ExportEndpoints extends OncePerRequestFilter {
         }
         UUID id = UUID.randomUUID();
         byte[] wrapped;
+        byte[] sealedFilters;
         try {
             wrapped = keys.newWrappedKey(id);
+            sealedFilters = TypeFilters.seal(keys.open(id, wrapped), id, filters);
         } catch (java.security.GeneralSecurityException e) {
             OperationOutcomes.write(response, 503, IssueType.TRANSIENT, "The export key could not be made; try again later");
             return;
         }
         List<String> appScope = caller.appScope().narrows() ? List.copyOf(caller.appScope().spelled()) : null;
-        jobs.create(id, caller.principal(), appScope, addresses.resolve(request).getHostAddress(), level, types, since,
-                baseUrl.value() + request.getRequestURI(), wrapped, keys.kekId(), clock.instant());
+        jobs.create(id, caller.principal(), appScope, addresses.resolve(request).getHostAddress(), level, group, types,
+                since, sealedFilters, baseUrl.value() + request.getRequestURI(), wrapped, keys.kekId(), clock.instant());
         try {
-            audit.record(List.of(new AuditEvent(UUID.randomUUID(), clock.instant(), caller.principal(),
+            List<AuditEvent> events = new ArrayList<>(groupRead);
+            events.add(new AuditEvent(UUID.randomUUID(), clock.instant(), caller.principal(),
                     AuditAction.CREATED, "/export/jobs/" + id, AuditContext.of(request), true, null, null,
-                    RequestIds.current(), false, null)));
+                    RequestIds.current(), false, null));
+            audit.record(events);
         } catch (AuditUnavailableException e) {
             jobs.cancel(id); // fail closed: no unaudited export runs
             OperationOutcomes.write(response, 503, IssueType.TRANSIENT, "The export could not be audited; try again later");
@@ -213,6 +245,44 @@ final class ExportEndpoints extends OncePerRequestFilter {
         response.setContentType("application/fhir+json");
         response.getWriter().write("{\"resourceType\":\"OperationOutcome\",\"issue\":[{\"severity\":\"information\","
                 + "\"code\":\"informational\",\"diagnostics\":\"Export accepted; poll the Content-Location\"}]}");
+    }
+
+    /**
+     * The Group a Group-level kick-off names, if the client may read groups (decided before the
+     * group is looked up: a refusal confirms nothing), it exists, and it lists its members
+     * ({@code actual}); answers 403 (audited), 404 or 400 otherwise.
+     */
+    private Optional<UUID> exportableGroup(HttpServletRequest request, HttpServletResponse response, Caller caller,
+            String groupId) throws IOException {
+        Optional<UUID> id;
+        try {
+            id = Optional.of(UUID.fromString(groupId)).filter(uuid -> uuid.toString().equals(groupId));
+        } catch (IllegalArgumentException notAnId) {
+            id = Optional.empty();
+        }
+        RecordExport.GroupLookup lookup = records.group(caller, addresses.resolve(request), clock.instant(),
+                id.orElse(new UUID(0, 0)));
+        if (lookup instanceof RecordExport.GroupLookup.Refused refused) {
+            try {
+                audit.record(List.of(new AuditEvent(UUID.randomUUID(), clock.instant(), caller.principal(),
+                        AuditAction.DENIED, "/fhir/Group/$export", AuditContext.of(request), false, null, null,
+                        RequestIds.current(), false, null, refused.reason())));
+            } catch (AuditUnavailableException e) {
+                // the refusal carries no record data, so it is still sent
+            }
+            OperationOutcomes.write(response, 403, IssueType.FORBIDDEN, "Access denied: " + refused.reason());
+            return Optional.empty();
+        }
+        if (id.isEmpty() || !(lookup instanceof RecordExport.GroupLookup.Found found)) {
+            OperationOutcomes.write(response, 404, IssueType.NOTFOUND, "No such Group");
+            return Optional.empty();
+        }
+        if (!found.actual()) {
+            OperationOutcomes.write(response, 400, IssueType.NOTSUPPORTED,
+                    "Group-level export needs a Group that lists its members (actual = true)");
+            return Optional.empty();
+        }
+        return id;
     }
 
     private Optional<ExportJobs.Job> own(Caller caller, UUID id) {

@@ -15,12 +15,14 @@ final class ExportJobs {
 
     record Job(UUID id, String clientId, List<String> appScope, String clientAddress, String level, List<String> types,
             Instant since, String requestUrl, Status status, byte[] wrappedKey, String cursorPatient, int part,
-            int patientsDone, Instant createdAt, Instant completedAt, Instant expiresAt) {}
+            int patientsDone, Instant createdAt, Instant completedAt, Instant expiresAt, UUID groupId,
+            byte[] sealedTypeFilters) {}
 
     record OutputFile(String name, String type, int part, int resources) {}
 
     private static final String COLUMNS = "id, client_id, app_scope, client_address, level, types, since, request_url,"
-            + " status, wrapped_key, cursor_patient, part, patients_done, created_at, completed_at, expires_at";
+            + " status, wrapped_key, cursor_patient, part, patients_done, created_at, completed_at, expires_at,"
+            + " group_id, type_filter";
 
     private final JdbcClient jdbc;
 
@@ -28,13 +30,15 @@ final class ExportJobs {
         this.jdbc = JdbcClient.create(dataSource);
     }
 
-    void create(UUID id, String clientId, List<String> appScope, String clientAddress, String level, List<String> types,
-            Instant since, String requestUrl, byte[] wrappedKey, String kekId, Instant now) {
-        jdbc.sql("insert into export.job (id, client_id, app_scope, client_address, level, types, since, request_url,"
-                        + " status, wrapped_key, kek_id, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)")
+    void create(UUID id, String clientId, List<String> appScope, String clientAddress, String level, UUID groupId,
+            List<String> types, Instant since, byte[] sealedTypeFilters, String requestUrl, byte[] wrappedKey, String kekId,
+            Instant now) {
+        jdbc.sql("insert into export.job (id, client_id, app_scope, client_address, level, group_id, types, since,"
+                        + " type_filter, request_url, status, wrapped_key, kek_id, created_at)"
+                        + " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)")
                 .params(id, clientId, appScope == null ? null : appScope.toArray(String[]::new), clientAddress, level,
-                        types.toArray(String[]::new), since == null ? null : Timestamp.from(since), requestUrl,
-                        wrappedKey, kekId, Timestamp.from(now))
+                        groupId, types.toArray(String[]::new), since == null ? null : Timestamp.from(since),
+                        sealedTypeFilters, requestUrl, wrappedKey, kekId, Timestamp.from(now))
                 .update();
     }
 
@@ -147,6 +151,7 @@ final class ExportJobs {
                 List.of((String[]) rs.getArray(6).getArray()), since == null ? null : since.toInstant(), rs.getString(8),
                 Status.valueOf(rs.getString(9).toUpperCase(java.util.Locale.ROOT)), rs.getBytes(10), rs.getString(11),
                 rs.getInt(12), rs.getInt(13), rs.getTimestamp(14).toInstant(),
-                completed == null ? null : completed.toInstant(), expires == null ? null : expires.toInstant());
+                completed == null ? null : completed.toInstant(), expires == null ? null : expires.toInstant(),
+                rs.getObject(17, UUID.class), rs.getBytes(18));
     }
 }

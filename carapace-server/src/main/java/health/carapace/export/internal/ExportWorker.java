@@ -48,6 +48,7 @@ final class ExportWorker {
     private final ExportFiles files;
     private final Clock clock;
     private final Duration expiry;
+    private final GroupMembership groups;
     private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(runnable -> {
         Thread thread = new Thread(runnable, "bulk-export");
         thread.setDaemon(true);
@@ -56,7 +57,8 @@ final class ExportWorker {
     });
 
     ExportWorker(ExportJobs jobs, ExportKeys keys, RecordExport records, ServiceClients clients, ExportFiles files,
-            Clock clock, Duration expiry) {
+            Clock clock, Duration expiry, GroupMembership groups) {
+        this.groups = groups;
         this.jobs = jobs;
         this.keys = keys;
         this.records = records;
@@ -101,12 +103,23 @@ final class ExportWorker {
                 return;
             }
             StreamingAead aead = keys.open(job.id(), job.wrappedKey());
+            List<health.carapace.records.RecordExport.TypeFilter> filters = TypeFilters.open(aead, job.id(),
+                    job.sealedTypeFilters());
             InetAddress address = com.google.common.net.InetAddresses.forString(job.clientAddress());
             files.deleteUncommitted(job.id(), job.part());
             Compartment cursor = job.cursorPatient() == null ? null : Compartment.parse(job.cursorPatient());
             int part = job.part();
+            // a Group's members as the client may read the Group now (after a restart too)
+            Optional<List<Compartment>> members = job.groupId() == null ? Optional.empty()
+                    : groups.members(caller.get(), address, clock.instant(), job.groupId());
+            if (job.groupId() != null && members.isEmpty()) {
+                jobs.fail(job.id());
+                return;
+            }
             while (true) {
-                List<Compartment> patients = records.patients(cursor, PATIENTS_PER_PART);
+                List<Compartment> patients = members.isPresent()
+                        ? GroupMembership.after(members.get(), cursor, PATIENTS_PER_PART)
+                        : records.patients(cursor, PATIENTS_PER_PART);
                 if (patients.isEmpty()) {
                     break;
                 }
@@ -119,7 +132,7 @@ final class ExportWorker {
                     jobs.fail(job.id());
                     return;
                 }
-                List<ExportJobs.OutputFile> written = writePart(job, caller.get(), address, aead, part, patients);
+                List<ExportJobs.OutputFile> written = writePart(job, caller.get(), address, aead, part, patients, filters);
                 cursor = patients.get(patients.size() - 1);
                 if (!jobs.commitPart(job.id(), part, cursor.toString(), patients.size(), written, clock.instant())) {
                     files.deleteAll(job.id()); // cancelled meanwhile: its key is already gone
@@ -135,14 +148,19 @@ final class ExportWorker {
 
     /** One part: every patient's decided records, into one encrypted NDJSON file per type. */
     private List<ExportJobs.OutputFile> writePart(ExportJobs.Job job, Caller caller, InetAddress address,
-            StreamingAead aead, int part, List<Compartment> patients) throws Exception {
+            StreamingAead aead, int part, List<Compartment> patients,
+            List<health.carapace.records.RecordExport.TypeFilter> filters) throws Exception {
         Map<String, OutputStream> streams = new LinkedHashMap<>();
         Map<String, Integer> counts = new LinkedHashMap<>();
         Instant since = job.since();
         try {
             for (Compartment patient : patients) {
+                if (job.groupId() != null && !groups.mayExport(caller, address, clock.instant(), patient, job.types(),
+                        job.groupId(), job.id().toString())) {
+                    continue;
+                }
                 records.export(caller, address, clock.instant(), patient, new java.util.HashSet<>(job.types()), since,
-                        job.id().toString(), exported -> {
+                        filters, job.id().toString(), exported -> {
                             try {
                                 OutputStream out = streams.get(exported.type());
                                 if (out == null) {

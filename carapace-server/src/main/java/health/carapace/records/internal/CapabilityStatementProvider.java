@@ -77,7 +77,8 @@ public final class CapabilityStatementProvider {
         cs.addPatchFormat("application/json-patch+json").addPatchFormat("application/fhir+json")
                 .addPatchFormat("application/fhir+xml");
         CapabilityStatementRestComponent rest = cs.addRest().setMode(RestfulCapabilityMode.SERVER);
-        rest.getSecurity().setCors(false)
+        // CORS answers go to registered SMART app origins only (ADR 0027)
+        rest.getSecurity().setCors(true)
                 .setDescription("OAuth2 client credentials: POST /oauth2/token; send 'Authorization: Bearer <token>'. "
                         + "Access tokens expire within 15 minutes.")
                 .addService(new CodeableConcept().addCoding(new org.hl7.fhir.r4.model.Coding(

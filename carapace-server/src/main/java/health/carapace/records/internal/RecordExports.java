@@ -43,8 +43,11 @@ class RecordExports implements RecordExport {
     private final RecordAccess access;
     private final AuditTrail audit;
     private final FhirContext fhir;
+    private final RecordSearch search;
 
-    RecordExports(DataSource dataSource, RecordCipher cipher, RecordAccess access, AuditTrail audit, FhirContext fhir) {
+    RecordExports(DataSource dataSource, RecordCipher cipher, RecordAccess access, AuditTrail audit, FhirContext fhir,
+            RecordSearch search) {
+        this.search = search;
         this.jdbc = JdbcClient.create(dataSource);
         this.cipher = cipher;
         this.access = access;
@@ -64,8 +67,75 @@ class RecordExports implements RecordExport {
     }
 
     @Override
+    public GroupLookup group(Caller caller, InetAddress address, Instant at, UUID groupId) {
+        var decision = access.decide(caller, Interaction.READ, "Group", null, RecordCipher.SHARED_COMPARTMENT, address, at);
+        if (!decision.allowed()) {
+            return new GroupLookup.Refused(decision.reason());
+        }
+        List<Stored> rows = jdbc.sql("""
+                select r.resource_type, r.resource_id, r.current_version, v.compartment, v.ciphertext, null
+                from phi.resource r join phi.resource_version v
+                  on v.resource_type = r.resource_type and v.resource_id = r.resource_id and v.version = r.current_version
+                where r.resource_type = 'Group' and r.resource_id = ? and not r.deleted""")
+                .param(groupId)
+                .query((rs, n) -> new Stored(rs.getString(1), rs.getObject(2, UUID.class), rs.getLong(3),
+                        rs.getString(4), rs.getBytes(5), null))
+                .list();
+        if (rows.isEmpty()) {
+            return new GroupLookup.Missing();
+        }
+        Stored row = rows.get(0);
+        StoredJson stored = StoredJson.unframe(cipher.decrypt(row.compartment(), row.ciphertext(),
+                RecordStore.associatedData(row.type(), row.id(), row.version(), row.compartment())));
+        var group = (org.hl7.fhir.r4.model.Group) fhir.newJsonParser()
+                .parseResource(new String(stored.json(), StandardCharsets.UTF_8));
+        return new GroupLookup.Found(group.getActual(), PatientGroups.activeMembers(group));
+    }
+
+    @Override
+    public java.util.Optional<String> refusal(TypeFilter filter) {
+        if (!ResourceTypes.names().contains(filter.type())) {
+            return java.util.Optional.of("_typeFilter names a type this server does not export");
+        }
+        try {
+            search.criteria(filter.type(), arrays(filter), false);
+            return java.util.Optional.empty();
+        } catch (SafeFhirException refused) {
+            // the search's own refusals name parameters, never values
+            String message = refused.getMessage();
+            return java.util.Optional.of(message.startsWith("_typeFilter") ? message : "_typeFilter for " + filter.type()
+                    + ": " + message + " (it can use: " + String.join(", ", RecordSearch.criteriaParameters(filter.type()))
+                    + ")");
+        }
+    }
+
+    private static java.util.Map<String, String[]> arrays(TypeFilter filter) {
+        java.util.Map<String, String[]> parameters = new java.util.LinkedHashMap<>();
+        filter.parameters().forEach((name, values) -> parameters.put(name, values.toArray(String[]::new)));
+        return parameters;
+    }
+
+    /** One filter planned for one patient: the ids its SQL selects there, and its plaintext test. */
+    private record Selection(java.util.Set<UUID> candidates, java.util.function.Predicate<Resource> matches) {}
+
+    private java.util.Map<String, List<Selection>> selections(List<TypeFilter> filters, String compartment,
+            boolean maySeeSsn) {
+        java.util.Map<String, List<Selection>> byType = new java.util.HashMap<>();
+        for (TypeFilter filter : filters) {
+            RecordSearch.Criteria criteria = search.criteria(filter.type(), arrays(filter), maySeeSsn);
+            List<Object> args = new java.util.ArrayList<>(criteria.args());
+            args.add(compartment);
+            java.util.Set<UUID> ids = java.util.Set.copyOf(jdbc.sql("select r.resource_id from phi.resource r where "
+                    + criteria.where() + " and r.compartment = ?").params(args).query(UUID.class).list());
+            byType.computeIfAbsent(filter.type(), t -> new java.util.ArrayList<>())
+                    .add(new Selection(ids, criteria.matches()));
+        }
+        return byType;
+    }
+
+    @Override
     public int export(Caller caller, InetAddress address, Instant at, Compartment patient, Set<String> types,
-            Instant since, String jobReference, Consumer<Exported> sink) {
+            Instant since, List<TypeFilter> filters, String jobReference, Consumer<Exported> sink) {
         String compartment = patient.toString();
         if (jdbc.sql("select exists (select 1 from phi.shredded_compartment where compartment = ?)").param(compartment)
                 .query(Boolean.class).single()) {
@@ -76,6 +146,7 @@ class RecordExports implements RecordExport {
         AuditContext context = caller.appScope().narrows() ? new AuditContext(null, null, null, caller.principal())
                 : AuditContext.none();
         boolean maySeeSsn = access.grants(caller, Permissions.VIEW_SSN, address, at);
+        java.util.Map<String, List<Selection>> selections = selections(filters, compartment, maySeeSsn);
         String[] typeFilter = types.toArray(String[]::new);
         String lastType = "";
         UUID lastId = new UUID(0, 0);
@@ -100,6 +171,10 @@ class RecordExports implements RecordExport {
             for (Stored row : batch) {
                 lastType = row.type();
                 lastId = row.id();
+                List<Selection> wanted = selections.get(row.type());
+                if (wanted != null && wanted.stream().noneMatch(selection -> selection.candidates().contains(row.id()))) {
+                    continue; // no filter of its type selects it (metadata and tokens alone)
+                }
                 if (!access.decide(caller, Interaction.SEARCH, row.type(), row.category(), compartment, address, at)
                         .allowed()) {
                     continue;
@@ -107,11 +182,6 @@ class RecordExports implements RecordExport {
                 // The export of this patient is on the trail before any of their records leaves (fail
                 // closed), and only once one does: a patient none of whose records the client may
                 // read is not recorded as exported to it.
-                if (!audited) {
-                    audit.record(List.of(AuditEvent.now(caller.principal(), AuditAction.VIEWED, "/fhir/$export",
-                            context, true, compartment, null, jobReference)));
-                    audited = true;
-                }
                 StoredJson stored;
                 try {
                     stored = StoredJson.unframe(cipher.decrypt(row.compartment(), row.ciphertext(),
@@ -124,6 +194,20 @@ class RecordExports implements RecordExport {
                             compartment, null, jobReference, false, null, INTEGRITY_FAILED)));
                     sink.accept(new Exported(Exported.ERROR_TYPE, patient, integrityOutcome(row.type())));
                     continue;
+                }
+                if (wanted != null) {
+                    // truncated tokens match several values, and some criteria only filter plaintext
+                    Resource resource = (Resource) fhir.newJsonParser()
+                            .parseResource(new String(stored.json(), StandardCharsets.UTF_8));
+                    if (wanted.stream().noneMatch(selection -> selection.candidates().contains(row.id())
+                            && selection.matches().test(resource))) {
+                        continue;
+                    }
+                }
+                if (!audited) {
+                    audit.record(List.of(AuditEvent.now(caller.principal(), AuditAction.VIEWED, "/fhir/$export",
+                            context, true, compartment, null, jobReference)));
+                    audited = true;
                 }
                 sink.accept(new Exported(row.type(), patient, line(stored, maySeeSsn)));
                 handed++;

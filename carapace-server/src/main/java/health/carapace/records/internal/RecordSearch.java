@@ -88,6 +88,25 @@ class RecordSearch {
         // the scope alone, for re-narrowing each page of results fixed at search time
         String scopeWhere = plan.where.toString();
         List<Object> scopeArgs = List.copyOf(plan.args);
+        criteria(type, parameters, plan, ssnVisible);
+        if (plan.filterOnly && !plan.narrowed) {
+            throw SafeFhirException.badRequest("This search cannot be served from blind indexes: combine it with "
+                    + "patient, subject, _id or an indexed parameter (see GET /fhir/metadata)");
+        }
+        SearchSort sort = SearchSort.parse(type, parameters);
+        if (sort.decrypted() && !plan.narrowed) {
+            // sorting by an encrypted key decrypts every candidate: the same bound as a filter
+            throw SafeFhirException.badRequest("Sorting by an encrypted element needs a narrowing criterion: combine "
+                    + "it with patient, subject, _id or an indexed parameter (see GET /fhir/metadata)");
+        }
+        if (plan.filters.isEmpty() && !sort.decrypted()) {
+            return new SearchResults.Lazy(type, store, jdbc, plan.where.toString(), plan.args, scopes, sort.sql());
+        }
+        return new SearchResults.Listed(type, store, filtered(type, plan, sort), scopes, jdbc, scopeWhere, scopeArgs);
+    }
+
+    /** Adds each selecting parameter of a query to the plan (result-shaping parameters are left to their owners). */
+    private void criteria(String type, Map<String, String[]> parameters, Plan plan, boolean ssnVisible) {
         Map<String, Param> catalog = SearchCatalog.forType(type);
         for (var entry : parameters.entrySet()) {
             String[] nameAndModifier = entry.getKey().split(":", 2);
@@ -127,20 +146,39 @@ class RecordSearch {
                 }
             }
         }
-        if (plan.filterOnly && !plan.narrowed) {
-            throw SafeFhirException.badRequest("This search cannot be served from blind indexes: combine it with "
-                    + "patient, subject, _id or an indexed parameter (see GET /fhir/metadata)");
+    }
+
+    /**
+     * One patient's records of {@code type} that a query selects, as bulk export's {@code _typeFilter}
+     * applies it (ADR 0027): SQL over a {@code phi.resource} row {@code r} (tokens and metadata) and
+     * the plaintext filter its candidates must pass. Only selecting parameters: the export chooses
+     * the patients (no {@code patient}/{@code subject}) and the shape of its output.
+     */
+    record Criteria(String where, List<Object> args, Predicate<Resource> matches) {}
+
+    /** The parameters {@link #criteria(String, Map, boolean)} accepts for a type, for a refusal to list. */
+    static List<String> criteriaParameters(String type) {
+        List<String> names = new ArrayList<>();
+        SearchCatalog.forType(type).values().stream().filter(p -> p.kind() != SearchCatalog.Kind.REFERENCE)
+                .map(Param::name).forEach(names::add);
+        names.add("_id");
+        names.add("_lastUpdated");
+        return names;
+    }
+
+    /** Plans a {@code _typeFilter} query; refuses (400, naming parameters only) what it cannot select by. */
+    Criteria criteria(String type, Map<String, String[]> parameters, boolean ssnVisible) {
+        List<String> allowed = criteriaParameters(type);
+        for (String key : parameters.keySet()) {
+            if (!allowed.contains(key.split(":", 2)[0])) {
+                throw SafeFhirException.badRequest("_typeFilter for " + type + " can use: " + String.join(", ", allowed));
+            }
         }
-        SearchSort sort = SearchSort.parse(type, parameters);
-        if (sort.decrypted() && !plan.narrowed) {
-            // sorting by an encrypted key decrypts every candidate: the same bound as a filter
-            throw SafeFhirException.badRequest("Sorting by an encrypted element needs a narrowing criterion: combine "
-                    + "it with patient, subject, _id or an indexed parameter (see GET /fhir/metadata)");
-        }
-        if (plan.filters.isEmpty() && !sort.decrypted()) {
-            return new SearchResults.Lazy(type, store, jdbc, plan.where.toString(), plan.args, scopes, sort.sql());
-        }
-        return new SearchResults.Listed(type, store, filtered(type, plan, sort), scopes, jdbc, scopeWhere, scopeArgs);
+        Plan plan = new Plan();
+        plan.args.add(type);
+        criteria(type, parameters, plan, ssnVisible);
+        Predicate<Resource> all = plan.filters.stream().reduce(r -> true, Predicate::and);
+        return new Criteria(plan.where.toString(), List.copyOf(plan.args), all);
     }
 
     /**

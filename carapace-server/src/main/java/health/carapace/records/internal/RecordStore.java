@@ -102,6 +102,7 @@ class RecordStore {
         List<UUID> practitioners = CareTeamLinks.practitioners(resource);
         guard.check(health.carapace.access.Interaction.CREATE, type, compartment, category);
         guard.checkCareLinks(type, compartment, practitioners);
+        PatientGroups.check(resource);
         references.check(resource, compartment);
         keepMaskedValues(type, compartment, null, resource);
         SafeNarrative.check(resource);
@@ -155,6 +156,7 @@ class RecordStore {
         // moving a record to another patient, or into another category, needs access to both sides
         guard.check(health.carapace.access.Interaction.UPDATE, type, compartment, category);
         guard.checkCareLinks(type, compartment, practitioners);
+        PatientGroups.check(resource);
         references.check(resource, compartment);
         keepMaskedValues(type, compartment, current, resource);
         SafeNarrative.check(resource);

@@ -53,6 +53,9 @@ final class ResourceTypes {
         // Provenance names what it is about in target (many references): its patient is the
         // first target that is a Patient, as in FHIR's Patient compartment.
         PATIENT_LINK.put("Provenance", "target");
+        // A group of patients names many of them, so it is in no one patient's compartment: it is
+        // read whole by roles that reach every patient (ADR 0027, PatientGroups).
+        PATIENT_LINK.put("Group", null);
     }
 
     /**

@@ -121,7 +121,8 @@ class SecurityConfiguration {
             JwtDecoder jwtDecoder, RevokedTokens revokedTokens, SessionEndings sessionEndings, LoginThrottle throttle,
             health.carapace.access.ClientAddress clientAddress, LiveAccessTokens liveTokens, SignInSettings settings,
             RegisteredClientRepository clients, DataSource dataSource, Clock clock,
-            health.carapace.platform.web.PublicBaseUrl baseUrl, JwksFetcher jwksFetcher) throws Exception {
+            health.carapace.platform.web.PublicBaseUrl baseUrl, JwksFetcher jwksFetcher,
+            SmartAppOrigins appOrigins) throws Exception {
         OAuth2AuthorizationServerConfigurer authorizationServer = new OAuth2AuthorizationServerConfigurer();
         PrivateKeyJwtClients assertions = new PrivateKeyJwtClients(clients, dataSource, clock,
                 () -> baseUrl.value() + "/oauth2/token", jwksFetcher, clientAddress);
@@ -163,7 +164,9 @@ class SecurityConfiguration {
                                                 ? new ThrottledClientSecrets(provider, throttle, clientAddress)
                                                 : provider))
                                 .errorResponseHandler(tokens.clientRefused())))
-                .authorizeHttpRequests(requests -> requests.anyRequest().authenticated());
+                .authorizeHttpRequests(requests -> requests.anyRequest().authenticated())
+                // browser-based SMART apps exchange their code from their own origin (ADR 0027)
+                .cors(cors -> cors.configurationSource(appOrigins));
         // People sign in through the authorization endpoint (code + PKCE, password and TOTP): ADR 0007.
         signIn.configure(authorizationServer, http);
         return http.build();
@@ -176,6 +179,11 @@ class SecurityConfiguration {
             @Value("${" + JwksReadiness.TRUST_STORE_PASSWORD + ":}") String trustStorePassword) {
         return new JwksFetcher(loopbackAllowed, JwksFetcher.trusting(trustStore, trustStorePassword),
                 java.net.InetAddress::getAllByName);
+    }
+
+    @Bean
+    SmartAppOrigins smartAppOrigins(DataSource dataSource, Clock clock) {
+        return new SmartAppOrigins(dataSource, clock);
     }
 
     @Bean
@@ -217,8 +225,8 @@ class SecurityConfiguration {
     @Order(2)
     @ConditionalOnWebApplication
     SecurityFilterChain apiChain(HttpSecurity http, DeniedRequests denied, LiveAccessTokens liveTokens,
-            health.carapace.access.AccessPolicy policy, health.carapace.access.ClientAddress clientAddress, Clock clock)
-            throws Exception {
+            health.carapace.access.AccessPolicy policy, health.carapace.access.ClientAddress clientAddress, Clock clock,
+            SmartAppOrigins appOrigins) throws Exception {
         // Admin routes: a permission granted by a role of the caller, now, from this address.
         PermissionAuthorization permissions = new PermissionAuthorization(policy, clientAddress, clock);
         http.addFilterAfter(new CallerResolution(liveTokens, denied), BearerTokenAuthenticationFilter.class)
@@ -264,7 +272,9 @@ class SecurityConfiguration {
                         .accessDeniedHandler(denied))
                 .sessionManagement(session -> session.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
                 // Bearer tokens only: no cookie or session is ever honoured, so there is no CSRF surface.
-                .csrf(csrf -> csrf.disable());
+                .csrf(csrf -> csrf.disable())
+                // browser-based SMART apps call discovery and the FHIR API from their own origin (ADR 0027)
+                .cors(cors -> cors.configurationSource(appOrigins));
         return http.build();
     }
 }

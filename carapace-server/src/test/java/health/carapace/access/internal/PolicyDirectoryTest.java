@@ -52,6 +52,11 @@ class PolicyDirectoryTest {
         return Stream.of(
                 Arguments.of("{\"role\":\"r1\",\"permissions\":[\"view:everything\"]}", "r1",
                         "unknown permission \"view:everything\""),
+                // a Group is read whole: only a role that reaches every patient may read or change one (ADR 0027)
+                Arguments.of("{\"role\":\"g1\",\"permissions\":[\"view:groups\",\"view:demographics\"]}", "g1",
+                        "\"view:groups\" and \"edit:groups\" need \"view:all_patients\" in the same role"),
+                Arguments.of("{\"role\":\"g2\",\"permissions\":[\"edit:groups\"]}", "g2",
+                        "\"view:groups\" and \"edit:groups\" need \"view:all_patients\" in the same role"),
                 Arguments.of("{\"role\":\"r2\",\"permissions\":[\"DROP TABLE x\"]}", "r2",
                         "unknown permission (not of the form action:object)"),
                 Arguments.of("{\"role\":\"r3\",\"permissions\":[\"view:directory\"],\"constraints\":{\"temporal\":\"25:00-18:00 Mon-Fri\"}}",
