@@ -25,8 +25,15 @@ import org.springframework.web.cors.CorsConfigurationSource;
  */
 final class SmartAppOrigins implements CorsConfigurationSource {
 
-    /** How long a read of the registered origins serves; a newly registered or disabled app counts after it. */
+    /** How long a read of the registered origins serves; a disabled app's origin is refused after it. */
     static final Duration REFRESH = Duration.ofSeconds(10);
+
+    /**
+     * How often an origin not in the last read makes the origins be read again: a newly registered
+     * app counts within this time on every node, and a stream of unknown origins costs at most one
+     * query per this time.
+     */
+    static final Duration UNKNOWN_ORIGIN_REREAD = Duration.ofSeconds(1);
 
     private static final List<String> HEADERS = List.of("Authorization", "Content-Type", "Accept", "If-Match",
             "If-None-Match", "Prefer");
@@ -51,7 +58,7 @@ final class SmartAppOrigins implements CorsConfigurationSource {
     @Override
     public CorsConfiguration getCorsConfiguration(HttpServletRequest request) {
         String origin = request.getHeader("Origin");
-        if (origin == null || !crossOriginRoute(request.getRequestURI()) || !registered().contains(origin)) {
+        if (origin == null || !crossOriginRoute(request.getRequestURI()) || !registered(origin)) {
             return null;
         }
         CorsConfiguration allowed = new CorsConfiguration();
@@ -65,11 +72,23 @@ final class SmartAppOrigins implements CorsConfigurationSource {
         return allowed;
     }
 
-    private Set<String> registered() {
+    private boolean registered(String origin) {
+        Set<String> known = origins(REFRESH);
+        return known.contains(origin) || origins(UNKNOWN_ORIGIN_REREAD).contains(origin);
+    }
+
+    /** The registered origins, read again unless the last read is younger than {@code maxAge}. */
+    private Set<String> origins(Duration maxAge) {
         Instant now = clock.instant();
-        if (readAt.plus(REFRESH).isAfter(now)) {
+        if (readAt.plus(maxAge).isAfter(now)) {
             return origins;
         }
+        synchronized (this) {
+            return readAt.plus(maxAge).isAfter(now) ? origins : read(now);
+        }
+    }
+
+    private Set<String> read(Instant now) {
         Set<String> read = new HashSet<>();
         for (String uri : jdbc.sql("select unnest(redirect_uris) from iam.login_app"
                 + " where not disabled and cardinality(scopes) > 0").query(String.class).list()) {
