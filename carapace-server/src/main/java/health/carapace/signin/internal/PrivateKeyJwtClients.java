@@ -223,7 +223,10 @@ public final class PrivateKeyJwtClients implements AuthenticationConverter, Auth
             return null;
         }
         if (JWSAlgorithm.ES384.equals(algorithm) && key instanceof ECKey ec && Curve.P_384.equals(ec.getCurve())) {
-            return new ECDSAVerifier(ec.toPublicJWK());
+            // BouncyCastle's ECDSA: a P-384 verification takes about a quarter of the JDK 17 provider's time (ADR 0038)
+            ECDSAVerifier verifier = new ECDSAVerifier(ec.toPublicJWK());
+            verifier.getJCAContext().setProvider(com.nimbusds.jose.crypto.bc.BouncyCastleProviderSingleton.getInstance());
+            return verifier;
         }
         if (JWSAlgorithm.RS384.equals(algorithm) && key instanceof RSAKey rsa && rsa.size() >= MIN_RSA_BITS) {
             return new RSASSAVerifier(rsa.toPublicJWK());
