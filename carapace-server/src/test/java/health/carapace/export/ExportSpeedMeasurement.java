@@ -59,6 +59,9 @@ class ExportSpeedMeasurement extends IntegrationTest {
     private static final int READERS = 4;
     private static final Duration READ_WINDOW = Duration.ofSeconds(20);
 
+    /** One client for every request of the measurement: kept-alive TLS connections, as a real client has. */
+    private final java.net.http.HttpClient client = http();
+
     @Test
     void measure() throws Exception {
         Instant seededFrom = Instant.now().minusSeconds(1);
@@ -135,9 +138,9 @@ class ExportSpeedMeasurement extends IntegrationTest {
                     }
                 }
                 body.append("]}");
-                HttpResponse<String> response = send(HttpRequest.newBuilder(uri("/fhir"))
-                        .header("Content-Type", "application/fhir+json")
-                        .POST(HttpRequest.BodyPublishers.ofString(body.toString())));
+                HttpResponse<String> response = client.send(HttpRequest.newBuilder(uri("/fhir"))
+                        .header("Authorization", "Bearer " + token()).header("Content-Type", "application/fhir+json")
+                        .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(), HttpResponse.BodyHandlers.ofString());
                 if (response.statusCode() != 200) {
                     throw new IllegalStateException("seeding failed: " + response.statusCode());
                 }
@@ -185,7 +188,8 @@ class ExportSpeedMeasurement extends IntegrationTest {
                 while (!stop.getAsBoolean() && System.nanoTime() < end) {
                     String id = patients.get(ThreadLocalRandom.current().nextInt(patients.size()));
                     long t = System.nanoTime();
-                    HttpResponse<String> read = send(HttpRequest.newBuilder(uri("/fhir/Patient/" + id)).GET());
+                    HttpResponse<String> read = client.send(HttpRequest.newBuilder(uri("/fhir/Patient/" + id))
+                            .header("Authorization", "Bearer " + token()).GET().build(), HttpResponse.BodyHandlers.ofString());
                     if (read.statusCode() != 200) {
                         throw new IllegalStateException("read answered " + read.statusCode());
                     }
@@ -236,6 +240,10 @@ class ExportSpeedMeasurement extends IntegrationTest {
         for (int i = 0; i < headers.length; i += 2) {
             request.header(headers[i], headers[i + 1]);
         }
-        return sendWithoutToken(request.GET());
+        try {
+            return client.send(request.GET().build(), HttpResponse.BodyHandlers.ofString());
+        } catch (java.io.IOException | InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
     }
 }
