@@ -2,6 +2,7 @@ package health.carapace.cli;
 
 import health.carapace.incident.Evidence;
 import health.carapace.incident.Incidents;
+import health.carapace.incident.ServingNode;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -16,8 +17,9 @@ import picocli.CommandLine.Command;
             "export of its window with inclusion proofs, the incident and its timeline, the log lines of the window,",
             "the configuration in force (secrets redacted), a thread dump and, with --with-heap, a heap dump. The",
             "signed manifest is written beside it (FILE.manifest.json, FILE.manifest.sig); the chain of custody is",
-            "recorded and audited. The dumps are of this command's process: for a serving node's, use",
-            "POST /admin/incidents/ID/evidence?withHeap=true on that node."})
+            "recorded and audited. The dumps are of the serving node on this host (found by its pid file,",
+            "carapace.incident.evidence.pid-file; start-dev: DATA_DIR/carapace.pid), taken with the JDK's jcmd",
+            "as the same operating-system user; run it on the node under investigation."})
 final class EvidenceCommand extends InstallationCommand {
 
     @CommandLine.Spec
@@ -32,6 +34,14 @@ final class EvidenceCommand extends InstallationCommand {
     @CommandLine.Option(names = "--out", required = true, description = "The bundle file to create (must not exist).")
     Path out;
 
+    @CommandLine.Option(names = "--pid", description = "The serving node's process id, when its pid file is not "
+            + "configured (default: read from the pid file).")
+    String pid;
+
+    @CommandLine.Option(names = "--without-serving-node", description = "No server is running on this host: the "
+            + "dumps are of this command's own process (they show nothing of a serving node; the manifest says so).")
+    boolean withoutServingNode;
+
     @Override
     public Integer call() throws Exception {
         var err = spec.commandLine().getErr();
@@ -40,6 +50,17 @@ final class EvidenceCommand extends InstallationCommand {
             err.println("no incident with that id");
             return 1;
         }
+        Long processId = null;
+        if (pid != null) {
+            try {
+                processId = Long.parseLong(pid);
+            } catch (NumberFormatException e) {
+                // picocli would quote the value back; a mistyped argument may be anything
+                err.println("--pid must be a process id (a number)");
+                return 2;
+            }
+        }
+        Long servingPid = processId;
         Path manifest = beside(".manifest.json");
         Path signature = beside(".manifest.sig");
         if (Files.exists(out) || Files.exists(manifest) || Files.exists(signature)) {
@@ -55,7 +76,20 @@ final class EvidenceCommand extends InstallationCommand {
         }
         Evidence.Made made;
         try (file) {
-            made = installation.run(ctx -> ctx.getBean(Evidence.class).write(incident, withHeap, file, operator()));
+            made = installation.run(ctx -> {
+                Evidence evidence = ctx.getBean(Evidence.class);
+                if (withoutServingNode) {
+                    return evidence.write(incident, withHeap, file, operator());
+                }
+                ServingNode node = servingNode(servingPid,
+                        ctx.getEnvironment().getProperty(ServingNode.PID_FILE_PROPERTY));
+                return node.isThisProcess() ? evidence.write(incident, withHeap, file, operator())
+                        : evidence.write(incident, withHeap, file, operator(), node);
+            });
+        } catch (NoServingNode missing) {
+            Files.deleteIfExists(out);
+            err.println(missing.getMessage() + "; or name it with --pid, or give --without-serving-node");
+            return 2;
         } catch (Incidents.Refused refused) {
             Files.deleteIfExists(out);
             return IncidentText.refused(refused, err);
@@ -78,6 +112,29 @@ final class EvidenceCommand extends InstallationCommand {
         stdout.println("open with:     ./carapace incident evidence-open " + out + " --private-key KEY --out DIR");
         stdout.flush();
         return 0;
+    }
+
+    /** Carries {@link ServingNode.NotFound} out of the application context's task. */
+    private static final class NoServingNode extends RuntimeException
+            implements health.carapace.platform.logging.SafeMessage {
+        NoServingNode(ServingNode.NotFound cause) {
+            super(cause.getMessage(), cause);
+        }
+    }
+
+    private static ServingNode servingNode(Long pid, String pidFile) {
+        try {
+            if (pid != null) {
+                return ServingNode.ofPid(pid);
+            }
+            if (pidFile == null || pidFile.isBlank()) {
+                throw new NoServingNode(new ServingNode.NotFound(
+                        "no serving node on this host is known: carapace.incident.evidence.pid-file is not set"));
+            }
+            return ServingNode.fromPidFile(Path.of(pidFile));
+        } catch (ServingNode.NotFound notFound) {
+            throw new NoServingNode(notFound);
+        }
     }
 
     private Path beside(String suffix) {

@@ -1,6 +1,8 @@
 package health.carapace.incident;
 
+import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
@@ -47,15 +49,37 @@ public interface Evidence {
     }
 
     /**
+     * Where a bundle's thread dump and heap dump come from: this process (the API, on the node that
+     * answers) or the serving node on this host ({@link ServingNode}, for the command line).
+     */
+    interface Dumps {
+        /** Every thread's stack and locks, as text. */
+        byte[] threads() throws IOException;
+
+        /** Writes a heap dump of the live objects to {@code file} (absolute, must not exist). */
+        void heap(Path file) throws IOException;
+
+        /** Which process, for the manifest's notes: e.g. {@code the process that made the bundle, pid 42}. */
+        String describe();
+    }
+
+    /**
+     * Writes an encrypted bundle with the dumps of this process; see
+     * {@link #write(UUID, boolean, OutputStream, String, Dumps)}.
+     */
+    Made write(UUID incident, boolean heapDump, OutputStream out, String actor);
+
+    /**
      * Writes an encrypted bundle for {@code incident} to {@code out} (not closed) and records its
      * custody. Nothing is recorded when it fails.
      *
      * @param heapDump whether to include a heap dump of this server process (PHI in clear inside the
      *     encryption)
      * @param actor who asks: a principal, or {@code cli:<os user>}
+     * @param dumps where the thread and heap dumps come from
      * @throws Incidents.Refused for an unknown incident, or when another bundle is being made here
      */
-    Made write(UUID incident, boolean heapDump, OutputStream out, String actor);
+    Made write(UUID incident, boolean heapDump, OutputStream out, String actor, Dumps dumps);
 
     /** The custody records of an incident's bundles, oldest first. */
     List<Custody> custody(UUID incident);

@@ -105,6 +105,36 @@ class EvidenceCommandsTest extends IncidentTesting {
         assertThat(notABundle.err()).contains("not an evidence bundle");
     }
 
+    @Test
+    void aServingNodeThatIsNotThereIsRefusedAndNoBundleIsLeft() throws Exception {
+        ServiceClients.Credentials reader = client("cli-evidence-pid", TestPolicy.EVERYTHING);
+        String patient = createPatient();
+        link(reader.clientId(), patient);
+        read(tokenFor(reader.clientId(), reader.clientSecret()), patient);
+        String id = awaitIncident("self-access", reader.clientId()).id().toString();
+        int custodyBefore = incidents.find(UUID.fromString(id)).orElseThrow().timeline().size();
+
+        Path out = temp.resolve("b3");
+        Result noSuchProcess = run("incident", "evidence", id, "--out", out.toString(), "--data-dir", dataDir,
+                "--pid", "2147483646");
+        assertThat(noSuchProcess.exit()).isEqualTo(2);
+        assertThat(noSuchProcess.err()).contains("no process with that pid is running").contains("--without-serving-node");
+        assertThat(out).doesNotExist();
+
+        // a process that is not a Carapace JVM of this user (init): jcmd cannot attach, nothing is made
+        Result notOurs = run("incident", "evidence", id, "--out", out.toString(), "--data-dir", dataDir, "--pid", "1");
+        assertThat(notOurs.exit()).isNotZero();
+        assertThat(out).doesNotExist();
+
+        Result notANumber = run("incident", "evidence", id, "--out", out.toString(), "--data-dir", dataDir,
+                "--pid", "Jane-Canary");
+        assertThat(notANumber.exit()).isEqualTo(2);
+        assertThat(notANumber.err()).doesNotContain("Canary");
+        assertThat(out).doesNotExist();
+        assertThat(incidents.find(UUID.fromString(id)).orElseThrow().timeline()).as("nothing recorded")
+                .hasSize(custodyBefore);
+    }
+
     private record Result(int exit, String out, String err) {}
 
     private static Result run(String... args) {

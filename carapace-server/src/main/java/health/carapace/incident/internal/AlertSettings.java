@@ -22,12 +22,48 @@ import org.springframework.core.env.Environment;
  */
 record AlertSettings(String smtpHost, int smtpPort, boolean implicitTls, String smtpUsername, String smtpPassword,
         String from, List<String> to, List<String> escalateTo, URI webhook, URI escalationWebhook, byte[] webhookSecret,
-        Duration escalateAfter, Path trustStore, char[] trustStorePassword) {
+        Duration escalateAfter, Path trustStore, char[] trustStorePassword, Outbox outbox) {
 
     static final String PREFIX = "carapace.incident.alert.";
 
+    /**
+     * How the outbox delivers ({@code carapace.incident.alert.outbox.*}, {@code .overdue.*}): the first
+     * retry after {@code firstBackOff}, doubling up to {@code maxBackOff}; an alert not delivered
+     * {@code giveUpAfter} after it was written is dead. Overdue clocks are looked for every
+     * {@code overdueCheckInterval}; a deadline that passed more than {@code overdueCatchUp} before it
+     * was first seen is recorded without an alert.
+     */
+    record Outbox(Duration poll, Duration firstBackOff, Duration maxBackOff, Duration giveUpAfter,
+            Duration overdueCheckInterval, Duration overdueCatchUp) {}
+
+    /** Which contact an alert is for: the compliance officer, or the second contact it escalates to. */
+    enum Contact {
+        PRIMARY, ESCALATION;
+
+        String code() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+
+        static Contact of(String code) {
+            return valueOf(code.toUpperCase(java.util.Locale.ROOT));
+        }
+    }
+
     boolean mail() {
         return smtpHost != null;
+    }
+
+    /** The e-mail recipients of a contact (empty: no e-mail for it). */
+    List<String> recipients(Contact contact) {
+        return !mail() ? List.of() : contact == Contact.PRIMARY ? to : escalateTo;
+    }
+
+    /** The webhook of a contact, or null. */
+    URI webhook(Contact contact) {
+        if (webhookSecret == null) {
+            return null;
+        }
+        return contact == Contact.PRIMARY ? webhook : escalationWebhook;
     }
 
     /** Checks the settings; one sentence per problem, naming the setting, never its value. */
@@ -97,10 +133,35 @@ record AlertSettings(String smtpHost, int smtpPort, boolean implicitTls, String 
             problems.add(PREFIX + "trust-store must name a PKCS#12 file");
         }
         String trustPassword = env.getProperty(PREFIX + "trust-store-password", "");
+        Outbox outbox = new Outbox(
+                duration(env, "outbox.poll-interval", "PT1S", Duration.ofMillis(50), Duration.ofMinutes(1), problems),
+                duration(env, "outbox.first-back-off", "PT1S", Duration.ofMillis(50), Duration.ofMinutes(10), problems),
+                duration(env, "outbox.max-back-off", "PT1M", Duration.ofMillis(50), Duration.ofHours(1), problems),
+                duration(env, "outbox.give-up-after", "PT24H", Duration.ofSeconds(1), Duration.ofDays(14), problems),
+                duration(env, "overdue.check-interval", "PT30S", Duration.ofSeconds(1), Duration.ofMinutes(15),
+                        problems),
+                duration(env, "overdue.catch-up", "P7D", Duration.ofMinutes(1), Duration.ofDays(366), problems));
+        if (outbox.maxBackOff().compareTo(outbox.firstBackOff()) < 0) {
+            problems.add(PREFIX + "outbox.max-back-off must not be shorter than " + PREFIX + "outbox.first-back-off");
+        }
         return new AlertSettings(host, port, implicitTls, blankToNull(env.getProperty(PREFIX + "smtp.username")),
                 env.getProperty(PREFIX + "smtp.password"), from, to, escalateTo, webhook, escalation,
                 secret == null ? null : secret.getBytes(java.nio.charset.StandardCharsets.UTF_8), escalateAfter,
-                trustStore == null ? null : Path.of(trustStore), trustPassword.toCharArray());
+                trustStore == null ? null : Path.of(trustStore), trustPassword.toCharArray(), outbox);
+    }
+
+    private static Duration duration(Environment env, String name, String fallback, Duration min, Duration max,
+            List<String> problems) {
+        try {
+            Duration value = Duration.parse(env.getProperty(PREFIX + name, fallback).strip());
+            if (value.compareTo(min) >= 0 && value.compareTo(max) <= 0) {
+                return value;
+            }
+        } catch (RuntimeException malformed) {
+            // reported below, without the value
+        }
+        problems.add(PREFIX + name + " must be an ISO-8601 duration between " + min + " and " + max);
+        return Duration.parse(fallback);
     }
 
     /** The TLS context alerts verify servers with: the configured trust store, or the JDK's. */

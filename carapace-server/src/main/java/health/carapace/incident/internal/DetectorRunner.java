@@ -108,6 +108,9 @@ final class DetectorRunner implements SmartLifecycle {
                 return 0;
             }
             beforeBatch.run();
+            for (Detector detector : detectors) {
+                detector.startOfBatch(batch);
+            }
             List<Detection> found = new ArrayList<>();
             for (AuditFeed.SealedEvent event : batch) {
                 for (Detector detector : detectors) {

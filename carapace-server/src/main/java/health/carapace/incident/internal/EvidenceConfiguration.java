@@ -20,6 +20,13 @@ class EvidenceConfiguration {
     static final String SCRATCH_PROPERTY = "carapace.incident.evidence.scratch-dir";
 
     @Bean
+    @org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication
+    ServingNodePidFile servingNodePidFile(ConfigurableEnvironment environment) {
+        String configured = environment.getProperty(health.carapace.incident.ServingNode.PID_FILE_PROPERTY);
+        return new ServingNodePidFile(configured == null || configured.isBlank() ? null : Path.of(configured));
+    }
+
+    @Bean
     EvidenceKeys evidenceKeys(ConfigurableEnvironment environment, SystemSecrets secrets) {
         Mode mode = "dev".equals(environment.getProperty("carapace.mode")) ? Mode.DEV : Mode.PROD;
         return EvidenceKeys.load(environment.getProperty(EvidenceKeys.PUBLIC_KEY_PROPERTY), mode, secrets);

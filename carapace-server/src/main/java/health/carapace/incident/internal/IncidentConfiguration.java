@@ -30,10 +30,15 @@ class IncidentConfiguration {
     }
 
     @Bean
+    AlertOutbox alertOutbox(DataSource dataSource, AlertSettings settings) {
+        return new AlertOutbox(dataSource, settings, AlertOutbox.QUEUE);
+    }
+
+    @Bean
     IncidentStore incidentStore(DataSource dataSource, PlatformTransactionManager transactionManager, AuditTrail audit,
-            Clock clock, IncidentSettings settings) {
+            Clock clock, IncidentSettings settings, AlertOutbox outbox) {
         return new IncidentStore(dataSource, new TransactionTemplate(transactionManager), audit, clock,
-                settings.dedupWindow());
+                settings.dedupWindow(), outbox);
     }
 
     @Bean
@@ -60,12 +65,25 @@ class IncidentConfiguration {
 
     @Bean
     @ConditionalOnWebApplication
-    IncidentAlerts incidentAlerts(AlertSettings settings, IncidentStore store, Clock clock,
+    AlertSender alertSender(DataSource dataSource, PlatformTransactionManager transactionManager, AlertSettings settings,
+            IncidentStore store, Clock clock,
             @org.springframework.beans.factory.annotation.Value("${carapace.public-base-url}") String publicBaseUrl) {
+        // one attempt per call: the outbox retries, with back-off, across restarts
         WebhookAlerts webhooks = settings.webhookSecret() == null ? null
-                : new WebhookAlerts(settings.sslContext(), settings.webhookSecret(), clock, 6, java.time.Duration.ofSeconds(1));
+                : new WebhookAlerts(settings.sslContext(), settings.webhookSecret(), clock, 1, java.time.Duration.ZERO);
         MailAlerts mail = settings.mail() ? new MailAlerts(settings) : null;
-        return new IncidentAlerts(settings, store, webhooks, mail, publicBaseUrl);
+        return new AlertSender(dataSource, new TransactionTemplate(transactionManager), settings, store, webhooks, mail,
+                publicBaseUrl, AlertOutbox.QUEUE, clock);
+    }
+
+    @Bean
+    @ConditionalOnWebApplication
+    IncidentAlerts incidentAlerts(DataSource dataSource, PlatformTransactionManager transactionManager,
+            AlertSettings settings, IncidentStore store, AlertOutbox outbox, AlertSender sender, IncidentMetrics metrics,
+            Clock clock) {
+        OverdueClocks overdue = new OverdueClocks(dataSource, new TransactionTemplate(transactionManager), store, outbox,
+                clock, settings.outbox().overdueCatchUp(), settings.escalateAfter());
+        return new IncidentAlerts(settings, store, overdue, sender, metrics::overdueRaised);
     }
 
     @Bean

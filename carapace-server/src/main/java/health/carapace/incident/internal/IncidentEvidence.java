@@ -86,6 +86,11 @@ final class IncidentEvidence implements Evidence {
 
     @Override
     public Made write(UUID incidentId, boolean heapDump, OutputStream out, String actor) {
+        return write(incidentId, heapDump, out, actor, ServerState.THIS_PROCESS);
+    }
+
+    @Override
+    public Made write(UUID incidentId, boolean heapDump, OutputStream out, String actor, Dumps dumps) {
         if (actor == null || !PRINCIPAL.matcher(actor).matches()) {
             throw new Incidents.Refused(Incidents.Refused.Reason.INVALID, "the actor is a principal name");
         }
@@ -99,7 +104,7 @@ final class IncidentEvidence implements Evidence {
         try {
             scratch = Files.createTempDirectory(Files.createDirectories(scratchRoot), "evidence-",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            return make(incident, heapDump, out, actor, scratch);
+            return make(incident, heapDump, out, actor, scratch, dumps);
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot write the evidence bundle", e);
         } finally {
@@ -114,7 +119,7 @@ final class IncidentEvidence implements Evidence {
         }
     }
 
-    private Made make(Incident incident, boolean heapDump, OutputStream out, String actor, Path scratch)
+    private Made make(Incident incident, boolean heapDump, OutputStream out, String actor, Path scratch, Dumps dumps)
             throws IOException {
         UUID bundleId = UUID.randomUUID();
         Instant madeAt = clock.instant();
@@ -158,12 +163,11 @@ final class IncidentEvidence implements Evidence {
                 notes.add("logs: " + lines[0] + " lines of the window from " + logs.size() + " log file(s)");
             }
             archive.add("configuration.properties", ServerState.configuration(environment));
-            archive.add("threads.txt", ServerState.threadDump());
-            long pid = ProcessHandle.current().pid();
-            notes.add("threads" + (heapDump ? " and heap" : "") + ": of the process that made the bundle, pid " + pid);
+            archive.add("threads.txt", dumps.threads());
+            notes.add("threads" + (heapDump ? " and heap" : "") + ": of " + dumps.describe());
             if (heapDump) {
-                Path hprof = scratch.resolve("heap.hprof");
-                ServerState.heapDump(hprof);
+                Path hprof = scratch.toAbsolutePath().resolve("heap.hprof");
+                dumps.heap(hprof);
                 archive.add("heap.hprof", hprof);
                 Files.delete(hprof); // the clear copy is gone as soon as it is inside the encryption
             }

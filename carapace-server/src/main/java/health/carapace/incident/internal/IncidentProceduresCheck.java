@@ -12,7 +12,8 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 
 /**
  * {@code incident.procedures} (§164.308(a)(6)): security incidents are detected and tracked with
- * deadlines, and none is past its isolate (15 minutes) or alert (60 minutes) deadline unmet.
+ * deadlines, none is past its isolate (15 minutes) or alert (60 minutes) deadline unmet, and no
+ * alert about an incident not yet closed was given up on (the outbox's dead letters, ADR 0036).
  * Counts only; drill incidents are left out. Drills themselves are not built yet: their rule
  * (§164.308(a)(7)(ii)(D)) stays declared by the compliance module as {@code incident.drills}.
  */
@@ -50,13 +51,15 @@ final class IncidentProceduresCheck implements ComplianceCheck {
         long position = jdbc.sql("select last_leaf from incident.reader_position where reader = ?")
                 .param(DetectorRunner.READER).query(Long.class).optional().orElse(-1L);
         long lag = Math.max(0, feed.lastSealedLeaf() - position);
+        long deadAlerts = IncidentMetrics.deadAlerts(jdbc);
         CheckResult.Evidence evidence = CheckResult.Evidence.of()
                 .with("incidents not closed", open)
                 .with("past the isolate deadline", isolateOverdue)
                 .with("past the alert deadline", alertOverdue)
-                .with("detector lag (sealed events not yet read)", lag);
-        return CheckResult.passIf(isolateOverdue == 0 && alertOverdue == 0,
-                "incidents past their isolate or alert deadline", evidence);
+                .with("detector lag (sealed events not yet read)", lag)
+                .with("alerts given up on (incident not closed)", deadAlerts);
+        return CheckResult.passIf(isolateOverdue == 0 && alertOverdue == 0 && deadAlerts == 0,
+                "incidents past their isolate or alert deadline, or alerts that could not be delivered", evidence);
     }
 
     private long count(String condition, Instant before) {

@@ -51,14 +51,22 @@ final class IncidentStore implements Incidents {
     private final AuditTrail audit;
     private final Clock clock;
     private final Duration dedupWindow;
+    /** Where the alerts of what this store opens or escalates are queued, in the same transaction (null: none). */
+    private final AlertOutbox outbox;
 
     IncidentStore(DataSource dataSource, TransactionTemplate transactions, AuditTrail audit, Clock clock,
             Duration dedupWindow) {
+        this(dataSource, transactions, audit, clock, dedupWindow, null);
+    }
+
+    IncidentStore(DataSource dataSource, TransactionTemplate transactions, AuditTrail audit, Clock clock,
+            Duration dedupWindow, AlertOutbox outbox) {
         this.jdbc = JdbcClient.create(dataSource);
         this.transactions = transactions;
         this.audit = audit;
         this.clock = clock;
         this.dedupWindow = dedupWindow;
+        this.outbox = outbox;
     }
 
     /** An incident a detection opened (not joined). */
@@ -105,6 +113,9 @@ final class IncidentStore implements Incidents {
             if ((Boolean) row[1]) {
                 timeline(id, now, AuditedAccess.SELF, "detected", d.detail());
                 audit.recordInTransaction(List.of(event(AuditedAccess.SELF, id, AuditContext.none())));
+                if (outbox != null) {
+                    outbox.enqueue(id, "opened", AlertSettings.Contact.PRIMARY, now);
+                }
                 opened.add(new Opened(id, d));
             }
         }
@@ -237,6 +248,11 @@ final class IncidentStore implements Incidents {
                 now -> new Object[] {JSON.writeValueAsString(breach), id});
     }
 
+    /** A stored breach determination. */
+    static Breach breach(String json) {
+        return JSON.readValue(json, Breach.class);
+    }
+
     static Refused notFound() {
         return new Refused(Refused.Reason.NOT_FOUND, "no incident with that id");
     }
@@ -301,6 +317,9 @@ final class IncidentStore implements Incidents {
                     .params(Timestamp.from(now), Timestamp.from(now.minus(after))).query(UUID.class).list();
             for (UUID id : claimed) {
                 timeline(id, now, AuditedAccess.SELF, "escalated", "not-acknowledged");
+                if (outbox != null) {
+                    outbox.enqueue(id, "escalated", AlertSettings.Contact.ESCALATION, now);
+                }
             }
             return claimed;
         });

@@ -53,6 +53,8 @@ final class MailAlerts {
         message.setSubject(alert.subject(), "UTF-8");
         message.setText(alert.text(), "UTF-8");
         message.setHeader("X-Carapace-Incident", alert.incident().id().toString());
+        // the same on every retry: a mailbox rule (or a person) can drop a second copy
+        message.setHeader("X-Carapace-Alert", alert.idempotencyKey());
         try (Transport transport = session.getTransport()) {
             if (settings.smtpUsername() != null) {
                 transport.connect(settings.smtpUsername(), settings.smtpPassword());

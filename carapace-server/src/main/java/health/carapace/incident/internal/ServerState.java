@@ -29,6 +29,24 @@ final class ServerState {
     private static final Pattern OURS = Pattern.compile("(?i)(carapace|server|spring|logging|management)[._].*");
     static final String REDACTED = "[redacted]";
 
+    /** The dumps of this process: the node that answers the API, or a command's own. */
+    static final health.carapace.incident.Evidence.Dumps THIS_PROCESS = new health.carapace.incident.Evidence.Dumps() {
+        @Override
+        public byte[] threads() {
+            return threadDump();
+        }
+
+        @Override
+        public void heap(Path file) throws IOException {
+            heapDump(file);
+        }
+
+        @Override
+        public String describe() {
+            return "the process that made the bundle, pid " + ProcessHandle.current().pid();
+        }
+    };
+
     private ServerState() {
     }
 

@@ -2,6 +2,7 @@ package health.carapace.incident.internal;
 
 import health.carapace.audit.AuditFeed.SealedEvent;
 import health.carapace.incident.Severity;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -26,7 +27,6 @@ final class UnusualHoursDetector implements Detector {
     /** Histories read this batch (or earlier, kept current), by principal: 24 counts. */
     private final Map<String, long[]> histories = new HashMap<>();
     private final Map<String, long[]> pending = new HashMap<>();
-    private final Set<String> loaded = new HashSet<>();
 
     UnusualHoursDetector(DataSource dataSource, IncidentSettings settings) {
         this.jdbc = JdbcClient.create(dataSource);
@@ -60,34 +60,66 @@ final class UnusualHoursDetector implements Detector {
         pending.computeIfAbsent(e.user(), p -> new long[24])[hour]++;
     }
 
+    @Override
+    public void startOfBatch(List<SealedEvent> batch) {
+        // Another node may have read between batches: histories are read afresh, all in one query.
+        histories.clear();
+        Set<String> principals = new HashSet<>();
+        for (SealedEvent sealed : batch) {
+            if (AuditedAccess.recordUse(sealed.event())) {
+                principals.add(sealed.event().user());
+            }
+        }
+        if (principals.isEmpty()) {
+            return;
+        }
+        for (String principal : principals) {
+            histories.put(principal, new long[24]);
+        }
+        jdbc.sql("select principal, hour, accesses from incident.hour_of_day where principal = any(?::text[])")
+                .param(principals.toArray(String[]::new))
+                .query(rs -> {
+                    histories.get(rs.getString(1))[rs.getInt(2)] = rs.getLong(3);
+                });
+    }
+
     private long[] history(String principal) {
-        if (loaded.add(principal)) {
+        // loaded at the start of the batch; a detector driven without it (a test) reads one principal here
+        return histories.computeIfAbsent(principal, p -> {
             long[] counts = new long[24];
-            jdbc.sql("select hour, accesses from incident.hour_of_day where principal = ?").param(principal)
+            jdbc.sql("select hour, accesses from incident.hour_of_day where principal = ?").param(p)
                     .query(rs -> {
                         counts[rs.getInt(1)] = rs.getLong(2);
                     });
-            histories.put(principal, counts);
-        }
-        return histories.get(principal);
+            return counts;
+        });
     }
 
     @Override
     public void endOfBatch(List<Detection> found) {
+        List<String> principals = new ArrayList<>();
+        List<Integer> hours = new ArrayList<>();
+        List<Long> accesses = new ArrayList<>();
         pending.forEach((principal, counts) -> {
             for (int hour = 0; hour < 24; hour++) {
                 if (counts[hour] > 0) {
-                    jdbc.sql("""
-                            insert into incident.hour_of_day (principal, hour, accesses) values (?, ?, ?)
-                            on conflict (principal, hour) do update
-                                set accesses = incident.hour_of_day.accesses + excluded.accesses""")
-                            .params(principal, hour, counts[hour]).update();
+                    principals.add(principal);
+                    hours.add(hour);
+                    accesses.add(counts[hour]);
                 }
             }
         });
+        if (!principals.isEmpty()) {
+            jdbc.sql("""
+                    insert into incident.hour_of_day (principal, hour, accesses)
+                    select * from unnest(?::text[], ?::integer[], ?::bigint[])
+                    on conflict (principal, hour) do update
+                        set accesses = incident.hour_of_day.accesses + excluded.accesses""")
+                    .params(principals.toArray(String[]::new), hours.toArray(Integer[]::new),
+                            accesses.toArray(Long[]::new))
+                    .update();
+        }
         pending.clear();
-        // Another node may take over the reader between batches: read histories afresh next batch.
         histories.clear();
-        loaded.clear();
     }
 }

@@ -43,23 +43,10 @@ final class WebhookAlerts {
 
     /** Sends, retrying; returns true once a 2xx came back, false when every attempt failed. */
     boolean send(URI url, Alert alert) throws InterruptedException {
-        if (!"https".equals(url.getScheme())) {
-            throw new IllegalArgumentException("webhooks are HTTPS only");
-        }
-        byte[] body = AdminJson.JSON.writeValueAsBytes(alert.json());
         Duration wait = firstBackOff;
         for (int attempt = 1; attempt <= attempts; attempt++) {
-            long timestamp = clock.instant().getEpochSecond();
-            HttpRequest request = HttpRequest.newBuilder(url)
-                    .timeout(Duration.ofSeconds(10))
-                    .header("Content-Type", "application/json")
-                    .header(IDEMPOTENCY_HEADER, alert.idempotencyKey())
-                    .header(SIGNATURE_HEADER, "t=" + timestamp + ",v1=" + sign(timestamp, body))
-                    .POST(HttpRequest.BodyPublishers.ofByteArray(body))
-                    .build();
             try {
-                int status = http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
-                if (status / 100 == 2) {
+                if (deliverOnce(url, alert) == null) {
                     return true;
                 }
             } catch (IOException unreachable) {
@@ -71,6 +58,29 @@ final class WebhookAlerts {
             }
         }
         return false;
+    }
+
+    /**
+     * One attempt (the outbox retries): null once a 2xx came back, else {@code status:<code>}. The
+     * answer's body is never read: a receiver's words do not reach our records.
+     *
+     * @throws IOException when the receiver cannot be reached (or its certificate is not trusted)
+     */
+    String deliverOnce(URI url, Alert alert) throws IOException, InterruptedException {
+        if (!"https".equals(url.getScheme())) {
+            throw new IllegalArgumentException("webhooks are HTTPS only");
+        }
+        byte[] body = AdminJson.JSON.writeValueAsBytes(alert.json());
+        long timestamp = clock.instant().getEpochSecond();
+        HttpRequest request = HttpRequest.newBuilder(url)
+                .timeout(Duration.ofSeconds(10))
+                .header("Content-Type", "application/json")
+                .header(IDEMPOTENCY_HEADER, alert.idempotencyKey())
+                .header(SIGNATURE_HEADER, "t=" + timestamp + ",v1=" + sign(timestamp, body))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                .build();
+        int status = http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+        return status / 100 == 2 ? null : "status:" + status;
     }
 
     String sign(long timestamp, byte[] body) {

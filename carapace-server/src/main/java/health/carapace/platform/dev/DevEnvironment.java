@@ -65,6 +65,8 @@ public final class DevEnvironment implements AutoCloseable {
         p.put("carapace.export.directory", dataDir.resolve("exports").toString());
         // evidence bundles: a development key pair is generated here on first start (its private key beside it)
         p.put("carapace.incident.evidence.public-key", dataDir.resolve("evidence").resolve("evidence-public-key.json").toString());
+        // the serving node's pid, for `incident evidence` to take its dumps (written by the server only, not by commands)
+        p.put("carapace.incident.evidence.pid-file", dataDir.resolve("carapace.pid").toString());
         // a log file besides the console (same redacting format), so that evidence bundles hold the logs
         p.put("logging.file.name", dataDir.resolve("logs").resolve("carapace.log").toString());
         p.put("logging.structured.format.file", "health.carapace.platform.logging.RedactingJsonFormat");

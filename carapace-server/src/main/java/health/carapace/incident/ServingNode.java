@@ -1,0 +1,162 @@
+package health.carapace.incident;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The Carapace server running on this host, found by the pid file it writes while it serves
+ * ({@code carapace.incident.evidence.pid-file}: {@code <pid>\n<process start instant>}), and its
+ * thread and heap dumps taken with the JDK's {@code jcmd} (ADR 0036): the attach mechanism answers
+ * only a process of the same operating-system user, which is who runs the command line on the
+ * node's host, and it answers even when the server's request threads are stuck, when an evidence
+ * API call could not. The heap dump is written by the server itself into the bundle's private
+ * scratch directory, and removed from there as soon as it is inside the encryption.
+ */
+public final class ServingNode implements Evidence.Dumps {
+
+    /** The setting naming the pid file a serving node writes (start-dev: {@code <data-dir>/carapace.pid}). */
+    public static final String PID_FILE_PROPERTY = "carapace.incident.evidence.pid-file";
+
+    private static final Duration THREADS_TIMEOUT = Duration.ofMinutes(2);
+    private static final Duration HEAP_TIMEOUT = Duration.ofMinutes(30);
+
+    /** Why no serving node could be asked; the message names files and settings, never input. */
+    public static final class NotFound extends Exception implements health.carapace.platform.logging.SafeMessage {
+        public NotFound(String message) {
+            super(message);
+        }
+    }
+
+    private final long pid;
+    private final Path jcmd;
+
+    private ServingNode(long pid, Path jcmd) {
+        this.pid = pid;
+        this.jcmd = jcmd;
+    }
+
+    public long pid() {
+        return pid;
+    }
+
+    /**
+     * The node whose pid file is {@code pidFile}, if that process is alive and is the one that
+     * wrote it (same start instant: a pid reused by another process after a crash is not asked).
+     */
+    public static ServingNode fromPidFile(Path pidFile) throws NotFound {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(pidFile, StandardCharsets.US_ASCII);
+        } catch (IOException e) {
+            throw new NotFound("no serving node on this host: its pid file cannot be read (is the server running, "
+                    + "with carapace.incident.evidence.pid-file set to that file?)");
+        }
+        long pid;
+        Instant started;
+        try {
+            pid = Long.parseLong(lines.get(0).strip());
+            started = Instant.parse(lines.get(1).strip());
+        } catch (RuntimeException e) {
+            throw new NotFound("the serving node's pid file is not one the server wrote");
+        }
+        Optional<ProcessHandle> process = ProcessHandle.of(pid).filter(ProcessHandle::isAlive);
+        Optional<Instant> actualStart = process.flatMap(p -> p.info().startInstant());
+        if (process.isEmpty() || actualStart.isEmpty()
+                || Duration.between(actualStart.get(), started).abs().compareTo(Duration.ofSeconds(2)) > 0) {
+            throw new NotFound("no serving node on this host: the process its pid file names is not running "
+                    + "(a stale file from a server that stopped or crashed)");
+        }
+        return ofPid(pid);
+    }
+
+    /** The process {@code pid}, named by the operator. */
+    public static ServingNode ofPid(long pid) throws NotFound {
+        if (ProcessHandle.of(pid).filter(ProcessHandle::isAlive).isEmpty()) {
+            throw new NotFound("no process with that pid is running");
+        }
+        return new ServingNode(pid, pid == ProcessHandle.current().pid() ? null : jcmd());
+    }
+
+    /**
+     * Whether the serving node is this very process (a command run inside the server's JVM, as the
+     * tests do): its dumps are then taken in process, as the API takes them.
+     */
+    public boolean isThisProcess() {
+        return jcmd == null;
+    }
+
+    /** The JDK's jcmd beside the java that runs this command. */
+    private static Path jcmd() throws NotFound {
+        Path java = Path.of(System.getProperty("java.home"), "bin");
+        Path jcmd = java.resolve("jcmd");
+        if (!Files.isExecutable(jcmd)) {
+            throw new NotFound("the JDK's jcmd is not installed beside this java (" + java + "): a full JDK is needed "
+                    + "to take a serving node's dumps");
+        }
+        return jcmd;
+    }
+
+    @Override
+    public byte[] threads() throws IOException {
+        byte[] dump = run(THREADS_TIMEOUT, "Thread.print", "-l");
+        String header = "threads of the serving node, pid " + pid + " (jcmd Thread.print -l)\n\n";
+        byte[] out = new byte[header.length() + dump.length];
+        System.arraycopy(header.getBytes(StandardCharsets.US_ASCII), 0, out, 0, header.length());
+        System.arraycopy(dump, 0, out, header.length(), dump.length);
+        return out;
+    }
+
+    @Override
+    public void heap(Path file) throws IOException {
+        if (!file.isAbsolute()) {
+            throw new IllegalArgumentException("the serving node writes its heap dump to an absolute path");
+        }
+        run(HEAP_TIMEOUT, "GC.heap_dump", file.toString());
+        if (!Files.isRegularFile(file) || Files.size(file) == 0) {
+            throw new IOException("the serving node wrote no heap dump (pid " + pid + ")");
+        }
+    }
+
+    @Override
+    public String describe() {
+        return "the serving node, pid " + pid + ", taken with jcmd by the command line";
+    }
+
+    private byte[] run(Duration timeout, String... command) throws IOException {
+        if (jcmd == null) {
+            throw new IllegalStateException("this process's own dumps are taken in process, not by jcmd");
+        }
+        List<String> arguments = new ArrayList<>(List.of(jcmd.toString(), Long.toString(pid)));
+        arguments.addAll(List.of(command));
+        Process process = new ProcessBuilder(arguments).redirectErrorStream(true).start();
+        process.getOutputStream().close();
+        byte[] output;
+        try (InputStream in = process.getInputStream()) {
+            output = in.readAllBytes();
+        }
+        try {
+            if (!process.waitFor(timeout.toSeconds(), TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                throw new IOException("jcmd did not finish in " + timeout);
+            }
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while jcmd ran");
+        }
+        if (process.exitValue() != 0) {
+            // jcmd's own words (attach refused: another user, or -XX:+DisableAttachMechanism) name no input
+            throw new IOException("jcmd " + command[0] + " failed for pid " + pid + " (exit " + process.exitValue() + ")");
+        }
+        return output;
+    }
+}
