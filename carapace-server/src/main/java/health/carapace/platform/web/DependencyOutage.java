@@ -26,11 +26,18 @@ public final class DependencyOutage {
                     || t instanceof TransientDataAccessResourceException || t instanceof RecoverableDataAccessException) {
                 return true;
             }
-            // SQLSTATE class 08: connection exception (the server went away, or refused the connection)
-            if (t instanceof SQLException sql && sql.getSQLState() != null && sql.getSQLState().startsWith("08")) {
+            if (t instanceof SQLException sql && sql.getSQLState() != null && isOutage(sql.getSQLState())) {
                 return true;
             }
         }
         return false;
+    }
+
+    private static boolean isOutage(String sqlState) {
+        // class 08: connection exception (the server went away, or refused the connection);
+        // 57P01-57P03: the server is shutting down, crashed, or cannot take connections yet (a
+        // failover under way); 25006: it takes no writes (a standby, or a primary being demoted)
+        return sqlState.startsWith("08") || sqlState.equals("57P01") || sqlState.equals("57P02")
+                || sqlState.equals("57P03") || sqlState.equals("25006");
     }
 }
