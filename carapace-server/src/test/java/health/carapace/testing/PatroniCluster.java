@@ -156,7 +156,6 @@ public final class PatroniCluster implements AutoCloseable {
                     ttl: %4$d
                     loop_wait: 1
                     retry_timeout: 3
-                    maximum_lag_on_failover: 0
                     synchronous_mode: true
                     postgresql:
                       use_pg_rewind: false
