@@ -5,6 +5,7 @@ import java.sql.SQLTransientConnectionException;
 import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.dao.RecoverableDataAccessException;
 import org.springframework.dao.TransientDataAccessResourceException;
+import org.springframework.transaction.TransactionSystemException;
 
 /**
  * Whether a failure means a dependency (a database) is unreachable, rather than a fault of the
@@ -24,6 +25,13 @@ public final class DependencyOutage {
         for (Throwable t = error; t != null; t = t.getCause()) {
             if (t instanceof SQLTransientConnectionException || t instanceof DataAccessResourceFailureException
                     || t instanceof TransientDataAccessResourceException || t instanceof RecoverableDataAccessException) {
+                return true;
+            }
+            // A commit or rollback that could not complete: the connection was lost in the middle of
+            // the transaction (a failover), and the pool's closed connection then fails the rollback
+            // with an SQLException of no state. Whether the commit took effect is unknown; it was not
+            // acknowledged, and the client may retry once the database is back.
+            if (t instanceof TransactionSystemException) {
                 return true;
             }
             if (t instanceof SQLException sql && sql.getSQLState() != null && isOutage(sql.getSQLState())) {

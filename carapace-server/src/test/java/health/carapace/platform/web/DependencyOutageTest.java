@@ -14,6 +14,9 @@ class DependencyOutageTest {
         for (String state : new String[] {"08006", "08001", "57P01", "57P02", "57P03", "25006"}) {
             assertThat(DependencyOutage.causedBy(new IllegalStateException(new SQLException("x", state)))).as(state).isTrue();
         }
+        // a commit cut off by the loss of the primary, whose rollback then met the pool's closed connection
+        assertThat(DependencyOutage.causedBy(new IllegalStateException(new org.springframework.transaction.TransactionSystemException(
+                "rollback", new SQLException("Connection is closed"))))).isTrue();
     }
 
     @Test
