@@ -8,6 +8,7 @@ import health.carapace.audit.AuditVerifier;
 import health.carapace.platform.dev.DevDatabase;
 import health.carapace.signin.ServiceClients;
 import health.carapace.testing.PatroniCluster;
+import health.carapace.testing.PhiScanner;
 import health.carapace.testing.TestInstallation;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -52,7 +53,8 @@ import org.springframework.context.ConfigurableApplicationContext;
  * mode); Patroni promotes the synchronous standby once the leader lock expires, and the node must
  * serve again by itself, with every acknowledged write still there, every refusal meanwhile a 503
  * OperationOutcome, readiness down during the switch, every successful read audited and the audit
- * tree whole. The times are printed ({@code patroni failover: ...}) and recorded in docs/SCALING.md.
+ * tree whole; nothing the clients sent is in clear in the cluster's files. The times are printed
+ * ({@code patroni failover: ...}) and recorded in docs/SCALING.md.
  */
 class PatroniFailoverTest {
 
@@ -184,6 +186,13 @@ class PatroniFailoverTest {
             }
             var report = node.getBean(AuditVerifier.class).verify();
             assertThat(report.ok()).as("audit verification: %s", report.firstProblem()).isTrue();
+
+            // the canary: what the clients sent is nowhere in clear — not in either member's data
+            // directory or WAL (the standby's copy included), the cluster's logs, nor the node's files and logs
+            List<String> markers = acknowledged.stream().map(Acknowledged::marker).toList();
+            assertThat(PhiScanner.inFiles(cluster.directory(), markers)).as("PHI in clear in the cluster's files").isEmpty();
+            assertThat(PhiScanner.inFiles(installation, markers)).as("PHI in clear in the node's files").isEmpty();
+            assertThat(PhiScanner.inFiles(TestInstallation.dataDir().resolve("logs"), markers)).as("PHI in the logs").isEmpty();
         } catch (Exception | AssertionError e) {
             throw new AssertionError(e.getMessage() + "\n" + cluster.logs(), e);
         } finally {

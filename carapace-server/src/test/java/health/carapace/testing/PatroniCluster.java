@@ -230,6 +230,11 @@ public final class PatroniCluster implements AutoCloseable {
         }
     }
 
+    /** Everything of the cluster on disk: data directories (WAL included), logs, etcd's data. */
+    public Path directory() {
+        return dir;
+    }
+
     /** The multi-host JDBC URL a node of Carapace uses: every member, the primary wherever it is. */
     public String jdbcUrl() {
         return "jdbc:postgresql://" + nodes.stream().map(node -> "127.0.0.1:" + node.postgresPort())
