@@ -1,5 +1,6 @@
 package health.carapace.crypto.internal;
 
+import health.carapace.platform.config.DatabaseFailover;
 import health.carapace.platform.config.DatabaseReadiness;
 import health.carapace.platform.config.Mode;
 import health.carapace.platform.config.ReadinessCheck;
@@ -19,10 +20,12 @@ final class KeyringReadiness implements ReadinessCheck {
 
     @Override
     public List<String> problems(Mode mode, Environment environment) {
-        if (mode != Mode.PROD) {
-            return List.of();
-        }
         List<String> problems = new ArrayList<>();
+        DatabaseFailover.problem("carapace.keyring.url", environment.getProperty("carapace.keyring.url"))
+                .ifPresent(problems::add);
+        if (mode != Mode.PROD) {
+            return problems;
+        }
         DatabaseReadiness.verifiedTlsProblem(environment, "carapace.keyring.url").ifPresent(problems::add);
         String phiUser = environment.getProperty("carapace.db.username", "");
         String keyringUser = environment.getProperty("carapace.keyring.username", "");

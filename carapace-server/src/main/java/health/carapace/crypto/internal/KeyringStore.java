@@ -58,8 +58,10 @@ final class KeyringStore implements DisposableBean {
 
     /** {@code connectionWait}: as the PHI pool's ({@code carapace.db.connection-wait}). */
     KeyringStore(KeyringProperties properties, java.time.Duration connectionWait) {
+        // several hosts (a replicated cluster): only ever the primary, as the PHI pool
+        String url = health.carapace.platform.config.DatabaseFailover.url(properties.url());
         Flyway.configure()
-                .dataSource(properties.url(), properties.ownerUsernameOrDefault(), properties.ownerPasswordOrDefault())
+                .dataSource(url, properties.ownerUsernameOrDefault(), properties.ownerPasswordOrDefault())
                 .locations("classpath:db/keyring")
                 .schemas("keyring")
                 .placeholders(java.util.Map.of("keyring_role", properties.username()))
@@ -67,7 +69,7 @@ final class KeyringStore implements DisposableBean {
                 .migrate();
         HikariConfig config = new HikariConfig();
         config.setPoolName("keyring");
-        config.setJdbcUrl(properties.url());
+        config.setJdbcUrl(url);
         config.setUsername(properties.username());
         config.setPassword(properties.password());
         // Rotation jobs use up to eight connections at once (one per HSM worker); requests need some too.
@@ -75,6 +77,7 @@ final class KeyringStore implements DisposableBean {
         config.setMinimumIdle(2);
         // As the PHI pool: while the keyring is unreachable a request is refused (503) after this.
         config.setConnectionTimeout(connectionWait.toMillis());
+        health.carapace.platform.config.DatabaseFailover.configure(config);
         this.pool = new HikariDataSource(config);
         this.jdbc = JdbcClient.create(pool);
         this.batches = new JdbcTemplate(pool);

@@ -24,15 +24,17 @@ class DatabaseConfiguration {
     @Bean
     @Primary
     HikariDataSource phiDataSource(DatabaseProperties db) {
+        // several hosts (a replicated cluster): only ever the primary (DatabaseFailover)
+        String url = DatabaseFailover.url(db.url());
         Flyway.configure()
-                .dataSource(db.url(), db.ownerUsernameOrDefault(), db.ownerPasswordOrDefault())
+                .dataSource(url, db.ownerUsernameOrDefault(), db.ownerPasswordOrDefault())
                 .locations("classpath:db/migration")
                 .placeholders(Map.of("phi_role", db.username()))
                 .load()
                 .migrate();
         HikariConfig config = new HikariConfig();
         config.setPoolName("phi");
-        config.setJdbcUrl(db.url());
+        config.setJdbcUrl(url);
         config.setUsername(db.username());
         config.setPassword(db.password());
         config.setMaximumPoolSize(db.poolSize());
@@ -40,6 +42,7 @@ class DatabaseConfiguration {
         config.setConnectionTimeout(db.connectionWait().toMillis());
         // Batches (index tokens, audit group commits) go as multi-row INSERTs: one round trip.
         config.addDataSourceProperty("reWriteBatchedInserts", "true");
+        DatabaseFailover.configure(config);
         return new HikariDataSource(config);
     }
 

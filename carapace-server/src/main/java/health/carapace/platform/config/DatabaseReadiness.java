@@ -5,15 +5,20 @@ import java.util.Optional;
 import org.springframework.core.env.Environment;
 import org.springframework.util.StringUtils;
 
-/** {@code start} reaches the PHI database ({@code carapace.db}) over TLS with certificate checks. */
+/**
+ * {@code start} reaches the PHI database ({@code carapace.db}) over TLS with certificate checks;
+ * in every mode a URL naming several hosts uses only their primary ({@link DatabaseFailover}).
+ */
 public final class DatabaseReadiness implements ReadinessCheck {
 
     @Override
     public List<String> problems(Mode mode, Environment environment) {
-        if (mode != Mode.PROD) {
-            return List.of();
+        List<String> problems = new java.util.ArrayList<>();
+        DatabaseFailover.problem("carapace.db.url", environment.getProperty("carapace.db.url")).ifPresent(problems::add);
+        if (mode == Mode.PROD) {
+            verifiedTlsProblem(environment, "carapace.db.url").ifPresent(problems::add);
         }
-        return verifiedTlsProblem(environment, "carapace.db.url").stream().toList();
+        return problems;
     }
 
     /**

@@ -5,6 +5,7 @@ import java.sql.SQLTransientConnectionException;
 import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.dao.RecoverableDataAccessException;
 import org.springframework.dao.TransientDataAccessResourceException;
+import org.springframework.transaction.TransactionSystemException;
 
 /**
  * Whether a failure means a dependency (a database) is unreachable, rather than a fault of the
@@ -26,11 +27,25 @@ public final class DependencyOutage {
                     || t instanceof TransientDataAccessResourceException || t instanceof RecoverableDataAccessException) {
                 return true;
             }
-            // SQLSTATE class 08: connection exception (the server went away, or refused the connection)
-            if (t instanceof SQLException sql && sql.getSQLState() != null && sql.getSQLState().startsWith("08")) {
+            // A commit or rollback that could not complete: the connection was lost in the middle of
+            // the transaction (a failover), and the pool's closed connection then fails the rollback
+            // with an SQLException of no state. Whether the commit took effect is unknown; it was not
+            // acknowledged, and the client may retry once the database is back.
+            if (t instanceof TransactionSystemException) {
+                return true;
+            }
+            if (t instanceof SQLException sql && sql.getSQLState() != null && isOutage(sql.getSQLState())) {
                 return true;
             }
         }
         return false;
+    }
+
+    private static boolean isOutage(String sqlState) {
+        // class 08: connection exception (the server went away, or refused the connection);
+        // 57P01-57P03: the server is shutting down, crashed, or cannot take connections yet (a
+        // failover under way); 25006: it takes no writes (a standby, or a primary being demoted)
+        return sqlState.startsWith("08") || sqlState.equals("57P01") || sqlState.equals("57P02")
+                || sqlState.equals("57P03") || sqlState.equals("25006");
     }
 }
