@@ -237,8 +237,13 @@ class ConsentPages {
     }
 
     private static String describe(AppScope.ResourceScope scope) {
+        // in the order a person reads them, whatever order the scope spells them in
         List<String> verbs = new ArrayList<>();
-        for (AppScope.Permission p : scope.permissions()) {
+        for (AppScope.Permission p : List.of(AppScope.Permission.R, AppScope.Permission.S, AppScope.Permission.C,
+                AppScope.Permission.U, AppScope.Permission.D)) {
+            if (!scope.permissions().contains(p)) {
+                continue;
+            }
             verbs.add(switch (p) {
                 case C -> "create";
                 case R -> "read";
