@@ -177,6 +177,12 @@ class AccessReviewEndpointTest extends IntegrationTest {
             assertThat(Refusals.outcomeOf(refused).getIssueFirstRep().getCode()).isEqualTo(OperationOutcome.IssueType.INVALID);
             assertThat(refused.body()).as(query).doesNotContain(canary).doesNotContain("99999999999999999999");
         }
+        // undecodable or hostile encodings (attacked on a running start-dev): refused before the route
+        for (String query : List.of("?days=%00", "?days=%ff", "?days=1%0a", "?days=%E2%80%AE1", "?days=%3Cscript%3E")) {
+            HttpResponse<String> refused = get(reviewer, "/admin/access-review" + query);
+            assertThat(refused.statusCode()).as(query).isEqualTo(400);
+            assertThat(refused.body()).as(query).doesNotContain("<script>").doesNotContain("principals");
+        }
         assertThat(audited(principalOf(reviewer), "exported", "/admin/access-review")).isEqualTo(exportsBefore);
 
         long reviewsBefore = JdbcClient.create(dataSource).sql("select count(*) from iam.break_glass_review")

@@ -207,6 +207,10 @@ class SignInPagesTest extends IntegrationTest {
         assertThat(refused.statusCode()).isEqualTo(200);
         assertThat(refused.body()).doesNotContain(canary).doesNotContain("pwned").doesNotContain("onerror");
 
+        // the asking app comes from the authorization request the server saved, never from the page's query
+        HttpResponse<String> named = visitor.get(baseUrl() + "/login?client_id=" + canary + "&app=%3Cscript%3E");
+        assertThat(named.body()).doesNotContain("asking-app").doesNotContain(canary).doesNotContain("<script");
+
         String hostile = "<img src=x onerror=\"document.title='pwned'\"><script>window.pwned=1</script>Rounds & \"more\"";
         String clientId = apps.create(hostile, List.of("http://127.0.0.1/callback"), List.of("openid", "user/Patient.rs"),
                 false, null, "test-admin", AuditContext.none()).clientId();
