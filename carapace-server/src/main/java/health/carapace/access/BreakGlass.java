@@ -148,12 +148,49 @@ public class BreakGlass {
                 .optional();
     }
 
+    /** What the reviewer of an emergency access found it to be. */
+    public enum ReviewOutcome {
+        APPROPRIATE, INAPPROPRIATE;
+
+        /** The outcome as stored and as the admin API spells it. */
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+
+        public static Optional<ReviewOutcome> ofLabel(String label) {
+            for (ReviewOutcome outcome : values()) {
+                if (outcome.label().equals(label)) {
+                    return Optional.of(outcome);
+                }
+            }
+            return Optional.empty();
+        }
+    }
+
     /**
      * One grant as the reviewer of emergency accesses sees it, reason decrypted; the reason is
-     * null once the patient was crypto-shredded (it was encrypted under the destroyed keys).
+     * null once the patient was crypto-shredded (it was encrypted under the destroyed keys). The
+     * last three are null while the grant awaits its review.
      */
     public record Review(UUID grantId, String principal, String patient, Instant openedAt, Instant expiresAt,
-            Instant closedAt, String reason) {}
+            Instant closedAt, String reason, String reviewedBy, Instant reviewedAt, ReviewOutcome outcome) {
+
+        public boolean awaitingReview() {
+            return reviewedAt == null;
+        }
+    }
+
+    /** What became of a review someone tried to record. */
+    public enum Reviewing {
+        RECORDED,
+        NO_SUCH_GRANT,
+        /** Nobody reviews their own emergency access. */
+        OWN_GRANT,
+        /** The grant is still open: what it will be used for is not known yet. */
+        STILL_OPEN,
+        /** A grant is reviewed once; the first review stands. */
+        ALREADY_REVIEWED
+    }
 
     /**
      * Every grant opened since {@code since}, oldest first, with its reason decrypted: the review
@@ -162,13 +199,68 @@ public class BreakGlass {
      * still caches the key does not decrypt it), and one shredded patient does not break the review.
      */
     public List<Review> review(Instant since) {
+        return reviews(since, false);
+    }
+
+    /**
+     * As {@link #review}, plus every earlier grant still awaiting its review (however old): what a
+     * reviewer works through. The caller audits the reading.
+     */
+    public List<Review> reviewQueue(Instant since) {
+        return reviews(since, true);
+    }
+
+    /**
+     * Records the review of a closed or expired grant by {@code reviewer}, audited in the same
+     * transaction (no audit, no review). Refused for the grant's own holder, for an open grant and
+     * for a grant already reviewed; nothing is written then.
+     */
+    public Reviewing recordReview(UUID grantId, String reviewer, ReviewOutcome outcome, AuditContext context) {
+        java.util.Objects.requireNonNull(outcome, "outcome");
+        Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
+        return transactions.execute(status -> {
+            record Held(String principal, String patient, boolean open) {}
+            Optional<Held> grant = jdbc.sql("select principal, patient, closed_at is null and expires_at > ? "
+                            + "from iam.break_glass where grant_id = ? for update")
+                    .params(Timestamp.from(now), grantId)
+                    .query((rs, n) -> new Held(rs.getString(1), rs.getString(2), rs.getBoolean(3)))
+                    .optional();
+            if (grant.isEmpty()) {
+                return Reviewing.NO_SUCH_GRANT;
+            }
+            if (grant.get().principal().equalsIgnoreCase(reviewer)) {
+                return Reviewing.OWN_GRANT;
+            }
+            if (grant.get().open()) {
+                return Reviewing.STILL_OPEN;
+            }
+            int written = jdbc.sql("insert into iam.break_glass_review (grant_id, reviewed_by, reviewed_at, outcome) "
+                            + "values (?, ?, ?, ?) on conflict (grant_id) do nothing")
+                    .params(grantId, reviewer, Timestamp.from(now), outcome.label())
+                    .update();
+            if (written == 0) {
+                return Reviewing.ALREADY_REVIEWED;
+            }
+            audit.recordInTransaction(List.of(new AuditEvent(UUID.randomUUID(), now, reviewer, AuditAction.ADMIN_CHANGE,
+                    "/admin/access-review/break-glass/" + grantId, context, true, grant.get().patient(), null,
+                    RequestIds.current(), false, null)));
+            return Reviewing.RECORDED;
+        });
+    }
+
+    private List<Review> reviews(Instant since, boolean withEarlierUnreviewed) {
         record Row(Review review, byte[] sealed) {}
-        List<Row> rows = jdbc.sql("select grant_id, principal, patient, opened_at, expires_at, closed_at, reason "
-                        + "from iam.break_glass b where opened_at >= ? order by opened_at, grant_id")
-                .param(Timestamp.from(since))
+        List<Row> rows = jdbc.sql("select b.grant_id, b.principal, b.patient, b.opened_at, b.expires_at, b.closed_at, "
+                        + "b.reason, r.reviewed_by, r.reviewed_at, r.outcome from iam.break_glass b "
+                        + "left join iam.break_glass_review r on r.grant_id = b.grant_id "
+                        + "where b.opened_at >= ? or (? and r.grant_id is null) order by b.opened_at, b.grant_id")
+                .params(Timestamp.from(since), withEarlierUnreviewed)
                 .query((rs, n) -> new Row(new Review(rs.getObject(1, UUID.class), rs.getString(2), rs.getString(3),
                         rs.getTimestamp(4).toInstant(), rs.getTimestamp(5).toInstant(),
-                        rs.getTimestamp(6) == null ? null : rs.getTimestamp(6).toInstant(), null), rs.getBytes(7)))
+                        rs.getTimestamp(6) == null ? null : rs.getTimestamp(6).toInstant(), null, rs.getString(8),
+                        rs.getTimestamp(9) == null ? null : rs.getTimestamp(9).toInstant(),
+                        rs.getString(10) == null ? null : ReviewOutcome.ofLabel(rs.getString(10)).orElseThrow()),
+                        rs.getBytes(7)))
                 .list();
         // read after the grants: a patient shredded in between has no keys left, which reasonOf tolerates
         java.util.Set<String> gone = shredded.shreddedAmong(rows.stream().map(row -> row.review().patient()).toList());
@@ -176,7 +268,7 @@ public class BreakGlass {
             Review review = row.review();
             String reason = gone.contains(review.patient()) ? null : reasonOf(review.grantId(), review.patient(), row.sealed());
             return new Review(review.grantId(), review.principal(), review.patient(), review.openedAt(), review.expiresAt(),
-                    review.closedAt(), reason);
+                    review.closedAt(), reason, review.reviewedBy(), review.reviewedAt(), review.outcome());
         }).toList();
     }
 

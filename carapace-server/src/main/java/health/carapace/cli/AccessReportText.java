@@ -14,7 +14,8 @@ final class AccessReportText {
                 .append(report.days()).append(" days\n\n");
         for (AccessReview.Principal p : report.principals()) {
             out.append(p.kind()).append(' ').append(p.name()).append(p.disabled() ? " (disabled)" : "")
-                    .append(p.kind().equals("user") && !p.mfaEnrolled() ? " (no MFA)" : "").append('\n');
+                    .append(p.kind().equals("user") && !p.mfaEnrolled() ? " (no MFA)" : "")
+                    .append(p.dormant() ? " (dormant)" : "").append('\n');
             out.append("  roles:   ").append(list(p.roles())).append('\n');
             if (!p.undefinedRoles().isEmpty()) {
                 out.append("  undefined roles (grant nothing): ").append(list(p.undefinedRoles())).append('\n');
@@ -23,6 +24,8 @@ final class AccessReportText {
             out.append("  unused:  ").append(list(p.unused())).append('\n');
         }
         out.append("\nUsers without MFA: ").append(list(report.usersWithoutMfa())).append('\n');
+        out.append("Dormant (no sign-in, or for a service client no audited action, in the window): ")
+                .append(list(report.dormant())).append('\n');
         out.append("Disabled users still holding a session (must be none): ")
                 .append(list(report.disabledWithLiveSessions())).append('\n');
         out.append("Roles without constraints (no time window, no IP range): ")

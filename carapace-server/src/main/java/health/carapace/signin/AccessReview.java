@@ -6,8 +6,10 @@ import java.util.Set;
 
 /**
  * The periodic access review (HIPAA §164.308(a)(4), (a)(3)(ii)(B)): who holds which permissions,
- * which of them went unused, who signs in without MFA, which disabled accounts still hold a live
- * session (must be none), and which roles have no constraint. Read-only.
+ * which of them went unused, who signs in without MFA, which accounts are dormant, which disabled
+ * accounts still hold a live session (must be none), and which roles have no constraint.
+ * Read-only. Emergency accesses and their reviews are the other half of the page
+ * ({@link AccessReviewSheet}).
  */
 public interface AccessReview {
 
@@ -16,16 +18,21 @@ public interface AccessReview {
      * @param granted permissions of the principal's defined roles
      * @param unused granted permissions with no matching successful action in the window
      * @param undefinedRoles roles assigned but not in the policy directory (they grant nothing)
+     * @param lastSignIn a user's latest sign-in (session opened), null if never; null for a service client
+     * @param dormant enabled, older than the window, and unused in it: a user who has not signed in,
+     *     a service client with no successful audited action
      */
     record Principal(String name, String kind, Set<String> roles, Set<String> granted, Set<String> unused,
-            Set<String> undefinedRoles, boolean disabled, boolean mfaEnrolled) {}
+            Set<String> undefinedRoles, boolean disabled, boolean mfaEnrolled, Instant lastSignIn, boolean dormant) {}
 
     /**
+     * @param usersWithoutMfa enabled and disabled users with no TOTP enrolled
+     * @param dormant names of the dormant principals (see {@link Principal#dormant})
      * @param disabledWithLiveSessions disabled users who still hold an unrevoked, unexpired
      *     session (and so a refresh token); must be empty
      */
     record Report(Instant generatedAt, int days, List<Principal> principals, List<String> usersWithoutMfa,
-            List<String> disabledWithLiveSessions, List<String> unconstrainedRoles) {
+            List<String> dormant, List<String> disabledWithLiveSessions, List<String> unconstrainedRoles) {
 
         /** True when nothing that must never happen was found. */
         public boolean clean() {

@@ -54,6 +54,8 @@ import org.springframework.web.servlet.mvc.method.RequestMappingInfoHandlerMappi
  *       and checked here to hold no private key material.</li>
  *   <li>{@code GET /.well-known/smart-configuration}, also under {@code /fhir}: SMART App Launch
  *       discovery (issue #18), which tells apps where to authorize; no record data.</li>
+ *   <li>{@code GET /assets/carapace.css}: the stylesheet of the sign-in pages (issue #20), which
+ *       load it before anyone has signed in; that one file only, no data.</li>
  * </ul>
  * The token endpoint is not on the list: without client authentication it must refuse too. Nor is
  * the metrics scrape, {@code GET /admin/metrics}: it needs {@code view:metrics} (there is no
@@ -86,7 +88,8 @@ class RouteExposureTest extends IntegrationTest {
             "GET /.well-known/oauth-authorization-server",
             "GET /.well-known/smart-configuration",
             "GET /fhir/.well-known/smart-configuration",
-            "GET /oauth2/jwks");
+            "GET /oauth2/jwks",
+            "GET /assets/carapace.css");
 
     private static final Set<String> SIGN_IN_PAGES = Set.of("/login", "/login/mfa", "/login/totp", "/login/enrol",
             "/login/consent");
@@ -262,6 +265,12 @@ class RouteExposureTest extends IntegrationTest {
                     return "the key set is empty or holds private or symmetric key material";
                 }
             }
+            case "GET /assets/carapace.css" -> {
+                if (!response.headers().firstValue("Content-Type").orElse("").startsWith("text/css")
+                        || !body.contains(".cp-shell")) {
+                    return "not the stylesheet";
+                }
+            }
             default -> throw new IllegalStateException("no check for allowed route " + route);
         }
         return leaks(response);
@@ -373,7 +382,8 @@ class RouteExposureTest extends IntegrationTest {
         Set<String> paths = new TreeSet<>(List.of("/", "/index.html", "/favicon.ico", "/error", "/admin", "/console", "/actuator",
                 "/actuator/health", "/actuator/env", "/actuator/prometheus", "/actuator/metrics", "/metrics", "/api/patients/123", "/swagger-ui.html", "/v3/api-docs",
                 "/oauth2/unknown", "/.well-known/unknown", "/fhirx", "/FHIR/metadata", "/fhir-admin",
-                "/fhir/metadata/", "/HEALTH", "/health/", "/health.json", patient));
+                "/fhir/metadata/", "/HEALTH", "/health/", "/health.json", patient,
+                "/assets/carapace.css", "/assets/probe.css", "/assets/", "/assets"));
         paths.addAll(NOT_CANONICAL);
         paths.addAll(REJECTED_BY_CONTAINER);
         return paths;

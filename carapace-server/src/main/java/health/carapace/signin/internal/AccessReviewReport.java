@@ -65,18 +65,32 @@ class AccessReviewReport implements AccessReview {
         roles.roles().forEach(role -> byName.put(role.name(), role));
         List<Principal> principals = new ArrayList<>();
         List<String> withoutMfa = new ArrayList<>();
+        Map<String, SignIns> signIns = new HashMap<>();
+        jdbc.sql("select u.user_name, u.created_at, max(s.created_at) from iam.app_user u "
+                        + "left join iam.session s on s.user_id = u.id group by u.id, u.user_name, u.created_at")
+                .query((rs, n) -> new SignIns(rs.getString(1), rs.getTimestamp(2).toInstant(),
+                        rs.getTimestamp(3) == null ? null : rs.getTimestamp(3).toInstant()))
+                .list()
+                .forEach(row -> signIns.put(row.userName(), row));
         for (Users.Summary user : users.list()) {
+            SignIns seen = signIns.get(user.userName());
+            Instant lastSignIn = seen == null ? null : seen.last();
+            // dormant: nobody has signed in to it in the window (a new account is given the window first)
+            boolean dormant = !user.disabled() && seen != null && seen.created().isBefore(since)
+                    && (lastSignIn == null || lastSignIn.isBefore(since));
             principals.add(principal(user.userName(), "user", user.roles(), user.practitionerId(), user.disabled(),
-                    user.mfaEnrolled(), byName, since));
+                    user.mfaEnrolled(), lastSignIn, dormant, byName, since));
             if (!user.mfaEnrolled()) {
                 withoutMfa.add(user.userName());
             }
         }
-        jdbc.sql("select client_id, roles, disabled from iam.service_client order by client_id")
+        jdbc.sql("select client_id, roles, disabled, created_at from iam.service_client order by client_id")
                 .query((rs, n) -> principal(rs.getString(1), "service-client",
-                        Set.of((String[]) rs.getArray(2).getArray()), null, rs.getBoolean(3), false, byName, since))
+                        Set.of((String[]) rs.getArray(2).getArray()), null, rs.getBoolean(3), false, null,
+                        !rs.getBoolean(3) && rs.getTimestamp(4).toInstant().isBefore(since), byName, since))
                 .list()
                 .forEach(principals::add);
+        List<String> dormant = principals.stream().filter(Principal::dormant).map(Principal::name).toList();
         List<String> live = jdbc.sql("""
                 select distinct u.user_name from iam.app_user u join iam.session s on s.user_id = u.id
                 where u.disabled and s.revoked_at is null and s.idle_expires_at > ? and s.absolute_expires_at > ?
@@ -86,11 +100,20 @@ class AccessReviewReport implements AccessReview {
                 .list();
         List<String> unconstrained = byName.values().stream().filter(RoleCatalog.RoleSummary::unconstrained)
                 .map(RoleCatalog.RoleSummary::name).sorted().toList();
-        return new Report(now, days, principals, withoutMfa, live, unconstrained);
+        return new Report(now, days, principals, withoutMfa, dormant, live, unconstrained);
     }
 
+    /** A user's account creation and latest sign-in (null if never). */
+    private record SignIns(String userName, Instant created, Instant last) {}
+
+    /**
+     * @param mayBeDormant a user's sign-in rule (decided by the caller), or for a service client
+     *     that it is enabled and older than the window; a service client is dormant only if it also
+     *     has no successful audited action in the window
+     */
     private Principal principal(String name, String kind, Set<String> assigned, String practitionerId, boolean disabled,
-            boolean mfa, Map<String, RoleCatalog.RoleSummary> byName, Instant since) {
+            boolean mfa, Instant lastSignIn, boolean mayBeDormant, Map<String, RoleCatalog.RoleSummary> byName,
+            Instant since) {
         Set<String> granted = new TreeSet<>();
         Set<String> undefined = new TreeSet<>();
         for (String role : assigned) {
@@ -101,16 +124,19 @@ class AccessReviewReport implements AccessReview {
                 granted.addAll(summary.permissions());
             }
         }
-        Set<String> used = used(name, practitionerId, granted, since);
+        List<AuditQueries.Usage> usages = audit.usage(name, since);
+        Set<String> used = used(name, practitionerId, granted, usages);
         Set<String> unused = new TreeSet<>(granted);
         unused.removeAll(used);
-        return new Principal(name, kind, new TreeSet<>(assigned), granted, unused, undefined, disabled, mfa);
+        boolean dormant = "user".equals(kind) ? mayBeDormant : mayBeDormant && usages.isEmpty();
+        return new Principal(name, kind, new TreeSet<>(assigned), granted, unused, undefined, disabled, mfa, lastSignIn,
+                dormant);
     }
 
-    private Set<String> used(String name, String practitionerId, Set<String> granted, Instant since) {
+    private Set<String> used(String name, String practitionerId, Set<String> granted, List<AuditQueries.Usage> usages) {
         Set<String> used = new TreeSet<>();
         Set<String> patients = new TreeSet<>();
-        for (AuditQueries.Usage usage : audit.usage(name, since)) {
+        for (AuditQueries.Usage usage : usages) {
             String action = usage.action();
             if (ADMIN_ACTIONS.contains(action)) {
                 used.add(Permissions.MANAGE_USERS);

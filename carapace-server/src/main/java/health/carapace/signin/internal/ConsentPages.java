@@ -72,8 +72,8 @@ class ConsentPages {
     record Narrowed(List<String> granted, Map<String, String> dropped) {}
 
     /** The authorization request waiting for consent, as the authorization server validated it. */
-    private record Pending(String clientId, Set<String> scopes, String launch, String redirectUri, String state,
-            String resumeUrl, SmartGrant.Request binding) {}
+    private record Pending(String clientId, String appName, Set<String> scopes, String launch, String redirectUri,
+            String state, String resumeUrl, SmartGrant.Request binding) {}
 
     private final RequestCache authorizationRequests;
     private final RegisteredClientRepository clients;
@@ -181,14 +181,18 @@ class ConsentPages {
             Caller person, String message) {
         Narrowed narrowed = narrow(pending.scopes(), person.roles(), catalog);
         StringBuilder body = new StringBuilder(error(message));
-        body.append(paragraph("The application " + pending.clientId() + " asks to act for you, " + login.getName() + "."));
-        body.append("<h2>It will be allowed</h2><ul>");
-        narrowed.granted().forEach(s -> body.append("<li><code>").append(escape(s)).append("</code> — ")
-                .append(escape(describe(s))).append("</li>"));
+        // The app by its registered display name (what the administrator registered it as), its
+        // client id beside it: a name alone can be chosen to look like another app's.
+        body.append("<p id=\"consent-app\"><strong>").append(escape(pending.appName())).append("</strong> (")
+                .append(escape(pending.clientId())).append(") asks to act for you, ").append(escape(login.getName()))
+                .append(". It gets only what is listed under \"It will be allowed\", and only while you are signed in.</p>");
+        body.append("<h2>It will be allowed</h2><ul id=\"granted-scopes\">");
+        narrowed.granted().forEach(s -> body.append("<li>").append(escape(capitalised(describe(s)))).append(" <code>")
+                .append(escape(s)).append("</code></li>"));
         body.append("</ul>");
         if (!narrowed.dropped().isEmpty()) {
-            body.append("<h2>It will not be allowed</h2><ul>");
-            narrowed.dropped().forEach((s, why) -> body.append("<li><code>").append(escape(s)).append("</code> — ")
+            body.append("<h2>It will not be allowed</h2><ul id=\"dropped-scopes\">");
+            narrowed.dropped().forEach((s, why) -> body.append("<li><code>").append(escape(s)).append("</code>: ")
                     .append(escape(why)).append("</li>"));
             body.append("</ul>");
         }
@@ -201,21 +205,29 @@ class ConsentPages {
             body.append(paragraph("Patient opened from your record system: " + launched.get()));
         } else if (needsPatient(pending, narrowed)) {
             fields.append("<fieldset><legend>Patient</legend>");
+            int n = 0;
             for (String patient : patientsToOffer(person, request)) {
                 String id = patient.substring("Patient/".length());
-                fields.append("<label><input type=\"radio\" name=\"patient\" value=\"").append(escape(id)).append("\"> ")
-                        .append(escape(patient)).append("</label>");
+                String radio = "patient-" + n++;
+                fields.append("<div class=\"cp-field\"><label for=\"").append(radio).append("\"><input type=\"radio\" id=\"")
+                        .append(radio).append("\" name=\"patient\" value=\"").append(escape(id)).append("\"> ")
+                        .append(escape(patient)).append("</label></div>");
             }
-            fields.append(LoginHtml.input("Or the id of another patient you may see", "patient_id", "text", "off")
-                    .replace(" required>", ">"));
+            fields.append(LoginHtml.field("Or the id of another patient you may see", "patient_id", "text", "off", false,
+                    null));
             fields.append("</fieldset>");
         }
         body.append(form(request, PATH, fields.toString(), "Allow"));
-        body.append(form(request, PATH, hidden("decision", "deny"), "Deny"));
-        return page(HttpStatus.OK, "Allow this application?", body.toString());
+        body.append(form(request, PATH, hidden("decision", "deny"), "Deny", "cp-button-secondary"));
+        return page(HttpStatus.OK, "Allow this application?", pending.appName(), body.toString());
     }
 
-    private static String describe(String scope) {
+    private static String capitalised(String words) {
+        return words.isEmpty() ? words : Character.toUpperCase(words.charAt(0)) + words.substring(1);
+    }
+
+    /** What a scope lets the app do, in words (the consent page shows them before the scope itself). */
+    static String describe(String scope) {
         return switch (scope) {
             case "openid" -> "confirm who you are to the application (an identity token)";
             case "fhirUser" -> "tell the application which practitioner record is yours";
@@ -225,8 +237,13 @@ class ConsentPages {
     }
 
     private static String describe(AppScope.ResourceScope scope) {
+        // in the order a person reads them, whatever order the scope spells them in
         List<String> verbs = new ArrayList<>();
-        for (AppScope.Permission p : scope.permissions()) {
+        for (AppScope.Permission p : List.of(AppScope.Permission.R, AppScope.Permission.S, AppScope.Permission.C,
+                AppScope.Permission.U, AppScope.Permission.D)) {
+            if (!scope.permissions().contains(p)) {
+                continue;
+            }
             verbs.add(switch (p) {
                 case C -> "create";
                 case R -> "read";
@@ -410,8 +427,8 @@ class ConsentPages {
         // The request as sent (redirect_uri may be absent: then Spring's request has none either).
         SmartGrant.Request binding = new SmartGrant.Request(single(saved, "redirect_uri"), single(saved, "state"),
                 single(saved, "launch"), single(saved, "code_challenge"));
-        return Optional.of(new Pending(clientId, scopes, single(saved, "launch"), redirectUri, single(saved, "state"),
-                saved.getRedirectUrl(), binding));
+        return Optional.of(new Pending(clientId, AskingApp.displayName(client), scopes, single(saved, "launch"),
+                redirectUri, single(saved, "state"), saved.getRedirectUrl(), binding));
     }
 
     private static String single(SavedRequest saved, String name) {

@@ -64,7 +64,8 @@ final class DeniedRequests implements AuthenticationEntryPoint, AccessDeniedHand
 
     private static final java.util.Set<String> ROUTE_WORDS = java.util.Set.of("fhir", "metadata", "oauth2", "token",
             "revoke", "introspect", "jwks", "authorize", "admin", "audit", "disclosures", "health", ".well-known",
-            "openid-configuration", "oauth-authorization-server", "keys", "shredding", "approve", "refuse", "metrics");
+            "openid-configuration", "oauth-authorization-server", "keys", "shredding", "approve", "refuse", "metrics",
+            "access-review", "break-glass");
     private static final java.util.Set<String> RESOURCE_TYPES =
             ca.uhn.fhir.context.FhirContext.forR4Cached().getResourceTypes();
     private static final java.util.regex.Pattern UUID_OR_NUMBER =

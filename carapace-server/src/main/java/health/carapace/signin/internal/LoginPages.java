@@ -1,6 +1,7 @@
 package health.carapace.signin.internal;
 
 import static health.carapace.signin.internal.LoginHtml.error;
+import static health.carapace.signin.internal.LoginHtml.field;
 import static health.carapace.signin.internal.LoginHtml.form;
 import static health.carapace.signin.internal.LoginHtml.hidden;
 import static health.carapace.signin.internal.LoginHtml.input;
@@ -32,6 +33,7 @@ import org.springframework.http.ResponseEntity;
 import org.springframework.security.core.context.SecurityContext;
 import org.springframework.security.core.context.SecurityContextHolder;
 import org.springframework.security.crypto.password.PasswordEncoder;
+import org.springframework.security.oauth2.server.authorization.client.RegisteredClientRepository;
 import org.springframework.security.web.context.HttpSessionSecurityContextRepository;
 import org.springframework.security.web.savedrequest.RequestCache;
 import org.springframework.security.web.savedrequest.SavedRequest;
@@ -57,6 +59,8 @@ class LoginPages {
     private static final String ISSUER = "Carapace";
     static final String SIGN_IN_FAILED = "Sign-in failed. Check your user name and password, or try again later.";
     static final String CODE_FAILED = "That code was not accepted. Wait for the next code and try again.";
+    private static final String CODE_RULE = "A code changes every 30 seconds and works once. Check that your device's"
+            + " clock is right.";
     private static final String LINK_INVALID = "This enrolment link is not valid: it may have expired or been used."
             + " Ask your administrator for a new one.";
     static final int MIN_PASSWORD = 12;
@@ -78,10 +82,19 @@ class LoginPages {
     private final health.carapace.access.ClientAddress clientAddresses;
     /** Decides the TOTP step and whether an enrolment link has expired. */
     private final Clock clock;
+    /** Names the app the person is signing in to, in every page of the sign-in. */
+    private final AskingApp askingApp;
+    /** Said on every refusal, whatever its cause, so the page is the same for every cause. */
+    private final String lockoutRule;
 
     LoginPages(UserDirectory users, Sessions sessions, LoginThrottle throttle, TotpSeals seals, PasswordEncoder secretHasher,
-            AuditTrail audit, HumanSignIn signIn, health.carapace.access.ClientAddress clientAddresses, Clock clock) {
+            AuditTrail audit, HumanSignIn signIn, health.carapace.access.ClientAddress clientAddresses, Clock clock,
+            RegisteredClientRepository clients, SignInSettings settings) {
         this.users = users;
+        this.askingApp = new AskingApp(signIn.authorizationRequests(), clients);
+        this.lockoutRule = lockoutRule(settings);
+        // the pages' stylesheet is versioned by its content when LoginHtml loads: a build without it fails here, at start
+        java.util.Objects.requireNonNull(LoginHtml.STYLESHEET);
         this.clock = clock;
         this.clientAddresses = clientAddresses;
         this.sessions = sessions;
@@ -127,9 +140,33 @@ class LoginPages {
     }
 
     private ResponseEntity<String> loginPage(HttpServletRequest request, HttpStatus status, String message) {
-        return page(status, "Sign in", error(message) + form(request, "/login",
-                input("User name", "username", "text", "username") + input("Password", "password", "password",
-                        "current-password"), "Continue"));
+        // One answer for every refusal (wrong password, unknown name, disabled, backed off, locked):
+        // the rule is stated, never whether it applies, so the page says nothing about the account.
+        return page(status, "Sign in", app(request), error(message, message == null ? null : lockoutRule)
+                + paragraph("Sign in with your " + LoginHtml.PRODUCT + " user name and password. You will then be"
+                        + " asked for a code from your authenticator app.")
+                + form(request, "/login", input("User name", "username", "text", "username")
+                        + input("Password", "password", "password", "current-password"), "Continue"));
+    }
+
+    /** The lockout rule in words, from the settings (the same sentence for every refusal). */
+    static String lockoutRule(SignInSettings settings) {
+        return "For your protection, sign-in slows down after a failed attempt, and after " + settings.maxFailures()
+                + " failed attempts in a row it is paused for " + words(settings.lockout())
+                + ". If you cannot sign in after that, ask your administrator.";
+    }
+
+    private static String words(java.time.Duration duration) {
+        long seconds = duration.toSeconds();
+        if (seconds >= 120 && seconds % 60 == 0) {
+            return seconds / 60 + " minutes";
+        }
+        return seconds == 1 ? "1 second" : seconds + " seconds";
+    }
+
+    /** The display name of the app that asked for this sign-in, or null. */
+    private String app(HttpServletRequest request) {
+        return askingApp.name(request).orElse(null);
     }
 
     // --- second factor -----------------------------------------------------------------------
@@ -171,9 +208,9 @@ class LoginPages {
     }
 
     private ResponseEntity<String> mfaPage(HttpServletRequest request, String message) {
-        return page(HttpStatus.OK, "Authenticator code", error(message)
-                + paragraph("Enter the 6-digit code your authenticator app shows for Carapace.")
-                + form(request, "/login/mfa", input("Code", "code", "text", "one-time-code"), "Sign in"));
+        return page(HttpStatus.OK, "Authenticator code", app(request), error(message, message == null ? null : CODE_RULE)
+                + form(request, "/login/mfa", field("Code", "code", "text", "one-time-code", true,
+                        "The 6-digit code your authenticator app shows for " + LoginHtml.PRODUCT + "."), "Sign in"));
     }
 
     // --- TOTP enrolment at the first sign-in -------------------------------------------------
@@ -229,14 +266,16 @@ class LoginPages {
     }
 
     private ResponseEntity<String> totpPage(HttpServletRequest request, String userName, byte[] seed, String message) {
-        return page(HttpStatus.OK, "Set up your authenticator", error(message)
-                + paragraph("Carapace needs a second factor at every sign-in. Add this account to an authenticator app"
-                        + " (TOTP, SHA-256, 6 digits, 30 seconds) with the link or the secret below; they are shown"
-                        + " only during this setup.")
+        return page(HttpStatus.OK, "Set up your authenticator", app(request), error(message, message == null ? null : CODE_RULE)
+                + paragraph(LoginHtml.PRODUCT + " asks for a second factor at every sign-in. Add this account to an"
+                        + " authenticator app, then enter the code it shows.")
+                + "<ol><li>In your authenticator app, add an account with the link or the secret below (time-based,"
+                + " SHA-256, 6 digits, 30 seconds). They are shown only during this setup.</li>"
+                + "<li>Enter the 6-digit code the app then shows.</li></ol>"
                 + "<p>Link: <code>" + LoginHtml.escape(Totp.otpauthUri(ISSUER, userName, seed)) + "</code></p>"
                 + "<p>Secret: <code id=\"secret\">" + LoginHtml.escape(Totp.base32(seed)) + "</code></p>"
-                + form(request, "/login/totp", input("Code from the app", "code", "text", "one-time-code"),
-                        "Confirm and sign in"));
+                + form(request, "/login/totp", field("Code from the app", "code", "text", "one-time-code", true,
+                        "6 digits, from the account you just added."), "Confirm and sign in"));
     }
 
     // --- enrolment link: set the first password ----------------------------------------------
@@ -288,9 +327,10 @@ class LoginPages {
 
     private ResponseEntity<String> enrolPage(HttpServletRequest request, String token, String message) {
         return page(HttpStatus.OK, "Choose your password", error(message)
-                + paragraph("At least " + MIN_PASSWORD + " characters, not containing your user name.")
+                + paragraph("Welcome to " + LoginHtml.PRODUCT + ". Choose the password you will sign in with.")
                 + form(request, "/login/enrol", hidden("token", token)
-                        + input("New password", "password", "password", "new-password")
+                        + field("New password", "password", "password", "new-password", true,
+                                "At least " + MIN_PASSWORD + " characters, not containing your user name.")
                         + input("New password again", "confirm", "password", "new-password"), "Set password"));
     }
 
@@ -327,7 +367,7 @@ class LoginPages {
         contexts.saveContext(context, request, response);
         SavedRequest authorization = authorizationRequests.getRequest(request, response);
         if (authorization == null) {
-            return page(HttpStatus.OK, "Signed in", paragraph("You are signed in. Return to your application."));
+            return page(HttpStatus.OK, "Signed in", LoginHtml.notice("You are signed in. Return to your application."));
         }
         // A SMART app's request (it asks for scopes) goes through the consent page first.
         return redirect(ConsentPages.needed(authorization) ? ConsentPages.PATH : authorization.getRedirectUrl());

@@ -29,12 +29,17 @@ final class PermissionAuthorization {
         this.clock = clock;
     }
 
-    AuthorizationManager<RequestAuthorizationContext> requires(String permission) {
+    /** Every one of {@code permissions}, each granted now by some role of the caller. */
+    AuthorizationManager<RequestAuthorizationContext> requires(String... permissions) {
         return new AuthorizationManager<>() {
             @Override
             public AuthorizationResult authorize(Supplier<? extends Authentication> authentication,
                     RequestAuthorizationContext context) {
-                return new AuthorizationDecision(granted(context.getRequest(), permission));
+                boolean all = permissions.length > 0;
+                for (String permission : permissions) {
+                    all &= granted(context.getRequest(), permission);
+                }
+                return new AuthorizationDecision(all);
             }
         };
     }

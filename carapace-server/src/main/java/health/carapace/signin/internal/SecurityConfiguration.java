@@ -259,6 +259,15 @@ class SecurityConfiguration {
                         .requestMatchers(HttpMethod.POST, "/telehealth/visits/*/join").authenticated()
                         .requestMatchers(HttpMethod.GET, "/admin/audit/**")
                                 .access(permissions.requires(health.carapace.access.Permissions.VIEW_AUDIT))
+                        // the access review discloses break-glass reasons: the audit trail's permission;
+                        // recording a review of one is incident work as well (docs/ACCESS.md, ADR 0032)
+                        .requestMatchers(HttpMethod.GET, "/admin/access-review")
+                                .access(permissions.requires(health.carapace.access.Permissions.VIEW_AUDIT))
+                        .requestMatchers(HttpMethod.POST, "/admin/access-review/break-glass/*")
+                                .access(permissions.requires(health.carapace.access.Permissions.VIEW_AUDIT,
+                                        health.carapace.access.Permissions.MANAGE_INCIDENTS))
+                        // the one stylesheet of the sign-in pages (and the console): no data, cached long
+                        .requestMatchers(HttpMethod.GET, "/assets/carapace.css").permitAll()
                         .requestMatchers("/admin/roles", "/admin/roles/**")
                                 .access(permissions.requires(health.carapace.access.Permissions.MANAGE_USERS))
                         // manage:users is decided by the endpoint against the caller's roles

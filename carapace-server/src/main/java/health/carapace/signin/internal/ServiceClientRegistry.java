@@ -63,7 +63,7 @@ final class ServiceClientRegistry implements RegisteredClientRepository {
      * authenticates with its secret, and still uses PKCE (SMART 2.0 asks it of every app).
      */
     private RegisteredClient loginApp(String clientId) {
-        return jdbc.sql("select client_id, redirect_uris, scopes, secret_hash from iam.login_app"
+        return jdbc.sql("select client_id, redirect_uris, scopes, secret_hash, name from iam.login_app"
                         + " where client_id = ? and not disabled")
                 .param(clientId)
                 .query((rs, n) -> {
@@ -72,6 +72,8 @@ final class ServiceClientRegistry implements RegisteredClientRepository {
                     String secretHash = rs.getString(4);
                     RegisteredClient.Builder app = RegisteredClient.withId(rs.getString(1))
                         .clientId(rs.getString(1))
+                        // the registered display name: the sign-in and consent pages name the app by it
+                        .clientName(rs.getString(5))
                         .authorizationGrantType(AuthorizationGrantType.AUTHORIZATION_CODE)
                         .authorizationGrantType(AuthorizationGrantType.REFRESH_TOKEN)
                         .redirectUris(uris -> uris.addAll(redirectUris))
