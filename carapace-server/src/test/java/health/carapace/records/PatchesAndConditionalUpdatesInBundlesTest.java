@@ -209,6 +209,7 @@ class PatchesAndConditionalUpdatesInBundlesTest extends IntegrationTest {
         for (String url : new String[] {
                 "Patient?", // no criteria
                 "Patient?identifier=%ZZ" + canary, // not percent-encoded UTF-8
+                "Patient?identifier=%00" + canary, // a control character (found attacking start-dev: it created)
                 "Patient?_count=1", // a result parameter is no criterion
                 "Patient?gender=female", // not served by a blind index
                 "Observation?identifier=" + canary}) { // another type than the body's

@@ -132,6 +132,11 @@ final class ConditionalCriteria {
             int equals = pair.indexOf('=');
             String name = decode(equals < 0 ? pair : pair.substring(0, equals));
             String value = equals < 0 ? "" : decode(pair.substring(equals + 1));
+            // a control character (%00) matches nothing a FHIR string can hold: refused, not searched
+            if (!StrictBody.isStorable(name) || !StrictBody.isStorable(value)) {
+                throw SafeFhirException.badRequest("Conditional criteria hold a control character or an unpaired "
+                        + "surrogate, which no search value can");
+            }
             if (NOT_CRITERIA.contains(name.split(":", 2)[0])) {
                 throw SafeFhirException.badRequest("Conditional criteria select records: result parameters such as "
                         + "_count, _sort or _include cannot be used in them");
