@@ -25,7 +25,18 @@ import org.springframework.transaction.support.TransactionTemplate;
 /**
  * {@code POST /fhir} with a batch or transaction Bundle. A transaction runs in one database
  * transaction and fails as a whole; a batch runs each entry on its own and reports each.
- * Supported entries: POST (create), PUT (update, with If-Match), DELETE and GET of one resource.
+ * Supported entries: POST (create, with {@code ifNoneExist}), PUT (update of {@code Type/id} with
+ * {@code ifMatch}, or conditional update {@code Type?criteria}), PATCH of {@code Type/id} (a
+ * {@code Binary} holding a JSON Patch, or a {@code Parameters} FHIRPath Patch, with {@code ifMatch}),
+ * DELETE and GET of one resource.
+ *
+ * <p>A transaction takes its locks in one global order (ADR 0035), so that two transactions, or a
+ * transaction and a single write, never wait for each other in a cycle: (1) the advisory locks of
+ * the types its conditional entries search, by type name ({@link ConditionalCriteria#lockInOrder});
+ * (2) the row of every record it changes (PUT, PATCH, DELETE targets, including those conditional
+ * criteria resolved to), by type and id, in one statement ({@link RecordStore#lockForChange});
+ * (3) as each entry is written, its patient's shredding lock, shared (writers never wait for each
+ * other on it). A single-request write takes a subset of these, in the same order.
  */
 final class BundleProcessor {
 
@@ -36,10 +47,15 @@ final class BundleProcessor {
     private final RecordGuard guard;
     private final RecordReads reads;
     private final ConditionalCriteria conditional;
+    private final RecordPatch patches;
+    private final StrictBody strictBody;
 
     BundleProcessor(FhirContext fhir, RecordStore store, TransactionTemplate transactions, RecordAudit audit,
-            RecordGuard guard, RecordReads reads, ConditionalCriteria conditional) {
+            RecordGuard guard, RecordReads reads, ConditionalCriteria conditional, RecordPatch patches,
+            StrictBody strictBody) {
         this.conditional = conditional;
+        this.patches = patches;
+        this.strictBody = strictBody;
         this.fhir = fhir;
         this.store = store;
         this.transactions = transactions;
@@ -51,7 +67,9 @@ final class BundleProcessor {
     @Transaction
     public Bundle process(@TransactionParam Bundle bundle) {
         if (bundle.getType() == BundleType.TRANSACTION) {
-            return transactions.execute(status -> store.checkingReferencesAtTheEnd(() -> transaction(bundle)));
+            // lock order, step 1 on this node: the conditional types, before a connection is held
+            return conditional.oneAtATimePerType(conditionalTypes(bundle.getEntry()),
+                    () -> transactions.execute(status -> store.checkingReferencesAtTheEnd(() -> transaction(bundle))));
         }
         if (bundle.getType() == BundleType.BATCH) {
             return batch(bundle);
@@ -64,14 +82,22 @@ final class BundleProcessor {
         Map<String, String> assigned = new HashMap<>();
         Map<Integer, UUID> newIds = new HashMap<>();
         Map<Integer, UUID> existing = new HashMap<>();
-        // one lock order for every transaction, so that two conditional on the same types never wait for each other
-        conditional.lockInOrder(entries.stream()
-                .filter(entry -> entry.getRequest().getMethod() == HTTPVerb.POST && entry.hasResource()
-                        && entry.getRequest().hasIfNoneExist())
-                .map(entry -> supported(entry.getResource()).fhirType())
-                .toList());
+        Map<Integer, UUID> updateTargets = new HashMap<>();
+        // lock order, step 1: the types of the conditional entries, by name, each after its decision
+        conditional.lockInOrder(conditionalTypes(entries));
         for (int i = 0; i < entries.size(); i++) {
             BundleEntryComponent entry = entries.get(i);
+            if (isConditionalUpdate(entry)) {
+                // resolved first, so that references to it name the record it updates or creates
+                String type = supported(entry.getResource()).fhirType();
+                java.util.Optional<UUID> match = conditional.match(type, conditionalType(entry, type));
+                UUID id = match.orElseGet(UUID::randomUUID);
+                (match.isPresent() ? updateTargets : newIds).put(i, id);
+                if (entry.hasFullUrl()) {
+                    assigned.put(entry.getFullUrl(), type + "/" + id);
+                }
+                continue;
+            }
             if (entry.getRequest().getMethod() == HTTPVerb.POST && entry.hasResource()
                     && entry.getRequest().hasIfNoneExist()) {
                 // conditional create: resolved first, so that references to it name the record found
@@ -99,15 +125,17 @@ final class BundleProcessor {
                 rewriteReferences(entry.getResource(), assigned);
             }
         }
-        // FHIR processing order: DELETE, POST, PUT, GET; patients first among creates, so that
-        // resources created in the same transaction can be placed in their compartment.
+        // lock order, step 2: every record the transaction changes, by type and id, before any is written
+        store.lockForChange(changedRecords(entries, updateTargets));
+        // FHIR processing order: DELETE, POST, PUT and PATCH, GET; patients first among creates, so that
+        // resources created in the same transaction can be placed in their compartment; Provenance
+        // writes after every other write, since a Provenance is placed in its targets' compartment,
+        // which the transaction may be creating or changing.
         List<Integer> order = new ArrayList<>();
         for (int i = 0; i < entries.size(); i++) {
             order.add(i);
         }
-        order.sort(Comparator.comparingInt((Integer i) -> rank(entries.get(i)))
-                .thenComparingInt(i -> isPatientCreate(entries.get(i)) ? 0 : 1)
-                .thenComparingInt(i -> i));
+        order.sort(Comparator.comparingInt((Integer i) -> phase(entries.get(i))).thenComparingInt(i -> i));
         Bundle response = new Bundle().setType(BundleType.TRANSACTIONRESPONSE);
         BundleEntryComponent[] results = new BundleEntryComponent[entries.size()];
         for (int i : order) {
@@ -119,7 +147,7 @@ final class BundleProcessor {
                 continue;
             }
             try {
-                results[i] = execute(entries.get(i), newIds.get(i));
+                results[i] = execute(entries.get(i), newIds.get(i), updateTargets.get(i));
             } catch (BaseServerResponseException e) {
                 throw new SafeFhirException(e.getStatusCode(), OperationOutcome.IssueType.PROCESSING,
                         "Transaction entry " + i + " failed (" + e.getStatusCode() + "); nothing was stored. "
@@ -132,15 +160,42 @@ final class BundleProcessor {
         return response;
     }
 
+    /** The types the conditional entries search (each entry's resource type, which must be served). */
+    private List<String> conditionalTypes(List<BundleEntryComponent> entries) {
+        return entries.stream()
+                .filter(BundleProcessor::isConditional)
+                .map(entry -> supported(entry.getResource()).fhirType())
+                .toList();
+    }
+
+    /** The records a transaction's PUT, PATCH and DELETE entries change (not those it creates). */
+    private static List<RecordStore.Key> changedRecords(List<BundleEntryComponent> entries,
+            Map<Integer, UUID> updateTargets) {
+        List<RecordStore.Key> changed = new ArrayList<>();
+        for (int i = 0; i < entries.size(); i++) {
+            BundleEntryComponent entry = entries.get(i);
+            HTTPVerb method = entry.getRequest().getMethod();
+            if (updateTargets.containsKey(i)) {
+                changed.add(new RecordStore.Key(entry.getResource().fhirType(), updateTargets.get(i)));
+            } else if ((method == HTTPVerb.PUT || method == HTTPVerb.PATCH || method == HTTPVerb.DELETE)
+                    && !isConditionalUpdate(entry)) {
+                IdType target = target(entry, null);
+                changed.add(new RecordStore.Key(target.getResourceType(), uuid(target)));
+            }
+        }
+        return changed;
+    }
+
     private Bundle batch(Bundle bundle) {
         Bundle response = new Bundle().setType(BundleType.BATCHRESPONSE);
-        if (bundle.getEntry().stream().filter(entry -> entry.getRequest().hasIfNoneExist()).count()
+        if (bundle.getEntry().stream().filter(BundleProcessor::isConditional).count()
                 > ConditionalCriteria.MAX_CONDITIONAL_ENTRIES) {
             throw ConditionalCriteria.tooManyConditionalEntries();
         }
         for (BundleEntryComponent entry : bundle.getEntry()) {
             try {
-                response.addEntry(transactions.execute(status -> execute(entry, null)));
+                response.addEntry(conditional.oneAtATimePerType(conditionalTypes(List.of(entry)),
+                        () -> transactions.execute(status -> execute(entry, null, null))));
             } catch (BaseServerResponseException e) {
                 SafeFhirException safe = e instanceof SafeFhirException s ? s
                         : new SafeFhirException(e.getStatusCode(), OperationOutcome.IssueType.PROCESSING,
@@ -154,7 +209,12 @@ final class BundleProcessor {
         return response;
     }
 
-    private BundleEntryComponent execute(BundleEntryComponent entry, UUID newId) {
+    /**
+     * Runs one entry. In a transaction, {@code newId} is the id a create (or a conditional update
+     * that matched nothing) gets, and {@code updateTarget} the record a conditional update matched;
+     * in a batch both are null and conditional entries are resolved here.
+     */
+    private BundleEntryComponent execute(BundleEntryComponent entry, UUID newId, UUID updateTarget) {
         HTTPVerb method = entry.getRequest().getMethod();
         if (method == null) {
             throw SafeFhirException.badRequest("Every entry needs request.method");
@@ -184,6 +244,9 @@ final class BundleProcessor {
             }
             case PUT -> {
                 Resource resource = supported(entry.getResource());
+                if (isConditionalUpdate(entry)) {
+                    return conditionalUpdate(entry, resource, newId, updateTarget);
+                }
                 IdType target = target(entry, resource.fhirType());
                 if (resource.hasIdElement() && !target.getIdPart().equals(resource.getIdElement().getIdPart())) {
                     throw SafeFhirException.badRequest("The resource id does not match the entry's request URL");
@@ -196,6 +259,21 @@ final class BundleProcessor {
                         java.util.Optional.ofNullable(written.patient()));
                 describe(response, "200 OK", updated);
                 result.setResource(updated);
+            }
+            case PATCH -> {
+                IdType target = target(entry, null);
+                RecordPatch.Document document = RecordPatch.Document.inBundle(fhir, entry.getResource(), strictBody);
+                java.util.OptionalLong ifMatch = entry.getRequest().hasIfMatch()
+                        ? java.util.OptionalLong.of(parseETag(entry.getRequest().getIfMatch()))
+                        : java.util.OptionalLong.empty();
+                RecordPatch.Patched patched = patches.apply(target.getResourceType(), uuid(target), document.body(),
+                        ifMatch, document.type());
+                RecordStore.Written written = store.update(target.getResourceType(), uuid(target), patched.resource(),
+                        patched.version());
+                audit.changed(AuditAction.MODIFIED, target.getResourceType(), target.getIdPart(),
+                        java.util.Optional.ofNullable(written.patient()));
+                describe(response, "200 OK", written.resource());
+                result.setResource(written.resource());
             }
             case DELETE -> {
                 IdType target = target(entry, null);
@@ -225,6 +303,55 @@ final class BundleProcessor {
         return result;
     }
 
+    /**
+     * {@code PUT Type?criteria} in a Bundle: no match in the caller's scope creates (under the id the
+     * transaction assigned), one updates it (with {@code ifMatch} honoured), several are a 412.
+     */
+    private BundleEntryComponent conditionalUpdate(BundleEntryComponent entry, Resource resource, UUID newId,
+            UUID updateTarget) {
+        String type = resource.fhirType();
+        java.util.Optional<UUID> match = updateTarget != null ? java.util.Optional.of(updateTarget)
+                : newId != null ? java.util.Optional.empty()
+                : conditional.match(type, conditionalType(entry, type));
+        BundleEntryComponent result = new BundleEntryComponent();
+        if (match.isEmpty()) {
+            resource.setId((String) null);
+            RecordStore.Written written = store.create(resource, newId);
+            audit.changed(AuditAction.CREATED, type, written.resource().getIdElement().getIdPart(),
+                    java.util.Optional.ofNullable(written.patient()));
+            describe(result.getResponse(), "201 Created", written.resource());
+            return result.setResource(written.resource());
+        }
+        if (resource.getIdElement().hasIdPart() && !resource.getIdElement().getIdPart().equals(match.get().toString())) {
+            throw SafeFhirException.badRequest("The resource id does not match the record the criteria select");
+        }
+        Long expected = entry.getRequest().hasIfMatch() ? parseETag(entry.getRequest().getIfMatch()) : null;
+        RecordStore.Written written = store.update(type, match.get(), resource, expected);
+        audit.changed(AuditAction.MODIFIED, type, match.get().toString(), java.util.Optional.ofNullable(written.patient()));
+        describe(result.getResponse(), "200 OK", written.resource());
+        return result.setResource(written.resource());
+    }
+
+    /** The criteria of a conditional update entry, whose URL must search the type it carries. */
+    private static String conditionalType(BundleEntryComponent entry, String type) {
+        String url = entry.getRequest().getUrl();
+        if (!url.startsWith(type + "?")) {
+            throw SafeFhirException.badRequest("A conditional update's URL must search the type of the resource it carries");
+        }
+        return url;
+    }
+
+    private static boolean isConditionalUpdate(BundleEntryComponent entry) {
+        return entry.getRequest().getMethod() == HTTPVerb.PUT && entry.hasResource()
+                && entry.getRequest().getUrl() != null && entry.getRequest().getUrl().contains("?");
+    }
+
+    /** An entry resolved by a search under its type's lock: a conditional create or update. */
+    private static boolean isConditional(BundleEntryComponent entry) {
+        return isConditionalUpdate(entry) || (entry.getRequest().getMethod() == HTTPVerb.POST && entry.hasResource()
+                && entry.getRequest().hasIfNoneExist());
+    }
+
     private static void describe(BundleEntryResponseComponent response, String status, Resource resource) {
         response.setStatus(status)
                 .setLocation(resource.getIdElement().toUnqualified().getValue())
@@ -242,8 +369,8 @@ final class BundleProcessor {
     private static IdType target(BundleEntryComponent entry, String expectedType) {
         String url = entry.getRequest().getUrl();
         if (url == null || url.contains("?")) {
-            throw SafeFhirException.badRequest("Entry URLs must name one resource (Type/id); conditional and search "
-                    + "URLs are not supported in bundles");
+            throw SafeFhirException.badRequest("Entry URLs must name one resource (Type/id); in bundles only PUT "
+                    + "takes conditional criteria (and POST its ifNoneExist)");
         }
         IdType id = new IdType(url);
         if (!id.hasResourceType() || !ResourceTypes.names().contains(id.getResourceType())
@@ -263,22 +390,25 @@ final class BundleProcessor {
                 new SafeFhirException(412, OperationOutcome.IssueType.CONFLICT, "ifMatch must name a version number"));
     }
 
-    private static int rank(BundleEntryComponent entry) {
+    /**
+     * Where an entry runs in a transaction: DELETE; POST (or conditional PUT) of a Patient; other POSTs; PUT and PATCH;
+     * writes of a Provenance (placed in its targets' compartment, so after them); GET.
+     */
+    private static int phase(BundleEntryComponent entry) {
         HTTPVerb method = entry.getRequest().getMethod();
         if (method == null) {
-            return 4;
+            return 6;
         }
+        boolean provenance = entry.getResource() instanceof org.hl7.fhir.r4.model.Provenance;
         return switch (method) {
             case DELETE -> 0;
-            case POST -> 1;
-            case PUT, PATCH -> 2;
-            case GET, HEAD -> 3;
-            default -> 4;
+            case POST -> provenance ? 4 : entry.getResource() instanceof org.hl7.fhir.r4.model.Patient ? 1 : 2;
+            // a conditional update of a Patient may create it: with the patient creates, before its records
+            case PUT, PATCH -> provenance ? 4 : isConditionalUpdate(entry)
+                    && entry.getResource() instanceof org.hl7.fhir.r4.model.Patient ? 1 : 3;
+            case GET, HEAD -> 5;
+            default -> 6;
         };
-    }
-
-    private static boolean isPatientCreate(BundleEntryComponent entry) {
-        return entry.getRequest().getMethod() == HTTPVerb.POST && entry.getResource() instanceof org.hl7.fhir.r4.model.Patient;
     }
 
     private void rewriteReferences(Resource resource, Map<String, String> assigned) {

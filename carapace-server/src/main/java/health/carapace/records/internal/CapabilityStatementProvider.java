@@ -24,6 +24,11 @@ import org.hl7.fhir.r4.model.Enumerations.SearchParamType;
  */
 public final class CapabilityStatementProvider {
 
+    /** The entries a batch or transaction takes (CapabilityStatementIsWhatIsServedTest sends each method named). */
+    static final String BUNDLE_ENTRIES = "Entries: POST (create, with ifNoneExist), PUT (Type/id with ifMatch, or "
+            + "Type?criteria: a conditional update), PATCH (Type/id with ifMatch; a Binary of application/json-patch+json "
+            + "or a Parameters FHIRPath Patch), DELETE (Type/id), GET (Type/id, Type/id/_history/n).";
+
     static final String OPERATION_BASE = "https://carapace.health/fhir/OperationDefinition/";
 
     private final Date published = new Date();
@@ -84,8 +89,11 @@ public final class CapabilityStatementProvider {
                 .addService(new CodeableConcept().addCoding(new org.hl7.fhir.r4.model.Coding(
                         "http://terminology.hl7.org/CodeSystem/restful-security-service", "OAuth", "OAuth")));
         smartOnFhir(rest.getSecurity());
-        rest.addInteraction().setCode(SystemRestfulInteraction.TRANSACTION);
-        rest.addInteraction().setCode(SystemRestfulInteraction.BATCH);
+        rest.addInteraction().setCode(SystemRestfulInteraction.TRANSACTION).setDocumentation(BUNDLE_ENTRIES
+                + " All or nothing; Provenance entries are written after the records they are about; the records "
+                + "changed are locked in one order before the first entry runs.");
+        rest.addInteraction().setCode(SystemRestfulInteraction.BATCH).setDocumentation(BUNDLE_ENTRIES
+                + " Each entry on its own, with its own status.");
         rest.addInteraction().setCode(SystemRestfulInteraction.HISTORYSYSTEM)
                 .setDocumentation("Every version the caller may see, narrowed to its scope per type; _since, _count");
         rest.addOperation().setName("break-glass").setDefinition(OPERATION_BASE + "break-glass")
@@ -108,7 +116,7 @@ public final class CapabilityStatementProvider {
                     .setConditionalUpdate(true)
                     .setConditionalDelete(CapabilityStatement.ConditionalDeleteStatus.SINGLE)
                     .setDocumentation("Conditional create, update and delete take criteria served from blind indexes or "
-                            + "metadata, resolved in the caller's scope. PATCH takes JSON Patch and FHIRPath Patch (element paths only). _sort takes _lastUpdated, "
+                            + "metadata, resolved in the caller's scope. PATCH takes JSON Patch and FHIRPath Patch (element paths only), also as Bundle entries. _sort takes _lastUpdated, "
                             + "_id and the string, date and code parameters below (encrypted values are ordered after "
                             + "decryption, within the bounded candidate set).");
             for (Param param : SearchCatalog.COMMON) {

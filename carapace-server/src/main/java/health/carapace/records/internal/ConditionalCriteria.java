@@ -31,7 +31,9 @@ import org.springframework.jdbc.core.simple.JdbcClient;
  * the type alone, never by the criteria, which may be PHI), so two concurrent conditional creates
  * cannot both find nothing and both create. The lock is taken only after the caller's search is
  * decided, waited for at most {@link #LOCK_TIMEOUT}, and a transaction takes its types' locks in
- * one order ({@link #lockInOrder}).
+ * one order ({@link #lockInOrder}), before any record's row: the first step of the global lock
+ * order of ADR 0035 (then the rows of the records changed, by type and id; then shredding locks,
+ * shared).
  */
 final class ConditionalCriteria {
 
@@ -130,6 +132,11 @@ final class ConditionalCriteria {
             int equals = pair.indexOf('=');
             String name = decode(equals < 0 ? pair : pair.substring(0, equals));
             String value = equals < 0 ? "" : decode(pair.substring(equals + 1));
+            // a control character (%00) matches nothing a FHIR string can hold: refused, not searched
+            if (!StrictBody.isStorable(name) || !StrictBody.isStorable(value)) {
+                throw SafeFhirException.badRequest("Conditional criteria hold a control character or an unpaired "
+                        + "surrogate, which no search value can");
+            }
             if (NOT_CRITERIA.contains(name.split(":", 2)[0])) {
                 throw SafeFhirException.badRequest("Conditional criteria select records: result parameters such as "
                         + "_count, _sort or _include cannot be used in them");
@@ -194,9 +201,10 @@ final class ConditionalCriteria {
     private static final String LOCK_TIMEOUT = "5s";
 
     /**
-     * Takes the locks of the types a transaction's conditional entries write, in one order (by
-     * name), after deciding each: two transactions conditional on the same types cannot wait for
-     * each other. {@link #match} takes them again (the lock is re-entrant).
+     * Takes the locks of the types a transaction's conditional entries (creates with
+     * {@code ifNoneExist}, conditional updates) write, in one order (by name), after deciding each,
+     * before the transaction locks any record: two transactions conditional on the same types cannot
+     * wait for each other. {@link #match} takes them again (the lock is re-entrant).
      */
     void lockInOrder(java.util.Collection<String> types) {
         if (types.size() > MAX_CONDITIONAL_ENTRIES) {
@@ -206,6 +214,49 @@ final class ConditionalCriteria {
             if (!AccessEnforcement.scopesOf(guard, Interaction.SEARCH, type, "/fhir/" + type).empty()) {
                 lock(type);
             }
+        }
+    }
+
+    /** How long a conditional write waits on its node for another of its type; it holds no connection meanwhile. */
+    private static final long GATE_TIMEOUT_SECONDS = 30;
+
+    /** One gate per type on this node (fair: waiters go in arrival order). */
+    private final java.util.concurrent.ConcurrentMap<String, java.util.concurrent.locks.ReentrantLock> gates =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * Runs {@code write} (which opens the write's database transaction) once this node's other
+     * conditional writes of {@code types} are done: one at a time per type and node, waiting here,
+     * without holding a database connection. Without this gate, writers waiting for the type's
+     * advisory lock each hold a pool connection; with as many of them as the pool has connections,
+     * the writer holding the lock cannot record its audit event (the group commit needs a connection
+     * too), and every one of them fails (409 or 503). The advisory lock still serialises writers on
+     * different nodes. Each type is decided first (a caller refused never waits), and the gates are
+     * taken in name order, the first step of the lock order (ADR 0035).
+     */
+    <T> T oneAtATimePerType(java.util.Collection<String> types, java.util.function.Supplier<T> write) {
+        if (types.size() > MAX_CONDITIONAL_ENTRIES) {
+            throw tooManyConditionalEntries();
+        }
+        java.util.Deque<java.util.concurrent.locks.ReentrantLock> held = new java.util.ArrayDeque<>();
+        try {
+            for (String type : new java.util.TreeSet<>(types)) {
+                if (AccessEnforcement.scopesOf(guard, Interaction.SEARCH, type, "/fhir/" + type).empty()) {
+                    continue; // nothing of the type is visible to this caller: its match takes no lock
+                }
+                var gate = gates.computeIfAbsent(type, t -> new java.util.concurrent.locks.ReentrantLock(true));
+                if (!gate.tryLock(GATE_TIMEOUT_SECONDS, java.util.concurrent.TimeUnit.SECONDS)) {
+                    throw new SafeFhirException(409, IssueType.TRANSIENT,
+                            "Another conditional write of this type is in progress; try again");
+                }
+                held.push(gate);
+            }
+            return write.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SafeFhirException(503, IssueType.TRANSIENT, "The request was interrupted; try again");
+        } finally {
+            held.forEach(java.util.concurrent.locks.ReentrantLock::unlock);
         }
     }
 

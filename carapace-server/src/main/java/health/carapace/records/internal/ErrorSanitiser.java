@@ -77,6 +77,15 @@ final class ErrorSanitiser {
             log.warn("A request failed because a dependency is unreachable ({})", error.getClass().getSimpleName());
             return new SafeFhirException(503, IssueType.TRANSIENT, health.carapace.platform.web.DependencyOutage.MESSAGE);
         }
+        String lockConflict = lockConflict(error);
+        if (lockConflict != null) {
+            // The lock order (ADR 0035) leaves no cycle among record writes; this is the database's
+            // own last resort (a deadlock with something outside that order, or a lock wait bounded
+            // by lock_timeout). The transaction was rolled back whole: the client may retry.
+            log.warn("A write was rolled back after a lock conflict (SQLSTATE {})", lockConflict);
+            return new SafeFhirException(409, IssueType.TRANSIENT,
+                    "The request met a concurrent change of the same records and was not carried out; try again");
+        }
         Throwable integrity = causeOfType(error, RecordIntegrityException.class);
         if (integrity != null) {
             log.error("A stored record failed authentication", integrity);
@@ -152,6 +161,20 @@ final class ErrorSanitiser {
         return false;
     }
 
+    /**
+     * The SQLSTATE of a deadlock (40P01), serialization failure (40001) or lock wait refused
+     * (55P03) behind {@code error}, or null. Only the state is read, never a message.
+     */
+    private static String lockConflict(Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof java.sql.SQLException sql && sql.getSQLState() != null
+                    && java.util.Set.of("40P01", "40001", "55P03").contains(sql.getSQLState())) {
+                return sql.getSQLState();
+            }
+        }
+        return null;
+    }
+
     private static Throwable causeOfType(Throwable error, Class<? extends Throwable> type) {
         for (Throwable t = error; t != null; t = t.getCause()) {
             if (type.isInstance(t)) {
@@ -162,7 +185,7 @@ final class ErrorSanitiser {
     }
 
     /** HAPI's words for a value that did not parse; the element name is one its parser matched. */
-    private static final java.util.regex.Pattern INVALID_VALUE =
+    static final java.util.regex.Pattern INVALID_VALUE =
             java.util.regex.Pattern.compile("\\[element=\"([a-z][A-Za-z0-9]{0,63})\"\\] Invalid attribute value");
 
     private record Body(String text, boolean xml) {}

@@ -115,14 +115,16 @@ class FhirServerConfiguration {
         InstanceOperations operations = new InstanceOperations(instanceOperations, store, reads, audit, transactions,
                 unsupported);
         server.setResourceProviders(providers);
-        server.registerProvider(new BundleProcessor(fhir, store, transactions, audit, guard, reads, conditional));
+        StrictBody strictBody = new StrictBody(maxDepth);
+        server.registerProvider(new BundleProcessor(fhir, store, transactions, audit, guard, reads, conditional, patches,
+                strictBody));
         server.registerProvider(new BreakGlassOperation(breakGlass, guard, store));
         server.registerProvider(operations);
         // $everything's own limit: a patient's whole record in scope, ids only until a page is rendered
         server.registerProvider(new PatientEverything(store, history, dataSource, 10 * maxCandidates));
         server.setServerConformanceProvider(new CapabilityStatementProvider(instanceOperations, publicBaseUrl::value));
         server.registerInterceptor(new RequestGuards());
-        server.registerInterceptor(new StrictBody(maxDepth));
+        server.registerInterceptor(strictBody);
         server.registerInterceptor(new ErrorSanitiser());
         server.registerInterceptor(new ReadAudit(audit));
         OwnedPagingProvider paging = new OwnedPagingProvider(1000);

@@ -136,12 +136,14 @@ final class Inclusions {
         }
         List<Resource> sources = matches.stream().map(Resource.class::cast).toList();
         List<Resource> included = new ArrayList<>(follow(sources, requested.includes(), seen));
+        included.addAll(reverse(sources, requested.revincludes(), seen));
         if (!requested.iterate().isEmpty()) {
+            // one level on from everything brought so far, reverse includes too
+            // (Patient?_revinclude=Observation:patient&_include:iterate=Observation:performer)
             List<Resource> all = new ArrayList<>(sources);
             all.addAll(included);
             included.addAll(follow(all, requested.iterate(), seen));
         }
-        included.addAll(reverse(sources, requested.revincludes(), seen));
         for (Resource resource : included) {
             ResourceMetadataKeyEnum.ENTRY_SEARCH_MODE.put(resource, BundleEntrySearchModeEnum.INCLUDE);
             page.add(resource);

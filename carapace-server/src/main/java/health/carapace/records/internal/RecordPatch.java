@@ -58,6 +58,34 @@ final class RecordPatch {
                         + "result is not valid FHIR)");
     }
 
+    /**
+     * A patch document as a Bundle entry carries it (FHIR R4, "Patch" in transactions): a
+     * {@code Binary} whose {@code contentType} is {@code application/json-patch+json} holds a JSON
+     * Patch; a {@code Parameters} resource is a FHIRPath Patch. The Binary's bytes get the scan
+     * every request body gets ({@link StrictBody}), which saw them only as base64.
+     */
+    record Document(String body, ca.uhn.fhir.rest.api.PatchTypeEnum type) {
+
+        static Document inBundle(FhirContext fhir, org.hl7.fhir.r4.model.Resource resource, StrictBody strictBody) {
+            if (resource instanceof org.hl7.fhir.r4.model.Parameters parameters) {
+                return new Document(fhir.newJsonParser().encodeResourceToString(parameters),
+                        ca.uhn.fhir.rest.api.PatchTypeEnum.FHIR_PATCH_JSON);
+            }
+            if (resource instanceof org.hl7.fhir.r4.model.Binary binary && binary.getContentType() != null
+                    && binary.getContentType().strip().toLowerCase(java.util.Locale.ROOT)
+                            .startsWith("application/json-patch+json")) {
+                byte[] data = binary.getData();
+                if (data == null || data.length == 0) {
+                    throw SafeFhirException.badRequest("The JSON Patch entry's Binary has no data");
+                }
+                strictBody.checkEmbeddedJson(data);
+                return new Document(new String(data, StandardCharsets.UTF_8), ca.uhn.fhir.rest.api.PatchTypeEnum.JSON_PATCH);
+            }
+            throw SafeFhirException.badRequest("A PATCH entry carries a Binary with contentType application/json-patch+json "
+                    + "(a JSON Patch) or a Parameters resource (a FHIRPath Patch)");
+        }
+    }
+
     /** The patched resource and the version it was computed from. */
     record Patched(Resource resource, long version) {}
 
@@ -129,8 +157,43 @@ final class RecordPatch {
             resource.setId(new org.hl7.fhir.r4.model.IdType(type, id.toString()));
             return new Patched(resource, row.version());
         } catch (DataFormatException e) {
-            throw notApplicable();
+            throw notValidFhir(object.toString(), e);
         }
+    }
+
+    /**
+     * The 422 for a patched result that is not valid FHIR, naming the element by its schema path as
+     * a create or update would (ADR 0035): an unknown element (its name only if FHIR defines it), or
+     * an element whose value does not fit its type; never a value. The path says nothing the caller
+     * could not read: a patch needs the READ decision on the record, and the path is the patch's own.
+     */
+    private static SafeFhirException notValidFhir(String patched, DataFormatException error) {
+        Optional<NamedParseErrors.Problem> problem = NamedParseErrors.behind(error.getMessage());
+        Optional<String> path = Optional.empty();
+        String what = "an element";
+        if (problem.isPresent() && problem.get().getMessage().startsWith(NamedParseErrors.UNKNOWN_ELEMENT)) {
+            path = UnknownElements.r4().locate(patched, false);
+            what = "an element its type does not define";
+        } else if (problem.isPresent() && problem.get().expression() != null) {
+            String element = problem.get().expression();
+            String last = element.substring(element.lastIndexOf('.') + 1);
+            path = UnknownElements.r4().locateNamed(patched, false, last).or(() -> Optional.of(element));
+            what = "an element that does not fit its definition";
+        } else {
+            java.util.regex.Matcher invalid = ErrorSanitiser.INVALID_VALUE.matcher(error.getMessage() == null ? "" : error.getMessage());
+            if (invalid.find()) {
+                path = UnknownElements.r4().locateNamed(patched, false, invalid.group(1));
+                what = "an element whose value does not fit its type";
+            }
+        }
+        if (path.isEmpty()) {
+            return notApplicable();
+        }
+        SafeFhirException refusal = new SafeFhirException(422, IssueType.PROCESSING, "The patched resource is not "
+                + "valid FHIR: it has " + what + " in " + path.get() + "; nothing was stored");
+        ((org.hl7.fhir.r4.model.OperationOutcome) refusal.getOperationOutcome()).getIssueFirstRep()
+                .addExpression(path.get());
+        return refusal;
     }
 
     /** A FHIRPath Patch body, a Parameters resource in JSON or XML, parsed strictly. */

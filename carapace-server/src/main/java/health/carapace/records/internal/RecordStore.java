@@ -392,6 +392,35 @@ class RecordStore {
                 .single();
     }
 
+    /** A record by type and id (metadata only). */
+    record Key(String type, UUID id) {}
+
+    /**
+     * Locks the current rows of {@code records} ({@code FOR UPDATE}) in one global order, by type
+     * and then id, in one statement: PostgreSQL sorts before it locks, so two transactions changing
+     * the same records in different entry orders wait for each other instead of deadlocking (ADR
+     * 0035). Records that do not exist are skipped (their entries fail on their own). Each write
+     * locks its row again ({@link #lockCurrent}), which a transaction already holding it passes.
+     */
+    void lockForChange(java.util.Collection<Key> records) {
+        if (records.isEmpty()) {
+            return;
+        }
+        java.util.SortedSet<Key> sorted = new java.util.TreeSet<>(
+                java.util.Comparator.comparing(Key::type).thenComparing(Key::id));
+        sorted.addAll(records);
+        jdbc.sql("""
+                select 1 from phi.resource r
+                join unnest(?::text[], ?::uuid[]) as wanted(resource_type, resource_id)
+                  on r.resource_type = wanted.resource_type and r.resource_id = wanted.resource_id
+                order by r.resource_type collate "C", r.resource_id
+                for update of r""")
+                .params(sorted.stream().map(Key::type).toArray(String[]::new),
+                        sorted.stream().map(Key::id).toArray(UUID[]::new))
+                .query((rs, n) -> 1)
+                .list();
+    }
+
     private Optional<Row> lockCurrent(String type, UUID id) {
         return jdbc.sql("""
                 select resource_type, resource_id, current_version, compartment, last_updated, deleted, null,

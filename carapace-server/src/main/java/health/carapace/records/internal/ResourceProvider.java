@@ -76,7 +76,8 @@ final class ResourceProvider implements IResourceProvider {
             @ca.uhn.fhir.rest.annotation.ConditionalUrlParam String ifNoneExist) {
         Resource checked = checkType(resource);
         record Outcome(RecordStore.Written written, UUID existing) {}
-        Outcome outcome = transactions.execute(status -> {
+        Outcome outcome = conditional.oneAtATimePerType(ifNoneExist == null ? List.of() : List.of(typeName),
+                () -> transactions.execute(status -> {
             if (ifNoneExist != null) {
                 // If-None-Exist: resolved like a search in the caller's scope; a match means nothing is created
                 java.util.Optional<UUID> existing = conditional.match(typeName, ifNoneExist);
@@ -89,7 +90,7 @@ final class ResourceProvider implements IResourceProvider {
             audit.changed(AuditAction.CREATED, typeName, written.resource().getIdElement().getIdPart(),
                     java.util.Optional.ofNullable(written.patient()));
             return new Outcome(written, null);
-        });
+        }));
         if (outcome.existing() != null) {
             // 200 with the existing record's id only: nothing of it is read or sent
             return new MethodOutcome(new IdType(typeName, outcome.existing().toString()), false);
@@ -129,7 +130,7 @@ final class ResourceProvider implements IResourceProvider {
             throw SafeFhirException.badRequest("An update names one resource (Type/id) or conditional criteria (Type?...)");
         }
         record Outcome(RecordStore.Written written, boolean created) {}
-        Outcome outcome = transactions.execute(status -> {
+        Outcome outcome = conditional.oneAtATimePerType(List.of(typeName), () -> transactions.execute(status -> {
             java.util.Optional<UUID> match = conditional.match(typeName, conditionalUrl);
             if (match.isEmpty()) {
                 resource.setId((String) null);
@@ -145,7 +146,7 @@ final class ResourceProvider implements IResourceProvider {
             audit.changed(AuditAction.MODIFIED, typeName, match.get().toString(),
                     java.util.Optional.ofNullable(written.patient()));
             return new Outcome(written, false);
-        });
+        }));
         return new MethodOutcome(outcome.written().resource().getIdElement(), outcome.created())
                 .setResource(StoredEcho.attach(outcome.written()));
     }
@@ -164,23 +165,25 @@ final class ResourceProvider implements IResourceProvider {
                     "PATCH takes a JSON Patch (application/json-patch+json) or a FHIRPath Patch (a Parameters resource "
                             + "as application/fhir+json or application/fhir+xml); XML Patch is not supported");
         }
-        RecordStore.Written updated = transactions.execute(status -> {
-            UUID uuid;
-            if (id == null || !id.hasIdPart()) {
-                if (conditionalUrl == null) {
-                    throw SafeFhirException.badRequest("A patch names one resource (Type/id) or conditional criteria");
+        boolean byCriteria = id == null || !id.hasIdPart();
+        RecordStore.Written updated = conditional.oneAtATimePerType(byCriteria ? List.of(typeName) : List.of(),
+                () -> transactions.execute(status -> {
+                UUID uuid;
+                if (id == null || !id.hasIdPart()) {
+                    if (conditionalUrl == null) {
+                        throw SafeFhirException.badRequest("A patch names one resource (Type/id) or conditional criteria");
+                    }
+                    uuid = conditional.match(typeName, conditionalUrl).orElseThrow(SafeFhirException::notFound);
+                } else {
+                    uuid = Ids.parse(id.getIdPart()).orElseThrow(SafeFhirException::notFound);
                 }
-                uuid = conditional.match(typeName, conditionalUrl).orElseThrow(SafeFhirException::notFound);
-            } else {
-                uuid = Ids.parse(id.getIdPart()).orElseThrow(SafeFhirException::notFound);
-            }
-            java.util.OptionalLong ifMatch = id != null && id.hasVersionIdPart() ? versionOrConflict(id.getVersionIdPart())
-                    : java.util.OptionalLong.empty();
-            RecordPatch.Patched patched = patches.apply(typeName, uuid, body, ifMatch, patchType);
-            RecordStore.Written written = store.update(typeName, uuid, patched.resource(), patched.version());
-            audit.changed(AuditAction.MODIFIED, typeName, uuid.toString(), java.util.Optional.ofNullable(written.patient()));
-            return written;
-        });
+                java.util.OptionalLong ifMatch = id != null && id.hasVersionIdPart() ? versionOrConflict(id.getVersionIdPart())
+                        : java.util.OptionalLong.empty();
+                RecordPatch.Patched patched = patches.apply(typeName, uuid, body, ifMatch, patchType);
+                RecordStore.Written written = store.update(typeName, uuid, patched.resource(), patched.version());
+                audit.changed(AuditAction.MODIFIED, typeName, uuid.toString(), java.util.Optional.ofNullable(written.patient()));
+                return written;
+        }));
         return new MethodOutcome(updated.resource().getIdElement(), false).setResource(StoredEcho.attach(updated));
     }
 
@@ -196,13 +199,14 @@ final class ResourceProvider implements IResourceProvider {
     @Delete
     public MethodOutcome delete(@IdParam IdType id,
             @ca.uhn.fhir.rest.annotation.ConditionalUrlParam String conditionalUrl) {
-        transactions.executeWithoutResult(status -> {
+        boolean byCriteria = id == null || !id.hasIdPart();
+        conditional.oneAtATimePerType(byCriteria ? List.of(typeName) : List.of(), () -> transactions.execute(status -> {
             UUID uuid;
-            if (id == null || !id.hasIdPart()) {
+            if (byCriteria) {
                 // DELETE Type?criteria: no match in the caller's scope deletes nothing (204), several are a 412
                 java.util.Optional<UUID> match = conditional.match(typeName, conditionalUrl);
                 if (match.isEmpty()) {
-                    return;
+                    return null;
                 }
                 uuid = match.get();
             } else {
@@ -212,7 +216,8 @@ final class ResourceProvider implements IResourceProvider {
             store.delete(typeName, uuid);
             audit.changed(AuditAction.DELETED, typeName, uuid.toString(),
                     java.util.Optional.ofNullable(patient).filter(c -> c.startsWith("Patient/")));
-        });
+            return null;
+        }));
         return new MethodOutcome();
     }
 

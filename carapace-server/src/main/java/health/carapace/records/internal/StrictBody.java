@@ -111,6 +111,17 @@ final class StrictBody {
         return true;
     }
 
+    /**
+     * The same scan for a JSON document a request carries inside another (a JSON Patch in a
+     * Bundle's Binary entry), which the scan of the request body saw only as base64.
+     */
+    void checkEmbeddedJson(byte[] document) {
+        if (!isUtf8(document)) {
+            throw SafeFhirException.badRequest("An embedded JSON document is not valid UTF-8");
+        }
+        checkJson(document);
+    }
+
     private static boolean isUtf8(byte[] body) {
         try {
             StandardCharsets.UTF_8.newDecoder()

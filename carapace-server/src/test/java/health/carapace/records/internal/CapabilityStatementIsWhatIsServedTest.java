@@ -91,6 +91,48 @@ class CapabilityStatementIsWhatIsServedTest extends IntegrationTest {
         }
     }
 
+    /**
+     * Each request method a batch entry may carry is served exactly when the statement's batch and
+     * transaction documentation names it: an entry of a named method is answered on its own terms
+     * (201, 404, 405), one of any other method is refused as unsupported (400).
+     */
+    @Test
+    void theBundleEntriesTheStatementNamesAreServedAndNoOthers() {
+        CapabilityStatement statement = fhir.newJsonParser().parseResource(CapabilityStatement.class,
+                get("metadata").body());
+        java.util.Map<String, String> documented = new java.util.HashMap<>();
+        for (var interaction : statement.getRestFirstRep().getInteraction()) {
+            documented.put(interaction.getCode().toCode(), interaction.getDocumentation());
+        }
+        assertThat(documented.get("transaction")).startsWith(CapabilityStatementProvider.BUNDLE_ENTRIES);
+        assertThat(documented.get("batch")).startsWith(CapabilityStatementProvider.BUNDLE_ENTRIES);
+        String missing = "Device/" + UUID.randomUUID();
+        java.util.Map<String, String> entries = new java.util.LinkedHashMap<>();
+        entries.put("POST", "{\"resource\":{\"resourceType\":\"Device\",\"status\":\"inactive\"},"
+                + "\"request\":{\"method\":\"POST\",\"url\":\"Device\"}}");
+        entries.put("PUT", "{\"resource\":{\"resourceType\":\"Device\",\"id\":\"" + missing.substring(7) + "\"},"
+                + "\"request\":{\"method\":\"PUT\",\"url\":\"" + missing + "\"}}");
+        entries.put("PATCH", "{\"resource\":{\"resourceType\":\"Binary\",\"contentType\":\"application/json-patch+json\","
+                + "\"data\":\"" + java.util.Base64.getEncoder().encodeToString(
+                        "[{\"op\":\"remove\",\"path\":\"/status\"}]".getBytes(StandardCharsets.UTF_8))
+                + "\"},\"request\":{\"method\":\"PATCH\",\"url\":\"" + missing + "\"}}");
+        entries.put("DELETE", "{\"request\":{\"method\":\"DELETE\",\"url\":\"" + missing + "\"}}");
+        entries.put("GET", "{\"request\":{\"method\":\"GET\",\"url\":\"" + missing + "\"}}");
+        entries.put("HEAD", "{\"request\":{\"method\":\"HEAD\",\"url\":\"" + missing + "\"}}");
+        for (var entry : entries.entrySet()) {
+            HttpResponse<String> response = send(HttpRequest.newBuilder(uri("/fhir"))
+                    .header("Content-Type", "application/fhir+json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"resourceType\":\"Bundle\",\"type\":\"batch\","
+                            + "\"entry\":[" + entry.getValue() + "]}")));
+            assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+            String status = fhir.newJsonParser().parseResource(org.hl7.fhir.r4.model.Bundle.class, response.body())
+                    .getEntryFirstRep().getResponse().getStatus();
+            boolean named = java.util.regex.Pattern.compile("\\b" + entry.getKey() + " \\(")
+                    .matcher(CapabilityStatementProvider.BUNDLE_ENTRIES).find();
+            assertThat(!status.startsWith("400")).as(entry.getKey() + " answered " + status).isEqualTo(named);
+        }
+    }
+
     private void expect(List<String> failures, String path, int status) {
         HttpResponse<String> response = get(path);
         if (response.statusCode() != status) {
