@@ -145,9 +145,12 @@ final class JwksFetcher {
         }
     }
 
-    /** The usable keys at {@code url}: from the cache, or fetched now; empty if none can be had. */
-    List<JWK> keys(String url) {
-        return cache.get(url).keys().map(JWKSet::getKeys).orElse(List.of());
+    /**
+     * The usable keys at {@code url}, from the cache or fetched now; empty when the URL could not
+     * be fetched (refused, unreachable, too slow, malformed), which says nothing about an assertion.
+     */
+    Optional<List<JWK>> keys(String url) {
+        return cache.get(url).keys().map(JWKSet::getKeys);
     }
 
     private Fetched fetchNow(String url) {
