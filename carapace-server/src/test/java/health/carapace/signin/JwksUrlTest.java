@@ -110,7 +110,7 @@ class JwksUrlTest extends IntegrationTest {
     void aJwksHostOutageIsInvalidClientButNeverCountedAsFailedAssertions() throws Exception {
         // The client's keys cannot be fetched (its JWKS host answers 500): each well-signed assertion
         // is refused, but no number of them puts the client into the back-off (review M3).
-        String clientId = backend(keys.url("/fail"));
+        String clientId = backend(keys.url("/down"));
         for (int i = 0; i < 12; i++) { // more than twice the five free failures
             HttpResponse<String> refused = tokenRequest(clientId, key);
             assertThat(refused.statusCode()).as("attempt %d: %s", i + 1, refused.body()).isEqualTo(401);
