@@ -48,6 +48,7 @@ final class ExportWorker {
     private final ExportFiles files;
     private final Clock clock;
     private final Duration expiry;
+    private final int patientsPerPart;
     private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(runnable -> {
         Thread thread = new Thread(runnable, "bulk-export");
         thread.setDaemon(true);
@@ -57,6 +58,13 @@ final class ExportWorker {
 
     ExportWorker(ExportJobs jobs, ExportKeys keys, RecordExport records, ServiceClients clients, ExportFiles files,
             Clock clock, Duration expiry) {
+        this(jobs, keys, records, clients, files, clock, expiry, PATIENTS_PER_PART);
+    }
+
+    /** A worker with parts of another size (a test that watches what happens between two parts). */
+    ExportWorker(ExportJobs jobs, ExportKeys keys, RecordExport records, ServiceClients clients, ExportFiles files,
+            Clock clock, Duration expiry, int patientsPerPart) {
+        this.patientsPerPart = patientsPerPart;
         this.jobs = jobs;
         this.keys = keys;
         this.records = records;
@@ -93,7 +101,8 @@ final class ExportWorker {
         }
     }
 
-    private void work(ExportJobs.Job job) {
+    /** Works one claimed job to its end (or until its client may no longer have it). */
+    void work(ExportJobs.Job job) {
         try {
             Optional<Caller> caller = clients.callerNow(job.clientId(), job.appScope());
             if (caller.isEmpty()) {
@@ -106,7 +115,7 @@ final class ExportWorker {
             Compartment cursor = job.cursorPatient() == null ? null : Compartment.parse(job.cursorPatient());
             int part = job.part();
             while (true) {
-                List<Compartment> patients = records.patients(cursor, PATIENTS_PER_PART);
+                List<Compartment> patients = records.patients(cursor, patientsPerPart);
                 if (patients.isEmpty()) {
                     break;
                 }
