@@ -59,7 +59,7 @@ class UnexpectedAssertionFailuresTest {
             assertThat(refused).as("attempt %s", i + 1).isExactlyInstanceOf(OAuth2AuthenticationException.class);
             assertThat(((OAuth2AuthenticationException) refused).getError().getErrorCode())
                     .isEqualTo(OAuth2ErrorCodes.INVALID_CLIENT);
-            assertThat(refused.getMessage()).as("nothing of the cause").doesNotContain("broken");
+            assertThat(String.valueOf(refused.getMessage())).as("nothing of the cause").doesNotContain("broken");
         }
         Throwable throttled = catchThrowable(() -> assertions.authenticate(
                 new PrivateKeyJwtClients.AssertionToken("svc-a", assertion, assertion.serialize(), ADDRESS)));
