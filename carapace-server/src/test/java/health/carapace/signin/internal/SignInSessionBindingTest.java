@@ -95,6 +95,22 @@ class SignInSessionBindingTest extends IntegrationTest {
         assertThat(attributes).noneMatch(attribute -> attribute.regionMatches(true, 0, "Domain", 0, 6));
     }
 
+    @Test
+    void forgedOversizedOrOldNamedCookiesResumeNothingAndEchoNothing() {
+        Victim victim = victimWaitingForTheSecondFactor();
+        assertThat(totpPageWith(victim.cookie()).statusCode()).as("control").isEqualTo(200);
+        // the victim's real value under the cookie's old name, which a sibling subdomain could set
+        HttpResponse<String> oldName = sendWithCookieHeader("CARAPACE_SIGNIN=" + victim.cookie(), "/login/totp");
+        assertThat(oldName.statusCode()).isNotEqualTo(200);
+        for (String forged : List.of("AAAA", "A".repeat(6000), "%00%27%22%3Cscript%3E", victim.cookie() + "x",
+                victim.cookie().substring(1))) {
+            HttpResponse<String> page = totpPageWith(forged);
+            assertThat(page.statusCode()).as("forged cookie").isNotEqualTo(200);
+            assertThat(page.body()).doesNotContain(victim.name()).doesNotContain("script");
+        }
+        assertThat(totpPageWith(victim.cookie()).statusCode()).as("the victim's own, untouched").isEqualTo(200);
+    }
+
     private record Victim(String name, String cookie, String primaryId) {}
 
     private record Attacker(String cookie, String sessionId, String primaryId) {}
@@ -154,13 +170,17 @@ class SignInSessionBindingTest extends IntegrationTest {
         return send(cookie, "/login/totp");
     }
 
-    /** A GET in a fresh client that sends only the given sign-in cookie (or none). */
     private HttpResponse<String> send(String cookie, String path) {
+        return sendWithCookieHeader(cookie == null ? null : SharedBrowserSessions.COOKIE + "=" + cookie, path);
+    }
+
+    /** A GET in a fresh client that sends only the given Cookie header (or none). */
+    private HttpResponse<String> sendWithCookieHeader(String cookieHeader, String path) {
         HttpClient fresh = HttpClient.newBuilder().sslContext(TestInstallation.trustingSslContext(TestInstallation.dataDir()))
                 .followRedirects(HttpClient.Redirect.NEVER).build();
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl() + path)).GET();
-        if (cookie != null) {
-            request.header("Cookie", SharedBrowserSessions.COOKIE + "=" + cookie);
+        if (cookieHeader != null) {
+            request.header("Cookie", cookieHeader);
         }
         try {
             return fresh.send(request.build(), HttpResponse.BodyHandlers.ofString());
