@@ -77,10 +77,12 @@ final class AssertionFailures {
 
     private Duration wait(String key, int free, Instant now) {
         Count count = counts.getIfPresent(key);
-        if (count == null || count.failures() < free) {
+        // A failure counts until it is wholly forgiven: five failures within a second are five.
+        double unforgiven = count == null ? 0 : Math.ceil(count.failures());
+        if (unforgiven < free) {
             return Duration.ZERO;
         }
-        int doublings = (int) Math.min(Math.floor(count.failures()) - free, 20);
+        int doublings = (int) Math.min(unforgiven - free, 20);
         Duration wait = FIRST_WAIT.multipliedBy(1L << doublings);
         wait = wait.compareTo(MAX_WAIT) > 0 ? MAX_WAIT : wait;
         Duration left = Duration.between(now, count.last().plus(wait));
