@@ -98,12 +98,39 @@ class JwksUrlTest extends IntegrationTest {
     }
 
     @Test
+    void jwksUrlsAtNat64TranslatedOrWireServerAddressesAreRefusedWithoutAConnection() throws Exception {
+        // Attacks on the running server: internal addresses written in the forms a filter forgets.
+        for (String url : List.of("https://[64:ff9b:1::a9fe:a9fe]/jwks", "https://[::ffff:0:a9fe:a9fe]/jwks",
+                "https://[64:ff9b:1::a00:1]/jwks", "https://168.63.129.16/machine/jwks")) {
+            long start = System.nanoTime();
+            HttpResponse<String> refused = tokenRequest(backend(url), key);
+            assertThat(refused.statusCode()).as(url).isEqualTo(401);
+            assertThat(refused.body()).contains("invalid_client").doesNotContain("ff9b").doesNotContain("168.63")
+                    .doesNotContain("a9fe");
+            assertThat(java.time.Duration.ofNanos(System.nanoTime() - start)).as(url)
+                    .isLessThan(java.time.Duration.ofSeconds(2));
+        }
+    }
+
+    @Test
     void aFailingJwksUrlIsNotFetchedOnEveryAssertion() throws Exception {
         String clientId = backend(keys.url("/fail"));
         for (int i = 0; i < 3; i++) {
             assertThat(tokenRequest(clientId, key).statusCode()).isEqualTo(401);
         }
         assertThat(keys.hits("/fail")).isEqualTo(1);
+    }
+
+    @Test
+    void aJwksHostOutageIsInvalidClientButNeverCountedAsFailedAssertions() throws Exception {
+        // The client's keys cannot be fetched (its JWKS host answers 500): each well-signed assertion
+        // is refused, but no number of them puts the client into the back-off (review M3).
+        String clientId = backend(keys.url("/down"));
+        for (int i = 0; i < 12; i++) { // more than twice the five free failures
+            HttpResponse<String> refused = tokenRequest(clientId, key);
+            assertThat(refused.statusCode()).as("attempt %d: %s", i + 1, refused.body()).isEqualTo(401);
+            assertThat(refused.body()).contains("invalid_client").doesNotContain("slow_down");
+        }
     }
 
     @Test

@@ -345,8 +345,11 @@ class UserTokenAttackTest extends IntegrationTest {
 
     @Test
     void revokingARefreshTokenThisNodeDoesNotHoldListsItForTheNodeThatDoes() throws Exception {
-        // The shape of a refresh token (96 random bytes, base64url), issued by another node.
-        String elsewhere = "Zq" + UUID.randomUUID().toString().replace("-", "") + "A".repeat(94);
+        // The shape of our refresh tokens (32 random bytes, base64url: 43 characters), issued by
+        // another node. (This test used Spring's own 128-character shape, which ours never had.)
+        byte[] random = new byte[32];
+        new java.security.SecureRandom().nextBytes(random);
+        String elsewhere = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(random);
         HttpResponse<String> revoked = signIn().browser().post(baseUrl() + "/oauth2/revoke", Map.of("token", elsewhere,
                 "token_type_hint", "refresh_token", "client_id", SignInBrowser.APP));
 

@@ -32,6 +32,11 @@ public final class LocalJwksServer implements AutoCloseable {
     private volatile String jwks = "{\"keys\":[]}";
 
     public LocalJwksServer(Path tlsDir) throws Exception {
+        this(tlsDir, InetAddress.getLoopbackAddress());
+    }
+
+    /** A server listening on {@code address} only (another loopback address than the name localhost's). */
+    public LocalJwksServer(Path tlsDir, InetAddress address) throws Exception {
         char[] password = Files.readString(tlsDir.resolve("server.p12.password")).trim().toCharArray();
         KeyStore keys = KeyStore.getInstance("PKCS12");
         try (InputStream in = Files.newInputStream(tlsDir.resolve("server.p12"))) {
@@ -41,7 +46,7 @@ public final class LocalJwksServer implements AutoCloseable {
         kmf.init(keys, password);
         SSLContext tls = SSLContext.getInstance("TLS");
         tls.init(kmf.getKeyManagers(), null, null);
-        server = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server = HttpsServer.create(new InetSocketAddress(address, 0), 0);
         server.setHttpsConfigurator(new HttpsConfigurator(tls));
         server.setExecutor(Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "local-jwks");

@@ -49,6 +49,7 @@ final class ExportWorker {
     private final Clock clock;
     private final Duration expiry;
     private final GroupMembership groups;
+    private final int patientsPerPart;
     private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(runnable -> {
         Thread thread = new Thread(runnable, "bulk-export");
         thread.setDaemon(true);
@@ -58,7 +59,14 @@ final class ExportWorker {
 
     ExportWorker(ExportJobs jobs, ExportKeys keys, RecordExport records, ServiceClients clients, ExportFiles files,
             Clock clock, Duration expiry, GroupMembership groups) {
+        this(jobs, keys, records, clients, files, clock, expiry, groups, PATIENTS_PER_PART);
+    }
+
+    /** A worker with parts of another size (a test that watches what happens between two parts). */
+    ExportWorker(ExportJobs jobs, ExportKeys keys, RecordExport records, ServiceClients clients, ExportFiles files,
+            Clock clock, Duration expiry, GroupMembership groups, int patientsPerPart) {
         this.groups = groups;
+        this.patientsPerPart = patientsPerPart;
         this.jobs = jobs;
         this.keys = keys;
         this.records = records;
@@ -95,7 +103,8 @@ final class ExportWorker {
         }
     }
 
-    private void work(ExportJobs.Job job) {
+    /** Works one claimed job to its end (or until its client may no longer have it). */
+    void work(ExportJobs.Job job) {
         try {
             Optional<Caller> caller = clients.callerNow(job.clientId(), job.appScope());
             if (caller.isEmpty()) {
@@ -118,8 +127,8 @@ final class ExportWorker {
             }
             while (true) {
                 List<Compartment> patients = members.isPresent()
-                        ? GroupMembership.after(members.get(), cursor, PATIENTS_PER_PART)
-                        : records.patients(cursor, PATIENTS_PER_PART);
+                        ? GroupMembership.after(members.get(), cursor, patientsPerPart)
+                        : records.patients(cursor, patientsPerPart);
                 if (patients.isEmpty()) {
                     break;
                 }

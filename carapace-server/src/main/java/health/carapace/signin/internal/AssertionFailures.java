@@ -11,7 +11,11 @@ import java.util.stream.Stream;
  * Backs off client assertions ({@code private_key_jwt}) that keep failing, per client id from one
  * address and per address over all client ids: after {@link #FREE_FAILURES} failures the next
  * attempt waits {@link #FIRST_WAIT}, doubling with each further failure up to {@link #MAX_WAIT}; a
- * success clears the client's count from that address. A throttled attempt is refused before any
+ * success clears the client's count from that address. Each count is a leaky bucket: one failure
+ * is forgiven every {@link #CLIENT_FORGIVES_ONE} (per client) or {@link #ADDRESS_FORGIVES_ONE}
+ * (per address), so only a sustained rate of failures is held off. A trickle from one broken
+ * client behind a shared egress (a hospital NAT, an integration engine) never adds up to a
+ * back-off for every client behind it (review M3, ADR 0037). A throttled attempt is refused before any
  * key is looked up or fetched, so a flood of bad assertions costs no JWKS fetch and no signature
  * check. A stranger failing under a client's id elsewhere does not hold the client's own address off.
  *
@@ -27,8 +31,19 @@ final class AssertionFailures {
     static final int FREE_FAILURES_PER_ADDRESS = 100;
     static final Duration FIRST_WAIT = Duration.ofSeconds(1);
     static final Duration MAX_WAIT = Duration.ofMinutes(5);
+    /** A client failing more often than once a minute from one address climbs towards its back-off. */
+    static final Duration CLIENT_FORGIVES_ONE = Duration.ofMinutes(1);
+    /** An address failing more than ten times a minute (over all client ids) climbs towards its back-off. */
+    static final Duration ADDRESS_FORGIVES_ONE = Duration.ofSeconds(6);
 
-    private record Count(int failures, Instant last) {}
+    /** Failures not yet forgiven, as of the last one. */
+    private record Count(double failures, Instant last) {
+
+        Count plusOneAt(Instant now, Duration forgivesOne) {
+            double forgiven = (double) Duration.between(last, now).toMillis() / forgivesOne.toMillis();
+            return new Count(Math.max(0, failures - Math.max(0, forgiven)) + 1, now.isAfter(last) ? now : last);
+        }
+    }
 
     private final Clock clock;
     private final Cache<String, Count> counts = Caffeine.newBuilder().maximumSize(100_000)
@@ -47,9 +62,10 @@ final class AssertionFailures {
 
     void failed(String clientId, String address) {
         Instant now = clock.instant();
-        for (String key : new String[] {clientKey(clientId, address), addressKey(address)}) {
-            counts.asMap().merge(key, new Count(1, now), (old, one) -> new Count(old.failures() + 1, now));
-        }
+        counts.asMap().merge(clientKey(clientId, address), new Count(1, now),
+                (old, one) -> old.plusOneAt(now, CLIENT_FORGIVES_ONE));
+        counts.asMap().merge(addressKey(address), new Count(1, now),
+                (old, one) -> old.plusOneAt(now, ADDRESS_FORGIVES_ONE));
     }
 
     void succeeded(String clientId, String address) {
@@ -61,10 +77,12 @@ final class AssertionFailures {
 
     private Duration wait(String key, int free, Instant now) {
         Count count = counts.getIfPresent(key);
-        if (count == null || count.failures() < free) {
+        // A failure counts until it is wholly forgiven: five failures within a second are five.
+        double unforgiven = count == null ? 0 : Math.ceil(count.failures());
+        if (unforgiven < free) {
             return Duration.ZERO;
         }
-        int doublings = Math.min(count.failures() - free, 20);
+        int doublings = (int) Math.min(unforgiven - free, 20);
         Duration wait = FIRST_WAIT.multipliedBy(1L << doublings);
         wait = wait.compareTo(MAX_WAIT) > 0 ? MAX_WAIT : wait;
         Duration left = Duration.between(now, count.last().plus(wait));

@@ -21,8 +21,14 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import javax.net.ssl.SSLContext;
 import org.apache.hc.client5.http.DnsResolver;
 import org.apache.hc.client5.http.classic.methods.HttpGet;
@@ -40,9 +46,12 @@ import org.apache.hc.core5.util.Timeout;
  * whoever registered the client, and the server fetches it from inside the network).
  * <ul>
  * <li>{@code https} only, no user info, no redirect followed (a 3xx is a failure);</li>
- * <li>the host is looked up <em>once</em>; if any of its addresses is loopback, link-local (cloud
- * metadata at 169.254.169.254), private (site-local, unique-local, carrier-grade NAT, where
- * 100.100.100.200 lives), multicast, unspecified or reserved, the URL is refused; otherwise the
+ * <li>the host is looked up <em>once</em>, within the deadline (on a small pool of its own, so a
+ * name server that never answers holds no request thread past it); if any of its addresses is
+ * loopback, link-local (cloud metadata at 169.254.169.254), private (site-local, unique-local,
+ * carrier-grade NAT, where 100.100.100.200 lives), Azure's WireServer (168.63.129.16), multicast,
+ * unspecified or reserved, the URL is refused (IPv6 forms that carry an IPv4 address are judged by
+ * it; a local-use NAT64 prefix is refused whole); otherwise the
  * connection goes to exactly those addresses ({@link DnsResolver}), so a second answer from DNS
  * (rebinding) is never asked for. Loopback is allowed only with
  * {@code carapace.smart.jwks-allow-loopback}, which start-dev and the tests set and
@@ -67,6 +76,12 @@ final class JwksFetcher {
 
     /** What a fetch gave: the usable keys, or nothing (refused, unreachable, malformed). */
     record Fetched(Optional<JWKSet> keys) {}
+
+    /**
+     * Where host names are looked up: a lookup that hangs (a lapsed domain, a name server that never
+     * answers) is abandoned at the deadline and holds one of these threads, not a request's.
+     */
+    private static final ExecutorService LOOKUPS = lookups();
 
     private final boolean loopbackAllowed;
     private final NameLookup lookup;
@@ -145,9 +160,12 @@ final class JwksFetcher {
         }
     }
 
-    /** The usable keys at {@code url}: from the cache, or fetched now; empty if none can be had. */
-    List<JWK> keys(String url) {
-        return cache.get(url).keys().map(JWKSet::getKeys).orElse(List.of());
+    /**
+     * The usable keys at {@code url}, from the cache or fetched now; empty when the URL could not
+     * be fetched (refused, unreachable, too slow, malformed), which says nothing about an assertion.
+     */
+    Optional<List<JWK>> keys(String url) {
+        return cache.get(url).keys().map(JWKSet::getKeys);
     }
 
     private Fetched fetchNow(String url) {
@@ -162,8 +180,10 @@ final class JwksFetcher {
         }
         HttpGet get = new HttpGet(uri);
         get.setHeader("Accept", "application/jwk-set+json, application/json");
-        // One deadline for all of it: a server that drips bytes under the socket timeout is cut off here.
-        CompletableFuture.delayedExecutor(DEADLINE.toMillis(), TimeUnit.MILLISECONDS).execute(get::cancel);
+        // One deadline for all of it: a server that drips bytes under the socket timeout is cut off
+        // here. The cancel runs on the delay scheduler's own thread, not on the common pool, which a
+        // busy 2-core host may hold up.
+        CompletableFuture.delayedExecutor(DEADLINE.toMillis(), TimeUnit.MILLISECONDS, Runnable::run).execute(get::cancel);
         try {
             String body = http.execute(get, response -> {
                 if (response.getCode() != 200 || response.getEntity() == null) {
@@ -196,7 +216,7 @@ final class JwksFetcher {
     private final class CheckedAddresses implements DnsResolver {
         @Override
         public InetAddress[] resolve(String host) throws UnknownHostException {
-            InetAddress[] addresses = lookup.addresses(host);
+            InetAddress[] addresses = lookedUpInTime(host);
             if (addresses.length == 0 || !Arrays.stream(addresses).allMatch(a -> reachable(a, loopbackAllowed))) {
                 throw new UnknownHostException("address refused");
             }
@@ -207,6 +227,42 @@ final class JwksFetcher {
         public String resolveCanonicalHostname(String host) throws UnknownHostException {
             return host;
         }
+    }
+
+    /** The host's addresses, or a failure when the lookup fails or takes longer than the deadline. */
+    private InetAddress[] lookedUpInTime(String host) throws UnknownHostException {
+        CompletableFuture<InetAddress[]> answer;
+        try {
+            answer = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return lookup.addresses(host);
+                } catch (UnknownHostException unknown) {
+                    throw new UncheckedIOException(unknown);
+                }
+            }, LOOKUPS);
+        } catch (RejectedExecutionException busy) {
+            throw new UnknownHostException("no lookup thread free");
+        }
+        try {
+            return answer.get(DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException | ExecutionException failed) {
+            answer.cancel(true);
+            throw new UnknownHostException("lookup failed or timed out");
+        } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+            throw new UnknownHostException("lookup interrupted");
+        }
+    }
+
+    private static ExecutorService lookups() {
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(4, 4, 1, TimeUnit.MINUTES, new ArrayBlockingQueue<>(64),
+                task -> {
+                    Thread thread = new Thread(task, "jwks-lookup");
+                    thread.setDaemon(true);
+                    return thread;
+                });
+        pool.allowCoreThreadTimeOut(true);
+        return pool;
     }
 
     /**
@@ -227,6 +283,8 @@ final class JwksFetcher {
             int second = b[1] & 0xff;
             return first != 0 // "this network"
                     && !(first == 100 && (second & 0xc0) == 64) // carrier-grade NAT, 100.64/10
+                    && !(first == 168 && second == 63 && (b[2] & 0xff) == 129 && (b[3] & 0xff) == 16) // Azure WireServer
+                    && !(first == 192 && second == 88 && (b[2] & 0xff) == 99) // 6to4 relay anycast, deprecated
                     && !(first == 192 && second == 0 && (b[2] & 0xff) == 0) // IETF protocol assignments
                     && !(first == 198 && (second & 0xfe) == 18) // benchmarking
                     && first < 240; // reserved and broadcast
@@ -243,12 +301,17 @@ final class JwksFetcher {
         if (allZero(b, 0, 12)) { // ::/96, IPv4-compatible (and :: and ::1, handled above)
             return embeddedV4(b, 12, loopbackAllowed);
         }
-        if (allZero(b, 0, 10) && (b[10] & 0xff) == 0xff && (b[11] & 0xff) == 0xff) { // ::ffff:0:0/96
+        if (allZero(b, 0, 10) && (b[10] & 0xff) == 0xff && (b[11] & 0xff) == 0xff) { // IPv4-mapped ::ffff:0:0/96
             return embeddedV4(b, 12, loopbackAllowed);
         }
-        if ((b[0] & 0xff) == 0x00 && (b[1] & 0xff) == 0x64 && (b[2] & 0xff) == 0xff && (b[3] & 0xff) == 0x9b
-                && allZero(b, 4, 12)) { // NAT64 64:ff9b::/96
-            return embeddedV4(b, 12, loopbackAllowed);
+        if (allZero(b, 0, 8) && (b[8] & 0xff) == 0xff && (b[9] & 0xff) == 0xff && allZero(b, 10, 12)) {
+            return embeddedV4(b, 12, loopbackAllowed); // IPv4-translated (SIIT) ::ffff:0:0:0/96
+        }
+        if ((b[0] & 0xff) == 0x00 && (b[1] & 0xff) == 0x64 && (b[2] & 0xff) == 0xff && (b[3] & 0xff) == 0x9b) {
+            // NAT64: the well-known 64:ff9b::/96 is judged by the IPv4 address it carries; the rest of
+            // 64:ff9b::/32, including the local-use 64:ff9b:1::/48 (RFC 8215), translates inside
+            // someone's network with an embedding of its own choosing, and is refused whole.
+            return allZero(b, 4, 12) && embeddedV4(b, 12, loopbackAllowed);
         }
         if ((b[0] & 0xff) == 0x20 && (b[1] & 0xff) == 0x02) { // 6to4 2002::/16
             return embeddedV4(b, 2, loopbackAllowed);

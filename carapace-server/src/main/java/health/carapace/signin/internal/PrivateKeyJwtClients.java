@@ -144,9 +144,30 @@ public final class PrivateKeyJwtClients implements AuthenticationConverter, Auth
             Authentication authenticated = check(presented, clientId);
             failures.succeeded(clientId, presented.address);
             return authenticated;
+        } catch (KeysUnavailable outage) {
+            // The client's JWKS host is down or slow: nothing is known about the assertion, and a
+            // network blip must not turn into a back-off for the client (review M3). The failed
+            // fetch is remembered (JwksFetcher.KEEP_FAILURE), so retries cost no fetch.
+            throw new OAuth2AuthenticationException(OAuth2ErrorCodes.INVALID_CLIENT);
         } catch (OAuth2AuthenticationException refused) {
             failures.failed(clientId, presented.address);
             throw refused;
+        } catch (RuntimeException unexpected) {
+            // Anything else (a cache, a parser, the database) is a refusal too, counted like one:
+            // never a 500 that escapes the back-off (review L13). Only the class is logged.
+            failures.failed(clientId, presented.address);
+            org.slf4j.LoggerFactory.getLogger(PrivateKeyJwtClients.class)
+                    .warn("A client assertion could not be checked ({})", unexpected.getClass().getName());
+            throw new OAuth2AuthenticationException(OAuth2ErrorCodes.INVALID_CLIENT);
+        }
+    }
+
+    /** The client's JWKS URL could not be fetched: the assertion cannot be judged either way. */
+    private static final class KeysUnavailable extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        KeysUnavailable() {
+            super(null, null, false, false);
         }
     }
 
@@ -262,7 +283,7 @@ public final class PrivateKeyJwtClients implements AuthenticationConverter, Auth
         if (jwks != null) {
             return parsed.get(jwks, PrivateKeyJwtClients::parse);
         }
-        return jwksUrl != null ? fetcher.keys(jwksUrl) : List.of();
+        return jwksUrl != null ? fetcher.keys(jwksUrl).orElseThrow(KeysUnavailable::new) : List.of();
     }
 
     private static List<JWK> parse(String jwks) {

@@ -34,10 +34,11 @@ final class RevokedTokens {
     private final CallerChanges changes;
 
     /**
-     * A refresh token revoked at a node that did not issue it (refresh tokens live in the issuing
-     * node's memory, ADR 0007): listed by its SHA-256, never in clear, until it could no longer be
-     * used anyway (the session's maximum lifetime), so that the issuing node refuses it at its next
-     * use and ends its session. A value that is not one of our refresh tokens is not listed.
+     * A revoked refresh token, listed by its SHA-256, never in clear, until it could no longer be
+     * used anyway (the session's maximum lifetime): a second line behind the shared authorization
+     * store (ADR 0030), so that whichever node sees the token next refuses it and ends its session
+     * even if the store's copy was not invalidated. A value that is not one of our refresh tokens
+     * is not listed.
      */
     void revokeRefreshToken(String value, Duration usableFor) {
         if (value != null && REFRESH_TOKEN_SHAPE.matcher(value).matches()) {
@@ -51,8 +52,11 @@ final class RevokedTokens {
                 .param(refreshTokenKey(value)).query(Boolean.class).single();
     }
 
-    /** Spring Authorization Server's refresh tokens: 96 random bytes, base64url without padding. */
-    private static final java.util.regex.Pattern REFRESH_TOKEN_SHAPE = java.util.regex.Pattern.compile("[A-Za-z0-9_-]{128}");
+    /**
+     * Our refresh tokens ({@link RotatingRefreshTokens}): 32 random bytes, base64url without padding,
+     * so 43 characters. (This said 128, Spring's own generator's length, and listed none of ours.)
+     */
+    static final java.util.regex.Pattern REFRESH_TOKEN_SHAPE = java.util.regex.Pattern.compile("[A-Za-z0-9_-]{43}");
 
     static String refreshTokenKey(String value) {
         try {

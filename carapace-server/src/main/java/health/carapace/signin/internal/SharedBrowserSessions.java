@@ -1,63 +1,48 @@
 package health.carapace.signin.internal;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.ObjectInputFilter;
-import java.io.ObjectInputStream;
-import java.io.ObjectOutputStream;
+import health.carapace.audit.AuditTrail;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
+import javax.sql.DataSource;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
-import org.springframework.core.convert.support.GenericConversionService;
-import org.springframework.session.config.SessionRepositoryCustomizer;
-import org.springframework.session.jdbc.JdbcIndexedSessionRepository;
-import org.springframework.session.jdbc.config.annotation.web.http.EnableJdbcHttpSession;
+import org.springframework.session.config.annotation.web.http.EnableSpringHttpSession;
 import org.springframework.session.web.http.CookieSerializer;
 import org.springframework.session.web.http.DefaultCookieSerializer;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * The sign-in pages' browser session (saved authorization request, CSRF token, the step between
  * password and TOTP, the signed-in person until the code is issued) lives in PostgreSQL through
  * Spring Session, so consecutive steps of one sign-in may hit different nodes and no load
  * balancer needs sticky routing (ADR 0030). Both what is stored and what the browser holds are
- * sealed ({@link SignInStateSeal}): attribute values before they reach the table, and the
- * session id inside the cookie, so that reading the table does not let anyone resume a sign-in.
+ * sealed ({@link SignInStateSeal}): attribute values before they reach the table, each bound to
+ * its session ({@link SealedSignInSessions}), and the session id inside the cookie, so that
+ * reading the table does not let anyone resume a sign-in and writing it does not let anyone take
+ * over someone else's.
+ * <p>
+ * The cookie is {@code __Host-} prefixed: a browser accepts it only when Secure, for path
+ * {@code /} and without a Domain, so a sibling subdomain cannot plant its own session on these
+ * pages (login CSRF, session swap).
  */
 @Configuration(proxyBeanMethods = false)
 @ConditionalOnWebApplication
-@EnableJdbcHttpSession(tableName = "iam.sign_in_session")
+@EnableSpringHttpSession
 class SharedBrowserSessions {
 
-    static final String COOKIE = "CARAPACE_SIGNIN";
-    private static final String ATTRIBUTE_CONTEXT = "sign-in session attribute";
-    private static final String COOKIE_CONTEXT = "sign-in session cookie";
-    /** What a sign-in session may hold; the bytes are authenticated before they are read. */
-    private static final ObjectInputFilter CONTENTS = ObjectInputFilter.Config.createFilter(
-            "maxdepth=40;maxrefs=20000;maxbytes=1048576;java.**;org.springframework.**;health.carapace.**;!*");
+    static final String COOKIE = "__Host-CARAPACE_SIGNIN";
+    static final String COOKIE_CONTEXT = "sign-in session cookie";
 
     @Bean
-    SessionRepositoryCustomizer<JdbcIndexedSessionRepository> sealedSignInSessions(SignInStateSeal seal,
-            @Value("${server.servlet.session.timeout}") Duration timeout) {
-        GenericConversionService sealing = new GenericConversionService();
-        sealing.addConverter(Object.class, byte[].class, value -> seal.seal(serialised(value), ATTRIBUTE_CONTEXT));
-        sealing.addConverter(byte[].class, Object.class, sealed -> seal.open(sealed, ATTRIBUTE_CONTEXT)
-                .flatMap(SharedBrowserSessions::deserialised)
-                // An attribute that does not open is dropped: the person starts the sign-in again.
-                .orElse(null));
-        return sessions -> {
-            sessions.setConversionService(sealing);
-            sessions.setDefaultMaxInactiveInterval(timeout);
-            // No principal name column: who is signing in is not kept beside the session.
-            sessions.setIndexResolver(session -> Map.of());
-        };
+    SealedSignInSessions signInSessions(DataSource dataSource, PlatformTransactionManager transactionManager,
+            SignInStateSeal seal, @Value("${server.servlet.session.timeout}") Duration timeout, AuditTrail audit) {
+        return new SealedSignInSessions(dataSource, new TransactionTemplate(transactionManager), seal, timeout, audit);
     }
 
     @Bean
@@ -99,24 +84,5 @@ class SharedBrowserSessions {
             return Optional.empty();
         }
         return seal.open(bytes, COOKIE_CONTEXT).map(id -> new String(id, StandardCharsets.US_ASCII));
-    }
-
-    private static byte[] serialised(Object value) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
-            out.writeObject(value);
-        } catch (IOException e) {
-            throw new IllegalStateException("a sign-in session attribute could not be serialised", e);
-        }
-        return bytes.toByteArray();
-    }
-
-    private static Optional<Object> deserialised(byte[] plain) {
-        try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(plain))) {
-            in.setObjectInputFilter(CONTENTS);
-            return Optional.ofNullable(in.readObject());
-        } catch (IOException | ClassNotFoundException | RuntimeException unreadable) {
-            return Optional.empty();
-        }
     }
 }

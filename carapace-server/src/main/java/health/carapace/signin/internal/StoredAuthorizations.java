@@ -204,11 +204,8 @@ final class StoredAuthorizations implements OAuth2AuthorizationService {
             return null;
         }
         if (row.get().retired()) {
-            // Only one node sees the replay: the row goes with it, and that node ends the session.
-            if ((tokenType == null || OAuth2TokenType.REFRESH_TOKEN.equals(tokenType))
-                    && jdbc.sql("delete from iam.authorization_token where token_hash = ? and retired").param(hash).update() == 1) {
-                load(row.get().authorizationId()).flatMap(StoredAuthorizations::loginOf)
-                        .ifPresent(login -> sessionEnded.accept(login, Ending.REPLAYED));
+            if (tokenType == null || OAuth2TokenType.REFRESH_TOKEN.equals(tokenType)) {
+                endReplayedSession(hash, row.get().authorizationId());
             }
             return null;
         }
@@ -225,6 +222,29 @@ final class StoredAuthorizations implements OAuth2AuthorizationService {
             return null;
         }
         return authorization;
+    }
+
+    /**
+     * Only one node sees a replay: the retired row goes with it, and that node ends the session, in
+     * one transaction. If the session cannot be ended (a database blip, an authorization that does
+     * not open), the row comes back and the next replay is seen again; the request is refused
+     * either way.
+     */
+    private void endReplayedSession(byte[] hash, String authorizationId) {
+        try {
+            transactions.executeWithoutResult(status -> {
+                if (jdbc.sql("delete from iam.authorization_token where token_hash = ? and retired").param(hash)
+                        .update() != 1) {
+                    return; // another request saw it first
+                }
+                HumanLogin login = load(authorizationId).flatMap(StoredAuthorizations::loginOf)
+                        .orElseThrow(() -> new IllegalStateException("a replayed token's authorization does not open"));
+                sessionEnded.accept(login, Ending.REPLAYED);
+            });
+        } catch (RuntimeException notEnded) {
+            org.slf4j.LoggerFactory.getLogger(StoredAuthorizations.class).warn(
+                    "The session of a replayed refresh token could not be ended yet ({})", notEnded.getClass().getName());
+        }
     }
 
     private record TokenRow(String authorizationId, boolean retired) {}

@@ -73,4 +73,29 @@ class AssertionFailuresTest {
         assertThat(failures.wait("svc-b", "198.51.100.9")).as("a scanner's one good client clears nothing else")
                 .isPositive();
     }
+
+    @Test
+    void aTrickleOfFailuresFromOneBrokenClientHoldsOffThatClientButNeverTheOthersBehindItsAddress() {
+        AssertionFailures failures = new AssertionFailures(clock);
+        for (int i = 0; i < 2_000; i++) {
+            failures.failed("svc-broken", "198.51.100.9");
+            assertThat(failures.wait("svc-good", "198.51.100.9")).as("after %s failures", i + 1).isZero();
+            now = now.plusSeconds(30);
+        }
+        // twice a minute is more than the client's own count forgives: that client alone waits
+        failures.failed("svc-broken", "198.51.100.9");
+        assertThat(failures.wait("svc-broken", "198.51.100.9")).isPositive();
+    }
+
+    @Test
+    void aBurstFromOneAddressIsForgivenWithTimeNotHeldAgainstTheNextFailure() {
+        AssertionFailures failures = new AssertionFailures(clock);
+        for (int i = 0; i < AssertionFailures.FREE_FAILURES_PER_ADDRESS; i++) {
+            failures.failed("svc-" + i, "198.51.100.9");
+        }
+        assertThat(failures.wait("svc-x", "198.51.100.9")).isPositive();
+        now = now.plus(AssertionFailures.ADDRESS_FORGIVES_ONE.multipliedBy(AssertionFailures.FREE_FAILURES_PER_ADDRESS));
+        failures.failed("svc-y", "198.51.100.9");
+        assertThat(failures.wait("svc-x", "198.51.100.9")).isZero();
+    }
 }

@@ -41,8 +41,9 @@ class SignInStateAtRestTest extends IntegrationTest {
         SignInBrowser browser = new SignInBrowser(baseUrl(), TestInstallation.trustingSslContext(TestInstallation.dataDir()));
         AtomicReference<String> cookie = new AtomicReference<>();
         browser.seen = response -> response.headers().allValues("Set-Cookie").stream()
-                .filter(header -> header.startsWith("CARAPACE_SIGNIN="))
-                .forEach(header -> cookie.set(header.substring("CARAPACE_SIGNIN=".length(), header.indexOf(';'))));
+                .filter(header -> header.startsWith(SharedBrowserSessions.COOKIE + "="))
+                .forEach(header -> cookie.set(header.substring(SharedBrowserSessions.COOKIE.length() + 1,
+                        header.indexOf(';'))));
 
         assertThat(browser.setPassword(enrolment.link(), PASSWORD).statusCode()).isEqualTo(200);
         assertThat(browser.authorize().statusCode()).isEqualTo(302);
@@ -91,7 +92,7 @@ class SignInStateAtRestTest extends IntegrationTest {
                 .followRedirects(HttpClient.Redirect.NEVER).build();
         try {
             return fresh.send(HttpRequest.newBuilder(URI.create(baseUrl() + "/login/totp"))
-                    .header("Cookie", "CARAPACE_SIGNIN=" + cookieValue).GET().build(),
+                    .header("Cookie", SharedBrowserSessions.COOKIE + "=" + cookieValue).GET().build(),
                     HttpResponse.BodyHandlers.discarding()).statusCode();
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
