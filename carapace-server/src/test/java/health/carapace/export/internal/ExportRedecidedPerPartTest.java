@@ -179,13 +179,23 @@ class ExportRedecidedPerPartTest extends IntegrationTest {
 
             @Override
             public int export(Caller caller, InetAddress address, Instant at, Compartment patient, Set<String> types,
-                    Instant exportSince, String jobReference, Consumer<Exported> sink) {
+                    Instant exportSince, List<TypeFilter> filters, String jobReference, Consumer<Exported> sink) {
                 exported.add(patient);
-                int count = records.export(caller, address, at, patient, types, exportSince, jobReference, sink);
+                int count = records.export(caller, address, at, patient, types, exportSince, filters, jobReference, sink);
                 if (patient.equals(first())) {
                     betweenParts.run();
                 }
                 return count;
+            }
+
+            @Override
+            public GroupLookup group(Caller caller, InetAddress address, Instant at, UUID groupId) {
+                return records.group(caller, address, at, groupId);
+            }
+
+            @Override
+            public java.util.Optional<String> refusal(TypeFilter filter) {
+                return records.refusal(filter);
             }
         };
         return new ExportWorker(jobs, keys, theseTwo, serviceClients, files.files(), clock, Duration.ofHours(1), groups, 1);
