@@ -1,0 +1,134 @@
+package health.carapace.console;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import health.carapace.audit.AuditQueries;
+import health.carapace.incident.Incident;
+import health.carapace.incident.IncidentState;
+import health.carapace.testing.TestPolicy;
+import java.net.URLEncoder;
+import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.openqa.selenium.By;
+
+/**
+ * The console in a real browser (headless Chromium): a person signs in with password and TOTP
+ * through the console's redirect, visits every page (each checked with axe-core: no serious or
+ * critical violation, no CSP violation in the browser's console; screenshots for docs/CONSOLE.md),
+ * acknowledges and contains an incident, downloads a patient's accounting of disclosures, and each
+ * result is checked through the API. Script stored in the trail never runs. A person without the
+ * permissions is refused on the page.
+ */
+class ConsoleBrowserTest extends ConsoleTesting {
+
+    private static final Path IMAGES = Path.of("..", "docs", "images");
+
+    @Test
+    void aPrivacyOfficerSignsInVisitsEveryPageAndActsOnAnIncident() throws Exception {
+        ConsoleChromium.require();
+        Incident incident = openIncident();
+        String patient = createPatient();
+        var reader = client("console-browser-reader", TestPolicy.EVERYTHING);
+        String readerToken = tokenFor(reader.clientId(), reader.clientSecret());
+        sendWithoutToken(HttpRequest.newBuilder(uri("/fhir/Patient/" + patient))
+                .header("Authorization", "Bearer " + readerToken).GET());
+        String marker = "zq" + UUID.randomUUID().toString().substring(0, 8);
+        String stored = "<script>window.__carapaceXss='" + marker + "'</script><img src=x onerror=\"window.__carapaceXss='"
+                + marker + "'\">";
+        sendWithoutToken(HttpRequest.newBuilder(uri("/fhir/Patient?family=" + URLEncoder.encode(stored, StandardCharsets.UTF_8)))
+                .header("Authorization", "Bearer " + readerToken).GET());
+        ConsoleVisitor admin = enrolled("admin");
+
+        try (ConsoleChromium chromium = new ConsoleChromium()) {
+            signIn(chromium, admin);
+            assertThat(chromium.text(By.tagName("h1"))).isEqualTo("Dashboard");
+            assertThat(chromium.text(By.id("open-incidents-table"))).contains("self-access");
+            checkPage(chromium, "dashboard");
+
+            chromium.open(baseUrl() + "/console/incidents");
+            assertThat(chromium.text(By.id("incidents-table"))).contains(incident.principal());
+            checkPage(chromium, "incidents");
+
+            chromium.open(baseUrl() + "/console/incidents/" + incident.id());
+            checkPage(chromium, "incident");
+            chromium.click(By.id("acknowledge"));
+            assertThat(chromium.text(By.id("notice"))).isEqualTo("Incident acknowledged.");
+            assertThat(incidents.find(incident.id()).orElseThrow().state()).isEqualTo(IncidentState.ACKNOWLEDGED);
+            chromium.click(By.id("disable"));
+            chromium.click(By.id("apply-containment"));
+            assertThat(chromium.text(By.id("notice"))).isEqualTo("Containment applied.");
+            assertThat(chromium.text(By.id("incident-state"))).isEqualTo("contained");
+            // through the API: the incident is contained by this person, and its principal can no longer act
+            assertThat(incidentThroughTheApi(incident.id()).body()).contains("\"state\":\"contained\"");
+            assertThat(incidents.find(incident.id()).orElseThrow().timeline())
+                    .anySatisfy(entry -> assertThat(entry.actor()).isEqualTo(admin.user));
+
+            chromium.open(baseUrl() + "/console/audit?principal=" + reader.clientId());
+            assertThat(chromium.find(By.cssSelector("table.audit-page")).getText()).contains(marker);
+            assertThat(chromium.driver.executeScript("return window.__carapaceXss === undefined")).as("stored script ran")
+                    .isEqualTo(true);
+            checkPage(chromium, "audit");
+
+            chromium.open(baseUrl() + "/console/audit/disclosures");
+            chromium.type(By.id("patient"), patient);
+            chromium.click(By.id("show-disclosures"));
+            assertThat(chromium.text(By.id("disclosures-table"))).contains(reader.clientId());
+            checkPage(chromium, "disclosures");
+            chromium.click(By.id("download-csv"));
+            Path csv = chromium.downloads.resolve("disclosures-" + patient + ".csv");
+            await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(csv) && Files.size(csv) > 0);
+            assertThat(Files.readString(csv)).contains(reader.clientId()).contains("viewed /fhir/Patient/" + patient);
+            assertThat(events(admin.user, "exported")).extracting(AuditQueries.StoredEvent::resource)
+                    .contains("/console/audit/disclosures.csv");
+
+            chromium.click(By.cssSelector("header form button"));
+            chromium.awaitPath("/console/signed-out");
+            assertThat(chromium.text(By.id("signed-out"))).contains("signed out");
+        }
+    }
+
+    @Test
+    void aPersonWithoutThePermissionsIsRefusedOnThePageAndTheRefusalIsAudited() throws Exception {
+        ConsoleChromium.require();
+        ConsoleVisitor clinician = enrolled("clinician");
+        try (ConsoleChromium chromium = new ConsoleChromium()) {
+            signIn(chromium, clinician);
+            assertThat(chromium.text(By.tagName("h1"))).isEqualTo("Not allowed");
+            assertThat(chromium.text(By.id("refusal"))).contains("permission");
+            assertThat(chromium.seriousAccessibilityViolations()).isEmpty();
+            chromium.screenshot(IMAGES.resolve("console-refused.png"));
+            chromium.open(baseUrl() + "/console/audit");
+            assertThat(chromium.text(By.tagName("h1"))).isEqualTo("Not allowed");
+        }
+        assertThat(events(clinician.user, "denied")).extracting(AuditQueries.StoredEvent::resource)
+                .contains("/console", "/console/audit");
+    }
+
+    /** Password and TOTP on the sign-in pages, in the browser, starting from the console. */
+    private void signIn(ConsoleChromium chromium, ConsoleVisitor person) {
+        chromium.open(baseUrl() + "/console");
+        chromium.awaitPath("/login");
+        chromium.type(By.name("username"), person.user);
+        chromium.type(By.name("password"), ConsoleVisitor.PASSWORD);
+        chromium.click(By.cssSelector("form button[type=submit]"));
+        chromium.awaitPath("/login/mfa");
+        chromium.type(By.name("code"), person.browser.nextCode(person.browser.secret));
+        chromium.click(By.cssSelector("form button[type=submit]"));
+        chromium.awaitPath("/console");
+    }
+
+    private void checkPage(ConsoleChromium chromium, String name) throws Exception {
+        List<String> violations = chromium.seriousAccessibilityViolations();
+        assertThat(violations).as("axe-core on the %s page", name).isEmpty();
+        assertThat(chromium.consoleErrors()).as("browser console on the %s page", name)
+                .noneMatch(message -> message.contains("Content Security Policy"));
+        chromium.screenshot(IMAGES.resolve("console-" + name + ".png"));
+    }
+}
