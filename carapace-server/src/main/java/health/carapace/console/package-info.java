@@ -9,6 +9,6 @@
  * else is in {@code internal}.
  */
 @org.springframework.modulith.ApplicationModule(
-        allowedDependencies = {"access", "audit", "compliance", "crypto", "incident", "signin",
+        allowedDependencies = {"access", "audit", "compliance", "crypto", "disposal", "incident", "signin",
                 "platform :: logging", "platform :: web"})
 package health.carapace.console;

@@ -111,6 +111,34 @@ class ConsoleBrowserTest extends ConsoleTesting {
                 .contains("/console", "/console/audit");
     }
 
+    @Test
+    void aSecondAdministratorApprovesAShreddingRequestAndTheRecordsAreGone() throws Exception {
+        ConsoleChromium.require();
+        String patient = createPatient();
+        ConsoleVisitor requester = signedIn("admin");
+        assertThat(requester.postFrom("/console/keys", "/console/keys/shredding",
+                java.util.Map.of("patient", patient, "reason", "RET-CONSOLE-1")).statusCode()).isEqualTo(302);
+        UUID request = shredding.list().stream().filter(r -> r.patient().equals("Patient/" + patient)).findFirst()
+                .orElseThrow().id();
+        ConsoleVisitor approver = enrolled("admin");
+        try (ConsoleChromium chromium = new ConsoleChromium()) {
+            signIn(chromium, approver);
+            chromium.open(baseUrl() + "/console/keys");
+            assertThat(chromium.text(By.id("state-" + request))).isEqualTo("pending");
+            checkPage(chromium, "keys");
+            chromium.click(By.id("approve-" + request));
+            assertThat(chromium.text(By.id("notice"))).startsWith("Shredding approved");
+        }
+        // through the API: the request is decided by the second administrator, and the records are gone
+        var decided = shredding.find(request).orElseThrow();
+        assertThat(decided.decidedBy()).isEqualTo(approver.user);
+        assertThat(decided.state()).isIn("approved", "executed");
+        assertThat(send(HttpRequest.newBuilder(uri("/fhir/Patient/" + patient)).GET()).statusCode()).isEqualTo(410);
+    }
+
+    @org.springframework.beans.factory.annotation.Autowired
+    private health.carapace.disposal.Shredding shredding;
+
     /** Password and TOTP on the sign-in pages, in the browser, starting from the console. */
     private void signIn(ConsoleChromium chromium, ConsoleVisitor person) {
         chromium.open(baseUrl() + "/console");

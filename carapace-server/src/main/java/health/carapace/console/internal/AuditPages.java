@@ -84,14 +84,36 @@ class AuditPages {
 
     private final ConsoleAccess access;
     private final AuditQueries queries;
+    private final health.carapace.audit.AuditProofs proofs;
     private final AuditTrail audit;
     private final Clock clock;
 
-    AuditPages(ConsoleAccess access, AuditQueries queries, AuditTrail audit, Clock clock) {
+    AuditPages(ConsoleAccess access, AuditQueries queries, health.carapace.audit.AuditProofs proofs, AuditTrail audit,
+            Clock clock) {
         this.access = access;
         this.queries = queries;
+        this.proofs = proofs;
         this.audit = audit;
         this.clock = clock;
+    }
+
+    /**
+     * The inclusion proof of one event under the latest signed tree head, made on request (it reads
+     * the whole trail's leaf hashes) and checked before it is shown; audited as {@code exported}.
+     */
+    @GetMapping(EXPLORER + "/events/{id}/proof")
+    String proof(@org.springframework.web.bind.annotation.PathVariable("id") String id, HttpServletRequest request,
+            Model model) {
+        UUID event = Fields.id(id);
+        String resource = EXPLORER + "/events/" + event + "/proof";
+        String principal = access.require(request, Permissions.VIEW_AUDIT, resource).principal();
+        new Fields(request, Set.of(), "the proof takes no fields");
+        audit.record(List.of(AuditEvent.now(principal, AuditAction.EXPORTED, resource, AuditContext.of(request), true,
+                null, null, RequestIds.current())));
+        model.addAttribute("proof", proofs.inclusion(event).orElseThrow(() -> new ConsoleRefusal(404,
+                "There is no such event, or it is not yet under a signed tree head; try again in a few seconds.")));
+        model.addAttribute("title", "Inclusion proof");
+        return "console/proof";
     }
 
     @GetMapping(EXPLORER)

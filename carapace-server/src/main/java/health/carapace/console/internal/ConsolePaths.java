@@ -12,7 +12,8 @@ import java.util.regex.Pattern;
 final class ConsolePaths {
 
     private static final Pattern ROUTE_WORD = Pattern.compile(
-            "console|incidents|audit|disclosures|acknowledge|contain|risk|breach|close|evidence|proof|keys|sign-out"
+            "console|incidents|audit|disclosures|events|acknowledge|contain|risk|breach|close|evidence|proof|keys|shredding"
+                    + "|approve|refuse|sign-out"
                     + "|disclosures\\.csv");
     private static final Pattern ID = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
 
