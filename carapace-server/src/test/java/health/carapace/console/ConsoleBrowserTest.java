@@ -88,6 +88,17 @@ class ConsoleBrowserTest extends ConsoleTesting {
             assertThat(events(admin.user, "exported")).extracting(AuditQueries.StoredEvent::resource)
                     .contains("/console/audit/disclosures.csv");
 
+            chromium.open(baseUrl() + "/console/drills");
+            assertThat(chromium.text(By.tagName("h1"))).isEqualTo("Drills");
+            checkPage(chromium, "drills");
+
+            int reportsBefore = compliance.stored().size();
+            chromium.open(baseUrl() + "/console/compliance");
+            chromium.click(By.id("evaluate"));
+            assertThat(chromium.text(By.id("notice"))).startsWith("A new report was evaluated");
+            assertThat(compliance.stored()).hasSize(reportsBefore + 1);
+            checkPage(chromium, "compliance");
+
             chromium.click(By.cssSelector("header form button"));
             chromium.awaitPath("/console/signed-out");
             assertThat(chromium.text(By.id("signed-out"))).contains("signed out");
@@ -138,6 +149,9 @@ class ConsoleBrowserTest extends ConsoleTesting {
 
     @org.springframework.beans.factory.annotation.Autowired
     private health.carapace.disposal.Shredding shredding;
+
+    @org.springframework.beans.factory.annotation.Autowired
+    private health.carapace.compliance.ComplianceReports compliance;
 
     /** Password and TOTP on the sign-in pages, in the browser, starting from the console. */
     private void signIn(ConsoleChromium chromium, ConsoleVisitor person) {

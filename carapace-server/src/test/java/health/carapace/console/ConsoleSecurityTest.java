@@ -145,7 +145,7 @@ class ConsoleSecurityTest extends ConsoleTesting {
         Incident incident = openIncident();
         ConsoleVisitor clinician = signedIn("clinician");
         for (String page : List.of("/console", "/console/incidents", "/console/incidents/" + incident.id(), "/console/audit",
-                "/console/audit/disclosures")) {
+                "/console/audit/disclosures", "/console/drills", "/console/compliance", "/console/keys")) {
             HttpResponse<String> refused = clinician.get(page);
             assertThat(refused.statusCode()).as(page).isEqualTo(403);
             assertRefusalPage(refused, "permission");
@@ -157,7 +157,8 @@ class ConsoleSecurityTest extends ConsoleTesting {
         assertThat(incidents.find(incident.id()).orElseThrow().state()).isEqualTo(IncidentState.OPEN);
         assertThat(events(clinician.user, "denied")).extracting(AuditQueries.StoredEvent::resource)
                 .contains("/console", "/console/incidents", "/console/incidents/" + incident.id(), "/console/audit",
-                        "/console/audit/disclosures", "/console/incidents/" + incident.id() + "/acknowledge");
+                        "/console/audit/disclosures", "/console/drills", "/console/compliance", "/console/keys",
+                        "/console/incidents/" + incident.id() + "/acknowledge");
         assertThat(events(clinician.user, "denied")).allSatisfy(event ->
                 assertThat(event.context().app()).isEqualTo(ConsoleApp.CLIENT_ID));
 
@@ -226,7 +227,7 @@ class ConsoleSecurityTest extends ConsoleTesting {
         ConsoleVisitor officer = signedIn("privacy-officer");
         for (String path : List.of("/console", "/console/incidents", "/console/incidents/" + incident.id(), "/console/audit",
                 "/console/audit?principal=" + officer.user, "/console/audit/disclosures", "/console/incidents?state=bad",
-                "/console/signed-out")) {
+                "/console/drills", "/console/signed-out")) {
             HttpResponse<String> page = officer.get(path);
             assertThat(page.headers().allValues("Content-Security-Policy")).as(path).containsExactly(CSP);
             assertThat(page.headers().allValues("X-Frame-Options")).as(path).containsExactly("DENY");
@@ -392,6 +393,26 @@ class ConsoleSecurityTest extends ConsoleTesting {
         from += start.length();
         return text.substring(from, text.indexOf(end, from));
     }
+
+    @Test
+    void theComplianceReportsSignedFileDownloadsAsStoredAndMalformedRequestsEchoNothing() {
+        ConsoleVisitor admin = signedIn("admin");
+        HttpResponse<String> evaluated = admin.postFrom("/console/compliance", "/console/compliance/evaluate", Map.of());
+        assertThat(evaluated.statusCode()).isEqualTo(302);
+        var latest = compliance.stored().get(compliance.stored().size() - 1);
+        HttpResponse<String> signed = admin.get("/console/compliance/reports/" + latest.id() + "?format=signed");
+        assertThat(signed.statusCode()).isEqualTo(200);
+        assertThat(signed.body()).isEqualTo(new String(latest.signedFile(), StandardCharsets.UTF_8));
+        assertThat(signed.headers().firstValue("Cache-Control").orElse("")).contains("no-store");
+        HttpResponse<String> bad = admin.get("/console/compliance/reports/" + latest.id() + "?format=%3Cscript%3Ezq1");
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(bad.body()).doesNotContain("zq1");
+        assertThat(admin.get("/console/compliance/reports/" + UUID.randomUUID() + "?format=pdf").statusCode()).isEqualTo(404);
+        assertThat(admin.post("/console/compliance/evaluate", Map.of()).statusCode()).as("no CSRF token").isEqualTo(403);
+    }
+
+    @org.springframework.beans.factory.annotation.Autowired
+    private health.carapace.compliance.ComplianceReports compliance;
 
     private static void assertRefusalPage(HttpResponse<String> response, String words) {
         assertThat(response.headers().firstValue("Content-Type").orElse("")).startsWith("text/html");
