@@ -99,6 +99,16 @@ class ConsoleBrowserTest extends ConsoleTesting {
             assertThat(compliance.stored()).hasSize(reportsBefore + 1);
             checkPage(chromium, "compliance");
 
+            ConsoleVisitor leaver = enrolled("clinician");
+            chromium.open(baseUrl() + "/console/users");
+            checkPage(chromium, "users");
+            chromium.click(By.id("disable-" + leaver.user));
+            assertThat(chromium.text(By.id("notice"))).startsWith("Account disabled");
+            assertThat(users.list()).anySatisfy(user -> {
+                assertThat(user.userName()).isEqualTo(leaver.user);
+                assertThat(user.disabled()).isTrue();
+            });
+
             chromium.click(By.cssSelector("header form button"));
             chromium.awaitPath("/console/signed-out");
             assertThat(chromium.text(By.id("signed-out"))).contains("signed out");

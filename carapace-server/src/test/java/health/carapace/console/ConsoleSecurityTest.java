@@ -414,6 +414,53 @@ class ConsoleSecurityTest extends ConsoleTesting {
     @org.springframework.beans.factory.annotation.Autowired
     private health.carapace.compliance.ComplianceReports compliance;
 
+    @Test
+    void anAdministratorManagesAccountsAndEachChangeIsAuditedAsThem() {
+        ConsoleVisitor admin = signedIn("admin");
+        String name = "console-made-" + UUID.randomUUID().toString().substring(0, 8);
+        HttpResponse<String> created = admin.postFrom("/console/users", "/console/users",
+                Map.of("userName", name, "roles", "clinician"));
+        assertThat(created.statusCode()).isEqualTo(200);
+        assertThat(created.body()).contains("id=\"enrolment-link\"").contains("/login/enrol?token=");
+        assertThat(users.list()).anySatisfy(user -> {
+            assertThat(user.userName()).isEqualTo(name);
+            assertThat(user.roles()).containsExactly("clinician");
+        });
+        assertThat(admin.postFrom("/console/users", "/console/users/" + name + "/roles",
+                Map.of("roles", "privacy-officer")).statusCode()).isEqualTo(302);
+        assertThat(users.list()).anySatisfy(user -> {
+            assertThat(user.userName()).isEqualTo(name);
+            assertThat(user.roles()).containsExactly("privacy-officer");
+        });
+        ConsoleVisitor victim = signedIn("privacy-officer");
+        assertThat(admin.postFrom("/console/users", "/console/users/" + victim.user + "/revoke-sessions", Map.of())
+                .statusCode()).isEqualTo(302);
+        assertThat(victim.get("/console").statusCode()).as("sessions ended").isEqualTo(302);
+        assertThat(admin.postFrom("/console/users", "/console/users/" + name + "/disable", Map.of()).statusCode())
+                .isEqualTo(302);
+        assertThat(users.list()).anySatisfy(user -> {
+            assertThat(user.userName()).isEqualTo(name);
+            assertThat(user.disabled()).isTrue();
+        });
+        List<AuditQueries.StoredEvent> changes = auditQueries.search(new AuditQueries.Criteria(null, admin.user, null, null,
+                List.of("user_created", "roles_changed", "session_revoked", "user_disabled"), true, 50));
+        assertThat(changes).extracting(AuditQueries.StoredEvent::action)
+                .contains("user_created", "roles_changed", "session_revoked", "user_disabled");
+
+        String payload = "<script>x</script>zq" + UUID.randomUUID().toString().substring(0, 6);
+        HttpResponse<String> bad = admin.postFrom("/console/users", "/console/users", Map.of("userName", payload,
+                "roles", "clinician"));
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(bad.body()).doesNotContain(payload.substring(payload.length() - 8)).doesNotContain("<script>x");
+        HttpResponse<String> unknownRole = admin.postFrom("/console/users", "/console/users", Map.of("userName",
+                "console-x-" + UUID.randomUUID().toString().substring(0, 6), "roles", "no-such-role"));
+        assertThat(unknownRole.statusCode()).isEqualTo(400);
+        assertThat(admin.postFrom("/console/users", "/console/users/nobody-here/disable", Map.of()).statusCode())
+                .isEqualTo(404);
+        ConsoleVisitor officer = signedIn("privacy-officer");
+        assertThat(officer.get("/console/users").statusCode()).as("manage:users only").isEqualTo(403);
+    }
+
     private static void assertRefusalPage(HttpResponse<String> response, String words) {
         assertThat(response.headers().firstValue("Content-Type").orElse("")).startsWith("text/html");
         assertThat(response.headers().allValues("Content-Security-Policy")).containsExactly(CSP);

@@ -13,7 +13,7 @@ final class ConsolePaths {
 
     private static final Pattern ROUTE_WORD = Pattern.compile(
             "console|incidents|audit|disclosures|events|acknowledge|contain|risk|breach|close|evidence|proof|keys|shredding"
-                    + "|approve|refuse|sign-out|compliance|evaluate|reports|public-key|drills"
+                    + "|approve|refuse|sign-out|compliance|evaluate|reports|public-key|drills|users|roles|disable|revoke-sessions"
                     + "|disclosures\\.csv");
     private static final Pattern ID = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
 
@@ -30,6 +30,11 @@ final class ConsolePaths {
             safe.append('/').append(kept ? segment : "*");
         }
         return safe.isEmpty() ? ConsoleApp.PATH : safe.toString();
+    }
+
+    /** A user name in an audited path, if it is one; otherwise {@code *}. */
+    static String safeName(String name) {
+        return name != null && health.carapace.access.Caller.USER_NAME.matcher(name).matches() ? name : "*";
     }
 
     /** Where to go after a sign-in: the page asked for if its path is made of route words and ids only. */

@@ -9,9 +9,9 @@ import jakarta.servlet.http.HttpServletRequest;
  * every request on its own).
  */
 public record Viewer(String principal, boolean incidents, boolean manageIncidents, boolean audit, boolean compliance,
-        boolean keys, boolean metrics) {
+        boolean keys, boolean metrics, boolean users) {
 
-    static final Viewer NOBODY = new Viewer(null, false, false, false, false, false, false);
+    static final Viewer NOBODY = new Viewer(null, false, false, false, false, false, false, false);
 
     static Viewer of(HttpServletRequest request, ConsoleAccess access) {
         return health.carapace.access.Callers.of(request)
@@ -21,7 +21,8 @@ public record Viewer(String principal, boolean incidents, boolean manageIncident
                         access.grants(request, Permissions.VIEW_AUDIT),
                         access.grants(request, Permissions.VIEW_COMPLIANCE),
                         access.grants(request, Permissions.MANAGE_KEYS),
-                        access.grants(request, Permissions.VIEW_METRICS)))
+                        access.grants(request, Permissions.VIEW_METRICS),
+                        access.grants(request, Permissions.MANAGE_USERS)))
                 .orElse(NOBODY);
     }
 
