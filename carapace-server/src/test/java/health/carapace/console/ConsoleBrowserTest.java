@@ -31,7 +31,7 @@ class ConsoleBrowserTest extends ConsoleTesting {
     private static final Path IMAGES = Path.of("..", "docs", "images");
 
     @Test
-    void aPrivacyOfficerSignsInVisitsEveryPageAndActsOnAnIncident() throws Exception {
+    void anAdministratorSignsInVisitsEveryPageAndActsOnEach() throws Exception {
         ConsoleChromium.require();
         Incident incident = openIncident();
         String patient = createPatient();

@@ -131,6 +131,7 @@ class AuditPages {
         String after = fields.parsed("after", value -> POSITION.matcher(value).matches() ? value : null);
         boolean searched = !search.values().isEmpty() || after != null;
         model.addAttribute("search", search);
+        model.addAttribute("queries", new ReadableQueries());
         model.addAttribute("actions", Arrays.stream(AuditAction.values()).map(AuditAction::code).toList());
         model.addAttribute("title", "Audit explorer");
         if (searched) {
