@@ -48,7 +48,12 @@ final class ConsoleVisitor {
 
     /** Opens the console and signs in (password and TOTP) as the console's redirect asks; returns the dashboard's response. */
     HttpResponse<String> signIn() {
-        HttpResponse<String> toAuthorize = get("/console");
+        return signIn("/console");
+    }
+
+    /** As {@link #signIn()}, starting from {@code startPath}; returns the page the console returns to. */
+    HttpResponse<String> signIn(String startPath) {
+        HttpResponse<String> toAuthorize = get(startPath);
         assertThat(toAuthorize.statusCode()).as("the console sends a visitor without a session to sign in").isEqualTo(302);
         String authorize = SignInBrowser.location(toAuthorize);
         assertThat(authorize).startsWith(browser.base + "/oauth2/authorize?")
@@ -66,8 +71,13 @@ final class ConsoleVisitor {
         HttpResponse<String> toConsole = browser.get(callback);
         assertThat(toConsole.statusCode()).as("callback: %s", toConsole.body()).isEqualTo(302);
         lastCallback = toConsole;
-        return get(SignInBrowser.location(toConsole));
+        String location = SignInBrowser.location(toConsole);
+        returnedTo = location.startsWith(browser.base) ? location.substring(browser.base.length()) : location;
+        return get(returnedTo);
     }
+
+    /** Where the console sent the browser after the callback. */
+    String returnedTo;
 
     /** The callback's response (it sets the session cookie). */
     HttpResponse<String> lastCallback;
