@@ -58,7 +58,7 @@ class AuditPages {
             return values.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining("&"));
         }
 
-        Map<String, String> values() {
+        public Map<String, String> values() {
             Map<String, String> values = new LinkedHashMap<>();
             if (patient != null) {
                 values.put("patient", patient.substring("Patient/".length()));
