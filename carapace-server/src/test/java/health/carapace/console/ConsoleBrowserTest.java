@@ -113,7 +113,13 @@ class ConsoleBrowserTest extends ConsoleTesting {
             chromium.awaitPath("/console/signed-out");
             assertThat(chromium.text(By.id("signed-out"))).contains("signed out");
         }
+        // everything the console recorded keeps the trail verifiable
+        var verified = auditVerifier.verify();
+        assertThat(verified.ok()).as("audit verification: %s", verified.firstProblem()).isTrue();
     }
+
+    @org.springframework.beans.factory.annotation.Autowired
+    private health.carapace.audit.AuditVerifier auditVerifier;
 
     @Test
     void aPersonWithoutThePermissionsIsRefusedOnThePageAndTheRefusalIsAudited() throws Exception {

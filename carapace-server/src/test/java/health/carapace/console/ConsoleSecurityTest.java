@@ -190,7 +190,7 @@ class ConsoleSecurityTest extends ConsoleTesting {
                 "/console/audit?after=99999999999999999999.1",
                 "/console/audit/disclosures?patient=" + encoded,
                 "/console/audit/disclosures.csv?patient=" + encoded,
-                "/console/audit?principal=%ZZ" + encoded)) {
+                "/console/audit?principal=%C3%28" + encoded)) {
             HttpResponse<String> refused = officer.get(path);
             assertThat(refused.statusCode()).as(path).isEqualTo(400);
             assertRefusalPage(refused, "malformed");

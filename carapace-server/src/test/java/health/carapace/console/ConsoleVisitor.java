@@ -41,7 +41,9 @@ final class ConsoleVisitor {
         String user = "console-" + UUID.randomUUID().toString().substring(0, 8);
         Users.Enrolment enrolment = users.create(user, Set.of(roles), null);
         SignInBrowser browser = new SignInBrowser(base, tls);
-        browser.firstSignIn(enrolment.link(), user, PASSWORD);
+        SignInBrowser.Tokens enrolled = browser.firstSignIn(enrolment.link(), user, PASSWORD);
+        // the enrolment's own sign-in (through the start-dev app) ends here: the console's is the person's only session
+        assertThat(browser.revoke(enrolled.refreshToken()).statusCode()).isEqualTo(200);
         browser.newBrowser();
         return new ConsoleVisitor(browser, user);
     }

@@ -110,7 +110,12 @@ final class TokenEndpoint {
         if (response.statusCode() != 200) {
             return Optional.empty(); // a refused code or refresh token: the person signs in again
         }
-        JsonNode body = JSON.readTree(response.body());
+        JsonNode body;
+        try {
+            body = JSON.readTree(response.body());
+        } catch (RuntimeException notJson) {
+            return Optional.empty();
+        }
         String access = body.path("access_token").asString(null);
         String refresh = body.path("refresh_token").asString(null);
         long expiresIn = body.path("expires_in").asLong(0);
