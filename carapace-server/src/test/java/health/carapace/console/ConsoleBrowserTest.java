@@ -66,7 +66,7 @@ class ConsoleBrowserTest extends ConsoleTesting {
             assertThat(chromium.text(By.id("notice"))).isEqualTo("Containment applied.");
             assertThat(chromium.text(By.id("incident-state"))).isEqualTo("contained");
             // through the API: the incident is contained by this person, and its principal can no longer act
-            assertThat(incidentThroughTheApi(incident.id()).body()).contains("\"state\":\"contained\"");
+            assertThat(incidentThroughTheApi(incident.id()).body()).contains("\"state\":\"CONTAINED\"");
             assertThat(incidents.find(incident.id()).orElseThrow().timeline())
                     .anySatisfy(entry -> assertThat(entry.actor()).isEqualTo(admin.user));
 
@@ -182,11 +182,18 @@ class ConsoleBrowserTest extends ConsoleTesting {
         chromium.awaitPath("/console");
     }
 
+    /** What the pages' checks found; asserted empty at the end of each test, so one run reports every page. */
+    private final List<String> problems = new java.util.ArrayList<>();
+
     private void checkPage(ConsoleChromium chromium, String name) throws Exception {
-        List<String> violations = chromium.seriousAccessibilityViolations();
-        assertThat(violations).as("axe-core on the %s page", name).isEmpty();
-        assertThat(chromium.consoleErrors()).as("browser console on the %s page", name)
-                .noneMatch(message -> message.contains("Content Security Policy"));
+        chromium.seriousAccessibilityViolations().forEach(violation -> problems.add(name + ": axe " + violation));
+        chromium.consoleErrors().stream().filter(message -> message.contains("Content Security Policy"))
+                .forEach(message -> problems.add(name + ": " + message));
         chromium.screenshot(IMAGES.resolve("console-" + name + ".png"));
+    }
+
+    @org.junit.jupiter.api.AfterEach
+    void noPageHadAProblem() {
+        assertThat(problems).as("axe-core (serious, critical) and CSP violations on the pages").isEmpty();
     }
 }

@@ -315,7 +315,7 @@ class ConsoleSecurityTest extends ConsoleTesting {
         assertThat(after.risk()).isNotNull();
         assertThat(after.breach()).isNotNull();
         assertThat(after.timeline()).extracting(Incident.TimelineEntry::actor).contains(officer.user);
-        assertThat(incidentThroughTheApi(incident.id()).body()).contains("\"closed\"");
+        assertThat(incidentThroughTheApi(incident.id()).body()).contains("\"state\":\"CLOSED\"");
         assertThat(events(officer.user, "admin_change")).isNotEmpty();
         HttpResponse<String> shown = officer.get(page + "?done=closed");
         assertThat(shown.body()).contains("Incident closed.");
