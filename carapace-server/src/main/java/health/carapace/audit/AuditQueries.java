@@ -32,6 +32,18 @@ public interface AuditQueries {
 
     List<StoredEvent> search(Criteria criteria);
 
+    /** A page of {@link #page}: its events, newest first, and the position of the next page (null: no more). */
+    record Page(List<StoredEvent> events, String next) {}
+
+    /**
+     * At most {@code criteria.limit()} events matching the criteria, newest first, after the
+     * position {@code after} (a previous page's {@link Page#next}; null for the first page). Keyset
+     * paging on the indexed {@code (recorded_at, id)}: a deep page costs what the first one does.
+     *
+     * @throws IllegalArgumentException if {@code after} is not a position this method handed out
+     */
+    Page page(Criteria criteria, String after);
+
     /**
      * The accounting of disclosures for one patient (HIPAA §164.528): every successful access to
      * or change of the patient's records since {@code since}, oldest first.

@@ -51,6 +51,30 @@ public class LoginApps {
     }
 
     /**
+     * Registers (or re-points) an app that the server itself runs, such as the privacy officer's
+     * console: a public client with PKCE like any other sign-in app, whose redirect URIs follow the
+     * server's public address. Its name and redirect URIs are set at every start; whether it is
+     * disabled is left to the administrators. Audited only when something changed.
+     */
+    public void registerBuiltIn(String clientId, String name, List<String> redirectUris) {
+        redirectUris.forEach(LoginApps::checkRedirectUri);
+        String[] uris = redirectUris.toArray(String[]::new);
+        transactions.executeWithoutResult(status -> {
+            int changed = jdbc.sql("""
+                    insert into iam.login_app (client_id, name, redirect_uris) values (?, ?, ?)
+                    on conflict (client_id) do update set name = excluded.name, redirect_uris = excluded.redirect_uris
+                    where iam.login_app.name is distinct from excluded.name
+                       or iam.login_app.redirect_uris is distinct from excluded.redirect_uris""")
+                    .params(clientId, name, uris)
+                    .update();
+            if (changed > 0) {
+                audit.recordInTransaction(List.of(AuditEvent.now("system:" + clientId, AuditAction.ADMIN_CHANGE,
+                        "/admin/apps/" + clientId, AuditContext.none(), true, null, null, null)));
+            }
+        });
+    }
+
+    /**
      * HTTPS, or plain HTTP to a loopback address (RFC 8252 §7.3, native apps; any port is then
      * accepted). No fragment, no wildcard.
      */

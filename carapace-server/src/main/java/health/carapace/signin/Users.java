@@ -87,6 +87,11 @@ public class Users {
 
     /** Creates an account without a password and returns its one-time enrolment link. */
     public Enrolment create(String userName, Set<String> roles, String practitionerId) {
+        return create(userName, roles, practitionerId, commandLineOperator());
+    }
+
+    /** As {@link #create(String, Set, String)}, audited as done by {@code actor} (an administrator in the console). */
+    public Enrolment create(String userName, Set<String> roles, String practitionerId, String actor) {
         String name = validName(userName);
         Set<String> validRoles = validRoles(roles);
         if (practitionerId != null && !PRACTITIONER_ID.matcher(practitionerId).matches()) {
@@ -108,7 +113,7 @@ public class Users {
             jdbc.sql("insert into iam.enrolment (token_hash, user_id, expires_at) values (?, ?, ?)")
                     .params(UserDirectory.hash(tokenText), id, Timestamp.from(expiresAt))
                     .update();
-            audit.recordInTransaction(List.of(adminEvent(AuditAction.USER_CREATED, name)));
+            audit.recordInTransaction(List.of(adminEvent(actor, AuditAction.USER_CREATED, name)));
         });
         return new Enrolment(name, issuer + "/login/enrol?token=" + tokenText, expiresAt);
     }
@@ -153,12 +158,17 @@ public class Users {
 
     /** Replaces a user's roles; effective on the user's next request (roles are read per request). */
     public void setRoles(String userName, Set<String> roles) {
+        setRoles(userName, roles, commandLineOperator());
+    }
+
+    /** As {@link #setRoles(String, Set)}, audited as done by {@code actor}. */
+    public void setRoles(String userName, Set<String> roles, String actor) {
         UUID id = idOf(userName).orElseThrow(() -> new IllegalArgumentException("no such user"));
         Set<String> validRoles = validRoles(roles);
         transactions.executeWithoutResult(status -> {
             jdbc.sql("update iam.app_user set roles = ? where id = ?").params(validRoles.toArray(String[]::new), id).update();
             changes.changedHere();
-            audit.recordInTransaction(List.of(adminEvent(AuditAction.ROLES_CHANGED, userName)));
+            audit.recordInTransaction(List.of(adminEvent(actor, AuditAction.ROLES_CHANGED, userName)));
         });
     }
 
@@ -210,10 +220,6 @@ public class Users {
             valid.add(role);
         }
         return valid;
-    }
-
-    private static AuditEvent adminEvent(AuditAction action, String userName) {
-        return adminEvent(commandLineOperator(), action, userName);
     }
 
     /** The administrator of a command run on this machine: its operating-system account. */

@@ -137,6 +137,7 @@ class RouteExposureTest extends IntegrationTest {
                 String route = method + " " + path;
                 String problem = ALLOWED.contains(route) ? checkAllowed(route, response)
                         : SIGN_IN_PAGES.contains(path) ? checkSignInPage(method, response)
+                        : isConsolePage(path) ? checkConsolePage(method, path, response)
                         : isVisitPage(path) && method.equals("GET") ? checkVisitPage(path, response)
                         : NOT_CANONICAL.contains(path) ? checkRejectedAsNotCanonical(method, response)
                         : REJECTED_BY_CONTAINER.contains(path) ? checkRejectedByContainer(response)
@@ -215,6 +216,41 @@ class RouteExposureTest extends IntegrationTest {
         }
         if (response.body().contains("access_token") || response.body().contains("#ticket=")) {
             return "the visit page handed out a token or a ticket";
+        }
+        return leaks(response);
+    }
+
+    private static boolean isConsolePage(String path) {
+        return path.equals("/console") || path.startsWith("/console/");
+    }
+
+    /**
+     * The privacy officer's console (ADR 0031): a page view without a console session is sent to
+     * sign in through the authorization server as the console's app (PKCE); its callback without a
+     * sign-in under way and the signed-out page are pages; anything else is refused with the
+     * console's HTML error page. No console session is ever handed out.
+     */
+    private String checkConsolePage(String method, String path, HttpResponse<String> response) {
+        int status = response.statusCode();
+        boolean read = method.equals("GET") || method.equals("HEAD");
+        if (response.headers().allValues("Set-Cookie").stream()
+                .anyMatch(cookie -> cookie.startsWith("__Host-carapace-console=") && !cookie.contains("Max-Age=0"))) {
+            return "a console session was handed out without a sign-in";
+        }
+        if (status == 302 && method.equals("GET")) {
+            String location = response.headers().firstValue("Location").orElse("");
+            return location.startsWith(baseUrl() + "/oauth2/authorize?response_type=code&client_id=carapace-console&")
+                    ? leaks(response) : "a console page may only redirect to the console's authorization request";
+        }
+        boolean page = read && ((status == 200 && path.equals("/console/signed-out"))
+                || (status == 400 && path.equals("/console/callback")));
+        if (!page && status != 401 && status != 403) {
+            return "expected a redirect to sign in, the signed-out page, or a refusal";
+        }
+        if (!response.headers().firstValue("Content-Type").orElse("").startsWith("text/html") && !method.equals("HEAD")
+                || !response.headers().firstValue("Content-Security-Policy").orElse("").contains("default-src 'none'")
+                || response.headers().allValues("Cache-Control").stream().noneMatch(v -> v.contains("no-store"))) {
+            return "a console answer must be HTML under the strict CSP, not cached";
         }
         return leaks(response);
     }

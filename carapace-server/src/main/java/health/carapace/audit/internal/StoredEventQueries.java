@@ -35,8 +35,52 @@ final class StoredEventQueries implements AuditQueries {
 
     @Override
     public List<StoredEvent> search(Criteria c) {
-        StringBuilder sql = new StringBuilder("select body from audit.event where true");
         List<Object> args = new ArrayList<>();
+        String sql = "select body from audit.event where " + where(c, args)
+                + " order by recorded_at desc, id desc limit " + Math.max(1, Math.min(c.limit(), 10_000));
+        return jdbc.sql(sql).params(args).query((rs, n) -> parse(rs.getBytes(1))).list();
+    }
+
+    /** A position is the last row's {@code recorded_at} (epoch microseconds) and id: {@code 1733380000000000.42}. */
+    private static final java.util.regex.Pattern POSITION = java.util.regex.Pattern.compile("(\\d{1,19})\\.(\\d{1,19})");
+
+    @Override
+    public Page page(Criteria c, String after) {
+        List<Object> args = new ArrayList<>();
+        StringBuilder sql = new StringBuilder("select id, recorded_at, body from audit.event where ").append(where(c, args));
+        if (after != null) {
+            java.util.regex.Matcher position = POSITION.matcher(after);
+            if (!position.matches()) {
+                throw new IllegalArgumentException("not a page position");
+            }
+            long micros;
+            long id;
+            try {
+                micros = Long.parseLong(position.group(1));
+                id = Long.parseLong(position.group(2));
+            } catch (NumberFormatException tooLarge) {
+                throw new IllegalArgumentException("not a page position");
+            }
+            sql.append(" and (recorded_at, id) < (?, ?)");
+            args.add(Timestamp.from(Instant.EPOCH.plus(micros, java.time.temporal.ChronoUnit.MICROS)));
+            args.add(id);
+        }
+        int limit = Math.max(1, Math.min(c.limit(), 1_000));
+        sql.append(" order by recorded_at desc, id desc limit ").append(limit + 1);
+        record Row(long id, Instant recordedAt, StoredEvent event) {}
+        List<Row> rows = jdbc.sql(sql.toString()).params(args)
+                .query((rs, n) -> new Row(rs.getLong(1), rs.getTimestamp(2).toInstant(), parse(rs.getBytes(3)))).list();
+        String next = null;
+        if (rows.size() > limit) {
+            Row last = rows.get(limit - 1);
+            next = java.time.temporal.ChronoUnit.MICROS.between(Instant.EPOCH, last.recordedAt()) + "." + last.id();
+            rows = rows.subList(0, limit);
+        }
+        return new Page(rows.stream().map(Row::event).toList(), next);
+    }
+
+    private static String where(Criteria c, List<Object> args) {
+        StringBuilder sql = new StringBuilder("true");
         if (c.patient() != null) {
             sql.append(" and patient = ?");
             args.add(c.patient());
@@ -61,8 +105,7 @@ final class StoredEventQueries implements AuditQueries {
             sql.append(" and outcome = ?");
             args.add(c.success() ? "success" : "failure");
         }
-        sql.append(" order by recorded_at desc, id desc limit ").append(Math.max(1, Math.min(c.limit(), 10_000)));
-        return jdbc.sql(sql.toString()).params(args).query((rs, n) -> parse(rs.getBytes(1))).list();
+        return sql.toString();
     }
 
     @Override

@@ -30,7 +30,7 @@ import org.springframework.security.web.authentication.AuthenticationSuccessHand
  */
 final class TokenRequests {
 
-    private static final Pattern CLIENT_ID = Pattern.compile("(svc|app|drill)-[0-9a-f-]{36}|dev-console");
+    private static final Pattern CLIENT_ID = Pattern.compile("(svc|app|drill)-[0-9a-f-]{36}|dev-console|carapace-console");
 
     /** The audit reason of a client-authentication attempt refused by the throttle. */
     static final String THROTTLED = "throttled";

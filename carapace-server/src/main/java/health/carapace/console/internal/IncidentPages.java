@@ -1,0 +1,249 @@
+package health.carapace.console.internal;
+
+import health.carapace.access.Permissions;
+import health.carapace.console.ConsoleApp;
+import health.carapace.incident.Breach;
+import health.carapace.incident.Containment;
+import health.carapace.incident.Evidence;
+import health.carapace.incident.Incident;
+import health.carapace.incident.IncidentState;
+import health.carapace.incident.Incidents;
+import health.carapace.incident.RiskAssessment;
+import health.carapace.incident.Severity;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.time.LocalDate;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.regex.Pattern;
+import org.springframework.stereotype.Controller;
+import org.springframework.ui.Model;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+
+/**
+ * Incidents: the list ({@code view:incidents}), one incident with its clocks and timeline, and
+ * every response action of the admin API and the CLI ({@code manage:incidents}): acknowledge,
+ * contain, the four-factor risk assessment, the breach determination (which starts the
+ * notification clocks), the evidence bundle, close. Each action calls the service the API calls,
+ * with the signed-in person as the actor, so it is audited and stamped on the timeline exactly
+ * as the API's is.
+ */
+@Controller
+class IncidentPages {
+
+    private static final String LIST = ConsoleApp.PATH + "/incidents";
+    private static final Pattern ROLE = Pattern.compile("[a-z][a-z0-9-]{0,62}");
+    private static final Set<String> RESOLUTIONS = Set.of("resolved", "false-positive", "duplicate", "drill");
+    /** What a finished action says on the page after the redirect; the page shows only these texts. */
+    static final Map<String, String> DONE = Map.of(
+            "acknowledged", "Incident acknowledged.",
+            "contained", "Containment applied.",
+            "risk", "Risk assessment recorded.",
+            "breach", "Breach determination recorded; the notification clocks are running.",
+            "closed", "Incident closed.");
+
+    private final ConsoleAccess access;
+    private final Incidents incidents;
+    private final Containment containment;
+    private final Evidence evidence;
+
+    IncidentPages(ConsoleAccess access, Incidents incidents, Containment containment, Evidence evidence) {
+        this.access = access;
+        this.incidents = incidents;
+        this.containment = containment;
+        this.evidence = evidence;
+    }
+
+    @GetMapping(LIST)
+    String list(HttpServletRequest request, Model model) {
+        access.require(request, Permissions.VIEW_INCIDENTS, LIST);
+        Fields fields = new Fields(request, Set.of("state", "severity", "drill"),
+                "state is open, acknowledged, contained, resolved or closed; severity low, medium, high or critical; "
+                        + "drill true or false");
+        IncidentState state = fields.parsed("state", IncidentState::of);
+        Severity severity = fields.parsed("severity", Severity::of);
+        Boolean drill = fields.parsed("drill", value -> switch (value) {
+            case "true" -> Boolean.TRUE;
+            case "false" -> Boolean.FALSE;
+            default -> null;
+        });
+        model.addAttribute("incidents", incidents.list(new Incidents.Filter(state, severity, null, null, null, drill, 200)));
+        model.addAttribute("state", state == null ? "" : state.code());
+        model.addAttribute("severity", severity == null ? "" : severity.code());
+        model.addAttribute("states", Arrays.stream(IncidentState.values()).map(IncidentState::code).toList());
+        model.addAttribute("severities", Arrays.stream(Severity.values()).map(Severity::code).toList());
+        model.addAttribute("title", "Incidents");
+        return "console/incidents";
+    }
+
+    @GetMapping(LIST + "/{id}")
+    String show(@PathVariable("id") String id, HttpServletRequest request, Model model) {
+        UUID incidentId = Fields.id(id);
+        access.require(request, Permissions.VIEW_INCIDENTS, LIST + "/" + incidentId);
+        Fields fields = new Fields(request, Set.of("done"), "done names a finished action");
+        String done = fields.text("done");
+        Incident incident = incidents.find(incidentId)
+                .orElseThrow(() -> new ConsoleRefusal(404, "There is no incident with that id."));
+        model.addAttribute("incident", incident);
+        model.addAttribute("notice", done == null ? null : DONE.get(done));
+        model.addAttribute("custody", access.grants(request, Permissions.MANAGE_INCIDENTS)
+                ? evidence.custody(incidentId) : List.of());
+        model.addAttribute("phiInvolved", RiskAssessment.PhiInvolved.values());
+        model.addAttribute("recipients", RiskAssessment.Recipient.values());
+        model.addAttribute("acquisitions", RiskAssessment.Acquisition.values());
+        model.addAttribute("mitigations", RiskAssessment.Mitigation.values());
+        model.addAttribute("conclusions", RiskAssessment.Conclusion.values());
+        model.addAttribute("resolutions", RESOLUTIONS.stream().sorted().toList());
+        model.addAttribute("title", "Incident " + incident.detector());
+        return "console/incident";
+    }
+
+    @PostMapping(LIST + "/{id}/acknowledge")
+    String acknowledge(@PathVariable("id") String id, HttpServletRequest request) {
+        UUID incident = manage(id, "acknowledge", request);
+        new Fields(request, Set.of(), "acknowledging takes no fields");
+        incidents.acknowledge(incident, ConsoleAccess.caller(request).principal());
+        return done(incident, "acknowledged");
+    }
+
+    @PostMapping(LIST + "/{id}/contain")
+    String contain(@PathVariable("id") String id, HttpServletRequest request) {
+        UUID incident = manage(id, "contain", request);
+        Fields fields = new Fields(request, Set.of("revokeSessions", "disable", "block", "unblock", "lockdown", "allow",
+                "suspendRoles", "liftRoles"), "the checkboxes are on or absent; addresses are CIDR ranges or addresses, "
+                        + "one per line; lockdown is on, off or absent; names and roles one per line");
+        String lockdownField = fields.text("lockdown");
+        Boolean lockdown;
+        if (lockdownField == null || "leave".equals(lockdownField)) {
+            lockdown = null;
+        } else if ("on".equals(lockdownField) || "off".equals(lockdownField)) {
+            lockdown = "on".equals(lockdownField);
+        } else {
+            throw fields.malformed();
+        }
+        List<String> suspend = lines(fields, "suspendRoles");
+        List<String> lift = lines(fields, "liftRoles");
+        if (!suspend.stream().allMatch(role -> ROLE.matcher(role).matches())
+                || !lift.stream().allMatch(role -> ROLE.matcher(role).matches())) {
+            throw fields.malformed();
+        }
+        Containment.Actions actions = new Containment.Actions(fields.checked("revokeSessions"), fields.checked("disable"),
+                lines(fields, "block"), lines(fields, "unblock"), lockdown, lines(fields, "allow"), suspend, lift);
+        containment.contain(incident, actions, ConsoleAccess.caller(request).principal());
+        return done(incident, "contained");
+    }
+
+    @PostMapping(LIST + "/{id}/risk")
+    String assessRisk(@PathVariable("id") String id, HttpServletRequest request) {
+        UUID incident = manage(id, "risk", request);
+        Fields fields = new Fields(request, Set.of("phiInvolved", "recipient", "acquisition", "mitigation", "conclusion"),
+                "each of the four factors and the conclusion is one of the listed answers");
+        RiskAssessment assessment;
+        try {
+            assessment = new RiskAssessment(
+                    fields.parsed("phiInvolved", RiskAssessment.PhiInvolved::valueOf),
+                    fields.parsed("recipient", RiskAssessment.Recipient::valueOf),
+                    fields.parsed("acquisition", RiskAssessment.Acquisition::valueOf),
+                    fields.parsed("mitigation", RiskAssessment.Mitigation::valueOf),
+                    fields.parsed("conclusion", RiskAssessment.Conclusion::valueOf));
+        } catch (IllegalArgumentException missing) {
+            throw fields.malformed();
+        }
+        incidents.assessRisk(incident, assessment, ConsoleAccess.caller(request).principal());
+        return done(incident, "risk");
+    }
+
+    @PostMapping(LIST + "/{id}/breach")
+    String recordBreach(@PathVariable("id") String id, HttpServletRequest request) {
+        UUID incident = manage(id, "breach", request);
+        Fields fields = new Fields(request, Set.of("discoveredOn", "affected", "residentsByState"),
+                "discoveredOn is a date (YYYY-MM-DD), affected a count of at least 1, residents by State one per line as "
+                        + "a two-letter code and a count (CA 12)");
+        Map<String, Integer> residents = new LinkedHashMap<>();
+        for (String line : lines(fields, "residentsByState")) {
+            String[] parts = line.split("\\s+");
+            if (parts.length != 2 || !parts[0].matches("[A-Z]{2}") || !parts[1].matches("\\d{1,10}")) {
+                throw fields.malformed();
+            }
+            residents.put(parts[0], Integer.valueOf(parts[1]));
+        }
+        Breach breach;
+        try {
+            breach = new Breach(fields.parsed("discoveredOn", LocalDate::parse),
+                    fields.parsed("affected", value -> value.matches("\\d{1,10}") ? Integer.valueOf(value) : null),
+                    residents);
+        } catch (IllegalArgumentException | NullPointerException invalid) {
+            throw fields.malformed();
+        }
+        incidents.recordBreach(incident, breach, ConsoleAccess.caller(request).principal());
+        return done(incident, "breach");
+    }
+
+    @PostMapping(LIST + "/{id}/close")
+    String close(@PathVariable("id") String id, HttpServletRequest request) {
+        UUID incident = manage(id, "close", request);
+        Fields fields = new Fields(request, Set.of("state", "resolution"),
+                "state is resolved or closed; resolution one of " + RESOLUTIONS.stream().sorted().toList());
+        IncidentState target = fields.parsed("state", value -> switch (value) {
+            case "resolved" -> IncidentState.RESOLVED;
+            case "closed" -> IncidentState.CLOSED;
+            default -> null;
+        });
+        String resolution = fields.text("resolution");
+        if (target == null || resolution == null || !RESOLUTIONS.contains(resolution)) {
+            throw fields.malformed();
+        }
+        incidents.close(incident, target, resolution, ConsoleAccess.caller(request).principal());
+        return done(incident, "closed");
+    }
+
+    /**
+     * The evidence bundle, as the API makes it (sealed to the offline evidence key, custody
+     * recorded and audited), handed to the browser as a download.
+     */
+    @PostMapping(LIST + "/{id}/evidence")
+    void exportEvidence(@PathVariable("id") String id, HttpServletRequest request, HttpServletResponse response)
+            throws IOException {
+        UUID incident = manage(id, "evidence", request);
+        new Fields(request, Set.of(), "the evidence export takes no fields");
+        ByteArrayOutputStream bundle = new ByteArrayOutputStream();
+        Evidence.Made made = evidence.write(incident, false, bundle, ConsoleAccess.caller(request).principal());
+        ConsoleHeaders.apply(response);
+        response.setStatus(200);
+        response.setContentType("application/octet-stream");
+        response.setHeader("Content-Disposition",
+                "attachment; filename=\"evidence-" + incident + "-" + made.custody().id() + ".bundle\"");
+        response.setContentLength(bundle.size());
+        bundle.writeTo(response.getOutputStream());
+    }
+
+    private UUID manage(String id, String action, HttpServletRequest request) {
+        UUID incident = Fields.id(id);
+        access.require(request, Permissions.MANAGE_INCIDENTS, LIST + "/" + incident + "/" + action);
+        return incident;
+    }
+
+    private static List<String> lines(Fields fields, String name) {
+        String text = fields.text(name);
+        if (text == null) {
+            return List.of();
+        }
+        List<String> lines = text.lines().map(String::strip).filter(line -> !line.isEmpty()).toList();
+        if (lines.size() > 50) {
+            throw fields.malformed();
+        }
+        return lines;
+    }
+
+    private static String done(UUID incident, String what) {
+        return "redirect:" + LIST + "/" + incident + "?done=" + what;
+    }
+}
