@@ -59,11 +59,11 @@ class ConsoleBrowserTest extends ConsoleTesting {
             chromium.open(baseUrl() + "/console/incidents/" + incident.id());
             checkPage(chromium, "incident");
             chromium.click(By.id("acknowledge"));
-            assertThat(chromium.text(By.id("notice"))).isEqualTo("Incident acknowledged.");
+            chromium.awaitText(By.id("notice"), "Incident acknowledged.");
             assertThat(incidents.find(incident.id()).orElseThrow().state()).isEqualTo(IncidentState.ACKNOWLEDGED);
             chromium.click(By.id("disable"));
             chromium.click(By.id("apply-containment"));
-            assertThat(chromium.text(By.id("notice"))).isEqualTo("Containment applied.");
+            chromium.awaitText(By.id("notice"), "Containment applied.");
             assertThat(chromium.text(By.id("incident-state"))).isEqualTo("contained");
             // through the API: the incident is contained by this person, and its principal can no longer act
             assertThat(incidentThroughTheApi(incident.id()).body()).contains("\"state\":\"CONTAINED\"");
@@ -95,7 +95,7 @@ class ConsoleBrowserTest extends ConsoleTesting {
             int reportsBefore = compliance.stored().size();
             chromium.open(baseUrl() + "/console/compliance");
             chromium.click(By.id("evaluate"));
-            assertThat(chromium.text(By.id("notice"))).startsWith("A new report was evaluated");
+            chromium.awaitText(By.id("notice"), "A new report was evaluated");
             assertThat(compliance.stored()).hasSize(reportsBefore + 1);
             checkPage(chromium, "compliance");
 
@@ -103,7 +103,7 @@ class ConsoleBrowserTest extends ConsoleTesting {
             chromium.open(baseUrl() + "/console/users");
             checkPage(chromium, "users");
             chromium.click(By.id("disable-" + leaver.user));
-            assertThat(chromium.text(By.id("notice"))).startsWith("Account disabled");
+            chromium.awaitText(By.id("notice"), "Account disabled");
             assertThat(users.list()).anySatisfy(user -> {
                 assertThat(user.userName()).isEqualTo(leaver.user);
                 assertThat(user.disabled()).isTrue();
@@ -154,7 +154,7 @@ class ConsoleBrowserTest extends ConsoleTesting {
             assertThat(chromium.text(By.id("state-" + request))).isEqualTo("pending");
             checkPage(chromium, "keys");
             chromium.click(By.id("approve-" + request));
-            assertThat(chromium.text(By.id("notice"))).startsWith("Shredding approved");
+            chromium.awaitText(By.id("notice"), "Shredding approved");
         }
         // through the API: the request is decided by the second administrator, and the records are gone
         var decided = shredding.find(request).orElseThrow();

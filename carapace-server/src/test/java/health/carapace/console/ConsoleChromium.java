@@ -81,6 +81,18 @@ final class ConsoleChromium implements AutoCloseable {
         return find(by).getText();
     }
 
+    /**
+     * Waits until the element's text starts with {@code expected} (a form's answer replaced the page):
+     * the previous page's element of the same id may still be there, or go stale while it is read.
+     */
+    String awaitText(By by, String expected) {
+        return new WebDriverWait(driver, Duration.ofSeconds(20)).ignoring(org.openqa.selenium.StaleElementReferenceException.class)
+                .until(d -> {
+                    String text = d.findElements(by).isEmpty() ? "" : d.findElement(by).getText();
+                    return text.startsWith(expected) ? text : null;
+                });
+    }
+
     /** Serious and critical axe-core violations on the current page: "rule-id: help (n nodes)". */
     @SuppressWarnings("unchecked")
     List<String> seriousAccessibilityViolations() throws java.io.IOException {

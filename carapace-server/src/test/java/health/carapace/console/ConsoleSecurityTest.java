@@ -420,14 +420,12 @@ class ConsoleSecurityTest extends ConsoleTesting {
     void anAdministratorManagesAccountsAndEachChangeIsAuditedAsThem() {
         ConsoleVisitor admin = signedIn("admin");
         String name = "console-made-" + UUID.randomUUID().toString().substring(0, 8);
-        HttpResponse<String> created = admin.postFrom("/console/users", "/console/users",
+        // accounts are not created through the console (one person must not become two): refused, nothing made
+        HttpResponse<String> creating = admin.postFrom("/console/users", "/console/users",
                 Map.of("userName", name, "roles", "clinician"));
-        assertThat(created.statusCode()).isEqualTo(200);
-        assertThat(created.body()).contains("id=\"enrolment-link\"").contains("/login/enrol?token=");
-        assertThat(users.list()).anySatisfy(user -> {
-            assertThat(user.userName()).isEqualTo(name);
-            assertThat(user.roles()).containsExactly("clinician");
-        });
+        assertThat(creating.statusCode()).isEqualTo(405);
+        assertThat(users.list()).noneSatisfy(user -> assertThat(user.userName()).isEqualTo(name));
+        users.create(name, java.util.Set.of("clinician"), null);
         assertThat(admin.postFrom("/console/users", "/console/users/" + name + "/roles",
                 Map.of("roles", "privacy-officer")).statusCode()).isEqualTo(302);
         assertThat(users.list()).anySatisfy(user -> {
@@ -446,22 +444,59 @@ class ConsoleSecurityTest extends ConsoleTesting {
             assertThat(user.disabled()).isTrue();
         });
         List<AuditQueries.StoredEvent> changes = auditQueries.search(new AuditQueries.Criteria(null, admin.user, null, null,
-                List.of("user_created", "roles_changed", "session_revoked", "user_disabled"), true, 50));
+                List.of("roles_changed", "session_revoked", "user_disabled"), true, 50));
         assertThat(changes).extracting(AuditQueries.StoredEvent::action)
-                .contains("user_created", "roles_changed", "session_revoked", "user_disabled");
+                .contains("roles_changed", "session_revoked", "user_disabled");
 
-        String payload = "<script>x</script>zq" + UUID.randomUUID().toString().substring(0, 6);
-        HttpResponse<String> bad = admin.postFrom("/console/users", "/console/users", Map.of("userName", payload,
-                "roles", "clinician"));
-        assertThat(bad.statusCode()).isEqualTo(400);
-        assertThat(bad.body()).doesNotContain(payload.substring(payload.length() - 8)).doesNotContain("<script>x");
-        HttpResponse<String> unknownRole = admin.postFrom("/console/users", "/console/users", Map.of("userName",
-                "console-x-" + UUID.randomUUID().toString().substring(0, 6), "roles", "no-such-role"));
+        HttpResponse<String> unknownRole = admin.postFrom("/console/users", "/console/users/" + name + "/roles",
+                Map.of("roles", "no-such-role"));
         assertThat(unknownRole.statusCode()).isEqualTo(400);
+        // nobody changes their own roles, and nobody grants a permission they do not hold; both refusals audited
+        long deniedBefore = deniedEvents(admin.user);
+        assertThat(admin.postFrom("/console/users", "/console/users/" + admin.user + "/roles",
+                Map.of("roles", "clinician")).statusCode()).isEqualTo(403);
+        ConsoleVisitor manager = signedIn(health.carapace.testing.TestPolicy.USER_MANAGER);
+        long managerDeniedBefore = deniedEvents(manager.user);
+        assertThat(manager.postFrom("/console/users", "/console/users/" + victim.user + "/roles",
+                Map.of("roles", "admin")).statusCode()).as("admin grants more than user-manager holds").isEqualTo(403);
+        assertThat(users.list()).anySatisfy(user -> {
+            assertThat(user.userName()).isEqualTo(victim.user);
+            assertThat(user.roles()).containsExactly("privacy-officer");
+        });
+        assertThat(users.list()).anySatisfy(user -> {
+            assertThat(user.userName()).isEqualTo(admin.user);
+            assertThat(user.roles()).containsExactly("admin");
+        });
+        assertThat(deniedEvents(admin.user)).isEqualTo(deniedBefore + 1);
+        assertThat(deniedEvents(manager.user)).isEqualTo(managerDeniedBefore + 1);
         assertThat(admin.postFrom("/console/users", "/console/users/nobody-here/disable", Map.of()).statusCode())
                 .isEqualTo(404);
         ConsoleVisitor officer = signedIn("privacy-officer");
         assertThat(officer.get("/console/users").statusCode()).as("manage:users only").isEqualTo(403);
+    }
+
+    /** Review finding: another site's link must not make the console search or export in the officer's name. */
+    @Test
+    void aPageOpenedFromAnotherSiteIsNotRunAndAuditsNothing() {
+        ConsoleVisitor officer = signedIn("privacy-officer");
+        String patient = "Patient/" + UUID.randomUUID();
+        for (String page : List.of("/console/audit?patient=" + patient, "/console/audit/disclosures?patient=" + patient)) {
+            HttpResponse<String> lured = officer.getFromAnotherSite(page);
+            assertThat(lured.statusCode()).as(page).isEqualTo(303);
+            assertThat(lured.headers().firstValue("Location")).as(page).contains("/console");
+            assertThat(lured.body()).doesNotContain(patient);
+        }
+        assertThat(jdbc().sql("select count(*) from audit.event where actor = ? and patient = ?").params(officer.user, patient)
+                .query(Long.class).single()).isZero();
+        // opened from the console itself (or a bookmark), the same search runs and is audited
+        assertThat(officer.get("/console/audit?patient=" + patient).statusCode()).isEqualTo(200);
+        assertThat(jdbc().sql("select count(*) from audit.event where actor = ? and patient = ?").params(officer.user, patient)
+                .query(Long.class).single()).isPositive();
+    }
+
+    private long deniedEvents(String principal) {
+        return jdbc().sql("select count(*) from audit.event where actor = ? and action = 'denied'").param(principal)
+                .query(Long.class).single();
     }
 
     private static void assertRefusalPage(HttpResponse<String> response, String words) {

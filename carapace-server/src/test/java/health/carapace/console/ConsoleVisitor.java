@@ -88,6 +88,11 @@ final class ConsoleVisitor {
         return browser.get(absolute(pathOrUrl));
     }
 
+    /** A page opened from a link or redirect on another site, as a browser marks it (Fetch Metadata). */
+    HttpResponse<String> getFromAnotherSite(String path) {
+        return browser.send(HttpRequest.newBuilder(URI.create(absolute(path))).header("Sec-Fetch-Site", "cross-site").GET());
+    }
+
     HttpResponse<String> getHtmx(String path) {
         return browser.send(HttpRequest.newBuilder(URI.create(absolute(path))).header("HX-Request", "true").GET());
     }

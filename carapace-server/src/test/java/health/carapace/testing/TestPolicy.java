@@ -51,6 +51,8 @@ public final class TestPolicy {
     public static final String ALL_DEMOGRAPHICS = "test-all-demographics";
     /** May change demographics of any patient but read none: a write that reads (PATCH) must be refused. */
     public static final String EDIT_ONLY = "test-edit-only";
+    /** Account administration only (manage:users), from loopback addresses: can grant no role richer than it. */
+    public static final String USER_MANAGER = "test-user-manager";
 
     private static final String CLINICAL = "\"view:demographics\", \"view:clinical_records\", \"edit:clinical_records\", "
             + "\"view:clinical_notes\", \"edit:clinical_notes\", \"view:medications\", \"view:medical_images\"";
@@ -101,6 +103,7 @@ public final class TestPolicy {
                         METRICS, "\"permissions\": [\"view:metrics\"], \"constraints\": {" + LOOPBACK + "}",
                         COMPLIANCE, "\"permissions\": [\"view:compliance\"], \"constraints\": {" + LOOPBACK + "}"));
                 roles.put(DEMOGRAPHICS, "\"permissions\": [\"view:demographics\"], \"constraints\": {" + LOOPBACK + "}");
+                roles.put(USER_MANAGER, "\"permissions\": [\"manage:users\"], \"constraints\": {" + LOOPBACK + "}");
                 roles.put(EDIT_ONLY, "\"permissions\": [\"edit:demographics\", \"view:all_patients\"], \"constraints\": {"
                         + LOOPBACK + "}");
                 roles.put(GROUPS_ONLY, "\"permissions\": [\"view:groups\", \"view:all_patients\"], \"constraints\": {"

@@ -62,6 +62,11 @@ final class DatabaseAuditVerifier implements AuditVerifier {
 
     @Override
     public Report verify() {
+        // The witness is read before the database's snapshot is taken: a head is witnessed only after
+        // its seal committed, so every head read here is in the snapshot. Read after the walk (as it
+        // was), a head sealed and witnessed meanwhile was reported as a rolled-back log.
+        List<String> witnessProblems = new ArrayList<>();
+        List<SignedTreeHead> witnessed = witness.read(witnessProblems);
         return readOnly.execute(status -> {
             List<SignedTreeHead> stored = jdbc.query(
                     "select tree_size, root_hash, signed_at, key_id, signature from audit.tree_head order by tree_size",
@@ -82,7 +87,7 @@ final class DatabaseAuditVerifier implements AuditVerifier {
                         + "missing: the log ends at " + walk.tree.size() + " (leaves deleted)";
             }
             if (walk.problem == null) {
-                walk.problem = checkWitnessed(stored);
+                walk.problem = witnessProblems.isEmpty() ? checkWitnessed(stored, witnessed) : witnessProblems.get(0);
             }
             if (walk.problem == null) {
                 long stranded = jdbc.queryForObject("""
@@ -140,12 +145,7 @@ final class DatabaseAuditVerifier implements AuditVerifier {
     }
 
     /** Every witnessed head must be a stored head (same size, same root); a missing one means rollback. */
-    private String checkWitnessed(List<SignedTreeHead> stored) {
-        List<String> problems = new ArrayList<>();
-        List<SignedTreeHead> witnessed = witness.read(problems);
-        if (!problems.isEmpty()) {
-            return problems.get(0);
-        }
+    private String checkWitnessed(List<SignedTreeHead> stored, List<SignedTreeHead> witnessed) {
         java.util.Map<Long, MerkleHash> roots = new java.util.HashMap<>();
         stored.forEach(h -> roots.put(h.head().treeSize(), h.head().rootHash()));
         for (SignedTreeHead head : witnessed) {

@@ -86,7 +86,10 @@ class ConsoleConfiguration {
         http.securityMatcher(ConsoleApp.PATH, ConsoleApp.PATH + "/**", "/assets/**")
                 .authorizeHttpRequests(requests -> requests
                         // the design and the scripts every page loads: files of the build, no data
-                        .requestMatchers(HttpMethod.GET, "/assets/*").permitAll()
+                        // (named one by one: nothing else under /assets answers without a caller)
+                        .requestMatchers(HttpMethod.GET, "/assets/carapace.css", "/assets/console.js",
+                                "/assets/htmx-2.0.11.min.js").permitAll()
+                        .requestMatchers("/assets/**").denyAll()
                         .requestMatchers(HttpMethod.GET, ConsoleApp.CALLBACK, ConsoleApp.PATH + "/signed-out").permitAll()
                         .anyRequest().authenticated())
                 .addFilterBefore(new ConsoleSignInFilter(sessions, pending, tokenEndpoint, callers, access, errors),

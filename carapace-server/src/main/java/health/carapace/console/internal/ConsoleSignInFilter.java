@@ -56,9 +56,24 @@ final class ConsoleSignInFilter extends OncePerRequestFilter {
                 || path.equals(ConsoleApp.CALLBACK) || path.equals(ConsoleApp.PATH + "/signed-out");
     }
 
+    /** A page other than the dashboard, reached from another site's link, form or redirect (Fetch Metadata). */
+    static boolean navigatedFromAnotherSite(HttpServletRequest request) {
+        String site = request.getHeader("Sec-Fetch-Site");
+        return ("cross-site".equals(site) || "same-site".equals(site)) && !request.getRequestURI().equals(ConsoleApp.PATH);
+    }
+
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
+        if (navigatedFromAnotherSite(request)) {
+            // A link or redirect on another site must not make the console search, prove or export in
+            // the officer's name (such reads are audited and land in a patient's accounting of
+            // disclosures): the page is not run; the officer lands on the dashboard, which reads nothing
+            // on a request's say-so. A bookmark or a typed address has no Sec-Fetch-Site of another site.
+            response.setStatus(HttpServletResponse.SC_SEE_OTHER);
+            response.setHeader("Location", ConsoleApp.PATH);
+            return;
+        }
         // Every event of a console request names the console as the app (as the API names a SMART app).
         request.setAttribute(AuditContext.APP_ATTRIBUTE, ConsoleApp.CLIENT_ID);
         Optional<ConsoleSessions.Session> session = sessions.find(request);

@@ -19,9 +19,13 @@ import org.springframework.web.bind.annotation.PostMapping;
 
 /**
  * Users and roles ({@code manage:users}): the accounts (roles, whether a password and TOTP are
- * enrolled, disabled), the roles of the policy directory with their constraints in words; create an
- * account (its one-time enrolment link shown once, as the CLI prints it), change its roles, disable
- * it, end its sessions. Each through {@link Users}, audited as done by the signed-in administrator.
+ * enrolled, disabled), the roles of the policy directory with their constraints in words; change an
+ * account's roles, disable it, end its sessions. Each through {@link Users}, audited as done by the
+ * signed-in administrator. Accounts are not created here: the one-time enrolment link would go to
+ * the administrator who made the account, and one person could then hold two identities and satisfy
+ * dual control (shredding approval, break-glass review) alone; they are created on the server's host
+ * ({@code carapace admin create-user}). Nobody changes their own roles, and a role is granted only by
+ * someone who holds every permission it grants.
  */
 @Controller
 class UsersPage {
@@ -53,30 +57,25 @@ class UsersPage {
         return page(model);
     }
 
-    @PostMapping(PAGE)
-    String create(HttpServletRequest request, Model model) {
-        String actor = access.require(request, Permissions.MANAGE_USERS, PAGE).principal();
-        Fields fields = new Fields(request, Set.of("userName", "roles", "practitionerId"),
-                "a user name is letters, digits and . _ @ - (2 to 64), roles are roles of the policy directory");
-        String name = fields.text("userName");
-        if (name == null || !Caller.USER_NAME.matcher(name).matches()) {
-            throw fields.malformed();
-        }
-        Users.Enrolment enrolment = refusedAsPage(() -> users.create(name, roleSet(request, fields),
-                fields.text("practitionerId"), actor));
-        model.addAttribute("enrolment", enrolment);
-        model.addAttribute("notice", "Account created. Give the person the enrolment link below; it works once.");
-        return page(model);
-    }
-
     @PostMapping(PAGE + "/{name}/roles")
     String setRoles(@PathVariable("name") String name, HttpServletRequest request) {
-        String actor = access.require(request, Permissions.MANAGE_USERS, PAGE + "/" + ConsolePaths.safeName(name) + "/roles")
-                .principal();
+        String resource = PAGE + "/" + ConsolePaths.safeName(name) + "/roles";
+        Caller actor = access.require(request, Permissions.MANAGE_USERS, resource);
         Fields fields = new Fields(request, Set.of("roles"), "roles are roles of the policy directory");
         String user = existing(name);
+        Set<String> wanted = roleSet(request, fields);
+        // One person must not become two, nor grant more than they hold (review of the console, HIGH):
+        // nobody changes their own roles here, and a role is granted only by someone holding all it grants.
+        if (user.equalsIgnoreCase(actor.principal())) {
+            access.denied(request, actor.principal(), resource);
+            throw new ConsoleRefusal(403, "Nobody changes their own roles; another administrator must.");
+        }
+        if (!permissionsOf(actor.roles()).containsAll(permissionsOf(wanted))) {
+            access.denied(request, actor.principal(), resource);
+            throw new ConsoleRefusal(403, "A role can be granted only by someone who holds every permission it grants.");
+        }
         refusedAsPage(() -> {
-            users.setRoles(user, roleSet(request, fields), actor);
+            users.setRoles(user, wanted, actor.principal());
             return null;
         });
         return "redirect:" + PAGE + "?done=roles";
@@ -116,6 +115,17 @@ class UsersPage {
         String when = role.hasTimeWindow() ? "only within its time window" : "at any time";
         String where = role.hasIpRange() ? "only from its address ranges" : "from any address";
         return when + ", " + where + (role.breakGlassOutsideIpRange() ? "; break-glass allowed from elsewhere" : "");
+    }
+
+    /** Every permission the roles grant (roles the directory does not hold grant nothing). */
+    private Set<String> permissionsOf(Set<String> roleNames) {
+        Set<String> granted = new java.util.HashSet<>();
+        for (RoleCatalog.RoleSummary role : roles.roles()) {
+            if (roleNames.contains(role.name())) {
+                granted.addAll(role.permissions());
+            }
+        }
+        return granted;
     }
 
     private String existing(String name) {
