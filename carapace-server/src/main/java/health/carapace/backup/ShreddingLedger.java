@@ -39,16 +39,21 @@ public final class ShreddingLedger {
     /** One executed approval. */
     public record Entry(String compartment, UUID request, Instant approvedAt, String requestedBy, String approvedBy) {}
 
-    /** Appends {@code entry} and forces it to disk; the file is created private (0600). */
-    public static void append(Path ledger, Entry entry) throws IOException {
-        byte[] line = (JSON.writeValueAsString(entry) + "\n").getBytes(StandardCharsets.UTF_8);
+    /** Creates the ledger, private (0600), unless it exists. */
+    public static void create(Path ledger) throws IOException {
         if (!Files.exists(ledger)) {
             try {
                 Files.createFile(ledger, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             } catch (java.nio.file.FileAlreadyExistsException raced) {
-                // another thread created it first
+                // another node or thread created it first
             }
         }
+    }
+
+    /** Appends {@code entry} and forces it to disk. */
+    public static void append(Path ledger, Entry entry) throws IOException {
+        byte[] line = (JSON.writeValueAsString(entry) + "\n").getBytes(StandardCharsets.UTF_8);
+        create(ledger);
         try (FileChannel channel = FileChannel.open(ledger, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
             ByteBuffer buffer = ByteBuffer.wrap(line);
             while (buffer.hasRemaining()) {
@@ -68,7 +73,7 @@ public final class ShreddingLedger {
             lines = Files.readAllLines(ledger, StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new BackupRefused(BackupRefused.UNUSABLE, "the shredding ledger " + ledger.getFileName()
-                    + " cannot be read");
+                    + " cannot be read (a node creates it, empty, at its first start: a missing ledger was lost)");
         }
         List<Entry> entries = new ArrayList<>();
         int number = 0;

@@ -109,6 +109,8 @@ class BackupRestoreTest {
                     shreddedPatient, "RET-2026-0001");
             // Fail closed first: while no ledger line can be written (a directory stands where the
             // file goes), the approval is refused and rolled back whole.
+            assertThat(ShreddingLedger.read(ledger)).as("created empty at the server's start").isEmpty();
+            Files.delete(ledger);
             Files.createDirectories(ledger);
             try {
                 shredding.approve(new Shredding.Origin("admin-two", AuditContext.none(), null), request.id());

@@ -26,6 +26,15 @@ class LedgerAppender {
     LedgerAppender(@Value("${carapace.backup.shredding-ledger:}") String ledger, Shredding shredding) {
         this.ledger = ledger.isBlank() ? null : Path.of(ledger);
         this.shredding = shredding;
+        if (this.ledger != null) {
+            // An empty ledger says "nothing shredded here"; a missing one, that it was lost: restore
+            // refuses the second. So the file exists from the first start on.
+            try {
+                ShreddingLedger.create(this.ledger);
+            } catch (IOException e) {
+                throw new IllegalStateException("carapace.backup.shredding-ledger cannot be created or written", e);
+            }
+        }
     }
 
     @TransactionalEventListener(phase = TransactionPhase.BEFORE_COMMIT)
