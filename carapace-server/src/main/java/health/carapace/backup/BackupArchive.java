@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.MessageDigest;
@@ -135,6 +136,13 @@ public final class BackupArchive {
      * manifest, or refuses naming the first problem.
      */
     public static Manifest verify(Path dir, PublicKey signingKey) {
+        Manifest manifest = verifyManifest(dir, signingKey);
+        verifyFiles(dir, manifest);
+        return manifest;
+    }
+
+    /** The first half of {@link #verify}: the manifest's signature against {@code signingKey}, and its format. */
+    public static Manifest verifyManifest(Path dir, PublicKey signingKey) {
         byte[] manifestBytes = readSmall(dir.resolve(MANIFEST));
         byte[] signature = readSmall(dir.resolve(MANIFEST_SIGNATURE));
         if (!signatureHolds(signingKey, manifestBytes, signature)) {
@@ -156,6 +164,18 @@ public final class BackupArchive {
             if (!entry.name().equals(database.equals(PHI) ? PHI_FILE : KEYRING_FILE)) {
                 throw new BackupRefused(BackupRefused.REFUSED, "the manifest names an unexpected file for " + database);
             }
+        }
+        return manifest;
+    }
+
+    /**
+     * The second half of {@link #verify}: each file's size and SHA-256 against {@code manifest}
+     * (from {@link #verifyManifest}). What is loaded afterwards must be read from these same
+     * files, in a directory no one else can write ({@link #privateCopy}).
+     */
+    public static void verifyFiles(Path dir, Manifest manifest) {
+        for (String database : List.of(KEYRING, PHI)) {
+            FileEntry entry = manifest.file(database);
             Path file = dir.resolve(entry.name());
             long size;
             try {
@@ -172,7 +192,54 @@ public final class BackupArchive {
                         + "manifest: altered");
             }
         }
-        return manifest;
+    }
+
+    /**
+     * A new directory only the current user can use (rwx------) to copy a backup into before it is
+     * verified: the files a restore checks and then loads are these copies, which no one who can
+     * write the backup directory can swap in between (ADR 0033). Only the sealed bytes are copied,
+     * never anything decrypted. Remove it with {@link #deletePrivateCopy}.
+     */
+    public static Path privateDirectory() {
+        try {
+            return Files.createTempDirectory("carapace-restore-",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (IOException | UnsupportedOperationException e) {
+            throw new BackupRefused(BackupRefused.UNUSABLE, "no private temporary directory can be made for the "
+                    + "backup's files (java.io.tmpdir, on a file system with POSIX permissions)");
+        }
+    }
+
+    /**
+     * Copies {@code names} from {@code from} into {@code copies} (from {@link #privateDirectory}).
+     * A name that is not a regular file in {@code from} is not copied: the verification of the
+     * copies reports it missing.
+     */
+    public static void privateCopy(Path from, Path copies, List<String> names) {
+        for (String name : names) {
+            Path source = from.resolve(name);
+            if (!Files.isRegularFile(source)) {
+                continue;
+            }
+            try {
+                Files.copy(source, copies.resolve(name));
+            } catch (IOException e) {
+                throw new BackupRefused(BackupRefused.FAILED, name + " cannot be copied into the private directory "
+                        + copies + " (room in java.io.tmpdir?)");
+            }
+        }
+    }
+
+    /** Deletes a directory made by {@link #privateDirectory} and the copies in it; a failure is only reported. */
+    public static void deletePrivateCopy(Path copies, Progress progress) {
+        try (var files = Files.list(copies)) {
+            for (Path file : files.toList()) {
+                Files.deleteIfExists(file);
+            }
+            Files.deleteIfExists(copies);
+        } catch (IOException e) {
+            progress.report("could not delete the private copies in " + copies + ": delete that directory");
+        }
     }
 
     /** The backup private key (a Tink JSON keyset of one HPKE X25519 private key). */

@@ -27,24 +27,19 @@ public final class BackupLoader {
     }
 
     /**
-     * Loads {@code manifest}'s files (already checked by {@link BackupArchive#verify}) into
-     * {@code targets}. Refuses a non-empty target unless {@code replaceExisting}, which first
-     * drops every schema of both databases.
+     * Loads {@code manifest}'s files (already checked by {@link BackupArchive#verify}, and read
+     * from that same private directory {@code dir}) into {@code targets}. Refuses a non-empty
+     * target: a restore goes onto a fresh installation only, and never drops anything it did not load.
      */
     public static void restore(Path dir, BackupArchive.Manifest manifest, KeysetHandle privateKey,
-            DatabaseTarget.Pair targets, boolean replaceExisting, Progress progress) {
+            DatabaseTarget.Pair targets, Progress progress) {
         List<DatabaseTarget> databases = targets.sameDatabase() ? List.of(targets.phi())
                 : List.of(targets.phi(), targets.keyring());
         for (DatabaseTarget database : databases) {
             List<String> held = schemasHoldingTables(database);
             if (!held.isEmpty()) {
-                if (!replaceExisting) {
-                    throw new BackupRefused(BackupRefused.NOT_EMPTY, "the target installation is not empty (" + held.size()
-                            + " schemas hold tables): restore onto a fresh installation, or give --replace-existing to "
-                            + "drop everything in it first");
-                }
-                progress.report("replacing: dropping " + held.size() + " schemas of the existing installation");
-                drop(database);
+                throw new BackupRefused(BackupRefused.NOT_EMPTY, "the target installation is not empty (" + held.size()
+                        + " schemas hold tables): restore onto a fresh installation with empty databases");
             }
         }
         try {

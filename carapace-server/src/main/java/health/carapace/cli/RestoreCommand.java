@@ -52,10 +52,6 @@ final class RestoreCommand extends InstallationCommand {
             description = "Restore without a ledger: patients shredded after the backup was made become readable again.")
     boolean withoutLedger;
 
-    @CommandLine.Option(names = "--replace-existing",
-            description = "Drop everything in the target installation's databases first.")
-    boolean replaceExisting;
-
     @Override
     public Integer call() throws Exception {
         var err = spec.commandLine().getErr();
@@ -74,34 +70,28 @@ final class RestoreCommand extends InstallationCommand {
             PublicKey signedBy = BackupArchive.readSigningKey(read(signingKey, "--signing-key"));
             List<ShreddingLedger.Entry> ledger = new ArrayList<>();
             ledgers.forEach(file -> ledger.addAll(ShreddingLedger.read(file)));
-            // Before any database is touched: the signature, then every file's size and hash.
-            BackupArchive.Manifest manifest = BackupArchive.verify(from, signedBy);
-            progress.report("verified: the manifest's signature and both files' sizes and SHA-256 (backup made "
-                    + manifest.madeAt() + ", " + manifest.consistency() + ")");
-            long started = System.nanoTime();
-            load(manifest, key, progress);
-            progress.report("starting the application on the restored databases");
-            Backups.Restored restored;
+            // Before any database is touched: the signature, the private key, then every file's size and hash,
+            // all checked on copies in a private directory, and only those copies are loaded. That copy is the
+            // control against a file swapped after it was checked (a sealed file's SQL could carry psql
+            // meta-commands such as \! that --no-psqlrc and ON_ERROR_STOP do not stop; ADR 0033).
+            Path copies = BackupArchive.privateDirectory();
             try {
-                restored = installation.run(ctx -> ctx.getBean(Backups.class).finishRestore(manifest, signedBy, ledger,
-                        operator(), progress));
-            } catch (Exception | Error e) {
-                progress.report("the restore did not finish: removing what it loaded");
-                discard();
-                throw e;
+                BackupArchive.privateCopy(from, copies, List.of(BackupArchive.MANIFEST, BackupArchive.MANIFEST_SIGNATURE));
+                BackupArchive.Manifest manifest = BackupArchive.verifyManifest(copies, signedBy);
+                String keyId = BackupArchive.keyId(key);
+                if (!keyId.equals(manifest.recipientKeyId())) {
+                    throw new BackupRefused(BackupRefused.UNUSABLE, "--private-key is not the key this backup was "
+                            + "sealed to: the manifest names backup key " + manifest.recipientKeyId() + ", the file "
+                            + "given holds " + keyId + "; nothing was loaded");
+                }
+                BackupArchive.privateCopy(from, copies, List.of(BackupArchive.KEYRING_FILE, BackupArchive.PHI_FILE));
+                BackupArchive.verifyFiles(copies, manifest);
+                progress.report("verified: the manifest's signature, the private key, and both files' sizes and "
+                        + "SHA-256 (backup made " + manifest.madeAt() + ", " + manifest.consistency() + ")");
+                return restore(copies, manifest, key, signedBy, ledger, progress);
+            } finally {
+                BackupArchive.deletePrivateCopy(copies, progress);
             }
-            var stdout = spec.commandLine().getOut();
-            stdout.println((restored.audit().ok() ? "RESTORED" : "RESTORED, AUDIT TRAIL DOES NOT VERIFY") + ": backup made "
-                    + manifest.madeAt() + " in " + (System.nanoTime() - started) / 1_000_000 + " ms");
-            stdout.println("shredding:     " + restored.shreddingsApplied() + " applied again from the ledger, "
-                    + restored.shreddingsAlreadyApplied() + " already in the backup, "
-                    + restored.shreddingsOfAbsentPatients() + " of patients not in the backup"
-                    + (withoutLedger ? " (no ledger given)" : ""));
-            stdout.println("audit verify:  " + (restored.audit().ok() ? "OK" : "TAMPERED") + ", "
-                    + restored.audit().eventsChecked() + " events, " + restored.audit().headsChecked() + " tree heads"
-                    + (restored.audit().ok() ? "" : "; first problem: " + restored.audit().firstProblem()));
-            stdout.flush();
-            return restored.audit().ok() ? 0 : BackupRefused.REFUSED;
         } catch (BackupRefused refused) {
             err.println("NOT RESTORED: " + refused.getMessage());
             err.flush();
@@ -109,10 +99,37 @@ final class RestoreCommand extends InstallationCommand {
         }
     }
 
-    private void load(BackupArchive.Manifest manifest, KeysetHandle key, Progress progress) throws IOException {
+    private int restore(Path copies, BackupArchive.Manifest manifest, KeysetHandle key, PublicKey signedBy,
+            List<ShreddingLedger.Entry> ledger, Progress progress) throws Exception {
+        long started = System.nanoTime();
+        load(copies, manifest, key, progress);
+        progress.report("starting the application on the restored databases");
+        Backups.Restored restored;
+        try {
+            restored = installation.run(ctx -> ctx.getBean(Backups.class).finishRestore(manifest, signedBy, ledger,
+                    operator(), progress));
+        } catch (Exception | Error e) {
+            progress.report("the restore did not finish: removing what it loaded");
+            discard();
+            throw e;
+        }
+        var stdout = spec.commandLine().getOut();
+        stdout.println((restored.audit().ok() ? "RESTORED" : "RESTORED, AUDIT TRAIL DOES NOT VERIFY") + ": backup made "
+                + manifest.madeAt() + " in " + (System.nanoTime() - started) / 1_000_000 + " ms");
+        stdout.println("shredding:     " + restored.shreddingsApplied() + " applied again from the ledger, "
+                + restored.shreddingsAlreadyApplied() + " already in the backup, "
+                + restored.shreddingsOfAbsentPatients() + " of patients not in the backup"
+                + (withoutLedger ? " (no ledger given)" : ""));
+        stdout.println("audit verify:  " + (restored.audit().ok() ? "OK" : "TAMPERED") + ", "
+                + restored.audit().eventsChecked() + " events, " + restored.audit().headsChecked() + " tree heads"
+                + (restored.audit().ok() ? "" : "; first problem: " + restored.audit().firstProblem()));
+        stdout.flush();
+        return restored.audit().ok() ? 0 : BackupRefused.REFUSED;
+    }
+
+    private void load(Path copies, BackupArchive.Manifest manifest, KeysetHandle key, Progress progress) throws IOException {
         if (installation.production) {
-            BackupLoader.restore(from, manifest, key, DatabaseTarget.of(installation.settings(Map.of())),
-                    replaceExisting, progress);
+            BackupLoader.restore(copies, manifest, key, DatabaseTarget.of(installation.settings(Map.of())), progress);
             return;
         }
         // start-dev: the KEK is the dev keystore of the backed-up installation, moved here by the operator.
@@ -122,8 +139,8 @@ final class RestoreCommand extends InstallationCommand {
                     + " first (the backup holds no KEK)");
         }
         try (DevEnvironment dev = DevEnvironment.open(installation.dataDir)) {
-            BackupLoader.restore(from, manifest, key, DatabaseTarget.of(installation.settings(dev.properties())),
-                    replaceExisting, progress);
+            BackupLoader.restore(copies, manifest, key, DatabaseTarget.of(installation.settings(dev.properties())),
+                    progress);
         }
     }
 

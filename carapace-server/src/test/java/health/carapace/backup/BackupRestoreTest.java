@@ -174,7 +174,7 @@ class BackupRestoreTest {
         Cli again = cli("restore", "--from=" + backup, "--private-key=" + keys.resolve("backup-private-key.json"),
                 "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + restored);
         assertThat(again.code()).as(again.err()).isEqualTo(BackupRefused.NOT_EMPTY);
-        assertThat(again.err()).contains("not empty").contains("--replace-existing");
+        assertThat(again.err()).contains("not empty").contains("fresh installation");
         try (DevEnvironment dev = DevEnvironment.open(restored);
                 var connection = DriverManager.getConnection(dev.properties().get("carapace.db.url").toString(),
                         DevDatabase.OWNER, "")) {
@@ -248,6 +248,14 @@ class BackupRestoreTest {
         assertThat(swappedKeys.code()).isEqualTo(BackupRefused.UNUSABLE);
         assertThat(swappedKeys.err()).contains("does not hold a backup private key")
                 .doesNotContain(Files.readString(keys.resolve("backup-public-key.json")).substring(0, 40));
+        // Another backup key pair's private key: refused by the manifest's recipient key id, before any load.
+        Path strangerKey = root.resolve("stranger-private-key.json");
+        Files.writeString(strangerKey, BackupArchive.newKeyPair().privateKeysetJson());
+        Cli wrongKey = cli("restore", "--from=" + backup, "--private-key=" + strangerKey,
+                "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + target);
+        assertThat(wrongKey.code()).as(wrongKey.err()).isEqualTo(BackupRefused.UNUSABLE);
+        assertThat(wrongKey.err()).contains("--private-key is not the key this backup was sealed to")
+                .contains("nothing was loaded").doesNotContain("loading");
         Cli unknownOption = cli("restore", "--from=" + backup, "--private-key=" + keys.resolve("backup-private-key.json"),
                 "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + target, "--frobnicate");
         assertThat(unknownOption.code()).isNotZero();

@@ -92,6 +92,10 @@ public final class PostgresTools {
      * authenticate, is rolled back whole.
      */
     public static void load(DatabaseTarget target, InputStream sql, long expectedBytes, String label, Progress progress) {
+        // --no-psqlrc: no ~/.psqlrc runs; ON_ERROR_STOP: the first error ends the load. Neither stops a
+        // meta-command (\! shell, \copy ... program) in the SQL itself: the control is that only a sealed
+        // file verified against the signed manifest, in a private copy no one else can swap, is ever fed here
+        // (RestoreCommand, BackupArchive.privateCopy; ADR 0033).
         Process process = start(List.of("psql", "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1",
                 "--single-transaction", "--output=/dev/null", "--file=-", "--dbname=" + target.libpqUri()), target);
         AtomicReference<String> error = new AtomicReference<>();
