@@ -15,7 +15,7 @@ public final class BackupRefused extends RuntimeException implements SafeMessage
     public static final int REFUSED = 1;
     /** Options, settings, keys or tools are missing or unusable. */
     public static final int UNUSABLE = 2;
-    /** The target installation is not empty and --replace-existing was not given. */
+    /** The target installation is not empty (a restore goes onto a fresh installation only). */
     public static final int NOT_EMPTY = 3;
     /** A database tool or connection failed while it worked. */
     public static final int FAILED = 4;
