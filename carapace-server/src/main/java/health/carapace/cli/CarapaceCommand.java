@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
 @Command(name = "carapace", mixinStandardHelpOptions = true,
         description = "Carapace: a FHIR R4 patient-record server with encryption, access control and audit built in.",
         subcommands = {AdminCommands.class, AuditCommands.class, KeysCommands.class, ComplianceCommands.class,
-            IncidentCommands.class, DrillCommands.class})
+            IncidentCommands.class, DrillCommands.class, BackupCommand.class, RestoreCommand.class})
 public final class CarapaceCommand {
 
     private CarapaceCommand() {

@@ -36,16 +36,34 @@ final class InstallationOptions {
     /** {@code --name=value} settings; filled through {@link InstallationCommand} (see there). */
     final List<String> properties = new ArrayList<>();
 
-    /** Runs {@code task} against a non-web application context for the chosen installation. */
-    <T> T run(java.util.function.Function<ConfigurableApplicationContext, T> task) throws Exception {
-        // Admin output goes to stdout; keep the log to warnings so it does not drown it.
-        List<String> arguments = new ArrayList<>(List.of("--logging.level.root=WARN"));
+    /**
+     * The installation's settings without starting it (a restore loads the databases before any
+     * application may run on them): {@code --name=value}, then environment variables, then
+     * {@code defaults} (start-dev's).
+     */
+    org.springframework.core.env.PropertyResolver settings(Map<String, Object> defaults) {
+        checkSettings();
+        var environment = new org.springframework.core.env.StandardEnvironment();
+        environment.getPropertySources().addFirst(
+                new org.springframework.core.env.SimpleCommandLinePropertySource(properties.toArray(String[]::new)));
+        environment.getPropertySources().addLast(new org.springframework.core.env.MapPropertySource("installation", defaults));
+        return environment;
+    }
+
+    private void checkSettings() {
         for (String property : properties) {
             // Only settings pass through; a mistyped option is an error, not a silent no-op.
             if (!SETTING.matcher(property).matches()) {
                 throw new UnknownOption("Unknown option: '" + property + "' (settings are given as --name=value)");
             }
         }
+    }
+
+    /** Runs {@code task} against a non-web application context for the chosen installation. */
+    <T> T run(java.util.function.Function<ConfigurableApplicationContext, T> task) throws Exception {
+        // Admin output goes to stdout; keep the log to warnings so it does not drown it.
+        List<String> arguments = new ArrayList<>(List.of("--logging.level.root=WARN"));
+        checkSettings();
         arguments.addAll(properties);
         String[] args = arguments.toArray(String[]::new);
         if (production) {

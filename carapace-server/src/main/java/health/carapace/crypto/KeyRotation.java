@@ -39,6 +39,21 @@ public interface KeyRotation {
      */
     boolean runJobs();
 
+    /**
+     * Holds every key job off, on every node, until the hold is closed (the job lock, taken as a
+     * job runner takes it). A backup of two databases takes its two snapshots under it, so that no
+     * data key is destroyed between them. Waits at most {@code wait} for a run under way.
+     *
+     * @throws IllegalStateException when jobs still run after {@code wait}, or the database is unreachable
+     */
+    JobHold holdJobs(java.time.Duration wait);
+
+    /** A hold on the key jobs; closing it lets them run again. */
+    interface JobHold extends AutoCloseable {
+        @Override
+        void close();
+    }
+
     /** Versions, ages, states and usage of the keys, and the progress of jobs. */
     Status status();
 

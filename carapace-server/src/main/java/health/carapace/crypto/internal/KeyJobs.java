@@ -159,6 +159,46 @@ final class KeyJobs implements KeyRotation, DisposableBean {
         }
     }
 
+    @Override
+    public JobHold holdJobs(Duration wait) {
+        Connection connection;
+        try {
+            connection = dataSource.getConnection();
+        } catch (SQLException e) {
+            throw new IllegalStateException("Cannot reach the database to hold the key jobs", e);
+        }
+        try (java.sql.Statement statement = connection.createStatement()) {
+            statement.execute("set lock_timeout = " + Math.max(1, wait.toMillis()));
+            try (PreparedStatement lock = connection.prepareStatement("select pg_advisory_lock(?)")) {
+                lock.setLong(1, JOBS_LOCK);
+                lock.execute();
+            } finally {
+                statement.execute("set lock_timeout = 0");
+            }
+        } catch (SQLException e) {
+            closeQuietly(connection);
+            throw new IllegalStateException("Key jobs are running and did not stop within " + wait
+                    + "; try again when ./carapace keys status shows none running", e);
+        }
+        return () -> {
+            try {
+                advisory(connection, "select pg_advisory_unlock(?)");
+            } catch (SQLException e) {
+                log.warn("The key job hold could not be released; it ends with its connection");
+            } finally {
+                closeQuietly(connection);
+            }
+        };
+    }
+
+    private static void closeQuietly(Connection connection) {
+        try {
+            connection.close();
+        } catch (SQLException e) {
+            // the pool replaces a broken connection; the session's lock ends with it
+        }
+    }
+
     private static boolean advisory(Connection connection, String sql) throws SQLException {
         try (PreparedStatement statement = connection.prepareStatement(sql)) {
             statement.setLong(1, JOBS_LOCK);

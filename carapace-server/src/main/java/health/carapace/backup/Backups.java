@@ -1,0 +1,320 @@
+package health.carapace.backup;
+
+import com.google.crypto.tink.KeysetHandle;
+import health.carapace.audit.AuditAction;
+import health.carapace.audit.AuditContext;
+import health.carapace.audit.AuditEvent;
+import health.carapace.audit.AuditTrail;
+import health.carapace.audit.AuditVerifier;
+import health.carapace.backup.internal.PostgresTools;
+import health.carapace.crypto.KeyEncryptionKey;
+import health.carapace.crypto.KeyRotation;
+import health.carapace.crypto.KeyShredder;
+import health.carapace.crypto.SystemSecrets;
+import health.carapace.records.Compartment;
+import health.carapace.records.PatientRecords;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.DigestOutputStream;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.MessageDigest;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.springframework.core.env.Environment;
+import org.springframework.stereotype.Service;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * Makes a backup of the installation it runs in, and finishes a restore once the databases are
+ * loaded (ADR 0033). A backup is two files, the PHI database and the keyring, from one consistent
+ * point each: one snapshot for both when the keyring is a schema of the PHI database; otherwise
+ * the PHI database's snapshot first and the keyring's after it, with key jobs held off in between,
+ * so that every data key a stored record names is in the keyring file.
+ */
+@Service
+public class Backups {
+
+    /** The installation's manifest signing key, stored KEK-wrapped in the keyring. */
+    static final String SIGNING_KEY_NAME = "backup-manifest-ed25519";
+    private static final Duration KEY_JOB_WAIT = Duration.ofMinutes(5);
+
+    private final Environment settings;
+    private final SystemSecrets secrets;
+    private final KeyEncryptionKey kek;
+    private final KeyRotation keyJobs;
+    private final KeyShredder shredder;
+    private final PatientRecords records;
+    private final AuditTrail audit;
+    private final AuditVerifier verifier;
+    private final TransactionTemplate transactions;
+    private final Clock clock;
+
+    Backups(Environment settings, SystemSecrets secrets, KeyEncryptionKey kek, KeyRotation keyJobs, KeyShredder shredder,
+            PatientRecords records, AuditTrail audit, AuditVerifier verifier, PlatformTransactionManager transactionManager,
+            Clock clock) {
+        this.settings = settings;
+        this.secrets = secrets;
+        this.kek = kek;
+        this.keyJobs = keyJobs;
+        this.shredder = shredder;
+        this.records = records;
+        this.audit = audit;
+        this.verifier = verifier;
+        this.transactions = new TransactionTemplate(transactionManager);
+        this.clock = clock;
+    }
+
+    /** A backup written: its directory and signed manifest. */
+    public record Made(Path directory, BackupArchive.Manifest manifest) {}
+
+    /** A snapshot held open by its exporting transaction until the dumps have imported it. */
+    private record Point(String snapshot, String at) {}
+
+    /**
+     * Writes a backup into {@code out} (a new or empty directory, made private).
+     *
+     * @param recipient the backup public key, or null for {@code carapace.backup.public-key}
+     */
+    public Made make(Path out, KeysetHandle recipient, String operator, Progress progress) {
+        KeysetHandle sealedTo = recipient != null ? recipient : configuredRecipient();
+        DatabaseTarget.Pair targets = DatabaseTarget.of(settings);
+        prepare(out);
+        try {
+            return writeInto(out, sealedTo, targets, operator, progress);
+        } catch (RuntimeException e) {
+            // A backup is whole or absent: a half-written directory is not left to be mistaken for one.
+            for (String name : List.of(BackupArchive.PHI_FILE, BackupArchive.KEYRING_FILE, BackupArchive.MANIFEST,
+                    BackupArchive.MANIFEST_SIGNATURE, BackupArchive.SIGNING_KEY)) {
+                try {
+                    Files.deleteIfExists(out.resolve(name));
+                } catch (IOException cleanupFailed) {
+                    e.addSuppressed(cleanupFailed);
+                }
+            }
+            throw e;
+        }
+    }
+
+    private Made writeInto(Path out, KeysetHandle sealedTo, DatabaseTarget.Pair targets, String operator, Progress progress) {
+        KeyPair signing = signingKey();
+        String consistency = targets.sameDatabase() ? "one-snapshot" : "phi-then-keyring";
+        try (Connection phiSession = BackupLoader.connect(targets.phi());
+                Connection keyringSession = targets.sameDatabase() ? null : BackupLoader.connect(targets.keyring())) {
+            Point phiPoint;
+            Point keyringPoint;
+            if (keyringSession == null) {
+                phiPoint = export(phiSession);
+                keyringPoint = phiPoint;
+            } else {
+                // Keyring last: every key a PHI row names existed at the PHI point and is only ever
+                // destroyed by a key job (held off here) or by shredding (applied again at restore).
+                try (KeyRotation.JobHold held = holdKeyJobs()) {
+                    phiPoint = export(phiSession);
+                    keyringPoint = export(keyringSession);
+                }
+            }
+            progress.report("snapshot: " + consistency + " at " + phiPoint.at()
+                    + (keyringSession == null ? "" : ", keyring at " + keyringPoint.at()));
+            Map<String, String> versions = Map.of(
+                    BackupArchive.PHI, schemaVersion(phiSession, "public"),
+                    BackupArchive.KEYRING, schemaVersion(keyringSession == null ? phiSession : keyringSession, "keyring"));
+            BackupArchive.FileEntry phiFile = write(out.resolve(BackupArchive.PHI_FILE), BackupArchive.PHI, targets.phi(),
+                    phiPoint, List.of("--exclude-schema=keyring"), sealedTo, progress);
+            BackupArchive.FileEntry keyringFile = write(out.resolve(BackupArchive.KEYRING_FILE), BackupArchive.KEYRING,
+                    targets.keyring(), keyringPoint, List.of("--schema=keyring"), sealedTo, progress);
+            BackupArchive.Manifest manifest = new BackupArchive.Manifest(BackupArchive.FORMAT, BackupArchive.VERSION,
+                    clock.instant().toString(), operator, consistency, phiPoint.at(), keyringPoint.at(), versions,
+                    kek.id(), BackupArchive.keyId(sealedTo), BackupArchive.signingKeyId(signing.getPublic()),
+                    List.of(phiFile, keyringFile));
+            byte[] manifestBytes = manifest.toBytes();
+            writePrivate(out.resolve(BackupArchive.MANIFEST), manifestBytes);
+            writePrivate(out.resolve(BackupArchive.MANIFEST_SIGNATURE), BackupArchive.sign(signing.getPrivate(), manifestBytes));
+            writePrivate(out.resolve(BackupArchive.SIGNING_KEY),
+                    BackupArchive.pem(signing.getPublic()).getBytes(StandardCharsets.US_ASCII));
+            audit.record(List.of(AuditEvent.now(operator, AuditAction.EXPORTED, "/backup/" + manifest.madeAt(),
+                    AuditContext.none(), true, null, null, null)));
+            progress.report("done: " + (phiFile.bytes() + keyringFile.bytes() >> 20) + " MiB sealed in 2 files");
+            return new Made(out, manifest);
+        } catch (SQLException e) {
+            throw new BackupRefused(BackupRefused.FAILED, "a database snapshot could not be taken (SQLSTATE "
+                    + e.getSQLState() + ")");
+        } catch (IOException e) {
+            throw new BackupRefused(BackupRefused.FAILED, "the backup directory could not be written ("
+                    + e.getClass().getSimpleName() + ")");
+        }
+    }
+
+    /** What the second half of a restore did. */
+    public record Restored(int shreddingsApplied, int shreddingsAlreadyApplied, int shreddingsOfAbsentPatients,
+            AuditVerifier.Report audit) {}
+
+    /**
+     * The second half of a restore, in an application started on the loaded databases (not
+     * serving): checks that the keyring's signing key is the one the backup was verified with
+     * (so this KEK opens that keyring), applies every shredding of {@code ledger} again, verifies
+     * the audit trail and records the restore in it.
+     */
+    public Restored finishRestore(BackupArchive.Manifest manifest, java.security.PublicKey signedBy,
+            List<ShreddingLedger.Entry> ledger, String operator, Progress progress) {
+        if (!Arrays.equals(signingKey().getPublic().getEncoded(), signedBy.getEncoded())) {
+            throw new BackupRefused(BackupRefused.REFUSED, "the restored keyring's backup signing key is not the one "
+                    + "that signed this backup");
+        }
+        Reapplied shredding = applyLedger(ledger, operator, progress);
+        progress.report("audit: verifying the restored trail");
+        AuditVerifier.Report report = verifier.verify();
+        audit.record(List.of(AuditEvent.now(operator, AuditAction.ADMIN_CHANGE, "/backup/" + manifest.madeAt()
+                + "/restored", AuditContext.none(), true, null, null, null)));
+        return new Restored(shredding.applied(), shredding.alreadyApplied(), shredding.ofAbsentPatients(), report);
+    }
+
+    /** What applying a shredding ledger did. */
+    public record Reapplied(int applied, int alreadyApplied, int ofAbsentPatients) {}
+
+    /**
+     * Applies every shredding of {@code ledger} again where the installation does not already
+     * hold it (after a restore or a point-in-time recovery to a time before it): the PHI tombstone,
+     * which also drops the patient's blind-index tokens, then the keyring deletion. Idempotent.
+     */
+    public Reapplied applyLedger(List<ShreddingLedger.Entry> ledger, String operator, Progress progress) {
+        int applied = 0;
+        int already = 0;
+        int absent = 0;
+        for (ShreddingLedger.Entry entry : ledger) {
+            Compartment patient = Compartment.parse(entry.compartment());
+            if (!records.exists(patient)) {
+                absent++;
+                continue;
+            }
+            boolean tombstoned = records.shredded(patient);
+            if (!tombstoned) {
+                transactions.executeWithoutResult(status -> {
+                    records.tombstone(patient, entry.request(), entry.approvedAt(), entry.requestedBy(),
+                            entry.approvedBy());
+                    audit.recordInTransaction(List.of(AuditEvent.now(operator, AuditAction.ADMIN_CHANGE,
+                            "/admin/keys/shredding/" + entry.request() + "/reapplied-after-restore", AuditContext.none(),
+                            true, patient.toString(), null, null)));
+                });
+            }
+            int deleted = shredder.shred(patient.toString(), entry.request());
+            if (tombstoned && deleted == 0) {
+                already++;
+            } else {
+                applied++;
+            }
+        }
+        progress.report("shredding ledger: " + applied + " shreddings applied again, " + already + " already in the "
+                + "backup, " + absent + " of patients the backup does not hold");
+        return new Reapplied(applied, already, absent);
+    }
+
+    private KeyRotation.JobHold holdKeyJobs() {
+        try {
+            return keyJobs.holdJobs(KEY_JOB_WAIT);
+        } catch (IllegalStateException e) {
+            throw new BackupRefused(BackupRefused.FAILED, "key jobs are running and did not stop within "
+                    + KEY_JOB_WAIT.toMinutes() + " minutes; back up again when ./carapace keys status shows none running");
+        }
+    }
+
+    private KeysetHandle configuredRecipient() {
+        String file = settings.getProperty("carapace.backup.public-key", "");
+        if (file.isBlank()) {
+            throw new BackupRefused(BackupRefused.UNUSABLE, "no backup public key: give --public-key FILE or set "
+                    + "carapace.backup.public-key (make a pair with ./carapace backup keys)");
+        }
+        try {
+            return BackupArchive.readPublicKey(Files.readString(Path.of(file), StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new BackupRefused(BackupRefused.UNUSABLE, "the backup public key file cannot be read");
+        }
+    }
+
+    private KeyPair signingKey() {
+        return secrets.keyPair(SIGNING_KEY_NAME, "Ed25519", () -> {
+            try {
+                return KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+            } catch (GeneralSecurityException e) {
+                throw new IllegalStateException("Cannot generate the backup signing key", e);
+            }
+        });
+    }
+
+    private static void prepare(Path out) {
+        try {
+            if (Files.exists(out)) {
+                try (Stream<Path> listing = Files.list(out)) {
+                    if (listing.findAny().isPresent()) {
+                        throw new BackupRefused(BackupRefused.UNUSABLE, "--out names a directory that is not empty: "
+                                + "give a new directory for each backup");
+                    }
+                }
+                Files.setPosixFilePermissions(out, PosixFilePermissions.fromString("rwx------"));
+            } else {
+                Files.createDirectories(out, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            }
+        } catch (IOException e) {
+            throw new BackupRefused(BackupRefused.UNUSABLE, "--out cannot be created or is not a directory");
+        }
+    }
+
+    /** Opens a read-only transaction on a safe snapshot and exports it for pg_dump. */
+    private static Point export(Connection session) throws SQLException {
+        session.setAutoCommit(false);
+        try (Statement statement = session.createStatement()) {
+            // Serializable, read only, deferrable: waits for a snapshot no serializable writer can
+            // still contradict, so the dump is a state some serial order of commits produced.
+            statement.execute("set transaction isolation level serializable, read only, deferrable");
+            try (ResultSet rs = statement.executeQuery("select pg_export_snapshot(), "
+                    + "to_char(now() at time zone 'utc', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")) {
+                rs.next();
+                return new Point(rs.getString(1), rs.getString(2));
+            }
+        }
+    }
+
+    private static String schemaVersion(Connection session, String schema) throws SQLException {
+        try (Statement statement = session.createStatement();
+                ResultSet rs = statement.executeQuery("select version from " + schema + ".flyway_schema_history "
+                        + "where success and version is not null order by installed_rank desc limit 1")) {
+            return rs.next() ? rs.getString(1) : "none";
+        }
+    }
+
+    private static BackupArchive.FileEntry write(Path file, String database, DatabaseTarget target, Point point,
+            List<String> schemas, KeysetHandle recipient, Progress progress) throws IOException {
+        Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        MessageDigest digest = BackupArchive.digest();
+        PostgresTools.Dumped dumped;
+        try (OutputStream sealed = new DigestOutputStream(
+                        new BufferedOutputStream(Files.newOutputStream(file, StandardOpenOption.WRITE), 1 << 16), digest);
+                OutputStream sql = BackupArchive.sealing(sealed, recipient)) {
+            dumped = PostgresTools.dump(target, point.snapshot(), schemas, sql, database, progress);
+        }
+        return new BackupArchive.FileEntry(file.getFileName().toString(), database, Files.size(file),
+                HexFormat.of().formatHex(digest.digest()), dumped.sqlBytes(), dumped.tables());
+    }
+
+    private static void writePrivate(Path file, byte[] bytes) throws IOException {
+        Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.write(file, bytes, StandardOpenOption.WRITE);
+    }
+}

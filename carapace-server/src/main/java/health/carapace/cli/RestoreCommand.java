@@ -1,0 +1,164 @@
+package health.carapace.cli;
+
+import com.google.crypto.tink.KeysetHandle;
+import health.carapace.backup.BackupArchive;
+import health.carapace.backup.BackupLoader;
+import health.carapace.backup.BackupRefused;
+import health.carapace.backup.Backups;
+import health.carapace.backup.DatabaseTarget;
+import health.carapace.backup.Progress;
+import health.carapace.backup.ShreddingLedger;
+import health.carapace.platform.dev.DevEnvironment;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.PublicKey;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+@Command(name = "restore", mixinStandardHelpOptions = true,
+        description = {"Restores a backup onto a fresh installation (empty databases; in start-dev an empty data",
+            "directory holding only the keys directory of the backed-up installation, or the same HSM token).",
+            "Checks the manifest's signature and every file's size and SHA-256 before anything is loaded, loads",
+            "the keyring and the PHI database each in one transaction, then applies again every crypto-shredding",
+            "of the shredding ledger and verifies the audit trail. Progress on stderr. Exit 0 restored, 1 the",
+            "backup is refused (tampered, truncated, other keys) or the restored audit trail does not verify,",
+            "2 unusable options, keys or settings, 3 the installation is not empty, 4 a database or tool failed."})
+final class RestoreCommand extends InstallationCommand {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @CommandLine.Option(names = "--from", required = true, description = "The backup directory.")
+    Path from;
+
+    @CommandLine.Option(names = "--private-key", required = true, description = "The backup private key (Tink JSON keyset).")
+    Path privateKey;
+
+    @CommandLine.Option(names = "--signing-key", required = true,
+            description = "The installation's backup signing key (manifest-signing-key.pem), kept apart from the backups.")
+    Path signingKey;
+
+    @CommandLine.Option(names = "--shredding-ledger",
+            description = "A shredding ledger (carapace.backup.shredding-ledger) of the backed-up installation; "
+                    + "repeat for each node's.")
+    List<Path> ledgers = new ArrayList<>();
+
+    @CommandLine.Option(names = "--without-shredding-ledger",
+            description = "Restore without a ledger: patients shredded after the backup was made become readable again.")
+    boolean withoutLedger;
+
+    @Override
+    public Integer call() throws Exception {
+        var err = spec.commandLine().getErr();
+        Progress progress = line -> {
+            err.println(line);
+            err.flush();
+        };
+        installation.settings(Map.of()); // a mistyped option is refused before anything starts
+        try {
+            if (ledgers.isEmpty() == !withoutLedger) {
+                throw new BackupRefused(BackupRefused.UNUSABLE, "give --shredding-ledger FILE (every node's), or "
+                        + "--without-shredding-ledger to restore knowing that patients shredded since the backup "
+                        + "become readable again");
+            }
+            KeysetHandle key = BackupArchive.readPrivateKey(read(privateKey, "--private-key"));
+            PublicKey signedBy = BackupArchive.readSigningKey(read(signingKey, "--signing-key"));
+            List<ShreddingLedger.Entry> ledger = new ArrayList<>();
+            ledgers.forEach(file -> ledger.addAll(ShreddingLedger.read(file)));
+            // Before any database is touched: the signature, the private key, then every file's size and hash,
+            // all checked on copies in a private directory, and only those copies are loaded. That copy is the
+            // control against a file swapped after it was checked (a sealed file's SQL could carry psql
+            // meta-commands such as \! that --no-psqlrc and ON_ERROR_STOP do not stop; ADR 0033).
+            Path copies = BackupArchive.privateDirectory();
+            try {
+                BackupArchive.privateCopy(from, copies, List.of(BackupArchive.MANIFEST, BackupArchive.MANIFEST_SIGNATURE));
+                BackupArchive.Manifest manifest = BackupArchive.verifyManifest(copies, signedBy);
+                String keyId = BackupArchive.keyId(key);
+                if (!keyId.equals(manifest.recipientKeyId())) {
+                    throw new BackupRefused(BackupRefused.UNUSABLE, "--private-key is not the key this backup was "
+                            + "sealed to: the manifest names backup key " + manifest.recipientKeyId() + ", the file "
+                            + "given holds " + keyId + "; nothing was loaded");
+                }
+                BackupArchive.privateCopy(from, copies, List.of(BackupArchive.KEYRING_FILE, BackupArchive.PHI_FILE));
+                BackupArchive.verifyFiles(copies, manifest);
+                progress.report("verified: the manifest's signature, the private key, and both files' sizes and "
+                        + "SHA-256 (backup made " + manifest.madeAt() + ", " + manifest.consistency() + ")");
+                return restore(copies, manifest, key, signedBy, ledger, progress);
+            } finally {
+                BackupArchive.deletePrivateCopy(copies, progress);
+            }
+        } catch (BackupRefused refused) {
+            err.println("NOT RESTORED: " + refused.getMessage());
+            err.flush();
+            return refused.exitCode();
+        }
+    }
+
+    private int restore(Path copies, BackupArchive.Manifest manifest, KeysetHandle key, PublicKey signedBy,
+            List<ShreddingLedger.Entry> ledger, Progress progress) throws Exception {
+        long started = System.nanoTime();
+        load(copies, manifest, key, progress);
+        progress.report("starting the application on the restored databases");
+        Backups.Restored restored;
+        try {
+            restored = installation.run(ctx -> ctx.getBean(Backups.class).finishRestore(manifest, signedBy, ledger,
+                    operator(), progress));
+        } catch (Exception | Error e) {
+            progress.report("the restore did not finish: removing what it loaded");
+            discard();
+            throw e;
+        }
+        var stdout = spec.commandLine().getOut();
+        stdout.println((restored.audit().ok() ? "RESTORED" : "RESTORED, AUDIT TRAIL DOES NOT VERIFY") + ": backup made "
+                + manifest.madeAt() + " in " + (System.nanoTime() - started) / 1_000_000 + " ms");
+        stdout.println("shredding:     " + restored.shreddingsApplied() + " applied again from the ledger, "
+                + restored.shreddingsAlreadyApplied() + " already in the backup, "
+                + restored.shreddingsOfAbsentPatients() + " of patients not in the backup"
+                + (withoutLedger ? " (no ledger given)" : ""));
+        stdout.println("audit verify:  " + (restored.audit().ok() ? "OK" : "TAMPERED") + ", "
+                + restored.audit().eventsChecked() + " events, " + restored.audit().headsChecked() + " tree heads"
+                + (restored.audit().ok() ? "" : "; first problem: " + restored.audit().firstProblem()));
+        stdout.flush();
+        return restored.audit().ok() ? 0 : BackupRefused.REFUSED;
+    }
+
+    private void load(Path copies, BackupArchive.Manifest manifest, KeysetHandle key, Progress progress) throws IOException {
+        if (installation.production) {
+            BackupLoader.restore(copies, manifest, key, DatabaseTarget.of(installation.settings(Map.of())), progress);
+            return;
+        }
+        // start-dev: the KEK is the dev keystore of the backed-up installation, moved here by the operator.
+        if (!Files.isRegularFile(installation.dataDir.resolve("keys").resolve("kek.p12"))) {
+            throw new BackupRefused(BackupRefused.UNUSABLE, "the data directory has no dev keystore: copy the keys "
+                    + "directory of the backed-up installation into " + installation.dataDir.resolve("keys")
+                    + " first (the backup holds no KEK)");
+        }
+        try (DevEnvironment dev = DevEnvironment.open(installation.dataDir)) {
+            BackupLoader.restore(copies, manifest, key, DatabaseTarget.of(installation.settings(dev.properties())),
+                    progress);
+        }
+    }
+
+    private void discard() throws IOException {
+        if (installation.production) {
+            BackupLoader.discard(DatabaseTarget.of(installation.settings(Map.of())));
+            return;
+        }
+        try (DevEnvironment dev = DevEnvironment.open(installation.dataDir)) {
+            BackupLoader.discard(DatabaseTarget.of(installation.settings(dev.properties())));
+        }
+    }
+
+    private static String read(Path file, String option) {
+        try {
+            return Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new BackupRefused(BackupRefused.UNUSABLE, option + " cannot be read");
+        }
+    }
+}

@@ -1,0 +1,384 @@
+package health.carapace.backup;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import health.carapace.CarapaceApplication;
+import health.carapace.CarapaceCli;
+import health.carapace.audit.AuditContext;
+import health.carapace.cli.Launcher;
+import health.carapace.cli.ServerHandle;
+import health.carapace.disposal.Shredding;
+import health.carapace.platform.dev.DevDatabase;
+import health.carapace.platform.dev.DevEnvironment;
+import health.carapace.signin.ServiceClients;
+import health.carapace.testing.PhiScanner;
+import health.carapace.testing.TestInstallation;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.io.RandomAccessFile;
+import java.io.StringWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.DriverManager;
+import java.util.Base64;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.jdbc.datasource.SingleConnectionDataSource;
+import org.springframework.util.FileSystemUtils;
+
+/**
+ * Issue 21, item 6, through the launcher's command line as an operator runs it: a running start-dev
+ * installation with records is backed up, a patient is crypto-shredded afterwards, the installation
+ * is destroyed, and the backup is restored on a fresh one (only the dev KEK keystore carried over)
+ * — records readable over the API, the later shredding applied again from the ledger, {@code audit
+ * verify} passing. A tampered, truncated or foreign backup is refused before anything is loaded; the
+ * PHI file holds no plaintext and no key; a non-empty installation is not overwritten.
+ */
+class BackupRestoreTest {
+
+    private static final Launcher.Application APP = CarapaceApplication::run;
+    private static final String KEPT = "Zqkeptbackupcanary" + UUID.randomUUID().toString().substring(0, 8);
+    private static final String SHREDDED = "Zqshreddedbackupcanary" + UUID.randomUUID().toString().substring(0, 8);
+    private static final String NOTE = "Zqnotebackupcanary" + UUID.randomUUID().toString().substring(0, 8);
+    private static final List<String> CANARIES = List.of(KEPT, SHREDDED, NOTE);
+
+    private static Path root;
+    private static Path backup;
+    private static Path keys;
+    private static Path kek;
+    private static Path signingKey;
+    private static Path ledger;
+    private static String clientId;
+    private static String clientSecret;
+    private static String keptPatient;
+    private static String shreddedPatient;
+    private static String backupOutput;
+    private static String approvalWithoutLedgerLine;
+    private static String stateWithoutLedgerLine;
+    private static int readWithoutLedgerLine;
+
+    @BeforeAll
+    static void backUpARunningInstallationThenShredAPatientAndDestroyIt() throws Exception {
+        root = Files.createTempDirectory("carapace-backup-test-");
+        keys = Files.createDirectories(root.resolve("backup-keys"));
+        assertThat(cli("backup", "keys", "--out-dir=" + keys).code()).isZero();
+        ledger = root.resolve("shredding-ledger.jsonl");
+        Path source = root.resolve("source");
+        backup = root.resolve("backup-1");
+        try (ServerHandle server = Launcher.dev(source, APP, "--server.port=0",
+                "--carapace.backup.shredding-ledger=" + ledger)) {
+            ServiceClients.Credentials client = server.context().getBean(ServiceClients.class)
+                    .create("backup-test", Set.of("records-service"));
+            clientId = client.clientId();
+            clientSecret = client.clientSecret();
+            String token = token(server, source);
+            keptPatient = create(server, source, token, "Patient",
+                    "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"" + KEPT + "\"}],\"birthDate\":\"1970-01-01\"}");
+            shreddedPatient = create(server, source, token, "Patient",
+                    "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"" + SHREDDED + "\"}]}");
+            create(server, source, token, "Observation", "{\"resourceType\":\"Observation\",\"status\":\"final\","
+                    + "\"code\":{\"text\":\"" + NOTE + "\"},\"subject\":{\"reference\":\"Patient/" + keptPatient + "\"}}");
+
+            // The backup is made while the server serves.
+            Cli made = cli("backup", "--out=" + backup, "--public-key=" + keys.resolve("backup-public-key.json"),
+                    "--data-dir=" + source);
+            assertThat(made.code()).as(made.err()).isZero();
+            backupOutput = made.out() + made.err();
+            assertThat(made.err()).contains("phi: table").contains("keyring: table");
+            assertThat(made.out()).contains("one-snapshot");
+
+            // After the backup: the second patient is crypto-shredded under dual control.
+            Shredding shredding = server.context().getBean(Shredding.class);
+            Shredding.Request request = shredding.request(new Shredding.Origin("admin-one", AuditContext.none(), null),
+                    shreddedPatient, "RET-2026-0001");
+            // Fail closed first: while no ledger line can be written (a directory stands where the
+            // file goes), the approval is refused and rolled back whole.
+            assertThat(ShreddingLedger.read(ledger)).as("created empty at the server's start").isEmpty();
+            Files.delete(ledger);
+            Files.createDirectories(ledger);
+            try {
+                shredding.approve(new Shredding.Origin("admin-two", AuditContext.none(), null), request.id());
+                approvalWithoutLedgerLine = "approved";
+            } catch (RuntimeException refused) {
+                approvalWithoutLedgerLine = "refused";
+            }
+            stateWithoutLedgerLine = shredding.find(request.id()).orElseThrow().state();
+            readWithoutLedgerLine = read(server, source, token, shreddedPatient).statusCode();
+            Files.delete(ledger);
+            assertThat(shredding.approve(new Shredding.Origin("admin-two", AuditContext.none(), null), request.id())
+                    .state()).isEqualTo("executed");
+            assertThat(read(server, source, token, shreddedPatient).statusCode()).isEqualTo(410);
+        }
+        assertThat(ShreddingLedger.read(ledger)).extracting(ShreddingLedger.Entry::compartment)
+                .containsExactly("Patient/" + shreddedPatient);
+        // What the operator keeps apart from the backups: the dev KEK keystore and the signing key.
+        kek = root.resolve("kek-keys");
+        FileSystemUtils.copyRecursively(source.resolve("keys"), kek);
+        signingKey = Files.copy(backup.resolve(BackupArchive.SIGNING_KEY), root.resolve("signing-key.pem"));
+        FileSystemUtils.deleteRecursively(source);
+    }
+
+    @AfterAll
+    static void removeTheInstallations() throws IOException {
+        FileSystemUtils.deleteRecursively(root);
+    }
+
+    @Test
+    void restoredOnAFreshInstallationTheRecordsServeTheLaterShreddingHoldsAndTheAuditTrailVerifies() throws Exception {
+        Path restored = fresh("restored");
+        Cli restore = cli("restore", "--from=" + backup, "--private-key=" + keys.resolve("backup-private-key.json"),
+                "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + restored);
+        assertThat(restore.code()).as(restore.err()).isZero();
+        assertThat(restore.out()).contains("RESTORED").contains("1 applied again from the ledger").contains("audit verify:  OK");
+        assertThat(restore.err()).contains("verified: the manifest's signature").contains("MiB of SQL loaded");
+        assertThat(PhiScanner.inText("backup and restore output", backupOutput + restore.out() + restore.err(), CANARIES))
+                .isEmpty();
+
+        Cli verify = cli("audit", "verify", "--data-dir=" + restored);
+        assertThat(verify.code()).as(verify.out()).isZero();
+        assertThat(verify.out()).startsWith("OK");
+
+        try (ServerHandle server = Launcher.dev(restored, APP, "--server.port=0")) {
+            String token = token(server, restored); // the service client came back with the backup
+            HttpResponse<String> kept = read(server, restored, token, keptPatient);
+            assertThat(kept.statusCode()).isEqualTo(200);
+            assertThat(kept.body()).contains(KEPT);
+            HttpResponse<String> search = send(server, restored, HttpRequest.newBuilder(
+                    uri(server, "/fhir/Observation?subject=Patient/" + keptPatient)).header("Authorization", "Bearer " + token));
+            assertThat(search.body()).contains(NOTE);
+            // Shredded after the backup was made: the ledger shredded it again before anything served.
+            HttpResponse<String> shredded = read(server, restored, token, shreddedPatient);
+            assertThat(shredded.statusCode()).isEqualTo(410);
+            assertThat(shredded.body()).doesNotContain(SHREDDED);
+        }
+
+        assertThat(PhiScanner.inFiles(restored.resolve("logs"), CANARIES)).as("canaries in the restored logs").isEmpty();
+
+        // The installation now holds data: another restore onto it is refused and changes nothing.
+        Cli again = cli("restore", "--from=" + backup, "--private-key=" + keys.resolve("backup-private-key.json"),
+                "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + restored);
+        assertThat(again.code()).as(again.err()).isEqualTo(BackupRefused.NOT_EMPTY);
+        assertThat(again.err()).contains("not empty").contains("fresh installation");
+        try (DevEnvironment dev = DevEnvironment.open(restored);
+                var connection = DriverManager.getConnection(dev.properties().get("carapace.db.url").toString(),
+                        DevDatabase.OWNER, "")) {
+            JdbcClient owner = JdbcClient.create(new SingleConnectionDataSource(connection, true));
+            assertThat(owner.sql("select count(*) from phi.resource where resource_type = 'Patient'")
+                    .query(Long.class).single()).isEqualTo(2);
+            assertThat(owner.sql("select count(*) from phi.shredded_compartment").query(Long.class).single()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void anApprovalWhoseLedgerLineCannotBeWrittenIsRefusedAndRolledBack() {
+        assertThat(approvalWithoutLedgerLine).isEqualTo("refused");
+        assertThat(stateWithoutLedgerLine).as("the request is still pending").isEqualTo("pending");
+        assertThat(readWithoutLedgerLine).as("no tombstone was committed").isEqualTo(200);
+    }
+
+    @Test
+    void aRestoreWithoutTheLedgerMustBeToldSoExplicitly() throws Exception {
+        Path target = fresh("no-ledger");
+        Cli restore = cli("restore", "--from=" + backup, "--private-key=" + keys.resolve("backup-private-key.json"),
+                "--signing-key=" + signingKey, "--data-dir=" + target);
+        assertThat(restore.code()).isEqualTo(BackupRefused.UNUSABLE);
+        assertThat(restore.err()).contains("--shredding-ledger").contains("--without-shredding-ledger");
+        assertThat(target.resolve("pg")).as("no database was even started").doesNotExist();
+    }
+
+    @Test
+    void aTamperedTruncatedOrForeignBackupIsRefusedBeforeAnythingIsLoaded() throws Exception {
+        Path tampered = copyOfTheBackup("tampered");
+        flipAByte(tampered.resolve(BackupArchive.PHI_FILE));
+        assertRefused(tampered, signingKey, "phi.sql.gz.sealed does not match its SHA-256");
+
+        Path truncated = copyOfTheBackup("truncated");
+        try (RandomAccessFile file = new RandomAccessFile(truncated.resolve(BackupArchive.KEYRING_FILE).toFile(), "rw")) {
+            file.setLength(file.length() - 100);
+        }
+        assertRefused(truncated, signingKey, "keyring.sql.gz.sealed has").contains("truncated");
+
+        Path editedManifest = copyOfTheBackup("edited-manifest");
+        String manifest = Files.readString(editedManifest.resolve(BackupArchive.MANIFEST));
+        Files.writeString(editedManifest.resolve(BackupArchive.MANIFEST), manifest.replace("one-snapshot", "one-snapshoT"));
+        assertRefused(editedManifest, signingKey, "signature does not verify");
+
+        // Signed by another installation's key (say, an attacker's own): the pinned key refuses it.
+        Path otherKey = root.resolve("other-signing-key.pem");
+        var other = java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        Files.writeString(otherKey, BackupArchive.pem(other.getPublic()));
+        assertRefused(backup, otherKey, "signature does not verify");
+    }
+
+    @Test
+    void oddTargetsAndForeignDirectoriesAreRefusedBeforeAnythingStarts() throws Exception {
+        Path occupied = Files.createDirectories(root.resolve("occupied"));
+        Files.writeString(occupied.resolve("something"), "x");
+        Cli intoOccupied = cli("backup", "--out=" + occupied, "--data-dir=" + root.resolve("unused"));
+        assertThat(intoOccupied.code()).isEqualTo(BackupRefused.UNUSABLE);
+        assertThat(intoOccupied.err()).contains("new or empty directory");
+        Cli intoAFile = cli("backup", "--out=" + occupied.resolve("something"), "--data-dir=" + root.resolve("unused"));
+        assertThat(intoAFile.code()).isEqualTo(BackupRefused.UNUSABLE);
+        assertThat(root.resolve("unused")).as("no installation was opened").doesNotExist();
+
+        Path target = fresh("foreign-" + UUID.randomUUID());
+        Cli notABackup = cli("restore", "--from=" + occupied, "--private-key=" + keys.resolve("backup-private-key.json"),
+                "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + target);
+        assertThat(notABackup.code()).isEqualTo(BackupRefused.REFUSED);
+        assertThat(notABackup.err()).contains("manifest.json is missing");
+        // The public key where the private key belongs (and the reverse) is refused by kind, echoing neither.
+        Cli swappedKeys = cli("restore", "--from=" + backup, "--private-key=" + keys.resolve("backup-public-key.json"),
+                "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + target);
+        assertThat(swappedKeys.code()).isEqualTo(BackupRefused.UNUSABLE);
+        assertThat(swappedKeys.err()).contains("does not hold a backup private key")
+                .doesNotContain(Files.readString(keys.resolve("backup-public-key.json")).substring(0, 40));
+        // Another backup key pair's private key: refused by the manifest's recipient key id, before any load.
+        Path strangerKey = root.resolve("stranger-private-key.json");
+        Files.writeString(strangerKey, BackupArchive.newKeyPair().privateKeysetJson());
+        Cli wrongKey = cli("restore", "--from=" + backup, "--private-key=" + strangerKey,
+                "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + target);
+        assertThat(wrongKey.code()).as(wrongKey.err()).isEqualTo(BackupRefused.UNUSABLE);
+        assertThat(wrongKey.err()).contains("--private-key is not the key this backup was sealed to")
+                .contains("nothing was loaded").doesNotContain("loading");
+        Cli unknownOption = cli("restore", "--from=" + backup, "--private-key=" + keys.resolve("backup-private-key.json"),
+                "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + target, "--frobnicate");
+        assertThat(unknownOption.code()).isNotZero();
+        assertThat(target.resolve("pg")).as("no database was started").doesNotExist();
+    }
+
+    @Test
+    void thePhiFileHoldsNoPlaintextAndNoKeyEvenOnceDecrypted() throws Exception {
+        assertThat(PhiScanner.inFiles(backup, CANARIES)).as("canaries in the sealed backup").isEmpty();
+        assertThat(Files.getPosixFilePermissions(backup)).isEqualTo(PosixFilePermissions.fromString("rwx------"));
+        for (String file : List.of(BackupArchive.PHI_FILE, BackupArchive.KEYRING_FILE, BackupArchive.MANIFEST)) {
+            assertThat(Files.getPosixFilePermissions(backup.resolve(file))).isEqualTo(PosixFilePermissions.fromString("rw-------"));
+        }
+        var privateKey = BackupArchive.readPrivateKey(Files.readString(keys.resolve("backup-private-key.json")));
+        // Worst case: the thief also holds the backup private key. The PHI database's SQL still holds
+        // only ciphertext, and no data key at all: those are in the keyring file, wrapped by the KEK.
+        String phiSql = open(backup.resolve(BackupArchive.PHI_FILE), privateKey);
+        assertThat(phiSql).contains("COPY phi.resource_version").contains("COPY audit.event");
+        assertThat(PhiScanner.inText("decrypted PHI file", phiSql, CANARIES)).isEmpty();
+        assertThat(phiSql).doesNotContain("keyring.wrapped_key").doesNotContain("CREATE SCHEMA keyring");
+        String keyringSql = open(backup.resolve(BackupArchive.KEYRING_FILE), privateKey);
+        assertThat(keyringSql).contains("COPY keyring.wrapped_key").doesNotContain("COPY phi.");
+        assertThat(PhiScanner.inText("decrypted keyring file", keyringSql, CANARIES)).isEmpty();
+        // And with another backup key nothing opens at all.
+        var stranger = BackupArchive.readPrivateKey(BackupArchive.newKeyPair().privateKeysetJson());
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> open(backup.resolve(BackupArchive.PHI_FILE), stranger))
+                .isInstanceOf(BackupRefused.class).hasMessageContaining("cannot be opened with this private key");
+    }
+
+    private static org.assertj.core.api.AbstractStringAssert<?> assertRefused(Path from, Path pinned, String problem)
+            throws IOException {
+        Path target = fresh("target-" + UUID.randomUUID());
+        Cli restore = cli("restore", "--from=" + from, "--private-key=" + keys.resolve("backup-private-key.json"),
+                "--signing-key=" + pinned, "--shredding-ledger=" + ledger, "--data-dir=" + target);
+        assertThat(restore.code()).as(restore.err()).isEqualTo(BackupRefused.REFUSED);
+        assertThat(target.resolve("pg")).as("nothing was loaded: no database was even started").doesNotExist();
+        return assertThat(restore.err()).contains("NOT RESTORED").contains(problem);
+    }
+
+    private static String open(Path file, com.google.crypto.tink.KeysetHandle key) throws IOException {
+        ByteArrayOutputStream sql = new ByteArrayOutputStream();
+        try (InputStream in = BackupArchive.opening(file, key)) {
+            in.transferTo(sql);
+        }
+        return sql.toString(StandardCharsets.UTF_8);
+    }
+
+    private static Path copyOfTheBackup(String name) throws IOException {
+        Path copy = root.resolve(name);
+        FileSystemUtils.copyRecursively(backup, copy);
+        return copy;
+    }
+
+    private static void flipAByte(Path file) throws IOException {
+        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
+            long at = raf.length() / 2;
+            raf.seek(at);
+            int b = raf.read();
+            raf.seek(at);
+            raf.write(b ^ 0x01);
+        }
+    }
+
+    /** A fresh installation's data directory holding only the backed-up installation's dev KEK keystore. */
+    private static Path fresh(String name) throws IOException {
+        Path dir = root.resolve(name);
+        FileSystemUtils.copyRecursively(kek, dir.resolve("keys"));
+        return dir;
+    }
+
+    record Cli(int code, String out, String err) {}
+
+    static Cli cli(String... args) {
+        var cli = CarapaceCli.commandLine();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        int code = cli.execute(args);
+        return new Cli(code, out.toString(), err.toString());
+    }
+
+    static String create(ServerHandle server, Path dataDir, String token, String type, String json) throws Exception {
+        HttpResponse<String> created = send(server, dataDir, HttpRequest.newBuilder(uri(server, "/fhir/" + type))
+                .header("Authorization", "Bearer " + token)
+                .header("Content-Type", "application/fhir+json")
+                .POST(HttpRequest.BodyPublishers.ofString(json)));
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        Matcher id = Pattern.compile("\"id\"\\s*:\\s*\"([0-9a-f-]{36})\"").matcher(created.body());
+        assertThat(id.find()).isTrue();
+        return id.group(1);
+    }
+
+    static HttpResponse<String> read(ServerHandle server, Path dataDir, String token, String patient)
+            throws Exception {
+        return send(server, dataDir, HttpRequest.newBuilder(uri(server, "/fhir/Patient/" + patient))
+                .header("Authorization", "Bearer " + token).GET());
+    }
+
+    static URI uri(ServerHandle server, String path) {
+        int port = ((WebServerApplicationContext) server.context()).getWebServer().getPort();
+        return URI.create("https://localhost:" + port + path);
+    }
+
+    static HttpResponse<String> send(ServerHandle server, Path dataDir, HttpRequest.Builder request)
+            throws Exception {
+        HttpClient http = HttpClient.newBuilder().sslContext(TestInstallation.trustingSslContext(dataDir)).build();
+        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static String token(ServerHandle server, Path dataDir) throws Exception {
+        return token(server, dataDir, clientId, clientSecret);
+    }
+
+    static String token(ServerHandle server, Path dataDir, String clientId, String clientSecret) throws Exception {
+        String basic = Base64.getEncoder().encodeToString((clientId + ":" + clientSecret).getBytes(StandardCharsets.UTF_8));
+        HttpResponse<String> response = send(server, dataDir, HttpRequest.newBuilder(uri(server, "/oauth2/token"))
+                .header("Authorization", "Basic " + basic)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString("grant_type=client_credentials")));
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+        Matcher m = Pattern.compile("\"access_token\"\\s*:\\s*\"([^\"]+)\"").matcher(response.body());
+        assertThat(m.find()).isTrue();
+        return m.group(1);
+    }
+}
