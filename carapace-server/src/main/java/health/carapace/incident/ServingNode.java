@@ -80,10 +80,30 @@ public final class ServingNode implements Evidence.Dumps {
 
     /** The process {@code pid}, named by the operator. */
     public static ServingNode ofPid(long pid) throws NotFound {
-        if (ProcessHandle.of(pid).filter(ProcessHandle::isAlive).isEmpty()) {
+        Optional<ProcessHandle> process = ProcessHandle.of(pid).filter(ProcessHandle::isAlive);
+        if (process.isEmpty()) {
             throw new NotFound("no process with that pid is running");
         }
-        return new ServingNode(pid, pid == ProcessHandle.current().pid() ? null : jcmd());
+        if (pid == ProcessHandle.current().pid()) {
+            return new ServingNode(pid, null);
+        }
+        // jcmd attaches by signalling the process (SIGQUIT): a process that is not a JVM dies of it, and
+        // PostgreSQL's postmaster takes it as an immediate shutdown. Only a Java process whose command
+        // line runs Carapace is asked; one whose command line this user cannot read is not.
+        if (!isCarapaceJvm(process.get().info())) {
+            throw new NotFound("that process is not a Carapace server run by this user: nothing is asked of it");
+        }
+        return new ServingNode(pid, jcmd());
+    }
+
+    /** A {@code java} executable whose arguments name Carapace's main class or jar. */
+    static boolean isCarapaceJvm(ProcessHandle.Info info) {
+        boolean runsJava = info.command().map(command -> Path.of(command).getFileName().toString().equals("java"))
+                .orElse(false);
+        boolean carapace = info.arguments().map(arguments -> java.util.Arrays.stream(arguments)
+                .anyMatch(argument -> argument.equals("health.carapace.Carapace")
+                        || argument.endsWith("carapace-server.jar"))).orElse(false);
+        return runsJava && carapace;
     }
 
     /**
@@ -139,10 +159,15 @@ public final class ServingNode implements Evidence.Dumps {
         arguments.addAll(List.of(command));
         Process process = new ProcessBuilder(arguments).redirectErrorStream(true).start();
         process.getOutputStream().close();
-        byte[] output;
-        try (InputStream in = process.getInputStream()) {
-            output = in.readAllBytes();
-        }
+        // jcmd's output is read beside the wait, so that the timeout holds even while jcmd keeps its
+        // output open (read first, the wait began only once jcmd had ended: review of ADR 0036)
+        java.util.concurrent.CompletableFuture<byte[]> output = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try (InputStream in = process.getInputStream()) {
+                return in.readAllBytes();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
         try {
             if (!process.waitFor(timeout.toSeconds(), TimeUnit.SECONDS)) {
                 process.destroyForcibly();
@@ -157,6 +182,13 @@ public final class ServingNode implements Evidence.Dumps {
             // jcmd's own words (attach refused: another user, or -XX:+DisableAttachMechanism) name no input
             throw new IOException("jcmd " + command[0] + " failed for pid " + pid + " (exit " + process.exitValue() + ")");
         }
-        return output;
+        try {
+            return output.get(10, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IOException("jcmd's output could not be read");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while jcmd's output was read");
+        }
     }
 }

@@ -94,13 +94,16 @@ final class AlertSender implements SmartLifecycle {
     }
 
     private void deliver(Due due) {
-        Incident incident = store.find(due.incident()).orElseThrow(IncidentStore::notFound);
         // the escalation contact's copy of an alert is another delivery: its own key
         String key = due.incident() + ":" + due.kind()
                 + (due.contact() == Contact.ESCALATION && !due.kind().equals("escalated") ? ":escalation" : "");
-        Alert alert = new Alert(due.kind(), incident, adminUrl, key);
         String failure;
         try {
+            // inside the attempt: an incident that cannot be read (gone, or a stored value that no longer
+            // parses) is this alert's failed attempt, with back-off and in time dead, never an exception
+            // that rolls back what the batch has already delivered and recorded (review of ADR 0036)
+            Incident incident = store.find(due.incident()).orElseThrow(IncidentStore::notFound);
+            Alert alert = new Alert(due.kind(), incident, adminUrl, key);
             failure = due.channel().equals("webhook") ? webhook(due.contact(), alert) : mail(due.contact(), alert);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

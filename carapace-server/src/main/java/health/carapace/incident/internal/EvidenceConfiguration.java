@@ -35,8 +35,10 @@ class EvidenceConfiguration {
     @Bean
     EvidenceEndpoint.EvidenceScratch evidenceScratch(ConfigurableEnvironment environment) {
         String configured = environment.getProperty(SCRATCH_PROPERTY);
-        return new EvidenceEndpoint.EvidenceScratch(configured == null || configured.isBlank()
-                ? Path.of(System.getProperty("java.io.tmpdir")) : Path.of(configured));
+        Path root = configured == null || configured.isBlank()
+                ? Path.of(System.getProperty("java.io.tmpdir")) : Path.of(configured);
+        EvidenceScratchSweep.sweep(root, java.time.Instant.now());
+        return new EvidenceEndpoint.EvidenceScratch(root);
     }
 
     @Bean

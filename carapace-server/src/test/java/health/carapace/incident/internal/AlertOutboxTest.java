@@ -151,6 +151,37 @@ class AlertOutboxTest extends IntegrationTest {
         }
     }
 
+    /**
+     * Review of ADR 0036 (MEDIUM): an alert whose incident cannot be read (here a stored assessment
+     * that no longer parses) is a failed attempt of that alert, retried with back-off, and never an
+     * exception that rolls back the batch and re-selects the same rows at the next tick.
+     */
+    @Test
+    void anAlertWhoseIncidentCannotBeReadIsAFailedAttemptNotAStuckBatch() throws Exception {
+        try (AlertReceivers receivers = new AlertReceivers()) {
+            Map<String, String> properties = receivers.properties();
+            properties.put("carapace.incident.alert.outbox.first-back-off", "PT1H");
+            AlertSettings settings = AlertReceivers.settings(properties);
+            String queue = "test-unreadable-" + UUID.randomUUID();
+            TransactionTemplate transactions = new TransactionTemplate(transactionManager);
+            IncidentStore store = new IncidentStore(dataSource, transactions, audit, Clock.systemUTC(),
+                    Duration.ofHours(1), new AlertOutbox(dataSource, settings, queue));
+            UUID incident = open(store, transactions);
+            JdbcClient.create(dataSource).sql("update incident.incident set risk = '[\"not an assessment\"]'::jsonb"
+                    + " where id = ?").param(incident).update();
+            AlertSender sender = sender(transactions, settings, store, queue);
+
+            assertThat(sender.runOnce()).isEqualTo(2);
+            assertThat(sender.runOnce()).as("both wait for their back-off: nothing is due again").isZero();
+            assertThat(attempts(queue)).isEqualTo(2);
+            assertThat(JdbcClient.create(dataSource).sql("select outcome || ' ' || detail from incident.alert_attempt"
+                    + " where alert_id in (select id from incident.alert_outbox where queue = ?)").param(queue)
+                    .query(String.class).list()).allSatisfy(attempt -> assertThat(attempt).startsWith("failed "));
+            JdbcClient.create(dataSource).sql("update incident.incident set risk = null where id = ?").param(incident).update();
+            store.close(incident, IncidentState.CLOSED, "false-positive", "officer-outbox-test");
+        }
+    }
+
     private UUID open(IncidentStore store, TransactionTemplate transactions) {
         Detection detection = new Detection("self-access", Severity.MEDIUM, "svc-outbox-" + UUID.randomUUID(),
                 "127.0.0.1", patient, UUID.randomUUID(), 0, Instant.now(), null);
