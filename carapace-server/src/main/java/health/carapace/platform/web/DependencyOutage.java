@@ -31,8 +31,12 @@ public final class DependencyOutage {
             // the transaction (a failover), and the pool's closed connection then fails the rollback
             // with an SQLException of no state. Whether the commit took effect is unknown; it was not
             // acknowledged, and the client may retry once the database is back.
-            if (t instanceof TransactionSystemException) {
-                return true;
+            // But a rollback that failed after the work itself failed for another reason (an integrity
+            // alarm, a bug) is that reason's failure, not an outage: the transaction keeps it aside as
+            // its application exception, outside the cause chain (review of ADR 0034).
+            if (t instanceof TransactionSystemException failed) {
+                Throwable work = failed.getApplicationException();
+                return work == null || causedBy(work);
             }
             if (t instanceof SQLException sql && sql.getSQLState() != null && isOutage(sql.getSQLState())) {
                 return true;

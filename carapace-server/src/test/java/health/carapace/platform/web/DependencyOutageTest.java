@@ -25,5 +25,17 @@ class DependencyOutageTest {
             assertThat(DependencyOutage.causedBy(new SQLException("x", state))).as(state).isFalse();
         }
         assertThat(DependencyOutage.causedBy(new IllegalStateException("no state"))).isFalse();
+        // a rollback that failed after the work failed for its own reason is that reason's failure
+        org.springframework.transaction.TransactionSystemException afterAFault =
+                new org.springframework.transaction.TransactionSystemException("rollback failed");
+        afterAFault.initApplicationException(new IllegalStateException("an integrity alarm"));
+        assertThat(DependencyOutage.causedBy(afterAFault)).isFalse();
+        // and after an outage, or with no work failure at all (a commit cut off), it is the outage
+        org.springframework.transaction.TransactionSystemException afterAnOutage =
+                new org.springframework.transaction.TransactionSystemException("rollback failed");
+        afterAnOutage.initApplicationException(new SQLException("x", "08006"));
+        assertThat(DependencyOutage.causedBy(afterAnOutage)).isTrue();
+        assertThat(DependencyOutage.causedBy(new org.springframework.transaction.TransactionSystemException("commit cut off")))
+                .isTrue();
     }
 }
