@@ -58,8 +58,17 @@ public class LoginApps {
      */
     public void registerBuiltIn(String clientId, String name, List<String> redirectUris) {
         redirectUris.forEach(LoginApps::checkRedirectUri);
-        String[] uris = redirectUris.toArray(String[]::new);
         transactions.executeWithoutResult(status -> {
+            // Every node registers the app at its start, with its own public address. Nodes of one
+            // installation share that address; several nodes on one machine (development, tests) each
+            // have a loopback address of their own, and a node must not take the others' away: loopback
+            // addresses already registered are kept (they cannot leave the machine), any other is replaced.
+            java.util.Set<String> kept = new java.util.TreeSet<>(redirectUris);
+            jdbc.sql("select redirect_uris from iam.login_app where client_id = ? for update").param(clientId)
+                    .query((rs, n) -> (String[]) rs.getArray(1).getArray()).optional()
+                    .ifPresent(registered -> java.util.Arrays.stream(registered).filter(LoginApps::isLoopback)
+                            .forEach(kept::add));
+            String[] uris = kept.toArray(String[]::new);
             int changed = jdbc.sql("""
                     insert into iam.login_app (client_id, name, redirect_uris) values (?, ?, ?)
                     on conflict (client_id) do update set name = excluded.name, redirect_uris = excluded.redirect_uris
@@ -72,6 +81,16 @@ public class LoginApps {
                         "/admin/apps/" + clientId, AuditContext.none(), true, null, null, null)));
             }
         });
+    }
+
+    /** A redirect URI to this machine only: {@code localhost}, 127.0.0.1 or [::1], any scheme and port. */
+    static boolean isLoopback(String value) {
+        try {
+            String host = URI.create(value).getHost();
+            return "localhost".equals(host) || "127.0.0.1".equals(host) || "[::1]".equals(host);
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
     }
 
     /**

@@ -58,7 +58,9 @@ class ConsoleSecurityTest extends ConsoleTesting {
         // the console registered itself as a public sign-in app redirecting only to its callback
         assertThat(jdbc().sql("select redirect_uris from iam.login_app where client_id = ?").param(ConsoleApp.CLIENT_ID)
                 .query((rs, n) -> List.of((String[]) rs.getArray(1).getArray())).single())
-                .containsExactly(baseUrl() + ConsoleApp.CALLBACK);
+                .contains(baseUrl() + ConsoleApp.CALLBACK)
+                // other nodes of this machine (other test installations) keep their own loopback callbacks
+                .allSatisfy(uri -> assertThat(uri).startsWith("https://localhost:").endsWith(ConsoleApp.CALLBACK));
     }
 
     @Test

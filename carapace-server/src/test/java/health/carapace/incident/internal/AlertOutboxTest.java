@@ -160,7 +160,8 @@ class AlertOutboxTest extends IntegrationTest {
     void anAlertWhoseIncidentCannotBeReadIsAFailedAttemptNotAStuckBatch() throws Exception {
         try (AlertReceivers receivers = new AlertReceivers()) {
             Map<String, String> properties = receivers.properties();
-            properties.put("carapace.incident.alert.outbox.first-back-off", "PT1H");
+            properties.put("carapace.incident.alert.outbox.first-back-off", "PT10M");
+            properties.put("carapace.incident.alert.outbox.max-back-off", "PT10M");
             AlertSettings settings = AlertReceivers.settings(properties);
             String queue = "test-unreadable-" + UUID.randomUUID();
             TransactionTemplate transactions = new TransactionTemplate(transactionManager);
