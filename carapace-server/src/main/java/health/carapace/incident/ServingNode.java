@@ -90,10 +90,26 @@ public final class ServingNode implements Evidence.Dumps {
         // jcmd attaches by signalling the process (SIGQUIT): a process that is not a JVM dies of it, and
         // PostgreSQL's postmaster takes it as an immediate shutdown. Only a Java process whose command
         // line runs Carapace is asked; one whose command line this user cannot read is not.
-        if (!isCarapaceJvm(process.get().info())) {
+        if (!isCarapaceJvm(process.get().info()) && !runsCarapace(Path.of("/proc", Long.toString(pid), "cmdline"))) {
             throw new NotFound("that process is not a Carapace server run by this user: nothing is asked of it");
         }
         return new ServingNode(pid, jcmd());
+    }
+
+    /**
+     * Linux's own record of the command line (the JDK leaves a process's arguments out when its
+     * command line is long, as a class path makes it): a {@code java} whose arguments name Carapace's
+     * main class or jar. False when it cannot be read (another user's process).
+     */
+    static boolean runsCarapace(Path cmdline) {
+        try {
+            List<String> arguments = List.of(new String(Files.readAllBytes(cmdline), StandardCharsets.UTF_8).split("\0"));
+            return !arguments.isEmpty() && Path.of(arguments.get(0)).getFileName().toString().equals("java")
+                    && arguments.stream().anyMatch(argument -> argument.equals("health.carapace.Carapace")
+                            || argument.endsWith("carapace-server.jar"));
+        } catch (IOException | RuntimeException unreadable) {
+            return false;
+        }
     }
 
     /** A {@code java} executable whose arguments name Carapace's main class or jar. */
