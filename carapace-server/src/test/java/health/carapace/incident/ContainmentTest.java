@@ -3,10 +3,10 @@ package health.carapace.incident;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import health.carapace.CarapaceApplication;
 import health.carapace.signin.ServiceClients;
 import health.carapace.signin.Users;
 import health.carapace.testing.Refusals;
+import health.carapace.testing.SecondNode;
 import health.carapace.testing.SignInBrowser;
 import health.carapace.testing.TestInstallation;
 import health.carapace.testing.TestPolicy;
@@ -14,16 +14,12 @@ import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.builder.SpringApplicationBuilder;
-import org.springframework.context.ConfigurableApplicationContext;
 
 /**
  * Containment takes effect on the very next request, on this node (A) and on a second server node
@@ -32,7 +28,7 @@ import org.springframework.context.ConfigurableApplicationContext;
  */
 class ContainmentTest extends IncidentTesting {
 
-    private static ConfigurableApplicationContext nodeB;
+    private static SecondNode nodeB;
     private static int nodeBPort;
 
     @Autowired
@@ -43,13 +39,8 @@ class ContainmentTest extends IncidentTesting {
 
     @BeforeAll
     static void startSecondNode() {
-        TestPolicy.directory(); // the test roles, before node B loads the policy directory
-        Map<String, Object> properties = new HashMap<>(TestInstallation.properties());
-        properties.put("server.port", "0");
-        properties.put("carapace.db.pool-size", "4");
-        nodeB = new SpringApplicationBuilder(CarapaceApplication.class).run(properties.entrySet().stream()
-                .map(property -> "--" + property.getKey() + "=" + property.getValue()).toArray(String[]::new));
-        nodeBPort = Integer.parseInt(nodeB.getEnvironment().getProperty("local.server.port"));
+        nodeB = SecondNode.start();
+        nodeBPort = nodeB.port();
     }
 
     @AfterAll
