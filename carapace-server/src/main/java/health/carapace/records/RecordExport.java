@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 
 /**
  * Bulk reading for population export (Bulk Data {@code $export}, issue #18), the one door through
@@ -83,6 +84,29 @@ public interface RecordExport {
      */
     int export(Caller caller, InetAddress address, Instant at, Compartment patient, Set<String> types, Instant since,
             List<TypeFilter> filters, String jobReference, Consumer<Exported> sink);
+
+    /**
+     * The export of a part: {@link #export(Caller, InetAddress, Instant, Compartment, Set, Instant, List, String,
+     * Consumer)} for each of {@code patients} that {@code proceed} lets through (asked just before the
+     * patient), except that the patients' audit events may be recorded together, durably, when the
+     * part is done rather than one patient at a time — before this returns, and never after: what
+     * {@code sink} was handed must not leave the server before this returned normally (the export
+     * worker writes it to files that become downloadable only when it commits the part afterwards).
+     * If the audit cannot be written this throws and the part must be discarded.
+     *
+     * @return how many resources were handed out
+     */
+    default int exportPart(Caller caller, InetAddress address, Instant at, List<Compartment> patients,
+            Set<String> types, Instant since, List<TypeFilter> filters, String jobReference,
+            Predicate<Compartment> proceed, Consumer<Exported> sink) {
+        int handed = 0;
+        for (Compartment patient : patients) {
+            if (proceed.test(patient)) {
+                handed += export(caller, address, at, patient, types, since, filters, jobReference, sink);
+            }
+        }
+        return handed;
+    }
 
     /**
      * A Bulk Data {@code _typeFilter}: a search over one type's records as the client wrote it

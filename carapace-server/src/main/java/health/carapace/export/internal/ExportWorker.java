@@ -40,6 +40,8 @@ final class ExportWorker {
     private static final Logger log = LoggerFactory.getLogger(ExportWorker.class);
     static final int PATIENTS_PER_PART = 500;
     private static final Duration STALE = Duration.ofSeconds(30);
+    /** How often a running part says it is alive: well inside {@link #STALE}, not a commit per patient. */
+    private static final Duration BEAT_EVERY = Duration.ofSeconds(5);
 
     private final ExportJobs jobs;
     private final ExportKeys keys;
@@ -162,31 +164,36 @@ final class ExportWorker {
         Map<String, OutputStream> streams = new LinkedHashMap<>();
         Map<String, Integer> counts = new LinkedHashMap<>();
         Instant since = job.since();
+        Instant[] lastBeat = {clock.instant()};
         try {
-            for (Compartment patient : patients) {
-                if (job.groupId() != null && !groups.mayExport(caller, address, clock.instant(), patient, job.types(),
-                        job.groupId(), job.id().toString())) {
-                    continue;
+            // asked before each patient: a Group member the client may no longer export is skipped, and
+            // the job says it is alive every few seconds (not a commit per patient)
+            java.util.function.Predicate<Compartment> proceed = patient -> {
+                Instant now = clock.instant();
+                if (!now.isBefore(lastBeat[0].plus(BEAT_EVERY))) {
+                    jobs.beat(job.id(), now);
+                    lastBeat[0] = now;
                 }
-                records.export(caller, address, clock.instant(), patient, new java.util.HashSet<>(job.types()), since,
-                        filters, job.id().toString(), exported -> {
-                            try {
-                                OutputStream out = streams.get(exported.type());
-                                if (out == null) {
-                                    String name = ExportFiles.name(part, exported.type());
-                                    out = aead.newEncryptingStream(files.create(job.id(), name),
-                                            ExportKeys.fileAssociatedData(job.id(), name));
-                                    streams.put(exported.type(), out);
-                                }
-                                out.write(exported.json());
-                                out.write('\n');
-                                counts.merge(exported.type(), 1, Integer::sum);
-                            } catch (Exception e) {
-                                throw new IllegalStateException("an export file could not be written", e);
+                return job.groupId() == null || groups.mayExport(caller, address, now, patient, job.types(),
+                        job.groupId(), job.id().toString());
+            };
+            records.exportPart(caller, address, clock.instant(), patients, new java.util.HashSet<>(job.types()), since,
+                    filters, job.id().toString(), proceed, exported -> {
+                        try {
+                            OutputStream out = streams.get(exported.type());
+                            if (out == null) {
+                                String name = ExportFiles.name(part, exported.type());
+                                out = aead.newEncryptingStream(files.create(job.id(), name),
+                                        ExportKeys.fileAssociatedData(job.id(), name));
+                                streams.put(exported.type(), out);
                             }
-                        });
-                jobs.beat(job.id(), clock.instant());
-            }
+                            out.write(exported.json());
+                            out.write('\n');
+                            counts.merge(exported.type(), 1, Integer::sum);
+                        } catch (Exception e) {
+                            throw new IllegalStateException("an export file could not be written", e);
+                        }
+                    });
         } finally {
             for (OutputStream out : streams.values()) {
                 out.close();

@@ -136,6 +136,34 @@ class RecordExports implements RecordExport {
     @Override
     public int export(Caller caller, InetAddress address, Instant at, Compartment patient, Set<String> types,
             Instant since, List<TypeFilter> filters, String jobReference, Consumer<Exported> sink) {
+        // one patient: its event is durable before its first record is handed out
+        return exportOne(caller, address, at, patient, types, since, filters, jobReference,
+                event -> audit.record(List.of(event)), sink);
+    }
+
+    @Override
+    public int exportPart(Caller caller, InetAddress address, Instant at, List<Compartment> patients,
+            Set<String> types, Instant since, List<TypeFilter> filters, String jobReference,
+            java.util.function.Predicate<Compartment> proceed, Consumer<Exported> sink) {
+        // A part's events go to the trail in one durable append when the part is done (one group
+        // commit instead of one per patient, which was most of an export's time); the part's files
+        // become downloadable only after this returns, so nothing leaves unaudited (fail closed).
+        List<AuditEvent> trail = new java.util.ArrayList<>();
+        int handed = 0;
+        for (Compartment patient : patients) {
+            if (proceed.test(patient)) {
+                handed += exportOne(caller, address, at, patient, types, since, filters, jobReference, trail::add, sink);
+            }
+        }
+        if (!trail.isEmpty()) {
+            audit.record(trail);
+        }
+        return handed;
+    }
+
+    private int exportOne(Caller caller, InetAddress address, Instant at, Compartment patient, Set<String> types,
+            Instant since, List<TypeFilter> filters, String jobReference, Consumer<AuditEvent> trail,
+            Consumer<Exported> sink) {
         String compartment = patient.toString();
         if (jdbc.sql("select exists (select 1 from phi.shredded_compartment where compartment = ?)").param(compartment)
                 .query(Boolean.class).single()) {
@@ -189,9 +217,9 @@ class RecordExports implements RecordExport {
                 } catch (RecordIntegrityException tampered) {
                     // One altered record does not sink a population export: it is left out, on the trail
                     // (which record, for the operator), and reported to the client by type only.
-                    audit.record(List.of(new AuditEvent(UUID.randomUUID(), Instant.now(), caller.principal(),
+                    trail.accept(new AuditEvent(UUID.randomUUID(), Instant.now(), caller.principal(),
                             AuditAction.VIEWED, "/fhir/" + row.type() + "/" + row.id(), context, false,
-                            compartment, null, jobReference, false, null, INTEGRITY_FAILED)));
+                            compartment, null, jobReference, false, null, INTEGRITY_FAILED));
                     sink.accept(new Exported(Exported.ERROR_TYPE, patient, integrityOutcome(row.type())));
                     continue;
                 }
@@ -205,8 +233,8 @@ class RecordExports implements RecordExport {
                     }
                 }
                 if (!audited) {
-                    audit.record(List.of(AuditEvent.now(caller.principal(), AuditAction.VIEWED, "/fhir/$export",
-                            context, true, compartment, null, jobReference)));
+                    trail.accept(AuditEvent.now(caller.principal(), AuditAction.VIEWED, "/fhir/$export",
+                            context, true, compartment, null, jobReference));
                     audited = true;
                 }
                 sink.accept(new Exported(row.type(), patient, line(stored, maySeeSsn)));

@@ -180,9 +180,20 @@ class ExportRedecidedPerPartTest extends IntegrationTest {
             @Override
             public int export(Caller caller, InetAddress address, Instant at, Compartment patient, Set<String> types,
                     Instant exportSince, List<TypeFilter> filters, String jobReference, Consumer<Exported> sink) {
-                exported.add(patient);
-                int count = records.export(caller, address, at, patient, types, exportSince, filters, jobReference, sink);
-                if (patient.equals(first())) {
+                throw new AssertionError("the worker exports parts");
+            }
+
+            @Override
+            public int exportPart(Caller caller, InetAddress address, Instant at, List<Compartment> patients,
+                    Set<String> types, Instant exportSince, List<TypeFilter> filters, String jobReference,
+                    java.util.function.Predicate<Compartment> proceed, Consumer<Exported> sink) {
+                // the real part export (its audit events recorded together when it is done)
+                int count = records.exportPart(caller, address, at, patients, types, exportSince, filters, jobReference,
+                        patient -> {
+                            exported.add(patient);
+                            return proceed.test(patient);
+                        }, sink);
+                if (patients.contains(first())) {
                     betweenParts.run();
                 }
                 return count;
@@ -199,6 +210,35 @@ class ExportRedecidedPerPartTest extends IntegrationTest {
             }
         };
         return new ExportWorker(jobs, keys, theseTwo, serviceClients, files.files(), clock, Duration.ofHours(1), groups, 1);
+    }
+
+    /**
+     * A part's audit events are recorded together when the part is done, before it is committed: if
+     * they cannot be written, the part is never committed, nothing becomes downloadable, the job
+     * fails and its files go (fail closed, as a read without its durable audit event).
+     */
+    @Test
+    void aPartWhoseAuditCannotBeWrittenIsNeverCommittedAndTheJobFails() throws Exception {
+        UUID id = runningJob();
+        String url = health.carapace.testing.TestInstallation.properties().get("carapace.db.url").toString();
+        try (java.sql.Connection owner = java.sql.DriverManager.getConnection(url,
+                health.carapace.platform.dev.DevDatabase.OWNER, "")) {
+            owner.createStatement().execute("revoke insert on audit.event from "
+                    + health.carapace.platform.dev.DevDatabase.PHI_ROLE);
+            try {
+                worker(() -> { }).work(jobs.find(id).orElseThrow());
+            } finally {
+                owner.createStatement().execute("grant insert on audit.event to "
+                        + health.carapace.platform.dev.DevDatabase.PHI_ROLE);
+            }
+        }
+        ExportJobs.Job job = jobs.find(id).orElseThrow();
+        assertThat(job.status()).isEqualTo(ExportJobs.Status.FAILED);
+        assertThat(job.part()).as("no part committed").isZero();
+        assertThat(jobs.files(id)).as("nothing to download").isEmpty();
+        assertThat(exportAudited(first())).isZero();
+        new ExportWorker(jobs, keys, records, serviceClients, files.files(), clock, Duration.ofHours(1), groups).clean();
+        assertThat(Files.exists(files.files().directory().resolve(id.toString()))).isFalse();
     }
 
     /** A system-level job for the client, running with a fresh heartbeat: no other worker claims it. */
