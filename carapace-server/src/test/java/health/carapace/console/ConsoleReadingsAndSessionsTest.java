@@ -177,6 +177,28 @@ class ConsoleReadingsAndSessionsTest extends ConsoleTesting {
         assertThat(signedIn(TestPolicy.CLINICIAN).get("/console/keys").body()).contains("/assets/carapace.css?v=");
     }
 
+    /** Found attacking a running start-dev: malformed ids and a forged cookie at the callback, without a session. */
+    @Test
+    void withoutASessionMalformedIdsAndAForgedCookieAtTheCallbackGetNothingAndEchoNothing() throws IOException {
+        long deniedBefore = jdbc().sql("select count(*) from audit.event where actor = 'anonymous' and action = 'denied'")
+                .query(Long.class).single();
+        for (String path : List.of("/console/incidents/%3Czq-id%3E/contain", "/console/keys/shredding/zq-id/approve",
+                "/console/users/%3Cscript%3Ezq-id/roles")) {
+            RawHttp.Response refused = raw("POST " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n"
+                    + "Connection: close\r\n\r\n");
+            assertThat(refused.status()).as(path).isEqualTo(401);
+            assertThat(refused.body()).as(path).doesNotContain("zq-id").contains("session has ended");
+        }
+        assertThat(jdbc().sql("select count(*) from audit.event where actor = 'anonymous' and action = 'denied'")
+                .query(Long.class).single()).as("each refusal audited").isEqualTo(deniedBefore + 3);
+        // a callback carrying someone's (here a forged) console cookie but no sign-in this browser started ends nothing
+        ConsoleVisitor officer = signedIn("privacy-officer");
+        RawHttp.Response callback = raw("GET " + ConsoleApp.CALLBACK + "?code=" + "A".repeat(24) + "&state=x HTTP/1.1\r\n"
+                + "Host: localhost\r\nCookie: " + sessionCookie(officer) + "\r\nConnection: close\r\n\r\n");
+        assertThat(callback.status()).isEqualTo(400);
+        assertThat(officer.get("/console").statusCode()).as("the session it carried lives on").isEqualTo(200);
+    }
+
     private static List<Path> bundlesIn(Path dir) throws IOException {
         try (Stream<Path> files = Files.list(dir)) {
             return files.filter(f -> f.getFileName().toString().startsWith("bundle-")
