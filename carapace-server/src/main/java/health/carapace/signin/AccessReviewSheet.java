@@ -58,7 +58,8 @@ public class AccessReviewSheet {
 
     /**
      * The sheet over the last {@code days} days. The reading is audited as {@code exported}
-     * before anything is read (it discloses break-glass reasons): no audit, no sheet.
+     * before anything is read, and each grant's decrypted reason as {@code exported} with its
+     * patient before the sheet is returned: no audit, no sheet.
      *
      * @throws IllegalArgumentException if {@code days} is not between 1 and {@link #MAX_DAYS}
      * @throws health.carapace.audit.AuditUnavailableException if the reading could not be recorded
@@ -70,21 +71,39 @@ public class AccessReviewSheet {
         Instant now = clock.instant();
         audit.record(List.of(AuditEvent.now(reviewer, AuditAction.EXPORTED, RESOURCE, context, true, null, null,
                 RequestIds.current())));
-        return new Sheet(review.report(days, now), breakGlass.reviewQueue(now.minus(Duration.ofDays(days))));
+        List<BreakGlass.Review> grants = breakGlass.reviewQueue(now.minus(Duration.ofDays(days)));
+        // Each grant's reason is free text about one patient: its reading is audited with that patient,
+        // one event per grant shown, before the sheet leaves (so it is in the patient's trail and
+        // accounting of disclosures; review of the access review, finding 4). No audit, no sheet.
+        List<AuditEvent> shown = grants.stream().filter(grant -> grant.reason() != null)
+                .map(grant -> AuditEvent.now(reviewer, AuditAction.EXPORTED, RESOURCE + "/break-glass/" + grant.grantId(),
+                        context, true, grant.patient(), null, RequestIds.current()))
+                .toList();
+        audit.record(shown);
+        return new Sheet(review.report(days, now), grants);
     }
 
     /**
      * Records {@code reviewer}'s review of one emergency access (audited with it, in one
      * transaction); refused, with nothing written, for the reviewer's own grant, an open grant or
-     * one already reviewed. A refusal of one's own grant is audited as {@code denied}.
+     * one already reviewed. Each of these refusals is audited as {@code denied} with its reason.
      */
     public BreakGlass.Reviewing reviewEmergencyAccess(UUID grantId, String reviewer, BreakGlass.ReviewOutcome outcome,
             AuditContext context) {
         BreakGlass.Reviewing result = breakGlass.recordReview(grantId, reviewer, outcome, context);
-        if (result == BreakGlass.Reviewing.OWN_GRANT) {
+        // Every refusal of a grant that exists is audited with its reason: one's own grant, a grant
+        // still open, and an attempt to overwrite a review already recorded (which would otherwise
+        // leave no trace; review of the access review, finding 3).
+        String refusal = switch (result) {
+            case OWN_GRANT -> "own-break-glass-grant";
+            case STILL_OPEN -> "grant-open";
+            case ALREADY_REVIEWED -> "already-reviewed";
+            case RECORDED, NO_SUCH_GRANT -> null;
+        };
+        if (refusal != null) {
             audit.record(List.of(new AuditEvent(UUID.randomUUID(), clock.instant(), reviewer, AuditAction.DENIED,
                     RESOURCE + "/break-glass/" + grantId, context, false, null, null, RequestIds.current(), false, null,
-                    "own-break-glass-grant")));
+                    refusal)));
         }
         return result;
     }

@@ -70,13 +70,20 @@ final class ConsoleVisitor {
         assertThat(toCallback.statusCode()).isEqualTo(302);
         String callback = SignInBrowser.location(toCallback);
         assertThat(callback).startsWith(browser.base + ConsoleApp.CALLBACK + "?");
-        HttpResponse<String> toConsole = browser.get(callback);
+        HttpResponse<String> toConsole = carriedOnCallback == null ? browser.get(callback)
+                : browser.send(HttpRequest.newBuilder(URI.create(callback)).header("Cookie", carriedOnCallback).GET());
         assertThat(toConsole.statusCode()).as("callback: %s", toConsole.body()).isEqualTo(302);
         lastCallback = toConsole;
         String location = SignInBrowser.location(toConsole);
         returnedTo = location.startsWith(browser.base) ? location.substring(browser.base.length()) : location;
         return get(returnedTo);
     }
+
+    /**
+     * A cookie this browser also holds when the sign-in comes back to the callback (another
+     * person's console session left in the same browser), or null.
+     */
+    String carriedOnCallback;
 
     /** Where the console sent the browser after the callback. */
     String returnedTo;

@@ -97,9 +97,15 @@ class AccessReviewEndpointTest extends IntegrationTest {
         assertThat(grant.get("reason").asString()).isEqualTo(reason);
         assertThat(grant.get("patient").asString()).isEqualTo("Patient/" + patient);
         String grantId = grant.get("grant").asString();
+        // the reason is read in clear: audited with its patient (in the patient's trail), not only as one bulk read
+        assertThat(auditQueries.search(new AuditQueries.Criteria("Patient/" + patient, principalOf(reviewer), null, null,
+                List.of("exported"), true, 10))).extracting(AuditQueries.StoredEvent::resource)
+                .containsExactly("/admin/access-review/break-glass/" + grantId);
 
-        // an open grant is not reviewed yet: what it will be used for is not known
+        // an open grant is not reviewed yet: what it will be used for is not known (the refusal audited)
         assertRefused(post(reviewer, grantId, "outcome=appropriate"), 409);
+        assertThat(deniedBecause(principalOf(reviewer), "/admin/access-review/break-glass/" + grantId))
+                .containsExactly("grant-open");
         assertThat(fhirPost(holderToken, "/fhir/$break-glass-close", breakGlass(patient, null)).statusCode())
                 .isEqualTo(200);
 
@@ -129,9 +135,11 @@ class AccessReviewEndpointTest extends IntegrationTest {
         assertThat(reviewed.get("reviewedBy").asString()).isEqualTo(principalOf(reviewer));
         assertThat(reviewed.get("outcome").asString()).isEqualTo("inappropriate");
 
-        // the first review stands
+        // the first review stands, and an attempt to overwrite it is audited
         assertRefused(post(reviewer, grantId, "outcome=appropriate"), 409);
         assertThat(reviews(grantId)).isEqualTo(1);
+        assertThat(deniedBecause(principalOf(reviewer), "/admin/access-review/break-glass/" + grantId))
+                .containsExactlyInAnyOrder("grant-open", "already-reviewed");
 
         // the reason reached the reviewer and nothing else: not the log, not the database in clear
         List<String> leaks = new ArrayList<>(PhiScanner.inText("log output", output.getAll(), List.of(reason)));
@@ -282,6 +290,12 @@ class AccessReviewEndpointTest extends IntegrationTest {
     private long audited(String actor, String action, String resource) {
         return auditQueries.search(new AuditQueries.Criteria(null, actor, null, null, List.of(action), null, 1000))
                 .stream().filter(event -> event.resource().equals(resource)).count();
+    }
+
+    /** The reasons of the refusals audited for {@code actor} on {@code resource}. */
+    private List<String> deniedBecause(String actor, String resource) {
+        return auditQueries.search(new AuditQueries.Criteria(null, actor, null, null, List.of("denied"), null, 1000))
+                .stream().filter(event -> event.resource().equals(resource)).map(AuditQueries.StoredEvent::reason).toList();
     }
 
     private long reviews(String grantId) {

@@ -53,6 +53,12 @@ public final class TestPolicy {
     public static final String EDIT_ONLY = "test-edit-only";
     /** Account administration only (manage:users), from loopback addresses: can grant no role richer than it. */
     public static final String USER_MANAGER = "test-user-manager";
+    /** Incidents read only (view:incidents), from loopback addresses: with the roles above, one role per console permission. */
+    public static final String INCIDENT_VIEWER = "test-incident-viewer";
+    /** Incident response only (manage:incidents, without view:incidents), from loopback addresses. */
+    public static final String INCIDENT_RESPONDER = "test-incident-responder";
+    /** Key administration only (manage:keys), from loopback addresses. */
+    public static final String KEY_ADMIN = "test-key-admin";
 
     private static final String CLINICAL = "\"view:demographics\", \"view:clinical_records\", \"edit:clinical_records\", "
             + "\"view:clinical_notes\", \"edit:clinical_notes\", \"view:medications\", \"view:medical_images\"";
@@ -104,6 +110,11 @@ public final class TestPolicy {
                         COMPLIANCE, "\"permissions\": [\"view:compliance\"], \"constraints\": {" + LOOPBACK + "}"));
                 roles.put(DEMOGRAPHICS, "\"permissions\": [\"view:demographics\"], \"constraints\": {" + LOOPBACK + "}");
                 roles.put(USER_MANAGER, "\"permissions\": [\"manage:users\"], \"constraints\": {" + LOOPBACK + "}");
+                for (var single : Map.of(INCIDENT_VIEWER, "view:incidents", INCIDENT_RESPONDER, "manage:incidents",
+                        KEY_ADMIN, "manage:keys").entrySet()) {
+                    roles.put(single.getKey(), "\"permissions\": [\"" + single.getValue() + "\"], \"constraints\": {"
+                            + LOOPBACK + "}");
+                }
                 roles.put(EDIT_ONLY, "\"permissions\": [\"edit:demographics\", \"view:all_patients\"], \"constraints\": {"
                         + LOOPBACK + "}");
                 roles.put(GROUPS_ONLY, "\"permissions\": [\"view:groups\", \"view:all_patients\"], \"constraints\": {"

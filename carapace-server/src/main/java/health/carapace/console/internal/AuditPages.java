@@ -4,6 +4,7 @@ import health.carapace.access.Permissions;
 import health.carapace.audit.AuditAction;
 import health.carapace.audit.AuditContext;
 import health.carapace.audit.AuditEvent;
+import health.carapace.audit.AuditProofs;
 import health.carapace.audit.AuditQueries;
 import health.carapace.audit.AuditTrail;
 import health.carapace.audit.Disclosures;
@@ -84,34 +85,40 @@ class AuditPages {
 
     private final ConsoleAccess access;
     private final AuditQueries queries;
-    private final health.carapace.audit.AuditProofs proofs;
+    private final AuditProofs proofs;
     private final AuditTrail audit;
     private final Clock clock;
+    private final ProofMaking proofMaking;
 
-    AuditPages(ConsoleAccess access, AuditQueries queries, health.carapace.audit.AuditProofs proofs, AuditTrail audit,
-            Clock clock) {
+    AuditPages(ConsoleAccess access, AuditQueries queries, AuditProofs proofs, AuditTrail audit, Clock clock) {
         this.access = access;
         this.queries = queries;
         this.proofs = proofs;
         this.audit = audit;
         this.clock = clock;
+        this.proofMaking = new ProofMaking(clock);
     }
 
     /**
      * The inclusion proof of one event under the latest signed tree head, made on request (it reads
-     * the whole trail's leaf hashes) and checked before it is shown; audited as {@code exported}.
+     * leaf hashes: bounded per node and per person, {@link ProofMaking}) and checked before it is
+     * shown; audited as {@code exported} when there is one to show.
      */
     @GetMapping(EXPLORER + "/events/{id}/proof")
     String proof(@org.springframework.web.bind.annotation.PathVariable("id") String id, HttpServletRequest request,
             Model model) {
+        // the permission first (a malformed id from someone without it is a refusal, audited), then the id
+        String principal = access.require(request, Permissions.VIEW_AUDIT, ConsolePaths.audited(request)).principal();
         UUID event = Fields.id(id);
         String resource = EXPLORER + "/events/" + event + "/proof";
-        String principal = access.require(request, Permissions.VIEW_AUDIT, resource).principal();
         new Fields(request, Set.of(), "the proof takes no fields");
+        AuditProofs.Inclusion inclusion = proofMaking.make(principal, () -> proofs.inclusion(event))
+                .orElseThrow(() -> new ConsoleRefusal(404,
+                        "There is no such event, or it is not yet under a signed tree head; try again in a few seconds."));
+        // audited once there is a proof to show, before it is shown (nothing is exported when there is none)
         audit.record(List.of(AuditEvent.now(principal, AuditAction.EXPORTED, resource, AuditContext.of(request), true,
                 null, null, RequestIds.current())));
-        model.addAttribute("proof", proofs.inclusion(event).orElseThrow(() -> new ConsoleRefusal(404,
-                "There is no such event, or it is not yet under a signed tree head; try again in a few seconds.")));
+        model.addAttribute("proof", inclusion);
         model.addAttribute("title", "Inclusion proof");
         return "console/proof";
     }
@@ -146,9 +153,20 @@ class AuditPages {
                 throw fields.malformed();
             }
             UUID eventId = UUID.randomUUID();
-            audit.record(List.of(new AuditEvent(eventId, Instant.now(), principal, AuditAction.SEARCHED, EXPLORER,
+            List<AuditEvent> reading = new java.util.ArrayList<>();
+            reading.add(new AuditEvent(eventId, Instant.now(), principal, AuditAction.SEARCHED, EXPLORER,
                     AuditContext.of(request), true, search.patient(), null, RequestIds.current(), false,
-                    audit.encryptQuery(eventId, search.query() + (after == null ? "" : "&after=" + after)))));
+                    audit.encryptQuery(eventId, search.query() + (after == null ? "" : "&after=" + after))));
+            // A shown query is read in clear, and it may name another patient than the filter's (a
+            // search by name or birth date): each one shown is audited as exported, naming its own
+            // event and that event's patient, in the same commit as the search, before the page leaves.
+            for (AuditQueries.StoredEvent shown : page.events()) {
+                if (shown.query() != null) {
+                    reading.add(AuditEvent.now(principal, AuditAction.EXPORTED, shownQuery(shown.id()),
+                            AuditContext.of(request), true, shown.patient(), null, RequestIds.current()));
+                }
+            }
+            audit.record(reading);
             model.addAttribute("events", page.events());
             model.addAttribute("next", page.next() == null ? null : link(EXPLORER, search.values(), page.next()));
         }
@@ -196,6 +214,11 @@ class AuditPages {
     private void recordExport(HttpServletRequest request, String principal, String patient, String resource) {
         audit.record(List.of(AuditEvent.now(principal, AuditAction.EXPORTED, resource, AuditContext.of(request), true,
                 patient, null, RequestIds.current())));
+    }
+
+    /** The name under which showing one event's decrypted query is audited. */
+    static String shownQuery(UUID event) {
+        return EXPLORER + "/events/" + event + "/query";
     }
 
     private static String link(String path, Map<String, String> values, String after) {

@@ -59,8 +59,8 @@ class CompliancePage {
     @GetMapping(PAGE + "/reports/{id}")
     void download(@PathVariable("id") String id, HttpServletRequest request, HttpServletResponse response)
             throws IOException {
+        access.require(request, Permissions.VIEW_COMPLIANCE, ConsolePaths.audited(request));
         UUID reportId = Fields.id(id);
-        access.require(request, Permissions.VIEW_COMPLIANCE, PAGE + "/reports/" + reportId);
         String format = new Fields(request, Set.of("format"), "format is signed or pdf").parsed("format",
                 value -> Set.of("signed", "pdf").contains(value) ? value : null);
         ComplianceReports.Stored stored = reports.stored(reportId)

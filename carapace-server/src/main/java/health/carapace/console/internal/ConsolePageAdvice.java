@@ -28,6 +28,7 @@ class ConsolePageAdvice {
         ConsoleHeaders.apply(response);
         model.addAttribute("viewer", Viewer.of(request, access));
         model.addAttribute("times", times);
+        model.addAttribute("assets", ConsoleAssets.CURRENT);
     }
 
     @ExceptionHandler(ConsoleRefusal.class)
@@ -51,6 +52,7 @@ class ConsolePageAdvice {
         response.setStatus(status);
         model.addAttribute("status", status);
         model.addAttribute("message", message);
+        model.addAttribute("assets", ConsoleAssets.CURRENT);
         return "console/error";
     }
 }

@@ -148,8 +148,13 @@ final class ConsoleSessions {
 
     /** Ends a session here (its row) and in the browser (its cookie). */
     void end(Session session, HttpServletResponse response) {
-        jdbc.sql("delete from console.session where key_hash = ?").param(session.keyHash()).update();
+        discard(session);
         forget(response);
+    }
+
+    /** Ends a session here only (its row): for a session another one replaces in the same browser. */
+    void discard(Session session) {
+        jdbc.sql("delete from console.session where key_hash = ?").param(session.keyHash()).update();
     }
 
     /** Tells the browser to drop its session cookie. */

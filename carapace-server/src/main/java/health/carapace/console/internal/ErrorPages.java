@@ -24,6 +24,7 @@ final class ErrorPages {
         context.setVariable("status", status);
         context.setVariable("message", message);
         context.setVariable("viewer", Viewer.NOBODY);
+        context.setVariable("assets", ConsoleAssets.CURRENT);
         String html = templates.process("console/error", context);
         response.setStatus(status);
         ConsoleHeaders.apply(response);

@@ -12,8 +12,11 @@ import health.carapace.incident.RiskAssessment;
 import health.carapace.incident.Severity;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.LocalDate;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -22,6 +25,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.regex.Pattern;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.stereotype.Controller;
 import org.springframework.ui.Model;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -50,16 +54,27 @@ class IncidentPages {
             "breach", "Breach determination recorded; the notification clocks are running.",
             "closed", "Incident closed.");
 
+    /** The evidence API's headers (incident module's {@code EvidenceEndpoint}), named the same here. */
+    static final String CUSTODY_HEADER = "X-Evidence-Custody";
+    static final String SHA256_HEADER = "X-Evidence-SHA256";
+    static final String MANIFEST_SHA256_HEADER = "X-Evidence-Manifest-SHA256";
+    static final String SIGNING_KEY_HEADER = "X-Evidence-Signing-Key";
+
     private final ConsoleAccess access;
     private final Incidents incidents;
     private final Containment containment;
     private final Evidence evidence;
+    private final Path evidenceScratch;
 
-    IncidentPages(ConsoleAccess access, Incidents incidents, Containment containment, Evidence evidence) {
+    /** @param evidenceScratch where bundles wait between being made and sent: the API's scratch directory */
+    IncidentPages(ConsoleAccess access, Incidents incidents, Containment containment, Evidence evidence,
+            @Value("${carapace.incident.evidence.scratch-dir:}") String evidenceScratch) {
         this.access = access;
         this.incidents = incidents;
         this.containment = containment;
         this.evidence = evidence;
+        this.evidenceScratch = evidenceScratch == null || evidenceScratch.isBlank()
+                ? Path.of(System.getProperty("java.io.tmpdir")) : Path.of(evidenceScratch);
     }
 
     @GetMapping(LIST)
@@ -86,8 +101,9 @@ class IncidentPages {
 
     @GetMapping(LIST + "/{id}")
     String show(@PathVariable("id") String id, HttpServletRequest request, Model model) {
+        // the permission first, so that a malformed id from someone without it is a refusal, audited
+        access.require(request, Permissions.VIEW_INCIDENTS, ConsolePaths.audited(request));
         UUID incidentId = Fields.id(id);
-        access.require(request, Permissions.VIEW_INCIDENTS, LIST + "/" + incidentId);
         Fields fields = new Fields(request, Set.of("done"), "done names a finished action");
         String done = fields.text("done");
         Incident incident = incidents.find(incidentId)
@@ -108,7 +124,7 @@ class IncidentPages {
 
     @PostMapping(LIST + "/{id}/acknowledge")
     String acknowledge(@PathVariable("id") String id, HttpServletRequest request) {
-        UUID incident = manage(id, "acknowledge", request);
+        UUID incident = manage(id, request);
         new Fields(request, Set.of(), "acknowledging takes no fields");
         incidents.acknowledge(incident, ConsoleAccess.caller(request).principal());
         return done(incident, "acknowledged");
@@ -116,7 +132,7 @@ class IncidentPages {
 
     @PostMapping(LIST + "/{id}/contain")
     String contain(@PathVariable("id") String id, HttpServletRequest request) {
-        UUID incident = manage(id, "contain", request);
+        UUID incident = manage(id, request);
         Fields fields = new Fields(request, Set.of("revokeSessions", "disable", "block", "unblock", "lockdown", "allow",
                 "suspendRoles", "liftRoles"), "the checkboxes are on or absent; addresses are CIDR ranges or addresses, "
                         + "one per line; lockdown is on, off or absent; names and roles one per line");
@@ -143,7 +159,7 @@ class IncidentPages {
 
     @PostMapping(LIST + "/{id}/risk")
     String assessRisk(@PathVariable("id") String id, HttpServletRequest request) {
-        UUID incident = manage(id, "risk", request);
+        UUID incident = manage(id, request);
         Fields fields = new Fields(request, Set.of("phiInvolved", "recipient", "acquisition", "mitigation", "conclusion"),
                 "each of the four factors and the conclusion is one of the listed answers");
         RiskAssessment assessment;
@@ -163,7 +179,7 @@ class IncidentPages {
 
     @PostMapping(LIST + "/{id}/breach")
     String recordBreach(@PathVariable("id") String id, HttpServletRequest request) {
-        UUID incident = manage(id, "breach", request);
+        UUID incident = manage(id, request);
         Fields fields = new Fields(request, Set.of("discoveredOn", "affected", "residentsByState"),
                 "discoveredOn is a date (YYYY-MM-DD), affected a count of at least 1, residents by State one per line as "
                         + "a two-letter code and a count (CA 12)");
@@ -189,7 +205,7 @@ class IncidentPages {
 
     @PostMapping(LIST + "/{id}/close")
     String close(@PathVariable("id") String id, HttpServletRequest request) {
-        UUID incident = manage(id, "close", request);
+        UUID incident = manage(id, request);
         Fields fields = new Fields(request, Set.of("state", "resolution"),
                 "state is resolved or closed; resolution one of " + RESOLUTIONS.stream().sorted().toList());
         IncidentState target = fields.parsed("state", value -> switch (value) {
@@ -207,28 +223,47 @@ class IncidentPages {
 
     /**
      * The evidence bundle, as the API makes it (sealed to the offline evidence key, custody
-     * recorded and audited), handed to the browser as a download.
+     * recorded and audited), handed to the browser as a download with its API twin's headers: the
+     * custody record's id, the bundle's and the manifest's SHA-256 and the signing key's id, which
+     * the officer writes into the chain of custody. Made into a private scratch file (mode 0600,
+     * removed once sent) and streamed from there, as the API does, never held on the heap.
      */
     @PostMapping(LIST + "/{id}/evidence")
     void exportEvidence(@PathVariable("id") String id, HttpServletRequest request, HttpServletResponse response)
             throws IOException {
-        UUID incident = manage(id, "evidence", request);
+        UUID incident = manage(id, request);
         new Fields(request, Set.of(), "the evidence export takes no fields");
-        ByteArrayOutputStream bundle = new ByteArrayOutputStream();
-        Evidence.Made made = evidence.write(incident, false, bundle, ConsoleAccess.caller(request).principal());
-        ConsoleHeaders.apply(response);
-        response.setStatus(200);
-        response.setContentType("application/octet-stream");
-        response.setHeader("Content-Disposition",
-                "attachment; filename=\"evidence-" + incident + "-" + made.custody().id() + ".bundle\"");
-        response.setContentLength(bundle.size());
-        bundle.writeTo(response.getOutputStream());
+        Files.createDirectories(evidenceScratch);
+        Path file = Files.createTempFile(evidenceScratch, "bundle-", ".evidence",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        try {
+            Evidence.Made made;
+            try (OutputStream out = Files.newOutputStream(file)) {
+                made = evidence.write(incident, false, out, ConsoleAccess.caller(request).principal());
+            }
+            Evidence.Custody custody = made.custody();
+            ConsoleHeaders.apply(response);
+            response.setStatus(200);
+            response.setContentType("application/octet-stream");
+            response.setHeader("Content-Disposition",
+                    "attachment; filename=\"evidence-" + incident + "-" + custody.id() + ".bundle\"");
+            response.setHeader(CUSTODY_HEADER, custody.id().toString());
+            response.setHeader(SHA256_HEADER, custody.bundleSha256());
+            response.setHeader(MANIFEST_SHA256_HEADER, custody.manifestSha256());
+            response.setHeader(SIGNING_KEY_HEADER, custody.signingKeyId());
+            response.setContentLengthLong(custody.bundleBytes());
+            try (OutputStream body = response.getOutputStream()) {
+                Files.copy(file, body);
+            }
+        } finally {
+            Files.deleteIfExists(file);
+        }
     }
 
-    private UUID manage(String id, String action, HttpServletRequest request) {
-        UUID incident = Fields.id(id);
-        access.require(request, Permissions.MANAGE_INCIDENTS, LIST + "/" + incident + "/" + action);
-        return incident;
+    /** The permission first (a refusal is audited whatever the id looks like), then the id. */
+    private UUID manage(String id, HttpServletRequest request) {
+        access.require(request, Permissions.MANAGE_INCIDENTS, ConsolePaths.audited(request));
+        return Fields.id(id);
     }
 
     private static List<String> lines(Fields fields, String name) {

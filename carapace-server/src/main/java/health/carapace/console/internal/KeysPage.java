@@ -65,9 +65,10 @@ class KeysPage {
 
     @PostMapping(PAGE + "/shredding/{id}/approve")
     String approve(@PathVariable("id") String id, HttpServletRequest request) {
+        // the permission first (a malformed id from someone without it is a refusal, audited), then the id
+        Shredding.Origin origin = origin(request, ConsolePaths.audited(request));
         UUID requestId = Fields.id(id);
         String path = PAGE + "/shredding/" + requestId + "/approve";
-        Shredding.Origin origin = origin(request, path);
         new Fields(request, Set.of(), "approving takes no fields");
         act(origin, path, () -> shredding.approve(origin, requestId));
         return "redirect:" + PAGE + "?done=approved";
@@ -75,9 +76,10 @@ class KeysPage {
 
     @PostMapping(PAGE + "/shredding/{id}/refuse")
     String refuse(@PathVariable("id") String id, HttpServletRequest request) {
+        // the permission first (a malformed id from someone without it is a refusal, audited), then the id
+        Shredding.Origin origin = origin(request, ConsolePaths.audited(request));
         UUID requestId = Fields.id(id);
         String path = PAGE + "/shredding/" + requestId + "/refuse";
-        Shredding.Origin origin = origin(request, path);
         new Fields(request, Set.of(), "refusing takes no fields");
         act(origin, path, () -> shredding.refuse(origin, requestId));
         return "redirect:" + PAGE + "?done=refused";

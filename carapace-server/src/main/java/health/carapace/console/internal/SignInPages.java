@@ -40,6 +40,13 @@ class SignInPages {
         TokenEndpoint.Issued issued = tokenEndpoint.exchange(code, started.get().verifier())
                 .orElseThrow(() -> new ConsoleRefusal(400,
                         "This sign-in could not be completed. Open the console again to sign in."));
+        // A sign-in in a browser that still holds a console session (a shared workstation, a second
+        // person) ends that session first, here and at the authorization server, rather than leaving
+        // it and its refresh token live until the idle timeout.
+        sessions.find(request).ifPresent(previous -> {
+            tokenEndpoint.revoke(previous.tokens().refreshToken());
+            sessions.discard(previous);
+        });
         sessions.create(issued, response);
         response.setHeader("Cache-Control", "no-store");
         return "redirect:" + started.get().returnTo();
