@@ -202,6 +202,14 @@ class BackupRestoreTest {
 
         assertThat(PhiScanner.inFiles(restored.resolve("logs"), CANARIES)).as("canaries in the restored logs").isEmpty();
 
+        // Its backups are signed by the restored keyring's key, the pinned one; with another id pinned, backup
+        // refuses at once rather than write a backup its own restore would refuse.
+        Cli otherPin = cli("backup", "--out=" + root.resolve("backup-other-pin"),
+                "--public-key=" + keys.resolve("backup-public-key.json"), "--data-dir=" + restored,
+                "--carapace.backup.signing-key-id=" + "0".repeat(64));
+        assertThat(otherPin.code()).as(otherPin.err()).isEqualTo(BackupRefused.UNUSABLE);
+        assertThat(otherPin.err()).contains("is not this installation's backup signing key (" + signingKeyId + ")");
+
         // The installation now holds data: another restore onto it is refused and changes nothing.
         Cli again = cli("restore", "--from=" + backup, "--private-key=" + keys.resolve("backup-private-key.json"),
                 "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + restored);
@@ -245,7 +253,14 @@ class BackupRestoreTest {
         Cli real = restoreWithSigningKey(forged, signingKey, "--carapace.backup.signing-key-id=" + signingKeyId);
         assertThat(real.code()).as(real.err()).isEqualTo(BackupRefused.REFUSED);
         assertThat(real.err()).contains("signature does not verify");
-        for (Cli refused : List.of(inside, linked, pinned, real)) {
+        // Found running it: odd files where the key belongs are refused as such, echoing nothing.
+        Cli devNull = restoreWithSigningKey(backup, Path.of("/dev/null"));
+        assertThat(devNull.code()).isEqualTo(BackupRefused.UNUSABLE);
+        assertThat(devNull.err()).contains("not an Ed25519 public key in PEM");
+        Cli directory = restoreWithSigningKey(backup, root);
+        assertThat(directory.code()).isEqualTo(BackupRefused.UNUSABLE);
+        assertThat(directory.err()).contains("--signing-key cannot be read");
+        for (Cli refused : List.of(inside, linked, pinned, real, devNull, directory)) {
             assertThat(refused.err()).contains("NOT RESTORED").doesNotContain("loading");
         }
     }
