@@ -201,6 +201,8 @@ class BackupRestoreTest {
         }
 
         assertThat(PhiScanner.inFiles(restored.resolve("logs"), CANARIES)).as("canaries in the restored logs").isEmpty();
+        assertThat(PhiScanner.inText("shredding ledger", Files.readString(ledger), CANARIES))
+                .as("the ledger holds references only (ids and principals), no name").isEmpty();
 
         // Its backups are signed by the restored keyring's key, the pinned one; with another id pinned, backup
         // refuses at once rather than write a backup its own restore would refuse.
