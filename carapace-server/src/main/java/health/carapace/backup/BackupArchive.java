@@ -40,8 +40,13 @@ import tools.jackson.databind.json.JsonMapper;
  *                          per file its size and SHA-256 (of the sealed bytes) and its SQL size
  * manifest.sig             base64 Ed25519 over "carapace-backup-manifest/1\n" + manifest.json, by the
  *                          installation's backup signing key (KEK-wrapped in the keyring)
- * manifest-signing-key.pem that key's public half (informational: a restore checks the key it is given)
  * </pre>
+ *
+ * <p>The signing key's public half is <em>not</em> in the directory (ADR 0040): a key found next to
+ * what it vouches for vouches for nothing, since whoever forges a backup writes their own. The
+ * operator exports it once ({@code ./carapace backup signing-key}), keeps it apart from the
+ * backups and pins its id ({@code carapace.backup.signing-key-id}); restore refuses a key file
+ * inside the backup directory and a key other than the pinned one.
  *
  * <p>Sealing is the evidence bundle's (ADR 0028, {@link EvidenceBundle#encrypting}): a fresh Tink
  * streaming AEAD key (AES256_GCM_HKDF_1MB) per file, wrapped by HPKE (X25519, HKDF-SHA256,
@@ -55,7 +60,6 @@ public final class BackupArchive {
     public static final String KEYRING_FILE = "keyring.sql.gz.sealed";
     public static final String MANIFEST = "manifest.json";
     public static final String MANIFEST_SIGNATURE = "manifest.sig";
-    public static final String SIGNING_KEY = "manifest-signing-key.pem";
     public static final String FORMAT = "carapace-backup-manifest";
     public static final int VERSION = 1;
     /** The two databases as the manifest names them. */
@@ -279,13 +283,53 @@ public final class BackupArchive {
             return KeyFactory.getInstance("Ed25519").generatePublic(new X509EncodedKeySpec(Base64.getDecoder().decode(body)));
         } catch (GeneralSecurityException | IllegalArgumentException e) {
             throw new BackupRefused(BackupRefused.UNUSABLE, "the signing key file is not an Ed25519 public key in PEM "
-                    + "(use manifest-signing-key.pem of a backup you trust, kept apart from the backups)");
+                    + "(export it with ./carapace backup signing-key and keep it apart from the backups)");
         }
     }
 
     /** The PEM of a signing public key. */
     public static String pem(PublicKey key) {
         return EvidenceBundle.pem(key);
+    }
+
+    /**
+     * The manifest-signing key a restore may trust: {@code keyFile} (never a file inside the backup
+     * directory {@code from}, however it is reached: a key that travels with a backup is the forger's
+     * if the backup is forged), and, when {@code pinnedId} is set ({@code carapace.backup.signing-key-id}),
+     * only the key of that id.
+     */
+    public static PublicKey trustedSigningKey(Path keyFile, Path from, String pinnedId) {
+        Path key;
+        Path directory;
+        try {
+            key = keyFile.toRealPath();
+            directory = from.toRealPath();
+        } catch (IOException e) {
+            throw new BackupRefused(BackupRefused.UNUSABLE, "--signing-key or --from cannot be read");
+        }
+        if (key.startsWith(directory)) {
+            throw new BackupRefused(BackupRefused.UNUSABLE, "--signing-key is inside the backup directory: a key that "
+                    + "travels with a backup proves nothing (a forged backup brings its own); give the key exported "
+                    + "with ./carapace backup signing-key and kept apart from the backups");
+        }
+        PublicKey signingKey;
+        try {
+            signingKey = readSigningKey(Files.readString(key, StandardCharsets.US_ASCII));
+        } catch (IOException e) {
+            throw new BackupRefused(BackupRefused.UNUSABLE, "--signing-key cannot be read");
+        }
+        String id = signingKeyId(signingKey);
+        if (pinnedId != null && !pinnedId.isBlank() && !pinnedId.strip().equalsIgnoreCase(id)) {
+            throw new BackupRefused(BackupRefused.UNUSABLE, "--signing-key is not the pinned backup signing key: "
+                    + "carapace.backup.signing-key-id is " + shortId(pinnedId) + ", the file given holds " + id);
+        }
+        return signingKey;
+    }
+
+    /** A configured id, shown shortened and only if it has the shape of an id (it is configuration, not input). */
+    private static String shortId(String pinnedId) {
+        String id = pinnedId.strip();
+        return id.matches("[0-9a-fA-F]{64}") ? id.toLowerCase(java.util.Locale.ROOT) : "not a 64-digit hex key id";
     }
 
     /** Lowercase hex SHA-256 of a signing key's X.509 encoding: the key's id. */

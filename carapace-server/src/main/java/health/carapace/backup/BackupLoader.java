@@ -7,6 +7,7 @@ import java.io.InputStream;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -14,6 +15,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Properties;
+import java.util.Set;
+import health.carapace.platform.config.RestoreGate;
 
 /**
  * The first half of a restore, before any application may start on the databases (its
@@ -22,6 +25,12 @@ import java.util.Properties;
  * transaction. A load that fails removes what it loaded, so the installation is empty again.
  */
 public final class BackupLoader {
+
+    /**
+     * The setting a restore gives the application it starts on the loaded databases (and nothing
+     * else may): that application works inside the restore's {@link Hold}, so it is let through.
+     */
+    public static final String FINISHING_RESTORE = RestoreGate.FINISHING_RESTORE;
 
     private BackupLoader() {
     }
@@ -55,6 +64,92 @@ public final class BackupLoader {
                 }
             }
             throw e;
+        }
+    }
+
+    /**
+     * A restore's hold on its target: {@link RestoreGate#LOCK} held exclusively on the PHI database
+     * by a session of its own, so that no node gets a PHI connection (RestoreGate) until
+     * {@link #close}, after the restored installation applied the ledger. Released also when this
+     * process dies (the session ends).
+     */
+    public static final class Hold implements AutoCloseable {
+        private final Connection session;
+
+        private Hold(Connection session) {
+            this.session = session;
+        }
+
+        @Override
+        public void close() {
+            try (Connection c = session; Statement s = c.createStatement()) {
+                s.execute("select pg_advisory_unlock(" + RestoreGate.LOCK + ")");
+            } catch (SQLException e) {
+                // the session ends here either way, and its lock with it
+            }
+        }
+    }
+
+    /**
+     * Takes the restore's hold, refusing when another restore holds it, or when any session of the
+     * roles the nodes connect as ({@code servingRoles}: the application roles) is connected to
+     * either target database: a node is serving it, or would serve what is loaded before the
+     * shredding ledger is applied (ADR 0040).
+     */
+    public static Hold hold(DatabaseTarget.Pair targets, Set<String> servingRoles) {
+        Connection session = null;
+        try {
+            session = connect(targets.phi());
+            try (Statement s = session.createStatement();
+                    ResultSet rs = s.executeQuery("select pg_try_advisory_lock(" + RestoreGate.LOCK + ")")) {
+                rs.next();
+                if (!rs.getBoolean(1)) {
+                    throw new BackupRefused(BackupRefused.IN_USE, "another restore is working on " + targets.phi()
+                            + ": wait for it to end");
+                }
+            }
+            refuseWhileServed(session, targets.phi(), servingRoles);
+            if (!targets.sameDatabase()) {
+                try (Connection keyring = connect(targets.keyring())) {
+                    refuseWhileServed(keyring, targets.keyring(), servingRoles);
+                }
+            }
+            return new Hold(session);
+        } catch (SQLException e) {
+            closeQuietly(session);
+            throw unreachable(targets.phi(), e);
+        } catch (RuntimeException e) {
+            closeQuietly(session);
+            throw e;
+        }
+    }
+
+    private static void refuseWhileServed(Connection session, DatabaseTarget target, Set<String> servingRoles)
+            throws SQLException {
+        // pid, datname and usename of every session are visible to every role (the rest needs
+        // pg_read_all_stats): enough to see a node's pool connected as the application role.
+        try (PreparedStatement s = session.prepareStatement("select count(*) from pg_stat_activity "
+                + "where datname = current_database() and pid <> pg_backend_pid() and usename = any(?)")) {
+            s.setArray(1, session.createArrayOf("text", servingRoles.toArray()));
+            try (ResultSet rs = s.executeQuery()) {
+                rs.next();
+                int sessions = rs.getInt(1);
+                if (sessions > 0) {
+                    throw new BackupRefused(BackupRefused.IN_USE, sessions + " session(s) of the installation's "
+                            + "application roles are connected to " + target + ": a Carapace node is using it; stop "
+                            + "every node before restoring (nothing was loaded)");
+                }
+            }
+        }
+    }
+
+    private static void closeQuietly(Connection connection) {
+        if (connection != null) {
+            try {
+                connection.close();
+            } catch (SQLException ignored) {
+                // nothing was held yet
+            }
         }
     }
 

@@ -19,6 +19,8 @@ public final class BackupRefused extends RuntimeException implements SafeMessage
     public static final int NOT_EMPTY = 3;
     /** A database tool or connection failed while it worked. */
     public static final int FAILED = 4;
+    /** The target is in use: a node is connected to it, or another restore holds it. */
+    public static final int IN_USE = 5;
 
     private final int exitCode;
 

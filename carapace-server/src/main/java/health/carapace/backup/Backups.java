@@ -11,6 +11,7 @@ import health.carapace.crypto.KeyEncryptionKey;
 import health.carapace.crypto.KeyRotation;
 import health.carapace.crypto.KeyShredder;
 import health.carapace.crypto.SystemSecrets;
+import health.carapace.disposal.Shredding;
 import health.carapace.records.Compartment;
 import health.carapace.records.PatientRecords;
 import java.io.BufferedOutputStream;
@@ -62,20 +63,22 @@ public class Backups {
     private final KeyRotation keyJobs;
     private final KeyShredder shredder;
     private final PatientRecords records;
+    private final Shredding shreddings;
     private final AuditTrail audit;
     private final AuditVerifier verifier;
     private final TransactionTemplate transactions;
     private final Clock clock;
 
     Backups(Environment settings, SystemSecrets secrets, KeyEncryptionKey kek, KeyRotation keyJobs, KeyShredder shredder,
-            PatientRecords records, AuditTrail audit, AuditVerifier verifier, PlatformTransactionManager transactionManager,
-            Clock clock) {
+            PatientRecords records, Shredding shreddings, AuditTrail audit, AuditVerifier verifier,
+            PlatformTransactionManager transactionManager, Clock clock) {
         this.settings = settings;
         this.secrets = secrets;
         this.kek = kek;
         this.keyJobs = keyJobs;
         this.shredder = shredder;
         this.records = records;
+        this.shreddings = shreddings;
         this.audit = audit;
         this.verifier = verifier;
         this.transactions = new TransactionTemplate(transactionManager);
@@ -102,7 +105,7 @@ public class Backups {
         } catch (RuntimeException e) {
             // A backup is whole or absent: a half-written directory is not left to be mistaken for one.
             for (String name : List.of(BackupArchive.PHI_FILE, BackupArchive.KEYRING_FILE, BackupArchive.MANIFEST,
-                    BackupArchive.MANIFEST_SIGNATURE, BackupArchive.SIGNING_KEY)) {
+                    BackupArchive.MANIFEST_SIGNATURE)) {
                 try {
                     Files.deleteIfExists(out.resolve(name));
                 } catch (IOException cleanupFailed) {
@@ -113,8 +116,24 @@ public class Backups {
         }
     }
 
+    /**
+     * The public half of this installation's manifest-signing key, for the operator to keep apart
+     * from the backups and pin by its id ({@code carapace.backup.signing-key-id}; ADR 0040). It is
+     * never written into a backup.
+     */
+    public java.security.PublicKey signingPublicKey() {
+        return signingKey().getPublic();
+    }
+
     private Made writeInto(Path out, KeysetHandle sealedTo, DatabaseTarget.Pair targets, String operator, Progress progress) {
         KeyPair signing = signingKey();
+        String pinned = settings.getProperty("carapace.backup.signing-key-id", "");
+        if (!pinned.isBlank() && !pinned.strip().equalsIgnoreCase(BackupArchive.signingKeyId(signing.getPublic()))) {
+            // A backup its own installation's restore would refuse is no backup: say so now, not at the restore.
+            throw new BackupRefused(BackupRefused.UNUSABLE, "carapace.backup.signing-key-id is not this installation's "
+                    + "backup signing key (" + BackupArchive.signingKeyId(signing.getPublic()) + "): pin the id "
+                    + "./carapace backup signing-key prints");
+        }
         String consistency = targets.sameDatabase() ? "one-snapshot" : "phi-then-keyring";
         try (Connection phiSession = BackupLoader.connect(targets.phi());
                 Connection keyringSession = targets.sameDatabase() ? null : BackupLoader.connect(targets.keyring())) {
@@ -147,8 +166,6 @@ public class Backups {
             byte[] manifestBytes = manifest.toBytes();
             writePrivate(out.resolve(BackupArchive.MANIFEST), manifestBytes);
             writePrivate(out.resolve(BackupArchive.MANIFEST_SIGNATURE), BackupArchive.sign(signing.getPrivate(), manifestBytes));
-            writePrivate(out.resolve(BackupArchive.SIGNING_KEY),
-                    BackupArchive.pem(signing.getPublic()).getBytes(StandardCharsets.US_ASCII));
             audit.record(List.of(AuditEvent.now(operator, AuditAction.EXPORTED, "/backup/" + manifest.madeAt(),
                     AuditContext.none(), true, null, null, null)));
             progress.report("done: " + (phiFile.bytes() + keyringFile.bytes() >> 20) + " MiB sealed in 2 files");
@@ -163,38 +180,79 @@ public class Backups {
     }
 
     /** What the second half of a restore did. */
-    public record Restored(int shreddingsApplied, int shreddingsAlreadyApplied, int shreddingsOfAbsentPatients,
-            AuditVerifier.Report audit) {}
+    public record Restored(Reapplied shredding, AuditVerifier.Report audit) {}
 
     /**
      * The second half of a restore, in an application started on the loaded databases (not
      * serving): checks that the keyring's signing key is the one the backup was verified with
-     * (so this KEK opens that keyring), applies every shredding of {@code ledger} again, verifies
-     * the audit trail and records the restore in it.
+     * (so this KEK opens that keyring), applies every shredding of {@code ledger} again (null: none,
+     * as the operator said), verifies the audit trail and records the restore in it.
      */
     public Restored finishRestore(BackupArchive.Manifest manifest, java.security.PublicKey signedBy,
-            List<ShreddingLedger.Entry> ledger, String operator, Progress progress) {
+            List<ShreddingLedger.Ledger> ledger, String operator, Progress progress) {
         if (!Arrays.equals(signingKey().getPublic().getEncoded(), signedBy.getEncoded())) {
             throw new BackupRefused(BackupRefused.REFUSED, "the restored keyring's backup signing key is not the one "
                     + "that signed this backup");
         }
-        Reapplied shredding = applyLedger(ledger, operator, progress);
+        // null: the operator said --without-shredding-ledger (patients shredded since the backup come back)
+        Reapplied shredding = ledger == null ? new Reapplied(0, 0, 0, List.of()) : applyLedger(ledger, operator, progress);
         progress.report("audit: verifying the restored trail");
         AuditVerifier.Report report = verifier.verify();
         audit.record(List.of(AuditEvent.now(operator, AuditAction.ADMIN_CHANGE, "/backup/" + manifest.madeAt()
                 + "/restored", AuditContext.none(), true, null, null, null)));
-        return new Restored(shredding.applied(), shredding.alreadyApplied(), shredding.ofAbsentPatients(), report);
+        return new Restored(shredding, report);
     }
 
-    /** What applying a shredding ledger did. */
-    public record Reapplied(int applied, int alreadyApplied, int ofAbsentPatients) {}
+    /**
+     * What applying the shredding ledgers did.
+     *
+     * @param unconfirmed shreddings with a pending line only, which this installation does not hold
+     *     either: their approval's commit failed (or the node stopped right after it); not applied
+     */
+    public record Reapplied(int applied, int alreadyApplied, int ofAbsentPatients, List<java.util.UUID> unconfirmed) {}
 
     /**
-     * Applies every shredding of {@code ledger} again where the installation does not already
-     * hold it (after a restore or a point-in-time recovery to a time before it): the PHI tombstone,
-     * which also drops the patient's blind-index tokens, then the keyring deletion. Idempotent.
+     * Applies every committed shredding of {@code ledgers} again where the installation does not
+     * already hold it (after a restore or a point-in-time recovery to a time before it): the PHI
+     * tombstone, which also drops the patient's blind-index tokens, then the keyring deletion.
+     * Idempotent. First each ledger must authenticate (every line's MAC under the key in this
+     * installation's keyring, and the chain), and together they must list every shredding this
+     * installation's database already holds: a ledger older than the database, or a node's ledger
+     * left out, is refused rather than silently reviving the patients shredded since (ADR 0040).
      */
-    public Reapplied applyLedger(List<ShreddingLedger.Entry> ledger, String operator, Progress progress) {
+    public Reapplied applyLedger(List<ShreddingLedger.Ledger> ledgers, String operator, Progress progress) {
+        byte[] key = secrets.getOrCreate(ShreddingLedger.MAC_KEY_NAME, () -> {
+            throw new BackupRefused(BackupRefused.REFUSED, "the restored keyring holds no shredding ledger key: the "
+                    + "ledgers cannot be authenticated (a backup made before any node kept a ledger needs "
+                    + "--without-shredding-ledger)");
+        });
+        java.util.Map<java.util.UUID, ShreddingLedger.Entry> committed = new java.util.LinkedHashMap<>();
+        java.util.Map<java.util.UUID, ShreddingLedger.Entry> pending = new java.util.LinkedHashMap<>();
+        for (ShreddingLedger.Ledger ledger : ledgers) {
+            ledger.verify(key);
+            ledger.committed().forEach(entry -> committed.putIfAbsent(entry.request(), entry));
+            ledger.unconfirmed().forEach(entry -> pending.putIfAbsent(entry.request(), entry));
+        }
+        pending.keySet().removeAll(committed.keySet());
+        java.util.Set<java.util.UUID> held = new java.util.HashSet<>(shreddings.approvedRequests());
+        java.util.List<java.util.UUID> missing = held.stream()
+                .filter(id -> !committed.containsKey(id) && !pending.containsKey(id)).sorted().toList();
+        if (!missing.isEmpty()) {
+            throw new BackupRefused(BackupRefused.REFUSED, "the shredding ledgers given do not list " + missing.size()
+                    + " shredding(s) this installation's database already holds (request " + missing.get(0)
+                    + (missing.size() > 1 ? " and others" : "") + "): a ledger is older than the backup, or a node's "
+                    + "ledger was left out; patients shredded since would be readable again");
+        }
+        // A pending line the database confirms is a shredding it holds; one it does not hold is not applied.
+        List<java.util.UUID> unconfirmed = pending.keySet().stream().filter(id -> !held.contains(id)).toList();
+        Reapplied done = apply(List.copyOf(committed.values()), operator);
+        progress.report("shredding ledger: " + done.applied() + " shreddings applied again, " + done.alreadyApplied()
+                + " already in the backup, " + done.ofAbsentPatients() + " of patients the backup does not hold, "
+                + unconfirmed.size() + " never committed (not applied)");
+        return new Reapplied(done.applied(), done.alreadyApplied(), done.ofAbsentPatients(), unconfirmed);
+    }
+
+    private Reapplied apply(List<ShreddingLedger.Entry> ledger, String operator) {
         int applied = 0;
         int already = 0;
         int absent = 0;
@@ -221,9 +279,7 @@ public class Backups {
                 applied++;
             }
         }
-        progress.report("shredding ledger: " + applied + " shreddings applied again, " + already + " already in the "
-                + "backup, " + absent + " of patients the backup does not hold");
-        return new Reapplied(applied, already, absent);
+        return new Reapplied(applied, already, absent, List.of());
     }
 
     private KeyRotation.JobHold holdKeyJobs() {

@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import health.carapace.platform.config.DatabaseFailover;
 import org.springframework.core.env.PropertyResolver;
 
 /**
@@ -12,7 +13,14 @@ import org.springframework.core.env.PropertyResolver;
  * turned into a libpq connection URI, and the owner role (the one that runs migrations and owns
  * the schemas), whose password travels in the tool's environment, never on its command line.
  *
- * @param jdbcUrl {@code jdbc:postgresql://host[:port][,host2[:port]]/database[?parameters]}
+ * <p>A URL naming several hosts (a replicated cluster) is used through its primary only, exactly as
+ * the pools use it ({@link DatabaseFailover#url}): {@code targetServerType=primary} for JDBC and
+ * {@code target_session_attrs=read-write} for libpq. Otherwise the first member that answers
+ * would be taken, a standby after the first failover: a backup's serializable snapshot would be
+ * refused there, and a restore's checks and its {@code psql} load could reach different members.
+ *
+ * @param jdbcUrl {@code jdbc:postgresql://host[:port][,host2[:port]]/database[?parameters]}; a
+ *     URL naming several hosts without {@code targetServerType} gets {@code targetServerType=primary}
  * @param user the owner role
  * @param password its password (may be empty: trust authentication in start-dev)
  */
@@ -23,6 +31,8 @@ public record DatabaseTarget(String jdbcUrl, String user, String password) {
     private static final Map<String, String> LIBPQ_PARAMETERS = Map.of(
             "sslmode", "sslmode", "sslrootcert", "sslrootcert", "sslcert", "sslcert", "sslkey", "sslkey",
             "connecttimeout", "connect_timeout");
+    /** What pgjdbc accepts for "the server that takes writes"; libpq's name for it is read-write. */
+    private static final java.util.Set<String> PRIMARY = java.util.Set.of("primary", "master", "read-write");
 
     public DatabaseTarget {
         if (jdbcUrl == null || !jdbcUrl.startsWith(PREFIX) || jdbcUrl.indexOf('/', PREFIX.length()) < 0) {
@@ -33,6 +43,10 @@ public record DatabaseTarget(String jdbcUrl, String user, String password) {
             throw new BackupRefused(BackupRefused.UNUSABLE, "the database owner role is not configured");
         }
         password = password == null ? "" : password;
+        DatabaseFailover.problem("the database URL", jdbcUrl).ifPresent(problem -> {
+            throw new BackupRefused(BackupRefused.UNUSABLE, problem);
+        });
+        jdbcUrl = DatabaseFailover.url(jdbcUrl);
     }
 
     /**
@@ -77,8 +91,15 @@ public record DatabaseTarget(String jdbcUrl, String user, String password) {
                 String value = pair.substring(eq + 1);
                 if (LIBPQ_PARAMETERS.containsKey(name)) {
                     parameters.add(LIBPQ_PARAMETERS.get(name) + "=" + value);
-                } else if (name.equals("targetservertype") && (value.equals("primary") || value.equals("master"))) {
-                    parameters.add("target_session_attrs=read-write");
+                } else if (name.equals("targetservertype")) {
+                    // DatabaseFailover has made sure a URL naming several hosts says primary (or a synonym);
+                    // the pools would refuse anything else at start, and so does a backup tool.
+                    if (PRIMARY.contains(value.toLowerCase(Locale.ROOT))) {
+                        parameters.add("target_session_attrs=read-write");
+                    } else if (base.contains(",")) {
+                        throw new BackupRefused(BackupRefused.UNUSABLE, "the database URL names several hosts: its "
+                                + "targetServerType must be primary (a backup or restore works on the primary only)");
+                    }
                 }
             }
         }

@@ -8,5 +8,6 @@
  * any application can start on them), {@link health.carapace.backup.ShreddingLedger}.
  */
 @org.springframework.modulith.ApplicationModule(
-        allowedDependencies = {"audit", "crypto", "disposal", "incident", "records", "platform :: logging"})
+        allowedDependencies = {"audit", "crypto", "disposal", "incident", "records", "platform :: config",
+                "platform :: logging"})
 package health.carapace.backup;

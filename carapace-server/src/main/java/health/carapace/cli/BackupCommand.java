@@ -12,7 +12,7 @@ import java.nio.file.Path;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-@Command(name = "backup", mixinStandardHelpOptions = true, subcommands = {BackupKeysCommand.class},
+@Command(name = "backup", mixinStandardHelpOptions = true, subcommands = {BackupKeysCommand.class, BackupSigningKeyCommand.class},
         description = {"Writes a consistent, encrypted backup of the installation into a new directory: the PHI",
             "database and the keyring as two separate files (PostgreSQL's pg_dump of one snapshot, gzip, sealed to",
             "the backup public key), and a manifest signed by the installation's backup signing key. Progress on",
@@ -61,8 +61,8 @@ final class BackupCommand extends InstallationCommand {
             stdout.println("schema:        phi " + m.schemaVersions().get(BackupArchive.PHI) + ", keyring "
                     + m.schemaVersions().get(BackupArchive.KEYRING) + "; KEK " + m.kekId());
             stdout.println("sealed to:     " + m.recipientKeyId());
-            stdout.println("signed by:     " + m.signingKeyId() + " (" + BackupArchive.SIGNING_KEY
-                    + "; keep a copy apart from the backups: restore --signing-key needs it)");
+            stdout.println("signed by:     " + m.signingKeyId() + " (restore trusts only the key exported with "
+                    + "./carapace backup signing-key, kept apart from the backups)");
             stdout.flush();
             return 0;
         } catch (BackupRefused refused) {

@@ -17,6 +17,8 @@ import java.security.PublicKey;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import org.springframework.core.env.PropertyResolver;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -27,7 +29,8 @@ import picocli.CommandLine.Command;
             "the keyring and the PHI database each in one transaction, then applies again every crypto-shredding",
             "of the shredding ledger and verifies the audit trail. Progress on stderr. Exit 0 restored, 1 the",
             "backup is refused (tampered, truncated, other keys) or the restored audit trail does not verify,",
-            "2 unusable options, keys or settings, 3 the installation is not empty, 4 a database or tool failed."})
+            "2 unusable options, keys or settings, 3 the installation is not empty, 4 a database or tool failed,",
+            "5 the installation is in use (a node is connected to it, or another restore holds it)."})
 final class RestoreCommand extends InstallationCommand {
 
     @CommandLine.Spec
@@ -40,7 +43,8 @@ final class RestoreCommand extends InstallationCommand {
     Path privateKey;
 
     @CommandLine.Option(names = "--signing-key", required = true,
-            description = "The installation's backup signing key (manifest-signing-key.pem), kept apart from the backups.")
+            description = {"The installation's backup signing key (./carapace backup signing-key), kept apart from the",
+                "backups: a file inside --from is refused, and with carapace.backup.signing-key-id set only that key."})
     Path signingKey;
 
     @CommandLine.Option(names = "--shredding-ledger",
@@ -67,9 +71,11 @@ final class RestoreCommand extends InstallationCommand {
                         + "become readable again");
             }
             KeysetHandle key = BackupArchive.readPrivateKey(read(privateKey, "--private-key"));
-            PublicKey signedBy = BackupArchive.readSigningKey(read(signingKey, "--signing-key"));
-            List<ShreddingLedger.Entry> ledger = new ArrayList<>();
-            ledgers.forEach(file -> ledger.addAll(ShreddingLedger.read(file)));
+            PublicKey signedBy = BackupArchive.trustedSigningKey(signingKey, from,
+                    installation.settings(Map.of()).getProperty("carapace.backup.signing-key-id", ""));
+            // Read whole now (a missing or unreadable ledger refuses before anything is loaded); authenticated,
+            // and checked complete against the restored database, once its keyring is there (finishRestore).
+            List<ShreddingLedger.Ledger> ledger = ledgers.stream().map(ShreddingLedger::read).toList();
             // Before any database is touched: the signature, the private key, then every file's size and hash,
             // all checked on copies in a private directory, and only those copies are loaded. That copy is the
             // control against a file swapped after it was checked (a sealed file's SQL could carry psql
@@ -100,26 +106,41 @@ final class RestoreCommand extends InstallationCommand {
     }
 
     private int restore(Path copies, BackupArchive.Manifest manifest, KeysetHandle key, PublicKey signedBy,
-            List<ShreddingLedger.Entry> ledger, Progress progress) throws Exception {
+            List<ShreddingLedger.Ledger> ledger, Progress progress) throws Exception {
         long started = System.nanoTime();
-        load(copies, manifest, key, progress);
-        progress.report("starting the application on the restored databases");
         Backups.Restored restored;
-        try {
-            restored = installation.run(ctx -> ctx.getBean(Backups.class).finishRestore(manifest, signedBy, ledger,
-                    operator(), progress));
-        } catch (Exception | Error e) {
-            progress.report("the restore did not finish: removing what it loaded");
-            discard();
-            throw e;
+        // start-dev: the embedded database stays up for the whole restore, so that the hold (a session) lasts
+        // from before the load until the restored installation has applied the ledger.
+        try (DevEnvironment dev = installation.production ? null : devEnvironment()) {
+            var resolved = installation.settings(dev == null ? Map.of() : dev.properties());
+            DatabaseTarget.Pair targets = DatabaseTarget.of(resolved);
+            // No node may be connected, and none gets a PHI connection until the ledger is applied (RestoreGate).
+            try (BackupLoader.Hold hold = BackupLoader.hold(targets, servingRoles(resolved))) {
+                BackupLoader.restore(copies, manifest, key, targets, progress);
+                progress.report("starting the application on the restored databases");
+                try {
+                    settings.add("--" + BackupLoader.FINISHING_RESTORE + "=true");
+                    restored = installation.run(ctx -> ctx.getBean(Backups.class).finishRestore(manifest, signedBy,
+                            withoutLedger ? null : ledger, operator(), progress));
+                } catch (Exception | Error e) {
+                    progress.report("the restore did not finish: removing what it loaded");
+                    BackupLoader.discard(targets);
+                    throw e;
+                }
+            }
         }
         var stdout = spec.commandLine().getOut();
         stdout.println((restored.audit().ok() ? "RESTORED" : "RESTORED, AUDIT TRAIL DOES NOT VERIFY") + ": backup made "
                 + manifest.madeAt() + " in " + (System.nanoTime() - started) / 1_000_000 + " ms");
-        stdout.println("shredding:     " + restored.shreddingsApplied() + " applied again from the ledger, "
-                + restored.shreddingsAlreadyApplied() + " already in the backup, "
-                + restored.shreddingsOfAbsentPatients() + " of patients not in the backup"
-                + (withoutLedger ? " (no ledger given)" : ""));
+        stdout.println("shredding:     " + restored.shredding().applied() + " applied again from the ledger, "
+                + restored.shredding().alreadyApplied() + " already in the backup, "
+                + restored.shredding().ofAbsentPatients() + " of patients not in the backup"
+                + (withoutLedger ? " (no ledger given)" : ", " + restored.shredding().unconfirmed().size()
+                        + " never committed (not applied)"));
+        for (java.util.UUID request : restored.shredding().unconfirmed()) {
+            stdout.println("  never committed: shredding request " + request + " (its approval's commit failed or "
+                    + "could not be confirmed: approve it again if it is still due)");
+        }
         stdout.println("audit verify:  " + (restored.audit().ok() ? "OK" : "TAMPERED") + ", "
                 + restored.audit().eventsChecked() + " events, " + restored.audit().headsChecked() + " tree heads"
                 + (restored.audit().ok() ? "" : "; first problem: " + restored.audit().firstProblem()));
@@ -127,31 +148,26 @@ final class RestoreCommand extends InstallationCommand {
         return restored.audit().ok() ? 0 : BackupRefused.REFUSED;
     }
 
-    private void load(Path copies, BackupArchive.Manifest manifest, KeysetHandle key, Progress progress) throws IOException {
-        if (installation.production) {
-            BackupLoader.restore(copies, manifest, key, DatabaseTarget.of(installation.settings(Map.of())), progress);
-            return;
-        }
-        // start-dev: the KEK is the dev keystore of the backed-up installation, moved here by the operator.
+    /** start-dev: the KEK is the dev keystore of the backed-up installation, moved here by the operator. */
+    private DevEnvironment devEnvironment() throws IOException {
         if (!Files.isRegularFile(installation.dataDir.resolve("keys").resolve("kek.p12"))) {
             throw new BackupRefused(BackupRefused.UNUSABLE, "the data directory has no dev keystore: copy the keys "
                     + "directory of the backed-up installation into " + installation.dataDir.resolve("keys")
                     + " first (the backup holds no KEK)");
         }
-        try (DevEnvironment dev = DevEnvironment.open(installation.dataDir)) {
-            BackupLoader.restore(copies, manifest, key, DatabaseTarget.of(installation.settings(dev.properties())),
-                    progress);
-        }
+        return DevEnvironment.open(installation.dataDir);
     }
 
-    private void discard() throws IOException {
-        if (installation.production) {
-            BackupLoader.discard(DatabaseTarget.of(installation.settings(Map.of())));
-            return;
+    /** The roles nodes connect as (their pools): a session of one of them on a target means a node uses it. */
+    private static Set<String> servingRoles(PropertyResolver settings) {
+        Set<String> roles = new java.util.HashSet<>();
+        for (String key : List.of("carapace.db.username", "carapace.keyring.username")) {
+            String role = settings.getProperty(key, "");
+            if (!role.isBlank()) {
+                roles.add(role);
+            }
         }
-        try (DevEnvironment dev = DevEnvironment.open(installation.dataDir)) {
-            BackupLoader.discard(DatabaseTarget.of(installation.settings(dev.properties())));
-        }
+        return roles;
     }
 
     private static String read(Path file, String option) {

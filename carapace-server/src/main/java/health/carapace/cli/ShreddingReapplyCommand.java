@@ -12,7 +12,8 @@ import picocli.CommandLine.Command;
 @Command(name = "reapply", mixinStandardHelpOptions = true,
         description = {"Applies every crypto-shredding of the shredding ledger(s) again where this installation does",
             "not hold it: after a point-in-time recovery to a time before a shredding (restore does it by itself).",
-            "Run it before the server serves. Idempotent. Exit 0 done, 2 a ledger cannot be read."})
+            "Run it before the server serves. Idempotent. Exit 0 done, 1 a ledger does not authenticate or does not",
+            "list every shredding the database holds, 2 a ledger cannot be read."})
 final class ShreddingReapplyCommand extends InstallationCommand {
 
     @CommandLine.Spec
@@ -26,8 +27,7 @@ final class ShreddingReapplyCommand extends InstallationCommand {
     public Integer call() throws Exception {
         var err = spec.commandLine().getErr();
         try {
-            List<ShreddingLedger.Entry> entries = new ArrayList<>();
-            ledgers.forEach(file -> entries.addAll(ShreddingLedger.read(file)));
+            List<ShreddingLedger.Ledger> entries = ledgers.stream().map(ShreddingLedger::read).toList();
             Backups.Reapplied done = installation.run(ctx -> ctx.getBean(Backups.class).applyLedger(entries, operator(),
                     line -> {
                         err.println(line);
@@ -35,7 +35,8 @@ final class ShreddingReapplyCommand extends InstallationCommand {
                     }));
             var out = spec.commandLine().getOut();
             out.println("shredding:     " + done.applied() + " applied again, " + done.alreadyApplied() + " already applied, "
-                    + done.ofAbsentPatients() + " of patients this installation does not hold");
+                    + done.ofAbsentPatients() + " of patients this installation does not hold, "
+                    + done.unconfirmed().size() + " never committed (not applied)");
             out.flush();
             return 0;
         } catch (BackupRefused refused) {

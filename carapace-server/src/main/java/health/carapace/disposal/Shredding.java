@@ -171,7 +171,7 @@ public class Shredding {
             // on, every node refuses the patient's records; their blind-index tokens go with it.
             records.tombstone(Compartment.parse(request.patient()), id, now, request.requestedBy(), origin.admin());
             // In the same transaction: copies made of the patient's records (export files) go with them.
-            events.publishEvent(new PatientShredded(Compartment.parse(request.patient())));
+            events.publishEvent(new PatientShredded(Compartment.parse(request.patient()), id));
             audit.recordInTransaction(List.of(event(origin, AuditAction.ADMIN_CHANGE, path(id) + "/approve", true,
                     request.patient())));
             return lock(id);
@@ -228,6 +228,16 @@ public class Shredding {
         transactions.executeWithoutResult(status -> expireOverdue());
         return jdbc.sql("select " + COLUMNS + " from ops.shredding_request order by requested_at desc limit 1000")
                 .query(Shredding::request)
+                .list();
+    }
+
+    /**
+     * Every request this installation approved (executed or not yet): the shreddings its database
+     * holds, which a restore's shredding ledger must list (ADR 0040). Ids only, in no order.
+     */
+    public List<UUID> approvedRequests() {
+        return jdbc.sql("select request_id from ops.shredding_request where state in ('approved', 'executed')")
+                .query(UUID.class)
                 .list();
     }
 

@@ -48,7 +48,9 @@ import org.springframework.util.FileSystemUtils;
  * is destroyed, and the backup is restored on a fresh one (only the dev KEK keystore carried over)
  * — records readable over the API, the later shredding applied again from the ledger, {@code audit
  * verify} passing. A tampered, truncated or foreign backup is refused before anything is loaded; the
- * PHI file holds no plaintext and no key; a non-empty installation is not overwritten.
+ * PHI file holds no plaintext and no key; a non-empty installation is not overwritten. The signing
+ * key a restore trusts comes from {@code backup signing-key}, never from the backup (a forged backup
+ * bringing its own is refused), and a shredding ledger older than the backup is refused (ADR 0040).
  */
 class BackupRestoreTest {
 
@@ -63,7 +65,10 @@ class BackupRestoreTest {
     private static Path keys;
     private static Path kek;
     private static Path signingKey;
+    private static String signingKeyId;
     private static Path ledger;
+    private static Path staleLedger;
+    private static String earlierShreddedPatient;
     private static String clientId;
     private static String clientSecret;
     private static String keptPatient;
@@ -94,6 +99,25 @@ class BackupRestoreTest {
                     "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"" + SHREDDED + "\"}]}");
             create(server, source, token, "Observation", "{\"resourceType\":\"Observation\",\"status\":\"final\","
                     + "\"code\":{\"text\":\"" + NOTE + "\"},\"subject\":{\"reference\":\"Patient/" + keptPatient + "\"}}");
+            Shredding shredding = server.context().getBean(Shredding.class);
+
+            // Before the backup: a patient is shredded; a copy of the ledger from before that is a stale one.
+            assertThat(ShreddingLedger.read(ledger).lines()).as("created empty at the server's start").isEmpty();
+            staleLedger = Files.copy(ledger, root.resolve("stale-shredding-ledger.jsonl"));
+            earlierShreddedPatient = create(server, source, token, "Patient",
+                    "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"Earlier\"}]}");
+            Shredding.Request earlier = shredding.request(new Shredding.Origin("admin-one", AuditContext.none(), null),
+                    earlierShreddedPatient, "RET-2026-0000");
+            assertThat(shredding.approve(new Shredding.Origin("admin-two", AuditContext.none(), null), earlier.id())
+                    .state()).isEqualTo("executed");
+
+            // What the operator keeps apart from the backups: the installation's signing key, exported once.
+            signingKey = root.resolve("signing-key.pem");
+            Cli exported = cli("backup", "signing-key", "--out=" + signingKey, "--data-dir=" + source);
+            assertThat(exported.code()).as(exported.err()).isZero();
+            Matcher id = Pattern.compile("key id:\\s+([0-9a-f]{64})").matcher(exported.out());
+            assertThat(id.find()).as(exported.out()).isTrue();
+            signingKeyId = id.group(1);
 
             // The backup is made while the server serves.
             Cli made = cli("backup", "--out=" + backup, "--public-key=" + keys.resolve("backup-public-key.json"),
@@ -101,16 +125,19 @@ class BackupRestoreTest {
             assertThat(made.code()).as(made.err()).isZero();
             backupOutput = made.out() + made.err();
             assertThat(made.err()).contains("phi: table").contains("keyring: table");
-            assertThat(made.out()).contains("one-snapshot");
+            assertThat(made.out()).contains("one-snapshot").contains("signed by:     " + signingKeyId);
+            try (var files = Files.list(backup)) {
+                assertThat(files.map(f -> f.getFileName().toString())).as("no signing key travels with the backup")
+                        .containsExactlyInAnyOrder(BackupArchive.PHI_FILE, BackupArchive.KEYRING_FILE,
+                                BackupArchive.MANIFEST, BackupArchive.MANIFEST_SIGNATURE);
+            }
 
             // After the backup: the second patient is crypto-shredded under dual control.
-            Shredding shredding = server.context().getBean(Shredding.class);
             Shredding.Request request = shredding.request(new Shredding.Origin("admin-one", AuditContext.none(), null),
                     shreddedPatient, "RET-2026-0001");
             // Fail closed first: while no ledger line can be written (a directory stands where the
             // file goes), the approval is refused and rolled back whole.
-            assertThat(ShreddingLedger.read(ledger)).as("created empty at the server's start").isEmpty();
-            Files.delete(ledger);
+            Path kept = Files.move(ledger, root.resolve("ledger-aside.jsonl"));
             Files.createDirectories(ledger);
             try {
                 shredding.approve(new Shredding.Origin("admin-two", AuditContext.none(), null), request.id());
@@ -121,16 +148,18 @@ class BackupRestoreTest {
             stateWithoutLedgerLine = shredding.find(request.id()).orElseThrow().state();
             readWithoutLedgerLine = read(server, source, token, shreddedPatient).statusCode();
             Files.delete(ledger);
+            Files.move(kept, ledger);
             assertThat(shredding.approve(new Shredding.Origin("admin-two", AuditContext.none(), null), request.id())
                     .state()).isEqualTo("executed");
             assertThat(read(server, source, token, shreddedPatient).statusCode()).isEqualTo(410);
         }
-        assertThat(ShreddingLedger.read(ledger)).extracting(ShreddingLedger.Entry::compartment)
-                .containsExactly("Patient/" + shreddedPatient);
-        // What the operator keeps apart from the backups: the dev KEK keystore and the signing key.
+        // Each shredding: a pending line before its approval commits, a committed one after.
+        assertThat(ShreddingLedger.read(ledger).lines()).extracting(line -> line.state() + " " + line.entry().compartment())
+                .containsExactly("pending Patient/" + earlierShreddedPatient, "committed Patient/" + earlierShreddedPatient,
+                        "pending Patient/" + shreddedPatient, "committed Patient/" + shreddedPatient);
+        // What the operator keeps apart from the backups: the dev KEK keystore (and the signing key, above).
         kek = root.resolve("kek-keys");
         FileSystemUtils.copyRecursively(source.resolve("keys"), kek);
-        signingKey = Files.copy(backup.resolve(BackupArchive.SIGNING_KEY), root.resolve("signing-key.pem"));
         FileSystemUtils.deleteRecursively(source);
     }
 
@@ -143,9 +172,11 @@ class BackupRestoreTest {
     void restoredOnAFreshInstallationTheRecordsServeTheLaterShreddingHoldsAndTheAuditTrailVerifies() throws Exception {
         Path restored = fresh("restored");
         Cli restore = cli("restore", "--from=" + backup, "--private-key=" + keys.resolve("backup-private-key.json"),
-                "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + restored);
+                "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + restored,
+                "--carapace.backup.signing-key-id=" + signingKeyId);
         assertThat(restore.code()).as(restore.err()).isZero();
-        assertThat(restore.out()).contains("RESTORED").contains("1 applied again from the ledger").contains("audit verify:  OK");
+        assertThat(restore.out()).contains("RESTORED").contains("1 applied again from the ledger")
+                .contains("1 already in the backup").contains("0 never committed").contains("audit verify:  OK");
         assertThat(restore.err()).contains("verified: the manifest's signature").contains("MiB of SQL loaded");
         assertThat(PhiScanner.inText("backup and restore output", backupOutput + restore.out() + restore.err(), CANARIES))
                 .isEmpty();
@@ -166,9 +197,20 @@ class BackupRestoreTest {
             HttpResponse<String> shredded = read(server, restored, token, shreddedPatient);
             assertThat(shredded.statusCode()).isEqualTo(410);
             assertThat(shredded.body()).doesNotContain(SHREDDED);
+            assertThat(read(server, restored, token, earlierShreddedPatient).statusCode()).isEqualTo(410);
         }
 
         assertThat(PhiScanner.inFiles(restored.resolve("logs"), CANARIES)).as("canaries in the restored logs").isEmpty();
+        assertThat(PhiScanner.inText("shredding ledger", Files.readString(ledger), CANARIES))
+                .as("the ledger holds references only (ids and principals), no name").isEmpty();
+
+        // Its backups are signed by the restored keyring's key, the pinned one; with another id pinned, backup
+        // refuses at once rather than write a backup its own restore would refuse.
+        Cli otherPin = cli("backup", "--out=" + root.resolve("backup-other-pin"),
+                "--public-key=" + keys.resolve("backup-public-key.json"), "--data-dir=" + restored,
+                "--carapace.backup.signing-key-id=" + "0".repeat(64));
+        assertThat(otherPin.code()).as(otherPin.err()).isEqualTo(BackupRefused.UNUSABLE);
+        assertThat(otherPin.err()).contains("is not this installation's backup signing key (" + signingKeyId + ")");
 
         // The installation now holds data: another restore onto it is refused and changes nothing.
         Cli again = cli("restore", "--from=" + backup, "--private-key=" + keys.resolve("backup-private-key.json"),
@@ -180,8 +222,68 @@ class BackupRestoreTest {
                         DevDatabase.OWNER, "")) {
             JdbcClient owner = JdbcClient.create(new SingleConnectionDataSource(connection, true));
             assertThat(owner.sql("select count(*) from phi.resource where resource_type = 'Patient'")
-                    .query(Long.class).single()).isEqualTo(2);
-            assertThat(owner.sql("select count(*) from phi.shredded_compartment").query(Long.class).single()).isEqualTo(1);
+                    .query(Long.class).single()).isEqualTo(3);
+            assertThat(owner.sql("select count(*) from phi.shredded_compartment").query(Long.class).single()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void aForgedBackupCarryingItsOwnSigningKeyIsRefusedBeforeAnythingIsLoaded() throws Exception {
+        // Someone who can write the backup share forges a backup and signs it with a key of their own,
+        // which they leave beside it where the old layout kept the installation's key.
+        Path forged = copyOfTheBackup("forged");
+        var forger = java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        Files.write(forged.resolve(BackupArchive.MANIFEST_SIGNATURE),
+                BackupArchive.sign(forger.getPrivate(), Files.readAllBytes(forged.resolve(BackupArchive.MANIFEST))));
+        Path bundledKey = forged.resolve("manifest-signing-key.pem");
+        Files.writeString(bundledKey, BackupArchive.pem(forger.getPublic()));
+
+        Cli inside = restoreWithSigningKey(forged, bundledKey);
+        assertThat(inside.code()).as(inside.err()).isEqualTo(BackupRefused.UNUSABLE);
+        assertThat(inside.err()).contains("--signing-key is inside the backup directory");
+        // The same file reached through a link from outside is the same file.
+        Path link = Files.createSymbolicLink(root.resolve("innocent-looking-key.pem"), bundledKey);
+        Cli linked = restoreWithSigningKey(forged, link);
+        assertThat(linked.code()).as(linked.err()).isEqualTo(BackupRefused.UNUSABLE);
+        assertThat(linked.err()).contains("inside the backup directory");
+        // Copied out of the backup and given with the installation's pinned id: not the pinned key.
+        Path copiedOut = Files.copy(bundledKey, root.resolve("copied-out-key.pem"));
+        Cli pinned = restoreWithSigningKey(forged, copiedOut, "--carapace.backup.signing-key-id=" + signingKeyId);
+        assertThat(pinned.code()).as(pinned.err()).isEqualTo(BackupRefused.UNUSABLE);
+        assertThat(pinned.err()).contains("not the pinned backup signing key").contains(signingKeyId);
+        // And the installation's real key refuses the forged manifest's signature.
+        Cli real = restoreWithSigningKey(forged, signingKey, "--carapace.backup.signing-key-id=" + signingKeyId);
+        assertThat(real.code()).as(real.err()).isEqualTo(BackupRefused.REFUSED);
+        assertThat(real.err()).contains("signature does not verify");
+        // Found running it: odd files where the key belongs are refused as such, echoing nothing.
+        Cli devNull = restoreWithSigningKey(backup, Path.of("/dev/null"));
+        assertThat(devNull.code()).isEqualTo(BackupRefused.UNUSABLE);
+        assertThat(devNull.err()).contains("not an Ed25519 public key in PEM");
+        Cli directory = restoreWithSigningKey(backup, root);
+        assertThat(directory.code()).isEqualTo(BackupRefused.UNUSABLE);
+        assertThat(directory.err()).contains("--signing-key cannot be read");
+        for (Cli refused : List.of(inside, linked, pinned, real, devNull, directory)) {
+            assertThat(refused.err()).contains("NOT RESTORED").doesNotContain("loading");
+        }
+    }
+
+    @Test
+    void aLedgerOlderThanTheBackupIsRefusedAndNothingStaysLoaded() throws Exception {
+        // A ledger restored from a file backup older than the database backup (or a node's ledger
+        // left out): it lacks a shredding the backup already holds, so shreddings made since could be
+        // missing too. The restore refuses instead of reviving those patients, and drops what it loaded.
+        Path target = fresh("stale-ledger");
+        Cli restore = cli("restore", "--from=" + backup, "--private-key=" + keys.resolve("backup-private-key.json"),
+                "--signing-key=" + signingKey, "--shredding-ledger=" + staleLedger, "--data-dir=" + target);
+        assertThat(restore.code()).as(restore.err()).isEqualTo(BackupRefused.REFUSED);
+        assertThat(restore.err()).contains("do not list 1 shredding(s) this installation's database already holds")
+                .contains("removing what it loaded");
+        try (DevEnvironment dev = DevEnvironment.open(target)) {
+            assertThat(BackupLoader.schemasHoldingTables(DatabaseTarget.of(
+                    new org.springframework.mock.env.MockEnvironment().withProperty("carapace.db.url",
+                            dev.properties().get("carapace.db.url").toString())
+                            .withProperty("carapace.db.username", DevDatabase.OWNER), "carapace.db")))
+                    .as("nothing of the refused restore stays").isEmpty();
         }
     }
 
@@ -293,6 +395,17 @@ class BackupRestoreTest {
         assertThat(restore.code()).as(restore.err()).isEqualTo(BackupRefused.REFUSED);
         assertThat(target.resolve("pg")).as("nothing was loaded: no database was even started").doesNotExist();
         return assertThat(restore.err()).contains("NOT RESTORED").contains(problem);
+    }
+
+    private static Cli restoreWithSigningKey(Path from, Path key, String... more) throws IOException {
+        Path target = fresh("signing-" + UUID.randomUUID());
+        List<String> args = new java.util.ArrayList<>(List.of("restore", "--from=" + from,
+                "--private-key=" + keys.resolve("backup-private-key.json"), "--signing-key=" + key,
+                "--shredding-ledger=" + ledger, "--data-dir=" + target));
+        args.addAll(List.of(more));
+        Cli restore = cli(args.toArray(String[]::new));
+        assertThat(target.resolve("pg")).as("nothing was loaded: no database was even started").doesNotExist();
+        return restore;
     }
 
     private static String open(Path file, com.google.crypto.tink.KeysetHandle key) throws IOException {

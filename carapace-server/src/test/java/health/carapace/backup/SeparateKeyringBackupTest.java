@@ -37,6 +37,7 @@ class SeparateKeyringBackupTest {
         assertThat(BackupRestoreTest.cli("backup", "keys", "--out-dir=" + keys).code()).isZero();
         Path source = root.resolve("source");
         Path backup = root.resolve("backup");
+        Path signingKey = root.resolve("signing-key.pem");
         String clientId;
         String secret;
         String patient;
@@ -55,6 +56,9 @@ class SeparateKeyringBackupTest {
                         "--carapace.keyring.url=" + keyringUrl);
                 assertThat(made.code()).as(made.err()).isZero();
                 assertThat(made.out()).contains("phi-then-keyring");
+                BackupRestoreTest.Cli exported = BackupRestoreTest.cli("backup", "signing-key", "--out=" + signingKey,
+                        "--data-dir=" + source, "--carapace.keyring.url=" + keyringUrl);
+                assertThat(exported.code()).as(exported.err()).isZero();
                 assertThat(made.err()).contains("keyring at");
             }
         }
@@ -65,7 +69,7 @@ class SeparateKeyringBackupTest {
             String keyringUrl = separateKeyringDatabase(database);
             BackupRestoreTest.Cli restore = BackupRestoreTest.cli("restore", "--from=" + backup,
                     "--private-key=" + keys.resolve("backup-private-key.json"),
-                    "--signing-key=" + backup.resolve(BackupArchive.SIGNING_KEY), "--without-shredding-ledger",
+                    "--signing-key=" + signingKey, "--without-shredding-ledger",
                     "--data-dir=" + restored, "--carapace.keyring.url=" + keyringUrl);
             assertThat(restore.code()).as(restore.err()).isZero();
             try (Connection phi = DriverManager.getConnection(database.properties().get("carapace.db.url").toString(),

@@ -45,14 +45,16 @@ import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 
 /**
- * Issue 21 item 9: PostgreSQL high availability as hospitals run it. A Patroni cluster of two
- * (etcd for the leader lock, streaming replication, synchronous mode) holds both of Carapace's
+ * Issue 21 item 9: PostgreSQL high availability as hospitals run it. A Patroni cluster of three
+ * (etcd for the leader lock, streaming replication, synchronous mode: one synchronous standby, one
+ * asynchronous; three so that a synchronous standby remains after the loss) holds both of Carapace's
  * databases (PHI and keyring: one cluster, two roles); a Carapace node reaches it through one
  * multi-host JDBC URL with {@code targetServerType=primary}. Under write and read load the
  * primary's machine is lost ({@code kill -9} of its Patroni, PostgreSQL stopped in immediate
  * mode); Patroni promotes the synchronous standby once the leader lock expires, and the node must
  * serve again by itself, with every acknowledged write still there, every refusal meanwhile a 503
- * OperationOutcome, readiness down during the switch, every successful read audited and the audit
+ * OperationOutcome, readiness down during the switch and up again only once the new primary has a
+ * synchronous standby (ADR 0040: readiness requires commits that wait for one), every successful read audited and the audit
  * tree whole; nothing the clients sent is in clear in the cluster's files. The times are printed
  * ({@code patroni failover: ...}) and recorded in docs/SCALING.md.
  */
@@ -77,7 +79,7 @@ class PatroniFailoverTest {
 
     @BeforeAll
     static void startTheClusterAndANodeOnIt() throws Exception {
-        cluster = PatroniCluster.start(2, List.of(DevDatabase.PHI_ROLE, DevDatabase.KEYRING_ROLE));
+        cluster = PatroniCluster.start(3, List.of(DevDatabase.PHI_ROLE, DevDatabase.KEYRING_ROLE));
         installation = Files.createTempDirectory("carapace-ha-node-");
         Map<String, Object> properties = new HashMap<>(TestInstallation.properties());
         String url = cluster.jdbcUrl();
@@ -162,8 +164,12 @@ class PatroniFailoverTest {
                     (readyAgainAt - stoppedAt) / 1_000_000, acknowledged.size(), servedReads.size(), refusals.size(),
                     refusals.stream().map(Refusal::status).distinct().toList());
 
+            // Seconds without a primary and a connection wait of 5 s: requests were refused, and each refusal is checked.
+            assertThat(refusals).as("requests refused while no primary answered").isNotEmpty();
             assertThat(refusals).as("every refusal during the switch is a 503 OperationOutcome")
                     .allMatch(refusal -> refusal.status() == 503 && refusal.operationOutcome());
+            assertThat(readiness).as("ready before the loss: the cluster commits synchronously")
+                    .anyMatch(probe -> probe[0] < stoppedAt && probe[1] == 200);
             assertThat(readiness).as("readiness answers only UP or DOWN").allMatch(probe -> probe[1] == 200 || probe[1] == 503);
 
             for (Acknowledged write : acknowledged) {

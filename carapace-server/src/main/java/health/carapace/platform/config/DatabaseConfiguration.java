@@ -5,6 +5,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import java.util.Map;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -23,11 +24,15 @@ class DatabaseConfiguration {
 
     @Bean
     @Primary
-    HikariDataSource phiDataSource(DatabaseProperties db) {
+    HikariDataSource phiDataSource(DatabaseProperties db,
+            @Value("${" + RestoreGate.FINISHING_RESTORE + ":false}") boolean finishingRestore) {
         // several hosts (a replicated cluster): only ever the primary (DatabaseFailover)
         String url = DatabaseFailover.url(db.url());
+        // No connection while a restore works on this database, except the restore's own (RestoreGate).
+        String gate = finishingRestore ? null : RestoreGate.CHECK;
         Flyway.configure()
                 .dataSource(url, db.ownerUsernameOrDefault(), db.ownerPasswordOrDefault())
+                .initSql(gate)
                 .locations("classpath:db/migration")
                 .placeholders(Map.of("phi_role", db.username()))
                 .load()
@@ -42,6 +47,7 @@ class DatabaseConfiguration {
         config.setConnectionTimeout(db.connectionWait().toMillis());
         // Batches (index tokens, audit group commits) go as multi-row INSERTs: one round trip.
         config.addDataSourceProperty("reWriteBatchedInserts", "true");
+        config.setConnectionInitSql(gate);
         DatabaseFailover.configure(config);
         return new HikariDataSource(config);
     }

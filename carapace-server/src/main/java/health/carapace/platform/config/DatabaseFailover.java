@@ -70,7 +70,8 @@ public final class DatabaseFailover {
         });
     }
 
-    private static boolean namesSeveralHosts(String jdbcUrl) {
+    /** Whether {@code jdbcUrl} names several hosts: a replicated cluster, used through its primary. */
+    public static boolean namesSeveralHosts(String jdbcUrl) {
         Matcher hosts = HOSTS.matcher(jdbcUrl);
         return hosts.find() && hosts.group(1).contains(",");
     }

@@ -1,0 +1,102 @@
+package health.carapace.platform.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import com.zaxxer.hikari.HikariDataSource;
+import health.carapace.backup.BackupLoader;
+import health.carapace.backup.BackupRefused;
+import health.carapace.backup.DatabaseTarget;
+import health.carapace.platform.dev.DevDatabase;
+import health.carapace.testing.TestInstallation;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Set;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.jdbc.datasource.SingleConnectionDataSource;
+
+/**
+ * A restore and the nodes keep apart (ops review finding 5, ADR 0040), on a database of its own in
+ * the test installation's PostgreSQL: while a restore holds its target, a node gets no PHI
+ * connection (it can neither migrate nor serve, so nothing loaded is served before the shredding
+ * ledger is applied); and a restore is refused while a node is connected to its target.
+ */
+class RestoreGateTest {
+
+    private static final Set<String> SERVING_ROLES = Set.of(DevDatabase.PHI_ROLE);
+
+    @Test
+    void whileARestoreHoldsTheDatabaseNoNodeConnectsAndWhileANodeIsConnectedNoRestoreStarts() throws Exception {
+        String url = scratchDatabase();
+        DatabaseTarget target = new DatabaseTarget(url, DevDatabase.OWNER, "");
+        DatabaseTarget.Pair targets = new DatabaseTarget.Pair(target, target);
+        DatabaseProperties node = new DatabaseProperties(url, DevDatabase.PHI_ROLE, "", DevDatabase.OWNER, "", 2,
+                Duration.ofSeconds(2));
+
+        try (BackupLoader.Hold held = BackupLoader.hold(targets, SERVING_ROLES)) {
+            // A node starting now: its migrations' connection is refused, so it does not start.
+            assertThatThrownBy(() -> new DatabaseConfiguration().phiDataSource(node, false).close())
+                    .hasStackTraceContaining("a restore is in progress on this database");
+            // A node already running that opens a new connection (after a failover, say): refused too.
+            try (Connection plain = DriverManager.getConnection(url, DevDatabase.PHI_ROLE, "")) {
+                assertThatThrownBy(() -> plain.createStatement().execute(RestoreGate.CHECK))
+                        .isInstanceOf(SQLException.class)
+                        .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("55P03"));
+            }
+            // A second restore of the same target.
+            assertThatThrownBy(() -> BackupLoader.hold(targets, Set.of())).isInstanceOf(BackupRefused.class)
+                    .hasMessageContaining("another restore")
+                    .satisfies(e -> assertThat(((BackupRefused) e).exitCode()).isEqualTo(BackupRefused.IN_USE));
+        }
+        awaitNoSessionsOf(url, DevDatabase.PHI_ROLE);
+
+        // The restore is over: the node starts, and while its pool is connected no restore starts.
+        try (HikariDataSource pool = new DatabaseConfiguration().phiDataSource(node, false)) {
+            assertThat(JdbcClient.create(pool).sql("select 1").query(Integer.class).single()).isEqualTo(1);
+            assertThatThrownBy(() -> BackupLoader.hold(targets, SERVING_ROLES)).isInstanceOf(BackupRefused.class)
+                    .hasMessageContaining("a Carapace node is using it")
+                    .satisfies(e -> assertThat(((BackupRefused) e).exitCode()).isEqualTo(BackupRefused.IN_USE));
+        }
+        awaitNoSessionsOf(url, DevDatabase.PHI_ROLE);
+        // And the refused attempt left no hold behind: a restore may start now.
+        BackupLoader.hold(targets, SERVING_ROLES).close();
+    }
+
+    @Test
+    void theRestoresOwnApplicationIsNotKeptOut() throws Exception {
+        String url = scratchDatabase();
+        DatabaseTarget target = new DatabaseTarget(url, DevDatabase.OWNER, "");
+        DatabaseProperties restoring = new DatabaseProperties(url, DevDatabase.PHI_ROLE, "", DevDatabase.OWNER, "", 2,
+                Duration.ofSeconds(2));
+        try (BackupLoader.Hold held = BackupLoader.hold(new DatabaseTarget.Pair(target, target), SERVING_ROLES);
+                HikariDataSource pool = new DatabaseConfiguration().phiDataSource(restoring, true)) {
+            assertThat(JdbcClient.create(pool).sql("select 1").query(Integer.class).single()).isEqualTo(1);
+        }
+    }
+
+    /** A new, empty database in the test installation's cluster; its JDBC URL. */
+    private static String scratchDatabase() throws SQLException {
+        String shared = TestInstallation.get().properties().get("carapace.db.url").toString();
+        String name = "restore_gate_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+        try (Connection owner = DriverManager.getConnection(shared, DevDatabase.OWNER, "")) {
+            owner.createStatement().execute("create database " + name);
+        }
+        int slash = shared.lastIndexOf('/');
+        int query = shared.indexOf('?', slash);
+        return shared.substring(0, slash + 1) + name + (query < 0 ? "" : shared.substring(query));
+    }
+
+    /** A closed connection's server process ends a moment after the client lets go. */
+    private static void awaitNoSessionsOf(String url, String role) throws SQLException {
+        try (Connection owner = DriverManager.getConnection(url, DevDatabase.OWNER, "")) {
+            JdbcClient jdbc = JdbcClient.create(new SingleConnectionDataSource(owner, true));
+            await().atMost(Duration.ofSeconds(10)).until(() -> jdbc.sql("select count(*) from pg_stat_activity "
+                    + "where datname = current_database() and usename = ?").param(role).query(Long.class).single() == 0);
+        }
+    }
+}

@@ -1,0 +1,48 @@
+package health.carapace.platform.web;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import health.carapace.testing.IntegrationTest;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+
+/**
+ * Readiness checks synchronous replication when the database URL names several hosts (ops review
+ * finding 13): the durability claim (no acknowledged write or audit event lost in a failover)
+ * holds only while commits wait for a standby. The test installation's embedded PostgreSQL has
+ * no standby: named as a cluster, it is not ready; named as one host, nothing is asked of it.
+ */
+class SynchronousReplicationTest extends IntegrationTest {
+
+    private static final String CLUSTER = "jdbc:postgresql://db1.example:5432,db2.example:5432/carapace";
+
+    @Autowired
+    java.util.List<DependencyProbe> probes;
+
+    @Test
+    void aReplicatedDatabaseWhoseCommitsDoNotWaitForAStandbyIsNotReady() {
+        assertThat(new SynchronousReplication("phi-database-synchronous-replication", dataSource, CLUSTER).reachable())
+                .as("synchronous_standby_names is empty on the embedded PostgreSQL").isFalse();
+        assertThat(new SynchronousReplication("phi-database-synchronous-replication", dataSource,
+                "jdbc:postgresql://localhost:5432/carapace").reachable()).as("one host: nothing to check").isTrue();
+        // The server's own probe is in place, and the test installation (one host) is ready.
+        assertThat(probes).extracting(DependencyProbe::name).contains("phi-database-synchronous-replication");
+        assertThat(probes).filteredOn(p -> p.name().equals("phi-database-synchronous-replication"))
+                .allMatch(DependencyProbe::reachable);
+    }
+
+    @Test
+    void onlyACommitThatWaitsForANamedStandbyCounts() {
+        assertThat(SynchronousReplication.problem("on", "ANY 1 (pg1, pg2)")).isEmpty();
+        assertThat(SynchronousReplication.problem("remote_apply", "\"pg2\"")).isEmpty();
+        assertThat(SynchronousReplication.problem("on", "")).get().asString()
+                .contains("synchronous_standby_names is empty");
+        assertThat(SynchronousReplication.problem("ON", " ")).isPresent();
+        for (String weaker : new String[] {"off", "local", "remote_write"}) {
+            assertThat(SynchronousReplication.problem(weaker, "pg2")).as(weaker).get().asString()
+                    .contains("synchronous_commit = " + weaker);
+        }
+        assertThat(SynchronousReplication.problem("'; drop", "pg2")).get().asString()
+                .as("a value that is not a setting name is not repeated").contains("synchronous_commit = ?");
+    }
+}
