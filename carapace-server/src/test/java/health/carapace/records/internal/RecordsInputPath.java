@@ -76,14 +76,14 @@ public final class RecordsInputPath {
     private final ResultParameters resultParameters = new ResultParameters();
     private final RecordSearch search;
 
-    private RecordsInputPath(int maxDepth, int maxCandidates) {
+    private RecordsInputPath(int maxDepth, int maxCandidates, long indexPopulation) {
         this.fhir = new FhirServerConfiguration().fhirContext();
         this.server = new RestfulServer(fhir);
         server.setUncompressIncomingContents(false);
         this.strictBody = new StrictBody(maxDepth);
         DataSource noDatabase = new NoDatabase();
         this.search = new RecordSearch(noDatabase, null, new SearchIndexer(noDatabase, new KeyedHmacIndex(),
-                new IndexPlanner(1_000_000)), maxCandidates);
+                new IndexPlanner(indexPopulation)), maxCandidates);
     }
 
     /** Built with the settings of the server's {@code application.properties}. */
@@ -95,7 +95,8 @@ public final class RecordsInputPath {
             throw new IllegalStateException("application.properties not on the class path", e);
         }
         return new RecordsInputPath(Integer.parseInt(settings.getProperty("carapace.fhir.max-json-depth")),
-                Integer.parseInt(settings.getProperty("carapace.search.max-candidates")));
+                Integer.parseInt(settings.getProperty("carapace.search.max-candidates")),
+                Long.parseLong(settings.getProperty("carapace.index.population")));
     }
 
     /** Whether the server serves create and search for this type here (others are refused before any input is read). */
@@ -171,9 +172,9 @@ public final class RecordsInputPath {
             }
             resultParameters.check(request);
             Inclusions.parse(type, parameters);
-            IBundleProvider ignored = search.search(type, parameters, everyPatient(), true);
-            SearchSort.parse(type, parameters);
-            return new Answer(200, "");
+            // the plan, then the sort (SearchSort.parse) when the plan holds; lazy results read nothing yet
+            IBundleProvider planned = search.search(type, parameters, everyPatient(), true);
+            return new Answer(planned == null ? 500 : 200, "");
         } catch (ReachedTheDatabase accepted) {
             return new Answer(200, "");
         } catch (Throwable error) {
@@ -236,7 +237,6 @@ public final class RecordsInputPath {
         MockHttpServletRequest http = new MockHttpServletRequest("POST", path);
         if (contentType != null) {
             http.setContentType(contentType);
-            http.addHeader("Content-Type", contentType);
         }
         http.setContent(body);
         return http;
