@@ -74,10 +74,10 @@ final class Soak {
         List<GcLog.Pause> pauses = gcLog == null ? List.of() : GcLog.read(gcLog);
         List<Minute> judged = new ArrayList<>();
         for (int i = 0; i < intervals.size(); i++) {
-            LoadDriver.Interval interval1 = intervals.get(i);
-            Instant from = starts.get(interval1.index());
-            judged.add(minute(interval1, usages.get(i), GcLog.Summary.between(pauses, from,
-                    from.plus(interval1.length()))));
+            LoadDriver.Interval recorded = intervals.get(i);
+            Instant from = starts.get(recorded.index());
+            judged.add(minute(recorded, usages.get(i), GcLog.Summary.between(pauses, from,
+                    from.plus(recorded.length()))));
         }
         OperationStats.Snapshot warm = OperationStats.Snapshot.merge(null, run.warmup().snapshots());
         long errors = warm.errors() + judged.stream().mapToLong(Minute::errors).sum();

@@ -42,7 +42,7 @@ class GcLogTest {
         GcLog.Summary total = GcLog.Summary.of(pauses);
 
         assertThat(first.pauses()).isEqualTo(2);
-        assertThat(first.totalMillis()).isEqualTo(5.762);
+        assertThat(first.totalMillis()).isCloseTo(5.762, org.assertj.core.data.Offset.offset(1e-9));
         assertThat(first.maxMillis()).isEqualTo(4.512);
         assertThat(first.lastHeapAfterMiB()).isEqualTo(90);
         assertThat(first.fullPauses()).isZero();

@@ -22,11 +22,10 @@ class AdminInputInProcessFuzzTest {
 
     @BeforeEach
     void watchTheLogs() {
-        watch = LeakWatch.install();
-        watch.takeFindings();
+        watch = InProcessChecks.watchTheServersLogs();
     }
 
-    @FuzzTest(maxDuration = "10m")
+    @FuzzTest(maxDuration = "5m")
     void roleDocument(FuzzedDataProvider data) throws IOException {
         String marker = FuzzMarkers.next();
         AdminApiFuzzTest.RolePut put = AdminApiFuzzTest.rolePut(data, marker);
@@ -35,7 +34,7 @@ class AdminInputInProcessFuzzTest {
         InProcessChecks.check(answer.status(), answer.body(), marker, watch);
     }
 
-    @FuzzTest(maxDuration = "10m")
+    @FuzzTest(maxDuration = "5m")
     void adminBodies(FuzzedDataProvider data) throws IOException {
         String marker = FuzzMarkers.next();
         AdminBodiesInput.Body kind = data.pickValue(AdminBodiesInput.Body.values());

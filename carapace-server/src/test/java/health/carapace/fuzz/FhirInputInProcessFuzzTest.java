@@ -20,18 +20,17 @@ class FhirInputInProcessFuzzTest {
 
     @BeforeEach
     void watchTheLogs() {
-        watch = LeakWatch.install();
-        watch.takeFindings();
+        watch = InProcessChecks.watchTheServersLogs();
     }
 
-    @FuzzTest(maxDuration = "10m")
+    @FuzzTest(maxDuration = "5m")
     void json(FuzzedDataProvider data) {
         String marker = FuzzMarkers.next();
         String type = data.pickValue(FhirInputFuzzTest.TYPES);
         create(type, FhirInputFuzzTest.jsonBody(data, type, marker), FuzzTarget.FHIR_JSON, marker);
     }
 
-    @FuzzTest(maxDuration = "10m")
+    @FuzzTest(maxDuration = "5m")
     void xml(FuzzedDataProvider data) {
         String marker = FuzzMarkers.next();
         String type = data.pickValue(FhirInputFuzzTest.TYPES);

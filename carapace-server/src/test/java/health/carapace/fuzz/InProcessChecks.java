@@ -13,6 +13,32 @@ final class InProcessChecks {
     private InProcessChecks() {
     }
 
+    /**
+     * The log watch, with the server's log levels ({@code logging.level.*} of its
+     * application.properties) applied first: without a Spring context Logback would log
+     * everything at DEBUG, which the server never does.
+     */
+    static synchronized LeakWatch watchTheServersLogs() {
+        ch.qos.logback.classic.LoggerContext context =
+                (ch.qos.logback.classic.LoggerContext) org.slf4j.LoggerFactory.getILoggerFactory();
+        java.util.Properties settings = new java.util.Properties();
+        try (var in = InProcessChecks.class.getResourceAsStream("/application.properties")) {
+            settings.load(in);
+        } catch (java.io.IOException | NullPointerException e) {
+            throw new IllegalStateException("application.properties not on the class path", e);
+        }
+        for (String key : settings.stringPropertyNames()) {
+            if (key.startsWith("logging.level.")) {
+                String logger = key.substring("logging.level.".length());
+                context.getLogger(logger.equals("root") ? org.slf4j.Logger.ROOT_LOGGER_NAME : logger)
+                        .setLevel(ch.qos.logback.classic.Level.toLevel(settings.getProperty(key)));
+            }
+        }
+        LeakWatch watch = LeakWatch.install();
+        watch.takeFindings();
+        return watch;
+    }
+
     static void check(int status, String body, String marker, LeakWatch watch) {
         check(status, body, marker, watch, true);
     }

@@ -17,11 +17,10 @@ class SearchInProcessFuzzTest {
 
     @BeforeEach
     void watchTheLogs() {
-        watch = LeakWatch.install();
-        watch.takeFindings();
+        watch = InProcessChecks.watchTheServersLogs();
     }
 
-    @FuzzTest(maxDuration = "10m")
+    @FuzzTest(maxDuration = "5m")
     void queryString(FuzzedDataProvider data) {
         String marker = FuzzMarkers.next();
         String type = served(data.pickValue(FhirInputFuzzTest.TYPES));
@@ -30,7 +29,7 @@ class SearchInProcessFuzzTest {
         InProcessChecks.check(answer.status(), answer.body(), marker, watch, !answer.byTomcat());
     }
 
-    @FuzzTest(maxDuration = "10m")
+    @FuzzTest(maxDuration = "5m")
     void formBody(FuzzedDataProvider data) {
         String marker = FuzzMarkers.next();
         String type = served(data.pickValue(FhirInputFuzzTest.TYPES));

@@ -17,11 +17,10 @@ class TransactionBundleInProcessFuzzTest {
 
     @BeforeEach
     void watchTheLogs() {
-        watch = LeakWatch.install();
-        watch.takeFindings();
+        watch = InProcessChecks.watchTheServersLogs();
     }
 
-    @FuzzTest(maxDuration = "10m")
+    @FuzzTest(maxDuration = "5m")
     void bundle(FuzzedDataProvider data) {
         String marker = FuzzMarkers.next();
         RecordsInputPath.Answer answer = FhirInputInProcessFuzzTest.PATH.transaction(FuzzTarget.FHIR_JSON,

@@ -36,12 +36,22 @@ public final class RoleDocumentsInput {
         this.endpoint = new RolesEndpoint(policyDirectory, new RolePolicy(policyDirectory.load()), new CountedAudit());
     }
 
-    /** A new directory of the dev roles under the system's temporary directory. */
+    /** A new directory of the dev roles under the system's temporary directory, removed when the JVM exits. */
     public static RoleDocumentsInput withDevRoles() {
         try {
-            return new RoleDocumentsInput(Files.createTempDirectory("carapace-fuzz-roles-"));
+            Path directory = Files.createTempDirectory("carapace-fuzz-roles-");
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> removeQuietly(directory)));
+            return new RoleDocumentsInput(directory);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void removeQuietly(Path directory) {
+        try (var paths = Files.walk(directory)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+        } catch (IOException | UncheckedIOException e) {
+            // a temporary directory of a test JVM: the system's cleaning removes what is left
         }
     }
 

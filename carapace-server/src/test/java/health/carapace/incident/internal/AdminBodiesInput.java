@@ -20,8 +20,8 @@ public final class AdminBodiesInput {
         RISK_ASSESSMENT(RiskAssessment.class, "A risk assessment"),
         BREACH(Breach.class, "A breach determination"),
         FAMILY_NAME(PrivacyEndpoint.FamilyNameBody.class, "A principal's family name"),
-        FLAGS(PrivacyEndpoint.FlagsBody.class, "Patient flags"),
-        LINK(PrivacyEndpoint.LinkBody.class, "A principal's patient");
+        FLAGS(PrivacyEndpoint.FlagsBody.class, "A patient's flags"),
+        LINK(PrivacyEndpoint.LinkBody.class, "A principal's link");
 
         private final Class<?> type;
         private final String what;
