@@ -25,7 +25,7 @@ class AdminInputInProcessFuzzTest {
         watch = InProcessChecks.watchTheServersLogs();
     }
 
-    @FuzzTest(maxDuration = "5m")
+    @FuzzTest(maxDuration = "3m")
     void roleDocument(FuzzedDataProvider data) throws IOException {
         String marker = FuzzMarkers.next();
         AdminApiFuzzTest.RolePut put = AdminApiFuzzTest.rolePut(data, marker);
@@ -34,7 +34,7 @@ class AdminInputInProcessFuzzTest {
         InProcessChecks.check(answer.status(), answer.body(), marker, watch);
     }
 
-    @FuzzTest(maxDuration = "5m")
+    @FuzzTest(maxDuration = "3m")
     void adminBodies(FuzzedDataProvider data) throws IOException {
         String marker = FuzzMarkers.next();
         AdminBodiesInput.Body kind = data.pickValue(AdminBodiesInput.Body.values());

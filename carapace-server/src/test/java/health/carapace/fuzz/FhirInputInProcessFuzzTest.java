@@ -23,14 +23,14 @@ class FhirInputInProcessFuzzTest {
         watch = InProcessChecks.watchTheServersLogs();
     }
 
-    @FuzzTest(maxDuration = "5m")
+    @FuzzTest(maxDuration = "3m")
     void json(FuzzedDataProvider data) {
         String marker = FuzzMarkers.next();
         String type = data.pickValue(FhirInputFuzzTest.TYPES);
         create(type, FhirInputFuzzTest.jsonBody(data, type, marker), FuzzTarget.FHIR_JSON, marker);
     }
 
-    @FuzzTest(maxDuration = "5m")
+    @FuzzTest(maxDuration = "3m")
     void xml(FuzzedDataProvider data) {
         String marker = FuzzMarkers.next();
         String type = data.pickValue(FhirInputFuzzTest.TYPES);

@@ -43,7 +43,11 @@ class FuzzFindingsTest extends IntegrationTest {
         LeakWatch watch = LeakWatch.install();
         watch.takeFindings();
 
-        HttpResponse<String> response = send(HttpRequest.newBuilder(uri("/admin/roles/fuzz-finding"))
+        // the shared token holds every records permission, not manage:users: an admin client's token
+        health.carapace.testing.ServiceClients.Credentials admin = serviceClients.create("fuzz-finding-admin",
+                java.util.Set.of("admin"));
+        HttpResponse<String> response = sendWithoutToken(HttpRequest.newBuilder(uri("/admin/roles/fuzz-finding"))
+                .header("Authorization", "Bearer " + tokenFor(admin.clientId(), admin.clientSecret()))
                 .header("Content-Type", "application/json")
                 .PUT(HttpRequest.BodyPublishers.ofString("{\"role\":\"fuzz-finding" + sent + "\",\"permissions\":"
                         + "[\"view:" + sent + "\"],\"x" + sent + "\":1}")));

@@ -20,7 +20,7 @@ class SearchInProcessFuzzTest {
         watch = InProcessChecks.watchTheServersLogs();
     }
 
-    @FuzzTest(maxDuration = "5m")
+    @FuzzTest(maxDuration = "3m")
     void queryString(FuzzedDataProvider data) {
         String marker = FuzzMarkers.next();
         String type = served(data.pickValue(FhirInputFuzzTest.TYPES));
@@ -29,7 +29,7 @@ class SearchInProcessFuzzTest {
         InProcessChecks.check(answer.status(), answer.body(), marker, watch, !answer.byTomcat());
     }
 
-    @FuzzTest(maxDuration = "5m")
+    @FuzzTest(maxDuration = "3m")
     void formBody(FuzzedDataProvider data) {
         String marker = FuzzMarkers.next();
         String type = served(data.pickValue(FhirInputFuzzTest.TYPES));

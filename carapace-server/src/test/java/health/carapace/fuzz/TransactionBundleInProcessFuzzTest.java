@@ -20,7 +20,7 @@ class TransactionBundleInProcessFuzzTest {
         watch = InProcessChecks.watchTheServersLogs();
     }
 
-    @FuzzTest(maxDuration = "5m")
+    @FuzzTest(maxDuration = "3m")
     void bundle(FuzzedDataProvider data) {
         String marker = FuzzMarkers.next();
         RecordsInputPath.Answer answer = FhirInputInProcessFuzzTest.PATH.transaction(FuzzTarget.FHIR_JSON,
