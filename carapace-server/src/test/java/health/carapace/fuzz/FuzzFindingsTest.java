@@ -44,7 +44,7 @@ class FuzzFindingsTest extends IntegrationTest {
         watch.takeFindings();
 
         // the shared token holds every records permission, not manage:users: an admin client's token
-        health.carapace.testing.ServiceClients.Credentials admin = serviceClients.create("fuzz-finding-admin",
+        health.carapace.signin.ServiceClients.Credentials admin = serviceClients.create("fuzz-finding-admin",
                 java.util.Set.of("admin"));
         HttpResponse<String> response = sendWithoutToken(HttpRequest.newBuilder(uri("/admin/roles/fuzz-finding"))
                 .header("Authorization", "Bearer " + tokenFor(admin.clientId(), admin.clientSecret()))
