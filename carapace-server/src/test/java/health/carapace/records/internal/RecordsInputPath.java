@@ -57,8 +57,9 @@ public final class RecordsInputPath {
 
     /**
      * What the client would be sent: the status and, for a refusal, the OperationOutcome as JSON
-     * and the exception's message. {@code byTomcat}: refused by Tomcat's parameter parser, before
-     * any application code (its error page is Tomcat's: see docs/RELIABILITY.md).
+     * and the exception's message. {@code byTomcat}: Tomcat's parameter parser cannot decode the
+     * query or form; the server refuses such a request before the FHIR servlet, in
+     * {@code platform.web.DecodableParameters} (400, an OperationOutcome naming only the encoding).
      */
     public record Answer(int status, String body, boolean byTomcat) {
         Answer(int status, String body) {
