@@ -11,8 +11,9 @@ import org.junit.jupiter.api.Test;
 /**
  * A role document refused by {@code PUT /admin/roles/{name}} is answered without a word of the
  * document: the role is named by the request path, unknown keys and permissions by where they
- * are. Found by {@code AdminInputInProcessFuzzTest#roleDocument}: a role name, key or permission
- * of the right shape was quoted back, so the refusal carried what the client sent. Role files
+ * are. Found while building {@code AdminInputInProcessFuzzTest#roleDocument} (its marker check
+ * would have failed): a role name, key or permission of the right shape was quoted back, so the
+ * refusal carried what the client sent. These tests failed before the fix. Role files
  * read at start-up keep naming what they hold (the operator's own files, in the operator's log).
  */
 class RoleDocumentRefusalsTest {
