@@ -141,6 +141,26 @@ public final class CarapaceBench implements Callable<Integer> {
             description = "Threads of the HTTP client (default: 0, one per available processor)")
     int ioThreads;
 
+    @Option(names = "--soak",
+            description = "Soak instead of a benchmark: one workload (default: soak, creates, updates, reads and searches) "
+                    + "for --duration (default here 30m, no warm-up), recorded minute by minute and judged: zero errors, "
+                    + "server RSS and p99 flat after --flat-from. Needs --server-pid; writes the JSON report and a "
+                    + "Markdown table next to it (.md). See docs/RELIABILITY.md, \"Soak\"")
+    boolean soak;
+
+    @Option(names = "--interval", defaultValue = "1m", converter = DurationConverter.class,
+            description = "--soak: length of each recorded interval (default: ${DEFAULT-VALUE})")
+    Duration interval;
+
+    @Option(names = "--flat-from", defaultValue = "5m", converter = DurationConverter.class,
+            description = "--soak: RSS and p99 are judged from this point on, in whole intervals (default: ${DEFAULT-VALUE})")
+    Duration flatFrom;
+
+    @Option(names = "--gc-log", paramLabel = "FILE",
+            description = "--soak: the server's GC log (started with -Xlog:gc:file=FILE:time,uptime,level,tags), "
+                    + "summarised per interval and in total")
+    Path gcLog;
+
     @Spec
     CommandSpec spec;
 
@@ -163,6 +183,9 @@ public final class CarapaceBench implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (soak) {
+            soakDefaults();
+        }
         List<Workload> workloads = workloads();
         List<ResourceSampler.WatchedProcess> watched = watchedProcesses();
         validate();
@@ -206,6 +229,9 @@ public final class CarapaceBench implements Callable<Integer> {
             }
             Instant startedAt = Instant.now();
             LoadDriver driver = new LoadDriver(client, io, requests);
+            if (soak) {
+                return soak(driver, workloads.get(0), watched, machineBefore, progress);
+            }
             List<WorkloadResult> results = new ArrayList<>();
             for (Workload workload : workloads) {
                 progress.printf("%s: %d clients, warm-up %.0f s, then measuring %.0f s...%n", workload.label(),
@@ -230,6 +256,54 @@ public final class CarapaceBench implements Callable<Integer> {
         } finally {
             io.shutdownNow();
         }
+    }
+
+    /** A soak runs 30 minutes of its own mix without a warm-up unless told otherwise. */
+    private void soakDefaults() {
+        var parsed = spec.commandLine().getParseResult();
+        if (!parsed.hasMatchedOption("--duration")) {
+            duration = Duration.ofMinutes(30);
+        }
+        if (!parsed.hasMatchedOption("--warmup")) {
+            warmup = Duration.ZERO;
+        }
+        if (!parsed.hasMatchedOption("--workload")) {
+            workloadNames = List.of(Workload.SOAK.label());
+        }
+    }
+
+    private int soak(LoadDriver driver, Workload workload, List<ResourceSampler.WatchedProcess> watched,
+            BenchReport.MachineBefore machineBefore, PrintWriter progress) throws Exception {
+        int minutes = (int) (duration.toNanos() / interval.toNanos());
+        int judgedFrom = (int) (flatFrom.toNanos() / interval.toNanos());
+        progress.printf("soak: %s, %d clients, %d intervals of %.0f s, judged from interval %d...%n", workload.label(),
+                concurrency, minutes, interval.toMillis() / 1000.0, judgedFrom + 1);
+        progress.flush();
+        SoakVerdict.Criteria defaults = SoakVerdict.Criteria.DEFAULT;
+        SoakVerdict.Criteria criteria = new SoakVerdict.Criteria(judgedFrom, defaults.maxRssRise(),
+                defaults.maxRssSpread(), defaults.maxP99Rise(), defaults.maxP99Spread());
+        Soak.Result result = Soak.run(driver, workload, concurrency, warmup, interval, minutes, seed,
+                timeout.plusSeconds(5), watched, withDescendants, gcLog, criteria, settings(machineBefore), progress);
+        Path parent = output.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        Files.writeString(output, SoakReport.toJson(result));
+        Path markdown = markdownNextTo(output);
+        String table = SoakReport.toMarkdown(result);
+        Files.writeString(markdown, table);
+        spec.commandLine().getOut().print(table);
+        spec.commandLine().getOut().flush();
+        progress.println("JSON report: " + output.toAbsolutePath() + "; table: " + markdown.toAbsolutePath());
+        progress.flush();
+        // 0: the soak held; 1: it ran but did not (errors, or RSS or p99 not flat)
+        return result.verdict().passed() ? 0 : 1;
+    }
+
+    static Path markdownNextTo(Path json) {
+        String name = json.getFileName().toString();
+        String base = name.endsWith(".json") ? name.substring(0, name.length() - ".json".length()) : name;
+        return json.resolveSibling(base + ".md");
     }
 
     private List<Workload> workloads() {
@@ -291,6 +365,20 @@ public final class CarapaceBench implements Callable<Integer> {
         }
         if (insecure && caCert != null) {
             throw new CommandLine.ParameterException(cl, "--insecure and --cacert exclude each other");
+        }
+        if (soak) {
+            if (workloadNames.size() != 1 || workloads().size() != 1) {
+                throw new CommandLine.ParameterException(cl, "--soak runs one workload");
+            }
+            if (serverPids.isEmpty()) {
+                throw new CommandLine.ParameterException(cl, "--soak needs --server-pid: its verdict judges the server's RSS");
+            }
+            if (interval.isNegative() || interval.isZero() || duration.compareTo(interval) < 0) {
+                throw new CommandLine.ParameterException(cl, "--soak needs a positive --interval no longer than --duration");
+            }
+            if (gcLog != null && !Files.isReadable(gcLog)) {
+                throw new CommandLine.ParameterException(cl, "--gc-log: cannot read " + gcLog);
+            }
         }
         if (clientId != null && clientSecret == null) {
             throw new CommandLine.ParameterException(cl,

@@ -33,7 +33,12 @@ final class FhirRequests {
     /** Prepared from the dataset once it is seeded; until then only creating patients works. */
     private volatile Prepared prepared;
 
-    private record Prepared(URI[] reads, URI[] identifierSearches, URI[] observationSearches, byte[][] patientIds) {}
+    private record Prepared(URI[] reads, URI[] identifierSearches, URI[] observationSearches, byte[][] patientIds,
+            byte[][] updatePrefixes, byte[][] mrns) {}
+
+    /** How every patient template starts; an update puts the id after it. */
+    private static final byte[] PATIENT_START = "{\"resourceType\":\"Patient\",".getBytes(StandardCharsets.US_ASCII);
+    private final AtomicLong patientsUpdated = new AtomicLong();
 
     /** @param base the FHIR base URL, e.g. {@code https://localhost:8443/fhir} */
     FhirRequests(URI base, Duration timeout, AccessTokens tokens, SyntheticData data) {
@@ -61,14 +66,19 @@ final class FhirRequests {
         URI[] identifierSearches = new URI[n];
         URI[] observationSearches = new URI[n];
         byte[][] ids = new byte[n][];
+        byte[][] updatePrefixes = new byte[n][];
+        byte[][] mrns = new byte[n][];
         for (int i = 0; i < n; i++) {
             Dataset.SeededPatient patient = patients.get(i);
             reads[i] = readPatient(patient.id());
             identifierSearches[i] = searchPatientByIdentifier(patient.mrn());
             observationSearches[i] = searchObservationsByPatient(patient.id());
             ids[i] = patient.id().getBytes(StandardCharsets.US_ASCII);
+            updatePrefixes[i] = ("{\"resourceType\":\"Patient\",\"id\":" + SyntheticData.quote(patient.id()) + ",")
+                    .getBytes(StandardCharsets.UTF_8);
+            mrns[i] = patient.mrn().getBytes(StandardCharsets.US_ASCII);
         }
-        prepared = new Prepared(reads, identifierSearches, observationSearches, ids);
+        prepared = new Prepared(reads, identifierSearches, observationSearches, ids, updatePrefixes, mrns);
     }
 
     HttpRequest build(Operation operation, SplittableRandom random) {
@@ -78,6 +88,10 @@ final class FhirRequests {
             case SEARCH_PATIENT_BY_IDENTIFIER -> get(pick(ready().identifierSearches(), random));
             case SEARCH_OBSERVATIONS_BY_PATIENT -> get(pick(ready().observationSearches(), random));
             case CREATE_OBSERVATION -> post("Observation", nextObservationBody(random));
+            case UPDATE_PATIENT -> {
+                int patient = random.nextInt(ready().reads().length);
+                yield put(ready().reads()[patient], nextUpdateBody(patient));
+            }
         };
     }
 
@@ -117,6 +131,32 @@ final class FhirRequests {
                 .header("Content-Type", FHIR_JSON + "; charset=UTF-8");
         authorize(builder);
         return builder.POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
+    }
+
+    /** PUT of a whole resource (an update without If-Match: the last write wins, as most clients send it). */
+    HttpRequest put(URI uri, byte[] body) {
+        HttpRequest.Builder builder = HttpRequest.newBuilder(uri)
+                .timeout(timeout)
+                .header("Accept", FHIR_JSON)
+                .header("Content-Type", FHIR_JSON + "; charset=UTF-8");
+        authorize(builder);
+        return builder.PUT(HttpRequest.BodyPublishers.ofByteArray(body)).build();
+    }
+
+    /**
+     * A new version of seeded patient {@code index}: its id and MRN (so that searching by it still
+     * finds it) in a pooled template's other details, so each update really changes the record.
+     */
+    byte[] nextUpdateBody(int index) {
+        Prepared ready = ready();
+        SyntheticData.PatientTemplate template =
+                patientTemplates[(int) (patientsUpdated.getAndIncrement() % TEMPLATE_POOL_SIZE)];
+        byte[] before = template.beforeMrn();
+        byte[] prefix = ready.updatePrefixes()[index];
+        byte[] head = new byte[prefix.length + before.length - PATIENT_START.length];
+        System.arraycopy(prefix, 0, head, 0, prefix.length);
+        System.arraycopy(before, PATIENT_START.length, head, prefix.length, before.length - PATIENT_START.length);
+        return concat(head, ready.mrns()[index], template.afterMrn());
     }
 
     private void authorize(HttpRequest.Builder builder) {

@@ -38,7 +38,7 @@ final class JsonReport {
         return root;
     }
 
-    private static Map<String, Object> settings(BenchReport.Settings settings) {
+    static Map<String, Object> settings(BenchReport.Settings settings) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("baseUrl", settings.baseUrl());
         out.put("concurrency", settings.concurrency());

@@ -109,6 +109,74 @@ final class LoadDriver {
                 drained ? 0 : stopped.getCount());
     }
 
+    /** One interval of a run cut into intervals (a soak's minute): its stats and its exact length. */
+    record Interval(int index, Phase phase, Duration length) {}
+
+    /** Told at each boundary of a run in intervals, on the driver's thread, while the clients keep going. */
+    interface IntervalListener {
+        /** Interval {@code index} starts now (after the warm-up for index 0). */
+        void opened(int index);
+
+        /** Interval {@code interval.index()} has just ended; the next one, if any, is already counting. */
+        void closed(Interval interval);
+    }
+
+    /**
+     * A closed-loop run whose measured time is {@code count} back-to-back intervals of
+     * {@code interval} each, for a soak: the clients never pause at a boundary (a request belongs
+     * to the interval in which it was sent), so the intervals add up to one uninterrupted run.
+     *
+     * @return the warm-up's stats (empty without a warm-up) and the clients still waiting when the drain timed out
+     */
+    IntervalRun runInIntervals(Workload workload, int concurrency, Duration warmup, Duration interval, int count, long seed,
+            Duration drainTimeout, IntervalListener listener) throws InterruptedException {
+        if (count < 1 || interval.isNegative() || interval.isZero()) {
+            throw new IllegalArgumentException("at least one interval of a positive length");
+        }
+        CountDownLatch stopped = new CountDownLatch(concurrency);
+        PhaseSwitch phases = new PhaseSwitch();
+        List<VirtualClient> clients = new ArrayList<>(concurrency);
+        for (int i = 0; i < concurrency; i++) {
+            SplittableRandom random = new SplittableRandom(SyntheticData.mix(seed + 31L * i));
+            clients.add(new VirtualClient(workload, random, phases, stopped));
+        }
+        Phase current = new Phase(workload);
+        Phase warmupPhase = warmup.isZero() ? new Phase(workload) : current;
+        long start = System.nanoTime();
+        if (warmup.isZero()) {
+            listener.opened(0);
+            start = System.nanoTime();
+        }
+        phases.current = current;
+        clients.forEach(VirtualClient::sendNext);
+        if (!warmup.isZero()) {
+            sleepUntil(start + warmup.toNanos());
+            listener.opened(0);
+            current = new Phase(workload);
+            start = System.nanoTime();
+            phases.current = current;
+        }
+        for (int index = 0; index < count; index++) {
+            sleepUntil(start + interval.toNanos());
+            Phase ended = current;
+            long end = System.nanoTime();
+            if (index + 1 < count) {
+                listener.opened(index + 1);
+                current = new Phase(workload);
+                phases.current = current;
+            } else {
+                phases.current = null;
+            }
+            listener.closed(new Interval(index, ended, Duration.ofNanos(end - start)));
+            start = end;
+        }
+        boolean drained = stopped.await(drainTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        return new IntervalRun(warmupPhase, drained ? 0 : stopped.getCount());
+    }
+
+    /** The warm-up of a run in intervals, and the clients still waiting for a response at its end. */
+    record IntervalRun(Phase warmup, long requestsStillInFlight) {}
+
     private static void sleepUntil(long deadlineNanos) throws InterruptedException {
         long remaining;
         while ((remaining = deadlineNanos - System.nanoTime()) > 0) {

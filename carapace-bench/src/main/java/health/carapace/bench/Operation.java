@@ -6,7 +6,8 @@ enum Operation {
     READ_PATIENT("read-patient", "GET Patient/{id}", false),
     SEARCH_PATIENT_BY_IDENTIFIER("search-patient-by-identifier", "GET Patient?identifier={system}|{mrn}", false),
     CREATE_OBSERVATION("create-observation", "POST Observation (subject: a seeded patient)", true),
-    SEARCH_OBSERVATIONS_BY_PATIENT("search-observations-by-patient", "GET Observation?patient=Patient/{id}", false);
+    SEARCH_OBSERVATIONS_BY_PATIENT("search-observations-by-patient", "GET Observation?patient=Patient/{id}", false),
+    UPDATE_PATIENT("update-patient", "PUT Patient/{id} (a seeded patient: new name, address and phone, same MRN)", true);
 
     private final String label;
     private final String request;

@@ -26,7 +26,19 @@ enum Workload {
             Operation.SEARCH_PATIENT_BY_IDENTIFIER, 10,
             Operation.SEARCH_OBSERVATIONS_BY_PATIENT, 10,
             Operation.CREATE_PATIENT, 10,
-            Operation.CREATE_OBSERVATION, 10));
+            Operation.CREATE_OBSERVATION, 10)),
+    /**
+     * The soak's mix (issue 21: creates, updates, reads, searches): 50% reads by id, 20% searches
+     * (by MRN, observations of a patient), 30% writes (new patients, new observations, updates of
+     * seeded patients). Not part of {@code all}: it is run with {@code --soak}.
+     */
+    SOAK(Map.of(
+            Operation.READ_PATIENT, 50,
+            Operation.SEARCH_PATIENT_BY_IDENTIFIER, 10,
+            Operation.SEARCH_OBSERVATIONS_BY_PATIENT, 10,
+            Operation.CREATE_PATIENT, 10,
+            Operation.CREATE_OBSERVATION, 10,
+            Operation.UPDATE_PATIENT, 10));
 
     private final Map<Operation, Integer> weights;
     /** Operation for each of the 100 percentage points: picking is one array lookup. */
@@ -68,10 +80,10 @@ enum Workload {
         return byPercent.length == 1 ? byPercent[0] : byPercent[random.nextInt(100)];
     }
 
-    /** Parses an option value; {@code all} means every workload, in declaration order. */
+    /** Parses an option value; {@code all} means every workload but the soak's, in declaration order. */
     static List<Workload> parse(String value) {
         if (value.equalsIgnoreCase("all")) {
-            return List.of(values());
+            return Arrays.stream(values()).filter(w -> w != SOAK).toList();
         }
         for (Workload workload : values()) {
             if (workload.label().equalsIgnoreCase(value.trim())) {

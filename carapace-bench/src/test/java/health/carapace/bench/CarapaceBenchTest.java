@@ -38,7 +38,7 @@ class CarapaceBenchTest {
 
             assertThat(exit).as(err.toString()).isZero();
             JsonNode json = new ObjectMapper().readTree(Files.readString(report));
-            assertThat(json.path("workloads")).hasSize(Workload.values().length);
+            assertThat(json.path("workloads")).hasSize(Workload.values().length - 1); // all but the soak's
             for (JsonNode workload : json.path("workloads")) {
                 assertThat(workload.path("requests").asLong()).as(workload.path("name").asText()).isPositive();
                 assertThat(workload.path("errors").asLong()).as(workload.path("name").asText()).isZero();
@@ -93,6 +93,51 @@ class CarapaceBenchTest {
                 assertThat(server.patientIdByMrn(data.mrn(SyntheticData.Stream.DATASET, i)))
                         .isEqualTo(Files.readAllLines(ids).get(i));
             }
+        }
+    }
+
+    @Test
+    void aSoakRecordsEachIntervalWithUpdatesAndJudgesIt() throws Exception {
+        try (StubFhirServer server = new StubFhirServer()) {
+            Path report = dir.resolve("soak.json");
+            Path gcLog = dir.resolve("gc.log");
+            Files.writeString(gcLog, "[2000-01-01T00:00:00.000+0000][1.000s][info][gc] GC(0) Pause Young (Normal) "
+                    + "(G1 Evacuation Pause) 24M->3M(256M) 3.000ms\n");
+            long self = ProcessHandle.current().pid();
+            int exit = run("-u", server.base().toString(), "--soak", "-c", "2", "-d", "3s", "--interval", "1s",
+                    "--flat-from", "0s", "--server-pid", Long.toString(self), "--gc-log", gcLog.toString(),
+                    "--dataset-patients", "5", "--observations-per-patient", "1", "--client-id", StubFhirServer.CLIENT_ID,
+                    "--client-secret", StubFhirServer.CLIENT_SECRET, "-o", report.toString());
+
+            JsonNode json = new ObjectMapper().readTree(Files.readString(report));
+            assertThat(json.path("kind").asText()).isEqualTo("soak");
+            assertThat(json.path("workload").asText()).isEqualTo("soak");
+            assertThat(json.path("minutes")).hasSize(3);
+            for (JsonNode minute : json.path("minutes")) {
+                assertThat(minute.path("requests").asLong()).isPositive();
+                assertThat(minute.path("errors").asLong()).isZero();
+                assertThat(minute.path("serverRssMiB").asDouble()).isPositive();
+                assertThat(minute.path("p99Ms").asDouble()).isPositive();
+            }
+            // updates went out and the stub accepted them as updates of seeded patients (400 otherwise)
+            assertThat(server.updates.get()).isPositive();
+            assertThat(json.path("gcTotal").path("pauses").asInt()).isEqualTo(1);
+            assertThat(json.path("verdict").path("errors").asLong()).isZero();
+            // the bench's own JVM stands in for the server here: flat or not, the exit code says what the verdict says
+            assertThat(exit).as(err.toString()).isEqualTo(json.path("verdict").path("passed").asBoolean() ? 0 : 1);
+            assertThat(Files.readString(dir.resolve("soak.md"))).contains("| minute | req/s | errors |")
+                    .contains("**Verdict: ");
+        }
+    }
+
+    @Test
+    void aSoakWithoutAServerProcessIsRefused() throws Exception {
+        try (StubFhirServer server = new StubFhirServer()) {
+            int exit = run("-u", server.base().toString(), "--soak", "-o", dir.resolve("s.json").toString());
+
+            assertThat(exit).isEqualTo(2);
+            assertThat(err.toString()).contains("--soak needs --server-pid");
+            assertThat(server.reads.get()).isZero();
         }
     }
 

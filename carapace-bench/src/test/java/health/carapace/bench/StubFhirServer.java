@@ -36,6 +36,7 @@ final class StubFhirServer implements AutoCloseable {
     private final AtomicLong ids = new AtomicLong();
     private final AtomicInteger tokensIssued = new AtomicInteger();
     final AtomicLong reads = new AtomicLong();
+    final AtomicLong updates = new AtomicLong();
     volatile int failEveryNthRead;
 
     StubFhirServer() throws IOException {
@@ -94,6 +95,15 @@ final class StubFhirServer implements AutoCloseable {
             }
             send(exchange, 201, "{\"resourceType\":\"" + type + "\",\"id\":\"" + id + "\"}",
                     base() + "/" + type + "/" + id + "/_history/1");
+        } else if (method.equals("PUT") && path.startsWith("/Patient/")) {
+            // an update names the record it replaces and keeps the MRN it was seeded with
+            String id = path.substring(9);
+            Matcher mrn = MRN.matcher(body);
+            boolean sameRecord = body.startsWith("{\"resourceType\":\"Patient\",\"id\":\"" + id + "\",")
+                    && mrn.find() && id.equals(patientIdByMrn.get(mrn.group(1)));
+            updates.incrementAndGet();
+            send(exchange, sameRecord ? 200 : 400, sameRecord ? "{\"resourceType\":\"Patient\",\"id\":\"" + id + "\"}"
+                    : "{\"resourceType\":\"OperationOutcome\"}", null);
         } else if (method.equals("GET") && path.startsWith("/Patient/")) {
             long n = reads.incrementAndGet();
             int failEvery = failEveryNthRead;

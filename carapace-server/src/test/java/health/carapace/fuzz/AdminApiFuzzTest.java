@@ -19,6 +19,17 @@ class AdminApiFuzzTest extends FuzzTarget {
     @FuzzTest(maxDuration = "3m")
     void roleDocument(FuzzedDataProvider data) {
         String marker = FuzzMarkers.next();
+        RolePut put = rolePut(data, marker);
+        String path = "/admin/roles/" + SearchFuzzTest.encode(put.name()).replace("+", "%20");
+        sendAndCheck(request(path).header("Content-Type", put.contentType())
+                .header("Accept", "application/json").PUT(HttpRequest.BodyPublishers.ofString(put.document())), marker);
+    }
+
+    /** One {@code PUT /admin/roles/{name}}: the path's role name, the document, its content type. */
+    record RolePut(String name, String document, String contentType) {}
+
+    /** A role document with the marker inside (shared with the in-process target). */
+    static RolePut rolePut(FuzzedDataProvider data, String marker) {
         String name = "fuzz-" + (data.consumeBoolean() ? data.consumeAsciiString(20) : "r" + data.consumeInt(0, 50));
         String document;
         if (data.consumeBoolean()) {
@@ -43,9 +54,7 @@ class AdminApiFuzzTest extends FuzzTarget {
                     + FhirInputFuzzTest.quote(constraint) + ":" + (data.consumeBoolean() ? "[" + FhirInputFuzzTest
                     .quote(value + marker) + "]" : value) + "}" + data.consumeRemainingAsString() + "}";
         }
-        String path = "/admin/roles/" + SearchFuzzTest.encode(name).replace("+", "%20");
-        sendAndCheck(request(path).header("Content-Type", data.consumeBoolean() ? "application/json" : "application/json; charset=utf-8")
-                .header("Accept", "application/json").PUT(HttpRequest.BodyPublishers.ofString(document)), marker);
+        return new RolePut(name, document, data.consumeBoolean() ? "application/json" : "application/json; charset=utf-8");
     }
 
     @FuzzTest(maxDuration = "3m")

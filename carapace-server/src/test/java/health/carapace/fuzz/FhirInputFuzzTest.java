@@ -22,6 +22,11 @@ class FhirInputFuzzTest extends FuzzTarget {
     void json(FuzzedDataProvider data) {
         String marker = FuzzMarkers.next();
         String type = data.pickValue(TYPES);
+        send(data, type, jsonBody(data, type, marker), FHIR_JSON, marker);
+    }
+
+    /** A JSON body of {@code type} with {@code marker} inside (shared with the in-process target). */
+    static String jsonBody(FuzzedDataProvider data, String type, String marker) {
         String body;
         if (data.consumeBoolean()) {
             // a document of the fuzzer's, with the marker somewhere inside it
@@ -40,13 +45,18 @@ class FhirInputFuzzTest extends FuzzTarget {
             body = "{\"resourceType\":" + quote(type) + ",\"name\":[{\"family\":" + quote(marker) + "}],"
                     + quote(element) + ":" + rendered + data.consumeRemainingAsString() + "}";
         }
-        send(data, type, body, FHIR_JSON, marker);
+        return body;
     }
 
     @FuzzTest(maxDuration = "3m")
     void xml(FuzzedDataProvider data) {
         String marker = FuzzMarkers.next();
         String type = data.pickValue(TYPES);
+        send(data, type, xmlBody(data, type, marker), FHIR_XML, marker);
+    }
+
+    /** An XML body of {@code type} with {@code marker} inside (shared with the in-process target). */
+    static String xmlBody(FuzzedDataProvider data, String type, String marker) {
         String body;
         if (data.consumeBoolean()) {
             String before = data.consumeString(2000);
@@ -64,7 +74,7 @@ class FhirInputFuzzTest extends FuzzTarget {
             body = prolog + "<" + type + " xmlns=\"http://hl7.org/fhir\">" + inner + data.consumeRemainingAsString()
                     + "</" + type + ">";
         }
-        send(data, type, body, FHIR_XML, marker);
+        return body;
     }
 
     private void send(FuzzedDataProvider unusedAfterBody, String type, String body, String contentType, String marker) {

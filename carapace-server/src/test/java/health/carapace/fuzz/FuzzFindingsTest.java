@@ -36,6 +36,28 @@ class FuzzFindingsTest extends IntegrationTest {
         assertThat(watch.takeFindings()).isEmpty();
     }
 
+    @Test
+    void aRoleDocumentIsRefusedWithoutRepeatingItsNameKeysOrPermissions() {
+        // AdminInputInProcessFuzzTest#roleDocument: a name-shaped role, key or permission was quoted back
+        String sent = "qzfzmarkrolesabc";
+        LeakWatch watch = LeakWatch.install();
+        watch.takeFindings();
+
+        // the shared token holds every records permission, not manage:users: an admin client's token
+        health.carapace.signin.ServiceClients.Credentials admin = serviceClients.create("fuzz-finding-admin",
+                java.util.Set.of("admin"));
+        HttpResponse<String> response = sendWithoutToken(HttpRequest.newBuilder(uri("/admin/roles/fuzz-finding"))
+                .header("Authorization", "Bearer " + tokenFor(admin.clientId(), admin.clientSecret()))
+                .header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString("{\"role\":\"fuzz-finding" + sent + "\",\"permissions\":"
+                        + "[\"view:" + sent + "\"],\"x" + sent + "\":1}")));
+
+        assertThat(response.statusCode()).as("status; body %s", response.body()).isEqualTo(400);
+        assertThat(response.body()).contains("OperationOutcome").contains("fuzz-finding.json: role \\\"fuzz-finding\\\"")
+                .doesNotContain(sent);
+        assertThat(watch.takeFindings()).isEmpty();
+    }
+
     private long storedVersions() {
         return JdbcClient.create(dataSource).sql("select count(*) from phi.resource_version").query(Long.class).single();
     }

@@ -21,16 +21,21 @@ final class LeakWatch extends AppenderBase<ILoggingEvent> {
 
     private final ConcurrentLinkedQueue<String> findings = new ConcurrentLinkedQueue<>();
 
-    /** The one watch of this JVM, attached to the root logger on first use. */
+    /**
+     * The one watch of this JVM, attached to the root logger; attached again if a reset of the
+     * logging configuration took it off (Spring Boot resets Logback when a context starts, and the
+     * in-process targets may run before the HTTPS targets' context in the same JVM).
+     */
     static synchronized LeakWatch install() {
+        Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
         if (installed == null) {
-            LeakWatch watch = new LeakWatch();
-            Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-            watch.setContext(root.getLoggerContext());
-            watch.setName("fuzz-leak-watch");
-            watch.start();
-            root.addAppender(watch);
-            installed = watch;
+            installed = new LeakWatch();
+            installed.setName("fuzz-leak-watch");
+        }
+        if (root.getAppender(installed.getName()) == null) {
+            installed.setContext(root.getLoggerContext());
+            installed.start();
+            root.addAppender(installed);
         }
         return installed;
     }

@@ -26,6 +26,11 @@ class SearchFuzzTest extends FuzzTarget {
     void queryString(FuzzedDataProvider data) {
         String marker = FuzzMarkers.next();
         String type = data.pickValue(FhirInputFuzzTest.TYPES);
+        sendAndCheck(request("/fhir/" + type + "?" + query(data, marker)).header("Accept", FHIR_JSON).GET(), marker);
+    }
+
+    /** 1-4 encoded parameters, the marker in one name or value (shared with the in-process target). */
+    static String query(FuzzedDataProvider data, String marker) {
         StringBuilder query = new StringBuilder();
         int parameters = data.consumeInt(1, 4);
         int markedAt = data.consumeInt(0, parameters - 1);
@@ -42,19 +47,23 @@ class SearchFuzzTest extends FuzzTarget {
             query.append(i == 0 ? "" : "&").append(encode(name + data.pickValue(MODIFIERS))).append('=')
                     .append(encode(value));
         }
-        sendAndCheck(request("/fhir/" + type + "?" + query).header("Accept", FHIR_JSON).GET(), marker);
+        return query.toString();
     }
 
     @FuzzTest(maxDuration = "3m")
     void formBody(FuzzedDataProvider data) {
         String marker = FuzzMarkers.next();
         String type = data.pickValue(FhirInputFuzzTest.TYPES);
-        String name = data.pickValue(NAMES) + data.pickValue(MODIFIERS);
-        String body = data.consumeString(300) + name + "=" + data.pickValue(PREFIXES) + marker
-                + data.consumeRemainingAsString();
+        String body = form(data, marker);
         sendAndCheck(request("/fhir/" + type + "/_search").header("Accept", FHIR_JSON)
                 .header("Content-Type", "application/x-www-form-urlencoded")
                 .POST(HttpRequest.BodyPublishers.ofString(body)), marker);
+    }
+
+    /** A raw form body around one known parameter carrying the marker (shared with the in-process target). */
+    static String form(FuzzedDataProvider data, String marker) {
+        String name = data.pickValue(NAMES) + data.pickValue(MODIFIERS);
+        return data.consumeString(300) + name + "=" + data.pickValue(PREFIXES) + marker + data.consumeRemainingAsString();
     }
 
     static String encode(String s) {

@@ -16,6 +16,12 @@ class TransactionBundleFuzzTest extends FuzzTarget {
     @FuzzTest(maxDuration = "3m")
     void bundle(FuzzedDataProvider data) {
         String marker = FuzzMarkers.next();
+        sendAndCheck(request("/fhir").header("Content-Type", FHIR_JSON).header("Accept", FHIR_JSON)
+                .POST(HttpRequest.BodyPublishers.ofString(document(data, marker))), marker);
+    }
+
+    /** A Bundle of 0-4 entries, the marker in one URL, fullUrl, reference or name (shared with the in-process target). */
+    static String document(FuzzedDataProvider data, String marker) {
         int entries = data.consumeInt(0, 4);
         int markedAt = data.consumeInt(0, Math.max(0, entries - 1));
         StringBuilder body = new StringBuilder("{\"resourceType\":\"Bundle\",\"type\":")
@@ -58,8 +64,6 @@ class TransactionBundleFuzzTest extends FuzzTarget {
             body.append("}}");
         }
         body.append("]").append(data.consumeRemainingAsString()).append("}");
-        String document = entries == 0 ? body + marker : body.toString();
-        sendAndCheck(request("/fhir").header("Content-Type", FHIR_JSON).header("Accept", FHIR_JSON)
-                .POST(HttpRequest.BodyPublishers.ofString(document)), marker);
+        return entries == 0 ? body + marker : body.toString();
     }
 }

@@ -73,9 +73,10 @@ final class PolicyDirectory {
             existingFile = existing.source();
         }
         String fileName = existingFile != null ? existingFile : roleName + ".json";
-        Role parsed = RoleDocuments.parse(fileName, json, siteZone);
+        Role parsed = RoleDocuments.parseSent(fileName, roleName, json, siteZone);
         if (!parsed.name().equals(roleName)) {
-            throw new PolicyException(List.of(RoleDocuments.prefix(fileName, parsed.name())
+            // named by the path: the document's own name is what the client sent
+            throw new PolicyException(List.of(RoleDocuments.prefix(fileName, roleName)
                     + "the document names another role than the request path"));
         }
         if (existingFile == null && files.containsKey(fileName)) {

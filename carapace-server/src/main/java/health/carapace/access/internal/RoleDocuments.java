@@ -49,7 +49,21 @@ final class RoleDocuments {
      * @throws PolicyException naming source, role and problem
      */
     static Role parse(String source, String json, ZoneId siteZone) {
-        Problems problems = new Problems(source);
+        return parse(source, json, siteZone, null);
+    }
+
+    /**
+     * A document sent to {@code PUT /admin/roles/{pathRole}}: its problems name the role by the
+     * request path and the unknown keys and permissions by where they are, never by what the
+     * document says (a refusal echoes nothing of the request; found by fuzzing).
+     */
+    static Role parseSent(String source, String pathRole, String json, ZoneId siteZone) {
+        return parse(source, json, siteZone, pathRole);
+    }
+
+    private static Role parse(String source, String json, ZoneId siteZone, String sentTo) {
+        Problems problems = new Problems(source, sentTo);
+        boolean quote = sentTo == null;
         JsonNode root;
         try {
             root = JSON.readTree(json);
@@ -73,7 +87,8 @@ final class RoleDocuments {
         }
         for (String key : root.propertyNames()) {
             if (!TOP_KEYS.contains(key)) {
-                problems.add(name, "unknown key " + quoteKey(key) + " (allowed: role, permissions, constraints)");
+                problems.add(name, "unknown key " + (quote ? quoteKey(key) + " " : "")
+                        + "(allowed: role, permissions, constraints)");
             }
         }
         Set<String> permissions = new LinkedHashSet<>();
@@ -83,12 +98,14 @@ final class RoleDocuments {
         } else if (!perms.isArray() || perms.isEmpty()) {
             problems.add(name, "\"permissions\" must be a non-empty list of strings");
         } else {
+            int index = 0;
             for (JsonNode p : perms) {
+                index++;
                 if (!p.isString()) {
                     problems.add(name, "\"permissions\" must hold strings only");
                 } else if (!PermissionVocabulary.isKnown(p.stringValue())) {
-                    problems.add(name, "unknown permission " + quotePermission(p.stringValue())
-                            + " (see the vocabulary in docs/ACCESS.md)");
+                    problems.add(name, "unknown permission " + (quote ? quotePermission(p.stringValue())
+                            : "(\"permissions\" entry " + index + ")") + " (see the vocabulary in docs/ACCESS.md)");
                 } else if (!permissions.add(p.stringValue())) {
                     problems.add(name, "permission \"" + p.stringValue() + "\" is listed twice");
                 }
@@ -111,8 +128,8 @@ final class RoleDocuments {
             } else {
                 for (String key : constraints.propertyNames()) {
                     if (!CONSTRAINT_KEYS.contains(key)) {
-                        problems.add(name, "unknown constraint " + quoteKey(key)
-                                + " (allowed: temporal, ip_range, time_zone, break_glass_outside_ip_range)");
+                        problems.add(name, "unknown constraint " + (quote ? quoteKey(key) + " " : "")
+                                + "(allowed: temporal, ip_range, time_zone, break_glass_outside_ip_range)");
                     }
                 }
                 JsonNode temporal = constraints.get("temporal");
@@ -191,14 +208,21 @@ final class RoleDocuments {
     /** Collects problems for one file, each prefixed with the file and the role. */
     static final class Problems {
         private final String source;
+        /** The role the request path names, for a sent document; null for a file. */
+        private final String sentTo;
         private final List<String> list = new ArrayList<>();
 
         Problems(String source) {
+            this(source, null);
+        }
+
+        Problems(String source, String sentTo) {
             this.source = source;
+            this.sentTo = sentTo;
         }
 
         void add(String role, String problem) {
-            list.add(prefix(source, role) + problem);
+            list.add(prefix(source, sentTo != null ? sentTo : role) + problem);
         }
 
         PolicyException fail(String role, String problem) {

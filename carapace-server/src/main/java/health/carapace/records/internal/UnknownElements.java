@@ -136,7 +136,7 @@ final class UnknownElements {
             if (key.startsWith("_")) {
                 continue;
             }
-            BaseRuntimeElementDefinition<?> element = child.getChildByName(name);
+            BaseRuntimeElementDefinition<?> element = elementOf(child, name);
             for (JsonValue value : member.getValue() instanceof JsonArray array ? array : java.util.List.of(member.getValue())) {
                 if (!(value instanceof JsonObject nested)) {
                     continue;
@@ -194,7 +194,7 @@ final class UnknownElements {
             if (name.equals(target)) {
                 return Optional.of(parent.path() + "." + name);
             }
-            BaseRuntimeElementDefinition<?> element = child.getChildByName(name);
+            BaseRuntimeElementDefinition<?> element = elementOf(child, name);
             boolean resourceSlot = element == null || element instanceof RuntimeResourceDefinition
                     || element.getName().equals("Resource") || element.getName().equals("DomainResource");
             stack.push(new Frame(parent.path() + "." + name,
@@ -203,6 +203,21 @@ final class UnknownElements {
                     resourceSlot));
         }
         return Optional.empty();
+    }
+
+    /**
+     * The definition of {@code name} under {@code child}, or null for an extension (whose values
+     * are datatypes, not walked here, as in the name collection above): HAPI's extension children
+     * look the name up among their typed choices and assert that it is there, so asking them
+     * failed with an {@code AssertionError} wherever assertions are on (found by fuzzing).
+     */
+    private static BaseRuntimeElementDefinition<?> elementOf(BaseRuntimeChildDefinition child, String name) {
+        if (child instanceof ca.uhn.fhir.context.RuntimeChildExtension
+                || child instanceof ca.uhn.fhir.context.RuntimeChildUndeclaredExtensionDefinition
+                || !child.getValidChildNames().contains(name)) {
+            return null;
+        }
+        return child.getChildByName(name);
     }
 
     private record Frame(String path, BaseRuntimeElementCompositeDefinition<?> definition, boolean expectsResource) {}
