@@ -4,7 +4,8 @@ import picocli.CommandLine.Command;
 
 @Command(name = "keys", mixinStandardHelpOptions = true,
         description = "Key lifecycle: rotation, status and crypto-shredding.",
-        subcommands = {RotateKekCommand.class, RotateDeksCommand.class, RotateIndexKeysCommand.class, KeyStatusCommand.class,
+        subcommands = {RotateKekCommand.class, RotateDeksCommand.class, RotateIndexKeysCommand.class,
+            RotateStateKeysCommand.class, KeyStatusCommand.class,
             ShreddingCommands.class})
 final class KeysCommands {
 }

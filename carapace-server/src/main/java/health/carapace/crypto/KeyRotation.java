@@ -33,6 +33,15 @@ public interface KeyRotation {
     UUID rotateIndexKeys(String actor);
 
     /**
+     * Adds a new key to every state sealing keyset ({@link StateSeal}, ADR 0042) and makes it
+     * primary, at once (no job: nothing is re-encrypted). The keys it replaces keep opening until
+     * every value they sealed has expired, then the scheduled check destroys them.
+     *
+     * @return the new keys, as {@code state/<name>#<key id>}
+     */
+    List<String> rotateStateKeys(String actor);
+
+    /**
      * Runs every unfinished job to completion on this node.
      *
      * @return false if another node is running the jobs (they are not run twice)
@@ -66,7 +75,7 @@ public interface KeyRotation {
     record Status(List<Key> keys, List<Job> jobs, long encryptionWarning) {}
 
     /**
-     * @param kind {@code kek}, {@code index-root}, {@code dek} or {@code dek-summary}
+     * @param kind {@code kek}, {@code index-root}, {@code state}, {@code dek} or {@code dek-summary}
      * @param id the key's id (a key reference for data keys; no key material)
      * @param encryptions persisted count of encryptions under this key (-1 where not counted)
      * @param warning true when {@code encryptions} reached the warning threshold

@@ -123,12 +123,21 @@ class CryptoConfiguration {
     KeyJobs keyRotation(DataSource dataSource, KeyringStore store, KekRing kek, PatientKeyring deks,
             TinkBlindIndex index, UsageCounters counters, KeysProperties keys,
             ObjectProvider<EncryptedRecords> records, ObjectProvider<EncryptedStore> stores,
-            ApplicationEventPublisher events, java.time.Clock clock) {
+            ApplicationEventPublisher events, java.time.Clock clock, StateKeysets stateKeys) {
         HsmWorkers hsm = new HsmWorkers();
         return new KeyJobs(dataSource, store, counters, keys, events, hsm,
                 new KekRewrap(store, kek, keys, hsm, clock),
                 new DekRotation(store, deks, keys, records, stores, new KeysInUse(), hsm),
-                new IndexRekeying(index, keys, records));
+                new IndexRekeying(index, keys, records), stateKeys);
+    }
+
+    /** Sealing keysets for short-lived state such as the sign-in state (ADR 0042). */
+    @Bean
+    StateKeysets stateSeals(KeyringStore store, KekRing kek, UsageCounters counters, ApplicationEventPublisher events,
+            java.time.Clock clock, KeysProperties keys) {
+        java.time.Duration maxAge = keys.stateKeyMaxAge() == null ? java.time.Duration.ofDays(7) : keys.stateKeyMaxAge();
+        return new StateKeysets(store, kek, counters, events, clock, keys.refreshInterval(), maxAge,
+                keys.encryptionWarning());
     }
 
     /** The server checks key separation on its live connections ({@link KeyringReadiness} checks names only). */
@@ -146,7 +155,8 @@ class CryptoConfiguration {
     @Bean
     @ConditionalOnWebApplication
     KeyRotationScheduler keyRotationScheduler(KeyJobs jobs, UsageCounters counters, KeyMetrics metrics,
-            KeysProperties keys) {
-        return new KeyRotationScheduler(jobs, counters, metrics, keys.checkInterval(), keys.refreshInterval());
+            KeysProperties keys, StateKeysets stateKeys) {
+        return new KeyRotationScheduler(jobs, counters, metrics, stateKeys, keys.checkInterval(),
+                keys.refreshInterval());
     }
 }

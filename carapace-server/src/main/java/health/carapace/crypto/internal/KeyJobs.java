@@ -55,11 +55,12 @@ final class KeyJobs implements KeyRotation, DisposableBean {
     private final KekRewrap kekRewrap;
     private final DekRotation dekRotation;
     private final IndexRekeying indexRekeying;
+    private final StateKeysets stateKeys;
     private final Map<String, KeyJobKind> kinds;
 
     KeyJobs(DataSource dataSource, KeyringStore store, UsageCounters counters, KeysProperties properties,
             ApplicationEventPublisher events, HsmWorkers hsm, KekRewrap kekRewrap, DekRotation dekRotation,
-            IndexRekeying indexRekeying) {
+            IndexRekeying indexRekeying, StateKeysets stateKeys) {
         this.dataSource = dataSource;
         this.jdbc = JdbcClient.create(dataSource);
         this.store = store;
@@ -70,6 +71,7 @@ final class KeyJobs implements KeyRotation, DisposableBean {
         this.kekRewrap = kekRewrap;
         this.dekRotation = dekRotation;
         this.indexRekeying = indexRekeying;
+        this.stateKeys = stateKeys;
         this.kinds = Map.of(kekRewrap.name(), kekRewrap, dekRotation.name(), dekRotation,
                 indexRekeying.name(), indexRekeying);
     }
@@ -87,6 +89,11 @@ final class KeyJobs implements KeyRotation, DisposableBean {
     @Override
     public UUID rotateIndexKeys(String actor) {
         return start(indexRekeying, null, actor);
+    }
+
+    @Override
+    public List<String> rotateStateKeys(String actor) {
+        return stateKeys.rotateAll(actor);
     }
 
     private UUID start(KeyJobKind kind, String scope, String actor) {
@@ -334,6 +341,7 @@ final class KeyJobs implements KeyRotation, DisposableBean {
             // HMAC keys: the AES-GCM message bound does not apply, so they are not counted.
             keys.add(new Key("index-root", v.keyId(), v.version(), v.createdAt(), v.state(), -1, false));
         }
+        keys.addAll(stateKeys.status());
         Map<String, Object> summary = store.dekSummary();
         long most = ((Number) summary.get("most")).longValue();
         Object oldest = summary.get("oldest");

@@ -162,13 +162,16 @@ final class KeyMetrics implements MeterBinder, RefreshedOnScrape {
     }
 
     private static List<MultiGauge.Row<?>> rows(List<KeyRotation.Key> keys, ToDoubleFunction<KeyRotation.Key> value) {
-        List<MultiGauge.Row<?>> rows = new ArrayList<>();
+        // Several state keysets (ADR 0042) have rows with the same tags: one row each, the highest value.
+        Map<Tags, Double> values = new LinkedHashMap<>();
         for (KeyRotation.Key key : keys) {
             String kind = key.kind().equals("dek-summary") ? "dek" : key.kind();
             String version = key.kind().equals("dek-summary") ? "all" : Integer.toString(key.version());
-            rows.add(MultiGauge.Row.of(Tags.of("kind", kind, "version", version, "state", key.state()),
-                    value.applyAsDouble(key)));
+            values.merge(Tags.of("kind", kind, "version", version, "state", key.state()), value.applyAsDouble(key),
+                    Math::max);
         }
+        List<MultiGauge.Row<?>> rows = new ArrayList<>();
+        values.forEach((tags, v) -> rows.add(MultiGauge.Row.of(tags, v)));
         return rows;
     }
 }

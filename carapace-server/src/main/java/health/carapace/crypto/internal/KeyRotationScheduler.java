@@ -21,15 +21,17 @@ final class KeyRotationScheduler implements SmartLifecycle {
     private final KeyJobs jobs;
     private final UsageCounters counters;
     private final KeyMetrics metrics;
+    private final StateKeysets stateKeys;
     private final Duration checkInterval;
     private final Duration flushInterval;
     private ScheduledExecutorService scheduler;
 
-    KeyRotationScheduler(KeyJobs jobs, UsageCounters counters, KeyMetrics metrics, Duration checkInterval,
-            Duration flushInterval) {
+    KeyRotationScheduler(KeyJobs jobs, UsageCounters counters, KeyMetrics metrics, StateKeysets stateKeys,
+            Duration checkInterval, Duration flushInterval) {
         this.jobs = jobs;
         this.counters = counters;
         this.metrics = metrics;
+        this.stateKeys = stateKeys;
         this.checkInterval = checkInterval;
         this.flushInterval = flushInterval;
     }
@@ -40,6 +42,8 @@ final class KeyRotationScheduler implements SmartLifecycle {
         } catch (RuntimeException e) {
             log.error("A key rotation check failed; it is retried at the next check", e);
         }
+        // state keys: a new one when due, replaced ones destroyed once their values have expired
+        stateKeys.maintain();
     }
 
     private void flush() {

@@ -305,6 +305,31 @@ final class KeyringStore implements DisposableBean {
                 rows);
     }
 
+    /** Key references of wrapped keys under {@code prefix} (for example every state keyset), in order. */
+    List<String> keyRefsStartingWith(String prefix) {
+        return jdbc.sql("select key_ref from keyring.wrapped_key where starts_with(key_ref, ?) order by key_ref")
+                .param(prefix)
+                .query(String.class)
+                .list();
+    }
+
+    /** Notes a key of a state keyset with its creation time (the first note wins: idempotent across nodes). */
+    void recordStateKey(String keyRef, long keyId, Instant createdAt) {
+        jdbc.sql("insert into keyring.dek_key (key_ref, key_id, created_at) values (?, ?, ?) on conflict do nothing")
+                .params(keyRef, keyId, java.sql.Timestamp.from(createdAt)).update();
+    }
+
+    /** The live (not destroyed) keys of one keyset, oldest first. */
+    List<DekKey> liveKeysOf(String keyRef) {
+        return jdbc.sql("""
+                select key_ref, key_id, created_at, encryptions from keyring.dek_key
+                where key_ref = ? and destroyed_at is null order by created_at, key_id""")
+                .param(keyRef)
+                .query((rs, n) -> new DekKey(rs.getString(1), rs.getLong(2), rs.getTimestamp(3).toInstant(),
+                        rs.getLong(4)))
+                .list();
+    }
+
     /** Notes a key added to a keyset (creation or rotation), so that its age is known. */
     void recordDekKey(String keyRef, long keyId) {
         jdbc.sql("""
@@ -328,7 +353,7 @@ final class KeyringStore implements DisposableBean {
     List<DekKey> liveDekKeys(int limit) {
         return jdbc.sql("""
                 select d.key_ref, d.key_id, d.created_at, d.encryptions from keyring.dek_key d
-                where d.destroyed_at is null
+                where d.destroyed_at is null and d.key_ref like 'dek/%'
                   and exists (select 1 from keyring.wrapped_key w where w.key_ref = d.key_ref)
                 order by d.encryptions desc, d.created_at limit ?""")
                 .param(limit)
@@ -353,12 +378,14 @@ final class KeyringStore implements DisposableBean {
      */
     Map<String, Object> dekSummary() {
         return jdbc.sql("""
-                select (select count(*) from keyring.dek_key where destroyed_at is null) as keys,
+                select (select count(*) from keyring.dek_key where destroyed_at is null and key_ref like 'dek/%') as keys,
                        (select d.created_at from keyring.dek_key d
-                        where d.destroyed_at is null and exists (select 1 from keyring.wrapped_key w where w.key_ref = d.key_ref)
+                        where d.destroyed_at is null and d.key_ref like 'dek/%'
+                          and exists (select 1 from keyring.wrapped_key w where w.key_ref = d.key_ref)
                         order by d.created_at limit 1) as oldest,
                        coalesce((select d.encryptions from keyring.dek_key d
-                        where d.destroyed_at is null and exists (select 1 from keyring.wrapped_key w where w.key_ref = d.key_ref)
+                        where d.destroyed_at is null and d.key_ref like 'dek/%'
+                          and exists (select 1 from keyring.wrapped_key w where w.key_ref = d.key_ref)
                         order by d.encryptions desc, d.created_at limit 1), 0) as most,
                        (select count(*) from keyring.wrapped_key where key_ref like 'dek/%') as keysets""")
                 .query().singleRow();

@@ -14,8 +14,10 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  *     so that rotation leaves the database to live traffic; 0 means unthrottled
  * @param batchSize rows per job step (one checkpoint per step)
  * @param encryptionWarning encryptions under one AES-GCM key after which status warns
+ * @param stateKeyMaxAge a state sealing keyset (ADR 0042) gets a new key once its current one is
+ *     older than this (or has reached the encryption warning)
  */
 @ConfigurationProperties("carapace.keys")
 record KeysProperties(Duration kekMaxAge, Duration checkInterval, Duration refreshInterval, int reencryptRate,
-        int batchSize, long encryptionWarning) {
+        int batchSize, long encryptionWarning, Duration stateKeyMaxAge) {
 }

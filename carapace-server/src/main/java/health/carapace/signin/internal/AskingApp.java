@@ -22,11 +22,8 @@ final class AskingApp {
         this.clients = clients;
     }
 
-    /** The display name of the app whose authorization request waits in this browser session, if any. */
+    /** The display name of the app whose authorization request waits in this browser, if any. */
     Optional<String> name(HttpServletRequest request) {
-        if (request.getSession(false) == null) {
-            return Optional.empty();
-        }
         SavedRequest saved = authorizationRequests.getRequest(request, null);
         String[] clientId = saved == null ? null : saved.getParameterValues("client_id");
         if (clientId == null || clientId.length != 1) {

@@ -138,6 +138,7 @@ class ConsentPages {
         }
         if (!"allow".equals(decision)) {
             endBrowserSession(request);
+            authorizationRequests.removeRequest(request, response);
             return redirect(errorRedirect(pending.get(), "access_denied"));
         }
         Narrowed narrowed = narrow(pending.get().scopes(), person.get().roles(), catalog);

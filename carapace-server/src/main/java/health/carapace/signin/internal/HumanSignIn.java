@@ -14,8 +14,6 @@ import org.springframework.security.oauth2.server.authorization.authentication.O
 import org.springframework.security.oauth2.server.authorization.authentication.OAuth2AuthorizationCodeRequestAuthenticationToken;
 import org.springframework.security.oauth2.server.authorization.token.OAuth2TokenGenerator;
 import org.springframework.security.web.authentication.LoginUrlAuthenticationEntryPoint;
-import org.springframework.security.web.savedrequest.HttpSessionRequestCache;
-import org.springframework.security.web.savedrequest.RequestCache;
 import org.springframework.security.web.servlet.util.matcher.PathPatternRequestMatcher;
 import org.springframework.security.web.util.matcher.RequestMatcher;
 import org.springframework.util.StringUtils;
@@ -23,27 +21,29 @@ import org.springframework.web.util.UriComponentsBuilder;
 
 /**
  * How people sign in through the authorization server: the authorization endpoint sends a
- * browser without a completed sign-in to {@code /login} (remembering the request), accepts only
+ * browser without a completed sign-in to {@code /login} (the request kept in a sealed cookie of
+ * the browser, {@link AuthorizationRequestCookie}), accepts only
  * a {@link HumanLogin} (both factors), and ends the browser session as soon as it has issued the
  * code, so every code needs a fresh password and TOTP. Public sign-in apps are identified on the
  * refresh and revocation endpoints; access tokens carry the session ({@code sid}).
  */
 public final class HumanSignIn {
 
-    private static final RequestMatcher AUTHORIZE = PathPatternRequestMatcher.withDefaults().matcher("/oauth2/authorize");
+    static final RequestMatcher AUTHORIZE = PathPatternRequestMatcher.withDefaults().matcher("/oauth2/authorize");
 
     private final PublicClientAuthentication publicClients;
     private final OAuth2TokenGenerator<OAuth2Token> tokenGenerator;
-    private final HttpSessionRequestCache authorizationRequests = new HttpSessionRequestCache();
+    /** The authorization request waiting for a sign-in: in the browser, sealed; nothing on the server (ADR 0042). */
+    private final AuthorizationRequestCookie authorizationRequests;
 
     private final SmartAuthorizationRequests smartRequests;
 
     HumanSignIn(PublicClientAuthentication publicClients, OAuth2TokenGenerator<OAuth2Token> tokenGenerator,
-            SmartAuthorizationRequests smartRequests) {
+            SmartAuthorizationRequests smartRequests, AuthorizationRequestCookie authorizationRequests) {
         this.publicClients = publicClients;
         this.tokenGenerator = tokenGenerator;
         this.smartRequests = smartRequests;
-        authorizationRequests.setRequestMatcher(AUTHORIZE);
+        this.authorizationRequests = authorizationRequests;
     }
 
     /** Applied to the authorization server's filter chain. */
@@ -59,15 +59,16 @@ public final class HumanSignIn {
                                 codeRequests.setAuthenticationValidator(smartRequests);
                             }
                         })));
-        // A browser session exists only between the sign-in pages and the code; token, JWKS and
-        // revocation requests never create one.
+        // A browser session exists only between the password and the code; the authorization
+        // endpoint never creates one (the waiting request is the browser's cookie), nor do the
+        // token, JWKS and revocation endpoints.
         http.sessionManagement(session -> session.sessionCreationPolicy(SessionCreationPolicy.IF_REQUIRED))
                 .requestCache(cache -> cache.requestCache(authorizationRequests))
                 .exceptionHandling(exceptions -> exceptions.defaultAuthenticationEntryPointFor(
                         new LoginUrlAuthenticationEntryPoint("/login"), AUTHORIZE));
     }
 
-    RequestCache authorizationRequests() {
+    AuthorizationRequestCookie authorizationRequests() {
         return authorizationRequests;
     }
 
@@ -86,6 +87,7 @@ public final class HumanSignIn {
         if (session != null) {
             session.invalidate();
         }
+        authorizationRequests.removeRequest(request, response);
         response.setHeader("Cache-Control", "no-store");
         response.sendRedirect(uri.encode().buildAndExpand(values).toUriString());
     }

@@ -35,7 +35,6 @@ import org.springframework.security.core.context.SecurityContextHolder;
 import org.springframework.security.crypto.password.PasswordEncoder;
 import org.springframework.security.oauth2.server.authorization.client.RegisteredClientRepository;
 import org.springframework.security.web.context.HttpSessionSecurityContextRepository;
-import org.springframework.security.web.savedrequest.RequestCache;
 import org.springframework.security.web.savedrequest.SavedRequest;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -61,6 +60,8 @@ class LoginPages {
     static final String CODE_FAILED = "That code was not accepted. Wait for the next code and try again.";
     private static final String CODE_RULE = "A code changes every 30 seconds and works once. Check that your device's"
             + " clock is right.";
+    static final String REQUEST_INVALID = "This sign-in request is not valid, or has expired. Start again from your"
+            + " application.";
     private static final String LINK_INVALID = "This enrolment link is not valid: it may have expired or been used."
             + " Ask your administrator for a new one.";
     static final int MIN_PASSWORD = 12;
@@ -76,7 +77,8 @@ class LoginPages {
     private final Totp totp = new Totp();
     private final PasswordEncoder hasher;
     private final AuditTrail audit;
-    private final RequestCache authorizationRequests;
+    private final AuthorizationRequestCookie authorizationRequests;
+    private final SignInStateRefusals refusals;
     private final String unknownUserHash;
     private final HttpSessionSecurityContextRepository contexts = new HttpSessionSecurityContextRepository();
     private final health.carapace.access.ClientAddress clientAddresses;
@@ -103,13 +105,21 @@ class LoginPages {
         this.hasher = secretHasher;
         this.audit = audit;
         this.authorizationRequests = signIn.authorizationRequests();
+        this.refusals = new SignInStateRefusals(audit);
         this.unknownUserHash = secretHasher.encode(UUID.randomUUID().toString());
     }
 
     // --- password ----------------------------------------------------------------------------
 
     @GetMapping("/login")
-    ResponseEntity<String> loginForm(HttpServletRequest request) {
+    ResponseEntity<String> loginForm(HttpServletRequest request, HttpServletResponse response) {
+        AuthorizationRequestCookie.Held held = authorizationRequests.held(request);
+        if (held.refusal() != null) {
+            // Altered, forged, or sealed under a key destroyed since: said plainly, audited, forgotten.
+            refusals.refused(request, SignInStateRefusals.reason(held.refusal(), SignInStateRefusals.REQUEST_FORGED));
+            authorizationRequests.removeRequest(request, response);
+            return page(HttpStatus.BAD_REQUEST, "Sign in", paragraph(REQUEST_INVALID));
+        }
         return loginPage(request, HttpStatus.OK, null);
     }
 
@@ -134,7 +144,11 @@ class LoginPages {
             return loginPage(request, HttpStatus.OK, SIGN_IN_FAILED);
         }
         throttle.release(name, address);
-        request.changeSessionId();
+        // The browser's first session row, now that a password has been accepted (ADR 0042); a
+        // session it already had (a second sign-in) gets a new id, against fixation.
+        if (request.getSession(false) != null) {
+            request.changeSessionId();
+        }
         request.getSession().setAttribute(PENDING, new Pending(account.get().id(), account.get().userName(), null));
         return redirect(account.get().mfaEnrolled() ? "/login/mfa" : "/login/totp");
     }

@@ -1,11 +1,6 @@
 package health.carapace.signin.internal;
 
-import health.carapace.audit.AuditAction;
-import health.carapace.audit.AuditContext;
-import health.carapace.audit.AuditEvent;
 import health.carapace.audit.AuditTrail;
-import health.carapace.audit.AuditUnavailableException;
-import health.carapace.platform.logging.RequestIds;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -21,14 +16,11 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
 import javax.sql.DataSource;
-import org.slf4j.LoggerFactory;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.session.MapSession;
 import org.springframework.session.Session;
 import org.springframework.session.SessionRepository;
 import org.springframework.transaction.support.TransactionOperations;
-import org.springframework.web.context.request.RequestContextHolder;
-import org.springframework.web.context.request.ServletRequestAttributes;
 
 /**
  * The sign-in pages' browser sessions in PostgreSQL ({@code iam.sign_in_session*}, V27), so that
@@ -57,7 +49,7 @@ final class SealedSignInSessions implements SessionRepository<SealedSignInSessio
     private final TransactionOperations transactions;
     private final SignInStateSeal seal;
     private final Duration timeout;
-    private final AuditTrail audit;
+    private final SignInStateRefusals refusals;
     private final AtomicReference<Instant> lastPruned = new AtomicReference<>(Instant.EPOCH);
 
     SealedSignInSessions(DataSource dataSource, TransactionOperations transactions, SignInStateSeal seal,
@@ -66,7 +58,7 @@ final class SealedSignInSessions implements SessionRepository<SealedSignInSessio
         this.transactions = transactions;
         this.seal = seal;
         this.timeout = timeout;
-        this.audit = audit;
+        this.refusals = new SignInStateRefusals(audit);
     }
 
     @Override
@@ -156,15 +148,16 @@ final class SealedSignInSessions implements SessionRepository<SealedSignInSessio
             if (row.attributeName() == null) {
                 continue;
             }
-            Optional<byte[]> plain = seal.open(row.attributeBytes(), place(first.primaryId(), id, row.attributeName()));
-            if (plain.isEmpty()) {
-                // Sealed for another session, another id or another name, or altered: whoever wrote
-                // it here does not get to continue someone's sign-in.
+            health.carapace.crypto.StateSeal.Opening plain =
+                    seal.opening(row.attributeBytes(), place(first.primaryId(), id, row.attributeName()));
+            if (plain.refusal() != null) {
+                // Sealed for another session, another id or another name, or altered (or under a key
+                // destroyed since): whoever wrote it here does not get to continue someone's sign-in.
                 deleteById(id);
-                refused();
+                refusals.refused(SignInStateRefusals.reason(plain.refusal(), TAMPERED));
                 return null;
             }
-            Optional<Object> value = deserialised(plain.get());
+            Optional<Object> value = deserialised(plain.plain());
             if (value.isEmpty()) {
                 // Authentic but unreadable (written by a version whose classes changed): start again.
                 deleteById(id);
@@ -188,19 +181,6 @@ final class SealedSignInSessions implements SessionRepository<SealedSignInSessio
     /** Where a value is sealed for: the associated data of its seal. */
     static String place(String primaryId, String sessionId, String attributeName) {
         return "sign-in session attribute\u0000" + primaryId + "\u0000" + sessionId + "\u0000" + attributeName;
-    }
-
-    private void refused() {
-        var request = RequestContextHolder.getRequestAttributes() instanceof ServletRequestAttributes servlet
-                ? servlet.getRequest() : null;
-        try {
-            audit.record(List.of(new AuditEvent(UUID.randomUUID(), Instant.now(), "anonymous", AuditAction.DENIED,
-                    request == null ? "/login" : DeniedRequests.pathOnly(request),
-                    request == null ? AuditContext.none() : AuditContext.of(request), false, null, null,
-                    RequestIds.current(), false, null, TAMPERED)));
-        } catch (AuditUnavailableException e) {
-            LoggerFactory.getLogger(SealedSignInSessions.class).warn("A tampered sign-in session could not be audited", e);
-        }
     }
 
     private void pruneExpired() {

@@ -25,7 +25,9 @@ import org.springframework.transaction.support.TransactionTemplate;
  * sealed ({@link SignInStateSeal}): attribute values before they reach the table, each bound to
  * its session ({@link SealedSignInSessions}), and the session id inside the cookie, so that
  * reading the table does not let anyone resume a sign-in and writing it does not let anyone take
- * over someone else's.
+ * over someone else's. A session begins only once a password has been accepted: before that the
+ * browser holds the authorization request itself ({@link AuthorizationRequestCookie}) and a CSRF
+ * cookie, and no row is written for a visitor (ADR 0042).
  * <p>
  * The cookie is {@code __Host-} prefixed: a browser accepts it only when Secure, for path
  * {@code /} and without a Domain, so a sibling subdomain cannot plant its own session on these
@@ -46,7 +48,8 @@ class SharedBrowserSessions {
     }
 
     @Bean
-    CookieSerializer sealedSessionCookie(SignInStateSeal seal) {
+    CookieSerializer sealedSessionCookie(SignInStateSeal seal, AuditTrail audit) {
+        SignInStateRefusals refusals = new SignInStateRefusals(audit);
         DefaultCookieSerializer cookie = new DefaultCookieSerializer();
         cookie.setCookieName(COOKIE);
         cookie.setCookiePath("/");
@@ -68,21 +71,34 @@ class SharedBrowserSessions {
             @Override
             public List<String> readCookieValues(jakarta.servlet.http.HttpServletRequest request) {
                 return cookie.readCookieValues(request).stream()
-                        .map(sealed -> opened(seal, sealed))
+                        .map(sealed -> opened(seal, sealed, request, refusals))
                         .flatMap(Optional::stream)
                         .toList();
             }
         };
     }
 
-    /** The session id a cookie carries, or empty when the cookie was not sealed by this installation. */
-    private static Optional<String> opened(SignInStateSeal seal, String sealed) {
+    /**
+     * The session id a cookie carries, or empty when the cookie was not sealed by this installation
+     * (forged, altered, or under a key destroyed since): audited, and the browser starts again.
+     */
+    private static Optional<String> opened(SignInStateSeal seal, String sealed, jakarta.servlet.http.HttpServletRequest request,
+            SignInStateRefusals refusals) {
+        if (sealed.isEmpty()) {
+            return Optional.empty();
+        }
         byte[] bytes;
         try {
             bytes = Base64.getUrlDecoder().decode(sealed);
         } catch (IllegalArgumentException notOurs) {
+            refusals.refused(request, SignInStateRefusals.COOKIE_FORGED);
             return Optional.empty();
         }
-        return seal.open(bytes, COOKIE_CONTEXT).map(id -> new String(id, StandardCharsets.US_ASCII));
+        health.carapace.crypto.StateSeal.Opening opening = seal.opening(bytes, COOKIE_CONTEXT);
+        if (opening.refusal() != null) {
+            refusals.refused(request, SignInStateRefusals.reason(opening.refusal(), SignInStateRefusals.COOKIE_FORGED));
+            return Optional.empty();
+        }
+        return Optional.of(new String(opening.plain(), StandardCharsets.US_ASCII));
     }
 }

@@ -77,7 +77,8 @@ class SignInConfiguration {
     @Bean
     HumanSignIn humanSignIn(RegisteredClientRepository clients, JwtEncoder tokenEncoder,
             OAuth2TokenCustomizer<JwtEncodingContext> es256Tokens, Sessions sessions, Duration accessTokenTtl,
-            health.carapace.platform.web.PublicBaseUrl baseUrl) {
+            health.carapace.platform.web.PublicBaseUrl baseUrl, SignInStateSeal seal,
+            @Value("${server.servlet.session.timeout}") Duration pagesTimeout) {
         // Every token of the authorization server comes from this generator (service clients' too).
         JwtGenerator jwt = new JwtGenerator(tokenEncoder);
         jwt.setClock(sessions.clock());
@@ -90,8 +91,10 @@ class SignInConfiguration {
         });
         OAuth2TokenGenerator<OAuth2Token> tokens = new DelegatingOAuth2TokenGenerator(jwt, new OAuth2AccessTokenGenerator(),
                 new RotatingRefreshTokens());
+        // the request waits in the browser as long as a sign-in session would have kept it
         return new HumanSignIn(new PublicClientAuthentication(clients), tokens,
-                new SmartAuthorizationRequests(() -> baseUrl.value() + "/fhir"));
+                new SmartAuthorizationRequests(() -> baseUrl.value() + "/fhir"),
+                new AuthorizationRequestCookie(HumanSignIn.AUTHORIZE, seal, sessions.clock(), pagesTimeout));
     }
 
     @Bean
@@ -131,8 +134,11 @@ class SignInConfiguration {
     }
 
     @Bean
-    SignInStateSeal signInStateSeal(SystemSecrets secrets) {
-        return new SignInStateSeal(secrets);
+    SignInStateSeal signInStateSeal(health.carapace.crypto.StateSeals seals, SignInSettings settings,
+            @Value("${server.servlet.session.timeout}") Duration pagesTimeout) {
+        // an issued authorization lives as long as its session may; the pages' state much less
+        Duration longest = settings.maxLifetime().compareTo(pagesTimeout) > 0 ? settings.maxLifetime() : pagesTimeout;
+        return new SignInStateSeal(seals, longest);
     }
 
     /**
@@ -142,10 +148,10 @@ class SignInConfiguration {
     @Bean
     org.springframework.security.oauth2.server.authorization.OAuth2AuthorizationService authorizationService(
             DataSource dataSource, PlatformTransactionManager transactionManager, SignInStateSeal seal,
-            Duration accessTokenTtl, SessionEndings endings, RevokedTokens revokedTokens) {
+            Duration accessTokenTtl, SessionEndings endings, RevokedTokens revokedTokens, AuditTrail audit) {
         return new StoredAuthorizations(dataSource, new TransactionTemplate(transactionManager), seal, accessTokenTtl,
                 (login, ending) -> endings.end(login.sessionId(), login.getName(), ending),
-                revokedTokens::isRevokedRefreshToken);
+                revokedTokens::isRevokedRefreshToken, new SignInStateRefusals(audit));
     }
 
     /** The sign-in pages: browser session and CSRF protection, nothing else of the API's rules. */
@@ -157,6 +163,10 @@ class SignInConfiguration {
                 .authorizeHttpRequests(requests -> requests.anyRequest().permitAll())
                 // The pages read the authorization request saved by the authorization server's chain; they never save one.
                 .requestCache(cache -> cache.requestCache(new NullRequestCache()))
+                // The CSRF token in a cookie of the browser (double submit), not in a session: a visitor
+                // who has not given a password has no session, and so no row (ADR 0042). __Host- so no
+                // sibling subdomain can plant one.
+                .csrf(csrf -> csrf.csrfTokenRepository(csrfCookie()))
                 // Every field checked before any page reads it (after the CSRF check, which reads its own).
                 .addFilterAfter(new SignInFields(), CsrfFilter.class)
                 .sessionManagement(session -> session.sessionCreationPolicy(SessionCreationPolicy.IF_REQUIRED))
@@ -168,6 +178,16 @@ class SignInConfiguration {
                     response.getWriter().write("Forbidden. Reload the sign-in page and try again.");
                 }));
         return http.build();
+    }
+
+    static final String CSRF_COOKIE = "__Host-CARAPACE_CSRF";
+
+    private static org.springframework.security.web.csrf.CookieCsrfTokenRepository csrfCookie() {
+        var cookie = new org.springframework.security.web.csrf.CookieCsrfTokenRepository();
+        cookie.setCookieName(CSRF_COOKIE);
+        cookie.setCookiePath("/");
+        cookie.setCookieCustomizer(builder -> builder.secure(true).httpOnly(true).sameSite("Lax"));
+        return cookie;
     }
 
     /** The sign-in pages answer an undecodable query or form with their own page, not an OperationOutcome. */

@@ -82,16 +82,19 @@ final class StoredAuthorizations implements OAuth2AuthorizationService {
     /** Whether a refresh token was listed as revoked ({@link RevokedTokens}). */
     private final Predicate<String> refreshTokenRevokedElsewhere;
     private final AtomicReference<Instant> lastPruned = new AtomicReference<>(Instant.EPOCH);
+    /** Audits an authorization sealed under a key id this installation does not hold. */
+    private final SignInStateRefusals refusals;
 
     StoredAuthorizations(DataSource dataSource, TransactionOperations transactions, SignInStateSeal seal,
             Duration fallbackLifetime, BiConsumer<HumanLogin, Ending> sessionEnded,
-            Predicate<String> refreshTokenRevokedElsewhere) {
+            Predicate<String> refreshTokenRevokedElsewhere, SignInStateRefusals refusals) {
         this.jdbc = JdbcClient.create(dataSource);
         this.transactions = transactions;
         this.seal = seal;
         this.fallbackLifetime = fallbackLifetime;
         this.sessionEnded = sessionEnded;
         this.refreshTokenRevokedElsewhere = refreshTokenRevokedElsewhere;
+        this.refusals = refusals;
     }
 
     @Override
@@ -269,11 +272,16 @@ final class StoredAuthorizations implements OAuth2AuthorizationService {
     }
 
     /**
-     * The stored authorization, or empty when it does not open (altered, moved to another id, or
-     * written by a version whose classes no longer read it): its holder signs in again.
+     * The stored authorization, or empty when it does not open (altered, moved to another id,
+     * sealed under a key destroyed since, or written by a version whose classes no longer read
+     * it): its holder signs in again. A key id this installation does not hold is audited.
      */
     private Optional<OAuth2Authorization> unseal(String id, byte[] sealed) {
-        return seal.open(sealed, context(id)).flatMap(plain -> {
+        health.carapace.crypto.StateSeal.Opening opening = seal.opening(sealed, context(id));
+        if (opening.refusal() == health.carapace.crypto.StateSeal.Refusal.UNKNOWN_KEY) {
+            refusals.refused(SignInStateRefusals.UNKNOWN_KEY);
+        }
+        return opening.value().flatMap(plain -> {
             try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(plain))) {
                 in.setObjectInputFilter(CONTENTS);
                 return in.readObject() instanceof OAuth2Authorization authorization && authorization.getId().equals(id)

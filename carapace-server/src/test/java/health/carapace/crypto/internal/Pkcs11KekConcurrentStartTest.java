@@ -51,7 +51,7 @@ class Pkcs11KekConcurrentStartTest {
                     startTogether.await();
                     return (KeyEncryptionKey) new CryptoConfiguration().keyEncryptionKey(kekProperties, store,
                             new UsageCounters(store), new KeysProperties(Duration.ofDays(90), Duration.ofHours(1),
-                                    Duration.ofSeconds(10), 0, 1000, 1L << 30));
+                                    Duration.ofSeconds(10), 0, 1000, 1L << 30, Duration.ofDays(7)));
                 }));
             }
             List<KeyEncryptionKey> keks = new ArrayList<>();

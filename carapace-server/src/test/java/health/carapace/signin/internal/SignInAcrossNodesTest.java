@@ -26,6 +26,7 @@ import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.jdbc.core.simple.JdbcClient;
 
 /**
  * Many nodes, one database (issue #21, ADR 0030): this test's server (node a) and a second node
@@ -180,6 +181,38 @@ class SignInAcrossNodesTest extends IntegrationTest {
         // the rotation made before the restart is still known: the old token's return ends the session
         assertThat(browser.refresh(tokens.refreshToken()).statusCode()).isEqualTo(400);
         assertThat(readOn(nodeB(), refreshed.accessToken())).isEqualTo(401);
+    }
+
+    @Test
+    void anonymousRequestsWriteNothingOnEitherNodeAndASignInOutlivesAKeyRotatedOnTheOtherNode() {
+        // ADR 0042: the waiting request is the browser's cookie, opened by whichever node is asked
+        long since = System.currentTimeMillis();
+        SignInBrowser visitor = browserAt(balancer.base());
+        for (int i = 0; i < 10; i++) {
+            visitor.newBrowser();
+            assertThat(visitor.authorize().statusCode()).isEqualTo(302);
+            HttpResponse<String> page = visitor.get(balancer.base() + "/login");
+            assertThat(page.statusCode()).isEqualTo(200);
+            assertThat(page.body()).as("the other node names the waiting request's app").contains("id=\"asking-app\"");
+        }
+        assertThat(JdbcClient.create(dataSource).sql("select count(*) from iam.sign_in_session where creation_time >= ?")
+                .param(since).query(Long.class).single()).as("sessions begun by anonymous visitors").isZero();
+
+        String name = "nodes-" + UUID.randomUUID().toString().substring(0, 8);
+        Users.Enrolment enrolment = users.create(name, Set.of(TestPolicy.CLINICIAN), null);
+        SignInBrowser browser = browserAt(balancer.base());
+        assertThat(browser.setPassword(enrolment.link(), PASSWORD).statusCode()).isEqualTo(200);
+        assertThat(browser.authorize().statusCode()).isEqualTo(302);
+        assertThat(SignInBrowser.location(browser.submitPassword(name, PASSWORD))).endsWith("/login/totp");
+        // the sign-in state key rotated on node b; node a has not read the keyset since
+        assertThat(nodeB.getBean(health.carapace.crypto.KeyRotation.class).rotateStateKeys("cli:test")).isNotEmpty();
+        String secret = browser.enrolmentSecret();
+        String code = browser.followToCode(browser.submitEnrolmentCode(browser.nextCode(secret)));
+        SignInBrowser.Tokens tokens = SignInBrowser.tokens(browser.exchange(code, browser.verifier));
+        browser.base = baseUrl();
+        SignInBrowser.Tokens refreshedOnA = SignInBrowser.tokens(browser.refresh(tokens.refreshToken()));
+        browser.base = nodeB();
+        assertThat(SignInBrowser.tokens(browser.refresh(refreshedOnA.refreshToken())).accessToken()).isNotBlank();
     }
 
     /** A new person, enrolled, signed in with password and TOTP: the browser holds the code and verifier. */

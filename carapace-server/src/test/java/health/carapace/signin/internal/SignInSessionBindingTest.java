@@ -83,16 +83,27 @@ class SignInSessionBindingTest extends IntegrationTest {
     }
 
     @Test
-    void theSignInCookieIsHostPrefixedSecureHttpOnlyAndLax() {
-        HttpResponse<String> login = send(null, "/login");
-        List<String> cookies = login.headers().allValues("Set-Cookie").stream()
-                .filter(header -> header.startsWith(SharedBrowserSessions.COOKIE + "=")).toList();
-        assertThat(cookies).hasSize(1);
-        String header = cookies.get(0);
-        assertThat(SharedBrowserSessions.COOKIE).startsWith("__Host-");
-        List<String> attributes = List.of(header.split(";\\s*"));
-        assertThat(attributes).contains("Path=/", "Secure", "HttpOnly", "SameSite=Lax");
-        assertThat(attributes).noneMatch(attribute -> attribute.regionMatches(true, 0, "Domain", 0, 6));
+    void theSignInCookiesAreHostPrefixedSecureHttpOnlyAndLax() {
+        // the waiting authorization request and the CSRF token (before any password), the session (after)
+        SignInBrowser browser = new SignInBrowser(baseUrl(), TestInstallation.trustingSslContext(TestInstallation.dataDir()));
+        List<String> headers = new java.util.ArrayList<>();
+        browser.seen = response -> headers.addAll(response.headers().allValues("Set-Cookie"));
+        String name = "cookie-" + UUID.randomUUID().toString().substring(0, 8);
+        Users.Enrolment enrolment = users.create(name, Set.of(TestPolicy.CLINICIAN), null);
+        assertThat(browser.setPassword(enrolment.link(), PASSWORD).statusCode()).isEqualTo(200);
+        assertThat(browser.authorize().statusCode()).isEqualTo(302);
+        assertThat(SignInBrowser.location(browser.submitPassword(name, PASSWORD))).endsWith("/login/totp");
+        for (String cookie : List.of(SharedBrowserSessions.COOKIE, AuthorizationRequestCookie.COOKIE,
+                SignInConfiguration.CSRF_COOKIE)) {
+            List<String> set = headers.stream().filter(header -> header.startsWith(cookie + "=")).toList();
+            assertThat(set).as(cookie).isNotEmpty();
+            assertThat(cookie).startsWith("__Host-");
+            for (String header : set) {
+                List<String> attributes = List.of(header.split(";\\s*"));
+                assertThat(attributes).as(header).contains("Path=/", "Secure", "HttpOnly", "SameSite=Lax");
+                assertThat(attributes).as(header).noneMatch(attribute -> attribute.regionMatches(true, 0, "Domain", 0, 6));
+            }
+        }
     }
 
     @Test
@@ -131,13 +142,13 @@ class SignInSessionBindingTest extends IntegrationTest {
         return new Victim(name, cookie.get(), primaryIdOf(sessionIdIn(cookie.get())));
     }
 
-    /** A stranger's own, valid session (the sign-in page with its CSRF token). */
+    /**
+     * A stranger's own, valid session: since no session is begun before a password is accepted
+     * (ADR 0042), the stranger's own account and password.
+     */
     private Attacker newAttackerSession() {
-        HttpResponse<String> login = send(null, "/login");
-        assertThat(login.statusCode()).isEqualTo(200);
-        String header = login.headers().allValues("Set-Cookie").stream()
-                .filter(h -> h.startsWith(SharedBrowserSessions.COOKIE + "=")).findFirst().orElseThrow();
-        String cookie = header.substring(SharedBrowserSessions.COOKIE.length() + 1, header.indexOf(';'));
+        Victim self = victimWaitingForTheSecondFactor();
+        String cookie = self.cookie();
         String sessionId = sessionIdIn(cookie);
         return new Attacker(cookie, sessionId, primaryIdOf(sessionId));
     }
