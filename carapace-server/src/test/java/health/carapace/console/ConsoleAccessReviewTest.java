@@ -63,7 +63,7 @@ class ConsoleAccessReviewTest extends ConsoleTesting {
         assertThat(between(page.body(), "id=\"without-mfa\"", "</dd>")).contains(fresh).contains(sleeper);
         assertThat(between(page.body(), "id=\"dormant\"", "</dd>")).contains(sleeper).doesNotContain(fresh);
         assertThat(row(page.body(), sleeper)).contains("dormant").contains("never");
-        assertThat(page.body()).contains("id=\"grants-table\"").contains("Granted versus used permissions");
+        assertThat(page.body()).contains("Break-glass grants").contains("Granted versus used permissions");
 
         HttpResponse<String> clients = officer.get(PAGE + "?kind=service-client&days=30");
         assertThat(clients.statusCode()).isEqualTo(200);
