@@ -166,7 +166,10 @@ class ConsoleAccessReviewTest extends ConsoleTesting {
         String canary = "zq" + UUID.randomUUID().toString().substring(0, 8);
         String encoded = URLEncoder.encode("<script>" + canary + "</script>", StandardCharsets.UTF_8);
         for (String query : List.of("?days=0", "?days=3661", "?days=" + encoded, "?days=1&days=2", "?kind=" + encoded,
-                "?" + encoded + "=1", "?days=-5", "?days=99999999999999999999", "?days=%C3%28")) {
+                "?" + encoded + "=1", "?days=-5", "?days=99999999999999999999", "?days=%C3%28",
+                // found attacking a running start-dev: each refused, none read
+                "?days=%00", "?days=%ff", "?days=1%0a", "?days=%E2%80%AE1", "?days=%2531", "?days=1e3", "?days=0x10",
+                "?days=+5", "?kind=user&kind=user")) {
             HttpResponse<String> refused = officer.get(PAGE + query);
             assertThat(refused.statusCode()).as(query).isEqualTo(400);
             assertThat(refused.body()).as(query).contains("role=\"alert\"").doesNotContain(canary)
