@@ -46,6 +46,9 @@ public interface ComplianceReports {
     /** Records a scan result (append-only); feeds the six-monthly scan check. */
     void recordScan(Scan scan);
 
+    /** The latest scan recorded ({@code ./carapace compliance scan}), if any: what the console's dashboard shows. */
+    Optional<Scan> lastScan();
+
     /** The ways a report is handed out. Only {@code SIGNED} is evidence; the others render it. */
     enum Format {
         /** One line per check, for a terminal. */

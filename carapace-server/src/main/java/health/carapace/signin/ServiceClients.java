@@ -113,6 +113,14 @@ public class ServiceClients {
      * @return false if there is no such client
      */
     public boolean disable(String clientId, String actor) {
+        return disable(clientId, actor, AuditContext.none());
+    }
+
+    /**
+     * As {@link #disable(String, String)}, for an administrator acting through a request (the
+     * console): the audit event carries the request's context (address, app).
+     */
+    public boolean disable(String clientId, String actor, AuditContext context) {
         return Boolean.TRUE.equals(transactions.execute(status -> {
             int updated = jdbc.sql("update iam.service_client set disabled = true where client_id = ?").param(clientId)
                     .update();
@@ -121,9 +129,54 @@ public class ServiceClients {
             }
             changes.changedHere();
             audit.recordInTransaction(List.of(AuditEvent.now(actor, AuditAction.ADMIN_CHANGE,
-                    "/admin/clients/" + clientId, AuditContext.none(), true, null, null, null)));
+                    "/admin/clients/" + clientId, context, true, null, null, null)));
             return true;
         }));
+    }
+
+    /**
+     * A client as listed for administrators: nothing secret (no secret hash, no keys).
+     *
+     * @param authentication {@code client_secret} or {@code private_key_jwt} (a SMART Backend Service)
+     * @param scopes a backend service's {@code system/} scope ceiling; empty for a secret client
+     */
+    public record Summary(String clientId, String name, java.util.Set<String> roles, List<String> scopes,
+            String authentication, java.time.Instant createdAt, boolean disabled) {
+
+        /** A drill's synthetic principal (docs/INCIDENTS.md "Drills"). */
+        public boolean drill() {
+            return clientId.startsWith("drill-");
+        }
+    }
+
+    /**
+     * The newest clients first, at most {@code limit}; disabled ones only when asked for. For the
+     * console's Users page (administrators pick one to disable there).
+     */
+    public List<Summary> list(boolean includeDisabled, int limit) {
+        return jdbc.sql("select " + SUMMARY_COLUMNS + " from iam.service_client where ? or not disabled "
+                        + "order by created_at desc, client_id limit ?")
+                .params(includeDisabled, limit)
+                .query(ServiceClients::summary)
+                .list();
+    }
+
+    /** One client by its id, as {@link #list} shows it. */
+    public java.util.Optional<Summary> find(String clientId) {
+        return jdbc.sql("select " + SUMMARY_COLUMNS + " from iam.service_client where client_id = ?")
+                .param(clientId)
+                .query(ServiceClients::summary)
+                .optional();
+    }
+
+    private static final String SUMMARY_COLUMNS =
+            "client_id, name, roles, scopes, secret_hash is null, created_at, disabled";
+
+    private static Summary summary(java.sql.ResultSet rs, int row) throws java.sql.SQLException {
+        return new Summary(rs.getString(1), rs.getString(2),
+                new java.util.TreeSet<>(List.of((String[]) rs.getArray(3).getArray())),
+                List.of((String[]) rs.getArray(4).getArray()),
+                rs.getBoolean(5) ? "private_key_jwt" : "client_secret", rs.getTimestamp(6).toInstant(), rs.getBoolean(7));
     }
 
     /**

@@ -46,13 +46,71 @@ public class SmartApps {
     private final AuditTrail audit;
     private final PasswordEncoder secretHasher;
     private final TransactionTemplate transactions;
+    /** Drops this node's cached callers when an app is disabled (the others hear it from PostgreSQL, V21_2). */
+    private final health.carapace.signin.internal.CallerChanges changes;
 
     SmartApps(DataSource dataSource, AuditTrail audit, PasswordEncoder secretHasher,
-            PlatformTransactionManager transactionManager) {
+            PlatformTransactionManager transactionManager, health.carapace.signin.internal.CallerChanges changes) {
         this.jdbc = JdbcClient.create(dataSource);
         this.audit = audit;
         this.secretHasher = secretHasher;
         this.transactions = new TransactionTemplate(transactionManager);
+        this.changes = changes;
+    }
+
+    /**
+     * A registered sign-in app as listed for administrators (plain sign-in apps have no scopes;
+     * SMART apps have their ceiling): nothing secret.
+     */
+    public record Summary(String clientId, String name, List<String> scopes, boolean confidential,
+            List<String> redirectUris, java.time.Instant createdAt, boolean disabled) {}
+
+    /** The newest apps first, at most {@code limit}; disabled ones only when asked for. */
+    public List<Summary> list(boolean includeDisabled, int limit) {
+        return jdbc.sql("select " + SUMMARY_COLUMNS + " from iam.login_app where ? or not disabled "
+                        + "order by created_at desc, client_id limit ?")
+                .params(includeDisabled, limit)
+                .query(SmartApps::summary)
+                .list();
+    }
+
+    /** One app by its client id. */
+    public java.util.Optional<Summary> find(String clientId) {
+        return jdbc.sql("select " + SUMMARY_COLUMNS + " from iam.login_app where client_id = ?")
+                .param(clientId)
+                .query(SmartApps::summary)
+                .optional();
+    }
+
+    /**
+     * Disables an app: the token endpoint no longer knows it (no new code, no refresh), and every
+     * access token issued through it stops working on its next request, on every node (the V21_2
+     * trigger announces it). Audited as an administrative change by {@code admin}, as its
+     * registration was.
+     *
+     * @return false if there is no such app
+     */
+    public boolean disable(String clientId, String admin, AuditContext context) {
+        return Boolean.TRUE.equals(transactions.execute(status -> {
+            int updated = jdbc.sql("update iam.login_app set disabled = true where client_id = ?").param(clientId)
+                    .update();
+            if (updated == 0) {
+                return false;
+            }
+            changes.changedHere();
+            audit.recordInTransaction(List.of(AuditEvent.now(admin, AuditAction.ADMIN_CHANGE, "/admin/apps/" + clientId,
+                    context, true, null, null, null)));
+            return true;
+        }));
+    }
+
+    private static final String SUMMARY_COLUMNS =
+            "client_id, name, scopes, secret_hash is not null, redirect_uris, created_at, disabled";
+
+    private static Summary summary(java.sql.ResultSet rs, int row) throws java.sql.SQLException {
+        return new Summary(rs.getString(1), rs.getString(2), List.of((String[]) rs.getArray(3).getArray()),
+                rs.getBoolean(4), List.of((String[]) rs.getArray(5).getArray()), rs.getTimestamp(6).toInstant(),
+                rs.getBoolean(7));
     }
 
     /**

@@ -22,8 +22,9 @@ import org.openqa.selenium.By;
  * The console in a real browser (headless Chromium): a person signs in with password and TOTP
  * through the console's redirect, visits every page (each checked with axe-core: no serious or
  * critical violation, no CSP violation in the browser's console; screenshots for docs/CONSOLE.md),
- * acknowledges and contains an incident, downloads a patient's accounting of disclosures, and each
- * result is checked through the API. Script stored in the trail never runs. A person without the
+ * acknowledges and contains an incident, downloads a patient's accounting of disclosures, records a
+ * break-glass review, runs a drill, disables an account and a service client, and each result is
+ * checked through the API. Script stored in the trail never runs. A person without the
  * permissions is refused on the page.
  */
 class ConsoleBrowserTest extends ConsoleTesting {
@@ -45,11 +46,20 @@ class ConsoleBrowserTest extends ConsoleTesting {
         sendWithoutToken(HttpRequest.newBuilder(uri("/fhir/Patient?family=" + URLEncoder.encode(stored, StandardCharsets.UTF_8)))
                 .header("Authorization", "Bearer " + readerToken).GET());
         ConsoleVisitor admin = enrolled("admin");
+        // the last outside scan, as ./carapace compliance scan records it
+        compliance.recordScan(new health.carapace.compliance.ComplianceReports.Scan(java.time.Instant.now(),
+                "https://127.0.0.1:" + port, true, 0, "console browser test"));
+        // an emergency access, ended, awaiting its review by someone other than its holder
+        UUID grant = endedBreakGlassGrant();
+        // a service client to disable from the Users page
+        var feed = client("console-browser-feed", TestPolicy.EVERYTHING);
 
         try (ConsoleChromium chromium = new ConsoleChromium()) {
             signIn(chromium, admin);
             assertThat(chromium.text(By.tagName("h1"))).isEqualTo("Dashboard");
             assertThat(chromium.text(By.id("open-incidents-table"))).contains("self-access");
+            assertThat(chromium.text(By.id("scan-result"))).isEqualTo("passed the gate");
+            assertThat(chromium.text(By.id("scan-findings"))).isEqualTo("0");
             checkPage(chromium, "dashboard");
 
             chromium.open(baseUrl() + "/console/incidents");
@@ -88,8 +98,32 @@ class ConsoleBrowserTest extends ConsoleTesting {
             assertThat(events(admin.user, "exported")).extracting(AuditQueries.StoredEvent::resource)
                     .contains("/console/audit/disclosures.csv");
 
+            chromium.open(baseUrl() + "/console/access-review");
+            assertThat(chromium.text(By.tagName("h1"))).isEqualTo("Access review");
+            checkPage(chromium, "access-review");
+            chromium.click(By.id("review-" + grant));
+            chromium.awaitText(By.id("notice"), "Review recorded");
+            // through the API: the grant is reviewed by this person
+            assertThat(accessReviewThroughTheApi()).contains("\"grant\":\"" + grant + "\"")
+                    .contains("\"reviewedBy\":\"" + admin.user + "\"");
+
+            java.time.Instant drillFrom = java.time.Instant.now().minusSeconds(1);
             chromium.open(baseUrl() + "/console/drills");
             assertThat(chromium.text(By.tagName("h1"))).isEqualTo("Drills");
+            new org.openqa.selenium.support.ui.Select(chromium.find(By.id("scenario"))).selectByValue("credential-attack");
+            chromium.click(By.id("run-drill-button"));
+            chromium.awaitText(By.id("notice"), "Drill started");
+            // through the drill service's report: the drill run from the page is stored
+            await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofSeconds(1))
+                    .until(() -> drills.report(java.time.Instant.now()).recent().stream().anyMatch(result ->
+                            result.scenario() == health.carapace.incident.Drills.Scenario.CREDENTIAL_ATTACK
+                                    && !result.startedAt().isBefore(drillFrom)));
+            await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofSeconds(1)).until(() -> {
+                chromium.open(baseUrl() + "/console/drills");
+                return !chromium.text(By.id("run-state")).startsWith("running");
+            });
+            assertThat(chromium.text(By.id("run-state"))).isEqualTo("ended: contained");
+            assertThat(chromium.text(By.id("drills-table"))).contains("credential-attack");
             checkPage(chromium, "drills");
 
             int reportsBefore = compliance.stored().size();
@@ -108,6 +142,10 @@ class ConsoleBrowserTest extends ConsoleTesting {
                 assertThat(user.userName()).isEqualTo(leaver.user);
                 assertThat(user.disabled()).isTrue();
             });
+            chromium.click(By.id("disable-client-" + feed.clientId()));
+            chromium.awaitText(By.id("notice"), "Service client disabled");
+            // through the API: the disabled client's next token request is refused
+            assertThat(clientCredentials(feed.clientId(), feed.clientSecret()).statusCode()).isEqualTo(401);
 
             chromium.click(By.cssSelector("header form button"));
             chromium.awaitPath("/console/signed-out");
@@ -120,6 +158,39 @@ class ConsoleBrowserTest extends ConsoleTesting {
 
     @org.springframework.beans.factory.annotation.Autowired
     private health.carapace.audit.AuditVerifier auditVerifier;
+
+    @org.springframework.beans.factory.annotation.Autowired
+    private health.carapace.incident.Drills drills;
+
+    /** A break-glass grant of a client, opened and closed: awaiting review. */
+    private UUID endedBreakGlassGrant() {
+        var holder = client("console-browser-holder", TestPolicy.CLINICIAN, "privacy-officer");
+        String token = tokenFor(holder.clientId(), holder.clientSecret());
+        String patient = createPatient();
+        for (String operation : List.of("$break-glass", "$break-glass-close")) {
+            String body = "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"patient\",\"valueReference\":"
+                    + "{\"reference\":\"Patient/" + patient + "\"}}" + (operation.endsWith("close") ? ""
+                    : ",{\"name\":\"reason\",\"valueString\":\"Synthetic emergency for the console's screenshot\"}") + "]}";
+            assertThat(sendWithoutToken(HttpRequest.newBuilder(uri("/fhir/" + operation))
+                    .header("Authorization", "Bearer " + token).header("Content-Type", "application/fhir+json")
+                    .POST(HttpRequest.BodyPublishers.ofString(body))).statusCode()).as(operation).isEqualTo(200);
+        }
+        return org.springframework.jdbc.core.simple.JdbcClient.create(dataSource)
+                .sql("select grant_id from iam.break_glass where principal = ?").param(holder.clientId())
+                .query(UUID.class).single();
+    }
+
+    private String accessReviewThroughTheApi() {
+        return sendWithoutToken(HttpRequest.newBuilder(uri("/admin/access-review"))
+                .header("Authorization", "Bearer " + officer()).GET()).body();
+    }
+
+    private java.net.http.HttpResponse<String> clientCredentials(String clientId, String secret) {
+        String basic = java.util.Base64.getEncoder().encodeToString((clientId + ":" + secret).getBytes(StandardCharsets.UTF_8));
+        return sendWithoutToken(HttpRequest.newBuilder(uri("/oauth2/token")).header("Authorization", "Basic " + basic)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString("grant_type=client_credentials")));
+    }
 
     @Test
     void aPersonWithoutThePermissionsIsRefusedOnThePageAndTheRefusalIsAudited() throws Exception {

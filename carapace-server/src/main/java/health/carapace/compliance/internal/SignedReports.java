@@ -107,6 +107,11 @@ class SignedReports implements ComplianceReports {
     }
 
     @Override
+    public Optional<Scan> lastScan() {
+        return store.lastScan();
+    }
+
+    @Override
     public byte[] render(Stored report, Format format) {
         if (format == Format.SIGNED) {
             return report.signedFile();

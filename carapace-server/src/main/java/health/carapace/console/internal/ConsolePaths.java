@@ -14,7 +14,7 @@ final class ConsolePaths {
     private static final Pattern ROUTE_WORD = Pattern.compile(
             "console|incidents|audit|disclosures|events|acknowledge|contain|risk|breach|close|evidence|proof|keys|shredding"
                     + "|approve|refuse|sign-out|compliance|evaluate|reports|public-key|drills|users|roles|disable|revoke-sessions"
-                    + "|disclosures\\.csv");
+                    + "|disclosures\\.csv|access-review|break-glass|clients|apps|run");
     private static final Pattern ID = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
 
     private ConsolePaths() {

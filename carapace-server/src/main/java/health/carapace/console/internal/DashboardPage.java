@@ -22,7 +22,7 @@ import org.springframework.web.bind.annotation.GetMapping;
 /**
  * The dashboard: a card per area the viewer's permissions open, read from what each module
  * already exposes (open incidents with their clocks, the latest compliance report, key versions
- * and jobs, audit sealing and verification, the last drill). A person holding none of those
+ * and jobs, audit sealing and verification, the last drill, the last outside scan). A person holding none of those
  * permissions is refused (audited).
  */
 @Controller
@@ -76,6 +76,8 @@ class DashboardPage {
             List<ComplianceReports.Stored> reports = compliance.stored();
             model.addAttribute("compliance", reports.isEmpty() ? null : new ComplianceCard(
                     reports.get(reports.size() - 1).measuredAt(), reports.get(reports.size() - 1).overall().name()));
+            // the latest outside scan (./carapace compliance scan), through the compliance module's own read
+            model.addAttribute("lastScan", compliance.lastScan().orElse(null));
         }
         if (access.grants(request, Permissions.VIEW_AUDIT)) {
             // heads signed more than a minute ago are expected in the witness directory by now

@@ -13,10 +13,12 @@ import java.util.Set;
 import org.springframework.stereotype.Controller;
 import org.springframework.ui.Model;
 import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PostMapping;
 
 /**
  * Drills ({@code view:incidents}): the trend per scenario and the recent drills, with their time
- * to detect and to contain drawn as a chart: SVG made on the server from the data (no script,
+ * to detect and to contain drawn as a chart; a scenario run on request ({@code manage:incidents}).
+ * The chart is SVG made on the server from the data (no script,
  * no third-party service; the CSP allows it, styles come from the stylesheet's classes).
  */
 @Controller
@@ -39,18 +41,24 @@ class DrillsPage {
 
     private final ConsoleAccess access;
     private final Drills drills;
+    private final DrillRuns runs;
     private final Clock clock;
 
-    DrillsPage(ConsoleAccess access, Drills drills, Clock clock) {
+    DrillsPage(ConsoleAccess access, Drills drills, DrillRuns runs, Clock clock) {
         this.access = access;
         this.drills = drills;
+        this.runs = runs;
         this.clock = clock;
     }
 
     @GetMapping(PAGE)
     String show(HttpServletRequest request, Model model) {
         access.require(request, Permissions.VIEW_INCIDENTS, PAGE);
-        new Fields(request, Set.of(), "the drills page takes no fields");
+        String done = new Fields(request, Set.of("done"), "done names a finished action").text("done");
+        model.addAttribute("notice", "started".equals(done)
+                ? "Drill started. It appears in the chart and the table once it is contained (reload the page)." : null);
+        model.addAttribute("scenarios", Drills.Scenario.values());
+        model.addAttribute("run", runs.last());
         Drills.Report report = drills.report(clock.instant());
         List<Drills.Result> oldestFirst = new ArrayList<>(report.recent());
         oldestFirst.sort(Comparator.comparing(Drills.Result::startedAt));
@@ -59,6 +67,27 @@ class DrillsPage {
         model.addAttribute("chart", chart(oldestFirst));
         model.addAttribute("title", "Drills");
         return "console/drills";
+    }
+
+    /**
+     * Runs a scenario ({@code manage:incidents}: the drill acknowledges, contains and closes its own
+     * incident) through {@link Drills#run}, the service {@code ./carapace drill run} calls, with the
+     * signed-in person as the actor, so its audit events are the CLI's. It plays in the background.
+     */
+    @PostMapping(PAGE + "/run")
+    String run(HttpServletRequest request) {
+        String actor = access.require(request, Permissions.MANAGE_INCIDENTS, PAGE + "/run").principal();
+        Drills.Scenario scenario = new Fields(request, Set.of("scenario"),
+                "scenario is one of vip-snooping, credential-attack, bulk-read, after-hours-break-glass")
+                .parsed("scenario", code -> Drills.Scenario.of(code).orElse(null));
+        if (scenario == null) {
+            throw new ConsoleRefusal(400, "A field is malformed: scenario is one of vip-snooping, credential-attack, "
+                    + "bulk-read, after-hours-break-glass.");
+        }
+        if (!runs.start(scenario, actor)) {
+            throw new ConsoleRefusal(409, "A drill started from this server is still running; wait until it ends.");
+        }
+        return "redirect:" + PAGE + "?done=started";
     }
 
     /** Time to detect and to contain per drill, oldest on the left; a missing step is left out of its line. */

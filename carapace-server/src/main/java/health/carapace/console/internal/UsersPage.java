@@ -3,7 +3,10 @@ package health.carapace.console.internal;
 import health.carapace.access.Caller;
 import health.carapace.access.Permissions;
 import health.carapace.access.RoleCatalog;
+import health.carapace.audit.AuditContext;
 import health.carapace.console.ConsoleApp;
+import health.carapace.signin.ServiceClients;
+import health.carapace.signin.SmartApps;
 import health.carapace.signin.Users;
 import jakarta.servlet.http.HttpServletRequest;
 import java.util.Arrays;
@@ -21,7 +24,10 @@ import org.springframework.web.bind.annotation.PostMapping;
  * Users and roles ({@code manage:users}): the accounts (roles, whether a password and TOTP are
  * enrolled, disabled), the roles of the policy directory with their constraints in words; change an
  * account's roles, disable it, end its sessions. Each through {@link Users}, audited as done by the
- * signed-in administrator. Accounts are not created here: the one-time enrolment link would go to
+ * signed-in administrator. Service clients and sign-in apps are listed with their roles or scopes and
+ * state, and disabled through the services the CLI and {@code /admin/apps} use ({@link ServiceClients},
+ * {@link SmartApps}); there is no re-enabling (neither the API nor the CLI has it: a disabled client
+ * is made again). Accounts are not created here: the one-time enrolment link would go to
  * the administrator who made the account, and one person could then hold two identities and satisfy
  * dual control (shredding approval, break-glass review) alone; they are created on the server's host
  * ({@code carapace admin create-user}). Nobody changes their own roles, and a role is granted only by
@@ -34,7 +40,13 @@ class UsersPage {
     static final Map<String, String> DONE = Map.of(
             "roles", "Roles changed; they apply from the person's next request.",
             "disabled", "Account disabled; its sessions are ended.",
-            "revoked", "Sessions ended; the person must sign in again.");
+            "revoked", "Sessions ended; the person must sign in again.",
+            "client-disabled", "Service client disabled; its secret and its tokens no longer work.",
+            "app-disabled", "App disabled; it gets no new token and the tokens it holds no longer work.");
+    /** Clients and apps listed on the page, newest first (the access review lists every client). */
+    static final int MAX_CLIENTS = 100;
+    /** Client ids as the directory makes them ({@code svc-}, {@code drill-}, {@code app-} and a UUID; built-in apps). */
+    private static final java.util.regex.Pattern CLIENT_ID = java.util.regex.Pattern.compile("[a-z][a-z0-9-]{2,63}");
 
     /** A role as the page shows it: its permissions and its constraints in words. */
     public record RoleView(String name, List<String> permissions, String constraints) {}
@@ -42,19 +54,81 @@ class UsersPage {
     private final ConsoleAccess access;
     private final Users users;
     private final RoleCatalog roles;
+    private final ServiceClients clients;
+    private final SmartApps apps;
 
-    UsersPage(ConsoleAccess access, Users users, RoleCatalog roles) {
+    UsersPage(ConsoleAccess access, Users users, RoleCatalog roles, ServiceClients clients, SmartApps apps) {
         this.access = access;
         this.users = users;
         this.roles = roles;
+        this.clients = clients;
+        this.apps = apps;
     }
 
     @GetMapping(PAGE)
     String show(HttpServletRequest request, Model model) {
         access.require(request, Permissions.MANAGE_USERS, PAGE);
-        String done = new Fields(request, Set.of("done"), "done names a finished action").text("done");
+        Fields fields = new Fields(request, Set.of("done", "clients"), "done names a finished action, clients is all");
+        String done = fields.text("done");
+        boolean allClients = fields.parsed("clients", value -> "all".equals(value) ? Boolean.TRUE : null) != null;
         model.addAttribute("notice", done == null ? null : DONE.get(done));
+        model.addAttribute("allClients", allClients);
+        model.addAttribute("clients", clients.list(allClients, MAX_CLIENTS));
+        model.addAttribute("apps", apps.list(allClients, MAX_CLIENTS));
+        model.addAttribute("consoleApp", ConsoleApp.CLIENT_ID);
         return page(model);
+    }
+
+    /**
+     * Disables a service client through {@link ServiceClients#disable}, what incident containment
+     * uses: its secret and every token it holds stop working at their next use, on every node.
+     * Audited as the administrator's change of {@code /admin/clients/{id}}.
+     */
+    @PostMapping(PAGE + "/clients/{id}/disable")
+    String disableClient(@PathVariable("id") String id, HttpServletRequest request) {
+        String actor = access.require(request, Permissions.MANAGE_USERS, PAGE + "/clients/" + safeClientId(id) + "/disable")
+                .principal();
+        new Fields(request, Set.of(), "disabling takes no fields");
+        ServiceClients.Summary client = clients.find(clientId(id))
+                .orElseThrow(() -> new ConsoleRefusal(404, "There is no such service client."));
+        if (!client.disabled()) {
+            clients.disable(client.clientId(), actor, AuditContext.of(request));
+        }
+        return "redirect:" + PAGE + "?done=client-disabled";
+    }
+
+    /**
+     * Disables a sign-in app (a SMART app or a plain one) through {@link SmartApps#disable}: no new
+     * token for it, and the tokens it holds stop working. Not the console's own app: that would end
+     * every console session, this one's included, with no page left to undo it.
+     */
+    @PostMapping(PAGE + "/apps/{id}/disable")
+    String disableApp(@PathVariable("id") String id, HttpServletRequest request) {
+        String actor = access.require(request, Permissions.MANAGE_USERS, PAGE + "/apps/" + safeClientId(id) + "/disable")
+                .principal();
+        new Fields(request, Set.of(), "disabling takes no fields");
+        SmartApps.Summary app = apps.find(clientId(id))
+                .orElseThrow(() -> new ConsoleRefusal(404, "There is no such app."));
+        if (ConsoleApp.CLIENT_ID.equals(app.clientId())) {
+            throw new ConsoleRefusal(409, "The console's own app is not disabled from the console: every console "
+                    + "session would end with it.");
+        }
+        if (!app.disabled()) {
+            apps.disable(app.clientId(), actor, AuditContext.of(request));
+        }
+        return "redirect:" + PAGE + "?done=app-disabled";
+    }
+
+    private static String clientId(String id) {
+        if (id == null || !CLIENT_ID.matcher(id).matches()) {
+            throw new ConsoleRefusal(404, "There is no such client or app.");
+        }
+        return id;
+    }
+
+    /** A client id in an audited path, if it is one; otherwise {@code *}. */
+    private static String safeClientId(String id) {
+        return id != null && CLIENT_ID.matcher(id).matches() ? id : "*";
     }
 
     @PostMapping(PAGE + "/{name}/roles")
