@@ -24,6 +24,8 @@ public final class TokenInspector {
     // PKCS#11 v2.40 constants (section 2 of the base specification).
     private static final long CKF_OS_LOCKING_OK = 0x2;
     private static final long CKF_SERIAL_SESSION = 0x4;
+    private static final long CKF_RW_SESSION = 0x2;
+    private static final long CKU_SO = 0;
     private static final long CKS_RO_USER_FUNCTIONS = 1;
     private static final long CKS_RW_USER_FUNCTIONS = 3;
     private static final long CKO_SECRET_KEY = 0x4;
@@ -136,16 +138,66 @@ public final class TokenInspector {
         }
     }
 
+    /**
+     * Takes the token away from every user of this process until the returned handle is closed: all
+     * sessions of the slot are closed ({@code C_CloseAllSessions}: every session handle and every key
+     * handle of the slot is gone, and the user is logged out — what a network HSM's restart or a device
+     * reset does to its clients), and a security-officer login is held on the slot, so that the token
+     * refuses the user's login ({@code CKR_USER_ANOTHER_ALREADY_LOGGED_IN}) and hides its private keys
+     * until it is released.
+     *
+     * <p>Several sessions hold the login: SoftHSM numbers new sessions in the places of closed ones, so
+     * a provider that still closes one of its old (now dead) sessions by number may close one of these;
+     * the officer stays logged in while any is open.
+     */
+    public AutoCloseable takeAway(int slotListIndex, String securityOfficerPin) {
+        long slot = slots()[slotListIndex];
+        RuntimeException last = null;
+        for (int attempt = 0; attempt < 50; attempt++) {
+            call("C_CloseAllSessions", new Class<?>[] {long.class}, slot);
+            List<Long> held = new ArrayList<>();
+            try {
+                for (int i = 0; i < 32; i++) {
+                    held.add(openSession(slotListIndex, CKF_SERIAL_SESSION | CKF_RW_SESSION));
+                }
+                call("C_Login", new Class<?>[] {long.class, long.class, char[].class}, held.get(0), CKU_SO,
+                        securityOfficerPin.toCharArray());
+                return () -> {
+                    long releasing = openSession(slotListIndex, CKF_SERIAL_SESSION | CKF_RW_SESSION);
+                    call("C_Logout", new Class<?>[] {long.class}, releasing);
+                    closeSession(releasing);
+                    // the sessions die with the logout's last one; whatever the process opened meanwhile
+                    // (a refused provider's) closes with its owner
+                    for (long session : held) {
+                        try {
+                            closeSession(session);
+                        } catch (TokenRefusal alreadyClosed) {
+                            // closed by a provider that closed its old session of the same number
+                        }
+                    }
+                };
+            } catch (TokenRefusal refused) {
+                // a provider logged the user in between the close and the officer's login: again
+                last = refused;
+            }
+        }
+        throw last;
+    }
+
     private long[] slots() {
         return (long[]) call("C_GetSlotList", new Class<?>[] {boolean.class}, false);
     }
 
     private long openSession(int slotListIndex) {
+        return openSession(slotListIndex, CKF_SERIAL_SESSION);
+    }
+
+    private long openSession(int slotListIndex, long flags) {
         long slot = slots()[slotListIndex];
         try {
             Class<?> notify = Class.forName(WRAPPER + "CK_NOTIFY");
             return (long) call("C_OpenSession", new Class<?>[] {long.class, long.class, Object.class, notify},
-                    slot, CKF_SERIAL_SESSION, null, null);
+                    slot, flags, null, null);
         } catch (ClassNotFoundException e) {
             throw new IllegalStateException(e);
         }
