@@ -61,7 +61,7 @@ class ServingNodeTargetTest {
                 .hasMessageContaining("must be 0600");
 
         Path shared = Files.createDirectory(temp.resolve("shared"));
-        Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxrwxrwt"));
+        Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxrwxrwx"));
         Path inShared = pidFileOfThisJvm(shared.resolve("carapace.pid"), "rw-------");
         assertThatThrownBy(() -> ServingNode.fromPidFile(inShared)).isInstanceOf(ServingNode.NotFound.class)
                 .hasMessageContaining("directory other users can write");
