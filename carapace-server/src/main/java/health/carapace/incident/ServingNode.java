@@ -124,7 +124,7 @@ public final class ServingNode implements Evidence.Dumps {
     public static ServingNode ofPid(long pid) throws NotFound {
         if (pid <= 1) {
             // 0 and negative pids signal process groups; 1 is init: never a Carapace server
-            throw new NotFound("pid " + pid + " is never a Carapace server: nothing is asked of it");
+            throw new NotFound("a pid of 1 or below is never a Carapace server: nothing is asked of it");
         }
         Optional<ProcessHandle> process = ProcessHandle.of(pid).filter(ProcessHandle::isAlive);
         if (process.isEmpty()) {
