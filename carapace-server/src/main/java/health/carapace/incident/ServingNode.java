@@ -60,6 +60,7 @@ public final class ServingNode implements Evidence.Dumps {
             throw new NotFound("no serving node on this host: its pid file cannot be read (is the server running, "
                     + "with carapace.incident.evidence.pid-file set to that file?)");
         }
+        requireWrittenByThisUser(pidFile);
         long pid;
         Instant started;
         try {
@@ -78,8 +79,53 @@ public final class ServingNode implements Evidence.Dumps {
         return ofPid(pid);
     }
 
+    /**
+     * The pid file is trusted only as the server writes it (review of ADR 0036, finding 16): a regular
+     * file (not a link) owned by this user, readable and writable by nobody else, in a directory that
+     * neither its group nor others can write — so no other user can name the process jcmd signals,
+     * nor swap the file in a shared directory such as {@code /tmp}.
+     */
+    static void requireWrittenByThisUser(Path pidFile) throws NotFound {
+        try {
+            java.nio.file.attribute.PosixFileAttributes file = Files.readAttributes(pidFile,
+                    java.nio.file.attribute.PosixFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            Object owner = Files.getAttribute(pidFile, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            Object me = Files.getAttribute(Path.of("/proc/self/"), "unix:uid");
+            if (!file.isRegularFile() || !owner.equals(me)) {
+                throw new NotFound("the serving node's pid file is not a file of this user: nothing is asked of the"
+                        + " process it names");
+            }
+            if (!java.util.Collections.disjoint(file.permissions(), GROUP_OR_OTHERS)) {
+                throw new NotFound("the serving node's pid file may be read or written by other users (it must be"
+                        + " 0600): nothing is asked of the process it names");
+            }
+            Path directory = pidFile.toAbsolutePath().getParent();
+            java.util.Set<java.nio.file.attribute.PosixFilePermission> directoryPermissions =
+                    Files.getPosixFilePermissions(directory);
+            if (directoryPermissions.contains(java.nio.file.attribute.PosixFilePermission.GROUP_WRITE)
+                    || directoryPermissions.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_WRITE)) {
+                throw new NotFound("the serving node's pid file is in a directory other users can write (" + directory
+                        + "): nothing is asked of the process it names; set carapace.incident.evidence.pid-file"
+                        + " to a file in a directory of the server's user");
+            }
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            throw new NotFound("the serving node's pid file's owner and mode cannot be checked on this file system:"
+                    + " nothing is asked of the process it names (use --pid)");
+        }
+    }
+
+    private static final java.util.Set<java.nio.file.attribute.PosixFilePermission> GROUP_OR_OTHERS = java.util.EnumSet.of(
+            java.nio.file.attribute.PosixFilePermission.GROUP_READ, java.nio.file.attribute.PosixFilePermission.GROUP_WRITE,
+            java.nio.file.attribute.PosixFilePermission.GROUP_EXECUTE, java.nio.file.attribute.PosixFilePermission.OTHERS_READ,
+            java.nio.file.attribute.PosixFilePermission.OTHERS_WRITE,
+            java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE);
+
     /** The process {@code pid}, named by the operator. */
     public static ServingNode ofPid(long pid) throws NotFound {
+        if (pid <= 1) {
+            // 0 and negative pids signal process groups; 1 is init: never a Carapace server
+            throw new NotFound("a pid of 1 or below is never a Carapace server: nothing is asked of it");
+        }
         Optional<ProcessHandle> process = ProcessHandle.of(pid).filter(ProcessHandle::isAlive);
         if (process.isEmpty()) {
             throw new NotFound("no process with that pid is running");
@@ -155,6 +201,12 @@ public final class ServingNode implements Evidence.Dumps {
     public void heap(Path file) throws IOException {
         if (!file.isAbsolute()) {
             throw new IllegalArgumentException("the serving node writes its heap dump to an absolute path");
+        }
+        if (!file.toString().matches("[A-Za-z0-9_./+=@:,-]+") || file.getFileName().toString().startsWith("-")) {
+            // jcmd joins its arguments into one command line of the attach protocol: a space, a quote or a
+            // leading dash in the path would be read as more than the file name (review, finding 18)
+            throw new IOException("the heap dump's path holds characters jcmd would misread; choose a scratch"
+                    + " directory of letters, digits and / . _ - only");
         }
         run(HEAP_TIMEOUT, "GC.heap_dump", file.toString());
         if (!Files.isRegularFile(file) || Files.size(file) == 0) {

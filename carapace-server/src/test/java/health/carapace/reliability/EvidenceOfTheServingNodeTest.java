@@ -91,6 +91,8 @@ class EvidenceOfTheServingNodeTest {
             // a pid file left by a crash, its pid now another process's (this test's JVM): refused
             Files.write(dataDir.resolve("carapace.pid"), List.of(Long.toString(ProcessHandle.current().pid()),
                     "2020-01-01T00:00:00Z"), StandardCharsets.US_ASCII);
+            Files.setPosixFilePermissions(dataDir.resolve("carapace.pid"),
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
             DevServerProcess.CommandResult stale = stopped.run("incident", "evidence",
                     "00000000-0000-0000-0000-000000000000", "--out", none.toString());
             assertThat(stale.exitCode()).isEqualTo(2);

@@ -52,7 +52,14 @@ public final class SoftHsm {
      */
     public static final String CONCURRENT_START_TOKEN = "carapace-start-tests";
 
+    /**
+     * A token whose sessions the HSM-outage test takes away (every session and key handle of its
+     * slot); kept apart so that no other test's provider loses its sessions with it.
+     */
+    public static final String OUTAGE_TOKEN = "carapace-outage-tests";
+
     private static final Map<String, String> PINS = Map.of(
+            OUTAGE_TOKEN, "outage-tests-user-pin-5830",
             KEK_TOKEN, "kek-user-pin-7191",
             NEVER_LOGGED_IN_TOKEN, "pin-tests-user-pin-4408",
             CONCURRENT_START_TOKEN, "start-tests-user-pin-2963");
@@ -135,9 +142,19 @@ public final class SoftHsm {
         return token;
     }
 
+    /** The security officer's PIN of every test token (the outage test logs in as the officer). */
+    public String securityOfficerPin() {
+        return SO_PIN;
+    }
+
     /** Properties that point Carapace's pkcs11 KEK at the KEK token under {@code keyLabel}. */
     public Map<String, Object> kekProperties(String keyLabel) {
-        Token token = token(KEK_TOKEN);
+        return kekProperties(KEK_TOKEN, keyLabel);
+    }
+
+    /** Properties that point Carapace's pkcs11 KEK at {@code tokenLabel} under {@code keyLabel}. */
+    public Map<String, Object> kekProperties(String tokenLabel, String keyLabel) {
+        Token token = token(tokenLabel);
         Map<String, Object> properties = new LinkedHashMap<>();
         properties.put("carapace.kek.provider", "pkcs11");
         properties.put("carapace.kek.pkcs11.library", library);

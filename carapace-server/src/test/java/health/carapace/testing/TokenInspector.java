@@ -24,6 +24,8 @@ public final class TokenInspector {
     // PKCS#11 v2.40 constants (section 2 of the base specification).
     private static final long CKF_OS_LOCKING_OK = 0x2;
     private static final long CKF_SERIAL_SESSION = 0x4;
+    private static final long CKF_RW_SESSION = 0x2;
+    private static final long CKU_SO = 0;
     private static final long CKS_RO_USER_FUNCTIONS = 1;
     private static final long CKS_RW_USER_FUNCTIONS = 3;
     private static final long CKO_SECRET_KEY = 0x4;
@@ -136,16 +138,95 @@ public final class TokenInspector {
         }
     }
 
+    /**
+     * Takes the token away from every user of this process until the returned handle is closed: the
+     * application is logged out of the token ({@code C_Logout}: the token forgets the login and every
+     * private object handle, the KEK's included), every other session of the slot is closed (their
+     * handles are dead) — what a network HSM's restart or a device reset does to its clients — and a
+     * security-officer login is held on the slot, so that the token refuses the user's login
+     * ({@code CKR_USER_ANOTHER_ALREADY_LOGGED_IN}) and hides its private keys until it is released.
+     * (JDK 17's wrapper has no {@code C_CloseAllSessions}: the sessions are found by number.)
+     *
+     * <p>Several sessions hold the login: SoftHSM numbers new sessions in the places of closed ones, so
+     * a provider that still closes one of its old (now dead) sessions by number may close one of these;
+     * the officer stays logged in while any is open.
+     */
+    public AutoCloseable takeAway(int slotListIndex, String securityOfficerPin) {
+        long slot = slots()[slotListIndex];
+        RuntimeException last = null;
+        for (int attempt = 0; attempt < 50; attempt++) {
+            List<Long> held = new ArrayList<>();
+            try {
+                for (int i = 0; i < 32; i++) {
+                    held.add(openSession(slotListIndex, CKF_SERIAL_SESSION | CKF_RW_SESSION));
+                }
+                // logout and the officer's login back to back: the node may log in again in between
+                try {
+                    call("C_Logout", new Class<?>[] {long.class}, held.get(0));
+                } catch (TokenRefusal notLoggedIn) {
+                    // CKR_USER_NOT_LOGGED_IN: nobody was
+                }
+                call("C_Login", new Class<?>[] {long.class, long.class, char[].class}, held.get(0), CKU_SO,
+                        securityOfficerPin.toCharArray());
+                closeOtherSessions(slot, held);
+                return () -> {
+                    long releasing = openSession(slotListIndex, CKF_SERIAL_SESSION | CKF_RW_SESSION);
+                    call("C_Logout", new Class<?>[] {long.class}, releasing);
+                    closeSession(releasing);
+                    for (long session : held) {
+                        try {
+                            closeSession(session);
+                        } catch (TokenRefusal alreadyClosed) {
+                            // closed by a provider that closed its old session of the same number
+                        }
+                    }
+                };
+            } catch (TokenRefusal refused) {
+                // a provider logged the user in between the logout and the officer's login: again
+                last = refused;
+                for (long session : held) {
+                    try {
+                        closeSession(session);
+                    } catch (TokenRefusal alreadyClosed) {
+                        // gone with the others
+                    }
+                }
+            }
+        }
+        throw last;
+    }
+
+    /** Closes every session of {@code slot} but {@code keep}, found by number (SoftHSM numbers them from 1). */
+    private void closeOtherSessions(long slot, List<Long> keep) {
+        for (long session = 1; session <= 1024; session++) {
+            if (keep.contains(session)) {
+                continue;
+            }
+            try {
+                Object info = call("C_GetSessionInfo", new Class<?>[] {long.class}, session);
+                if ((long) field(info, "slotID") == slot) {
+                    closeSession(session);
+                }
+            } catch (TokenRefusal noSuchSession) {
+                // CKR_SESSION_HANDLE_INVALID: not open
+            }
+        }
+    }
+
     private long[] slots() {
         return (long[]) call("C_GetSlotList", new Class<?>[] {boolean.class}, false);
     }
 
     private long openSession(int slotListIndex) {
+        return openSession(slotListIndex, CKF_SERIAL_SESSION);
+    }
+
+    private long openSession(int slotListIndex, long flags) {
         long slot = slots()[slotListIndex];
         try {
             Class<?> notify = Class.forName(WRAPPER + "CK_NOTIFY");
             return (long) call("C_OpenSession", new Class<?>[] {long.class, long.class, Object.class, notify},
-                    slot, CKF_SERIAL_SESSION, null, null);
+                    slot, flags, null, null);
         } catch (ClassNotFoundException e) {
             throw new IllegalStateException(e);
         }

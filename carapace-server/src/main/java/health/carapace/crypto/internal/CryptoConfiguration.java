@@ -72,19 +72,19 @@ class CryptoConfiguration {
                 }
                 case "pkcs11" -> {
                     KekProperties.Pkcs11 p = properties.pkcs11();
-                    Pkcs11Kek.Token token = Pkcs11Kek.Token.login(p.library(), p.slotListIndex(),
+                    HsmSession hsm = HsmSession.open(p.library(), p.slotListIndex(),
                             p.pin() == null ? null : p.pin().toCharArray(), p.keyLabel());
-                    source = KekSource.pkcs11(token);
+                    source = KekSource.pkcs11(hsm);
                     if (!versioned) {
                         // Before versioning, the configured label is the one and only KEK.
-                        first = token.find(p.keyLabel());
+                        first = hsm.find(p.keyLabel());
                         if (first == null && !empty) {
                             throw new KeyUnavailableException("The keyring holds keys wrapped by pkcs11/"
                                     + p.keyLabel() + " but the HSM token has no key with that label: "
                                     + "encrypted records cannot be read");
                         }
                         if (first == null) {
-                            first = token.create(p.keyLabel());
+                            first = hsm.create(p.keyLabel());
                         }
                     }
                 }
@@ -99,6 +99,27 @@ class CryptoConfiguration {
             }
             return ring;
         });
+    }
+
+    /**
+     * Readiness: without the HSM no key that is not cached unwraps and no new patient gets a key. The
+     * probe makes the token answer through the node's session, and opens a lost one again (ADR 0041).
+     */
+    @Bean
+    @org.springframework.boot.autoconfigure.condition.ConditionalOnProperty(name = "carapace.kek.provider",
+            havingValue = "pkcs11")
+    health.carapace.platform.web.DependencyProbe hsmProbe(KekRing kek) {
+        return new health.carapace.platform.web.DependencyProbe() {
+            @Override
+            public String name() {
+                return "hsm";
+            }
+
+            @Override
+            public boolean reachable() {
+                return kek.sourceReachable();
+            }
+        };
     }
 
     /** The record cipher, and the key shredder: both act on the same cache of unwrapped keys. */

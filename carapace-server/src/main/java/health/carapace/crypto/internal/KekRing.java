@@ -35,6 +35,11 @@ final class KekRing implements KeyEncryptionKey {
         this.refreshNanos = refresh.toNanos();
     }
 
+    /** Whether the KEK's home answers now (readiness: the HSM session). */
+    boolean sourceReachable() {
+        return source.reachable();
+    }
+
     /** Records the already opened version 1 if the keyring predates versioning. */
     void bootstrap(KeyEncryptionKey first) {
         opened.put(first.id(), first);

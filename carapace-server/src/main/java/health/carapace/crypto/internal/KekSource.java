@@ -23,8 +23,14 @@ interface KekSource {
      */
     KeyEncryptionKey create(String keyId);
 
-    static KekSource pkcs11(Pkcs11Kek.Token token) {
-        String base = token.firstLabel();
+    /** Whether the keys can be used now (the HSM answers); a keystore file opened at start always can. */
+    default boolean reachable() {
+        return true;
+    }
+
+    /** KEK versions in the HSM, used through the node's {@link HsmSession} (a lost session is opened again). */
+    static KekSource pkcs11(HsmSession hsm) {
+        String base = hsm.firstLabel();
         return new KekSource() {
             @Override
             public String keyId(int version) {
@@ -33,7 +39,7 @@ interface KekSource {
 
             @Override
             public KeyEncryptionKey open(String keyId) {
-                Pkcs11Kek found = token.find(label(keyId));
+                HsmSession.Kek found = hsm.find(label(keyId));
                 if (found == null) {
                     throw new KeyUnavailableException("The keyring names the KEK " + keyId
                             + " but the HSM token has no key with that label: keys wrapped by it cannot be read");
@@ -43,8 +49,12 @@ interface KekSource {
 
             @Override
             public KeyEncryptionKey create(String keyId) {
-                Pkcs11Kek existing = token.find(label(keyId));
-                return existing != null ? existing : token.create(label(keyId));
+                return hsm.create(label(keyId));
+            }
+
+            @Override
+            public boolean reachable() {
+                return hsm.reachable();
             }
 
             private String label(String keyId) {

@@ -34,7 +34,9 @@ class KeyringAlgorithms implements AlgorithmInventory {
     @Override
     public List<AlgorithmUse> algorithmsInUse() {
         List<AlgorithmUse> uses = new ArrayList<>();
-        for (KeyEncryptionKey version : kek.usableVersions()) {
+        for (KeyEncryptionKey usable : kek.usableVersions()) {
+            // a key in the HSM is judged as the current provider holds it
+            KeyEncryptionKey version = usable instanceof HsmSession.Kek hsm ? hsm.current() : usable;
             if (version instanceof JceKeyEncryptionKey jce) {
                 uses.add(new AlgorithmUse("KEK (wraps data keys, index root, system secrets)", Kind.KEY_WRAP,
                         "AES-GCM", jce.keyBits(), version.id() + " via " + jce.providerName()));

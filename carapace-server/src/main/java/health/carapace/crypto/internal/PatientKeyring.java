@@ -83,6 +83,9 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
         this.unwrapped = Caffeine.newBuilder()
                 .maximumSize(properties.dekCacheSize())
                 .expireAfterAccess(properties.dekCacheTtl())
+                // a key in daily use is unwrapped again by the KEK now and then: without the HSM, what
+                // this node can still decrypt ends within this bound (ADR 0041)
+                .expireAfterWrite(properties.dekCacheMaxLifetime())
                 .build();
         this.shredCheck = Executors.newSingleThreadScheduledExecutor(runnable -> {
             Thread thread = new Thread(runnable, "keyring-shred-check");

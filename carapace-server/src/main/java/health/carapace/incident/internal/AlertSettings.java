@@ -29,12 +29,14 @@ record AlertSettings(String smtpHost, int smtpPort, boolean implicitTls, String 
     /**
      * How the outbox delivers ({@code carapace.incident.alert.outbox.*}, {@code .overdue.*}): the first
      * retry after {@code firstBackOff}, doubling up to {@code maxBackOff}; an alert not delivered
-     * {@code giveUpAfter} after it was written is dead. Overdue clocks are looked for every
+     * {@code giveUpAfter} after it was written is dead. A sender holds an alert it took for {@code lease}
+     * (longer than one delivery can take: the SMTP and webhook timeouts); a sender that died with it
+     * leaves it to the next after that (ADR 0041). Overdue clocks are looked for every
      * {@code overdueCheckInterval}; a deadline that passed more than {@code overdueCatchUp} before it
      * was first seen is recorded without an alert.
      */
     record Outbox(Duration poll, Duration firstBackOff, Duration maxBackOff, Duration giveUpAfter,
-            Duration overdueCheckInterval, Duration overdueCatchUp) {}
+            Duration overdueCheckInterval, Duration overdueCatchUp, Duration lease) {}
 
     /** Which contact an alert is for: the compliance officer, or the second contact it escalates to. */
     enum Contact {
@@ -140,7 +142,8 @@ record AlertSettings(String smtpHost, int smtpPort, boolean implicitTls, String 
                 duration(env, "outbox.give-up-after", "PT24H", Duration.ofSeconds(1), Duration.ofDays(14), problems),
                 duration(env, "overdue.check-interval", "PT30S", Duration.ofSeconds(1), Duration.ofMinutes(15),
                         problems),
-                duration(env, "overdue.catch-up", "P7D", Duration.ofMinutes(1), Duration.ofDays(366), problems));
+                duration(env, "overdue.catch-up", "P7D", Duration.ofMinutes(1), Duration.ofDays(366), problems),
+                duration(env, "outbox.lease", "PT5M", Duration.ofSeconds(1), Duration.ofHours(1), problems));
         if (outbox.maxBackOff().compareTo(outbox.firstBackOff()) < 0) {
             problems.add(PREFIX + "outbox.max-back-off must not be shorter than " + PREFIX + "outbox.first-back-off");
         }

@@ -47,8 +47,17 @@ final class ServingNodePidFile implements SmartLifecycle {
                 Files.createDirectories(absolute.getParent());
                 Path written = Files.createTempFile(absolute.getParent(), ".carapace-pid", ".tmp");
                 Files.writeString(written, contents(ProcessHandle.current()), StandardCharsets.US_ASCII);
+                // a temporary file is created 0600, and keeps its mode through the move: the command line
+                // trusts only a file of this user that nobody else can read or write (ServingNode)
                 Files.move(written, absolute, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } catch (IOException e) {
+                var directory = Files.getPosixFilePermissions(absolute.getParent());
+                if (directory.contains(java.nio.file.attribute.PosixFilePermission.GROUP_WRITE)
+                        || directory.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_WRITE)) {
+                    log.warn("The serving node's pid file is in a directory other users can write; incident evidence"
+                            + " from the command line refuses it (set carapace.incident.evidence.pid-file to a file in"
+                            + " a directory of the server's user)");
+                }
+            } catch (IOException | UnsupportedOperationException e) {
                 log.warn("The serving node's pid file could not be written; incident evidence from the command line"
                         + " needs --pid ({})", e.getClass().getSimpleName());
             }

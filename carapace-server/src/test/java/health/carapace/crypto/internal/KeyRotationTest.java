@@ -531,7 +531,7 @@ class KeyRotationTest extends RotationServer {
         KeyringProperties keyring = new KeyringProperties((String) p.get("carapace.keyring.url"),
                 (String) p.get("carapace.keyring.username"), (String) p.get("carapace.keyring.password"),
                 (String) p.get("carapace.keyring.owner-username"), (String) p.get("carapace.keyring.owner-password"),
-                100, Duration.ofHours(1));
+                100, Duration.ofHours(1), Duration.ofHours(1));
         PatientKeyring node = new PatientKeyring(store, kek, new UsageCounters(store), keyring, Duration.ofMillis(500));
         otherNodes.add(node);
         return node;

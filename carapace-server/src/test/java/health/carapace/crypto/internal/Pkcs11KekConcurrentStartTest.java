@@ -79,6 +79,6 @@ class Pkcs11KekConcurrentStartTest {
         return new KeyringProperties((String) p.get("carapace.keyring.url"),
                 (String) p.get("carapace.keyring.username"), (String) p.get("carapace.keyring.password"),
                 (String) p.get("carapace.keyring.owner-username"), (String) p.get("carapace.keyring.owner-password"),
-                100, Duration.ofMinutes(1));
+                100, Duration.ofMinutes(1), Duration.ofHours(1));
     }
 }

@@ -107,7 +107,8 @@ class WeakKeyRefusalTest {
         DevEnvironment dev = TestInstallation.separate("weak-keyset");
         var properties = dev.properties();
         KeyringStore store = new KeyringStore(new KeyringProperties(properties.get("carapace.keyring.url").toString(),
-                DevDatabase.KEYRING_ROLE, "", DevDatabase.OWNER, "", 10, java.time.Duration.ofMinutes(1)));
+                DevDatabase.KEYRING_ROLE, "", DevDatabase.OWNER, "", 10, java.time.Duration.ofMinutes(1),
+                java.time.Duration.ofHours(1)));
         try {
             DevKeystoreKek kek = DevKeystoreKek.open(Path.of(properties.get("carapace.kek.dev-keystore.path").toString()), true);
             byte[] associatedData = "dek/shared".getBytes(StandardCharsets.UTF_8);

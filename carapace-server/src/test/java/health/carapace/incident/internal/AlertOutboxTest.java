@@ -183,6 +183,251 @@ class AlertOutboxTest extends IntegrationTest {
         }
     }
 
+    /**
+     * Review of ADR 0036, finding 15 (ADR 0041): each outcome is recorded in a transaction of its own.
+     * PostgreSQL refuses to record one alert's outcome (a trigger raising on its attempt row): the
+     * alerts delivered with it are not delivered again, the one whose record failed stays claimed for its
+     * lease — not sent again within it — and is delivered again after it, once, with the same key.
+     */
+    @Test
+    void aDatabaseErrorWhileRecordingOneAlertDoesNotSendTheOthersAgain() throws Exception {
+        try (AlertReceivers receivers = new AlertReceivers()) {
+            receivers.startMail();
+            receivers.startWebhook();
+            Map<String, String> properties = receivers.properties();
+            // long enough to outlast the first pass's four deliveries on a loaded machine
+            properties.put("carapace.incident.alert.outbox.lease", "PT8S");
+            AlertSettings settings = AlertReceivers.settings(properties);
+            String queue = "test-record-error-" + UUID.randomUUID();
+            TransactionTemplate transactions = new TransactionTemplate(transactionManager);
+            IncidentStore store = new IncidentStore(dataSource, transactions, audit, Clock.systemUTC(),
+                    Duration.ofHours(1), new AlertOutbox(dataSource, settings, queue));
+            List<UUID> incidents = List.of(open(store, transactions), open(store, transactions));
+            UUID victim = JdbcClient.create(dataSource).sql("select id from incident.alert_outbox where queue = ?"
+                    + " and channel = 'webhook' order by id limit 1").param(queue).query(UUID.class).single();
+            JdbcClient owner = owner();
+            owner.sql("create function incident.test_refuse_record() returns trigger language plpgsql as"
+                    + " $$ begin raise exception 'refused by the test'; end $$").update();
+            owner.sql("create trigger test_refuse_record before insert on incident.alert_attempt for each row when"
+                    + " (new.alert_id = '" + victim + "') execute function incident.test_refuse_record()").update();
+            AlertSender sender = sender(transactions, settings, store, queue);
+            try {
+                assertThat(sender.runOnce()).as("all four taken and sent").isEqualTo(4);
+                assertThat(sender.runOnce()).as("the unrecorded one is held by its lease; the rest are done")
+                        .isZero();
+            } finally {
+                owner.sql("drop trigger test_refuse_record on incident.alert_attempt").update();
+                owner.sql("drop function incident.test_refuse_record()").update();
+            }
+            assertThat(receivers.mail()).hasSize(2);
+            assertThat(receivers.hooks).hasSize(2);
+            assertThat(delivered(queue)).isEqualTo(3);
+
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                sender.runOnce();
+                return delivered(queue) == 4;
+            });
+            assertThat(receivers.mail()).as("no mail sent twice").hasSize(2);
+            assertThat(receivers.hooks).hasSize(3);
+            String victimKey = receivers.hooks.get(0).getKey().equals(receivers.hooks.get(2).getKey())
+                    ? receivers.hooks.get(0).getKey() : receivers.hooks.get(1).getKey();
+            assertThat(receivers.hooks.stream().map(Map.Entry::getKey))
+                    .as("only the unrecorded alert again, with its key").containsOnlyOnce(
+                            receivers.hooks.stream().map(Map.Entry::getKey).filter(k -> !k.equals(victimKey))
+                                    .toArray(String[]::new))
+                    .filteredOn(victimKey::equals).hasSize(2);
+            for (UUID incident : incidents) {
+                store.close(incident, IncidentState.CLOSED, "false-positive", "officer-outbox-test");
+            }
+        }
+    }
+
+    /**
+     * A sender that dies between the receiver's answer and its record (here its database is cut off at
+     * that moment, and the sender is never used again, as after a crash) leaves only that alert to be
+     * sent again: another sender delivers everything once, that one alert a second time, after its
+     * lease, with the same idempotency key.
+     */
+    @Test
+    void aCrashBetweenSendAndRecordSendsOnlyThatAlertAgainWithTheSameKey() throws Exception {
+        Map<String, Object> installation = health.carapace.testing.TestInstallation.properties();
+        int postgres = java.net.URI.create(installation.get("carapace.db.url").toString().substring("jdbc:".length()))
+                .getPort();
+        try (AlertReceivers receivers = new AlertReceivers();
+                health.carapace.testing.CuttableLink link = health.carapace.testing.CuttableLink.to("localhost",
+                        postgres)) {
+            receivers.startMail();
+            receivers.startWebhook();
+            Map<String, String> properties = receivers.properties();
+            properties.put("carapace.incident.alert.outbox.lease", "PT2S");
+            AlertSettings settings = AlertReceivers.settings(properties);
+            String queue = "test-crash-" + UUID.randomUUID();
+            TransactionTemplate transactions = new TransactionTemplate(transactionManager);
+            IncidentStore store = new IncidentStore(dataSource, transactions, audit, Clock.systemUTC(),
+                    Duration.ofHours(1), new AlertOutbox(dataSource, settings, queue));
+            List<UUID> incidents = List.of(open(store, transactions), open(store, transactions));
+
+            javax.sql.DataSource throughLink = new org.springframework.jdbc.datasource.DriverManagerDataSource(
+                    "jdbc:postgresql://localhost:" + link.port() + "/postgres",
+                    installation.get("carapace.db.username").toString(), "");
+            TransactionTemplate linkTransactions = new TransactionTemplate(
+                    new org.springframework.jdbc.datasource.DataSourceTransactionManager(throughLink));
+            IncidentStore linkStore = new IncidentStore(throughLink, linkTransactions, audit, Clock.systemUTC(),
+                    Duration.ofHours(1), new AlertOutbox(throughLink, settings, queue));
+            AlertSender crashing = new AlertSender(throughLink, linkTransactions, settings, linkStore,
+                    new WebhookAlerts(settings.sslContext(), settings.webhookSecret(), Clock.systemUTC(), 1,
+                            Duration.ZERO), new MailAlerts(settings), "https://carapace.example", queue,
+                    Clock.systemUTC());
+            java.util.concurrent.atomic.AtomicReference<String> victim = new java.util.concurrent.atomic.AtomicReference<>();
+            receivers.onHook = key -> {
+                if (victim.compareAndSet(null, key)) {
+                    link.cut(); // the receiver has it; the sender will not get to write that down
+                }
+            };
+            org.assertj.core.api.Assertions.assertThatThrownBy(crashing::runOnce)
+                    .as("the crashed sender takes nothing more").isInstanceOf(RuntimeException.class);
+            receivers.onHook = key -> { };
+            int sentBeforeTheCrash = receivers.mail().size() + receivers.hooks.size();
+
+            AlertSender next = sender(transactions, settings, store, queue);
+            await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                next.runOnce();
+                return delivered(queue) == 4;
+            });
+            assertThat(sentBeforeTheCrash).isBetween(1, 3);
+            assertThat(receivers.mail()).hasSize(2).extracting(message -> message.getHeader("X-Carapace-Alert")[0])
+                    .doesNotHaveDuplicates();
+            assertThat(receivers.hooks).hasSize(3).extracting(Map.Entry::getKey)
+                    .filteredOn(key -> key.endsWith(" " + victim.get())).hasSize(2);
+            assertThat(receivers.hooks.stream().map(Map.Entry::getKey).filter(key -> !key.endsWith(" " + victim.get())))
+                    .hasSize(1);
+            for (UUID incident : incidents) {
+                store.close(incident, IncidentState.CLOSED, "false-positive", "officer-outbox-test");
+            }
+        }
+    }
+
+    /**
+     * Review of ADR 0036, finding 15: a poison alert (its incident no longer reads) ordered first fails
+     * with back-off, attempt after attempt, and goes dead after give-up-after, while the alerts after it
+     * are delivered at once — it never holds up the queue and never rolls back anyone's record.
+     */
+    @Test
+    void aPoisonAlertBacksOffAndGoesDeadWhileTheAlertsAfterItAreDelivered() throws Exception {
+        try (AlertReceivers receivers = new AlertReceivers()) {
+            receivers.startMail();
+            receivers.startWebhook();
+            Map<String, String> properties = receivers.properties();
+            properties.put("carapace.incident.alert.outbox.poll-interval", "PT0.1S");
+            properties.put("carapace.incident.alert.outbox.first-back-off", "PT0.3S");
+            properties.put("carapace.incident.alert.outbox.max-back-off", "PT0.3S");
+            properties.put("carapace.incident.alert.outbox.give-up-after", "PT2S");
+            AlertSettings settings = AlertReceivers.settings(properties);
+            String queue = "test-poison-" + UUID.randomUUID();
+            TransactionTemplate transactions = new TransactionTemplate(transactionManager);
+            IncidentStore store = new IncidentStore(dataSource, transactions, audit, Clock.systemUTC(),
+                    Duration.ofHours(1), new AlertOutbox(dataSource, settings, queue));
+            UUID poison = open(store, transactions);
+            JdbcClient.create(dataSource).sql("update incident.incident set risk = '[\"not an assessment\"]'::jsonb"
+                    + " where id = ?").param(poison).update();
+            UUID healthy = open(store, transactions);
+            JdbcClient.create(dataSource).sql("update incident.alert_outbox set next_attempt_at = next_attempt_at"
+                    + " - interval '1 minute' where incident_id = ?").param(poison).update();
+
+            AlertSender sender = sender(transactions, settings, store, queue);
+            sender.start();
+            try {
+                sender.nudge();
+                await().atMost(Duration.ofSeconds(10)).until(() -> receivers.mail().size() == 1
+                        && receivers.hooks.size() == 1);
+                await().atMost(Duration.ofSeconds(30)).until(() -> JdbcClient.create(dataSource).sql(
+                        "select count(*) from incident.alert_outbox where incident_id = ? and dead_at is not null")
+                        .param(poison).query(Long.class).single() == 2);
+            } finally {
+                sender.stop();
+            }
+            assertThat(receivers.hooks).singleElement().satisfies(hook ->
+                    assertThat(hook.getKey()).isEqualTo("/hook " + healthy + ":opened"));
+            List<Instant> attempts = JdbcClient.create(dataSource).sql("select a.at from incident.alert_attempt a"
+                    + " join incident.alert_outbox o on o.id = a.alert_id where o.incident_id = ? and o.channel = 'webhook'"
+                    + " order by a.id").param(poison).query((rs, n) -> rs.getTimestamp(1).toInstant()).list();
+            assertThat(attempts).as("failed with back-off until dead").hasSizeGreaterThanOrEqualTo(3);
+            for (int i = 1; i < attempts.size(); i++) {
+                assertThat(Duration.between(attempts.get(i - 1), attempts.get(i)))
+                        .as("back-off between attempts").isGreaterThanOrEqualTo(Duration.ofMillis(299));
+            }
+            assertThat(JdbcClient.create(dataSource).sql("select outcome from incident.alert_attempt where alert_id in"
+                    + " (select id from incident.alert_outbox where incident_id = ?) order by id").param(poison)
+                    .query(String.class).list()).contains("failed").endsWith("dead");
+            JdbcClient.create(dataSource).sql("update incident.incident set risk = null where id = ?").param(poison)
+                    .update();
+            store.close(poison, IncidentState.CLOSED, "false-positive", "officer-outbox-test");
+            store.close(healthy, IncidentState.CLOSED, "false-positive", "officer-outbox-test");
+        }
+    }
+
+    /**
+     * Two senders on one database (as two nodes): while one is inside a delivery (held there by the
+     * receiver), the other delivers everything else and leaves the held alert alone — it is claimed for
+     * the lease — so every alert reaches its receiver exactly once.
+     */
+    @Test
+    void twoSendersNeverDeliverTheSameAlertTwiceWithinALease() throws Exception {
+        try (AlertReceivers receivers = new AlertReceivers()) {
+            receivers.startMail();
+            receivers.startWebhook();
+            Map<String, String> properties = receivers.properties();
+            properties.put("carapace.incident.alert.outbox.lease", "PT1M");
+            AlertSettings settings = AlertReceivers.settings(properties);
+            String queue = "test-two-senders-" + UUID.randomUUID();
+            TransactionTemplate transactions = new TransactionTemplate(transactionManager);
+            IncidentStore store = new IncidentStore(dataSource, transactions, audit, Clock.systemUTC(),
+                    Duration.ofHours(1), new AlertOutbox(dataSource, settings, queue));
+            List<UUID> incidents = List.of(open(store, transactions), open(store, transactions),
+                    open(store, transactions));
+            java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.atomic.AtomicReference<String> first = new java.util.concurrent.atomic.AtomicReference<>();
+            receivers.onHook = key -> {
+                if (first.compareAndSet(null, key)) {
+                    held.countDown();
+                    try {
+                        release.await(30, java.util.concurrent.TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            };
+            AlertSender one = sender(transactions, settings, store, queue);
+            AlertSender other = sender(transactions, settings, store, queue);
+            java.util.concurrent.CompletableFuture<Integer> oneRuns =
+                    java.util.concurrent.CompletableFuture.supplyAsync(one::runOnce);
+            assertThat(held.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            int otherTried = other.runOnce();
+            assertThat(other.runOnce()).as("nothing left but the held alert, which is claimed").isZero();
+            release.countDown();
+            int oneTried = oneRuns.get(30, java.util.concurrent.TimeUnit.SECONDS);
+
+            assertThat(oneTried + otherTried).as("each alert taken once").isEqualTo(6);
+            assertThat(otherTried).isPositive();
+            assertThat(delivered(queue)).isEqualTo(6);
+            assertThat(receivers.hooks).extracting(Map.Entry::getKey).hasSize(3).doesNotHaveDuplicates();
+            assertThat(receivers.mail()).extracting(message -> message.getHeader("X-Carapace-Alert")[0]).hasSize(3)
+                    .doesNotHaveDuplicates();
+            for (UUID incident : incidents) {
+                store.close(incident, IncidentState.CLOSED, "false-positive", "officer-outbox-test");
+            }
+        }
+    }
+
+    /** The test database as its owner (the server's role cannot create a trigger). */
+    private static JdbcClient owner() {
+        Map<String, Object> installation = health.carapace.testing.TestInstallation.properties();
+        return JdbcClient.create(new org.springframework.jdbc.datasource.DriverManagerDataSource(
+                installation.get("carapace.db.url").toString(), installation.get("carapace.db.owner-username").toString(),
+                ""));
+    }
+
     private UUID open(IncidentStore store, TransactionTemplate transactions) {
         Detection detection = new Detection("self-access", Severity.MEDIUM, "svc-outbox-" + UUID.randomUUID(),
                 "127.0.0.1", patient, UUID.randomUUID(), 0, Instant.now(), null);

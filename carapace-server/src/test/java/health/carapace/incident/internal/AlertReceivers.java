@@ -43,6 +43,11 @@ final class AlertReceivers implements AutoCloseable {
     final int webhookPort = freePort();
     /** Verified webhook deliveries: the Idempotency-Key and the body. */
     final List<Map.Entry<String, String>> hooks = new CopyOnWriteArrayList<>();
+    /**
+     * Runs with each verified webhook's Idempotency-Key after it is counted and before it is answered:
+     * a test can hold the sender inside a delivery, or cut its database off between send and record.
+     */
+    volatile java.util.function.Consumer<String> onHook = key -> { };
     /** Mail received by every GreenMail started here. */
     private final List<MimeMessage> mail = new CopyOnWriteArrayList<>();
     private GreenMail smtps;
@@ -128,12 +133,16 @@ final class AlertReceivers implements AutoCloseable {
             String signature = exchange.getRequestHeaders().getFirst("Carapace-Signature");
             boolean valid = signature != null && verified(signature, body);
             if (valid) {
-                hooks.add(Map.entry(exchange.getRequestURI().getPath() + " "
-                        + exchange.getRequestHeaders().getFirst("Idempotency-Key"), new String(body, StandardCharsets.UTF_8)));
+                String key = exchange.getRequestHeaders().getFirst("Idempotency-Key");
+                hooks.add(Map.entry(exchange.getRequestURI().getPath() + " " + key,
+                        new String(body, StandardCharsets.UTF_8)));
+                onHook.accept(key);
             }
             exchange.sendResponseHeaders(valid ? 204 : 401, -1);
             exchange.close();
         });
+        // a thread per request: a test may hold one delivery while another sender's are answered
+        webhook.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
         webhook.start();
     }
 
