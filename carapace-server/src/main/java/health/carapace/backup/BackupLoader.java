@@ -26,13 +26,12 @@ import health.carapace.platform.config.RestoreGate;
  */
 public final class BackupLoader {
 
-    /**
-     * The setting a restore gives the application it starts on the loaded databases (and nothing
-     * else may): that application works inside the restore's {@link Hold}, so it is let through.
-     */
-    public static final String FINISHING_RESTORE = RestoreGate.FINISHING_RESTORE;
-
     private BackupLoader() {
+    }
+
+    /** Runs the restore's own finishing application, which the gate lets through (RestoreGate#whileFinishingRestore). */
+    public static <T> T whileFinishingRestore(java.util.concurrent.Callable<T> finishing) throws Exception {
+        return RestoreGate.whileFinishingRestore(finishing);
     }
 
     /**
@@ -44,6 +43,13 @@ public final class BackupLoader {
             DatabaseTarget.Pair targets, Progress progress) {
         List<DatabaseTarget> databases = targets.sameDatabase() ? List.of(targets.phi())
                 : List.of(targets.phi(), targets.keyring());
+        if (unfinished(targets.phi())) {
+            // Only a restore makes the marker, on empty databases, and no node has connected since
+            // (RestoreGate): everything there was loaded by that restore, which never finished.
+            progress.report("an earlier restore of this installation did not finish (its marker is there): "
+                    + "removing what it loaded and starting over");
+            discard(targets);
+        }
         for (DatabaseTarget database : databases) {
             List<String> held = schemasHoldingTables(database);
             if (!held.isEmpty()) {
@@ -51,6 +57,9 @@ public final class BackupLoader {
                         + " schemas hold tables): restore onto a fresh installation with empty databases");
             }
         }
+        // Committed before anything is loaded, dropped only once the ledger is applied (finished):
+        // the gate stays shut even if this process or its hold session dies in between.
+        mark(targets.phi());
         try {
             // The keyring first: nothing in the PHI database refers to it, and a failure leaves no records behind.
             load(dir, manifest.file(BackupArchive.KEYRING), privateKey, targets.keyring(), progress);
@@ -150,6 +159,46 @@ public final class BackupLoader {
             } catch (SQLException ignored) {
                 // nothing was held yet
             }
+        }
+    }
+
+    /** Whether {@code target} carries the marker of a restore that has not finished (RestoreGate). */
+    public static boolean unfinished(DatabaseTarget target) {
+        try (Connection c = connect(target); PreparedStatement s = c.prepareStatement("select count(*) from "
+                + "pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace "
+                + "where n.nspname = ? and c.relname = ?")) {
+            s.setString(1, RestoreGate.MARKER_SCHEMA);
+            s.setString(2, RestoreGate.MARKER_TABLE);
+            try (ResultSet rs = s.executeQuery()) {
+                rs.next();
+                return rs.getInt(1) > 0;
+            }
+        } catch (SQLException e) {
+            throw unreachable(target, e);
+        }
+    }
+
+    /** Puts the unfinished-restore marker on {@code target} (committed): no node connects until {@link #finished}. */
+    public static void mark(DatabaseTarget target) {
+        try (Connection c = connect(target); Statement s = c.createStatement()) {
+            s.execute("create schema " + RestoreGate.MARKER_SCHEMA);
+            s.execute("create table " + RestoreGate.MARKER_SCHEMA + "." + RestoreGate.MARKER_TABLE
+                    + " (started_at timestamptz not null default now())");
+            s.execute("insert into " + RestoreGate.MARKER_SCHEMA + "." + RestoreGate.MARKER_TABLE + " default values");
+        } catch (SQLException e) {
+            throw unreachable(target, e);
+        }
+    }
+
+    /**
+     * Removes the marker: called only once the restored installation has applied the shredding
+     * ledger (Backups#finishRestore returned). From then on nodes may connect.
+     */
+    public static void finished(DatabaseTarget.Pair targets) {
+        try (Connection c = connect(targets.phi()); Statement s = c.createStatement()) {
+            s.execute("drop schema if exists " + RestoreGate.MARKER_SCHEMA + " cascade");
+        } catch (SQLException e) {
+            throw unreachable(targets.phi(), e);
         }
     }
 

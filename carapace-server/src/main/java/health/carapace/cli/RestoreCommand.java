@@ -47,6 +47,12 @@ final class RestoreCommand extends InstallationCommand {
                 "backups: a file inside --from is refused, and with carapace.backup.signing-key-id set only that key."})
     Path signingKey;
 
+    @CommandLine.Option(names = "--signing-key-id",
+            description = {"The id (64 hex digits) of the installation's backup signing key, as ./carapace backup",
+                "signing-key printed it, kept apart from the backups. Required unless carapace.backup.signing-key-id",
+                "is set (then, if given too, it must be the same)."})
+    String signingKeyId = "";
+
     @CommandLine.Option(names = "--shredding-ledger",
             description = "A shredding ledger (carapace.backup.shredding-ledger) of the backed-up installation; "
                     + "repeat for each node's.")
@@ -71,8 +77,16 @@ final class RestoreCommand extends InstallationCommand {
                         + "become readable again");
             }
             KeysetHandle key = BackupArchive.readPrivateKey(read(privateKey, "--private-key"));
-            PublicKey signedBy = BackupArchive.trustedSigningKey(signingKey, from,
-                    installation.settings(Map.of()).getProperty("carapace.backup.signing-key-id", ""));
+            String pinned = pinnedSigningKeyId(installation.settings(Map.of())
+                    .getProperty("carapace.backup.signing-key-id", ""));
+            PublicKey signedBy = BackupArchive.trustedSigningKey(signingKey, from, pinned);
+            if (pinned.isBlank()) {
+                // Without a pin, any key file outside --from would do, and the manifest's signature is what
+                // keeps a forger's SQL (psql meta-commands) from running (s7 review finding 2).
+                throw new BackupRefused(BackupRefused.UNUSABLE, "no backup signing key id is pinned: give "
+                        + "--signing-key-id (the id ./carapace backup signing-key printed, kept apart from the backups) "
+                        + "or set carapace.backup.signing-key-id; nothing was loaded");
+            }
             // Read whole now (a missing or unreadable ledger refuses before anything is loaded); authenticated,
             // and checked complete against the restored database, once its keyring is there (finishRestore).
             List<ShreddingLedger.Ledger> ledger = ledgers.stream().map(ShreddingLedger::read).toList();
@@ -119,9 +133,11 @@ final class RestoreCommand extends InstallationCommand {
                 BackupLoader.restore(copies, manifest, key, targets, progress);
                 progress.report("starting the application on the restored databases");
                 try {
-                    settings.add("--" + BackupLoader.FINISHING_RESTORE + "=true");
-                    restored = installation.run(ctx -> ctx.getBean(Backups.class).finishRestore(manifest, signedBy,
-                            withoutLedger ? null : ledger, operator(), progress));
+                    // The gate opens for this process's finishing application only, in code (no setting opens it).
+                    restored = BackupLoader.whileFinishingRestore(() -> installation.run(ctx -> ctx.getBean(Backups.class)
+                            .finishRestore(manifest, signedBy, withoutLedger ? null : ledger, operator(), progress)));
+                    // The ledger is applied: only now may nodes connect (the restore marker goes).
+                    BackupLoader.finished(targets);
                 } catch (Exception | Error e) {
                     progress.report("the restore did not finish: removing what it loaded");
                     BackupLoader.discard(targets);
@@ -146,6 +162,19 @@ final class RestoreCommand extends InstallationCommand {
                 + (restored.audit().ok() ? "" : "; first problem: " + restored.audit().firstProblem()));
         stdout.flush();
         return restored.audit().ok() ? 0 : BackupRefused.REFUSED;
+    }
+
+    /** The pinned signing key id: the setting's, or --signing-key-id's; both given must agree. */
+    private String pinnedSigningKeyId(String configured) {
+        String given = signingKeyId == null ? "" : signingKeyId.strip();
+        if (!given.isEmpty() && !given.matches("[0-9a-fA-F]{64}")) {
+            throw new BackupRefused(BackupRefused.UNUSABLE, "--signing-key-id is not a key id (64 hex digits)");
+        }
+        if (!given.isEmpty() && !configured.isBlank() && !given.equalsIgnoreCase(configured.strip())) {
+            throw new BackupRefused(BackupRefused.UNUSABLE, "--signing-key-id is not the id carapace.backup."
+                    + "signing-key-id pins; nothing was loaded");
+        }
+        return given.isEmpty() ? configured.strip() : given;
     }
 
     /** start-dev: the KEK is the dev keystore of the backed-up installation, moved here by the operator. */

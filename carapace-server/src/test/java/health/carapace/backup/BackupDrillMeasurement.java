@@ -96,6 +96,8 @@ class BackupDrillMeasurement {
             BackupRestoreTest.Cli restore = BackupRestoreTest.cli("restore", "--from=" + backup,
                     "--private-key=" + keys.resolve("backup-private-key.json"),
                     "--signing-key=" + signingKey, "--shredding-ledger=" + ledger,
+                    "--signing-key-id=" + BackupArchive.signingKeyId(BackupArchive.readSigningKey(
+                            Files.readString(signingKey))),
                     "--data-dir=" + restored);
             long restoreMillis = (System.nanoTime() - start) / 1_000_000;
             assertThat(restore.code()).as(restore.err()).isZero();

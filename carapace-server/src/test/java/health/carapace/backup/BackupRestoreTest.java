@@ -214,13 +214,16 @@ class BackupRestoreTest {
 
         // The installation now holds data: another restore onto it is refused and changes nothing.
         Cli again = cli("restore", "--from=" + backup, "--private-key=" + keys.resolve("backup-private-key.json"),
-                "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + restored);
+                "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + restored,
+                "--signing-key-id=" + signingKeyId);
         assertThat(again.code()).as(again.err()).isEqualTo(BackupRefused.NOT_EMPTY);
         assertThat(again.err()).contains("not empty").contains("fresh installation");
         try (DevEnvironment dev = DevEnvironment.open(restored);
                 var connection = DriverManager.getConnection(dev.properties().get("carapace.db.url").toString(),
                         DevDatabase.OWNER, "")) {
             JdbcClient owner = JdbcClient.create(new SingleConnectionDataSource(connection, true));
+            assertThat(BackupLoader.unfinished(new DatabaseTarget(dev.properties().get("carapace.db.url").toString(),
+                    DevDatabase.OWNER, ""))).as("the finished restore removed its marker").isFalse();
             assertThat(owner.sql("select count(*) from phi.resource where resource_type = 'Patient'")
                     .query(Long.class).single()).isEqualTo(3);
             assertThat(owner.sql("select count(*) from phi.shredded_compartment").query(Long.class).single()).isEqualTo(2);
@@ -267,16 +270,63 @@ class BackupRestoreTest {
         }
     }
 
+    /**
+     * s7 review finding 2: without a pinned key id (neither carapace.backup.signing-key-id nor
+     * --signing-key-id) any key file outside --from would be trusted, a forger's included, and the
+     * signature is what keeps a forger's SQL from psql. So restore refuses before loading anything.
+     */
+    @Test
+    void aRestoreWithoutAPinnedSigningKeyIdIsRefusedEvenWithAForgersKeyFromOutsideTheBackup() throws Exception {
+        Path forged = copyOfTheBackup("forged-unpinned");
+        var forger = java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        Files.write(forged.resolve(BackupArchive.MANIFEST_SIGNATURE),
+                BackupArchive.sign(forger.getPrivate(), Files.readAllBytes(forged.resolve(BackupArchive.MANIFEST))));
+        Path forgersKey = root.resolve("where-the-runbook-points.pem");
+        Files.writeString(forgersKey, BackupArchive.pem(forger.getPublic()));
+
+        Cli unpinned = restoreWithSigningKey(forged, forgersKey);
+        assertThat(unpinned.code()).as(unpinned.err()).isEqualTo(BackupRefused.UNUSABLE);
+        assertThat(unpinned.err()).contains("no backup signing key id is pinned").contains("--signing-key-id")
+                .doesNotContain("loading");
+        // The real backup and the real key, but no id: refused the same way (the pin is not optional).
+        Cli realUnpinned = restoreWithSigningKey(backup, signingKey);
+        assertThat(realUnpinned.code()).as(realUnpinned.err()).isEqualTo(BackupRefused.UNUSABLE);
+        assertThat(realUnpinned.err()).contains("no backup signing key id is pinned");
+        // The id on the command line pins: the forger's key is not that key.
+        Cli pinnedOnTheCommandLine = restoreWithSigningKey(forged, forgersKey, "--signing-key-id=" + signingKeyId);
+        assertThat(pinnedOnTheCommandLine.code()).isEqualTo(BackupRefused.UNUSABLE);
+        assertThat(pinnedOnTheCommandLine.err()).contains("not the pinned backup signing key");
+        // An id that disagrees with the configured pin, or is not an id, is refused, echoing nothing.
+        Cli disagreeing = restoreWithSigningKey(backup, signingKey, "--signing-key-id=" + "0".repeat(64),
+                "--carapace.backup.signing-key-id=" + signingKeyId);
+        assertThat(disagreeing.code()).isEqualTo(BackupRefused.UNUSABLE);
+        assertThat(disagreeing.err()).contains("is not the id carapace.backup.signing-key-id pins");
+        Cli notAnId = restoreWithSigningKey(backup, signingKey, "--signing-key-id=Zq<script>");
+        assertThat(notAnId.code()).isEqualTo(BackupRefused.UNUSABLE);
+        assertThat(notAnId.err()).contains("not a key id").doesNotContain("Zq<script>");
+    }
+
     @Test
     void aLedgerOlderThanTheBackupIsRefusedAndNothingStaysLoaded() throws Exception {
         // A ledger restored from a file backup older than the database backup (or a node's ledger
         // left out): it lacks a shredding the backup already holds, so shreddings made since could be
         // missing too. The restore refuses instead of reviving those patients, and drops what it loaded.
         Path target = fresh("stale-ledger");
+        // s7 review finding 1: an earlier restore onto it died after its load, leaving its marker and
+        // what it loaded; nodes stay refused (RestoreGateTest), and running restore again starts over.
+        try (DevEnvironment dev = DevEnvironment.open(target);
+                var connection = DriverManager.getConnection(dev.properties().get("carapace.db.url").toString(),
+                        DevDatabase.OWNER, "")) {
+            BackupLoader.mark(new DatabaseTarget(dev.properties().get("carapace.db.url").toString(), DevDatabase.OWNER, ""));
+            connection.createStatement().execute("create schema phi; create table phi.left_by_the_dead_restore (x int)");
+        }
         Cli restore = cli("restore", "--from=" + backup, "--private-key=" + keys.resolve("backup-private-key.json"),
-                "--signing-key=" + signingKey, "--shredding-ledger=" + staleLedger, "--data-dir=" + target);
+                "--signing-key=" + signingKey, "--shredding-ledger=" + staleLedger, "--data-dir=" + target,
+                "--signing-key-id=" + signingKeyId);
         assertThat(restore.code()).as(restore.err()).isEqualTo(BackupRefused.REFUSED);
-        assertThat(restore.err()).contains("do not list 1 shredding(s) this installation's database already holds")
+        assertThat(restore.err()).contains("an earlier restore of this installation did not finish")
+                .contains("starting over")
+                .contains("do not list 1 shredding(s) this installation's database already holds")
                 .contains("removing what it loaded");
         try (DevEnvironment dev = DevEnvironment.open(target)) {
             assertThat(BackupLoader.schemasHoldingTables(DatabaseTarget.of(
@@ -341,12 +391,14 @@ class BackupRestoreTest {
 
         Path target = fresh("foreign-" + UUID.randomUUID());
         Cli notABackup = cli("restore", "--from=" + occupied, "--private-key=" + keys.resolve("backup-private-key.json"),
-                "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + target);
+                "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + target,
+                "--signing-key-id=" + signingKeyId);
         assertThat(notABackup.code()).isEqualTo(BackupRefused.REFUSED);
         assertThat(notABackup.err()).contains("manifest.json is missing");
         // The public key where the private key belongs (and the reverse) is refused by kind, echoing neither.
         Cli swappedKeys = cli("restore", "--from=" + backup, "--private-key=" + keys.resolve("backup-public-key.json"),
-                "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + target);
+                "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + target,
+                "--signing-key-id=" + signingKeyId);
         assertThat(swappedKeys.code()).isEqualTo(BackupRefused.UNUSABLE);
         assertThat(swappedKeys.err()).contains("does not hold a backup private key")
                 .doesNotContain(Files.readString(keys.resolve("backup-public-key.json")).substring(0, 40));
@@ -354,7 +406,8 @@ class BackupRestoreTest {
         Path strangerKey = root.resolve("stranger-private-key.json");
         Files.writeString(strangerKey, BackupArchive.newKeyPair().privateKeysetJson());
         Cli wrongKey = cli("restore", "--from=" + backup, "--private-key=" + strangerKey,
-                "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + target);
+                "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + target,
+                "--signing-key-id=" + signingKeyId);
         assertThat(wrongKey.code()).as(wrongKey.err()).isEqualTo(BackupRefused.UNUSABLE);
         assertThat(wrongKey.err()).contains("--private-key is not the key this backup was sealed to")
                 .contains("nothing was loaded").doesNotContain("loading");
@@ -391,7 +444,8 @@ class BackupRestoreTest {
             throws IOException {
         Path target = fresh("target-" + UUID.randomUUID());
         Cli restore = cli("restore", "--from=" + from, "--private-key=" + keys.resolve("backup-private-key.json"),
-                "--signing-key=" + pinned, "--shredding-ledger=" + ledger, "--data-dir=" + target);
+                "--signing-key=" + pinned, "--shredding-ledger=" + ledger, "--data-dir=" + target,
+                "--signing-key-id=" + BackupArchive.signingKeyId(BackupArchive.readSigningKey(Files.readString(pinned))));
         assertThat(restore.code()).as(restore.err()).isEqualTo(BackupRefused.REFUSED);
         assertThat(target.resolve("pg")).as("nothing was loaded: no database was even started").doesNotExist();
         return assertThat(restore.err()).contains("NOT RESTORED").contains(problem);

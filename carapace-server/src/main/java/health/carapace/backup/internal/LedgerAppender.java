@@ -42,10 +42,10 @@ class LedgerAppender {
     private final boolean finishingRestore;
 
     LedgerAppender(@Value("${carapace.backup.shredding-ledger:}") String ledger, Shredding shredding,
-            SystemSecrets secrets, @Value("${" + RestoreGate.FINISHING_RESTORE + ":false}") boolean finishingRestore) {
+            SystemSecrets secrets) {
         this.ledger = ledger.isBlank() ? null : Path.of(ledger);
         this.shredding = shredding;
-        this.finishingRestore = finishingRestore;
+        this.finishingRestore = RestoreGate.finishingRestore();
         // Made at the first start, so that it is in the keyring (and in every backup) before any
         // line needs it: a restore verifies the ledger with the key the restored keyring holds.
         this.key = this.ledger == null ? null : secrets.getOrCreate(ShreddingLedger.MAC_KEY_NAME, () -> {

@@ -5,7 +5,6 @@ import com.zaxxer.hikari.HikariDataSource;
 import java.util.Map;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -24,12 +23,11 @@ class DatabaseConfiguration {
 
     @Bean
     @Primary
-    HikariDataSource phiDataSource(DatabaseProperties db,
-            @Value("${" + RestoreGate.FINISHING_RESTORE + ":false}") boolean finishingRestore) {
+    HikariDataSource phiDataSource(DatabaseProperties db) {
         // several hosts (a replicated cluster): only ever the primary (DatabaseFailover)
         String url = DatabaseFailover.url(db.url());
         // No connection while a restore works on this database, except the restore's own (RestoreGate).
-        String gate = finishingRestore ? null : RestoreGate.CHECK;
+        String gate = RestoreGate.finishingRestore() ? null : RestoreGate.CHECK;
         Flyway.configure()
                 .dataSource(url, db.ownerUsernameOrDefault(), db.ownerPasswordOrDefault())
                 .initSql(gate)

@@ -22,6 +22,9 @@ import org.springframework.jdbc.core.simple.JdbcClient;
  * {@code synchronous_mode}; empty means the cluster runs asynchronously, for instance after the
  * last standby left without {@code synchronous_mode_strict}). The reason goes to the log once per
  * change; {@code /health} itself says only DOWN, as for every probe. One host: nothing to check.
+ * {@code carapace.db.require-synchronous-replication} (default true: fail closed) turns the check
+ * off explicitly (s7 review finding 6), for clusters that replicate asynchronously or below
+ * PostgreSQL (storage-replicated services), giving up the no-lost-write claim.
  */
 public final class SynchronousReplication implements DependencyProbe {
 
@@ -33,11 +36,20 @@ public final class SynchronousReplication implements DependencyProbe {
     private final boolean replicated;
     private final AtomicReference<String> lastProblem = new AtomicReference<>("");
 
-    /** @param jdbcUrl the URL the pool behind {@code dataSource} was configured with */
-    public SynchronousReplication(String name, DataSource dataSource, String jdbcUrl) {
+    /**
+     * @param jdbcUrl the URL the pool behind {@code dataSource} was configured with
+     * @param required {@code carapace.db.require-synchronous-replication}: false (an explicit
+     *     opt-out, for an asynchronous or storage-replicated cluster) checks nothing, and then an
+     *     acknowledged write or audit event can be lost in a failover
+     */
+    public SynchronousReplication(String name, DataSource dataSource, String jdbcUrl, boolean required) {
         this.name = name;
         this.jdbc = JdbcClient.create(dataSource);
-        this.replicated = DatabaseFailover.namesSeveralHosts(jdbcUrl);
+        this.replicated = required && DatabaseFailover.namesSeveralHosts(jdbcUrl);
+        if (!required && DatabaseFailover.namesSeveralHosts(jdbcUrl)) {
+            log.warn("carapace.db.require-synchronous-replication is false: readiness does not check that commits "
+                    + "wait for a standby, so an acknowledged write or audit event can be lost in a failover");
+        }
     }
 
     @Override
@@ -88,8 +100,9 @@ public final class SynchronousReplication implements DependencyProbe {
 
         @Bean
         DependencyProbe phiDatabaseSynchronousReplication(DataSource dataSource,
-                @Value("${carapace.db.url}") String url) {
-            return new SynchronousReplication("phi-database-synchronous-replication", dataSource, url);
+                @Value("${carapace.db.url}") String url,
+                @Value("${carapace.db.require-synchronous-replication:true}") boolean required) {
+            return new SynchronousReplication("phi-database-synchronous-replication", dataSource, url, required);
         }
     }
 }

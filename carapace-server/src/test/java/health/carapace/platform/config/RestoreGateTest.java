@@ -40,7 +40,7 @@ class RestoreGateTest {
 
         try (BackupLoader.Hold held = BackupLoader.hold(targets, SERVING_ROLES)) {
             // A node starting now: its migrations' connection is refused, so it does not start.
-            assertThatThrownBy(() -> new DatabaseConfiguration().phiDataSource(node, false).close())
+            assertThatThrownBy(() -> new DatabaseConfiguration().phiDataSource(node).close())
                     .hasStackTraceContaining("a restore is in progress on this database");
             // A node already running that opens a new connection (after a failover, say): refused too.
             try (Connection plain = DriverManager.getConnection(url, DevDatabase.PHI_ROLE, "")) {
@@ -56,7 +56,7 @@ class RestoreGateTest {
         awaitNoSessionsOf(url, DevDatabase.PHI_ROLE);
 
         // The restore is over: the node starts, and while its pool is connected no restore starts.
-        try (HikariDataSource pool = new DatabaseConfiguration().phiDataSource(node, false)) {
+        try (HikariDataSource pool = new DatabaseConfiguration().phiDataSource(node)) {
             assertThat(JdbcClient.create(pool).sql("select 1").query(Integer.class).single()).isEqualTo(1);
             assertThatThrownBy(() -> BackupLoader.hold(targets, SERVING_ROLES)).isInstanceOf(BackupRefused.class)
                     .hasMessageContaining("a Carapace node is using it")
@@ -73,8 +73,48 @@ class RestoreGateTest {
         DatabaseTarget target = new DatabaseTarget(url, DevDatabase.OWNER, "");
         DatabaseProperties restoring = new DatabaseProperties(url, DevDatabase.PHI_ROLE, "", DevDatabase.OWNER, "", 2,
                 Duration.ofSeconds(2));
-        try (BackupLoader.Hold held = BackupLoader.hold(new DatabaseTarget.Pair(target, target), SERVING_ROLES);
-                HikariDataSource pool = new DatabaseConfiguration().phiDataSource(restoring, true)) {
+        try (BackupLoader.Hold held = BackupLoader.hold(new DatabaseTarget.Pair(target, target), SERVING_ROLES)) {
+            BackupLoader.whileFinishingRestore(() -> {
+                try (HikariDataSource pool = new DatabaseConfiguration().phiDataSource(restoring)) {
+                    assertThat(JdbcClient.create(pool).sql("select 1").query(Integer.class).single()).isEqualTo(1);
+                }
+                return null;
+            });
+            // Outside the restore's own finishing application, the same process is kept out again.
+            assertThatThrownBy(() -> new DatabaseConfiguration().phiDataSource(restoring).close())
+                    .hasStackTraceContaining("a restore is in progress on this database");
+        }
+    }
+
+    /**
+     * s7 review finding 1: a restore that dies after the PHI load and before the ledger is applied
+     * (SIGKILL, a dropped SSH session, a reboot; its hold session and lock gone with it) leaves its
+     * marker, so the gate stays shut; only finishing the restore opens it.
+     */
+    @Test
+    void aRestoreThatDiedBeforeTheLedgerWasAppliedKeepsEveryNodeOutUntilItFinishes() throws Exception {
+        String url = scratchDatabase();
+        DatabaseTarget target = new DatabaseTarget(url, DevDatabase.OWNER, "");
+        DatabaseTarget.Pair targets = new DatabaseTarget.Pair(target, target);
+        DatabaseProperties node = new DatabaseProperties(url, DevDatabase.PHI_ROLE, "", DevDatabase.OWNER, "", 2,
+                Duration.ofSeconds(2));
+        // The restore took its hold, put its marker, loaded ... and died: the session (and lock) is gone.
+        BackupLoader.hold(targets, SERVING_ROLES).close();
+        BackupLoader.mark(target);
+        assertThat(BackupLoader.unfinished(target)).isTrue();
+
+        // A node starting now gets no connection (its migrations' is refused), nor does a running one reconnect.
+        assertThatThrownBy(() -> new DatabaseConfiguration().phiDataSource(node).close())
+                .hasStackTraceContaining("a restore of this database did not finish");
+        try (Connection plain = DriverManager.getConnection(url, DevDatabase.PHI_ROLE, "")) {
+            assertThatThrownBy(() -> plain.createStatement().execute(RestoreGate.CHECK))
+                    .isInstanceOf(SQLException.class)
+                    .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("55P03"));
+        }
+        // The restore run again finishes (its application applies the ledger), then removes the marker.
+        BackupLoader.finished(targets);
+        assertThat(BackupLoader.unfinished(target)).isFalse();
+        try (HikariDataSource pool = new DatabaseConfiguration().phiDataSource(node)) {
             assertThat(JdbcClient.create(pool).sql("select 1").query(Integer.class).single()).isEqualTo(1);
         }
     }

@@ -19,16 +19,31 @@ class SynchronousReplicationTest extends IntegrationTest {
     @Autowired
     java.util.List<DependencyProbe> probes;
 
+    @Autowired
+    org.springframework.core.env.Environment environment;
+
     @Test
     void aReplicatedDatabaseWhoseCommitsDoNotWaitForAStandbyIsNotReady() {
-        assertThat(new SynchronousReplication("phi-database-synchronous-replication", dataSource, CLUSTER).reachable())
+        assertThat(new SynchronousReplication("phi-database-synchronous-replication", dataSource, CLUSTER, true).reachable())
                 .as("synchronous_standby_names is empty on the embedded PostgreSQL").isFalse();
         assertThat(new SynchronousReplication("phi-database-synchronous-replication", dataSource,
-                "jdbc:postgresql://localhost:5432/carapace").reachable()).as("one host: nothing to check").isTrue();
+                "jdbc:postgresql://localhost:5432/carapace", true).reachable()).as("one host: nothing to check").isTrue();
         // The server's own probe is in place, and the test installation (one host) is ready.
         assertThat(probes).extracting(DependencyProbe::name).contains("phi-database-synchronous-replication");
         assertThat(probes).filteredOn(p -> p.name().equals("phi-database-synchronous-replication"))
                 .allMatch(DependencyProbe::reachable);
+    }
+
+    /** s7 review finding 6: the explicit opt-out (carapace.db.require-synchronous-replication=false). */
+    @Test
+    void requiringSynchronousReplicationIsTheDefaultAndOnlyAnExplicitFalseTurnsItOff() {
+        assertThat(new SynchronousReplication("phi-database-synchronous-replication", dataSource, CLUSTER, false)
+                .reachable()).as("opted out: an asynchronous cluster is ready").isTrue();
+        assertThat(new SynchronousReplication("phi-database-synchronous-replication", dataSource, CLUSTER, true)
+                .reachable()).as("required: the same cluster is not").isFalse();
+        // The server's probe reads the setting with true as its default (the test installation does not set it).
+        assertThat(environment.getProperty("carapace.db.require-synchronous-replication")).isNull();
+        assertThat(probes).filteredOn(p -> p.name().equals("phi-database-synchronous-replication")).hasSize(1);
     }
 
     @Test
