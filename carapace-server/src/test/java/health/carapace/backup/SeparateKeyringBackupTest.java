@@ -38,6 +38,7 @@ class SeparateKeyringBackupTest {
         Path source = root.resolve("source");
         Path backup = root.resolve("backup");
         Path signingKey = root.resolve("signing-key.pem");
+        String signingKeyId;
         String clientId;
         String secret;
         String patient;
@@ -59,6 +60,10 @@ class SeparateKeyringBackupTest {
                 BackupRestoreTest.Cli exported = BackupRestoreTest.cli("backup", "signing-key", "--out=" + signingKey,
                         "--data-dir=" + source, "--carapace.keyring.url=" + keyringUrl);
                 assertThat(exported.code()).as(exported.err()).isZero();
+                java.util.regex.Matcher id = java.util.regex.Pattern.compile("key id:\\s+([0-9a-f]{64})")
+                        .matcher(exported.out());
+                assertThat(id.find()).as(exported.out()).isTrue();
+                signingKeyId = id.group(1);
                 assertThat(made.err()).contains("keyring at");
             }
         }
@@ -69,7 +74,7 @@ class SeparateKeyringBackupTest {
             String keyringUrl = separateKeyringDatabase(database);
             BackupRestoreTest.Cli restore = BackupRestoreTest.cli("restore", "--from=" + backup,
                     "--private-key=" + keys.resolve("backup-private-key.json"),
-                    "--signing-key=" + signingKey, "--without-shredding-ledger",
+                    "--signing-key=" + signingKey, "--signing-key-id=" + signingKeyId, "--without-shredding-ledger",
                     "--data-dir=" + restored, "--carapace.keyring.url=" + keyringUrl);
             assertThat(restore.code()).as(restore.err()).isZero();
             try (Connection phi = DriverManager.getConnection(database.properties().get("carapace.db.url").toString(),

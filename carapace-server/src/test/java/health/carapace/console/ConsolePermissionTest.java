@@ -260,6 +260,9 @@ class ConsolePermissionTest extends ConsoleTesting {
         if (before.endsWith("/events/")) {
             return targets.event().toString();
         }
+        if (before.endsWith("/clients/") || before.endsWith("/apps/")) {
+            return "svc-" + UUID.randomUUID().toString().substring(0, 8); // a client id's shape
+        }
         return UUID.randomUUID().toString(); // a route added later: an id that parses
     }
 
