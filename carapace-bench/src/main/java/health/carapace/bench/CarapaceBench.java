@@ -161,6 +161,38 @@ public final class CarapaceBench implements Callable<Integer> {
                     + "summarised per interval and in total")
     Path gcLog;
 
+    @Option(names = "--write-assertion-key", paramLabel = "DIR",
+            description = "Writes a new P-384 key (" + BackendAssertions.KEY_FILE + ", owner-only) and its public JWKS ("
+                    + BackendAssertions.JWKS_FILE + ") into DIR, for `carapace admin create-client --jwks`, and exits")
+    Path writeAssertionKey;
+
+    @Option(names = "--assertion-client-id", paramLabel = "ID",
+            description = "issue-backend-token: the backend client registered with --write-assertion-key's JWKS")
+    String assertionClientId;
+
+    @Option(names = "--assertion-key", paramLabel = "FILE",
+            description = "issue-backend-token: the client's private key, " + BackendAssertions.KEY_FILE)
+    Path assertionKey;
+
+    @Option(names = "--assertion-kid", defaultValue = "bench", paramLabel = "KID",
+            description = "The key id in the JWKS and in each assertion's header (default: ${DEFAULT-VALUE})")
+    String assertionKid;
+
+    @Option(names = "--assertion-scope", defaultValue = "system/Patient.rs", paramLabel = "SCOPE",
+            description = "issue-backend-token: the scope each token request asks for (default: ${DEFAULT-VALUE})")
+    String assertionScope;
+
+    @Option(names = "--write-assertions", paramLabel = "FILE",
+            description = "Signs --assertions token request bodies (as issue-backend-token sends them), writes them "
+                    + "one per line to FILE for carapace-bench/wrk/issue-backend-token.lua, and exits; use them "
+                    + "within 290 s")
+    Path writeAssertions;
+
+    @Option(names = "--assertions", defaultValue = "60000", paramLabel = "N",
+            description = "issue-backend-token: assertions signed before the run, one per request of warm-up and "
+                    + "measurement; each lives 290 s (default: ${DEFAULT-VALUE})")
+    int assertions;
+
     @Spec
     CommandSpec spec;
 
@@ -186,6 +218,22 @@ public final class CarapaceBench implements Callable<Integer> {
         if (soak) {
             soakDefaults();
         }
+        if (writeAssertionKey != null) {
+            BackendAssertions.writeKey(writeAssertionKey, assertionKid);
+            spec.commandLine().getErr().println("wrote " + writeAssertionKey.resolve(BackendAssertions.KEY_FILE)
+                    + " and " + writeAssertionKey.resolve(BackendAssertions.JWKS_FILE));
+            return 0;
+        }
+        if (writeAssertions != null) {
+            if (assertionClientId == null || assertionKey == null || assertions < 1) {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                        "--write-assertions needs --assertion-client-id, --assertion-key and --assertions of at least 1");
+            }
+            BackendAssertions.sign(assertionKey, assertionKid, assertionClientId, tokenUri(), assertionScope, assertions)
+                    .writeTo(writeAssertions);
+            spec.commandLine().getErr().printf("wrote %,d token request bodies to %s%n", assertions, writeAssertions);
+            return 0;
+        }
         List<Workload> workloads = workloads();
         List<ResourceSampler.WatchedProcess> watched = watchedProcesses();
         validate();
@@ -209,6 +257,12 @@ public final class CarapaceBench implements Callable<Integer> {
             SyntheticData data = new SyntheticData(seed);
             FhirRequests requests = new FhirRequests(baseUrl, timeout, tokens, data);
             checkReachable(client, requests);
+            if (workloads.contains(Workload.ISSUE_BACKEND_TOKEN)) {
+                progress.printf("signing %,d client assertions before the run...%n", assertions);
+                progress.flush();
+                requests.use(BackendAssertions.sign(assertionKey, assertionKid, assertionClientId, tokenUri(),
+                        assertionScope, assertions), tokenUri());
+            }
             if (seedOnly || workloads.stream().anyMatch(Workload::needsDataset)) {
                 DatasetSeeder seeder = new DatasetSeeder(client, requests, data, concurrency, progress);
                 Dataset dataset = seedBatch > 0 ? seeder.seedInBatches(datasetPatients, observationsPerPatient, seedBatch)
@@ -378,6 +432,15 @@ public final class CarapaceBench implements Callable<Integer> {
             }
             if (gcLog != null && !Files.isReadable(gcLog)) {
                 throw new CommandLine.ParameterException(cl, "--gc-log: cannot read " + gcLog);
+            }
+        }
+        if (workloads().contains(Workload.ISSUE_BACKEND_TOKEN)) {
+            if (assertionClientId == null || assertionKey == null || !Files.isReadable(assertionKey)) {
+                throw new CommandLine.ParameterException(cl,
+                        "issue-backend-token needs --assertion-client-id and a readable --assertion-key");
+            }
+            if (assertions < 1) {
+                throw new CommandLine.ParameterException(cl, "--assertions must be at least 1");
             }
         }
         if (clientId != null && clientSecret == null) {

@@ -32,6 +32,8 @@ final class FhirRequests {
 
     /** Prepared from the dataset once it is seeded; until then only creating patients works. */
     private volatile Prepared prepared;
+    private volatile BackendAssertions assertions;
+    private volatile URI tokenEndpoint;
 
     private record Prepared(URI[] reads, URI[] identifierSearches, URI[] observationSearches, byte[][] patientIds,
             byte[][] updatePrefixes, byte[][] mrns) {}
@@ -88,11 +90,29 @@ final class FhirRequests {
             case SEARCH_PATIENT_BY_IDENTIFIER -> get(pick(ready().identifierSearches(), random));
             case SEARCH_OBSERVATIONS_BY_PATIENT -> get(pick(ready().observationSearches(), random));
             case CREATE_OBSERVATION -> post("Observation", nextObservationBody(random));
+            case ISSUE_BACKEND_TOKEN -> tokenRequest();
             case UPDATE_PATIENT -> {
                 int patient = random.nextInt(ready().reads().length);
                 yield put(ready().reads()[patient], nextUpdateBody(patient));
             }
         };
+    }
+
+    /** Signed client assertions and the token endpoint they name, for {@link Operation#ISSUE_BACKEND_TOKEN}. */
+    void use(BackendAssertions assertions, URI tokenEndpoint) {
+        this.assertions = assertions;
+        this.tokenEndpoint = tokenEndpoint;
+    }
+
+    private HttpRequest tokenRequest() {
+        if (assertions == null) {
+            throw new IllegalStateException("issue-backend-token needs --assertion-client-id and --assertion-key");
+        }
+        return HttpRequest.newBuilder(tokenEndpoint).timeout(timeout)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .header("Accept", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(assertions.next()))
+                .build();
     }
 
     URI readPatient(String id) {

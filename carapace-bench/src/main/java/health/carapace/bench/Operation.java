@@ -7,7 +7,9 @@ enum Operation {
     SEARCH_PATIENT_BY_IDENTIFIER("search-patient-by-identifier", "GET Patient?identifier={system}|{mrn}", false),
     CREATE_OBSERVATION("create-observation", "POST Observation (subject: a seeded patient)", true),
     SEARCH_OBSERVATIONS_BY_PATIENT("search-observations-by-patient", "GET Observation?patient=Patient/{id}", false),
-    UPDATE_PATIENT("update-patient", "PUT Patient/{id} (a seeded patient: new name, address and phone, same MRN)", true);
+    UPDATE_PATIENT("update-patient", "PUT Patient/{id} (a seeded patient: new name, address and phone, same MRN)", true),
+    ISSUE_BACKEND_TOKEN("issue-backend-token",
+            "POST /oauth2/token (client_credentials, private_key_jwt: an ES384 assertion signed before the run)", true);
 
     private final String label;
     private final String request;
@@ -35,6 +37,6 @@ enum Operation {
 
     /** Every operation but creating patients draws on patients seeded before the measurement. */
     boolean needsDataset() {
-        return this != CREATE_PATIENT;
+        return this != CREATE_PATIENT && this != ISSUE_BACKEND_TOKEN;
     }
 }

@@ -32,6 +32,12 @@ enum Workload {
      * (by MRN, observations of a patient), 30% writes (new patients, new observations, updates of
      * seeded patients). Not part of {@code all}: it is run with {@code --soak}.
      */
+    /**
+     * SMART Backend Services token issuance (issue 18: 500/s): each request presents a client
+     * assertion never sent before. Needs {@code --assertion-client-id} and {@code --assertion-key};
+     * not part of {@code all}.
+     */
+    ISSUE_BACKEND_TOKEN(Map.of(Operation.ISSUE_BACKEND_TOKEN, 100)),
     SOAK(Map.of(
             Operation.READ_PATIENT, 50,
             Operation.SEARCH_PATIENT_BY_IDENTIFIER, 10,
@@ -80,10 +86,10 @@ enum Workload {
         return byPercent.length == 1 ? byPercent[0] : byPercent[random.nextInt(100)];
     }
 
-    /** Parses an option value; {@code all} means every workload but the soak's, in declaration order. */
+    /** Parses an option value; {@code all} means every workload but the soak's and token issuance, in declaration order. */
     static List<Workload> parse(String value) {
         if (value.equalsIgnoreCase("all")) {
-            return Arrays.stream(values()).filter(w -> w != SOAK).toList();
+            return Arrays.stream(values()).filter(w -> w != SOAK && w != ISSUE_BACKEND_TOKEN).toList();
         }
         for (Workload workload : values()) {
             if (workload.label().equalsIgnoreCase(value.trim())) {

@@ -62,6 +62,10 @@ class TokenRevocationTest extends IntegrationTest {
         ServiceClients.Credentials client = client("revoke-own-token", TestPolicy.EVERYTHING);
         String token = tokenFor(client.clientId(), client.clientSecret());
         assertThat(read(token).statusCode()).as("control: the token works (and is now verified and cached)").isEqualTo(200);
+        // A service client's grant is not stored (issue 18's issuance speed): revocation must not need it.
+        assertThat(JdbcClient.create(dataSource).sql("select count(*) from iam.authorization_token where token_hash = sha256(?)")
+                .param(token.getBytes(StandardCharsets.US_ASCII)).query(Long.class).single())
+                .as("no stored grant holds the token").isZero();
 
         HttpResponse<String> revoked = revoke(client, token);
 
