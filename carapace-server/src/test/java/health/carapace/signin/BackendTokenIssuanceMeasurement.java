@@ -35,6 +35,9 @@ import org.junit.jupiter.api.Test;
  * (default 5,000); {@code -Dmeasurement.jfr=FILE} records the timed phase with JFR. Tag "measurement":
  * {@code CI=true ./mvnw -q -o -pl carapace-server test -Dcarapace.test.excluded-groups=none
  * -Dtest=BackendTokenIssuanceMeasurement -Dsurefire.failIfNoSpecifiedTests=false}.
+ * Its client shares the test JVM (and its JIT) with the server, so it is a floor: the issue's figure
+ * is measured with the client in its own process (carapace-bench's {@code issue-backend-token}
+ * workload, or wrk with {@code carapace-bench/wrk/issue-backend-token.lua}; docs/BENCHMARKS.md).
  */
 @Tag("measurement")
 class BackendTokenIssuanceMeasurement extends IntegrationTest {
