@@ -3,10 +3,12 @@ package health.carapace.crypto.internal;
 import health.carapace.crypto.KeyEncryptionKey;
 import health.carapace.crypto.KeyUnavailableException;
 import health.carapace.platform.logging.LogSafe;
+import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.Provider;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.Deque;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
@@ -14,7 +16,6 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
-import javax.crypto.AEADBadTagException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -71,11 +72,13 @@ final class HsmSession {
     }
 
     /**
-     * A GCM ciphertext that cannot authenticate (format byte, zero nonce, zero bytes and tag): decrypting it makes
-     * the token open a session, use the key object and answer "bad tag" — proof that it answers, without
-     * spending an encryption of the KEK's GCM budget.
+     * The probe: a known plaintext, sealed once per KEK version and process by the token, and opened again
+     * by every probe — the token must hand back exactly this. (A ciphertext that cannot authenticate would
+     * cost no encryption, but SoftHSM2 answers its bad tag with {@code CKR_GENERAL_ERROR}, which is also
+     * what a broken token says: only a correct answer proves the token works. ADR 0045.)
      */
-    private static final byte[] PROBE = probeCiphertext();
+    private static final byte[] PROBE_PLAINTEXT = "carapace: the HSM answers".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] PROBE_CONTEXT = "carapace/hsm-probe".getBytes(StandardCharsets.US_ASCII);
 
     /** The answer to a request refused while the token is away: names no key, no data. */
     static final String UNAVAILABLE = "The HSM session is unavailable, so no key it wraps can be opened until it returns";
@@ -97,6 +100,8 @@ final class HsmSession {
     private final ReentrantLock reopening = new ReentrantLock();
     private final Deque<Provider> keptProviders = new ArrayDeque<>();
     private final AtomicLong loginAttempts = new AtomicLong();
+    /** The probe's ciphertext per key label (the key object, and so the ciphertext, outlives providers). */
+    private final ConcurrentMap<String, byte[]> probes = new ConcurrentHashMap<>();
     private volatile Generation generation;
     private volatile long nextAttemptNanos;
     private volatile long lostAtNanos;
@@ -202,6 +207,9 @@ final class HsmSession {
             return work.apply(current.key(label));
         } catch (GeneralSecurityException e) {
             if (Pkcs11Failure.fromTheToken(e)) {
+                if (Pkcs11Failure.ambiguousBadTag(e) && answers(current, label)) {
+                    throw e; // the token still opens what it sealed: this was its verdict on the data
+                }
                 lost(current, e);
                 throw new KeyUnavailableException(UNAVAILABLE, e);
             }
@@ -364,27 +372,22 @@ final class HsmSession {
         return null;
     }
 
-    /**
-     * Whether the key under {@code label} answers through {@code generation}: "bad tag" for the probe, and
-     * a bad tag that is the token's verdict on the data, not a failure it reports that way.
-     */
-    private static boolean answers(Generation generation, String label) {
+    /** Whether the key under {@code label} answers through {@code generation}: the probe's plaintext, exactly. */
+    private boolean answers(Generation generation, String label) {
         try {
-            generation.key(label).decrypt(PROBE, null);
-            return false; // what cannot authenticate did: not a token to trust
-        } catch (AEADBadTagException answered) {
-            return !Pkcs11Failure.fromTheToken(answered);
+            Pkcs11Kek key = generation.key(label);
+            byte[] probe = probes.get(label);
+            if (probe == null) {
+                // one GCM encryption per KEK version and process (not in the usage counters: negligible)
+                probe = key.encrypt(PROBE_PLAINTEXT, PROBE_CONTEXT);
+                probes.putIfAbsent(label, probe);
+            }
+            return Arrays.equals(key.decrypt(probe, PROBE_CONTEXT), PROBE_PLAINTEXT);
         } catch (GeneralSecurityException | RuntimeException e) {
             return false;
         }
     }
 
-    private static byte[] probeCiphertext() {
-        // 16 bytes of "plaintext" before the tag: an empty output could be taken for a length query
-        byte[] probe = new byte[1 + 12 + 16 + 16];
-        probe[0] = 1; // JceGcmAead's format byte, so the token (not the framing) answers
-        return probe;
-    }
 
     /** One KEK version in the token, stable across provider replacements (what {@link KekRing} caches). */
     final class Kek implements KeyEncryptionKey {

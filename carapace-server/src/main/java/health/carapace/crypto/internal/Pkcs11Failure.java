@@ -2,6 +2,8 @@ package health.carapace.crypto.internal;
 
 import java.security.ProviderException;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import javax.crypto.BadPaddingException;
 import javax.crypto.IllegalBlockSizeException;
 import javax.security.auth.login.FailedLoginException;
@@ -16,6 +18,7 @@ import javax.security.auth.login.FailedLoginException;
 final class Pkcs11Failure {
 
     private static final String PKCS11_EXCEPTION = "sun.security.pkcs11.wrapper.PKCS11Exception";
+    private static final Pattern CODE = Pattern.compile("CKR_[A-Z0-9_]+");
 
     /**
      * The token's answers about the ciphertext handed to it. SunPKCS11 turns these, and also
@@ -42,8 +45,9 @@ final class Pkcs11Failure {
     static String code(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t.getClass().getName().equals(PKCS11_EXCEPTION) && t.getMessage() != null) {
-                String name = t.getMessage().strip().split("[\\s,:(]", 2)[0];
-                return name.startsWith("CKR_") ? name : null;
+                // the name, then any extra text the provider appends (on JDK 17 without a separator)
+                Matcher name = CODE.matcher(t.getMessage().strip());
+                return name.lookingAt() ? name.group() : null;
             }
         }
         return null;
@@ -74,6 +78,16 @@ final class Pkcs11Failure {
             }
         }
         return false;
+    }
+
+    /**
+     * Whether {@code e} is a bad tag carrying {@code CKR_GENERAL_ERROR}: a broken token says that, and so does
+     * SoftHSM2 (2.6) for a tag that does not verify. {@link #fromTheToken} counts it as the token's failure;
+     * a caller that can ask the token a question with a known answer (the session's probe) tells the two
+     * apart that way before it gives up the session.
+     */
+    static boolean ambiguousBadTag(Throwable e) {
+        return e instanceof javax.crypto.AEADBadTagException && "CKR_GENERAL_ERROR".equals(code(e));
     }
 
     /**
