@@ -257,6 +257,44 @@ class HsmSessionOutageTest {
         assertThat(found.body()).contains(patient);
     }
 
+    /**
+     * The same for a data-key rotation: its re-encryption meets keys it cannot unwrap and stops where it
+     * is (before, it skipped every such record as "shredded" and went on to the destroy phase), and it
+     * finishes once the token is back, the patient read under the new key.
+     */
+    @Test
+    @Order(3)
+    void aDataKeyRotationDuringAnHsmOutageStopsAtItsReencryptionAndFinishesOnceTheTokenIsBack() throws Exception {
+        String family = "Hsmrotation" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+        String patient = createPatient(family);
+        JdbcClient jdbc = JdbcClient.create(node.getBean(DataSource.class));
+        KeyRotation rotation = node.getBean(KeyRotation.class);
+        UUID job = rotation.rotateDeks("test:hsm-outage", null);
+        ExecutorService runner = Executors.newSingleThreadExecutor();
+        try {
+            Future<Boolean> firstRun = runner.submit(rotation::runJobs);
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() ->
+                    "settle".equals(phase(jdbc, job)));
+            SoftHsm.Token outageToken = SoftHsm.get().token(SoftHsm.OUTAGE_TOKEN);
+            TokenInspector inspector = TokenInspector.of(SoftHsm.get().library());
+            try (AutoCloseable outage = inspector.takeAway(outageToken.slotListIndex(),
+                    SoftHsm.get().securityOfficerPin())) {
+                assertThatThrownBy(() -> firstRun.get(60, TimeUnit.SECONDS))
+                        .isInstanceOf(ExecutionException.class).cause().isInstanceOf(KeyUnavailableException.class);
+                assertThat(phase(jdbc, job)).as("stopped in its re-encryption, nothing skipped").isEqualTo("reencrypt");
+            }
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+                    .until(rotation::runJobs);
+        } finally {
+            runner.shutdownNow();
+        }
+        assertThat(jdbc.sql("select state from ops.key_job where id = ?").param(job).query(String.class).single())
+                .isEqualTo("finished");
+        HttpResponse<String> read = send("GET", "/fhir/Patient/" + patient, null);
+        assertThat(read.statusCode()).isEqualTo(200);
+        assertThat(read.body()).contains(family);
+    }
+
     private static List<Integer> tokenVersions(JdbcClient jdbc, String patient) {
         return jdbc.sql("select key_version from phi_index.token where resource_type = 'Patient' and resource_id = ?")
                 .param(UUID.fromString(patient)).query(Integer.class).list();
