@@ -58,7 +58,14 @@ public final class SoftHsm {
      */
     public static final String OUTAGE_TOKEN = "carapace-outage-tests";
 
+    /**
+     * A token whose HSM sessions are lost and opened again by sessions configured with a PIN it refuses
+     * ({@code HsmSessionRecoveryTest}); kept apart so that no other test's login is touched.
+     */
+    public static final String RECOVERY_TOKEN = "carapace-recovery-tests";
+
     private static final Map<String, String> PINS = Map.of(
+            RECOVERY_TOKEN, "recovery-tests-user-pin-6127",
             OUTAGE_TOKEN, "outage-tests-user-pin-5830",
             KEK_TOKEN, "kek-user-pin-7191",
             NEVER_LOGGED_IN_TOKEN, "pin-tests-user-pin-4408",

@@ -26,6 +26,7 @@ public final class TokenInspector {
     private static final long CKF_SERIAL_SESSION = 0x4;
     private static final long CKF_RW_SESSION = 0x2;
     private static final long CKU_SO = 0;
+    private static final long CKU_USER = 1;
     private static final long CKS_RO_USER_FUNCTIONS = 1;
     private static final long CKS_RW_USER_FUNCTIONS = 3;
     private static final long CKO_SECRET_KEY = 0x4;
@@ -194,6 +195,31 @@ public final class TokenInspector {
             }
         }
         throw last;
+    }
+
+    /**
+     * Logs this process in to the token as its user until the returned handle is closed (PKCS#11 login
+     * state belongs to the whole process, and lasts while any of its sessions on the slot is open). A
+     * SunPKCS11 provider configured meanwhile skips its own {@code C_Login}, and so its PIN check.
+     */
+    public AutoCloseable logInAsUser(int slotListIndex, String userPin) {
+        long session = openSession(slotListIndex);
+        try {
+            call("C_Login", new Class<?>[] {long.class, long.class, char[].class}, session, CKU_USER,
+                    userPin.toCharArray());
+        } catch (TokenRefusal refused) {
+            if (!refused.getMessage().startsWith("CKR_USER_ALREADY_LOGGED_IN")) {
+                closeSession(session);
+                throw refused;
+            }
+        }
+        return () -> {
+            try {
+                closeSession(session);
+            } catch (TokenRefusal alreadyClosed) {
+                // closed with the others when the token was taken away
+            }
+        };
     }
 
     /** Closes every session of {@code slot} but {@code keep}, found by number (SoftHSM numbers them from 1). */

@@ -2,7 +2,7 @@ package health.carapace.access.internal;
 
 import health.carapace.access.ShreddedPatients;
 import health.carapace.crypto.EncryptedStore;
-import health.carapace.crypto.KeyUnavailableException;
+import health.carapace.crypto.KeyDestroyedException;
 import health.carapace.crypto.RecordCipher;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -89,8 +89,9 @@ public final class BreakGlassReasons implements EncryptedStore {
             return cipher.reencryptIfStale(row.patient(), row.ciphertext(), associatedData(row.grantId(), row.patient()))
                     .map(fresh -> new Object[] {fresh, row.grantId(), row.ciphertext()})
                     .orElse(null);
-        } catch (KeyUnavailableException shredded) {
-            // No key for the patient (shredded since the batch was read): nothing to re-encrypt.
+        } catch (KeyDestroyedException shredded) {
+            // No key for the patient (shredded since the batch was read): nothing to re-encrypt. A key that
+            // is only unavailable (HSM or keyring away) fails the batch, to be resumed from its checkpoint.
             return null;
         }
     }

@@ -65,6 +65,7 @@ class CryptoConfiguration {
             boolean versioned = !store.versions(KekRing.KIND).isEmpty();
             KekSource source;
             KeyEncryptionKey first = null;
+            HsmSession session = null;
             switch (String.valueOf(properties.provider())) {
                 case "dev-keystore" -> {
                     first = DevKeystoreKek.open(properties.devKeystore().path(), empty);
@@ -73,7 +74,8 @@ class CryptoConfiguration {
                 case "pkcs11" -> {
                     KekProperties.Pkcs11 p = properties.pkcs11();
                     HsmSession hsm = HsmSession.open(p.library(), p.slotListIndex(),
-                            p.pin() == null ? null : p.pin().toCharArray(), p.keyLabel());
+                            p.pin() == null ? null : p.pin().toCharArray(), p.keyLabel(), p.recovery());
+                    session = hsm;
                     source = KekSource.pkcs11(hsm);
                     if (!versioned) {
                         // Before versioning, the configured label is the one and only KEK.
@@ -96,6 +98,10 @@ class CryptoConfiguration {
                 ring.bootstrap(first);
             } else {
                 ring.active();
+            }
+            if (session != null) {
+                // the probe asks about the active version, which rotation changes (ADR 0045)
+                session.probeActiveKey(() -> ring.activeVersion().keyId().substring("pkcs11/".length()));
             }
             return ring;
         });

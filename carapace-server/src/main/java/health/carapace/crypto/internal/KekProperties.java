@@ -1,6 +1,7 @@
 package health.carapace.crypto.internal;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
@@ -19,6 +20,20 @@ record KekProperties(String provider, DevKeystore devKeystore, Pkcs11 pkcs11) {
      * @param slotListIndex index of the token's slot in the module's slot list
      * @param pin user PIN of the token (set it through the environment, never a file in git)
      * @param keyLabel label of the AES-256 KEK object inside the token
+     * @param reopenMaxInterval the longest wait between two attempts to open a lost HSM session again
+     *     (attempts start 1 s apart and double up to this; the node is back within it once the HSM is)
+     * @param refusedLoginRetry the wait after a login the token refused for the PIN, doubled after each
+     * @param refusedLoginAttempts refused logins in a row after which the node stops trying until restarted
      */
-    record Pkcs11(String library, int slotListIndex, String pin, String keyLabel) {}
+    record Pkcs11(String library, int slotListIndex, String pin, String keyLabel, Duration reopenMaxInterval,
+            Duration refusedLoginRetry, Integer refusedLoginAttempts) {
+
+        /** How a lost session is opened again (ADR 0045); unset values take {@link HsmSession.Recovery#DEFAULT}'s. */
+        HsmSession.Recovery recovery() {
+            HsmSession.Recovery defaults = HsmSession.Recovery.DEFAULT;
+            return new HsmSession.Recovery(reopenMaxInterval != null ? reopenMaxInterval : defaults.maxInterval(),
+                    refusedLoginRetry != null ? refusedLoginRetry : defaults.refusedLoginRetry(),
+                    refusedLoginAttempts != null ? refusedLoginAttempts : defaults.refusedLoginAttempts());
+        }
+    }
 }

@@ -335,7 +335,11 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
                 throw new KeyDestroyedException("The compartment's data keys were destroyed by crypto-shredding");
             }
             if (!createIfMissing) {
-                throw new KeyUnavailableException("No data key exists for a record's compartment");
+                // The keyring answered, and holds no key for a compartment that has records: nothing can
+                // ever decrypt them (shredded, or a keyring older than them). Unlike an HSM or keyring
+                // outage (plain KeyUnavailableException), this does not pass: jobs skip such records.
+                throw new KeyDestroyedException("The compartment has no data key in the keyring: its records"
+                        + " can never be decrypted");
             }
             try {
                 KeysetHandle fresh = KeysetHandle.generateNew(DATA_KEY_TEMPLATE);

@@ -66,7 +66,15 @@ public final class Pkcs11Kek extends JceKeyEncryptionKey {
         }
 
         static Token login(String library, int slotListIndex, char[] pin, String label) {
-            Provider provider = configure(library, slotListIndex);
+            return login(configure(library, slotListIndex), pin, label);
+        }
+
+        /**
+         * Logs in through {@code provider}, a fresh one from {@link #configure}. Apart, so that a caller can
+         * keep the provider referenced whatever the outcome: an unreachable provider has the JDK close its
+         * sessions by number, which may by then belong to another provider ({@link HsmSession}).
+         */
+        static Token login(Provider provider, char[] pin, String label) {
             try {
                 KeyStore keyStore = KeyStore.getInstance("PKCS11", provider);
                 keyStore.load(null, pin);
@@ -111,6 +119,10 @@ public final class Pkcs11Kek extends JceKeyEncryptionKey {
         String firstLabel() {
             return firstLabel;
         }
+
+        Provider provider() {
+            return provider;
+        }
     }
 
     /**
@@ -137,7 +149,8 @@ public final class Pkcs11Kek extends JceKeyEncryptionKey {
         return "Cannot open " + kek + " in the PKCS#11 token";
     }
 
-    private static Provider configure(String library, int slotListIndex) {
+    /** A new SunPKCS11 instance for the token (the JDK shares the library once initialised). */
+    static Provider configure(String library, int slotListIndex) {
         String config = String.join("\n",
                 "name = Carapace",
                 "library = " + library,

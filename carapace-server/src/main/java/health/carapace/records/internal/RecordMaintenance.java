@@ -1,7 +1,7 @@
 package health.carapace.records.internal;
 
 import health.carapace.crypto.EncryptedRecords;
-import health.carapace.crypto.KeyUnavailableException;
+import health.carapace.crypto.KeyDestroyedException;
 import health.carapace.crypto.RecordCipher;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -94,8 +94,10 @@ final class RecordMaintenance implements EncryptedRecords {
                             RecordStore.associatedData(row.type(), row.id(), row.version(), row.compartment()))
                     .map(fresh -> new Object[] {fresh, row.type(), row.id(), row.version(), row.ciphertext()})
                     .orElse(null);
-        } catch (KeyUnavailableException shredded) {
-            // No key for the compartment (shredded since the batch was read): nothing to re-encrypt.
+        } catch (KeyDestroyedException shredded) {
+            // No key for the compartment (shredded since the batch was read): nothing to re-encrypt. Any
+            // other KeyUnavailableException (the HSM or keyring away) fails the batch: the job resumes from
+            // its checkpoint, and no record is left under a key that is about to be removed.
             return null;
         }
     }
@@ -152,8 +154,10 @@ final class RecordMaintenance implements EncryptedRecords {
                 try {
                     Resource resource = store.open(row);
                     indexer.addRows(own, row.type(), row.id(), resource, keyVersion);
-                } catch (KeyUnavailableException shredded) {
-                    // Unreadable (crypto-shredded): its old tokens go, and none replace them.
+                } catch (KeyDestroyedException shredded) {
+                    // Unreadable for good (crypto-shredded): its old tokens go, and none replace them. A key
+                    // that is only unavailable (HSM or keyring away) fails the batch instead, which rolls back
+                    // and is tried again: an outage never drops a patient's search tokens.
                 }
                 return own.stream();
             }).toList();

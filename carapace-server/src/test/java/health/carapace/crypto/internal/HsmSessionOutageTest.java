@@ -1,6 +1,7 @@
 package health.carapace.crypto.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import ch.qos.logback.classic.Logger;
@@ -8,6 +9,8 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.IThrowableProxy;
 import ch.qos.logback.core.read.ListAppender;
 import health.carapace.CarapaceApplication;
+import health.carapace.crypto.KeyRotation;
+import health.carapace.crypto.KeyUnavailableException;
 import health.carapace.platform.dev.DevEnvironment;
 import health.carapace.signin.ServiceClients;
 import health.carapace.testing.Refusals;
@@ -27,8 +30,10 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
@@ -36,7 +41,10 @@ import java.util.regex.Pattern;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.builder.SpringApplicationBuilder;
@@ -54,6 +62,7 @@ import org.springframework.jdbc.core.simple.JdbcClient;
  * serves again by itself, without a restart, within 10 s.
  */
 @ExtendWith(SoftHsm.Required.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class HsmSessionOutageTest {
 
     private static final Pattern ID = Pattern.compile("\"id\"\\s*:\\s*\"([0-9a-f-]{36})\"");
@@ -100,6 +109,7 @@ class HsmSessionOutageTest {
     }
 
     @Test
+    @Order(1)
     void withoutTheHsmSessionUnwrapsAreRefusedWith503AndTheNodeOpensTheTokenAgainByItself() throws Exception {
         String canary = "Hsmcanary" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
         String cold = createPatient(canary);
@@ -194,6 +204,104 @@ class HsmSessionOutageTest {
                 .noneSatisfy(line -> assertThat(line).contains(canary))
                 .noneSatisfy(line -> assertThat(line).contains(cold));
         assertThat(createPatient(canary)).isNotBlank();
+    }
+
+    /**
+     * Brief s8 item 4 (ADR 0045): a blind-index re-keying that reaches its re-index while the HSM is away
+     * stops and keeps every search token, instead of taking the unreadable records for crypto-shredded and
+     * dropping their tokens; once the token is back the job resumes from its checkpoint, and the patient
+     * is found by search under the new index key.
+     */
+    @Test
+    @Order(2)
+    void aReindexDuringAnHsmOutageDropsNoSearchTokensAndFinishesOnceTheTokenIsBack() throws Exception {
+        String family = "Hsmreindex" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+        String patient = createPatient(family);
+        JdbcClient jdbc = JdbcClient.create(node.getBean(DataSource.class));
+        List<Integer> before = tokenVersions(jdbc, patient);
+        assertThat(before).isNotEmpty();
+
+        KeyRotation rotation = node.getBean(KeyRotation.class);
+        UUID job = rotation.rotateIndexKeys("test:hsm-outage");
+        ExecutorService runner = Executors.newSingleThreadExecutor();
+        try {
+            // the job makes its new index key (the HSM wraps it) and then waits for every node to see it
+            Future<Boolean> firstRun = runner.submit(rotation::runJobs);
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(() ->
+                    "settle".equals(phase(jdbc, job)));
+            SoftHsm.Token outageToken = SoftHsm.get().token(SoftHsm.OUTAGE_TOKEN);
+            TokenInspector inspector = TokenInspector.of(SoftHsm.get().library());
+            try (AutoCloseable outage = inspector.takeAway(outageToken.slotListIndex(),
+                    SoftHsm.get().securityOfficerPin())) {
+                node.getBean(PatientKeyring.class).invalidateAll(); // no record's key is at hand
+                assertThatThrownBy(() -> firstRun.get(60, TimeUnit.SECONDS))
+                        .as("the re-index stops at a key it cannot unwrap").isInstanceOf(ExecutionException.class)
+                        .cause().isInstanceOf(KeyUnavailableException.class)
+                        .isNotInstanceOf(health.carapace.crypto.KeyDestroyedException.class);
+                assertThat(phase(jdbc, job)).isEqualTo("reindex");
+                assertThat(tokenVersions(jdbc, patient)).as("no token dropped during the outage")
+                        .containsExactlyInAnyOrderElementsOf(before);
+            }
+            // back: the job resumes from its checkpoint (as the scheduler would at its next check)
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+                    .until(rotation::runJobs);
+        } finally {
+            runner.shutdownNow();
+        }
+        assertThat(jdbc.sql("select state from ops.key_job where id = ?").param(job).query(String.class).single())
+                .isEqualTo("finished");
+        List<Integer> after = tokenVersions(jdbc, patient);
+        assertThat(after).hasSameSizeAs(before).doesNotContainAnyElementsOf(before);
+        HttpResponse<String> found = send("GET", "/fhir/Patient?family=" + family, null);
+        assertThat(found.statusCode()).isEqualTo(200);
+        assertThat(found.body()).contains(patient);
+    }
+
+    /**
+     * The same for a data-key rotation: its re-encryption meets keys it cannot unwrap and stops where it
+     * is (before, it skipped every such record as "shredded" and went on to the destroy phase), and it
+     * finishes once the token is back, the patient read under the new key.
+     */
+    @Test
+    @Order(3)
+    void aDataKeyRotationDuringAnHsmOutageStopsAtItsReencryptionAndFinishesOnceTheTokenIsBack() throws Exception {
+        String family = "Hsmrotation" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+        String patient = createPatient(family);
+        JdbcClient jdbc = JdbcClient.create(node.getBean(DataSource.class));
+        KeyRotation rotation = node.getBean(KeyRotation.class);
+        UUID job = rotation.rotateDeks("test:hsm-outage", null);
+        ExecutorService runner = Executors.newSingleThreadExecutor();
+        try {
+            Future<Boolean> firstRun = runner.submit(rotation::runJobs);
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() ->
+                    "settle".equals(phase(jdbc, job)));
+            SoftHsm.Token outageToken = SoftHsm.get().token(SoftHsm.OUTAGE_TOKEN);
+            TokenInspector inspector = TokenInspector.of(SoftHsm.get().library());
+            try (AutoCloseable outage = inspector.takeAway(outageToken.slotListIndex(),
+                    SoftHsm.get().securityOfficerPin())) {
+                assertThatThrownBy(() -> firstRun.get(60, TimeUnit.SECONDS))
+                        .isInstanceOf(ExecutionException.class).cause().isInstanceOf(KeyUnavailableException.class);
+                assertThat(phase(jdbc, job)).as("stopped in its re-encryption, nothing skipped").isEqualTo("reencrypt");
+            }
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+                    .until(rotation::runJobs);
+        } finally {
+            runner.shutdownNow();
+        }
+        assertThat(jdbc.sql("select state from ops.key_job where id = ?").param(job).query(String.class).single())
+                .isEqualTo("finished");
+        HttpResponse<String> read = send("GET", "/fhir/Patient/" + patient, null);
+        assertThat(read.statusCode()).isEqualTo(200);
+        assertThat(read.body()).contains(family);
+    }
+
+    private static List<Integer> tokenVersions(JdbcClient jdbc, String patient) {
+        return jdbc.sql("select key_version from phi_index.token where resource_type = 'Patient' and resource_id = ?")
+                .param(UUID.fromString(patient)).query(Integer.class).list();
+    }
+
+    private static String phase(JdbcClient jdbc, UUID job) {
+        return jdbc.sql("select phase from ops.key_job where id = ?").param(job).query(String.class).single();
     }
 
     private static void keepSending(AtomicBoolean loading, ConcurrentLinkedQueue<Answer> answers, String kind,

@@ -36,7 +36,8 @@ class Pkcs11KekConcurrentStartTest {
         SoftHsm hsm = SoftHsm.get();
         SoftHsm.Token token = hsm.token(SoftHsm.CONCURRENT_START_TOKEN);
         KekProperties kekProperties = new KekProperties("pkcs11", null,
-                new KekProperties.Pkcs11(hsm.library(), token.slotListIndex(), token.pin(), KEY_LABEL));
+                new KekProperties.Pkcs11(hsm.library(), token.slotListIndex(), token.pin(), KEY_LABEL,
+                        null, null, null));
         KeyringProperties keyringProperties = keyringProperties(TestInstallation.separate("kek-concurrent-start"));
         List<KeyringStore> stores = new ArrayList<>();
         for (int i = 0; i < NODES; i++) {
