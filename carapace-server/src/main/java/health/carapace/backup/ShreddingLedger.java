@@ -19,7 +19,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Pattern;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -42,7 +44,16 @@ import tools.jackson.databind.json.JsonMapper;
  * ({@link #MAC_KEY_NAME}). So a line that is edited, removed, reordered or added by someone who can
  * write the file but does not hold the KEK is refused at restore. Lines cut off at the end leave a
  * valid shorter chain: that is what the restore's completeness check against the restored
- * installation's own shredding requests answers (ADR 0040).
+ * installation's own shredding requests, and the ledger heads the audit trail records at every
+ * append, answer (ADR 0040, ADR 0046).
+ *
+ * <p>Every line names its installation (a random id kept in the keyring, {@link #INSTALLATION_NAME}).
+ * A line is {@code pending}, {@code committed} or {@code rolled-back}; a shredding counts unless its
+ * request's last line says it rolled back and no line says it committed: a pending line whose
+ * outcome nobody wrote (the node died between the two) is applied by a restore, since shredding
+ * must never be undone by one (ADR 0046). A last line without its newline is a write a crash or a
+ * full disk cut off: it was never forced, so its approval never committed; reading ignores it and
+ * the next append cuts it off (and says so). Anything else that does not parse is refused.
  */
 public final class ShreddingLedger {
 
@@ -52,8 +63,23 @@ public final class ShreddingLedger {
     public static final String PENDING = "pending";
     /** Written after the approval committed: the shredding happened. */
     public static final String COMMITTED = "committed";
+    /** Written after the approval rolled back: the shredding did not happen (unless a later line says it did). */
+    public static final String ROLLED_BACK = "rolled-back";
+    /** The installation id's name among the keyring's system secrets (16 random bytes; in every line). */
+    public static final String INSTALLATION_NAME = "shredding-ledger-installation";
 
-    private static final byte[] MAC_DOMAIN = "carapace-shredding-ledger/1\n".getBytes(StandardCharsets.US_ASCII);
+    /** The principal of the audit events that record ledger heads ({@link Head#resource}); a restore finds them by it. */
+    public static final String HEAD_RECORDER = "system:shredding-ledger";
+
+    /** Format 2 (ADR 0046): lines name their installation; format 1 lines do not authenticate. */
+    private static final byte[] MAC_DOMAIN = "carapace-shredding-ledger/2\n".getBytes(StandardCharsets.US_ASCII);
+    private static final Set<String> STATES = Set.of(PENDING, COMMITTED, ROLLED_BACK);
+    private static final Pattern INSTALLATION = Pattern.compile("[0-9a-f]{32}");
+    /**
+     * Appends of this JVM, one at a time: a file lock is held per process, so two threads locking
+     * the same file through two channels would throw OverlappingFileLockException (s7 review finding 4).
+     */
+    private static final ReentrantLock APPENDING = new ReentrantLock();
     private static final String FIRST_PREVIOUS = "0".repeat(64);
     private static final int MAX_LINE = 4096;
     private static final JsonMapper JSON = JsonMapper.builder()
@@ -66,8 +92,53 @@ public final class ShreddingLedger {
     /** One approved shredding. */
     public record Entry(String compartment, UUID request, Instant approvedAt, String requestedBy, String approvedBy) {}
 
-    /** What one line says: its place in the chain, the state of the shredding, and the previous line's MAC. */
-    public record Line(long seq, String state, Entry entry, String previous) {}
+    /**
+     * What one line says: its place in the chain, the installation that wrote it, the state of the
+     * shredding, and the previous line's MAC.
+     */
+    public record Line(long seq, String installation, String state, Entry entry, String previous) {}
+
+    /**
+     * A ledger's head: which ledger (the first 16 hex digits of its first line's MAC), how many
+     * lines, and the last line's MAC. Recorded in the audit trail at every append (a copy outside
+     * the ledger's host: the trail is sealed, witnessed and streamed off the node), so a restore can
+     * tell a ledger cut short or replaced by another chain.
+     */
+    public record Head(String ledger, long seq, String mac) {
+        private static final Pattern TEXT = Pattern.compile("([0-9a-f]{16}):([1-9][0-9]{0,17}):([0-9a-f]{64})");
+        private static final Pattern RESOURCE =
+                Pattern.compile("/backup/shredding-ledger/([0-9a-f]{16})/([1-9][0-9]{0,17})/([0-9a-f]{64})");
+
+        /** The audit event's resource that records this head. */
+        public String resource() {
+            return "/backup/shredding-ledger/" + ledger + "/" + seq + "/" + mac;
+        }
+
+        /** The head an audit event's resource records, if it records one. */
+        public static Optional<Head> fromResource(String resource) {
+            java.util.regex.Matcher m = RESOURCE.matcher(resource == null ? "" : resource);
+            return m.matches() ? Optional.of(new Head(m.group(1), Long.parseLong(m.group(2)), m.group(3)))
+                    : Optional.empty();
+        }
+
+        /** Parses {@code LEDGER:SEQ:MAC} as {@link #toString} writes it. */
+        public static Optional<Head> parse(String text) {
+            java.util.regex.Matcher m = TEXT.matcher(text == null ? "" : text.strip());
+            return m.matches() ? Optional.of(new Head(m.group(1), Long.parseLong(m.group(2)), m.group(3)))
+                    : Optional.empty();
+        }
+
+        @Override
+        public String toString() {
+            return ledger + ":" + seq + ":" + mac;
+        }
+    }
+
+    /**
+     * What an append did: the ledger's new head, and how many bytes of a torn last line it cut off
+     * first (0 almost always).
+     */
+    public record Appended(Head head, long tornBytesCut) {}
 
     /** A line as read: what it says, its JSON exactly as written, and its MAC. */
     private record Written(Line line, byte[] json, String mac) {}
@@ -76,10 +147,30 @@ public final class ShreddingLedger {
     public static final class Ledger {
         private final String name;
         private final List<Written> lines;
+        private final long tornTailBytes;
 
-        private Ledger(String name, List<Written> lines) {
+        private Ledger(String name, List<Written> lines, long tornTailBytes) {
             this.name = name;
             this.lines = List.copyOf(lines);
+            this.tornTailBytes = tornTailBytes;
+        }
+
+        /** Bytes after the last complete line: a write cut off by a crash or a full disk, ignored. */
+        public long tornTailBytes() {
+            return tornTailBytes;
+        }
+
+        /** The head (empty for an empty ledger); trust it only after {@link #verify}. */
+        public Optional<Head> head() {
+            return lines.isEmpty() ? Optional.empty()
+                    : Optional.of(new Head(lines.get(0).mac().substring(0, 16), lines.size(),
+                            lines.get(lines.size() - 1).mac()));
+        }
+
+        /** Whether this ledger is {@code head}'s and holds its line {@code seq} with that MAC (call {@link #verify} first). */
+        public boolean reaches(Head head) {
+            return !lines.isEmpty() && lines.get(0).mac().startsWith(head.ledger()) && lines.size() >= head.seq()
+                    && lines.get((int) head.seq() - 1).mac().equals(head.mac());
         }
 
         /** The file name, for messages. */
@@ -97,7 +188,7 @@ public final class ShreddingLedger {
          * the one before it): refuses, naming the first line that fails, a ledger with a line
          * edited, removed, reordered, or added without the key.
          */
-        public Ledger verify(byte[] key) {
+        public Ledger verify(byte[] key, String installation) {
             String previous = FIRST_PREVIOUS;
             long seq = 0;
             for (Written written : lines) {
@@ -111,6 +202,10 @@ public final class ShreddingLedger {
                 if (written.line().seq() != seq || !written.line().previous().equals(previous)) {
                     throw new BackupRefused(BackupRefused.REFUSED, "line " + seq + " of the shredding ledger " + name
                             + " is out of its chain: a line before it was removed, or lines were reordered");
+                }
+                if (!written.line().installation().equals(installation)) {
+                    throw new BackupRefused(BackupRefused.REFUSED, "line " + seq + " of the shredding ledger " + name
+                            + " was written by another installation (" + written.line().installation() + ")");
                 }
                 previous = written.mac();
             }
@@ -129,20 +224,29 @@ public final class ShreddingLedger {
         }
 
         /**
-         * The shreddings with a pending line and no committed one: the approval's commit failed,
-         * or the node stopped between the commit and the committed line (call {@link #verify} first).
+         * The shreddings whose last line is pending, with no committed line: the node stopped
+         * between the approval's commit (or its failure) and the line saying which (call
+         * {@link #verify} first). A restore applies them (ADR 0046).
          */
         public List<Entry> unconfirmed() {
             Set<UUID> committed = new java.util.HashSet<>();
             committed().forEach(entry -> committed.add(entry.request()));
-            Map<UUID, Entry> pending = new LinkedHashMap<>();
+            Map<UUID, Written> last = new LinkedHashMap<>();
             for (Written written : lines) {
-                UUID request = written.line().entry().request();
-                if (written.line().state().equals(PENDING) && !committed.contains(request)) {
-                    pending.putIfAbsent(request, written.line().entry());
-                }
+                last.put(written.line().entry().request(), written);
             }
-            return List.copyOf(pending.values());
+            return last.values().stream()
+                    .filter(written -> written.line().state().equals(PENDING)
+                            && !committed.contains(written.line().entry().request()))
+                    .map(written -> written.line().entry())
+                    .toList();
+        }
+
+        /** Every request any line names (call {@link #verify} first). */
+        public Set<UUID> requests() {
+            Set<UUID> requests = new java.util.HashSet<>();
+            lines.forEach(written -> requests.add(written.line().entry().request()));
+            return requests;
         }
     }
 
@@ -162,28 +266,61 @@ public final class ShreddingLedger {
 
     /**
      * Appends a line saying {@code state} of {@code entry} and forces it to disk, under an exclusive
-     * lock on the file (nodes or processes sharing it append one at a time). The ledger is verified
-     * first: nothing is appended to a ledger that does not authenticate (the approval then fails).
+     * lock on the file (nodes or processes sharing it append one at a time) and a lock of this JVM
+     * (its threads too). The ledger is verified first: nothing is appended to a ledger that does not
+     * authenticate (the approval then fails). A torn last line is cut off first; a write that fails
+     * is cut off again, so the file never keeps a partial line of its own making.
      */
-    public static void append(Path ledger, byte[] key, String state, Entry entry) throws IOException {
-        if (!state.equals(PENDING) && !state.equals(COMMITTED)) {
-            throw new IllegalArgumentException("A ledger line is pending or committed");
+    public static Appended append(Path ledger, byte[] key, String installation, String state, Entry entry)
+            throws IOException {
+        if (!STATES.contains(state)) {
+            throw new IllegalArgumentException("A ledger line is pending, committed or rolled-back");
+        }
+        if (!INSTALLATION.matcher(installation).matches()) {
+            throw new IllegalArgumentException("An installation id is 32 hex digits");
+        }
+        if (!complete(entry)) {
+            throw new IllegalArgumentException("A ledger line names a patient compartment, its request and when it was approved");
         }
         create(ledger);
+        APPENDING.lock();
         try (FileChannel channel = FileChannel.open(ledger, StandardOpenOption.READ, StandardOpenOption.WRITE);
                 FileLock lock = channel.lock()) {
-            Ledger current = parse(ledger.getFileName().toString(), readAll(channel)).verify(key);
+            Ledger current = parse(ledger.getFileName().toString(), readAll(channel)).verify(key, installation);
             long seq = current.lines.size() + 1L;
             String previous = current.lines.isEmpty() ? FIRST_PREVIOUS : current.lines.get(current.lines.size() - 1).mac();
-            byte[] json = JSON.writeValueAsBytes(new Line(seq, state, entry, previous));
-            byte[] line = (new String(json, StandardCharsets.UTF_8) + "\t" + mac(key, json) + "\n")
-                    .getBytes(StandardCharsets.UTF_8);
-            ByteBuffer buffer = ByteBuffer.wrap(line);
-            long at = channel.size();
-            while (buffer.hasRemaining()) {
-                at += channel.write(buffer, at);
+            byte[] json = JSON.writeValueAsBytes(new Line(seq, installation, state, entry, previous));
+            String mac = mac(key, json);
+            byte[] line = (new String(json, StandardCharsets.UTF_8) + "\t" + mac + "\n").getBytes(StandardCharsets.UTF_8);
+            if (line.length > MAX_LINE) {
+                // Checked before writing: a line no reader accepts would block every later append.
+                throw new IllegalArgumentException("A shredding ledger line would exceed " + MAX_LINE + " bytes");
             }
-            channel.force(true);
+            long end = channel.size() - current.tornTailBytes;
+            if (current.tornTailBytes > 0) {
+                channel.truncate(end);
+                channel.force(true);
+            }
+            ByteBuffer buffer = ByteBuffer.wrap(line);
+            long at = end;
+            try {
+                while (buffer.hasRemaining()) {
+                    at += channel.write(buffer, at);
+                }
+                channel.force(true);
+            } catch (IOException e) {
+                try {
+                    channel.truncate(end);
+                    channel.force(true);
+                } catch (IOException cutFailed) {
+                    e.addSuppressed(cutFailed); // then the next append cuts the torn line off
+                }
+                throw e;
+            }
+            String first = current.lines.isEmpty() ? mac : current.lines.get(0).mac();
+            return new Appended(new Head(first.substring(0, 16), seq, mac), current.tornTailBytes);
+        } finally {
+            APPENDING.unlock();
         }
     }
 
@@ -204,10 +341,14 @@ public final class ShreddingLedger {
 
     private static Ledger parse(String name, byte[] bytes) {
         List<Written> lines = new ArrayList<>();
-        String text = new String(bytes, StandardCharsets.UTF_8);
-        if (!text.isEmpty() && !text.endsWith("\n")) {
-            throw new BackupRefused(BackupRefused.REFUSED, "the shredding ledger " + name + " ends in a partial line");
+        int complete = bytes.length;
+        while (complete > 0 && bytes[complete - 1] != '\n') {
+            complete--;
         }
+        // Bytes after the last newline: a line whose write a crash or a full disk cut off (or the
+        // zeros a file system leaves there). It was never forced, so its approval never committed.
+        long torn = bytes.length - complete;
+        String text = new String(bytes, 0, complete, StandardCharsets.UTF_8);
         int number = 0;
         for (String line : text.isEmpty() ? new String[0] : text.substring(0, text.length() - 1).split("\n", -1)) {
             number++;
@@ -219,10 +360,9 @@ public final class ShreddingLedger {
             byte[] json = line.substring(0, tab).getBytes(StandardCharsets.UTF_8);
             try {
                 Line parsed = JSON.readValue(json, Line.class);
-                Entry entry = parsed.entry();
-                if (entry == null || entry.compartment() == null || !COMPARTMENT.matcher(entry.compartment()).matches()
-                        || entry.request() == null || entry.approvedAt() == null || parsed.state() == null
-                        || !(parsed.state().equals(PENDING) || parsed.state().equals(COMMITTED))
+                if (!complete(parsed.entry()) || parsed.state() == null
+                        || !STATES.contains(parsed.state()) || parsed.installation() == null
+                        || !INSTALLATION.matcher(parsed.installation()).matches()
                         || parsed.previous() == null || !HEX_MAC.matcher(parsed.previous()).matches()) {
                     throw new BackupRefused(BackupRefused.REFUSED, "line " + number + " of the shredding ledger " + name
                             + " is incomplete");
@@ -233,7 +373,12 @@ public final class ShreddingLedger {
                         + " is not a ledger line");
             }
         }
-        return new Ledger(name, lines);
+        return new Ledger(name, lines, torn);
+    }
+
+    private static boolean complete(Entry entry) {
+        return entry != null && entry.compartment() != null && COMPARTMENT.matcher(entry.compartment()).matches()
+                && entry.request() != null && entry.approvedAt() != null;
     }
 
     private static byte[] readAll(FileChannel channel) throws IOException {
