@@ -48,7 +48,7 @@ class ShreddingLedgerTest {
     }
 
     @Test
-    void aWholeLedgerVerifiesAndOnlyItsCommittedShreddingsCount() {
+    void aWholeLedgerVerifiesAndItsCommittedAndUnconfirmedShreddingsCount() {
         ShreddingLedger.Ledger read = ShreddingLedger.read(ledger).verify(KEY, INSTALLATION);
         assertThat(read.committed()).containsExactly(first, second);
         assertThat(read.unconfirmed()).as("pending, outcome never written: applied by a restore (ADR 0046)")
