@@ -250,12 +250,19 @@ public class Backups {
         java.util.Map<java.util.UUID, ShreddingLedger.Entry> unconfirmed = new java.util.LinkedHashMap<>();
         java.util.Set<java.util.UUID> listed = new java.util.HashSet<>();
         List<ShreddingLedger.Head> given = new java.util.ArrayList<>();
-        for (ShreddingLedger.Ledger ledger : ledgers) {
-            ledger.verify(key, installation);
+        List<ShreddingLedger.Ledger> verified = new java.util.ArrayList<>();
+        for (ShreddingLedger.Ledger read : ledgers) {
+            ShreddingLedger.Ledger ledger = read.verify(key, installation);
+            verified.add(ledger);
             ledger.head().ifPresent(given::add);
             if (ledger.tornTailBytes() > 0) {
                 progress.report("shredding ledger " + ledger.name() + ": its last " + ledger.tornTailBytes() + " bytes "
-                        + "are a torn line (a write a crash or a full disk cut off, never forced): ignored");
+                        + "are a torn line (a write a crash or a full disk cut off, never forced, shorter than a line): "
+                        + "ignored");
+            }
+            if (ledger.skippedBytes() > 0) {
+                progress.report("shredding ledger " + ledger.name() + ": " + ledger.skippedBytes() + " bytes of torn "
+                        + "writes, each skipped by the authenticated line after it");
             }
             ledger.committed().forEach(entry -> committed.putIfAbsent(entry.request(), entry));
             ledger.unconfirmed().forEach(entry -> unconfirmed.putIfAbsent(entry.request(), entry));
@@ -273,7 +280,7 @@ public class Backups {
         List<ShreddingLedger.Head> anchors = new java.util.ArrayList<>(recordedHeads());
         anchors.addAll(expectedHeads);
         for (ShreddingLedger.Head anchor : anchors) {
-            if (ledgers.stream().noneMatch(ledger -> ledger.reaches(anchor))) {
+            if (verified.stream().noneMatch(ledger -> ledger.reaches(anchor))) {
                 throw new BackupRefused(BackupRefused.REFUSED, "no shredding ledger given reaches the head " + anchor
                         + (expectedHeads.contains(anchor) ? " given with --ledger-head" : " the audit trail recorded")
                         + ": a ledger was cut short, replaced by another, or left out; patients shredded since "
@@ -290,21 +297,24 @@ public class Backups {
         return new Reapplied(done.applied(), done.alreadyApplied(), done.ofAbsentPatients(), unheld, List.copyOf(given));
     }
 
-    /** The last head of each ledger that the audit trail recorded (LedgerAppender, at every append). */
+    /**
+     * Every ledger head the audit trail recorded (LedgerAppender, at every append), not only the
+     * last of each ledger: a ledger cut and appended to again reuses a line number, and its earlier
+     * head, with the line's first MAC, is what shows it (s8 review H1).
+     */
     private List<ShreddingLedger.Head> recordedHeads() {
-        java.util.Map<String, ShreddingLedger.Head> latest = new java.util.HashMap<>();
+        java.util.Set<ShreddingLedger.Head> recorded = new java.util.LinkedHashSet<>();
         AuditQueries.Criteria criteria = new AuditQueries.Criteria(null, ShreddingLedger.HEAD_RECORDER, null, null,
                 null, true, 1_000);
         String after = null;
         do {
             AuditQueries.Page page = trail.page(criteria, after);
             for (AuditQueries.StoredEvent event : page.events()) {
-                ShreddingLedger.Head.fromResource(event.resource()).ifPresent(head -> latest.merge(head.ledger(), head,
-                        (a, b) -> a.seq() >= b.seq() ? a : b));
+                ShreddingLedger.Head.fromResource(event.resource()).ifPresent(recorded::add);
             }
             after = page.next();
         } while (after != null);
-        return List.copyOf(latest.values());
+        return List.copyOf(recorded);
     }
 
     private Reapplied apply(List<ShreddingLedger.Entry> ledger, String operator) {
@@ -328,6 +338,10 @@ public class Backups {
                 });
             }
             int deleted = shredder.shred(patient.toString(), entry.request());
+            // Its request (if this database holds it) says so too: left pending, it could later be
+            // refused or expire, and nothing may then take the shredding for one that never happened
+            // (s8 review M1).
+            shreddings.executedByLedger(entry.request(), entry.approvedAt(), entry.approvedBy());
             if (tombstoned && deleted == 0) {
                 already++;
             } else {

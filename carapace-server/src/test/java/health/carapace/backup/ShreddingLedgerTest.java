@@ -145,42 +145,158 @@ class ShreddingLedgerTest {
         assertThat(read.requests()).contains(rolledBack.request());
     }
 
-    /** s7 review finding 5: a crash or a full disk mid-append leaves a torn last line; it blocks nothing. */
+    /**
+     * s7 review finding 5, s8 review H1: a crash or a full disk mid-append leaves a torn last line; it
+     * blocks nothing, and it is never cut: the next append closes it with a newline and its MACed line
+     * names the fragment's hash, so the chain stays verifiable and nothing leaves the file silently.
+     */
     @Test
-    void aTornLastLineIsIgnoredByReadersAndCutOffByTheNextAppend() throws Exception {
+    void aTornLastLineIsIgnoredByReadersAndSkippedUnderTheNextLinesMac() throws Exception {
         ShreddingLedger.Head before = ShreddingLedger.read(ledger).verify(KEY, INSTALLATION).head().orElseThrow();
         String whole = Files.readString(ledger);
-        String lastLine = whole.substring(whole.lastIndexOf('\n', whole.length() - 2) + 1);
         // a pending line the crash cut off mid-write, never forced: its approval never committed
         ShreddingLedger.Entry torn = entry();
         Path scratch = dir.resolve("scratch.jsonl");
         Files.copy(ledger, scratch);
         ShreddingLedger.append(scratch, KEY, INSTALLATION, ShreddingLedger.PENDING, torn);
         String tornLine = Files.readString(scratch).substring(whole.length());
-        Files.writeString(ledger, whole + tornLine.substring(0, tornLine.length() / 2));
+        String fragment = tornLine.substring(0, tornLine.length() / 2);
+        Files.writeString(ledger, whole + fragment);
 
         ShreddingLedger.Ledger read = ShreddingLedger.read(ledger).verify(KEY, INSTALLATION);
-        assertThat(read.tornTailBytes()).isEqualTo(tornLine.length() / 2);
+        assertThat(read.tornTailBytes()).isEqualTo(fragment.length());
         assertThat(read.unconfirmed()).as("the torn line is not read").containsExactly(neverCommitted);
         assertThat(read.head()).contains(before);
 
         ShreddingLedger.Entry next = entry();
         ShreddingLedger.Appended appended = ShreddingLedger.append(ledger, KEY, INSTALLATION, ShreddingLedger.PENDING, next);
-        assertThat(appended.tornBytesCut()).as("reported, to be recorded").isEqualTo(tornLine.length() / 2);
+        assertThat(appended.tornBytesSkipped()).as("reported, to be recorded").isEqualTo(fragment.length());
         assertThat(appended.head().seq()).isEqualTo(6);
+        assertThat(Files.readString(ledger)).as("nothing cut: the fragment stays, closed by a newline")
+                .startsWith(whole + fragment + "\n");
         ShreddingLedger.Ledger after = ShreddingLedger.read(ledger).verify(KEY, INSTALLATION);
         assertThat(after.tornTailBytes()).isZero();
+        assertThat(after.skippedBytes()).isEqualTo(fragment.length() + 1);
         assertThat(after.lines()).hasSize(6);
+        assertThat(after.lines().get(5).skipped()).isNotNull();
         assertThat(after.unconfirmed()).containsExactly(neverCommitted, next);
-        assertThat(Files.readString(ledger)).startsWith(whole).doesNotContain(torn.request().toString());
-        assertThat(lastLine).endsWith("\n");
+
+        // The skipped bytes are covered by line 6's MAC: changing one is refused, and so is taking them out.
+        String written = Files.readString(ledger);
+        int at = whole.length();
+        Path edited = dir.resolve("edited-fragment.jsonl");
+        Files.writeString(edited, written.substring(0, at + fragment.length() - 1) + "X"
+                + written.substring(at + fragment.length()));
+        assertThatThrownBy(() -> ShreddingLedger.read(edited)).isInstanceOf(BackupRefused.class)
+                .hasMessageContaining("line 6").hasMessageContaining("not a ledger line");
+        Path removed = dir.resolve("removed-fragment.jsonl");
+        Files.writeString(removed, written.substring(0, at) + written.substring(at + fragment.length() + 1));
+        assertThatThrownBy(() -> ShreddingLedger.read(removed)).isInstanceOf(BackupRefused.class)
+                .hasMessageContaining("line 6").hasMessageContaining("not a ledger line");
 
         // The zeros a file system can leave after a crash are a torn tail too.
         Files.write(ledger, new byte[64], java.nio.file.StandardOpenOption.APPEND);
         assertThat(ShreddingLedger.read(ledger).verify(KEY, INSTALLATION).tornTailBytes()).isEqualTo(64);
-        assertThat(ShreddingLedger.append(ledger, KEY, INSTALLATION, ShreddingLedger.COMMITTED, next).tornBytesCut())
+        assertThat(ShreddingLedger.append(ledger, KEY, INSTALLATION, ShreddingLedger.COMMITTED, next).tornBytesSkipped())
                 .isEqualTo(64);
-        assertThat(ShreddingLedger.read(ledger).verify(KEY, INSTALLATION).committed()).containsExactly(first, second, next);
+        ShreddingLedger.Ledger last = ShreddingLedger.read(ledger).verify(KEY, INSTALLATION);
+        assertThat(last.committed()).containsExactly(first, second, next);
+        assertThat(last.skippedBytes()).isEqualTo(fragment.length() + 1 + 65);
+    }
+
+    /**
+     * s8 review H1: newlines replaced by spaces make complete lines look like one torn tail. Refused,
+     * by readers and by the appender: nothing is cut, and nothing is appended under a reused seq.
+     */
+    @Test
+    void newlinesTakenOutOfTheLastLinesAreRefusedNotCutAndNothingIsAppended() throws Exception {
+        byte[] whole = Files.readAllBytes(ledger);
+        byte[] spaced = whole.clone();
+        int replaced = 0;
+        for (int i = spaced.length - 1; i >= 0 && replaced < 3; i--) {
+            if (spaced[i] == '\n') {
+                spaced[i] = ' ';
+                replaced++;
+            }
+        }
+        Files.write(ledger, spaced);
+        assertThatThrownBy(() -> ShreddingLedger.read(ledger).verify(KEY, INSTALLATION)).isInstanceOf(BackupRefused.class)
+                .hasMessageContaining("newlines were taken out");
+        assertThatThrownBy(() -> ShreddingLedger.append(ledger, KEY, INSTALLATION, ShreddingLedger.PENDING, entry()))
+                .isInstanceOf(BackupRefused.class);
+        assertThat(Files.readAllBytes(ledger)).as("nothing cut, nothing appended").isEqualTo(spaced);
+
+        // Every newline taken out of a ledger longer than one line: too long for a crash's torn write.
+        for (int i = 0; i < 20; i++) {
+            ShreddingLedger.append(scratchOfWhole(whole), KEY, INSTALLATION, ShreddingLedger.COMMITTED, entry());
+        }
+        byte[] longer = Files.readAllBytes(dir.resolve("scratch-of-whole.jsonl"));
+        byte[] flat = new String(longer, StandardCharsets.UTF_8).replace('\n', ' ').getBytes(StandardCharsets.UTF_8);
+        assertThat(flat.length).isGreaterThan(4096);
+        Files.write(ledger, flat);
+        assertThatThrownBy(() -> ShreddingLedger.read(ledger)).isInstanceOf(BackupRefused.class)
+                .hasMessageContaining("more than one line");
+        assertThatThrownBy(() -> ShreddingLedger.append(ledger, KEY, INSTALLATION, ShreddingLedger.PENDING, entry()))
+                .isInstanceOf(BackupRefused.class);
+        assertThat(Files.readAllBytes(ledger)).as("not truncated to nothing").isEqualTo(flat);
+    }
+
+    /** A last line whose write got every byte but its newline to disk counts (the safe side), and the next append ends it. */
+    @Test
+    void aLastLineLackingOnlyItsNewlineCountsAndTheNextAppendEndsIt() throws Exception {
+        byte[] whole = Files.readAllBytes(ledger);
+        Files.write(ledger, java.util.Arrays.copyOf(whole, whole.length - 1));
+        ShreddingLedger.Ledger read = ShreddingLedger.read(ledger).verify(KEY, INSTALLATION);
+        assertThat(read.lines()).hasSize(5);
+        assertThat(read.tornTailBytes()).isZero();
+        assertThat(read.committed()).containsExactly(first, second);
+        ShreddingLedger.Appended appended = ShreddingLedger.append(ledger, KEY, INSTALLATION, ShreddingLedger.COMMITTED,
+                neverCommitted);
+        assertThat(appended.head().seq()).isEqualTo(6);
+        assertThat(appended.tornBytesSkipped()).isZero();
+        assertThat(ShreddingLedger.read(ledger).verify(KEY, INSTALLATION).committed())
+                .containsExactly(first, second, neverCommitted);
+    }
+
+    /**
+     * s8 review M3: the ledger can live on append-only storage ({@code chattr +a}): the appender opens it
+     * for appending only and never cuts it, a torn tail included. Needs CAP_LINUX_IMMUTABLE (root) and a
+     * file system with the flag; skipped where neither is available.
+     */
+    @Test
+    void appendsWorkOnAnAppendOnlyFileTornTailIncluded() throws Exception {
+        Files.write(ledger, "{\"seq\":6,\"torn".getBytes(StandardCharsets.US_ASCII), java.nio.file.StandardOpenOption.APPEND);
+        org.junit.jupiter.api.Assumptions.assumeTrue(chattr("+a", ledger), "chattr +a is not available here");
+        try {
+            assertThatThrownBy(() -> Files.write(ledger, new byte[0], java.nio.file.StandardOpenOption.TRUNCATE_EXISTING))
+                    .as("the flag holds").isInstanceOf(java.io.IOException.class);
+            ShreddingLedger.Entry next = entry();
+            ShreddingLedger.append(ledger, KEY, INSTALLATION, ShreddingLedger.PENDING, next);
+            ShreddingLedger.append(ledger, KEY, INSTALLATION, ShreddingLedger.COMMITTED, next);
+            ShreddingLedger.Ledger read = ShreddingLedger.read(ledger).verify(KEY, INSTALLATION);
+            assertThat(read.lines()).hasSize(7);
+            assertThat(read.committed()).containsExactly(first, second, next);
+        } finally {
+            chattr("-a", ledger);
+        }
+    }
+
+    private Path scratchOfWhole(byte[] whole) throws Exception {
+        Path scratch = dir.resolve("scratch-of-whole.jsonl");
+        if (!Files.exists(scratch)) {
+            Files.write(scratch, whole);
+        }
+        return scratch;
+    }
+
+    private static boolean chattr(String flag, Path file) throws Exception {
+        try {
+            Process p = new ProcessBuilder("chattr", flag, file.toString()).redirectErrorStream(true).start();
+            p.getInputStream().readAllBytes();
+            return p.waitFor() == 0;
+        } catch (java.io.IOException noChattr) {
+            return false;
+        }
     }
 
     @Test

@@ -31,8 +31,11 @@ import org.springframework.transaction.event.TransactionalEventListener;
  * {@code pending} line before the approval commits — if it cannot be written the approval fails and
  * is rolled back, so a shredding a later restore would not know of is not done (fail closed) — and,
  * matched by the request id, a {@code committed} line after it commits or a {@code rolled-back} line
- * after it rolls back. A pending line left without either (the node died in between) is applied by
- * a restore; at the node's next start it is confirmed against the database. Every append records
+ * after it rolls back (in this JVM only: nothing else knows it rolled back). A pending line left
+ * without either (the node died in between) is applied by a restore; at the node's next start it is
+ * confirmed if the database says approved or executed, and otherwise left pending: a request
+ * refused or expired since does not prove that the approval rolled back, and a restore may have
+ * applied it (s8 review M1). Every append records
  * the ledger's new head in the audit trail ({@link #HEAD_RECORDER}), the copy a restore checks the
  * ledger against. Without a configured ledger it does nothing, and a restore must be told so
  * explicitly. A restore's own finishing application neither writes lines nor creates a ledger key
@@ -43,8 +46,6 @@ class LedgerAppender {
 
     private static final Logger log = LoggerFactory.getLogger(LedgerAppender.class);
     private static final Set<String> APPROVED = Set.of("approved", "executed");
-    /** Decided otherwise: the request can never be approved any more, so its pending line rolled back. */
-    private static final Set<String> NEVER_APPROVED = Set.of("refused", "expired");
 
     private final Path ledger;
     private final Shredding shredding;
@@ -144,10 +145,11 @@ class LedgerAppender {
                 Shredding.Request request = shredding.find(entry.request()).orElse(null);
                 if (request != null && APPROVED.contains(request.state())) {
                     appendAndRecord(ShreddingLedger.COMMITTED, entry(request));
-                } else if (request != null && NEVER_APPROVED.contains(request.state())) {
-                    appendAndRecord(ShreddingLedger.ROLLED_BACK, entry);
                 }
-                // still 'pending' here (or unknown): another node may be approving it now; left as it is
+                // Anything else is left pending, which a restore applies: 'pending' (another node may be
+                // approving it now), unknown, and also 'refused' or 'expired': the database's later
+                // decision does not prove this approval rolled back (s8 review M1). Only this JVM's
+                // AFTER_ROLLBACK writes rolled-back.
             }
         } catch (RuntimeException | IOException e) {
             log.error("The shredding ledger's pending lines could not be confirmed", e);
@@ -174,15 +176,15 @@ class LedgerAppender {
     private List<AuditEvent> events(ShreddingLedger.Appended appended) {
         AuditEvent head = AuditEvent.now(ShreddingLedger.HEAD_RECORDER, AuditAction.ADMIN_CHANGE, appended.head().resource(),
                 AuditContext.none(), true, null, null, null);
-        if (appended.tornBytesCut() == 0) {
+        if (appended.tornBytesSkipped() == 0) {
             return List.of(head);
         }
-        // A write cut off by a crash or a full disk, never forced: its approval never committed.
-        log.warn("The shredding ledger {} ended in a torn line ({} bytes, a write a crash or a full disk cut off); it "
-                + "was cut off before line {} was appended", ledger.getFileName(), appended.tornBytesCut(),
-                appended.head().seq());
+        // A write cut off by a crash or a full disk, never forced: its approval never committed. It
+        // stays in the file; the new line names its hash.
+        log.warn("The shredding ledger {} ended in a torn line ({} bytes, a write a crash or a full disk cut off); line "
+                + "{} skips it and names its hash", ledger.getFileName(), appended.tornBytesSkipped(), appended.head().seq());
         return List.of(AuditEvent.now(ShreddingLedger.HEAD_RECORDER, AuditAction.ADMIN_CHANGE, "/backup/shredding-ledger/"
-                + appended.head().ledger() + "/torn-line-cut/" + appended.tornBytesCut(), AuditContext.none(), true,
+                + appended.head().ledger() + "/torn-line-skipped/" + appended.tornBytesSkipped(), AuditContext.none(), true,
                 null, null, null), head);
     }
 
