@@ -43,7 +43,7 @@ public final class BackupLoader {
             DatabaseTarget.Pair targets, Progress progress) {
         List<DatabaseTarget> databases = targets.sameDatabase() ? List.of(targets.phi())
                 : List.of(targets.phi(), targets.keyring());
-        if (unfinished(targets.phi())) {
+        if (unfinished(targets.phi()) || !targets.sameDatabase() && unfinished(targets.keyring())) {
             // Only a restore makes the marker, on empty databases, and no node has connected since
             // (RestoreGate): everything there was loaded by that restore, which never finished.
             progress.report("an earlier restore of this installation did not finish (its marker is there): "
@@ -60,6 +60,9 @@ public final class BackupLoader {
         // Committed before anything is loaded, dropped only once the ledger is applied (finished):
         // the gate stays shut even if this process or its hold session dies in between.
         mark(targets.phi());
+        if (!targets.sameDatabase()) {
+            mark(targets.keyring()); // nodes' keyring connections are gated too (KeyringStore)
+        }
         try {
             // The keyring first: nothing in the PHI database refers to it, and a failure leaves no records behind.
             load(dir, manifest.file(BackupArchive.KEYRING), privateKey, targets.keyring(), progress);
@@ -83,18 +86,20 @@ public final class BackupLoader {
      * process dies (the session ends).
      */
     public static final class Hold implements AutoCloseable {
-        private final Connection session;
+        private final List<Connection> sessions;
 
-        private Hold(Connection session) {
-            this.session = session;
+        private Hold(List<Connection> sessions) {
+            this.sessions = List.copyOf(sessions);
         }
 
         @Override
         public void close() {
-            try (Connection c = session; Statement s = c.createStatement()) {
-                s.execute("select pg_advisory_unlock(" + RestoreGate.LOCK + ")");
-            } catch (SQLException e) {
-                // the session ends here either way, and its lock with it
+            for (Connection session : sessions) {
+                try (Connection c = session; Statement s = c.createStatement()) {
+                    s.execute("select pg_advisory_unlock(" + RestoreGate.LOCK + ")");
+                } catch (SQLException e) {
+                    // the session ends here either way, and its lock with it
+                }
             }
         }
     }
@@ -106,29 +111,35 @@ public final class BackupLoader {
      * shredding ledger is applied (ADR 0040).
      */
     public static Hold hold(DatabaseTarget.Pair targets, Set<String> servingRoles) {
-        Connection session = null;
+        if (servingRoles.isEmpty()) {
+            // "no session of no role" would pass without checking anything (s7 review finding 8)
+            throw new BackupRefused(BackupRefused.UNUSABLE, "neither carapace.db.username nor carapace.keyring.username "
+                    + "is set: the restore cannot tell whether a node is connected; nothing was loaded");
+        }
+        List<Connection> sessions = new ArrayList<>();
         try {
-            session = connect(targets.phi());
-            try (Statement s = session.createStatement();
-                    ResultSet rs = s.executeQuery("select pg_try_advisory_lock(" + RestoreGate.LOCK + ")")) {
-                rs.next();
-                if (!rs.getBoolean(1)) {
-                    throw new BackupRefused(BackupRefused.IN_USE, "another restore is working on " + targets.phi()
-                            + ": wait for it to end");
+            // The keyring database too when it is a database of its own: nodes' keyring pools are gated as well.
+            List<DatabaseTarget> databases = targets.sameDatabase() ? List.of(targets.phi())
+                    : List.of(targets.phi(), targets.keyring());
+            for (DatabaseTarget database : databases) {
+                Connection session = connect(database);
+                sessions.add(session);
+                try (Statement s = session.createStatement();
+                        ResultSet rs = s.executeQuery("select pg_try_advisory_lock(" + RestoreGate.LOCK + ")")) {
+                    rs.next();
+                    if (!rs.getBoolean(1)) {
+                        throw new BackupRefused(BackupRefused.IN_USE, "another restore is working on " + database
+                                + ": wait for it to end");
+                    }
                 }
+                refuseWhileServed(session, database, servingRoles);
             }
-            refuseWhileServed(session, targets.phi(), servingRoles);
-            if (!targets.sameDatabase()) {
-                try (Connection keyring = connect(targets.keyring())) {
-                    refuseWhileServed(keyring, targets.keyring(), servingRoles);
-                }
-            }
-            return new Hold(session);
+            return new Hold(sessions);
         } catch (SQLException e) {
-            closeQuietly(session);
+            sessions.forEach(BackupLoader::closeQuietly);
             throw unreachable(targets.phi(), e);
         } catch (RuntimeException e) {
-            closeQuietly(session);
+            sessions.forEach(BackupLoader::closeQuietly);
             throw e;
         }
     }
@@ -195,10 +206,15 @@ public final class BackupLoader {
      * ledger (Backups#finishRestore returned). From then on nodes may connect.
      */
     public static void finished(DatabaseTarget.Pair targets) {
-        try (Connection c = connect(targets.phi()); Statement s = c.createStatement()) {
-            s.execute("drop schema if exists " + RestoreGate.MARKER_SCHEMA + " cascade");
-        } catch (SQLException e) {
-            throw unreachable(targets.phi(), e);
+        // The keyring's marker first: while the PHI database's stays, nothing serves either way.
+        List<DatabaseTarget> databases = targets.sameDatabase() ? List.of(targets.phi())
+                : List.of(targets.keyring(), targets.phi());
+        for (DatabaseTarget database : databases) {
+            try (Connection c = connect(database); Statement s = c.createStatement()) {
+                s.execute("drop schema if exists " + RestoreGate.MARKER_SCHEMA + " cascade");
+            } catch (SQLException e) {
+                throw unreachable(database, e);
+            }
         }
     }
 

@@ -4,6 +4,7 @@ import com.google.crypto.tink.KeysetHandle;
 import health.carapace.audit.AuditAction;
 import health.carapace.audit.AuditContext;
 import health.carapace.audit.AuditEvent;
+import health.carapace.audit.AuditQueries;
 import health.carapace.audit.AuditTrail;
 import health.carapace.audit.AuditVerifier;
 import health.carapace.backup.internal.PostgresTools;
@@ -66,11 +67,12 @@ public class Backups {
     private final Shredding shreddings;
     private final AuditTrail audit;
     private final AuditVerifier verifier;
+    private final AuditQueries trail;
     private final TransactionTemplate transactions;
     private final Clock clock;
 
     Backups(Environment settings, SystemSecrets secrets, KeyEncryptionKey kek, KeyRotation keyJobs, KeyShredder shredder,
-            PatientRecords records, Shredding shreddings, AuditTrail audit, AuditVerifier verifier,
+            PatientRecords records, Shredding shreddings, AuditTrail audit, AuditVerifier verifier, AuditQueries trail,
             PlatformTransactionManager transactionManager, Clock clock) {
         this.settings = settings;
         this.secrets = secrets;
@@ -81,6 +83,7 @@ public class Backups {
         this.shreddings = shreddings;
         this.audit = audit;
         this.verifier = verifier;
+        this.trail = trail;
         this.transactions = new TransactionTemplate(transactionManager);
         this.clock = clock;
     }
@@ -187,15 +190,19 @@ public class Backups {
      * serving): checks that the keyring's signing key is the one the backup was verified with
      * (so this KEK opens that keyring), applies every shredding of {@code ledger} again (null: none,
      * as the operator said), verifies the audit trail and records the restore in it.
+     *
+     * @param heads ledger heads the operator read from the audit trail's off-host copy (its Kafka
+     *     topic, a SIEM): the ledgers must reach each (see {@link #applyLedger})
      */
     public Restored finishRestore(BackupArchive.Manifest manifest, java.security.PublicKey signedBy,
-            List<ShreddingLedger.Ledger> ledger, String operator, Progress progress) {
+            List<ShreddingLedger.Ledger> ledger, List<ShreddingLedger.Head> heads, String operator, Progress progress) {
         if (!Arrays.equals(signingKey().getPublic().getEncoded(), signedBy.getEncoded())) {
             throw new BackupRefused(BackupRefused.REFUSED, "the restored keyring's backup signing key is not the one "
                     + "that signed this backup");
         }
         // null: the operator said --without-shredding-ledger (patients shredded since the backup come back)
-        Reapplied shredding = ledger == null ? new Reapplied(0, 0, 0, List.of()) : applyLedger(ledger, operator, progress);
+        Reapplied shredding = ledger == null ? new Reapplied(0, 0, 0, List.of(), List.of())
+                : applyLedger(ledger, heads, operator, progress);
         progress.report("audit: verifying the restored trail");
         AuditVerifier.Report report = verifier.verify();
         audit.record(List.of(AuditEvent.now(operator, AuditAction.ADMIN_CHANGE, "/backup/" + manifest.madeAt()
@@ -206,50 +213,108 @@ public class Backups {
     /**
      * What applying the shredding ledgers did.
      *
-     * @param unconfirmed shreddings with a pending line only, which this installation does not hold
-     *     either: their approval's commit failed (or the node stopped right after it); not applied
+     * @param unconfirmed shreddings whose last line is pending (the node stopped before it could
+     *     write whether the approval committed), which this installation does not hold: applied
+     *     all the same, since a restore must never undo a shredding (ADR 0046); listed for the operator
+     * @param heads each ledger's head as given (ledger id, lines, last MAC): to compare with the last
+     *     head the audit trail's off-host copy recorded
      */
-    public record Reapplied(int applied, int alreadyApplied, int ofAbsentPatients, List<java.util.UUID> unconfirmed) {}
+    public record Reapplied(int applied, int alreadyApplied, int ofAbsentPatients,
+            List<ShreddingLedger.Entry> unconfirmed, List<ShreddingLedger.Head> heads) {}
 
     /**
-     * Applies every committed shredding of {@code ledgers} again where the installation does not
-     * already hold it (after a restore or a point-in-time recovery to a time before it): the PHI
-     * tombstone, which also drops the patient's blind-index tokens, then the keyring deletion.
-     * Idempotent. First each ledger must authenticate (every line's MAC under the key in this
-     * installation's keyring, and the chain), and together they must list every shredding this
-     * installation's database already holds: a ledger older than the database, or a node's ledger
-     * left out, is refused rather than silently reviving the patients shredded since (ADR 0040).
+     * Applies every shredding of {@code ledgers} again where the installation does not already hold
+     * it (after a restore or a point-in-time recovery to a time before it): the PHI tombstone, which
+     * also drops the patient's blind-index tokens, then the keyring deletion. Idempotent. Applied
+     * are the committed shreddings and those whose outcome was never written (a pending last line);
+     * only one whose approval is known to have rolled back is not. First each ledger must
+     * authenticate (every line's MAC under the key in this installation's keyring, the chain, and
+     * this installation's id in every line), and the ledgers must be complete as far as anything
+     * here can tell: together they list every shredding this installation's database holds, and
+     * they reach every ledger head the restored audit trail recorded (at every append) and every
+     * head in {@code expectedHeads}. A ledger cut short, replaced by another chain, or left out is
+     * refused rather than silently reviving the patients shredded since (ADR 0040, ADR 0046).
      */
-    public Reapplied applyLedger(List<ShreddingLedger.Ledger> ledgers, String operator, Progress progress) {
+    public Reapplied applyLedger(List<ShreddingLedger.Ledger> ledgers, List<ShreddingLedger.Head> expectedHeads,
+            String operator, Progress progress) {
         byte[] key = secrets.getOrCreate(ShreddingLedger.MAC_KEY_NAME, () -> {
             throw new BackupRefused(BackupRefused.REFUSED, "the restored keyring holds no shredding ledger key: the "
                     + "ledgers cannot be authenticated (a backup made before any node kept a ledger needs "
                     + "--without-shredding-ledger)");
         });
+        String installation = HexFormat.of().formatHex(secrets.getOrCreate(ShreddingLedger.INSTALLATION_NAME, () -> {
+            throw new BackupRefused(BackupRefused.REFUSED, "the restored keyring holds no installation id for the "
+                    + "shredding ledger (a backup from before ledger format 2): restore with --without-shredding-ledger");
+        }));
         java.util.Map<java.util.UUID, ShreddingLedger.Entry> committed = new java.util.LinkedHashMap<>();
-        java.util.Map<java.util.UUID, ShreddingLedger.Entry> pending = new java.util.LinkedHashMap<>();
-        for (ShreddingLedger.Ledger ledger : ledgers) {
-            ledger.verify(key);
+        java.util.Map<java.util.UUID, ShreddingLedger.Entry> unconfirmed = new java.util.LinkedHashMap<>();
+        java.util.Set<java.util.UUID> listed = new java.util.HashSet<>();
+        List<ShreddingLedger.Head> given = new java.util.ArrayList<>();
+        List<ShreddingLedger.Ledger> verified = new java.util.ArrayList<>();
+        for (ShreddingLedger.Ledger read : ledgers) {
+            ShreddingLedger.Ledger ledger = read.verify(key, installation);
+            verified.add(ledger);
+            ledger.head().ifPresent(given::add);
+            if (ledger.tornTailBytes() > 0) {
+                progress.report("shredding ledger " + ledger.name() + ": its last " + ledger.tornTailBytes() + " bytes "
+                        + "are a torn line (a write a crash or a full disk cut off, never forced, shorter than a line): "
+                        + "ignored");
+            }
+            if (ledger.skippedBytes() > 0) {
+                progress.report("shredding ledger " + ledger.name() + ": " + ledger.skippedBytes() + " bytes of torn "
+                        + "writes, each skipped by the authenticated line after it");
+            }
             ledger.committed().forEach(entry -> committed.putIfAbsent(entry.request(), entry));
-            ledger.unconfirmed().forEach(entry -> pending.putIfAbsent(entry.request(), entry));
+            ledger.unconfirmed().forEach(entry -> unconfirmed.putIfAbsent(entry.request(), entry));
+            listed.addAll(ledger.requests());
         }
-        pending.keySet().removeAll(committed.keySet());
+        unconfirmed.keySet().removeAll(committed.keySet());
         java.util.Set<java.util.UUID> held = new java.util.HashSet<>(shreddings.approvedRequests());
-        java.util.List<java.util.UUID> missing = held.stream()
-                .filter(id -> !committed.containsKey(id) && !pending.containsKey(id)).sorted().toList();
+        java.util.List<java.util.UUID> missing = held.stream().filter(id -> !listed.contains(id)).sorted().toList();
         if (!missing.isEmpty()) {
             throw new BackupRefused(BackupRefused.REFUSED, "the shredding ledgers given do not list " + missing.size()
                     + " shredding(s) this installation's database already holds (request " + missing.get(0)
                     + (missing.size() > 1 ? " and others" : "") + "): a ledger is older than the backup, or a node's "
                     + "ledger was left out; patients shredded since would be readable again");
         }
-        // A pending line the database confirms is a shredding it holds; one it does not hold is not applied.
-        List<java.util.UUID> unconfirmed = pending.keySet().stream().filter(id -> !held.contains(id)).toList();
-        Reapplied done = apply(List.copyOf(committed.values()), operator);
+        List<ShreddingLedger.Head> anchors = new java.util.ArrayList<>(recordedHeads());
+        anchors.addAll(expectedHeads);
+        for (ShreddingLedger.Head anchor : anchors) {
+            if (verified.stream().noneMatch(ledger -> ledger.reaches(anchor))) {
+                throw new BackupRefused(BackupRefused.REFUSED, "no shredding ledger given reaches the head " + anchor
+                        + (expectedHeads.contains(anchor) ? " given with --ledger-head" : " the audit trail recorded")
+                        + ": a ledger was cut short, replaced by another, or left out; patients shredded since "
+                        + "would be readable again");
+            }
+        }
+        List<ShreddingLedger.Entry> due = new java.util.ArrayList<>(committed.values());
+        due.addAll(unconfirmed.values());
+        Reapplied done = apply(due, operator);
+        List<ShreddingLedger.Entry> unheld = unconfirmed.values().stream().filter(e -> !held.contains(e.request())).toList();
         progress.report("shredding ledger: " + done.applied() + " shreddings applied again, " + done.alreadyApplied()
                 + " already in the backup, " + done.ofAbsentPatients() + " of patients the backup does not hold, "
-                + unconfirmed.size() + " never committed (not applied)");
-        return new Reapplied(done.applied(), done.alreadyApplied(), done.ofAbsentPatients(), unconfirmed);
+                + unheld.size() + " of them never confirmed (applied all the same)");
+        return new Reapplied(done.applied(), done.alreadyApplied(), done.ofAbsentPatients(), unheld, List.copyOf(given));
+    }
+
+    /**
+     * Every ledger head the audit trail recorded (LedgerAppender, at every append), not only the
+     * last of each ledger: a ledger cut and appended to again reuses a line number, and its earlier
+     * head, with the line's first MAC, is what shows it (s8 review H1).
+     */
+    private List<ShreddingLedger.Head> recordedHeads() {
+        java.util.Set<ShreddingLedger.Head> recorded = new java.util.LinkedHashSet<>();
+        AuditQueries.Criteria criteria = new AuditQueries.Criteria(null, ShreddingLedger.HEAD_RECORDER, null, null,
+                null, true, 1_000);
+        String after = null;
+        do {
+            AuditQueries.Page page = trail.page(criteria, after);
+            for (AuditQueries.StoredEvent event : page.events()) {
+                ShreddingLedger.Head.fromResource(event.resource()).ifPresent(recorded::add);
+            }
+            after = page.next();
+        } while (after != null);
+        return List.copyOf(recorded);
     }
 
     private Reapplied apply(List<ShreddingLedger.Entry> ledger, String operator) {
@@ -273,13 +338,17 @@ public class Backups {
                 });
             }
             int deleted = shredder.shred(patient.toString(), entry.request());
+            // Its request (if this database holds it) says so too: left pending, it could later be
+            // refused or expire, and nothing may then take the shredding for one that never happened
+            // (s8 review M1).
+            shreddings.executedByLedger(entry.request(), entry.approvedAt(), entry.approvedBy());
             if (tombstoned && deleted == 0) {
                 already++;
             } else {
                 applied++;
             }
         }
-        return new Reapplied(applied, already, absent, List.of());
+        return new Reapplied(applied, already, absent, List.of(), List.of());
     }
 
     private KeyRotation.JobHold holdKeyJobs() {

@@ -31,8 +31,8 @@ public record DatabaseTarget(String jdbcUrl, String user, String password) {
     private static final Map<String, String> LIBPQ_PARAMETERS = Map.of(
             "sslmode", "sslmode", "sslrootcert", "sslrootcert", "sslcert", "sslcert", "sslkey", "sslkey",
             "connecttimeout", "connect_timeout");
-    /** What pgjdbc accepts for "the server that takes writes"; libpq's name for it is read-write. */
-    private static final java.util.Set<String> PRIMARY = java.util.Set.of("primary", "master", "read-write");
+    /** What pgjdbc accepts for "the server that takes writes", exactly; libpq's name for it is read-write. */
+    private static final java.util.Set<String> PRIMARY = java.util.Set.of("primary", "master");
 
     public DatabaseTarget {
         if (jdbcUrl == null || !jdbcUrl.startsWith(PREFIX) || jdbcUrl.indexOf('/', PREFIX.length()) < 0) {
@@ -91,10 +91,10 @@ public record DatabaseTarget(String jdbcUrl, String user, String password) {
                 String value = pair.substring(eq + 1);
                 if (LIBPQ_PARAMETERS.containsKey(name)) {
                     parameters.add(LIBPQ_PARAMETERS.get(name) + "=" + value);
-                } else if (name.equals("targetservertype")) {
-                    // DatabaseFailover has made sure a URL naming several hosts says primary (or a synonym);
-                    // the pools would refuse anything else at start, and so does a backup tool.
-                    if (PRIMARY.contains(value.toLowerCase(Locale.ROOT))) {
+                } else if (pair.startsWith("targetServerType=")) {
+                    // Exactly as pgjdbc reads it (s7 review finding 11): DatabaseFailover has made sure a URL
+                    // naming several hosts spells it so and says primary; libpq then goes where pgjdbc goes.
+                    if (PRIMARY.contains(value)) {
                         parameters.add("target_session_attrs=read-write");
                     } else if (base.contains(",")) {
                         throw new BackupRefused(BackupRefused.UNUSABLE, "the database URL names several hosts: its "

@@ -58,6 +58,12 @@ final class RestoreCommand extends InstallationCommand {
                     + "repeat for each node's.")
     List<Path> ledgers = new ArrayList<>();
 
+    @CommandLine.Option(names = "--ledger-head",
+            description = {"LEDGER:SEQ:MAC, a shredding ledger's last head as the audit trail's off-host copy (its",
+                "Kafka topic, a SIEM) recorded it (the resource of the last /backup/shredding-ledger/ event); repeat",
+                "for each ledger. The ledgers given must reach it: a ledger cut after the backup is refused."})
+    List<String> ledgerHeads = new ArrayList<>();
+
     @CommandLine.Option(names = "--without-shredding-ledger",
             description = "Restore without a ledger: patients shredded after the backup was made become readable again.")
     boolean withoutLedger;
@@ -76,6 +82,7 @@ final class RestoreCommand extends InstallationCommand {
                         + "--without-shredding-ledger to restore knowing that patients shredded since the backup "
                         + "become readable again");
             }
+            List<ShreddingLedger.Head> heads = heads(ledgerHeads);
             KeysetHandle key = BackupArchive.readPrivateKey(read(privateKey, "--private-key"));
             String pinned = pinnedSigningKeyId(installation.settings(Map.of())
                     .getProperty("carapace.backup.signing-key-id", ""));
@@ -108,7 +115,7 @@ final class RestoreCommand extends InstallationCommand {
                 BackupArchive.verifyFiles(copies, manifest);
                 progress.report("verified: the manifest's signature, the private key, and both files' sizes and "
                         + "SHA-256 (backup made " + manifest.madeAt() + ", " + manifest.consistency() + ")");
-                return restore(copies, manifest, key, signedBy, ledger, progress);
+                return restore(copies, manifest, key, signedBy, ledger, heads, progress);
             } finally {
                 BackupArchive.deletePrivateCopy(copies, progress);
             }
@@ -120,7 +127,7 @@ final class RestoreCommand extends InstallationCommand {
     }
 
     private int restore(Path copies, BackupArchive.Manifest manifest, KeysetHandle key, PublicKey signedBy,
-            List<ShreddingLedger.Ledger> ledger, Progress progress) throws Exception {
+            List<ShreddingLedger.Ledger> ledger, List<ShreddingLedger.Head> heads, Progress progress) throws Exception {
         long started = System.nanoTime();
         Backups.Restored restored;
         // start-dev: the embedded database stays up for the whole restore, so that the hold (a session) lasts
@@ -135,7 +142,7 @@ final class RestoreCommand extends InstallationCommand {
                 try {
                     // The gate opens for this process's finishing application only, in code (no setting opens it).
                     restored = BackupLoader.whileFinishingRestore(() -> installation.run(ctx -> ctx.getBean(Backups.class)
-                            .finishRestore(manifest, signedBy, withoutLedger ? null : ledger, operator(), progress)));
+                            .finishRestore(manifest, signedBy, withoutLedger ? null : ledger, heads, operator(), progress)));
                     // The ledger is applied: only now may nodes connect (the restore marker goes).
                     BackupLoader.finished(targets);
                 } catch (Exception | Error e) {
@@ -152,16 +159,29 @@ final class RestoreCommand extends InstallationCommand {
                 + restored.shredding().alreadyApplied() + " already in the backup, "
                 + restored.shredding().ofAbsentPatients() + " of patients not in the backup"
                 + (withoutLedger ? " (no ledger given)" : ", " + restored.shredding().unconfirmed().size()
-                        + " never committed (not applied)"));
-        for (java.util.UUID request : restored.shredding().unconfirmed()) {
-            stdout.println("  never committed: shredding request " + request + " (its approval's commit failed or "
-                    + "could not be confirmed: approve it again if it is still due)");
+                        + " never confirmed (applied all the same)"));
+        for (ShreddingLedger.Entry entry : restored.shredding().unconfirmed()) {
+            stdout.println("  never confirmed: " + entry.compartment() + " (shredding request " + entry.request()
+                    + "): its node stopped before writing whether the approval committed; the patient stays shredded, "
+                    + "as a restore never undoes a shredding");
+        }
+        for (ShreddingLedger.Head head : restored.shredding().heads()) {
+            stdout.println("ledger head:   " + head + " (compare with the last one the audit trail's off-host copy holds)");
         }
         stdout.println("audit verify:  " + (restored.audit().ok() ? "OK" : "TAMPERED") + ", "
                 + restored.audit().eventsChecked() + " events, " + restored.audit().headsChecked() + " tree heads"
                 + (restored.audit().ok() ? "" : "; first problem: " + restored.audit().firstProblem()));
         stdout.flush();
         return restored.audit().ok() ? 0 : BackupRefused.REFUSED;
+    }
+
+    static List<ShreddingLedger.Head> heads(List<String> given) {
+        List<ShreddingLedger.Head> heads = new ArrayList<>();
+        for (String text : given) {
+            heads.add(ShreddingLedger.Head.parse(text).orElseThrow(() -> new BackupRefused(BackupRefused.UNUSABLE,
+                    "--ledger-head is not LEDGER:SEQ:MAC (16 hex digits, a line number, 64 hex digits)")));
+        }
+        return heads;
     }
 
     /** The pinned signing key id: the setting's, or --signing-key-id's; both given must agree. */

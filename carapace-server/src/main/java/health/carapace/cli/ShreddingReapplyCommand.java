@@ -12,8 +12,8 @@ import picocli.CommandLine.Command;
 @Command(name = "reapply", mixinStandardHelpOptions = true,
         description = {"Applies every crypto-shredding of the shredding ledger(s) again where this installation does",
             "not hold it: after a point-in-time recovery to a time before a shredding (restore does it by itself).",
-            "Run it before the server serves. Idempotent. Exit 0 done, 1 a ledger does not authenticate or does not",
-            "list every shredding the database holds, 2 a ledger cannot be read."})
+            "Run it before the server serves. Idempotent. Exit 0 done, 1 a ledger does not authenticate, does not",
+            "list every shredding the database holds or does not reach a recorded head, 2 a ledger cannot be read."})
 final class ShreddingReapplyCommand extends InstallationCommand {
 
     @CommandLine.Spec
@@ -23,12 +23,17 @@ final class ShreddingReapplyCommand extends InstallationCommand {
             description = "A shredding ledger (carapace.backup.shredding-ledger); repeat for each node's.")
     List<Path> ledgers = new ArrayList<>();
 
+    @CommandLine.Option(names = "--ledger-head",
+            description = "LEDGER:SEQ:MAC, a ledger head from the audit trail's off-host copy the ledgers must reach; repeatable.")
+    List<String> ledgerHeads = new ArrayList<>();
+
     @Override
     public Integer call() throws Exception {
         var err = spec.commandLine().getErr();
         try {
+            List<ShreddingLedger.Head> heads = RestoreCommand.heads(ledgerHeads);
             List<ShreddingLedger.Ledger> entries = ledgers.stream().map(ShreddingLedger::read).toList();
-            Backups.Reapplied done = installation.run(ctx -> ctx.getBean(Backups.class).applyLedger(entries, operator(),
+            Backups.Reapplied done = installation.run(ctx -> ctx.getBean(Backups.class).applyLedger(entries, heads, operator(),
                     line -> {
                         err.println(line);
                         err.flush();
@@ -36,7 +41,7 @@ final class ShreddingReapplyCommand extends InstallationCommand {
             var out = spec.commandLine().getOut();
             out.println("shredding:     " + done.applied() + " applied again, " + done.alreadyApplied() + " already applied, "
                     + done.ofAbsentPatients() + " of patients this installation does not hold, "
-                    + done.unconfirmed().size() + " never committed (not applied)");
+                    + done.unconfirmed().size() + " never confirmed (applied all the same)");
             out.flush();
             return 0;
         } catch (BackupRefused refused) {

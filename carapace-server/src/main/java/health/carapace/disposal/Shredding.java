@@ -249,6 +249,30 @@ public class Shredding {
     }
 
     /**
+     * Marks a request executed because the shredding ledger applied it (a restore, or
+     * {@code keys shredding reapply}): the patient is tombstoned and their keys are gone, so the
+     * request must not stay pending, where it could be refused or expire and a node could then take
+     * the shredding for one that never happened (s8 review M1). Nothing if this database does not
+     * hold the request or it is already executed. The decider is the ledger's approver, or the
+     * ledger itself when it names none (or names the requester, which dual control forbids).
+     */
+    public void executedByLedger(UUID id, Instant approvedAt, String approvedBy) {
+        String ledger = "system:shredding-ledger";
+        String decider = approvedBy == null ? ledger : approvedBy;
+        Instant now = clock.instant();
+        jdbc.sql("""
+                update ops.shredding_request
+                   set state = 'executed',
+                       decided_by = case when requested_by = ? then ? else ? end,
+                       decided_at = coalesce(decided_at, ?),
+                       executed_at = coalesce(executed_at, ?)
+                 where request_id = ? and state <> 'executed'""")
+                .params(decider, ledger, decider, Timestamp.from(approvedAt == null ? now : approvedAt),
+                        Timestamp.from(now), id)
+                .update();
+    }
+
+    /**
      * Finishes approved requests whose keyring deletion has not happened (a crash or a keyring
      * outage between approval and deletion). Safe to run on every node at once.
      */

@@ -7,6 +7,7 @@ import health.carapace.CarapaceCli;
 import health.carapace.audit.AuditContext;
 import health.carapace.cli.Launcher;
 import health.carapace.cli.ServerHandle;
+import health.carapace.crypto.SystemSecrets;
 import health.carapace.disposal.Shredding;
 import health.carapace.platform.dev.DevDatabase;
 import health.carapace.platform.dev.DevEnvironment;
@@ -73,6 +74,10 @@ class BackupRestoreTest {
     private static String clientSecret;
     private static String keptPatient;
     private static String shreddedPatient;
+    private static String pendingOnlyPatient;
+    private static UUID pendingOnlyRequest;
+    private static byte[] ledgerKey;
+    private static String installationId;
     private static String backupOutput;
     private static String approvalWithoutLedgerLine;
     private static String stateWithoutLedgerLine;
@@ -99,6 +104,8 @@ class BackupRestoreTest {
                     "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"" + SHREDDED + "\"}]}");
             create(server, source, token, "Observation", "{\"resourceType\":\"Observation\",\"status\":\"final\","
                     + "\"code\":{\"text\":\"" + NOTE + "\"},\"subject\":{\"reference\":\"Patient/" + keptPatient + "\"}}");
+            pendingOnlyPatient = create(server, source, token, "Patient",
+                    "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"Pendingonly\"}]}");
             Shredding shredding = server.context().getBean(Shredding.class);
 
             // Before the backup: a patient is shredded; a copy of the ledger from before that is a stale one.
@@ -152,11 +159,27 @@ class BackupRestoreTest {
             assertThat(shredding.approve(new Shredding.Origin("admin-two", AuditContext.none(), null), request.id())
                     .state()).isEqualTo("executed");
             assertThat(read(server, source, token, shreddedPatient).statusCode()).isEqualTo(410);
+
+            // ADR 0046: a third shredding's pending line was forced, and the node died before its approval
+            // committed (or before it could write the outcome): the request is still pending in the database.
+            SystemSecrets secrets = server.context().getBean(SystemSecrets.class);
+            ledgerKey = secrets.getOrCreate(ShreddingLedger.MAC_KEY_NAME, () -> {
+                throw new AssertionError("the node made its ledger key at its first start");
+            });
+            installationId = java.util.HexFormat.of().formatHex(secrets.getOrCreate(ShreddingLedger.INSTALLATION_NAME, () -> {
+                throw new AssertionError("the node made its installation id at its first start");
+            }));
+            Shredding.Request third = shredding.request(new Shredding.Origin("admin-one", AuditContext.none(), null),
+                    pendingOnlyPatient, "RET-2026-0002");
+            pendingOnlyRequest = third.id();
+            ShreddingLedger.append(ledger, ledgerKey, installationId, ShreddingLedger.PENDING, new ShreddingLedger.Entry(
+                    "Patient/" + pendingOnlyPatient, third.id(), java.time.Instant.now(), "admin-one", "admin-two"));
         }
         // Each shredding: a pending line before its approval commits, a committed one after.
         assertThat(ShreddingLedger.read(ledger).lines()).extracting(line -> line.state() + " " + line.entry().compartment())
                 .containsExactly("pending Patient/" + earlierShreddedPatient, "committed Patient/" + earlierShreddedPatient,
-                        "pending Patient/" + shreddedPatient, "committed Patient/" + shreddedPatient);
+                        "pending Patient/" + shreddedPatient, "committed Patient/" + shreddedPatient,
+                        "pending Patient/" + pendingOnlyPatient);
         // What the operator keeps apart from the backups: the dev KEK keystore (and the signing key, above).
         kek = root.resolve("kek-keys");
         FileSystemUtils.copyRecursively(source.resolve("keys"), kek);
@@ -171,12 +194,21 @@ class BackupRestoreTest {
     @Test
     void restoredOnAFreshInstallationTheRecordsServeTheLaterShreddingHoldsAndTheAuditTrailVerifies() throws Exception {
         Path restored = fresh("restored");
+        // s7 review finding 5: the node crashed mid-append; the torn last line (never forced) blocks nothing.
+        Path torn = root.resolve("ledger-with-a-torn-line.jsonl");
+        Files.copy(ledger, torn);
+        Files.writeString(torn, "{\"seq\":6,\"installation\":\"" + installationId + "\",\"state\":\"pen",
+                java.nio.file.StandardOpenOption.APPEND);
+        ShreddingLedger.Head head = ShreddingLedger.read(ledger).verify(ledgerKey, installationId).head().orElseThrow();
         Cli restore = cli("restore", "--from=" + backup, "--private-key=" + keys.resolve("backup-private-key.json"),
-                "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + restored,
-                "--carapace.backup.signing-key-id=" + signingKeyId);
+                "--signing-key=" + signingKey, "--shredding-ledger=" + torn, "--data-dir=" + restored,
+                "--carapace.backup.signing-key-id=" + signingKeyId, "--ledger-head=" + head);
         assertThat(restore.code()).as(restore.err()).isZero();
-        assertThat(restore.out()).contains("RESTORED").contains("1 applied again from the ledger")
-                .contains("1 already in the backup").contains("0 never committed").contains("audit verify:  OK");
+        assertThat(restore.out()).contains("RESTORED").contains("2 applied again from the ledger")
+                .contains("1 already in the backup").contains("1 never confirmed (applied all the same)")
+                .contains("never confirmed: Patient/" + pendingOnlyPatient + " (shredding request " + pendingOnlyRequest)
+                .contains("ledger head:   " + head).contains("audit verify:  OK");
+        assertThat(restore.err()).contains("are a torn line").contains("ignored");
         assertThat(restore.err()).contains("verified: the manifest's signature").contains("MiB of SQL loaded");
         assertThat(PhiScanner.inText("backup and restore output", backupOutput + restore.out() + restore.err(), CANARIES))
                 .isEmpty();
@@ -198,6 +230,8 @@ class BackupRestoreTest {
             assertThat(shredded.statusCode()).isEqualTo(410);
             assertThat(shredded.body()).doesNotContain(SHREDDED);
             assertThat(read(server, restored, token, earlierShreddedPatient).statusCode()).isEqualTo(410);
+            // Its outcome never written: a restore does not undo a shredding two administrators approved.
+            assertThat(read(server, restored, token, pendingOnlyPatient).statusCode()).isEqualTo(410);
         }
 
         assertThat(PhiScanner.inFiles(restored.resolve("logs"), CANARIES)).as("canaries in the restored logs").isEmpty();
@@ -225,8 +259,8 @@ class BackupRestoreTest {
             assertThat(BackupLoader.unfinished(new DatabaseTarget(dev.properties().get("carapace.db.url").toString(),
                     DevDatabase.OWNER, ""))).as("the finished restore removed its marker").isFalse();
             assertThat(owner.sql("select count(*) from phi.resource where resource_type = 'Patient'")
-                    .query(Long.class).single()).isEqualTo(3);
-            assertThat(owner.sql("select count(*) from phi.shredded_compartment").query(Long.class).single()).isEqualTo(2);
+                    .query(Long.class).single()).isEqualTo(4);
+            assertThat(owner.sql("select count(*) from phi.shredded_compartment").query(Long.class).single()).isEqualTo(3);
         }
     }
 
@@ -334,6 +368,52 @@ class BackupRestoreTest {
                             dev.properties().get("carapace.db.url").toString())
                             .withProperty("carapace.db.username", DevDatabase.OWNER), "carapace.db")))
                     .as("nothing of the refused restore stays").isEmpty();
+        }
+    }
+
+    /**
+     * s7 review finding 3 (ADR 0046): the audit trail records the ledger's head at every append, and the
+     * operator may give the last head its off-host copy holds. A ledger that lists every shredding the
+     * backup holds but is another chain, or is cut after the backup's point, is refused.
+     */
+    @Test
+    void aLedgerThatDoesNotReachARecordedOrGivenHeadIsRefusedAndNothingStaysLoaded() throws Exception {
+        List<String> lines = Files.readAllLines(ledger, StandardCharsets.UTF_8);
+        ShreddingLedger.Head head = ShreddingLedger.read(ledger).verify(ledgerKey, installationId).head().orElseThrow();
+        // Cut after the backup's point (the backup's trail recorded head 2): only the off-host head shows it.
+        Path cut = root.resolve("cut-after-the-backup.jsonl");
+        Files.write(cut, lines.subList(0, 2), StandardCharsets.UTF_8);
+        Path target = fresh("cut-ledger");
+        Cli refused = cli("restore", "--from=" + backup, "--private-key=" + keys.resolve("backup-private-key.json"),
+                "--signing-key=" + signingKey, "--shredding-ledger=" + cut, "--data-dir=" + target,
+                "--signing-key-id=" + signingKeyId, "--ledger-head=" + head);
+        assertThat(refused.code()).as(refused.err()).isEqualTo(BackupRefused.REFUSED);
+        assertThat(refused.err()).contains("no shredding ledger given reaches the head " + head + " given with --ledger-head")
+                .contains("removing what it loaded");
+        // Another chain, made with the installation's key, listing the shredding the backup holds: the head the
+        // backup's own trail recorded (a copy the ledger's host cannot rewrite) is not in it.
+        Path other = root.resolve("another-chain.jsonl");
+        ShreddingLedger.Line earlier = ShreddingLedger.read(ledger).lines().get(1);
+        ShreddingLedger.append(other, ledgerKey, installationId, ShreddingLedger.ROLLED_BACK, new ShreddingLedger.Entry(
+                "Patient/" + UUID.randomUUID(), UUID.randomUUID(), java.time.Instant.now(), "x", "y"));
+        ShreddingLedger.append(other, ledgerKey, installationId, ShreddingLedger.COMMITTED, earlier.entry());
+        Path target2 = fresh("other-chain");
+        Cli otherChain = cli("restore", "--from=" + backup, "--private-key=" + keys.resolve("backup-private-key.json"),
+                "--signing-key=" + signingKey, "--shredding-ledger=" + other, "--data-dir=" + target2,
+                "--signing-key-id=" + signingKeyId);
+        assertThat(otherChain.code()).as(otherChain.err()).isEqualTo(BackupRefused.REFUSED);
+        assertThat(otherChain.err()).contains("no shredding ledger given reaches the head").contains("the audit trail recorded");
+        // Not a head: refused before anything starts, echoing nothing.
+        Cli notAHead = cli("restore", "--from=" + backup, "--private-key=" + keys.resolve("backup-private-key.json"),
+                "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + fresh("not-a-head"),
+                "--signing-key-id=" + signingKeyId, "--ledger-head=Zq<script>");
+        assertThat(notAHead.code()).isEqualTo(BackupRefused.UNUSABLE);
+        assertThat(notAHead.err()).contains("--ledger-head is not LEDGER:SEQ:MAC").doesNotContain("Zq<script>");
+        for (Path dir : List.of(target, target2)) {
+            try (DevEnvironment dev = DevEnvironment.open(dir)) {
+                assertThat(BackupLoader.schemasHoldingTables(new DatabaseTarget(dev.properties().get("carapace.db.url")
+                        .toString(), DevDatabase.OWNER, ""))).as("nothing of the refused restore stays").isEmpty();
+            }
         }
     }
 

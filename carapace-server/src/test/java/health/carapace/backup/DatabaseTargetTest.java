@@ -34,14 +34,31 @@ class DatabaseTargetTest {
 
     @Test
     void aSynonymOfPrimaryIsKeptAndAnythingElseIsRefused() {
-        for (String primary : new String[] {"primary", "master", "read-write", "PRIMARY"}) {
+        for (String primary : new String[] {"primary", "master"}) {
             assertThat(new DatabaseTarget(CLUSTER + "?targetServerType=" + primary, "o", "").libpqUri())
                     .as(primary).endsWith("/carapace?target_session_attrs=read-write");
         }
-        for (String other : new String[] {"any", "secondary", "preferSecondary", "preferPrimary"}) {
+        // s7 review finding 11: pgjdbc looks the value up case and all, and has no read-write.
+        for (String other : new String[] {"any", "secondary", "preferSecondary", "preferPrimary", "read-write",
+            "PRIMARY", "Primary"}) {
             assertThatThrownBy(() -> new DatabaseTarget(CLUSTER + "?targetServerType=" + other, "o", ""))
                     .as(other).isInstanceOf(BackupRefused.class)
                     .hasMessageContaining("targetServerType must be primary");
+        }
+    }
+
+    /**
+     * s7 review finding 11: pgjdbc's parameter names are case-sensitive. A lower-case key is ignored by
+     * the driver (which then takes any member, a standby included) while libpq would have gone to the
+     * primary: the hold and the load would reach different servers. Refused, and never given a default.
+     */
+    @Test
+    void anotherSpellingOfTargetServerTypeIsRefusedForACluster() {
+        for (String spelling : new String[] {"targetservertype", "TargetServerType", "TARGETSERVERTYPE"}) {
+            assertThatThrownBy(() -> new DatabaseTarget(CLUSTER + "?" + spelling + "=primary", "o", ""))
+                    .as(spelling).isInstanceOf(BackupRefused.class).hasMessageContaining("spell its parameter targetServerType");
+            assertThat(health.carapace.platform.config.DatabaseFailover.problem("carapace.db.url",
+                    CLUSTER + "?sslmode=require&" + spelling + "=primary")).as(spelling).isPresent();
         }
     }
 

@@ -72,6 +72,18 @@ class SeparateKeyringBackupTest {
         FileSystemUtils.deleteRecursively(source);
         try (DevEnvironment database = DevEnvironment.open(restored)) {
             String keyringUrl = separateKeyringDatabase(database);
+            // s7 review finding 9: the source kept no ledger, so its keyring holds no ledger key. A restore
+            // host configured with a ledger must not make one in the finishing application (that hid this
+            // clear refusal and split the installation's keys); it refuses and leaves nothing loaded.
+            Path emptyLedger = Files.createFile(root.resolve("empty-ledger.jsonl"));
+            BackupRestoreTest.Cli noKey = BackupRestoreTest.cli("restore", "--from=" + backup,
+                    "--private-key=" + keys.resolve("backup-private-key.json"),
+                    "--signing-key=" + signingKey, "--signing-key-id=" + signingKeyId,
+                    "--shredding-ledger=" + emptyLedger, "--carapace.backup.shredding-ledger=" + emptyLedger,
+                    "--data-dir=" + restored, "--carapace.keyring.url=" + keyringUrl);
+            assertThat(noKey.code()).as(noKey.err()).isEqualTo(BackupRefused.REFUSED);
+            assertThat(noKey.err()).contains("the restored keyring holds no shredding ledger key")
+                    .contains("removing what it loaded");
             BackupRestoreTest.Cli restore = BackupRestoreTest.cli("restore", "--from=" + backup,
                     "--private-key=" + keys.resolve("backup-private-key.json"),
                     "--signing-key=" + signingKey, "--signing-key-id=" + signingKeyId, "--without-shredding-ledger",

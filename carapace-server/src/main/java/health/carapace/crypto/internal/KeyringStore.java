@@ -60,8 +60,13 @@ final class KeyringStore implements DisposableBean {
     KeyringStore(KeyringProperties properties, java.time.Duration connectionWait) {
         // several hosts (a replicated cluster): only ever the primary, as the PHI pool
         String url = health.carapace.platform.config.DatabaseFailover.url(properties.url());
+        // No connection while a restore works on this database (its own database or the PHI one), except
+        // the restore's own: a node starting meanwhile must not migrate an empty keyring (s7 review finding 7).
+        String gate = health.carapace.platform.config.RestoreGate.finishingRestore() ? null
+                : health.carapace.platform.config.RestoreGate.CHECK;
         Flyway.configure()
                 .dataSource(url, properties.ownerUsernameOrDefault(), properties.ownerPasswordOrDefault())
+                .initSql(gate)
                 .locations("classpath:db/keyring")
                 .schemas("keyring")
                 .placeholders(java.util.Map.of("keyring_role", properties.username()))
@@ -77,6 +82,7 @@ final class KeyringStore implements DisposableBean {
         config.setMinimumIdle(2);
         // As the PHI pool: while the keyring is unreachable a request is refused (503) after this.
         config.setConnectionTimeout(connectionWait.toMillis());
+        config.setConnectionInitSql(gate);
         health.carapace.platform.config.DatabaseFailover.configure(config);
         this.pool = new HikariDataSource(config);
         this.jdbc = JdbcClient.create(pool);

@@ -2,7 +2,6 @@ package health.carapace.platform.config;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.SQLExceptionOverride;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -17,9 +16,14 @@ import java.util.regex.Pattern;
 public final class DatabaseFailover {
 
     private static final Pattern HOSTS = Pattern.compile("^jdbc:postgresql://([^/?]*)");
-    private static final Pattern TARGET = Pattern.compile("[?&]targetServerType=([^&]*)", Pattern.CASE_INSENSITIVE);
-    /** What pgjdbc accepts for "the server that takes writes" (older drivers say master). */
-    private static final java.util.Set<String> PRIMARY = java.util.Set.of("primary", "master", "read-write");
+    /** pgjdbc's parameter, spelt exactly so: the driver ignores any other spelling and takes any member. */
+    private static final Pattern TARGET = Pattern.compile("[?&]targetServerType=([^&]*)");
+    private static final Pattern ANY_SPELLING = Pattern.compile("[?&]targetservertype=", Pattern.CASE_INSENSITIVE);
+    /**
+     * What pgjdbc accepts for "the server that takes writes" (older drivers say master): exactly
+     * these, case and all (it looks the value up as an enum name; libpq's read-write it refuses).
+     */
+    private static final java.util.Set<String> PRIMARY = java.util.Set.of("primary", "master");
     /** SQLSTATE 25006, read_only_sql_transaction: the server behind this connection takes no writes. */
     private static final String READ_ONLY = "25006";
 
@@ -32,7 +36,7 @@ public final class DatabaseFailover {
      * would take a standby if it answered first); anything else is returned as it is.
      */
     public static String url(String jdbcUrl) {
-        if (jdbcUrl == null || !namesSeveralHosts(jdbcUrl) || TARGET.matcher(jdbcUrl).find()) {
+        if (jdbcUrl == null || !namesSeveralHosts(jdbcUrl) || ANY_SPELLING.matcher(jdbcUrl).find()) {
             return jdbcUrl;
         }
         return jdbcUrl + (jdbcUrl.contains("?") ? "&" : "?") + "targetServerType=primary";
@@ -48,7 +52,13 @@ public final class DatabaseFailover {
             return Optional.empty();
         }
         Matcher target = TARGET.matcher(jdbcUrl);
-        if (target.find() && !PRIMARY.contains(target.group(1).toLowerCase(Locale.ROOT))) {
+        boolean spelt = target.find();
+        if (!spelt && ANY_SPELLING.matcher(jdbcUrl).find()) {
+            // s7 review finding 11: pgjdbc would ignore it and connect to any member, a standby included
+            return Optional.of(key + " names several hosts: spell its parameter targetServerType (pgjdbc ignores "
+                    + "any other spelling)");
+        }
+        if (spelt && !PRIMARY.contains(target.group(1))) {
             return Optional.of(key + " names several hosts: its targetServerType must be primary (every request writes)");
         }
         return Optional.empty();

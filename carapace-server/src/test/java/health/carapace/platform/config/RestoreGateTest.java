@@ -49,7 +49,7 @@ class RestoreGateTest {
                         .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("55P03"));
             }
             // A second restore of the same target.
-            assertThatThrownBy(() -> BackupLoader.hold(targets, Set.of())).isInstanceOf(BackupRefused.class)
+            assertThatThrownBy(() -> BackupLoader.hold(targets, SERVING_ROLES)).isInstanceOf(BackupRefused.class)
                     .hasMessageContaining("another restore")
                     .satisfies(e -> assertThat(((BackupRefused) e).exitCode()).isEqualTo(BackupRefused.IN_USE));
         }
@@ -116,6 +116,40 @@ class RestoreGateTest {
         assertThat(BackupLoader.unfinished(target)).isFalse();
         try (HikariDataSource pool = new DatabaseConfiguration().phiDataSource(node)) {
             assertThat(JdbcClient.create(pool).sql("select 1").query(Integer.class).single()).isEqualTo(1);
+        }
+    }
+
+    /**
+     * s7 review findings 7 and 8: the keyring in a database of its own is held and marked too (a node
+     * starting during the restore must not migrate an empty keyring or make a KEK there), and a restore
+     * that cannot tell which roles are the nodes' refuses rather than check nothing.
+     */
+    @Test
+    void aKeyringDatabaseOfItsOwnIsHeldAndMarkedTooAndNoRolesToCheckIsRefused() throws Exception {
+        DatabaseTarget phi = new DatabaseTarget(scratchDatabase(), DevDatabase.OWNER, "");
+        String keyringUrl = scratchDatabase();
+        DatabaseTarget keyring = new DatabaseTarget(keyringUrl, DevDatabase.OWNER, "");
+        DatabaseTarget.Pair targets = new DatabaseTarget.Pair(phi, keyring);
+        assertThat(targets.sameDatabase()).isFalse();
+        assertThatThrownBy(() -> BackupLoader.hold(targets, Set.of())).isInstanceOf(BackupRefused.class)
+                .hasMessageContaining("cannot tell whether a node is connected")
+                .satisfies(e -> assertThat(((BackupRefused) e).exitCode()).isEqualTo(BackupRefused.UNUSABLE));
+
+        try (BackupLoader.Hold held = BackupLoader.hold(targets, Set.of(DevDatabase.PHI_ROLE, DevDatabase.KEYRING_ROLE));
+                Connection plain = DriverManager.getConnection(keyringUrl, DevDatabase.KEYRING_ROLE, "")) {
+            assertThatThrownBy(() -> plain.createStatement().execute(RestoreGate.CHECK))
+                    .isInstanceOf(SQLException.class).hasMessageContaining("a restore is in progress");
+        }
+        // Died after marking: the keyring database keeps nodes out on its own marker.
+        BackupLoader.mark(keyring);
+        try (Connection plain = DriverManager.getConnection(keyringUrl, DevDatabase.KEYRING_ROLE, "")) {
+            assertThatThrownBy(() -> plain.createStatement().execute(RestoreGate.CHECK))
+                    .isInstanceOf(SQLException.class).hasMessageContaining("did not finish");
+        }
+        BackupLoader.finished(targets);
+        assertThat(BackupLoader.unfinished(keyring)).isFalse();
+        try (Connection plain = DriverManager.getConnection(keyringUrl, DevDatabase.KEYRING_ROLE, "")) {
+            plain.createStatement().execute(RestoreGate.CHECK);
         }
     }
 
