@@ -43,6 +43,10 @@ public final class FuzzingRun {
                 // they come after the annotation's maxDuration on libFuzzer's command line, so they win
                 .configurationParameter("jazzer.internal.arg.0", "fuzzing-run")
                 .configurationParameter("jazzer.internal.arg.1", "-max_total_time=" + seconds)
+                // libFuzzer writes an input that took over 10 s into the inputs directory as a "slow
+                // unit"; on a shared machine whose niced processes are paused for minutes (SIGSTOP) that
+                // is every input under way at the pause. Ten minutes is slow for any single input here.
+                .configurationParameter("jazzer.internal.arg.2", "-report_slow_units=600")
                 .build();
         Launcher launcher = LauncherFactory.create();
         SummaryGeneratingListener summary = new SummaryGeneratingListener();
