@@ -58,6 +58,32 @@ class FuzzFindingsTest extends IntegrationTest {
         assertThat(watch.takeFindings()).isEmpty();
     }
 
+    @Test
+    void parameterNamesHapiWouldRewriteIntoOneAreRefusedWith400NotA500() {
+        // SearchInProcessFuzzTest#queryString, #formBody, #auditEvents: HAPI escapes ' in a name (a' -> a&apos;) and
+        // drops control characters, then refused the duplicate with an IllegalStateException quoting the name (500)
+        String marker = FuzzMarkers.next();
+        String quoted = SearchFuzzTest.encode("x" + marker + "'");
+        String escaped = SearchFuzzTest.encode("x" + marker + "&apos;");
+        LeakWatch watch = LeakWatch.install();
+        watch.takeFindings();
+
+        for (String path : new String[] {"/fhir/Patient", "/fhir/AuditEvent"}) {
+            HttpResponse<String> search = send(HttpRequest.newBuilder(uri(path + "?" + quoted + "=1&" + escaped + "=2"))
+                    .header("Accept", "application/fhir+json").GET());
+            assertThat(search.statusCode()).as("%s; body %s", path, search.body()).isEqualTo(400);
+            assertThat(Refusals.outcomeOf(search).getIssueFirstRep().getDiagnostics())
+                    .startsWith("A parameter name has a character no FHIR parameter name has");
+            assertThat(search.body()).doesNotContain(marker);
+        }
+        HttpResponse<String> form = send(HttpRequest.newBuilder(uri("/fhir/Observation/_search"))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString(quoted + "=1&" + escaped + "=2")));
+        assertThat(form.statusCode()).as("form; body %s", form.body()).isEqualTo(400);
+        assertThat(form.body()).contains("OperationOutcome").doesNotContain(marker);
+        assertThat(watch.takeFindings()).isEmpty();
+    }
+
     private long storedVersions() {
         return JdbcClient.create(dataSource).sql("select count(*) from phi.resource_version").query(Long.class).single();
     }

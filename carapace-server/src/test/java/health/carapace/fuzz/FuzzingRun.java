@@ -53,7 +53,8 @@ public final class FuzzingRun {
         launcher.execute(request, summary);
         TestExecutionSummary result = summary.getSummary();
         result.printTo(new PrintWriter(System.out));
-        result.printFailuresTo(new PrintWriter(System.out), 40);
+        // the whole cause chain of a finding: JUnit's own printing trims the frames that locate it
+        result.getFailures().forEach(failure -> failure.getException().printStackTrace(System.out));
         boolean clean = result.getTestsFoundCount() > 0 && result.getTotalFailureCount() == 0;
         System.exit(clean ? 0 : 1);
     }

@@ -38,7 +38,8 @@ import org.springframework.mock.web.MockHttpServletRequest;
  * (its {@code FhirContext} with {@link NamedParseErrors}, {@link StrictBody} at the configured
  * depth), without HTTP, Spring or PostgreSQL, so that one input costs microseconds, not a request.
  *
- * <p>What runs, in the server's order: {@link RequestGuards} (content type and charset),
+ * <p>What runs, in the server's order: the parameter names' check of {@code CarapaceRestfulServer}
+ * ({@link ParameterNames}), {@link RequestGuards} (content type and charset),
  * {@link StrictBody}, HAPI's own binding of a resource parameter ({@link ResourceParameter}, the
  * parser and its strict error handler), and then what the store does to a parsed resource before
  * its first SQL statement (type check, {@link PatientGroups}, {@link RecordCategories},
@@ -173,6 +174,9 @@ public final class RecordsInputPath {
             // Tomcat refuses a query it cannot decode itself, before any application code runs
             return new Answer(400, "", true);
         }
+        if (ParameterNames.rewrittenByHapi(parameters.keySet())) {
+            return refusedName();
+        }
         request.setParameters(parameters);
         try {
             if (form != null) {
@@ -209,6 +213,9 @@ public final class RecordsInputPath {
         } catch (RuntimeException malformed) {
             return new Answer(400, "", true);
         }
+        if (ParameterNames.rewrittenByHapi(parameters.keySet())) {
+            return refusedName();
+        }
         request.setParameters(parameters);
         try {
             resultParameters.check(request);
@@ -220,6 +227,12 @@ public final class RecordsInputPath {
             }
             return refusal(request, http, error);
         }
+    }
+
+    /** As {@code CarapaceRestfulServer#handleRequest} answers a parameter name HAPI would rewrite. */
+    private Answer refusedName() {
+        return new Answer(400, fhir.newJsonParser().encodeResourceToString(health.carapace.platform.web.OperationOutcomes
+                .of(org.hl7.fhir.r4.model.OperationOutcome.IssueType.INVALID, ParameterNames.REFUSAL)));
     }
 
     private void bodyChecks(MockHttpServletRequest http, ServletRequestDetails request) {
