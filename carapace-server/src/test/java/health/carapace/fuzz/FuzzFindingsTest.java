@@ -59,6 +59,29 @@ class FuzzFindingsTest extends IntegrationTest {
     }
 
     @Test
+    void anExtensionEntryThatIsNotAnObjectIsRefusedWith400NotA500() {
+        // FhirInputInProcessFuzzTest#json: HAPI's JSON parser took every extension entry for an object (NPE, 500)
+        String marker = FuzzMarkers.next();
+        long before = storedVersions();
+        LeakWatch watch = LeakWatch.install();
+        watch.takeFindings();
+
+        for (String extensions : new String[] {"[\"" + marker + "\"]", "[1]", "[null]", "[[{}]]"}) {
+            HttpResponse<String> response = send(HttpRequest.newBuilder(uri("/fhir/Patient"))
+                    .header("Content-Type", "application/fhir+json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"resourceType\":\"Patient\",\"name\":[{\"family\":\""
+                            + marker + "\"}],\"modifierExtension\":[],\"extension\":" + extensions + "}")));
+
+            assertThat(response.statusCode()).as("%s; body %s", extensions, response.body()).isEqualTo(400);
+            assertThat(Refusals.outcomeOf(response).getIssueFirstRep().getDiagnostics())
+                    .startsWith("The request body has an extension that is not a JSON object");
+            assertThat(response.body()).doesNotContain(marker);
+        }
+        assertThat(storedVersions()).isEqualTo(before);
+        assertThat(watch.takeFindings()).isEmpty();
+    }
+
+    @Test
     void parameterNamesHapiWouldRewriteIntoOneAreRefusedWith400NotA500() {
         // SearchInProcessFuzzTest#queryString, #formBody, #auditEvents: HAPI escapes ' in a name (a' -> a&apos;) and
         // drops control characters, then refused the duplicate with an IllegalStateException quoting the name (500)
