@@ -82,6 +82,28 @@ class FuzzFindingsTest extends IntegrationTest {
     }
 
     @Test
+    void aMalformedXmlCharacterReferenceIsRefusedWith400NotA500() {
+        // FhirInputInProcessFuzzTest#xml: StrictBody's XML scan met "&#" and a NUL; Woodstox threw unchecked (500)
+        String marker = FuzzMarkers.next();
+        long before = storedVersions();
+        LeakWatch watch = LeakWatch.install();
+        watch.takeFindings();
+
+        HttpResponse<String> response = send(HttpRequest.newBuilder(uri("/fhir/Patient"))
+                .header("Content-Type", "application/fhir+xml")
+                .POST(HttpRequest.BodyPublishers.ofString("<Patient xmlns=\"http://hl7.org/fhir\"><name><family value=\""
+                        + marker + "\"/></name><text><div xmlns=\"http://www.w3.org/1999/xhtml\">" + marker
+                        + "&#\u0000;</div></text></Patient>")));
+
+        assertThat(response.statusCode()).as("status; body %s", response.body()).isEqualTo(400);
+        assertThat(Refusals.outcomeOf(response).getIssueFirstRep().getDiagnostics())
+                .isEqualTo("The request body is not well-formed XML");
+        assertThat(response.body()).doesNotContain(marker);
+        assertThat(storedVersions()).isEqualTo(before);
+        assertThat(watch.takeFindings()).isEmpty();
+    }
+
+    @Test
     void parameterNamesHapiWouldRewriteIntoOneAreRefusedWith400NotA500() {
         // SearchInProcessFuzzTest#queryString, #formBody, #auditEvents: HAPI escapes ' in a name (a' -> a&apos;) and
         // drops control characters, then refused the duplicate with an IllegalStateException quoting the name (500)

@@ -251,6 +251,14 @@ final class StrictBody {
             }
         } catch (XMLStreamException unreadable) {
             // HAPI's parser refuses it
+        } catch (RuntimeException lazy) {
+            // Woodstox reports a malformed token met by getText() (a character reference "&#" followed by
+            // no number) as an unchecked wrapper of its XMLStreamException, and HAPI's parser, on Woodstox too,
+            // would meet the same: refused here (it was a 500, found by fuzzing)
+            if (!(lazy.getCause() instanceof XMLStreamException)) {
+                throw lazy;
+            }
+            throw SafeFhirException.badRequest("The request body is not well-formed XML");
         } finally {
             if (reader != null) {
                 try {
