@@ -79,9 +79,42 @@ class AdminApiFuzzTest extends FuzzTarget {
             case 6 -> request("/admin/assignments/" + other + "/" + encoded).DELETE();
             case 7 -> request("/admin/compliance/reports/" + encoded).GET();
             case 8 -> request("/admin/metrics?" + other + "=" + encoded).GET();
-            default -> request("/fhir/AuditEvent?" + data.pickValue(new String[] {"patient", "agent", "date", "action",
-                "outcome", "_count", "entity"}) + "=" + encoded).GET();
+            default -> request("/fhir/AuditEvent?" + auditEventQuery(data, marker)).GET();
         };
         sendAndCheck(request.header("Accept", data.consumeBoolean() ? "application/json" : FHIR_JSON), marker);
+    }
+
+    static final String[] AUDIT_EVENT_PARAMETERS = {"patient", "agent", "date", "action", "outcome", "_count",
+        "_format", "_summary", "_elements", "_pretty", "_getpagesoffset", "entity", "patient:Patient"};
+
+    /**
+     * An AuditEvent search's query: 1-3 parameters (known or fuzzed names), values shaped as its
+     * parameters are (a patient reference, a {@code system|code} token, a prefixed date) or fuzzed,
+     * the marker in one value or name (shared with the in-process target).
+     */
+    static String auditEventQuery(FuzzedDataProvider data, String marker) {
+        StringBuilder query = new StringBuilder();
+        int parameters = data.consumeInt(1, 3);
+        int markedAt = data.consumeInt(0, parameters - 1);
+        for (int i = 0; i < parameters; i++) {
+            String name = data.consumeBoolean() ? data.pickValue(AUDIT_EVENT_PARAMETERS) : data.consumeString(20);
+            String value = switch (data.consumeInt(0, 3)) {
+                case 0 -> "Patient/" + data.consumeString(40);
+                case 1 -> data.consumeString(20) + "|" + data.consumeString(10);
+                case 2 -> data.pickValue(SearchFuzzTest.PREFIXES) + data.pickValue(new String[] {"2026", "2026-12",
+                    "2026-12-05", "2026-12-05T10:00:00Z", "2026-12-05T10:00:00.123+01:00", ""}) + data.consumeString(20);
+                default -> data.consumeString(80);
+            };
+            if (i == markedAt) {
+                if (data.consumeBoolean()) {
+                    name = name + marker;
+                } else {
+                    value = value + marker;
+                }
+            }
+            query.append(i == 0 ? "" : "&").append(SearchFuzzTest.encode(name)).append('=')
+                    .append(SearchFuzzTest.encode(value));
+        }
+        return query.toString();
     }
 }

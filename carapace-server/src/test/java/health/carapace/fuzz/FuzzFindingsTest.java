@@ -58,6 +58,77 @@ class FuzzFindingsTest extends IntegrationTest {
         assertThat(watch.takeFindings()).isEmpty();
     }
 
+    @Test
+    void anExtensionEntryThatIsNotAnObjectIsRefusedWith400NotA500() {
+        // FhirInputInProcessFuzzTest#json: HAPI's JSON parser took every extension entry for an object (NPE, 500)
+        String marker = FuzzMarkers.next();
+        long before = storedVersions();
+        LeakWatch watch = LeakWatch.install();
+        watch.takeFindings();
+
+        for (String extensions : new String[] {"[\"" + marker + "\"]", "[1]", "[null]", "[[{}]]"}) {
+            HttpResponse<String> response = send(HttpRequest.newBuilder(uri("/fhir/Patient"))
+                    .header("Content-Type", "application/fhir+json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"resourceType\":\"Patient\",\"name\":[{\"family\":\""
+                            + marker + "\"}],\"modifierExtension\":[],\"extension\":" + extensions + "}")));
+
+            assertThat(response.statusCode()).as("%s; body %s", extensions, response.body()).isEqualTo(400);
+            assertThat(Refusals.outcomeOf(response).getIssueFirstRep().getDiagnostics())
+                    .startsWith("The request body has an extension that is not a JSON object");
+            assertThat(response.body()).doesNotContain(marker);
+        }
+        assertThat(storedVersions()).isEqualTo(before);
+        assertThat(watch.takeFindings()).isEmpty();
+    }
+
+    @Test
+    void aMalformedXmlCharacterReferenceIsRefusedWith400NotA500() {
+        // FhirInputInProcessFuzzTest#xml: StrictBody's XML scan met "&#" and a NUL; Woodstox threw unchecked (500)
+        String marker = FuzzMarkers.next();
+        long before = storedVersions();
+        LeakWatch watch = LeakWatch.install();
+        watch.takeFindings();
+
+        HttpResponse<String> response = send(HttpRequest.newBuilder(uri("/fhir/Patient"))
+                .header("Content-Type", "application/fhir+xml")
+                .POST(HttpRequest.BodyPublishers.ofString("<Patient xmlns=\"http://hl7.org/fhir\"><name><family value=\""
+                        + marker + "\"/></name><text><div xmlns=\"http://www.w3.org/1999/xhtml\">" + marker
+                        + "&#\u0000;</div></text></Patient>")));
+
+        assertThat(response.statusCode()).as("status; body %s", response.body()).isEqualTo(400);
+        assertThat(Refusals.outcomeOf(response).getIssueFirstRep().getDiagnostics())
+                .startsWith("The request body is not well-formed XML");
+        assertThat(response.body()).doesNotContain(marker);
+        assertThat(storedVersions()).isEqualTo(before);
+        assertThat(watch.takeFindings()).isEmpty();
+    }
+
+    @Test
+    void parameterNamesHapiWouldRewriteIntoOneAreRefusedWith400NotA500() {
+        // SearchInProcessFuzzTest#queryString, #formBody, #auditEvents: HAPI escapes ' in a name (a' -> a&apos;) and
+        // drops control characters, then refused the duplicate with an IllegalStateException quoting the name (500)
+        String marker = FuzzMarkers.next();
+        String quoted = SearchFuzzTest.encode("x" + marker + "'");
+        String escaped = SearchFuzzTest.encode("x" + marker + "&apos;");
+        LeakWatch watch = LeakWatch.install();
+        watch.takeFindings();
+
+        for (String path : new String[] {"/fhir/Patient", "/fhir/AuditEvent"}) {
+            HttpResponse<String> search = send(HttpRequest.newBuilder(uri(path + "?" + quoted + "=1&" + escaped + "=2"))
+                    .header("Accept", "application/fhir+json").GET());
+            assertThat(search.statusCode()).as("%s; body %s", path, search.body()).isEqualTo(400);
+            assertThat(Refusals.outcomeOf(search).getIssueFirstRep().getDiagnostics())
+                    .startsWith("A parameter name has a character no FHIR parameter name has");
+            assertThat(search.body()).doesNotContain(marker);
+        }
+        HttpResponse<String> form = send(HttpRequest.newBuilder(uri("/fhir/Observation/_search"))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString(quoted + "=1&" + escaped + "=2")));
+        assertThat(form.statusCode()).as("form; body %s", form.body()).isEqualTo(400);
+        assertThat(form.body()).contains("OperationOutcome").doesNotContain(marker);
+        assertThat(watch.takeFindings()).isEmpty();
+    }
+
     private long storedVersions() {
         return JdbcClient.create(dataSource).sql("select count(*) from phi.resource_version").query(Long.class).single();
     }

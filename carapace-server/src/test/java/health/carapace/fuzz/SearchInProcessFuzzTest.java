@@ -9,7 +9,8 @@ import org.junit.jupiter.api.BeforeEach;
 /**
  * Search parameters in this JVM ({@link RecordsInputPath#search}: Tomcat's parameter parser, the
  * paging check, includes, the search's plan up to its query, sorting), with the inputs of
- * {@link SearchFuzzTest}.
+ * {@link SearchFuzzTest}; and the audit trail's search ({@link RecordsInputPath#auditEventSearch}),
+ * with the inputs of {@link AdminApiFuzzTest#adminRequests}' AuditEvent queries.
  */
 class SearchInProcessFuzzTest {
 
@@ -35,6 +36,14 @@ class SearchInProcessFuzzTest {
         String type = served(data.pickValue(FhirInputFuzzTest.TYPES));
         RecordsInputPath.Answer answer = FhirInputInProcessFuzzTest.PATH.search(type, null,
                 SearchFuzzTest.form(data, marker).getBytes(StandardCharsets.UTF_8));
+        InProcessChecks.check(answer.status(), answer.body(), marker, watch, !answer.byTomcat());
+    }
+
+    @FuzzTest(maxDuration = "3m")
+    void auditEvents(FuzzedDataProvider data) {
+        String marker = FuzzMarkers.next();
+        RecordsInputPath.Answer answer = FhirInputInProcessFuzzTest.PATH.auditEventSearch(
+                AdminApiFuzzTest.auditEventQuery(data, marker));
         InProcessChecks.check(answer.status(), answer.body(), marker, watch, !answer.byTomcat());
     }
 

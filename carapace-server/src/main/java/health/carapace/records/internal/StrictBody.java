@@ -34,6 +34,8 @@ import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
  * <ul>
  * <li>bytes that are not valid UTF-8 (HAPI decoded them leniently, storing U+FFFD instead);
  * <li>a JSON property with an empty name (HAPI's parser failed on it with a 500);
+ * <li>an entry of an {@code extension} or {@code modifierExtension} array that is not an object
+ *     (HAPI's parser took every entry for one: a 500);
  * <li>a JSON object with the same key twice (HAPI kept the last, so two readers of one body
  *     could disagree about what was stored);
  * <li>an XML {@code DOCTYPE} of any kind (FHIR forbids DTDs; none is ever read or fetched) or an
@@ -143,12 +145,21 @@ final class StrictBody {
         try (JsonParser parser = json.createParser(body)) {
             // the keys seen so far in each open object; null for an open array
             Deque<Set<String>> open = new ArrayDeque<>();
-            for (JsonToken token = parser.nextToken(); token != null; token = parser.nextToken()) {
+            String lastName = null;
+            for (JsonToken token = parser.nextToken(); token != null;
+                    lastName = token == JsonToken.FIELD_NAME ? parser.currentName() : null, token = parser.nextToken()) {
+                if (open.peek() == EXTENSIONS && token != JsonToken.START_OBJECT && token != JsonToken.END_ARRAY) {
+                    // HAPI's JSON parser takes every entry of an extension array as an object: a 500 (found by fuzzing)
+                    throw SafeFhirException.badRequest("The request body has an extension that is not a JSON object");
+                }
                 if (token.isStructStart()) {
                     if (open.size() + 1 > maxDepth) {
                         throw tooDeep();
                     }
-                    open.push(token == JsonToken.START_OBJECT ? new HashSet<>() : NO_KEYS);
+                    boolean extensions = token == JsonToken.START_ARRAY && open.peek() != NO_KEYS
+                            && open.peek() != EXTENSIONS
+                            && ("extension".equals(lastName) || "modifierExtension".equals(lastName));
+                    open.push(token == JsonToken.START_OBJECT ? new HashSet<>() : extensions ? EXTENSIONS : NO_KEYS);
                 } else if (token.isStructEnd()) {
                     open.pop();
                 } else if (token == JsonToken.FIELD_NAME) {
@@ -207,6 +218,8 @@ final class StrictBody {
 
     /** The marker for an open array, which has no keys; never added to. */
     private static final Set<String> NO_KEYS = Set.of();
+    /** The marker for an open {@code extension} or {@code modifierExtension} array: objects only. */
+    private static final Set<String> EXTENSIONS = java.util.Collections.unmodifiableSet(new HashSet<>());
 
     private void checkXml(byte[] body) {
         XMLStreamReader reader = null;
@@ -238,6 +251,14 @@ final class StrictBody {
             }
         } catch (XMLStreamException unreadable) {
             // HAPI's parser refuses it
+        } catch (RuntimeException lazy) {
+            // Woodstox reports a malformed token met by getText() (a character reference "&#" followed by
+            // no number) as an unchecked wrapper of its XMLStreamException, and HAPI's parser, on Woodstox too,
+            // would meet the same: refused here (it was a 500, found by fuzzing)
+            if (!(lazy.getCause() instanceof XMLStreamException)) {
+                throw lazy;
+            }
+            throw SafeFhirException.badRequest("The request body is not well-formed XML");
         } finally {
             if (reader != null) {
                 try {

@@ -38,7 +38,8 @@ import org.springframework.mock.web.MockHttpServletRequest;
  * (its {@code FhirContext} with {@link NamedParseErrors}, {@link StrictBody} at the configured
  * depth), without HTTP, Spring or PostgreSQL, so that one input costs microseconds, not a request.
  *
- * <p>What runs, in the server's order: {@link RequestGuards} (content type and charset),
+ * <p>What runs, in the server's order: the parameter names' check of {@code CarapaceRestfulServer}
+ * ({@link ParameterNames}), {@link RequestGuards} (content type and charset),
  * {@link StrictBody}, HAPI's own binding of a resource parameter ({@link ResourceParameter}, the
  * parser and its strict error handler), and then what the store does to a parsed resource before
  * its first SQL statement (type check, {@link PatientGroups}, {@link RecordCategories},
@@ -76,6 +77,13 @@ public final class RecordsInputPath {
     private final ErrorSanitiser sanitiser = new ErrorSanitiser();
     private final ResultParameters resultParameters = new ResultParameters();
     private final RecordSearch search;
+    private final AuditEventProvider auditEvents = new AuditEventProvider(new NoAuditDatabase(),
+            new RecordAudit(new NoAuditTrail()), new GrantsTheAuditTrail(),
+            new health.carapace.access.ClientAddress(address -> false), java.time.Clock.systemUTC());
+
+    /** A caller whose roles the (granting) policy above lets read the audit trail. */
+    private static final health.carapace.access.Caller AUDITOR = new health.carapace.access.Caller("fuzz-auditor",
+            health.carapace.access.Caller.Kind.USER, java.util.Set.of("auditor"), null);
 
     private RecordsInputPath(int maxDepth, int maxCandidates, long indexPopulation) {
         this.fhir = new FhirServerConfiguration().fhirContext();
@@ -166,6 +174,9 @@ public final class RecordsInputPath {
             // Tomcat refuses a query it cannot decode itself, before any application code runs
             return new Answer(400, "", true);
         }
+        if (ParameterNames.rewrittenByHapi(parameters.keySet())) {
+            return refusedName();
+        }
         request.setParameters(parameters);
         try {
             if (form != null) {
@@ -184,6 +195,44 @@ public final class RecordsInputPath {
             }
             return refusal(request, http, error);
         }
+    }
+
+    /**
+     * {@code GET /fhir/AuditEvent?query} by a caller the policy lets read the audit trail: Tomcat's
+     * parameter parser, {@link ResultParameters}, and {@link AuditEventProvider#search}'s own reading
+     * of its parameters, up to its query (the audit queries are {@link ReachedTheDatabase}).
+     */
+    public Answer auditEventSearch(String rawQuery) {
+        MockHttpServletRequest http = new MockHttpServletRequest("GET", "/fhir/AuditEvent");
+        http.setQueryString(rawQuery);
+        health.carapace.access.Callers.attach(http, AUDITOR);
+        ServletRequestDetails request = details(http, RequestTypeEnum.GET, "AuditEvent");
+        Map<String, String[]> parameters;
+        try {
+            parameters = tomcatParameters(rawQuery, null);
+        } catch (RuntimeException malformed) {
+            return new Answer(400, "", true);
+        }
+        if (ParameterNames.rewrittenByHapi(parameters.keySet())) {
+            return refusedName();
+        }
+        request.setParameters(parameters);
+        try {
+            resultParameters.check(request);
+            auditEvents.search(request, http);
+            return new Answer(500, "an AuditEvent search returned without reaching its query");
+        } catch (Throwable error) {
+            if (causeIs(error, ReachedTheDatabase.class)) {
+                return new Answer(200, "");
+            }
+            return refusal(request, http, error);
+        }
+    }
+
+    /** As {@code CarapaceRestfulServer#handleRequest} answers a parameter name HAPI would rewrite. */
+    private Answer refusedName() {
+        return new Answer(400, fhir.newJsonParser().encodeResourceToString(health.carapace.platform.web.OperationOutcomes
+                .of(org.hl7.fhir.r4.model.OperationOutcome.IssueType.INVALID, ParameterNames.REFUSAL)));
     }
 
     private void bodyChecks(MockHttpServletRequest http, ServletRequestDetails request) {
@@ -347,6 +396,61 @@ public final class RecordsInputPath {
         @Override
         public boolean isWrapperFor(Class<?> iface) {
             return false;
+        }
+    }
+
+    /** Audit queries whose every call is {@link ReachedTheDatabase}. */
+    private static final class NoAuditDatabase implements health.carapace.audit.AuditQueries {
+        @Override
+        public List<StoredEvent> search(Criteria criteria) {
+            throw new ReachedTheDatabase();
+        }
+
+        @Override
+        public Page page(Criteria criteria, String after) {
+            throw new ReachedTheDatabase();
+        }
+
+        @Override
+        public List<StoredEvent> disclosures(String patient, java.time.Instant since) {
+            throw new ReachedTheDatabase();
+        }
+
+        @Override
+        public List<Usage> usage(String user, java.time.Instant since) {
+            throw new ReachedTheDatabase();
+        }
+    }
+
+    /** A policy under which the caller may read the audit trail: the search's parameters are the subject. */
+    private static final class GrantsTheAuditTrail implements health.carapace.access.AccessPolicy {
+        @Override
+        public health.carapace.access.AccessDecision decide(health.carapace.access.AccessRequest request) {
+            throw new AssertionError("the AuditEvent search decides through grants only");
+        }
+
+        @Override
+        public boolean grants(health.carapace.access.Caller caller, String permission, java.net.InetAddress address,
+                java.time.Instant at) {
+            return health.carapace.access.Permissions.VIEW_AUDIT.equals(permission);
+        }
+    }
+
+    /** The AuditEvent search records only a denial, which the granting policy here never gives. */
+    private static final class NoAuditTrail implements health.carapace.audit.AuditTrail {
+        @Override
+        public void record(List<health.carapace.audit.AuditEvent> events) {
+            throw new AssertionError("the in-process AuditEvent search recorded a denial");
+        }
+
+        @Override
+        public void recordInTransaction(List<health.carapace.audit.AuditEvent> events) {
+            throw new AssertionError("the in-process AuditEvent search recorded an event");
+        }
+
+        @Override
+        public byte[] encryptQuery(java.util.UUID eventId, String query) {
+            throw new AssertionError("the in-process AuditEvent search encrypted a query");
         }
     }
 
