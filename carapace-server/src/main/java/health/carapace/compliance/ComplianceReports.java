@@ -40,6 +40,9 @@ public interface ComplianceReports {
 
     Optional<Stored> stored(UUID id);
 
+    /** The most recently measured report, if any (one indexed row, not the whole history). */
+    Optional<Stored> latest();
+
     /** The public key that verifies reports, as PEM. */
     String publicKeyPem();
 

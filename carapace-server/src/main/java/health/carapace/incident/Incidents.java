@@ -15,7 +15,20 @@ public interface Incidents {
     record Filter(IncidentState state, Severity severity, String detector, String principal, Instant since,
             Boolean drill, int limit) {}
 
+    /** The newest incidents matching the filter, at most its limit (capped at 1,000). */
     List<Incident> list(Filter filter);
+
+    /** How many incidents match the filter (its limit is ignored). */
+    long count(Filter filter);
+
+    /**
+     * Where a page of incidents ends: the last one's detection time and id. The next page holds
+     * those detected before it (newest first), so incidents opened meanwhile do not shift it.
+     */
+    record Position(Instant detectedAt, UUID id) {}
+
+    /** Incidents matching the filter after {@code after} (null: from the newest), at most its limit. */
+    List<Incident> page(Filter filter, Position after);
 
     Optional<Incident> find(UUID id);
 

@@ -46,6 +46,11 @@ class ReportStore {
                 .query((rs, n) -> stored(rs)).list();
     }
 
+    Optional<Stored> latest() {
+        return jdbc.sql("select id, measured_at, overall, signed from compliance.report order by measured_at desc, id desc limit 1")
+                .query((rs, n) -> stored(rs)).optional();
+    }
+
     Optional<Stored> byId(UUID id) {
         return jdbc.sql("select id, measured_at, overall, signed from compliance.report where id = ?").param(id)
                 .query((rs, n) -> stored(rs)).optional();

@@ -97,6 +97,11 @@ class SignedReports implements ComplianceReports {
     }
 
     @Override
+    public Optional<Stored> latest() {
+        return store.latest();
+    }
+
+    @Override
     public String publicKeyPem() {
         return SignedReport.publicKeyPem(key.keyPair());
     }

@@ -5,16 +5,22 @@ import health.carapace.audit.AuditIntegrity;
 import health.carapace.compliance.ComplianceReports;
 import health.carapace.console.ConsoleApp;
 import health.carapace.crypto.KeyRotation;
+import health.carapace.incident.Clocks;
 import health.carapace.incident.Drills;
 import health.carapace.incident.Incident;
 import health.carapace.incident.IncidentState;
 import health.carapace.incident.Incidents;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.LoadingCache;
 import jakarta.servlet.http.HttpServletRequest;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import org.springframework.stereotype.Controller;
 import org.springframework.ui.Model;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -38,8 +44,51 @@ class DashboardPage {
     public record AuditCard(Instant lastVerificationAt, boolean lastVerificationOk, Instant oldestUnsealed,
             boolean sealerBehind, boolean witnessMissing) {}
 
-    /** The key-encryption key's current version, its age, and running jobs. */
-    public record KeysCard(List<KeyRotation.Key> keks, long runningJobs, long keysOverWarning) {}
+    /** The key-encryption key's current version, its age, and running jobs, as read at {@code readAt}. */
+    public record KeysCard(List<KeyRotation.Key> keks, long runningJobs, long keysOverWarning, Instant readAt) {}
+
+    /**
+     * How long one reading of the key card serves every viewer. The reading counts and ranks the
+     * keyring's data keys (a row per patient: whole-table work at a million patients), so 32 officers
+     * on the dashboard must not each repeat it; the card says when it was read.
+     */
+    static final Duration KEY_FIGURES_AGE = Duration.ofSeconds(10);
+
+    /**
+     * One open incident on the dashboard: the clocks that ran out, and the next one still running
+     * (its deadline and name). The incident's page shows every clock; the dashboard says what is
+     * late and what is next, which a table of a dozen incidents can show at a glance.
+     */
+    public record IncidentRow(Incident incident, List<String> overdue, String nextClock, Instant nextBy) {
+
+        static IncidentRow of(Incident incident, Instant now) {
+            Clocks clocks = incident.clocks();
+            List<String> overdue = clocks.overdue();
+            String nextClock = null;
+            Instant nextBy = null;
+            String[] names = {"isolate", "alert", "plan", "individuals", "hhs", "media"};
+            Instant[] deadlines = {incident.containedAt() == null ? clocks.isolateBy() : null, clocks.alertBy(),
+                    clocks.planBy(), clocks.individualsBy(), clocks.hhsBy(), clocks.mediaBy()};
+            for (int i = 0; i < names.length; i++) {
+                Instant by = deadlines[i];
+                if (by != null && by.isAfter(now) && !overdue.contains(names[i]) && (nextBy == null || by.isBefore(nextBy))) {
+                    nextClock = names[i];
+                    nextBy = by;
+                }
+            }
+            return new IncidentRow(incident, overdue, nextClock, nextBy);
+        }
+    }
+
+    /** An open state's count and newest incidents; the dashboard lists at most {@link #SHOWN} of them. */
+    public record OpenIncidents(Map<IncidentState, Long> byState, long total, List<IncidentRow> newest) {
+        public long hidden() {
+            return total - newest.size();
+        }
+    }
+
+    /** Open incidents listed on the dashboard; the rest are counted and reached through the incidents list. */
+    static final int SHOWN = 10;
 
     private final ConsoleAccess access;
     private final Incidents incidents;
@@ -48,6 +97,8 @@ class DashboardPage {
     private final AuditIntegrity auditIntegrity;
     private final KeyRotation keys;
     private final Clock clock;
+    /** One entry: the shared reading. Loaded on the asking thread (concurrent askers wait for one load). */
+    private final LoadingCache<Boolean, KeysCard> keyFigures;
 
     DashboardPage(ConsoleAccess access, Incidents incidents, Drills drills, ComplianceReports compliance,
             AuditIntegrity auditIntegrity, KeyRotation keys, Clock clock) {
@@ -58,6 +109,8 @@ class DashboardPage {
         this.auditIntegrity = auditIntegrity;
         this.keys = keys;
         this.clock = clock;
+        this.keyFigures = Caffeine.newBuilder().expireAfterWrite(KEY_FIGURES_AGE).executor(Runnable::run)
+                .build(unused -> readKeys());
     }
 
     @GetMapping(ConsoleApp.PATH)
@@ -65,17 +118,12 @@ class DashboardPage {
         access.requireAny(request, ANY_CARD, ConsoleApp.PATH);
         Instant now = clock.instant();
         if (access.grants(request, Permissions.VIEW_INCIDENTS)) {
-            List<Incident> open = incidents.list(new Incidents.Filter(null, null, null, null, null, null, 1000)).stream()
-                    .filter(incident -> incident.state() != IncidentState.RESOLVED && incident.state() != IncidentState.CLOSED)
-                    .sorted(Comparator.comparing(Incident::detectedAt).reversed())
-                    .toList();
-            model.addAttribute("openIncidents", open);
+            model.addAttribute("open", openIncidents(now));
             model.addAttribute("drills", drills.report(now));
         }
         if (access.grants(request, Permissions.VIEW_COMPLIANCE)) {
-            List<ComplianceReports.Stored> reports = compliance.stored();
-            model.addAttribute("compliance", reports.isEmpty() ? null : new ComplianceCard(
-                    reports.get(reports.size() - 1).measuredAt(), reports.get(reports.size() - 1).overall().name()));
+            model.addAttribute("compliance", compliance.latest()
+                    .map(latest -> new ComplianceCard(latest.measuredAt(), latest.overall().name())).orElse(null));
             // the latest outside scan (./carapace compliance scan), through the compliance module's own read
             model.addAttribute("lastScan", compliance.lastScan().orElse(null));
         }
@@ -88,13 +136,37 @@ class DashboardPage {
                     status.witnessMissing()));
         }
         if (access.grants(request, Permissions.MANAGE_KEYS) || access.grants(request, Permissions.VIEW_METRICS)) {
-            KeyRotation.Status status = keys.status();
-            model.addAttribute("keys", new KeysCard(
-                    status.keys().stream().filter(key -> "kek".equals(key.kind())).toList(),
-                    status.jobs().stream().filter(job -> "running".equals(job.state())).count(),
-                    status.keys().stream().filter(KeyRotation.Key::warning).count()));
+            model.addAttribute("keys", keyFigures.get(Boolean.TRUE));
         }
         model.addAttribute("title", "Dashboard");
         return "console/dashboard";
+    }
+
+    private KeysCard readKeys() {
+        KeyRotation.Status status = keys.status();
+        return new KeysCard(status.keys().stream().filter(key -> "kek".equals(key.kind())).toList(),
+                status.jobs().stream().filter(job -> "running".equals(job.state())).count(),
+                status.keys().stream().filter(KeyRotation.Key::warning).count(), clock.instant());
+    }
+
+    /**
+     * Every open incident counted, the newest {@link #SHOWN} listed: indexed reads per open state
+     * ({@code incident_state}), so a thousand open incidents (a detector firing on a bulk load, say)
+     * neither hide an old one from the count nor make the page render a thousand rows of clocks.
+     */
+    private OpenIncidents openIncidents(Instant now) {
+        Map<IncidentState, Long> byState = new EnumMap<>(IncidentState.class);
+        List<Incident> newest = new ArrayList<>();
+        for (IncidentState state : IncidentState.values()) {
+            if (state == IncidentState.RESOLVED || state == IncidentState.CLOSED) {
+                continue;
+            }
+            byState.put(state, incidents.count(new Incidents.Filter(state, null, null, null, null, null, SHOWN)));
+            newest.addAll(incidents.list(new Incidents.Filter(state, null, null, null, null, null, SHOWN)));
+        }
+        newest.sort(Comparator.comparing(Incident::detectedAt).reversed());
+        return new OpenIncidents(byState, byState.values().stream().mapToLong(Long::longValue).sum(),
+                newest.subList(0, Math.min(SHOWN, newest.size())).stream().map(incident -> IncidentRow.of(incident, now))
+                        .toList());
     }
 }

@@ -17,14 +17,19 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
 import java.time.LocalDate;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.stereotype.Controller;
 import org.springframework.ui.Model;
@@ -45,6 +50,9 @@ class IncidentPages {
 
     private static final String LIST = ConsoleApp.PATH + "/incidents";
     private static final Pattern ROLE = Pattern.compile("[a-z][a-z0-9-]{0,62}");
+    private static final Pattern POSITION = Pattern.compile("(\\d{1,17})_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})");
+    /** Incidents a page lists; older ones are a link away (a list of thousands is neither read nor cheap to render). */
+    static final int PAGE = 50;
     private static final Set<String> RESOLUTIONS = Set.of("resolved", "false-positive", "duplicate", "drill");
     /** What a finished action says on the page after the redirect; the page shows only these texts. */
     static final Map<String, String> DONE = Map.of(
@@ -80,9 +88,9 @@ class IncidentPages {
     @GetMapping(LIST)
     String list(HttpServletRequest request, Model model) {
         access.require(request, Permissions.VIEW_INCIDENTS, LIST);
-        Fields fields = new Fields(request, Set.of("state", "severity", "drill"),
+        Fields fields = new Fields(request, Set.of("state", "severity", "drill", "after"),
                 "state is open, acknowledged, contained, resolved or closed; severity low, medium, high or critical; "
-                        + "drill true or false");
+                        + "drill true or false; after is the position a page link gives");
         IncidentState state = fields.parsed("state", IncidentState::of);
         Severity severity = fields.parsed("severity", Severity::of);
         Boolean drill = fields.parsed("drill", value -> switch (value) {
@@ -90,13 +98,50 @@ class IncidentPages {
             case "false" -> Boolean.FALSE;
             default -> null;
         });
-        model.addAttribute("incidents", incidents.list(new Incidents.Filter(state, severity, null, null, null, drill, 200)));
+        Incidents.Position after = fields.parsed("after", IncidentPages::position);
+        List<Incident> page = new ArrayList<>(
+                incidents.page(new Incidents.Filter(state, severity, null, null, null, drill, PAGE + 1), after));
+        String next = null;
+        if (page.size() > PAGE) {
+            page = page.subList(0, PAGE);
+            Incident last = page.get(PAGE - 1);
+            Map<String, String> query = new LinkedHashMap<>();
+            if (state != null) {
+                query.put("state", state.code());
+            }
+            if (severity != null) {
+                query.put("severity", severity.code());
+            }
+            if (drill != null) {
+                query.put("drill", drill.toString());
+            }
+            query.put("after", ChronoUnit.MICROS.between(Instant.EPOCH, last.detectedAt()) + "_" + last.id());
+            next = LIST + "?" + query.entrySet().stream().map(entry -> entry.getKey() + "=" + entry.getValue())
+                    .collect(Collectors.joining("&"));
+        }
+        model.addAttribute("incidents", page);
+        model.addAttribute("next", next);
+        model.addAttribute("continued", after != null);
         model.addAttribute("state", state == null ? "" : state.code());
         model.addAttribute("severity", severity == null ? "" : severity.code());
         model.addAttribute("states", Arrays.stream(IncidentState.values()).map(IncidentState::code).toList());
         model.addAttribute("severities", Arrays.stream(Severity.values()).map(Severity::code).toList());
         model.addAttribute("title", "Incidents");
         return "console/incidents";
+    }
+
+    /** A page link's position ({@code <microseconds since the epoch>_<incident id>}); null when malformed. */
+    static Incidents.Position position(String value) {
+        Matcher matcher = POSITION.matcher(value);
+        if (!matcher.matches()) {
+            return null;
+        }
+        try {
+            return new Incidents.Position(Instant.EPOCH.plus(Long.parseLong(matcher.group(1)), ChronoUnit.MICROS),
+                    UUID.fromString(matcher.group(2)));
+        } catch (IllegalArgumentException | java.time.DateTimeException | ArithmeticException outOfRange) {
+            return null;
+        }
     }
 
     @GetMapping(LIST + "/{id}")

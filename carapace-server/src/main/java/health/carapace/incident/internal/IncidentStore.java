@@ -124,8 +124,36 @@ final class IncidentStore implements Incidents {
 
     @Override
     public List<Incident> list(Filter f) {
-        StringBuilder sql = new StringBuilder("select * from incident.incident where true");
+        return page(f, null);
+    }
+
+    @Override
+    public List<Incident> page(Filter f, Position after) {
         List<Object> args = new ArrayList<>();
+        String sql = "select * from incident.incident where " + where(f, args);
+        if (after != null) {
+            // newest first, ties by id: the rows after a position are older, or as old with a greater id
+            sql += " and (detected_at < ? or (detected_at = ? and id > ?))";
+            args.add(Timestamp.from(after.detectedAt()));
+            args.add(Timestamp.from(after.detectedAt()));
+            args.add(after.id());
+        }
+        sql += " order by detected_at desc, id limit " + Math.max(1, Math.min(f.limit(), 1000));
+        Instant now = clock.instant();
+        return jdbc.sql(sql).params(args)
+                .query((rs, n) -> incident(rs, now, List.of(), List.of(), List.of())).list();
+    }
+
+    @Override
+    public long count(Filter f) {
+        List<Object> args = new ArrayList<>();
+        return jdbc.sql("select count(*) from incident.incident where " + where(f, args)).params(args)
+                .query(Long.class).single();
+    }
+
+    /** The filter as SQL conditions (values bound through {@code args}); the limit is the caller's. */
+    private static String where(Filter f, List<Object> args) {
+        StringBuilder sql = new StringBuilder("true");
         if (f.state() != null) {
             sql.append(" and state = ?");
             args.add(f.state().code());
@@ -150,10 +178,7 @@ final class IncidentStore implements Incidents {
             sql.append(" and drill = ?");
             args.add(f.drill());
         }
-        sql.append(" order by detected_at desc, id limit ").append(Math.max(1, Math.min(f.limit(), 1000)));
-        Instant now = clock.instant();
-        return jdbc.sql(sql.toString()).params(args)
-                .query((rs, n) -> incident(rs, now, List.of(), List.of(), List.of())).list();
+        return sql.toString();
     }
 
     @Override
