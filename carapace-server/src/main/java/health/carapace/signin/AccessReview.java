@@ -21,9 +21,13 @@ public interface AccessReview {
      * @param lastSignIn a user's latest sign-in (session opened), null if never; null for a service client
      * @param dormant enabled, older than the window, and unused in it: a user who has not signed in,
      *     a service client with no successful audited action
+     * @param usageReadAt when the audit trail was read for this principal's usage (what {@code unused}
+     *     and a service client's {@code dormant} come from): the report's time, or for
+     *     {@link #recentReport} up to two minutes earlier (ADR 0050)
      */
     record Principal(String name, String kind, Set<String> roles, Set<String> granted, Set<String> unused,
-            Set<String> undefinedRoles, boolean disabled, boolean mfaEnrolled, Instant lastSignIn, boolean dormant) {}
+            Set<String> undefinedRoles, boolean disabled, boolean mfaEnrolled, Instant lastSignIn, boolean dormant,
+            Instant usageReadAt) {}
 
     /**
      * @param usersWithoutMfa enabled and disabled users with no TOTP enrolled
@@ -38,7 +42,21 @@ public interface AccessReview {
         public boolean clean() {
             return disabledWithLiveSessions.isEmpty();
         }
+
+        /** The oldest of the principals' usage readings ({@link #generatedAt} if there is none). */
+        public Instant usageReadAt() {
+            return principals.stream().map(Principal::usageReadAt).min(Instant::compareTo).orElse(generatedAt);
+        }
     }
 
+    /** The review as the directory and the audit trail hold it at {@code now}: every usage read now. */
     Report report(int days, Instant now);
+
+    /**
+     * As {@link #report}, except that each principal's usage (the audit trail's part, the
+     * expensive one) may be a reading made up to 30 seconds earlier, read again in the background
+     * after that, and never older than two minutes (ADR 0050); each principal says when its usage
+     * was read. Roles, permissions, sign-ins, sessions and care relationships are read live.
+     */
+    Report recentReport(int days, Instant now);
 }

@@ -57,9 +57,10 @@ public class AccessReviewSheet {
     }
 
     /**
-     * The sheet over the last {@code days} days. The reading is audited as {@code exported}
-     * before anything is read, and each grant's decrypted reason as {@code exported} with its
-     * patient before the sheet is returned: no audit, no sheet.
+     * The sheet over the last {@code days} days, each principal's usage figures as
+     * {@link AccessReview#recentReport} reuses them (read at most two minutes before). The reading
+     * is audited as {@code exported} before anything is read, and each grant's decrypted reason as
+     * {@code exported} with its patient before the sheet is returned: no audit, no sheet.
      *
      * @throws IllegalArgumentException if {@code days} is not between 1 and {@link #MAX_DAYS}
      * @throws health.carapace.audit.AuditUnavailableException if the reading could not be recorded
@@ -80,7 +81,7 @@ public class AccessReviewSheet {
                         context, true, grant.patient(), null, RequestIds.current()))
                 .toList();
         audit.record(shown);
-        return new Sheet(review.report(days, now), grants);
+        return new Sheet(review.recentReport(days, now), grants);
     }
 
     /**

@@ -21,8 +21,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.boot.test.system.CapturedOutput;
@@ -197,6 +203,71 @@ class ConsoleAccessReviewTest extends ConsoleTesting {
         assertThat(events(officer.user, "admin_change")).isEmpty();
     }
 
+    /**
+     * More readers at once than the pool has connections (the tests' pool holds 8), each over a
+     * window of its own (so no usage reading is shared): every one gets the page. Each service
+     * client's usage was read inside the row mapper of the query listing the clients, holding one
+     * connection while asking for another; as many readers as connections each held one and
+     * waited for a second until the pool timed out, and every one was answered 503.
+     */
+    @Test
+    void moreReadersAtOnceThanThePoolHasConnectionsAllGetThePage() throws Exception {
+        for (int i = 0; i < 12; i++) {
+            client("console-review-crowd", TestPolicy.CLINICIAN);
+        }
+        ConsoleVisitor officer = signedIn("privacy-officer");
+        int pool = Integer.parseInt(TestInstallation.properties().get("carapace.db.pool-size").toString());
+        int readers = 3 * pool;
+        ExecutorService threads = Executors.newFixedThreadPool(readers);
+        try {
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<Integer>> answers = new ArrayList<>();
+            for (int i = 0; i < readers; i++) {
+                String window = PAGE + "?kind=service-client&days=" + (100 + i);
+                answers.add(threads.submit(() -> {
+                    start.await();
+                    return officer.get(window).statusCode();
+                }));
+            }
+            start.countDown();
+            List<Integer> statuses = new ArrayList<>();
+            for (Future<Integer> answer : answers) {
+                statuses.add(answer.get(5, TimeUnit.MINUTES));
+            }
+            assertThat(statuses).as("%d readers at once on a pool of %d", readers, pool).containsOnly(200);
+        } finally {
+            threads.shutdownNow();
+        }
+    }
+
+    /**
+     * The page says when the usage figures were read, in a {@code <time>} the console's script
+     * shows in the viewer's zone; a reading is reused (within 30 seconds the same), so a crowd of
+     * readers does not scan the audit trail once each.
+     */
+    @Test
+    void thePageSaysWhenTheUsageWasReadAndReusesAReading() throws InterruptedException {
+        ServiceClients.Credentials idle = client("console-review-reused", TestPolicy.CLINICIAN);
+        ConsoleVisitor officer = signedIn("privacy-officer");
+        long before = System.nanoTime();
+        String first = officer.get(PAGE + "?kind=service-client&days=77").body();
+        String readAt = between(first, "id=\"usage-read-at\"", "</dd>");
+        assertThat(readAt).containsPattern("<time datetime=\"\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z\">");
+        String row = row(first, idle.clientId());
+        assertThat(row).containsPattern("<time datetime=\"[^\"]+\">[^<]+ UTC</time>");
+        // read again a second later (times are shown to the second): the same reading, the permissions still read live
+        Thread.sleep(1_100);
+        String again = row(officer.get(PAGE + "?kind=service-client&days=77").body(), idle.clientId());
+        // a reading is never used past two minutes: on a machine that stood still that long (a paused
+        // JVM) it is rightly read again, and the reuse is not what is seen
+        Assumptions.assumeTrue(System.nanoTime() - before < Duration.ofSeconds(90).toNanos(),
+                "the two readings were more than 90 s apart");
+        assertThat(usageTime(again)).isEqualTo(usageTime(row));
+        TestPolicy.grant(dataSource, idle.clientId(), TestPolicy.AUDITOR);
+        assertThat(row(officer.get(PAGE + "?kind=service-client&days=77").body(), idle.clientId()))
+                .contains("view:audit");
+    }
+
     // --- helpers ---------------------------------------------------------------------------------
 
     private long reviews(UUID grant) {
@@ -229,6 +300,13 @@ class ConsoleAccessReviewTest extends ConsoleTesting {
         Matcher m = Pattern.compile("<tr>\\s*<td>" + Pattern.quote(name) + "</td>.*?</tr>", Pattern.DOTALL).matcher(html);
         assertThat(m.find()).as("a row of %s", name).isTrue();
         return m.group();
+    }
+
+    /** The usage time of a principal's row (its last cell). */
+    private static String usageTime(String row) {
+        Matcher m = Pattern.compile("<time datetime=\"([^\"]+)\">[^<]*</time></td>\\s*</tr>").matcher(row);
+        assertThat(m.find()).as("the row's usage time").isTrue();
+        return m.group(1);
     }
 
     private static String between(String text, String start, String end) {

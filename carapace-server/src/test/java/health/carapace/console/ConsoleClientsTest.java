@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import health.carapace.audit.AuditContext;
 import health.carapace.audit.AuditQueries;
+import health.carapace.signin.LoginApps;
 import health.carapace.signin.ServiceClients;
 import health.carapace.signin.SmartApps;
 import health.carapace.testing.SmartAppBrowser;
@@ -37,6 +38,9 @@ class ConsoleClientsTest extends ConsoleTesting {
 
     @Autowired
     private SmartApps apps;
+
+    @Autowired
+    private LoginApps loginApps;
 
     @Test
     void anAdministratorDisablesAServiceClientAndItsNextTokenRequestAndTokenUseAreRefused() {
@@ -102,6 +106,43 @@ class ConsoleClientsTest extends ConsoleTesting {
         assertThat(apps.find(clientId).orElseThrow().disabled()).isTrue();
         assertThat(auditQueries.search(new AuditQueries.Criteria(null, admin.user, null, null, List.of("admin_change"), true,
                 20))).anySatisfy(event -> assertThat(event.resource()).isEqualTo("/admin/apps/" + clientId));
+    }
+
+    /**
+     * M3: a plain sign-in app (no scopes, no consent: the console's kind, or one registered with
+     * {@code create-app}) disabled: the person tokens it holds stop working on their next request.
+     * Only SMART apps' tokens were checked against their app; a plain app's went on working until
+     * they expired.
+     */
+    @Test
+    void disablingAPlainSignInAppEndsTheAccessTokensItHoldsAtOnce() {
+        String clientId = loginApps.create("Console plain test app", List.of("http://127.0.0.1/callback"));
+        String user = "console-plain-" + UUID.randomUUID().toString().substring(0, 8);
+        String link = users.create(user, Set.of(TestPolicy.CLINICIAN), null).link();
+        SmartAppBrowser app = new SmartAppBrowser(baseUrl(),
+                TestInstallation.trustingSslContext(TestInstallation.dataDir()), clientId);
+        // a plain app asks for no scope and sends no SMART aud parameter: the person's roles are what it gets
+        Map<String, String> plain = new java.util.HashMap<>();
+        plain.put("scope", null);
+        plain.put("aud", null);
+        app.authorize("", plain);
+        Map<String, String> callback = app.followToCallback(app.firstSignIn(link, user, PASSWORD));
+        Map<String, Object> issued = SmartAppBrowser.json(app.exchange(callback.get("code")));
+        String access = (String) issued.get("access_token");
+        String refreshToken = (String) issued.get("refresh_token");
+        assertThat(app.browser.fhirGet("/fhir/Patient?_count=1", access).statusCode()).isNotEqualTo(401);
+        ConsoleVisitor admin = signedIn("admin");
+
+        assertThat(admin.postFrom("/console/users", "/console/users/apps/" + clientId + "/disable", Map.of())
+                .statusCode()).isEqualTo(302);
+
+        // the very next request (no waiting: the change is this node's own) is refused, and so is a refresh
+        assertThat(app.browser.fhirGet("/fhir/Patient?_count=1", access).statusCode()).isEqualTo(401);
+        assertThat(refresh(app, refreshToken).statusCode()).isEqualTo(401);
+        assertThat(apps.find(clientId).orElseThrow().disabled()).isTrue();
+        // the account is untouched: it is the app that ended, not the person
+        assertThat(users.list().stream().filter(u -> u.userName().equals(user)).findFirst().orElseThrow().disabled())
+                .isFalse();
     }
 
     @Test

@@ -2,6 +2,7 @@ package health.carapace.console;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import health.carapace.console.internal.StartedDrills;
 import health.carapace.signin.AccessReviewSheet;
 import health.carapace.signin.ServiceClients;
 import health.carapace.testing.RawHttp;
@@ -18,6 +19,8 @@ import java.util.Map;
 import java.util.UUID;
 import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.context.ApplicationContext;
 
 /**
  * The access review, the client actions and the drill run attacked as an outsider and as a lured
@@ -27,6 +30,9 @@ import org.junit.jupiter.api.Test;
  * review, disables a client or starts a drill.
  */
 class ConsolePagesAttackTest extends ConsoleTesting {
+
+    @Autowired
+    private ApplicationContext context;
 
     @Test
     void actionsWithoutTheirCsrfTokenOrWithAnotherSessionsChangeNothing() {
@@ -39,7 +45,12 @@ class ConsolePagesAttackTest extends ConsoleTesting {
             assertThat(admin.post("/console/users/clients/" + feed.clientId() + "/disable", csrf).statusCode()).isEqualTo(403);
             Map<String, String> run = new java.util.HashMap<>(csrf);
             run.put("scenario", "vip-snooping");
-            assertThat(admin.post("/console/drills/run", run).statusCode()).isEqualTo(403);
+            int runStatus = admin.post("/console/drills/run", run).statusCode();
+            // what matters first: no drill started, seen where a console run starts (a drill writes its
+            // audit events only once it plays, so their absence right after the request proves nothing)
+            assertThat(StartedDrills.last(context).map(StartedDrills.Started::by))
+                    .as("no drill started (%s)", csrf.keySet()).isNotEqualTo(java.util.Optional.of(admin.user));
+            assertThat(runStatus).isEqualTo(403);
             Map<String, String> review = new java.util.HashMap<>(csrf);
             review.put("outcome", "appropriate");
             assertThat(admin.post("/console/access-review/break-glass/" + UUID.randomUUID(), review).statusCode())

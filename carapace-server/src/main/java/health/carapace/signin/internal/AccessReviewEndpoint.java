@@ -130,12 +130,14 @@ class AccessReviewEndpoint {
     private static ObjectNode json(AccessReviewSheet.Sheet sheet) {
         AccessReview.Report report = sheet.accounts();
         ObjectNode root = JSON.createObjectNode();
-        root.put("generatedAt", report.generatedAt().toString()).put("days", report.days());
+        root.put("generatedAt", report.generatedAt().toString()).put("days", report.days())
+                .put("usageReadAt", report.usageReadAt().toString());
         ArrayNode principals = root.putArray("principals");
         for (AccessReview.Principal p : report.principals()) {
             ObjectNode one = principals.addObject().put("name", p.name()).put("kind", p.kind())
                     .put("disabled", p.disabled()).put("mfaEnrolled", p.mfaEnrolled())
-                    .put("lastSignIn", text(p.lastSignIn())).put("dormant", p.dormant());
+                    .put("lastSignIn", text(p.lastSignIn())).put("dormant", p.dormant())
+                    .put("usageReadAt", text(p.usageReadAt()));
             p.roles().forEach(one.putArray("roles")::add);
             p.granted().forEach(one.putArray("granted")::add);
             p.unused().forEach(one.putArray("unused")::add);

@@ -43,20 +43,35 @@ class AccessReviewReport implements AccessReview {
     private final JdbcClient jdbc;
     private final RoleCatalog roles;
     private final Users users;
-    private final AuditQueries audit;
+    private final RecentUsage usage;
     private final CareRelationships relationships;
 
-    AccessReviewReport(DataSource dataSource, RoleCatalog roles, Users users, AuditQueries audit,
+    AccessReviewReport(DataSource dataSource, RoleCatalog roles, Users users, RecentUsage usage,
             CareRelationships relationships) {
         this.jdbc = JdbcClient.create(dataSource);
         this.roles = roles;
         this.users = users;
-        this.audit = audit;
+        this.usage = usage;
         this.relationships = relationships;
     }
 
     @Override
     public Report report(int days, Instant now) {
+        return report(days, now, false);
+    }
+
+    @Override
+    public Report recentReport(int days, Instant now) {
+        return report(days, now, true);
+    }
+
+    /**
+     * No query here runs while another holds a connection: each list is read whole, then each
+     * principal's usage is read. (Reading the usage inside the row mapper of the service clients'
+     * query held one connection while asking for a second, so as many readers as the pool has
+     * connections each held one and waited for another until the pool timed out: a 503 for all.)
+     */
+    private Report report(int days, Instant now, boolean reuseUsage) {
         if (days < 1 || days > 3660) {
             throw new IllegalArgumentException("days must be between 1 and 3660");
         }
@@ -79,17 +94,21 @@ class AccessReviewReport implements AccessReview {
             boolean dormant = !user.disabled() && seen != null && seen.created().isBefore(since)
                     && (lastSignIn == null || lastSignIn.isBefore(since));
             principals.add(principal(user.userName(), "user", user.roles(), user.practitionerId(), user.disabled(),
-                    user.mfaEnrolled(), lastSignIn, dormant, byName, since));
+                    user.mfaEnrolled(), lastSignIn, dormant, byName, days, now, reuseUsage));
             if (!user.mfaEnrolled()) {
                 withoutMfa.add(user.userName());
             }
         }
-        jdbc.sql("select client_id, roles, disabled, created_at from iam.service_client order by client_id")
-                .query((rs, n) -> principal(rs.getString(1), "service-client",
-                        Set.of((String[]) rs.getArray(2).getArray()), null, rs.getBoolean(3), false, null,
-                        !rs.getBoolean(3) && rs.getTimestamp(4).toInstant().isBefore(since), byName, since))
-                .list()
-                .forEach(principals::add);
+        List<ClientRow> clients = jdbc.sql("select client_id, roles, disabled, created_at from iam.service_client "
+                        + "order by client_id")
+                .query((rs, n) -> new ClientRow(rs.getString(1), Set.of((String[]) rs.getArray(2).getArray()),
+                        rs.getBoolean(3), rs.getTimestamp(4).toInstant()))
+                .list();
+        for (ClientRow client : clients) {
+            boolean mayBeDormant = !client.disabled() && client.created().isBefore(since);
+            principals.add(principal(client.clientId(), "service-client", client.roles(), null, client.disabled(),
+                    false, null, mayBeDormant, byName, days, now, reuseUsage));
+        }
         List<String> dormant = principals.stream().filter(Principal::dormant).map(Principal::name).toList();
         List<String> live = jdbc.sql("""
                 select distinct u.user_name from iam.app_user u join iam.session s on s.user_id = u.id
@@ -106,6 +125,9 @@ class AccessReviewReport implements AccessReview {
     /** A user's account creation and latest sign-in (null if never). */
     private record SignIns(String userName, Instant created, Instant last) {}
 
+    /** A service client as its row says, read whole before any usage is read. */
+    private record ClientRow(String clientId, Set<String> roles, boolean disabled, Instant created) {}
+
     /**
      * @param mayBeDormant a user's sign-in rule (decided by the caller), or for a service client
      *     that it is enabled and older than the window; a service client is dormant only if it also
@@ -113,7 +135,7 @@ class AccessReviewReport implements AccessReview {
      */
     private Principal principal(String name, String kind, Set<String> assigned, String practitionerId, boolean disabled,
             boolean mfa, Instant lastSignIn, boolean mayBeDormant, Map<String, RoleCatalog.RoleSummary> byName,
-            Instant since) {
+            int days, Instant now, boolean reuseUsage) {
         Set<String> granted = new TreeSet<>();
         Set<String> undefined = new TreeSet<>();
         for (String role : assigned) {
@@ -124,13 +146,15 @@ class AccessReviewReport implements AccessReview {
                 granted.addAll(summary.permissions());
             }
         }
-        List<AuditQueries.Usage> usages = audit.usage(name, since);
+        // only the usage may be a recent reading: what it is compared with (roles, care relationships) is live
+        RecentUsage.Reading reading = reuseUsage ? usage.usage(name, days, now) : usage.usageNow(name, days, now);
+        List<AuditQueries.Usage> usages = reading.usages();
         Set<String> used = used(name, practitionerId, granted, usages);
         Set<String> unused = new TreeSet<>(granted);
         unused.removeAll(used);
         boolean dormant = "user".equals(kind) ? mayBeDormant : mayBeDormant && usages.isEmpty();
         return new Principal(name, kind, new TreeSet<>(assigned), granted, unused, undefined, disabled, mfa, lastSignIn,
-                dormant);
+                dormant, reading.readAt());
     }
 
     private Set<String> used(String name, String practitionerId, Set<String> granted, List<AuditQueries.Usage> usages) {

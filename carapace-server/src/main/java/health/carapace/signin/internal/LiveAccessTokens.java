@@ -96,7 +96,8 @@ final class LiveAccessTokens {
     /**
      * A person: the token's sign-in session must be open (not revoked, not idle past the timeout,
      * not past its maximum lifetime), belong to the token's subject, and its user not be disabled;
-     * the token itself must not be revoked.
+     * the token itself must not be revoked; and the app it was issued to (its audience) must be
+     * registered and enabled.
      */
     private Optional<Live> user(Jwt token, String tokenId) {
         UUID sessionId;
@@ -111,9 +112,8 @@ final class LiveAccessTokens {
                 from iam.session s join iam.app_user u on u.id = s.user_id
                 where s.id = ? and s.revoked_at is null and s.idle_expires_at > ? and s.absolute_expires_at > ?
                   and not u.disabled and lower(u.user_name) = lower(?) and %s%s""".formatted(RevokedTokens.NOT_REVOKED,
-                        smartApp(token) ? APP_ENABLED : ""))
-                .params(smartApp(token) ? new Object[] {sessionId, now, now, token.getSubject(), tokenId, appOf(token)}
-                        : new Object[] {sessionId, now, now, token.getSubject(), tokenId})
+                        APP_ENABLED))
+                .params(sessionId, now, now, token.getSubject(), tokenId, appOf(token))
                 .query((rs, n) -> new Live(new Caller(rs.getString(1), Caller.Kind.USER,
                         Set.of((String[]) rs.getArray(2).getArray()), rs.getString(3), SmartTokens.appScope(token)),
                         rs.getTimestamp(4).toInstant()))
@@ -121,16 +121,16 @@ final class LiveAccessTokens {
     }
 
     /**
-     * A SMART app's token (issued to the client named in its audience) ends when the app is
-     * disabled: the app is registered and not disabled, checked like the session on every
-     * (uncached) lookup; disabling it announces a caller change (V21_2), so cached answers go too.
+     * A person's token (issued to the sign-in app named in its audience: a SMART app, a plain one
+     * such as the console, or start-dev's) ends when the app is disabled: the app is registered and
+     * not disabled, checked like the session on every (uncached) lookup; disabling it announces a
+     * caller change (V21_2), so cached answers go too, on every node. Every person token is issued
+     * through a sign-in app (the authorization code grant is a sign-in app's only), so one naming no
+     * enabled app is refused. (Only SMART apps' tokens were checked once: a plain app's went on
+     * working after it was disabled, finding M3 of session 9.)
      */
     private static final String APP_ENABLED =
             "\n  and exists (select 1 from iam.login_app a where a.client_id = ? and not a.disabled)";
-
-    private static boolean smartApp(Jwt token) {
-        return Boolean.TRUE.equals(token.getClaim(SmartTokens.SMART_APP));
-    }
 
     /** The app the token was issued to; a token naming none (or several) names no app, and is refused. */
     private static String appOf(Jwt token) {

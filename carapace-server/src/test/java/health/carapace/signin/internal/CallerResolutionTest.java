@@ -108,6 +108,27 @@ class CallerResolutionTest extends IntegrationTest {
         assertThat(resolve(token)).isEmpty();
     }
 
+    /**
+     * A person's token speaks for them only through an enabled sign-in app, the one in its audience
+     * (M3): none, several, an unknown one or a disabled one, and it resolves to nobody.
+     */
+    @Test
+    void aPersonsTokenNamingNoEnabledSignInAppResolvesToNobody() throws Exception {
+        String name = "resolve-" + UUID.randomUUID().toString().substring(0, 8);
+        users.create(name, Set.of("clinician"), null);
+        UUID sessionId = sessions.open(userId(name));
+        assertThat(resolve(sign(name, sessionId, List.of(), null))).isPresent();
+        String disabledApp = "app-" + UUID.randomUUID();
+        JdbcClient.create(dataSource).sql("insert into iam.login_app (client_id, name, redirect_uris, disabled)"
+                        + " values (?, 'disabled test app', ?, true)")
+                .params(disabledApp, new String[] {"http://127.0.0.1/callback"}).update();
+
+        for (List<String> audience : List.of(List.<String>of(), List.of("app-" + UUID.randomUUID()),
+                List.of(disabledApp), List.of(SignInConfiguration.DEV_CONSOLE, disabledApp))) {
+            assertThat(resolve(sign(name, sessionId, List.of(), null, audience))).as(audience.toString()).isEmpty();
+        }
+    }
+
     private Optional<Caller> resolve(String token) throws Exception {
         var jwt = decoder.decode(token);
         SecurityContextHolder.getContext().setAuthentication(new JwtAuthenticationToken(jwt, List.of(
@@ -128,14 +149,20 @@ class CallerResolutionTest extends IntegrationTest {
                 .query(UUID.class).single();
     }
 
+    /** As the authorization server issues a person's token: to the sign-in app it went through (start-dev's). */
     private String sign(String name, UUID sessionId, List<String> roles, String practitioner) throws Exception {
+        return sign(name, sessionId, roles, practitioner, List.of(SignInConfiguration.DEV_CONSOLE));
+    }
+
+    private String sign(String name, UUID sessionId, List<String> roles, String practitioner, List<String> audience)
+            throws Exception {
         ECKey key = (ECKey) keys.get(new JWKSelector(new JWKMatcher.Builder().keyType(KeyType.EC).privateOnly(true).build()),
                 null).get(0);
         Instant now = Instant.now();
         JWTClaimsSet.Builder claims = new JWTClaimsSet.Builder().subject(name).issuer(issuer)
                 .issueTime(Date.from(now)).notBeforeTime(Date.from(now)).expirationTime(Date.from(now.plus(Duration.ofMinutes(5))))
                 .jwtID(UUID.randomUUID().toString()).claim("kind", "user").claim("sid", sessionId.toString())
-                .claim("roles", roles).claim("scope", "view:audit");
+                .claim("roles", roles).claim("scope", "view:audit").audience(audience);
         if (practitioner != null) {
             claims.claim("practitioner_id", practitioner);
         }
