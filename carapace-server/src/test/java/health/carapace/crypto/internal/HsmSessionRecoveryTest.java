@@ -84,7 +84,7 @@ class HsmSessionRecoveryTest {
                 .map(ILoggingEvent::getFormattedMessage).toList();
         assertThat(errors).hasSize(3).allSatisfy(line -> assertThat(line).contains("CKR_PIN_INCORRECT")
                 .contains("carapace.kek.pkcs11.pin").doesNotContain(WRONG_PIN).doesNotContain(token.pin()));
-        assertThat(errors.get(2)).contains("until it is restarted");
+        assertThat(errors.get(2)).contains("keys reset-hsm-logins");
         assertThat(logs.list).noneSatisfy(e -> assertThat(e.getFormattedMessage()).contains(WRONG_PIN));
     }
 
@@ -115,7 +115,7 @@ class HsmSessionRecoveryTest {
     void whileTheTokenIsAwayProbesTryNoMoreOftenThanTheBackOffAndItIsUsedAgainWithinItsCap() throws Exception {
         HsmSession.Recovery recovery = new HsmSession.Recovery(Duration.ofSeconds(4), Duration.ofMinutes(15), 3);
         HsmSession session = keep(HsmSession.open(hsm.library(), token.slotListIndex(), token.pinChars(), label(),
-                recovery));
+                recovery, new PerProcessLoginBudget(recovery)));
         HsmSession.Kek kek = session.create(label());
         byte[] sealed = kek.encrypt("back again".getBytes(StandardCharsets.UTF_8), AAD);
 
@@ -139,7 +139,7 @@ class HsmSessionRecoveryTest {
     @Test
     void aGeneralErrorLosesTheSessionUnlessTheTokenStillOpensWhatItSealed() throws Exception {
         HsmSession session = keep(HsmSession.open(hsm.library(), token.slotListIndex(), token.pinChars(), label(),
-                HsmSession.Recovery.DEFAULT));
+                HsmSession.Recovery.DEFAULT, new PerProcessLoginBudget(HsmSession.Recovery.DEFAULT)));
         String label = label();
         HsmSession.Kek kek = session.create(label);
         byte[] sealed = kek.encrypt(new byte[32], AAD);
@@ -169,7 +169,7 @@ class HsmSessionRecoveryTest {
     @Test
     void aBadTagIsTheTokensFailureWhenTheTokenNoLongerOpensWhatItSealed() throws Exception {
         HsmSession session = keep(HsmSession.open(hsm.library(), token.slotListIndex(), token.pinChars(), label(),
-                HsmSession.Recovery.DEFAULT));
+                HsmSession.Recovery.DEFAULT, new PerProcessLoginBudget(HsmSession.Recovery.DEFAULT)));
         String label = label();
         HsmSession.Kek kek = session.create(label);
         assertThat(session.reachable()).isTrue();
@@ -191,7 +191,7 @@ class HsmSessionRecoveryTest {
     private HsmSession openWithAPinTheTokenWillRefuse(HsmSession.Recovery recovery) throws Exception {
         try (AutoCloseable loggedIn = inspector.logInAsUser(token.slotListIndex(), token.pin())) {
             return keep(HsmSession.open(hsm.library(), token.slotListIndex(), WRONG_PIN.toCharArray(), label(),
-                    recovery));
+                recovery, new PerProcessLoginBudget(recovery)));
         }
     }
 
