@@ -109,6 +109,10 @@ final class HsmSession {
     private volatile Generation generation;
     private volatile long nextAttemptNanos;
     private volatile long lostAtNanos;
+    /** When the current provider was logged in (at start, or by a reopening). */
+    private volatile long openedAtNanos = System.nanoTime();
+    /** Sessions lost in a row, each soon after it was opened (guarded by this): the back-off's exponent. */
+    private int quickLosses;
     /** The label the probe uses: the active KEK version's ({@link #probeActiveKey}). */
     private volatile Supplier<String> activeLabel;
     private volatile String lastActiveLabel;
@@ -270,10 +274,16 @@ final class HsmSession {
     boolean reachable() {
         try {
             Generation current = current();
-            if (answers(current, probeLabel())) {
+            Probe probe = ask(current, probeLabel());
+            if (probe.answered()) {
                 return true;
             }
-            lost(current, null);
+            if (probe.sessionFailed()) {
+                lost(current, probe.failure());
+            }
+            // Otherwise (review L3) not a failure of the session — the active key's label is not in the token,
+            // or the keyring's view of it is not to be had — so the session is kept: a new one would not
+            // answer either, and replacing it would cost a login.
             return false;
         } catch (RuntimeException e) {
             return false;
@@ -307,7 +317,15 @@ final class HsmSession {
             }
             generation = null;
             lostAtNanos = System.nanoTime();
-            nextAttemptNanos = lostAtNanos; // the next use may try at once
+            if (lostAtNanos - openedAtNanos < recovery.maxInterval().toNanos()) {
+                // Lost soon after it was opened (a token that flaps, or takes logins and drops sessions):
+                // not "at once" again, or each loss would cost a login with no back-off (review L2).
+                quickLosses++;
+                nextAttemptNanos = lostAtNanos + backOff(quickLosses);
+            } else {
+                quickLosses = 0;
+                nextAttemptNanos = lostAtNanos; // a session that served a while: the next use may try at once
+            }
             keep(current.token().provider());
         }
         // The PKCS#11 return value's name (CKR_...) is the provider's own text, never input.
@@ -340,6 +358,7 @@ final class HsmSession {
                     if (current != null) {
                         synchronized (this) {
                             generation = current;
+                            openedAtNanos = System.nanoTime();
                         }
                         log.info("The HSM session is open again, {} ms after it was lost",
                                 Duration.ofNanos(System.nanoTime() - lostAtNanos).toMillis());
@@ -397,14 +416,18 @@ final class HsmSession {
 
     private Generation failedTransiently(Throwable e) {
         transientFailures++;
-        long wait = Math.min(recovery.maxInterval().toNanos(),
-                FIRST_RETRY.toNanos() << Math.min(transientFailures - 1, 20));
-        // jitter downwards only, so that nodes spread out and the cap (the recovery time) still holds
-        wait -= (long) (wait * 0.25 * ThreadLocalRandom.current().nextDouble());
+        long wait = backOff(transientFailures);
         nextAttemptNanos = System.nanoTime() + wait;
         log.debug("The HSM token could not be opened again yet ({}); next attempt in {} ms",
                 LogSafe.of(e == null ? "the key does not answer" : Pkcs11Failure.reason(e)), wait / 1_000_000);
         return null;
+    }
+
+    /** The wait before the {@code n}th attempt in a row (n ≥ 1): 1 s doubling to the cap, jittered. */
+    private long backOff(int n) {
+        long wait = Math.min(recovery.maxInterval().toNanos(), FIRST_RETRY.toNanos() << Math.min(n - 1, 20));
+        // jitter downwards only, so that nodes spread out and the cap (the recovery time) still holds
+        return wait - (long) (wait * 0.25 * ThreadLocalRandom.current().nextDouble());
     }
 
     private Generation refused(String code) {
@@ -451,6 +474,16 @@ final class HsmSession {
 
     /** Whether the key under {@code label} answers through {@code generation}: the probe's plaintext, exactly. */
     private boolean answers(Generation generation, String label) {
+        return ask(generation, label).answered();
+    }
+
+    /**
+     * The probe's outcome: answered; or not, with whether the session is at fault (a wrong plaintext — the
+     * token is broken — or a failure {@link Pkcs11Failure#fromTheToken} gives to the token), and the failure.
+     */
+    private record Probe(boolean answered, boolean sessionFailed, Throwable failure) {}
+
+    private Probe ask(Generation generation, String label) {
         try {
             Pkcs11Kek key = generation.key(label);
             byte[] probe = probes.get(label);
@@ -459,9 +492,10 @@ final class HsmSession {
                 probe = key.encrypt(PROBE_PLAINTEXT, PROBE_CONTEXT);
                 probes.putIfAbsent(label, probe);
             }
-            return Arrays.equals(key.decrypt(probe, PROBE_CONTEXT), PROBE_PLAINTEXT);
+            return Arrays.equals(key.decrypt(probe, PROBE_CONTEXT), PROBE_PLAINTEXT) ? new Probe(true, false, null)
+                    : new Probe(false, true, null);
         } catch (GeneralSecurityException | RuntimeException e) {
-            return false;
+            return new Probe(false, Pkcs11Failure.fromTheToken(e), e);
         }
     }
 
