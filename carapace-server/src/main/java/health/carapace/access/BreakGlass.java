@@ -276,7 +276,8 @@ public class BreakGlass {
         try {
             return new String(cipher.decrypt(patient, sealed, associatedData(grantId, patient)), StandardCharsets.UTF_8);
         } catch (KeyDestroyedException shredded) {
-            // Shredded after the query read the tombstone: the reason went with the patient's keys.
+            // Shredded after the query read the tombstone: the reason went with the patient's keys. A key
+            // missing without a tombstone (KeyMissingException, ADR 0049) fails the review instead.
             return null;
         }
     }

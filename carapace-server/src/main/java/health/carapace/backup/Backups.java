@@ -88,8 +88,11 @@ public class Backups {
         this.clock = clock;
     }
 
-    /** A backup written: its directory and signed manifest. */
-    public record Made(Path directory, BackupArchive.Manifest manifest) {}
+    /**
+     * A backup written: its directory and signed manifest, and each shredding ledger's latest head the
+     * audit trail recorded when it was made (for the operator to keep off-host; ADR 0049).
+     */
+    public record Made(Path directory, BackupArchive.Manifest manifest, List<ShreddingLedger.Head> ledgerHeads) {}
 
     /** A snapshot held open by its exporting transaction until the dumps have imported it. */
     private record Point(String snapshot, String at) {}
@@ -172,7 +175,7 @@ public class Backups {
             audit.record(List.of(AuditEvent.now(operator, AuditAction.EXPORTED, "/backup/" + manifest.madeAt(),
                     AuditContext.none(), true, null, null, null)));
             progress.report("done: " + (phiFile.bytes() + keyringFile.bytes() >> 20) + " MiB sealed in 2 files");
-            return new Made(out, manifest);
+            return new Made(out, manifest, latestHeads());
         } catch (SQLException e) {
             throw new BackupRefused(BackupRefused.FAILED, "a database snapshot could not be taken (SQLSTATE "
                     + e.getSQLState() + ")");
@@ -193,9 +196,12 @@ public class Backups {
      *
      * @param heads ledger heads the operator read from the audit trail's off-host copy (its Kafka
      *     topic, a SIEM): the ledgers must reach each (see {@link #applyLedger})
+     * @param noOffHostHead the operator said {@code --no-ledger-head}: recorded in the restored trail,
+     *     since a ledger cut after the backup could not be detected (ADR 0049)
      */
     public Restored finishRestore(BackupArchive.Manifest manifest, java.security.PublicKey signedBy,
-            List<ShreddingLedger.Ledger> ledger, List<ShreddingLedger.Head> heads, String operator, Progress progress) {
+            List<ShreddingLedger.Ledger> ledger, List<ShreddingLedger.Head> heads, boolean noOffHostHead,
+            String operator, Progress progress) {
         if (!Arrays.equals(signingKey().getPublic().getEncoded(), signedBy.getEncoded())) {
             throw new BackupRefused(BackupRefused.REFUSED, "the restored keyring's backup signing key is not the one "
                     + "that signed this backup");
@@ -205,8 +211,12 @@ public class Backups {
                 : applyLedger(ledger, heads, operator, progress);
         progress.report("audit: verifying the restored trail");
         AuditVerifier.Report report = verifier.verify();
+        // How the ledger was checked is part of the record: an auditor asking why a shredded patient is
+        // readable again finds a restore without the ledger, or without an off-host head, here.
+        String checked = ledger == null ? "/restored-without-shredding-ledger"
+                : noOffHostHead ? "/restored-without-ledger-head" : "/restored";
         audit.record(List.of(AuditEvent.now(operator, AuditAction.ADMIN_CHANGE, "/backup/" + manifest.madeAt()
-                + "/restored", AuditContext.none(), true, null, null, null)));
+                + checked, AuditContext.none(), true, null, null, null)));
         return new Restored(shredding, report);
     }
 
@@ -295,6 +305,20 @@ public class Backups {
                 + " already in the backup, " + done.ofAbsentPatients() + " of patients the backup does not hold, "
                 + unheld.size() + " of them never confirmed (applied all the same)");
         return new Reapplied(done.applied(), done.alreadyApplied(), done.ofAbsentPatients(), unheld, List.copyOf(given));
+    }
+
+    /**
+     * Each shredding ledger's latest head the audit trail recorded (one per ledger, every node's), to
+     * be kept off-host and given to a restore as {@code --ledger-head}: the heads a restored trail holds
+     * reach only up to its backup, so only a copy kept elsewhere shows a ledger cut after it (ADR 0049).
+     */
+    public List<ShreddingLedger.Head> latestHeads() {
+        java.util.Map<String, ShreddingLedger.Head> latest = new java.util.LinkedHashMap<>();
+        // newest first (AuditQueries.page): the first head seen of each ledger is its latest
+        for (ShreddingLedger.Head head : recordedHeads()) {
+            latest.putIfAbsent(head.ledger(), head);
+        }
+        return List.copyOf(latest.values());
     }
 
     /**

@@ -63,6 +63,16 @@ final class BackupCommand extends InstallationCommand {
             stdout.println("sealed to:     " + m.recipientKeyId());
             stdout.println("signed by:     " + m.signingKeyId() + " (restore trusts only the key exported with "
                     + "./carapace backup signing-key, kept apart from the backups)");
+            // What a restore's --ledger-head needs, kept off-host (ADR 0049); the latest at restore time is
+            // better still (./carapace keys shredding head), since a ledger grows after the backup.
+            for (var head : made.ledgerHeads()) {
+                stdout.println("ledger head:   " + head + " (keep it off-host with this backup's record; before a "
+                        + "restore, take the latest: ./carapace keys shredding head)");
+            }
+            if (made.ledgerHeads().isEmpty()) {
+                stdout.println("ledger head:   none recorded (no shredding approved yet): a restore of this backup "
+                        + "needs --ledger-head from later, or --no-ledger-head");
+            }
             stdout.flush();
             return 0;
         } catch (BackupRefused refused) {

@@ -6,6 +6,6 @@ import picocli.CommandLine.Command;
         description = "Key lifecycle: rotation, status and crypto-shredding.",
         subcommands = {RotateKekCommand.class, RotateDeksCommand.class, RotateIndexKeysCommand.class,
             RotateStateKeysCommand.class, KeyStatusCommand.class,
-            ShreddingCommands.class})
+            ShreddingCommands.class, ResetHsmLoginsCommand.class})
 final class KeysCommands {
 }

@@ -59,10 +59,18 @@ final class RestoreCommand extends InstallationCommand {
     List<Path> ledgers = new ArrayList<>();
 
     @CommandLine.Option(names = "--ledger-head",
-            description = {"LEDGER:SEQ:MAC, a shredding ledger's last head as the audit trail's off-host copy (its",
-                "Kafka topic, a SIEM) recorded it (the resource of the last /backup/shredding-ledger/ event); repeat",
-                "for each ledger. The ledgers given must reach it: a ledger cut after the backup is refused."})
+            description = {"LEDGER:SEQ:MAC, a shredding ledger's last head as recorded off-host (./carapace keys",
+                "shredding head, run on the old installation; or the resource of the last /backup/shredding-ledger/",
+                "event in the audit trail's Kafka topic or SIEM); repeat for each ledger. The ledgers given must",
+                "reach it: a ledger cut after the backup is refused. Required with --shredding-ledger unless",
+                "--no-ledger-head is given."})
     List<String> ledgerHeads = new ArrayList<>();
+
+    @CommandLine.Option(names = "--no-ledger-head",
+            description = {"Restore without a head recorded off-host: lines cut from the end of a ledger after the",
+                "backup was made cannot be detected, so patients shredded since may become readable again. Printed",
+                "as a warning and recorded in the restored audit trail (ADR 0049)."})
+    boolean noLedgerHead;
 
     @CommandLine.Option(names = "--without-shredding-ledger",
             description = "Restore without a ledger: patients shredded after the backup was made become readable again.")
@@ -81,6 +89,25 @@ final class RestoreCommand extends InstallationCommand {
                 throw new BackupRefused(BackupRefused.UNUSABLE, "give --shredding-ledger FILE (every node's), or "
                         + "--without-shredding-ledger to restore knowing that patients shredded since the backup "
                         + "become readable again");
+            }
+            if (!withoutLedger && ledgerHeads.isEmpty() == !noLedgerHead) {
+                // Fail closed (ADR 0049): the heads the restored audit trail recorded reach only up to the
+                // backup's point, so without a head from off-host a ledger cut after it passes unnoticed.
+                throw new BackupRefused(BackupRefused.UNUSABLE, ledgerHeads.isEmpty()
+                        ? "give --ledger-head LEDGER:SEQ:MAC for each ledger, as recorded off-host (./carapace keys "
+                                + "shredding head on the old installation, or the audit trail's off-host copy), or "
+                                + "--no-ledger-head to restore knowing that a ledger cut after the backup cannot be "
+                                + "detected; nothing was loaded"
+                        : "--ledger-head and --no-ledger-head contradict each other; nothing was loaded");
+            }
+            if (withoutLedger && (noLedgerHead || !ledgerHeads.isEmpty())) {
+                throw new BackupRefused(BackupRefused.UNUSABLE, "--without-shredding-ledger takes no ledger head "
+                        + "(there is no ledger to check); nothing was loaded");
+            }
+            if (noLedgerHead) {
+                progress.report("WARNING: --no-ledger-head: no ledger head recorded off-host is checked, so lines cut "
+                        + "from the end of a ledger after the backup was made go unnoticed and the patients they "
+                        + "shredded would be readable again; this is recorded in the restored audit trail");
             }
             List<ShreddingLedger.Head> heads = heads(ledgerHeads);
             KeysetHandle key = BackupArchive.readPrivateKey(read(privateKey, "--private-key"));
@@ -142,7 +169,8 @@ final class RestoreCommand extends InstallationCommand {
                 try {
                     // The gate opens for this process's finishing application only, in code (no setting opens it).
                     restored = BackupLoader.whileFinishingRestore(() -> installation.run(ctx -> ctx.getBean(Backups.class)
-                            .finishRestore(manifest, signedBy, withoutLedger ? null : ledger, heads, operator(), progress)));
+                            .finishRestore(manifest, signedBy, withoutLedger ? null : ledger, heads,
+                                    noLedgerHead, operator(), progress)));
                     // The ledger is applied: only now may nodes connect (the restore marker goes).
                     BackupLoader.finished(targets);
                 } catch (Exception | Error e) {
@@ -164,6 +192,10 @@ final class RestoreCommand extends InstallationCommand {
             stdout.println("  never confirmed: " + entry.compartment() + " (shredding request " + entry.request()
                     + "): its node stopped before writing whether the approval committed; the patient stays shredded, "
                     + "as a restore never undoes a shredding");
+        }
+        if (noLedgerHead) {
+            stdout.println("WARNING:       restored with --no-ledger-head: a ledger cut after the backup was not"
+                    + " detectable (recorded in the audit trail)");
         }
         for (ShreddingLedger.Head head : restored.shredding().heads()) {
             stdout.println("ledger head:   " + head + " (compare with the last one the audit trail's off-host copy holds)");

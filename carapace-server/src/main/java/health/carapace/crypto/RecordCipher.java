@@ -19,7 +19,9 @@ public interface RecordCipher {
     /**
      * Decrypts.
      *
-     * @throws KeyUnavailableException if the compartment's key is missing or cannot be unwrapped
+     * @throws KeyDestroyedException if the compartment was crypto-shredded (its tombstone says so)
+     * @throws KeyMissingException if the keyring has no key for it and no tombstone (ADR 0049)
+     * @throws KeyUnavailableException if the key cannot be reached or unwrapped now
      * @throws RecordIntegrityException if the ciphertext does not authenticate under that key
      *     and associated data
      */
@@ -29,7 +31,8 @@ public interface RecordCipher {
      * Re-encrypts a ciphertext under the compartment's primary key (same associated data), or
      * returns empty if it already is under that key. Used by the DEK rotation job.
      *
-     * @throws KeyUnavailableException if the compartment has no key (for example, shredded)
+     * @throws KeyDestroyedException if the compartment was crypto-shredded
+     * @throws KeyMissingException if the keyring has no key for it and no tombstone (ADR 0049)
      */
     Optional<byte[]> reencryptIfStale(String compartment, byte[] ciphertext, byte[] associatedData);
 

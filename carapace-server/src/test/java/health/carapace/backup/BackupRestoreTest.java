@@ -79,6 +79,7 @@ class BackupRestoreTest {
     private static byte[] ledgerKey;
     private static String installationId;
     private static String backupOutput;
+    private static String headCommandOutput;
     private static String approvalWithoutLedgerLine;
     private static String stateWithoutLedgerLine;
     private static int readWithoutLedgerLine;
@@ -159,6 +160,10 @@ class BackupRestoreTest {
             assertThat(shredding.approve(new Shredding.Origin("admin-two", AuditContext.none(), null), request.id())
                     .state()).isEqualTo("executed");
             assertThat(read(server, source, token, shreddedPatient).statusCode()).isEqualTo(410);
+            // ADR 0049: what the operator records off-host for a restore's --ledger-head.
+            Cli headNow = cli("keys", "shredding", "head", "--data-dir=" + source);
+            assertThat(headNow.code()).as(headNow.err()).isZero();
+            headCommandOutput = headNow.out();
 
             // ADR 0046: a third shredding's pending line was forced, and the node died before its approval
             // committed (or before it could write the outcome): the request is still pending in the database.
@@ -249,8 +254,9 @@ class BackupRestoreTest {
         // The installation now holds data: another restore onto it is refused and changes nothing.
         Cli again = cli("restore", "--from=" + backup, "--private-key=" + keys.resolve("backup-private-key.json"),
                 "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + restored,
-                "--signing-key-id=" + signingKeyId);
+                "--signing-key-id=" + signingKeyId, "--no-ledger-head");
         assertThat(again.code()).as(again.err()).isEqualTo(BackupRefused.NOT_EMPTY);
+        assertThat(again.err()).contains("WARNING: --no-ledger-head");
         assertThat(again.err()).contains("not empty").contains("fresh installation");
         try (DevEnvironment dev = DevEnvironment.open(restored);
                 var connection = DriverManager.getConnection(dev.properties().get("carapace.db.url").toString(),
@@ -356,7 +362,7 @@ class BackupRestoreTest {
         }
         Cli restore = cli("restore", "--from=" + backup, "--private-key=" + keys.resolve("backup-private-key.json"),
                 "--signing-key=" + signingKey, "--shredding-ledger=" + staleLedger, "--data-dir=" + target,
-                "--signing-key-id=" + signingKeyId);
+                "--signing-key-id=" + signingKeyId, "--no-ledger-head");
         assertThat(restore.code()).as(restore.err()).isEqualTo(BackupRefused.REFUSED);
         assertThat(restore.err()).contains("an earlier restore of this installation did not finish")
                 .contains("starting over")
@@ -400,7 +406,7 @@ class BackupRestoreTest {
         Path target2 = fresh("other-chain");
         Cli otherChain = cli("restore", "--from=" + backup, "--private-key=" + keys.resolve("backup-private-key.json"),
                 "--signing-key=" + signingKey, "--shredding-ledger=" + other, "--data-dir=" + target2,
-                "--signing-key-id=" + signingKeyId);
+                "--signing-key-id=" + signingKeyId, "--no-ledger-head");
         assertThat(otherChain.code()).as(otherChain.err()).isEqualTo(BackupRefused.REFUSED);
         assertThat(otherChain.err()).contains("no shredding ledger given reaches the head").contains("the audit trail recorded");
         // Not a head: refused before anything starts, echoing nothing.
@@ -432,6 +438,57 @@ class BackupRestoreTest {
         assertThat(restore.code()).isEqualTo(BackupRefused.UNUSABLE);
         assertThat(restore.err()).contains("--shredding-ledger").contains("--without-shredding-ledger");
         assertThat(target.resolve("pg")).as("no database was even started").doesNotExist();
+    }
+
+    /**
+     * ADR 0049 (review finding M2): the heads the restored trail recorded reach only up to the backup, so a
+     * ledger cut after it is caught only by a head kept off-host. A restore with a ledger therefore needs
+     * {@code --ledger-head} (printed by backup and by {@code keys shredding head}) or an explicit
+     * {@code --no-ledger-head}, which is printed as a warning and recorded in the restored audit trail.
+     */
+    @Test
+    void aRestoreWithALedgerNeedsAnOffHostHeadOrAnExplicitNoLedgerHead() throws Exception {
+        List<String> lines = Files.readAllLines(ledger, StandardCharsets.UTF_8);
+        Path atBackup = root.resolve("ledger-as-at-the-backup.jsonl");
+        Files.write(atBackup, lines.subList(0, 2), StandardCharsets.UTF_8);
+        Path beforeThePendingLine = root.resolve("ledger-before-the-pending-line.jsonl");
+        Files.write(beforeThePendingLine, lines.subList(0, 4), StandardCharsets.UTF_8);
+        // Where the operator gets the head: backup prints the one its trail holds; the command the latest.
+        assertThat(backupOutput).contains("ledger head:   "
+                + ShreddingLedger.read(atBackup).verify(ledgerKey, installationId).head().orElseThrow());
+        assertThat(headCommandOutput.strip()).isEqualTo(
+                ShreddingLedger.read(beforeThePendingLine).verify(ledgerKey, installationId).head().orElseThrow().toString());
+
+        Path target = fresh("no-head");
+        Cli neither = cli("restore", "--from=" + backup, "--private-key=" + keys.resolve("backup-private-key.json"),
+                "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + target,
+                "--signing-key-id=" + signingKeyId);
+        assertThat(neither.code()).as(neither.err()).isEqualTo(BackupRefused.UNUSABLE);
+        assertThat(neither.err()).contains("NOT RESTORED").contains("--ledger-head").contains("--no-ledger-head")
+                .contains("keys shredding head");
+        assertThat(target.resolve("pg")).as("no database was even started").doesNotExist();
+        Cli both = cli("restore", "--from=" + backup, "--private-key=" + keys.resolve("backup-private-key.json"),
+                "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + target,
+                "--signing-key-id=" + signingKeyId, "--no-ledger-head",
+                "--ledger-head=" + ShreddingLedger.read(ledger).verify(ledgerKey, installationId).head().orElseThrow());
+        assertThat(both.code()).isEqualTo(BackupRefused.UNUSABLE);
+        assertThat(both.err()).contains("contradict");
+        assertThat(target.resolve("pg")).doesNotExist();
+
+        // Said explicitly: restored, with the warning on both streams and in the restored trail.
+        Cli unchecked = cli("restore", "--from=" + backup, "--private-key=" + keys.resolve("backup-private-key.json"),
+                "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + target,
+                "--signing-key-id=" + signingKeyId, "--no-ledger-head");
+        assertThat(unchecked.code()).as(unchecked.err()).isZero();
+        assertThat(unchecked.err()).contains("WARNING: --no-ledger-head");
+        assertThat(unchecked.out()).contains("RESTORED").contains("WARNING:       restored with --no-ledger-head");
+        try (DevEnvironment dev = DevEnvironment.open(target);
+                var connection = DriverManager.getConnection(dev.properties().get("carapace.db.url").toString(),
+                        DevDatabase.OWNER, "")) {
+            JdbcClient owner = JdbcClient.create(new SingleConnectionDataSource(connection, true));
+            assertThat(owner.sql("select count(*) from audit.event where convert_from(body, 'UTF8') like ?")
+                    .param("%/restored-without-ledger-head%").query(Long.class).single()).isEqualTo(1);
+        }
     }
 
     @Test
@@ -472,13 +529,13 @@ class BackupRestoreTest {
         Path target = fresh("foreign-" + UUID.randomUUID());
         Cli notABackup = cli("restore", "--from=" + occupied, "--private-key=" + keys.resolve("backup-private-key.json"),
                 "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + target,
-                "--signing-key-id=" + signingKeyId);
+                "--signing-key-id=" + signingKeyId, "--no-ledger-head");
         assertThat(notABackup.code()).isEqualTo(BackupRefused.REFUSED);
         assertThat(notABackup.err()).contains("manifest.json is missing");
         // The public key where the private key belongs (and the reverse) is refused by kind, echoing neither.
         Cli swappedKeys = cli("restore", "--from=" + backup, "--private-key=" + keys.resolve("backup-public-key.json"),
                 "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + target,
-                "--signing-key-id=" + signingKeyId);
+                "--signing-key-id=" + signingKeyId, "--no-ledger-head");
         assertThat(swappedKeys.code()).isEqualTo(BackupRefused.UNUSABLE);
         assertThat(swappedKeys.err()).contains("does not hold a backup private key")
                 .doesNotContain(Files.readString(keys.resolve("backup-public-key.json")).substring(0, 40));
@@ -487,12 +544,13 @@ class BackupRestoreTest {
         Files.writeString(strangerKey, BackupArchive.newKeyPair().privateKeysetJson());
         Cli wrongKey = cli("restore", "--from=" + backup, "--private-key=" + strangerKey,
                 "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + target,
-                "--signing-key-id=" + signingKeyId);
+                "--signing-key-id=" + signingKeyId, "--no-ledger-head");
         assertThat(wrongKey.code()).as(wrongKey.err()).isEqualTo(BackupRefused.UNUSABLE);
         assertThat(wrongKey.err()).contains("--private-key is not the key this backup was sealed to")
                 .contains("nothing was loaded").doesNotContain("loading");
         Cli unknownOption = cli("restore", "--from=" + backup, "--private-key=" + keys.resolve("backup-private-key.json"),
-                "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + target, "--frobnicate");
+                "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--data-dir=" + target, "--no-ledger-head",
+                "--frobnicate");
         assertThat(unknownOption.code()).isNotZero();
         assertThat(target.resolve("pg")).as("no database was started").doesNotExist();
     }
@@ -525,7 +583,7 @@ class BackupRestoreTest {
         Path target = fresh("target-" + UUID.randomUUID());
         Cli restore = cli("restore", "--from=" + from, "--private-key=" + keys.resolve("backup-private-key.json"),
                 "--signing-key=" + pinned, "--shredding-ledger=" + ledger, "--data-dir=" + target,
-                "--signing-key-id=" + BackupArchive.signingKeyId(BackupArchive.readSigningKey(Files.readString(pinned))));
+                "--signing-key-id=" + BackupArchive.signingKeyId(BackupArchive.readSigningKey(Files.readString(pinned))), "--no-ledger-head");
         assertThat(restore.code()).as(restore.err()).isEqualTo(BackupRefused.REFUSED);
         assertThat(target.resolve("pg")).as("nothing was loaded: no database was even started").doesNotExist();
         return assertThat(restore.err()).contains("NOT RESTORED").contains(problem);
@@ -535,7 +593,7 @@ class BackupRestoreTest {
         Path target = fresh("signing-" + UUID.randomUUID());
         List<String> args = new java.util.ArrayList<>(List.of("restore", "--from=" + from,
                 "--private-key=" + keys.resolve("backup-private-key.json"), "--signing-key=" + key,
-                "--shredding-ledger=" + ledger, "--data-dir=" + target));
+                "--shredding-ledger=" + ledger, "--data-dir=" + target, "--no-ledger-head"));
         args.addAll(List.of(more));
         Cli restore = cli(args.toArray(String[]::new));
         assertThat(target.resolve("pg")).as("nothing was loaded: no database was even started").doesNotExist();

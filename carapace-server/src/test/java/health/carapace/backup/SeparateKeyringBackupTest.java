@@ -80,6 +80,7 @@ class SeparateKeyringBackupTest {
                     "--private-key=" + keys.resolve("backup-private-key.json"),
                     "--signing-key=" + signingKey, "--signing-key-id=" + signingKeyId,
                     "--shredding-ledger=" + emptyLedger, "--carapace.backup.shredding-ledger=" + emptyLedger,
+                    "--no-ledger-head",
                     "--data-dir=" + restored, "--carapace.keyring.url=" + keyringUrl);
             assertThat(noKey.code()).as(noKey.err()).isEqualTo(BackupRefused.REFUSED);
             assertThat(noKey.err()).contains("the restored keyring holds no shredding ledger key")

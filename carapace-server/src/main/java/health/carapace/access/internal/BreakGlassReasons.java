@@ -90,8 +90,8 @@ public final class BreakGlassReasons implements EncryptedStore {
                     .map(fresh -> new Object[] {fresh, row.grantId(), row.ciphertext()})
                     .orElse(null);
         } catch (KeyDestroyedException shredded) {
-            // No key for the patient (shredded since the batch was read): nothing to re-encrypt. A key that
-            // is only unavailable (HSM or keyring away) fails the batch, to be resumed from its checkpoint.
+            // The keyring's tombstone (shredded since the batch was read): nothing to re-encrypt. A key that is
+            // only unavailable (HSM or keyring away), or missing without a tombstone (ADR 0049), fails the batch.
             return null;
         }
     }

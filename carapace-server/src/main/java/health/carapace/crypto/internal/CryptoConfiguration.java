@@ -73,8 +73,10 @@ class CryptoConfiguration {
                 }
                 case "pkcs11" -> {
                     KekProperties.Pkcs11 p = properties.pkcs11();
+                    // every login, this first one too, against the installation's budget in the keyring (ADR 0049)
                     HsmSession hsm = HsmSession.open(p.library(), p.slotListIndex(),
-                            p.pin() == null ? null : p.pin().toCharArray(), p.keyLabel(), p.recovery());
+                            p.pin() == null ? null : p.pin().toCharArray(), p.keyLabel(), p.recovery(),
+                            new HsmLoginBudget(store.pool(), p.recovery()));
                     session = hsm;
                     source = KekSource.pkcs11(hsm);
                     if (!versioned) {

@@ -39,10 +39,13 @@ import org.slf4j.LoggerFactory;
  * {@link Recovery#maxInterval()}, so the node is back within that interval of the token's return. A
  * login the token refuses because of the PIN ({@code CKR_PIN_INCORRECT}, {@code _LOCKED},
  * {@code _EXPIRED}) is not retried like that: each further try counts towards the HSM's lockout of the
- * partition, and every node of a cluster tries. The node waits {@link Recovery#refusedLoginRetry()}
- * (doubling) and, after {@link Recovery#refusedLoginAttempts()} refused logins in a row, tries no
- * more until it is restarted. The readiness probe goes through the same gate, so a node without traffic
- * tries no more often.
+ * partition, and the HSM counts every node, restart and CLI command of the installation. So every login,
+ * the first at start included, is reserved first against the installation's {@link LoginBudget} (kept in
+ * the keyring, ADR 0049): after a refusal the next login of any node waits {@link Recovery#refusedLoginRetry()}
+ * (doubling), and after {@link Recovery#refusedLoginAttempts()} refused logins in a row no node or command
+ * of the installation sends one until an operator resets the budget ({@code ./carapace keys
+ * reset-hsm-logins}); a node notices the reset by itself. If the budget cannot be read, no login is sent.
+ * The readiness probe goes through the same gate, so a node without traffic tries no more often.
  */
 final class HsmSession {
 
@@ -56,7 +59,7 @@ final class HsmSession {
      *
      * @param maxInterval the longest wait between two attempts after transient failures (the doubling's cap)
      * @param refusedLoginRetry the wait after the first login refused for the PIN (doubled after each further one)
-     * @param refusedLoginAttempts refused logins in a row after which the node tries no more until restarted
+     * @param refusedLoginAttempts refused logins in a row in the installation after which none is sent until reset (ADR 0049)
      */
     record Recovery(Duration maxInterval, Duration refusedLoginRetry, int refusedLoginAttempts) {
 
@@ -97,6 +100,7 @@ final class HsmSession {
     private final char[] pin;
     private final String firstLabel;
     private final Recovery recovery;
+    private final LoginBudget budget;
     private final ReentrantLock reopening = new ReentrantLock();
     private final Deque<Provider> keptProviders = new ArrayDeque<>();
     private final AtomicLong loginAttempts = new AtomicLong();
@@ -105,13 +109,17 @@ final class HsmSession {
     private volatile Generation generation;
     private volatile long nextAttemptNanos;
     private volatile long lostAtNanos;
-    private volatile boolean loginsStopped;
+    /** When the current provider was logged in (at start, or by a reopening). */
+    private volatile long openedAtNanos = System.nanoTime();
+    /** Sessions lost in a row, each soon after it was opened (guarded by this): the back-off's exponent. */
+    private int quickLosses;
     /** The label the probe uses: the active KEK version's ({@link #probeActiveKey}). */
     private volatile Supplier<String> activeLabel;
     private volatile String lastActiveLabel;
     // guarded by reopening
     private int transientFailures;
-    private int refusedLogins;
+    /** What the budget last said when it refused a login (logged once per change, not per check). */
+    private LoginBudget.Decision lastRefusal;
 
     /** One logged-in provider and the key objects found through it. */
     private record Generation(Pkcs11Kek.Token token, ConcurrentMap<String, Pkcs11Kek> keys) {
@@ -136,21 +144,61 @@ final class HsmSession {
     }
 
     private HsmSession(String library, int slotListIndex, char[] pin, String firstLabel, Recovery recovery,
-            Pkcs11Kek.Token token) {
+            LoginBudget budget, Pkcs11Kek.Token token) {
         this.library = library;
         this.slotListIndex = slotListIndex;
         this.pin = pin == null ? null : pin.clone();
         this.firstLabel = firstLabel;
         this.recovery = recovery;
+        this.budget = budget;
         this.lastActiveLabel = firstLabel;
         this.activeLabel = () -> firstLabel;
         this.generation = new Generation(token, new ConcurrentHashMap<>());
     }
 
-    /** Logs into the token; a refusal here stops the start, with the reason ({@link Pkcs11Kek}). */
-    static HsmSession open(String library, int slotListIndex, char[] pin, String firstLabel, Recovery recovery) {
-        return new HsmSession(library, slotListIndex, pin, firstLabel, recovery,
-                Pkcs11Kek.Token.login(library, slotListIndex, pin, firstLabel));
+    /**
+     * Logs into the token, if the installation's {@code budget} allows a login now; a refusal (by the
+     * budget or the token) stops the start, with the reason ({@link Pkcs11Kek}). A start is a login like
+     * any other: a node restarted in a loop, or a CLI command run again, must not bypass the budget.
+     */
+    static HsmSession open(String library, int slotListIndex, char[] pin, String firstLabel, Recovery recovery,
+            LoginBudget budget) {
+        LoginBudget.Decision decision = budget.reserve();
+        if (decision != LoginBudget.Decision.ALLOWED) {
+            throw new KeyUnavailableException(notTried(decision, budget.attempts()));
+        }
+        Pkcs11Kek.Token token;
+        try {
+            token = Pkcs11Kek.Token.login(library, slotListIndex, pin, firstLabel);
+        } catch (RuntimeException e) {
+            String refused = Pkcs11Failure.refusedLogin(e);
+            if (refused != null) {
+                int counted = budget.refused(refused);
+                log.error("The HSM token refused the login at start ({}): {} of at most {} refused logins of this"
+                        + " installation (every node and command counts). Check carapace.kek.pkcs11.pin against the"
+                        + " token", LogSafe.of(refused), counted < 0 ? "?" : counted, budget.attempts());
+            } else {
+                budget.released();
+            }
+            throw e;
+        }
+        budget.succeeded();
+        return new HsmSession(library, slotListIndex, pin, firstLabel, recovery, budget, token);
+    }
+
+    /** Why no login was sent: for the start's refusal and the log. Names no PIN. */
+    private static String notTried(LoginBudget.Decision decision, int attempts) {
+        return switch (decision) {
+            case EXHAUSTED -> "No HSM login was tried: this installation's token refused " + attempts + " logins in a"
+                    + " row (every node and command counts), so none is sent until an operator checks"
+                    + " carapace.kek.pkcs11.pin against the token and runs ./carapace keys reset-hsm-logins (ADR 0049)";
+            case WAIT -> "No HSM login was tried: the token refused one recently (or another node's login is under"
+                    + " way), and the next is due only after carapace.kek.pkcs11.refused-login-retry, doubling (ADR"
+                    + " 0049); after fixing the PIN, ./carapace keys reset-hsm-logins allows one at once";
+            case UNREACHABLE -> "No HSM login was tried: the keyring, which keeps the installation's count of refused"
+                    + " logins, cannot be read (ADR 0049)";
+            case ALLOWED -> throw new IllegalArgumentException("allowed");
+        };
     }
 
     /** The configured label: version 1 of the KEK. */
@@ -226,10 +274,16 @@ final class HsmSession {
     boolean reachable() {
         try {
             Generation current = current();
-            if (answers(current, probeLabel())) {
+            Probe probe = ask(current, probeLabel());
+            if (probe.answered()) {
                 return true;
             }
-            lost(current, null);
+            if (probe.sessionFailed()) {
+                lost(current, probe.failure());
+            }
+            // Otherwise (review L3) not a failure of the session — the active key's label is not in the token,
+            // or the keyring's view of it is not to be had — so the session is kept: a new one would not
+            // answer either, and replacing it would cost a login.
             return false;
         } catch (RuntimeException e) {
             return false;
@@ -263,7 +317,15 @@ final class HsmSession {
             }
             generation = null;
             lostAtNanos = System.nanoTime();
-            nextAttemptNanos = lostAtNanos; // the next use may try at once
+            if (lostAtNanos - openedAtNanos < recovery.maxInterval().toNanos()) {
+                // Lost soon after it was opened (a token that flaps, or takes logins and drops sessions):
+                // not "at once" again, or each loss would cost a login with no back-off (review L2).
+                quickLosses++;
+                nextAttemptNanos = lostAtNanos + backOff(quickLosses);
+            } else {
+                quickLosses = 0;
+                nextAttemptNanos = lostAtNanos; // a session that served a while: the next use may try at once
+            }
             keep(current.token().provider());
         }
         // The PKCS#11 return value's name (CKR_...) is the provider's own text, never input.
@@ -296,6 +358,7 @@ final class HsmSession {
                     if (current != null) {
                         synchronized (this) {
                             generation = current;
+                            openedAtNanos = System.nanoTime();
                         }
                         log.info("The HSM session is open again, {} ms after it was lost",
                                 Duration.ofNanos(System.nanoTime() - lostAtNanos).toMillis());
@@ -312,7 +375,7 @@ final class HsmSession {
     }
 
     private boolean attemptDue() {
-        return !loginsStopped && System.nanoTime() - nextAttemptNanos >= 0;
+        return System.nanoTime() - nextAttemptNanos >= 0;
     }
 
     /** A new provider, logged in, whose key answers; null (and the next attempt scheduled) while it fails. */
@@ -324,15 +387,24 @@ final class HsmSession {
             return failedTransiently(e);
         }
         keep(provider); // whatever happens below, its sessions are never closed by a cleaner while kept
+        LoginBudget.Decision decision = budget.reserve();
+        if (decision != LoginBudget.Decision.ALLOWED) {
+            return notTried(decision);
+        }
+        lastRefusal = null;
         Pkcs11Kek.Token token;
         loginAttempts.incrementAndGet();
         try {
             token = Pkcs11Kek.Token.login(provider, pin, firstLabel);
         } catch (RuntimeException e) {
             String refused = Pkcs11Failure.refusedLogin(e);
-            return refused != null ? refused(refused) : failedTransiently(e);
+            if (refused != null) {
+                return refused(refused);
+            }
+            budget.released();
+            return failedTransiently(e);
         }
-        refusedLogins = 0; // the token took the PIN: its own count of failures starts again too
+        budget.succeeded(); // the token took the PIN: its own count of failures starts again, and so does ours
         Generation fresh = new Generation(token, new ConcurrentHashMap<>());
         // Logged in is not enough: the key must be found and answer through the new sessions.
         if (!answers(fresh, probeLabel())) {
@@ -344,36 +416,74 @@ final class HsmSession {
 
     private Generation failedTransiently(Throwable e) {
         transientFailures++;
-        long wait = Math.min(recovery.maxInterval().toNanos(),
-                FIRST_RETRY.toNanos() << Math.min(transientFailures - 1, 20));
-        // jitter downwards only, so that nodes spread out and the cap (the recovery time) still holds
-        wait -= (long) (wait * 0.25 * ThreadLocalRandom.current().nextDouble());
+        long wait = backOff(transientFailures);
         nextAttemptNanos = System.nanoTime() + wait;
         log.debug("The HSM token could not be opened again yet ({}); next attempt in {} ms",
                 LogSafe.of(e == null ? "the key does not answer" : Pkcs11Failure.reason(e)), wait / 1_000_000);
         return null;
     }
 
+    /** The wait before the {@code n}th attempt in a row (n ≥ 1): 1 s doubling to the cap, jittered. */
+    private long backOff(int n) {
+        long wait = Math.min(recovery.maxInterval().toNanos(), FIRST_RETRY.toNanos() << Math.min(n - 1, 20));
+        // jitter downwards only, so that nodes spread out and the cap (the recovery time) still holds
+        return wait - (long) (wait * 0.25 * ThreadLocalRandom.current().nextDouble());
+    }
+
     private Generation refused(String code) {
-        refusedLogins++;
-        if (refusedLogins >= recovery.refusedLoginAttempts()) {
-            loginsStopped = true;
-            log.error("The HSM token refused the login ({}), {} times in a row: this node tries no further login"
-                    + " until it is restarted, so that it cannot lock the token's PIN. Check carapace.kek.pkcs11.pin"
-                    + " against the token; until then no key it wraps can be opened and the node is not ready",
-                    LogSafe.of(code), refusedLogins);
+        int counted = budget.refused(code);
+        if (counted < 0) {
+            // counted in the keyring already (the reservation); only the reading failed: wait as after a first
+            nextAttemptNanos = System.nanoTime() + recovery.refusedLoginRetry().toNanos();
+            log.error("The HSM token refused the login ({}); the installation's count of refused logins cannot be"
+                    + " read now. Check carapace.kek.pkcs11.pin against the token", LogSafe.of(code));
+        } else if (counted >= budget.attempts()) {
+            lastRefusal = LoginBudget.Decision.EXHAUSTED; // said here; not again at each check of the budget
+            // the budget is checked again (a query, no login) at the transient cadence: a reset is noticed
+            nextAttemptNanos = System.nanoTime() + recovery.maxInterval().toNanos();
+            log.error("The HSM token refused the login ({}): {} refused logins in a row in this installation (every"
+                    + " node and command counts), the most allowed, so that the token's PIN is not locked: no node"
+                    + " sends another until an operator checks carapace.kek.pkcs11.pin against the token and runs"
+                    + " ./carapace keys reset-hsm-logins. Until then no key it wraps can be opened and the node is"
+                    + " not ready", LogSafe.of(code), counted);
         } else {
-            Duration wait = recovery.refusedLoginRetry().multipliedBy(1L << Math.min(refusedLogins - 1, 20));
+            Duration wait = recovery.refusedLoginRetry().multipliedBy(1L << Math.min(counted - 1, 20));
             nextAttemptNanos = System.nanoTime() + wait.toNanos();
-            log.error("The HSM token refused the login ({}): the next login is tried in {} s ({} of at most {}"
-                    + " refused logins before this node stops trying). Check carapace.kek.pkcs11.pin against the token",
-                    LogSafe.of(code), wait.toSeconds(), refusedLogins, recovery.refusedLoginAttempts());
+            log.error("The HSM token refused the login ({}): the next login of any node is due in {} s ({} of at"
+                    + " most {} refused logins of this installation, every node and command counted). Check"
+                    + " carapace.kek.pkcs11.pin against the token",
+                    LogSafe.of(code), wait.toSeconds(), counted, budget.attempts());
         }
         return null;
     }
 
+    /** The budget allowed no login now: asked again later, at the transient cadence (a query, not a login). */
+    private Generation notTried(LoginBudget.Decision decision) {
+        if (decision != lastRefusal) {
+            lastRefusal = decision;
+            String why = notTried(decision, budget.attempts());
+            switch (decision) {
+                case EXHAUSTED -> log.error(why);
+                case UNREACHABLE -> log.warn(why);
+                // another node's refusal, or its login under way during an outage: routine, not news
+                default -> log.debug(why);
+            }
+        }
+        return failedTransiently(null);
+    }
+
     /** Whether the key under {@code label} answers through {@code generation}: the probe's plaintext, exactly. */
     private boolean answers(Generation generation, String label) {
+        return ask(generation, label).answered();
+    }
+
+    /**
+     * The probe's outcome: answered; or not, with whether the session is at fault (a wrong plaintext — the
+     * token is broken — or a failure {@link Pkcs11Failure#fromTheToken} gives to the token), and the failure.
+     */
+    private record Probe(boolean answered, boolean sessionFailed, Throwable failure) {}
+
+    private Probe ask(Generation generation, String label) {
         try {
             Pkcs11Kek key = generation.key(label);
             byte[] probe = probes.get(label);
@@ -382,9 +492,10 @@ final class HsmSession {
                 probe = key.encrypt(PROBE_PLAINTEXT, PROBE_CONTEXT);
                 probes.putIfAbsent(label, probe);
             }
-            return Arrays.equals(key.decrypt(probe, PROBE_CONTEXT), PROBE_PLAINTEXT);
+            return Arrays.equals(key.decrypt(probe, PROBE_CONTEXT), PROBE_PLAINTEXT) ? new Probe(true, false, null)
+                    : new Probe(false, true, null);
         } catch (GeneralSecurityException | RuntimeException e) {
-            return false;
+            return new Probe(false, Pkcs11Failure.fromTheToken(e), e);
         }
     }
 

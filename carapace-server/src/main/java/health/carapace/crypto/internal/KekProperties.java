@@ -23,7 +23,8 @@ record KekProperties(String provider, DevKeystore devKeystore, Pkcs11 pkcs11) {
      * @param reopenMaxInterval the longest wait between two attempts to open a lost HSM session again
      *     (attempts start 1 s apart and double up to this; the node is back within it once the HSM is)
      * @param refusedLoginRetry the wait after a login the token refused for the PIN, doubled after each
-     * @param refusedLoginAttempts refused logins in a row after which the node stops trying until restarted
+     * @param refusedLoginAttempts refused logins in a row, in the whole installation (every node and command), after
+     *     which none is sent until an operator runs ./carapace keys reset-hsm-logins (ADR 0049)
      */
     record Pkcs11(String library, int slotListIndex, String pin, String keyLabel, Duration reopenMaxInterval,
             Duration refusedLoginRetry, Integer refusedLoginAttempts) {

@@ -9,6 +9,7 @@ import com.google.crypto.tink.TinkProtoKeysetFormat;
 import com.google.crypto.tink.aead.PredefinedAeadParameters;
 import health.carapace.crypto.KeyDestroyedException;
 import health.carapace.crypto.KeyEncryptionKey;
+import health.carapace.crypto.KeyMissingException;
 import health.carapace.crypto.KeyShredder;
 import health.carapace.crypto.KeyUnavailableException;
 import health.carapace.crypto.RecordCipher;
@@ -335,11 +336,13 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
                 throw new KeyDestroyedException("The compartment's data keys were destroyed by crypto-shredding");
             }
             if (!createIfMissing) {
-                // The keyring answered, and holds no key for a compartment that has records: nothing can
-                // ever decrypt them (shredded, or a keyring older than them). Unlike an HSM or keyring
-                // outage (plain KeyUnavailableException), this does not pass: jobs skip such records.
-                throw new KeyDestroyedException("The compartment has no data key in the keyring: its records"
-                        + " can never be decrypted");
+                // The keyring answered and holds no key for a compartment that has records, but no tombstone
+                // says it was shredded: a keyring older than the records (restored from an older backup) or
+                // a row deleted outside Carapace. Not "destroyed" (ADR 0049): restoring the right keyring may
+                // bring the key back, so a read must not tell a clinician the record was erased, and jobs
+                // must stop rather than skip the records as shredded.
+                throw new KeyMissingException("The keyring holds no data key for a compartment that has records,"
+                        + " and no shredding record explains it: the keyring may be older than the records");
             }
             try {
                 KeysetHandle fresh = KeysetHandle.generateNew(DATA_KEY_TEMPLATE);

@@ -19,6 +19,11 @@ final class Pkcs11Failure {
 
     private static final String PKCS11_EXCEPTION = "sun.security.pkcs11.wrapper.PKCS11Exception";
     private static final Pattern CODE = Pattern.compile("CKR_[A-Z0-9_]+");
+    /** How SunPKCS11 names a return value it has no name for (a vendor's): its 32 bits in hex. */
+    private static final Pattern UNNAMED = Pattern.compile("0x([0-9A-Fa-f]{8})");
+    /** {@code CKR_VENDOR_DEFINED}: this value and every one above it are the vendor's own. */
+    private static final long VENDOR_DEFINED = 0x80000000L;
+    private static final String VENDOR_PREFIX = "CKR_VENDOR_DEFINED";
 
     /**
      * The token's answers about the ciphertext handed to it. SunPKCS11 turns these, and also
@@ -41,16 +46,33 @@ final class Pkcs11Failure {
     private Pkcs11Failure() {
     }
 
-    /** The PKCS#11 return value's name in {@code e}'s causes (e.g. {@code CKR_GENERAL_ERROR}), or null. */
+    /**
+     * The PKCS#11 return value's name in {@code e}'s causes (e.g. {@code CKR_GENERAL_ERROR}), or null. A
+     * vendor-defined value ({@code CKR_VENDOR_DEFINED} and above), which the JDK shows in hex, is named
+     * {@code CKR_VENDOR_DEFINED+0x8000....}: still a closed vocabulary of digits, never input.
+     */
     static String code(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t.getClass().getName().equals(PKCS11_EXCEPTION) && t.getMessage() != null) {
                 // the name, then any extra text the provider appends (on JDK 17 without a separator)
-                Matcher name = CODE.matcher(t.getMessage().strip());
-                return name.lookingAt() ? name.group() : null;
+                String message = t.getMessage().strip();
+                Matcher name = CODE.matcher(message);
+                if (name.lookingAt()) {
+                    return name.group();
+                }
+                Matcher unnamed = UNNAMED.matcher(message);
+                if (unnamed.lookingAt() && Long.parseLong(unnamed.group(1), 16) >= VENDOR_DEFINED) {
+                    return VENDOR_PREFIX + "+0x" + unnamed.group(1).toUpperCase(java.util.Locale.ROOT);
+                }
+                return null;
             }
         }
         return null;
+    }
+
+    /** Whether {@code code} is a vendor's own return value, whose meaning the standard does not give. */
+    static boolean vendorDefined(String code) {
+        return code != null && code.startsWith(VENDOR_PREFIX);
     }
 
     /**
@@ -58,7 +80,8 @@ final class Pkcs11Failure {
      * are gone or broken) rather than answering about the data. A PKCS#11 return value decides when
      * there is one: only {@link #ABOUT_THE_DATA} is an answer, everything else ({@code CKR_GENERAL_ERROR},
      * {@code CKR_DEVICE_*}, {@code CKR_SESSION_*}, {@code CKR_TOKEN_*}, {@code CKR_USER_NOT_LOGGED_IN}, a
-     * dead key handle...) is the token's failure, even under an {@code AEADBadTagException}. Without one,
+     * dead key handle, a vendor-defined value...) is the token's failure, even under an
+     * {@code AEADBadTagException}: the session is replaced, at the transient back-off. Without one,
      * a bad tag or length with no cause is the JDK's own check of the data, and a provider exception is
      * the provider's failure.
      */
@@ -97,7 +120,10 @@ final class Pkcs11Failure {
      */
     static String refusedLogin(Throwable e) {
         String code = code(e);
-        if (code != null && REFUSED_PIN.contains(code)) {
+        // A vendor's value at login is taken as a refusal (ADR 0049, review L1): it may be the vendor's own
+        // "PIN incorrect" or "PIN locked" (HSMs define such codes), and retrying it every few seconds could
+        // lock the token's PIN; counted against the installation's budget, it costs at most a reset.
+        if (code != null && (REFUSED_PIN.contains(code) || vendorDefined(code))) {
             return code;
         }
         for (Throwable t = e; t != null; t = t.getCause()) {

@@ -7,6 +7,7 @@ import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
 import health.carapace.audit.AuditUnavailableException;
 import health.carapace.crypto.KeyDestroyedException;
+import health.carapace.crypto.KeyMissingException;
 import health.carapace.crypto.KeyUnavailableException;
 import health.carapace.crypto.RecordIntegrityException;
 import jakarta.servlet.http.HttpServletRequest;
@@ -67,6 +68,15 @@ final class ErrorSanitiser {
             // that looked up the compartment just before it was shredded).
             return SafeFhirException.shredded();
         }
+        if (causeOfType(error, KeyMissingException.class) != null) {
+            // Not a shredding (no tombstone says so) and not an outage that passes by itself: the keyring
+            // lacks a key the records need (ADR 0049). 500, not 410 (the record may come back with the
+            // right keyring) and not 503 (retrying will not help until an operator acts). One line, no id.
+            log.error("A record's data key is missing from the keyring and no shredding record explains it: the"
+                    + " keyring may have been restored from a backup older than the PHI database; the record was"
+                    + " not erased (docs/RELIABILITY.md, \"A data key is missing\")");
+            return new SafeFhirException(500, IssueType.EXCEPTION, KEY_MISSING_MESSAGE);
+        }
         Throwable keyProblem = causeOfType(error, KeyUnavailableException.class);
         if (keyProblem != null) {
             log.error("A record key is unavailable", keyProblem);
@@ -113,6 +123,9 @@ final class ErrorSanitiser {
         }
         return new SafeFhirException(status, issueType(status), genericMessage(status));
     }
+
+    static final String KEY_MISSING_MESSAGE = "A key needed for this record is unavailable: the key store does not"
+            + " hold it, though the record was not erased; an operator must restore it";
 
     static String genericMessage(int status) {
         return switch (status) {

@@ -95,9 +95,10 @@ final class RecordMaintenance implements EncryptedRecords {
                     .map(fresh -> new Object[] {fresh, row.type(), row.id(), row.version(), row.ciphertext()})
                     .orElse(null);
         } catch (KeyDestroyedException shredded) {
-            // No key for the compartment (shredded since the batch was read): nothing to re-encrypt. Any
-            // other KeyUnavailableException (the HSM or keyring away) fails the batch: the job resumes from
-            // its checkpoint, and no record is left under a key that is about to be removed.
+            // The keyring's tombstone: shredded since the batch was read, nothing to re-encrypt. Any other
+            // KeyUnavailableException fails the batch: the HSM or keyring away (the job resumes from its
+            // checkpoint), or a key missing without a tombstone (KeyMissingException, ADR 0049: the job stops
+            // until an operator restores the keyring, rather than passing over records it cannot read).
             return null;
         }
     }
@@ -156,8 +157,8 @@ final class RecordMaintenance implements EncryptedRecords {
                     indexer.addRows(own, row.type(), row.id(), resource, keyVersion);
                 } catch (KeyDestroyedException shredded) {
                     // Unreadable for good (crypto-shredded): its old tokens go, and none replace them. A key
-                    // that is only unavailable (HSM or keyring away) fails the batch instead, which rolls back
-                    // and is tried again: an outage never drops a patient's search tokens.
+                    // that is only unavailable (HSM or keyring away), or missing without a tombstone (ADR 0049),
+                    // fails the batch instead, which rolls back: neither ever drops a patient's search tokens.
                 }
                 return own.stream();
             }).toList();

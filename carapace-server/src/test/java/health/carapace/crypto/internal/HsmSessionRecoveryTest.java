@@ -84,7 +84,7 @@ class HsmSessionRecoveryTest {
                 .map(ILoggingEvent::getFormattedMessage).toList();
         assertThat(errors).hasSize(3).allSatisfy(line -> assertThat(line).contains("CKR_PIN_INCORRECT")
                 .contains("carapace.kek.pkcs11.pin").doesNotContain(WRONG_PIN).doesNotContain(token.pin()));
-        assertThat(errors.get(2)).contains("until it is restarted");
+        assertThat(errors.get(2)).contains("keys reset-hsm-logins");
         assertThat(logs.list).noneSatisfy(e -> assertThat(e.getFormattedMessage()).contains(WRONG_PIN));
     }
 
@@ -115,7 +115,7 @@ class HsmSessionRecoveryTest {
     void whileTheTokenIsAwayProbesTryNoMoreOftenThanTheBackOffAndItIsUsedAgainWithinItsCap() throws Exception {
         HsmSession.Recovery recovery = new HsmSession.Recovery(Duration.ofSeconds(4), Duration.ofMinutes(15), 3);
         HsmSession session = keep(HsmSession.open(hsm.library(), token.slotListIndex(), token.pinChars(), label(),
-                recovery));
+                recovery, new PerProcessLoginBudget(recovery)));
         HsmSession.Kek kek = session.create(label());
         byte[] sealed = kek.encrypt("back again".getBytes(StandardCharsets.UTF_8), AAD);
 
@@ -139,7 +139,7 @@ class HsmSessionRecoveryTest {
     @Test
     void aGeneralErrorLosesTheSessionUnlessTheTokenStillOpensWhatItSealed() throws Exception {
         HsmSession session = keep(HsmSession.open(hsm.library(), token.slotListIndex(), token.pinChars(), label(),
-                HsmSession.Recovery.DEFAULT));
+                HsmSession.Recovery.DEFAULT, new PerProcessLoginBudget(HsmSession.Recovery.DEFAULT)));
         String label = label();
         HsmSession.Kek kek = session.create(label);
         byte[] sealed = kek.encrypt(new byte[32], AAD);
@@ -161,7 +161,8 @@ class HsmSessionRecoveryTest {
         })).isInstanceOf(KeyUnavailableException.class).hasMessage(HsmSession.UNAVAILABLE);
         assertThat(logs.list).anySatisfy(e -> assertThat(e.getFormattedMessage())
                 .contains("The HSM session was lost (CKR_GENERAL_ERROR)"));
-        assertThat(session.reachable()).as("opened again through a new provider").isTrue();
+        // lost right after it was opened: opened again after the first back-off (ADR 0049, L2), not at once
+        await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(20)).until(session::reachable);
         assertThat(session.loginAttempts()).isEqualTo(1);
         assertThat(kek.decrypt(kek.encrypt(new byte[8], AAD), AAD)).hasSize(8);
     }
@@ -169,7 +170,7 @@ class HsmSessionRecoveryTest {
     @Test
     void aBadTagIsTheTokensFailureWhenTheTokenNoLongerOpensWhatItSealed() throws Exception {
         HsmSession session = keep(HsmSession.open(hsm.library(), token.slotListIndex(), token.pinChars(), label(),
-                HsmSession.Recovery.DEFAULT));
+                HsmSession.Recovery.DEFAULT, new PerProcessLoginBudget(HsmSession.Recovery.DEFAULT)));
         String label = label();
         HsmSession.Kek kek = session.create(label);
         assertThat(session.reachable()).isTrue();
@@ -187,11 +188,61 @@ class HsmSessionRecoveryTest {
         assertThat(kek.decrypt(kek.encrypt(new byte[8], AAD), AAD)).hasSize(8);
     }
 
+    /**
+     * Review L2 (ADR 0049): a session lost soon after it was opened (a token that flaps) is not opened again
+     * at once, each time costing a login with no back-off: the wait starts at 1 s and doubles while the
+     * sessions keep being lost soon after opening.
+     */
+    @Test
+    void aSessionLostSoonAfterItWasOpenedIsOpenedAgainOnlyAfterTheBackOff() throws Exception {
+        HsmSession.Recovery recovery = new HsmSession.Recovery(Duration.ofSeconds(4), Duration.ofMinutes(15), 3);
+        HsmSession session = keep(HsmSession.open(hsm.library(), token.slotListIndex(), token.pinChars(), label(),
+                recovery, new PerProcessLoginBudget(recovery)));
+        String label = label();
+        session.create(label);
+
+        for (int loss = 1; loss <= 2; loss++) {
+            assertThatThrownBy(() -> session.use(label, key -> {
+                throw new java.security.ProviderException("wrapped", Pkcs11FailureTest.pkcs11(0xB3)); // CKR_SESSION_HANDLE_INVALID
+            })).isInstanceOf(KeyUnavailableException.class);
+            long lost = System.nanoTime();
+            assertThat(session.reachable()).as("loss %d: not opened again at once", loss).isFalse();
+            assertThat(session.loginAttempts()).isEqualTo(loss - 1);
+            await().atMost(Duration.ofSeconds(6)).pollInterval(Duration.ofMillis(20)).until(session::reachable);
+            // 1 s, then 2 s, each jittered down by at most a quarter
+            assertThat(Duration.ofNanos(System.nanoTime() - lost)).as("loss %d", loss)
+                    .isGreaterThanOrEqualTo(Duration.ofMillis(750L << (loss - 1)));
+            assertThat(session.loginAttempts()).isEqualTo(loss);
+        }
+    }
+
+    /**
+     * Review L3 (ADR 0049): the probe gives up the session only when the session is at fault. A probe label the
+     * token does not hold (the keyring naming a KEK version the HSM lacks) makes the node not ready, and keeps
+     * the session: a new one would not find the key either, and would cost a login.
+     */
+    @Test
+    void aProbeThatFailsForAnotherReasonThanTheSessionKeepsTheSession() throws Exception {
+        HsmSession session = keep(HsmSession.open(hsm.library(), token.slotListIndex(), token.pinChars(), label(),
+                HsmSession.Recovery.DEFAULT, new PerProcessLoginBudget(HsmSession.Recovery.DEFAULT)));
+        String label = label();
+        HsmSession.Kek kek = session.create(label);
+        byte[] sealed = kek.encrypt("kept".getBytes(StandardCharsets.UTF_8), AAD);
+
+        session.probeActiveKey(() -> "absent-" + UUID.randomUUID().toString().substring(0, 8));
+        assertThat(session.reachable()).isFalse();
+        assertThat(session.reachable()).isFalse();
+        session.probeActiveKey(() -> label);
+        assertThat(session.reachable()).as("the same session answers again").isTrue();
+        assertThat(session.loginAttempts()).as("no login: the session was never given up").isZero();
+        assertThat(new String(kek.decrypt(sealed, AAD), StandardCharsets.UTF_8)).isEqualTo("kept");
+    }
+
     /** Opens a session configured with {@link #WRONG_PIN} while the process holds the token's login. */
     private HsmSession openWithAPinTheTokenWillRefuse(HsmSession.Recovery recovery) throws Exception {
         try (AutoCloseable loggedIn = inspector.logInAsUser(token.slotListIndex(), token.pin())) {
             return keep(HsmSession.open(hsm.library(), token.slotListIndex(), WRONG_PIN.toCharArray(), label(),
-                    recovery));
+                recovery, new PerProcessLoginBudget(recovery)));
         }
     }
 

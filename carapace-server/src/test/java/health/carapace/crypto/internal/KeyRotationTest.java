@@ -390,8 +390,11 @@ class KeyRotationTest extends RotationServer {
     void jobsSkipAShreddedPatientWhoseDataKeyIsGone() {
         List<String> ids = patients();
         String shredded = ids.get(5);
-        // What crypto-shredding leaves behind: the patient's records, and no wrapped DEK.
+        // What crypto-shredding leaves behind: the patient's records, no wrapped DEK, and the keyring's tombstone
+        // (without it a missing key is not "destroyed" but missing, which stops the jobs: ADR 0049).
         owner().sql("delete from keyring.wrapped_key where key_ref = ?").param("dek/Patient/" + shredded).update();
+        owner().sql("insert into keyring.shredded_compartment (compartment, request_id) values (?, ?)")
+                .params("Patient/" + shredded, UUID.randomUUID()).update();
         deks.invalidateAll();
 
         rotation.rotateKek("test:rotation");

@@ -86,6 +86,25 @@ class Pkcs11FailureTest {
         assertThat(Pkcs11Failure.refusedLogin(new ProviderException("Initialization failed"))).isNull();
     }
 
+    /**
+     * Review L1 (ADR 0049): a vendor's own return value ({@code CKR_VENDOR_DEFINED}, 0x80000000, and above,
+     * which the JDK shows in hex) is the token's failure on the data path (the session is replaced), and at
+     * login a refusal: it may be the vendor's "PIN incorrect" or "PIN locked", so it is not retried every
+     * few seconds.
+     */
+    @Test
+    void aVendorDefinedValueIsTheTokensFailureAndAtLoginARefusal() {
+        for (long code : new long[] {0x80000000L, 0x80000101L, 0xFFFFFFFFL}) {
+            assertThat(Pkcs11Failure.code(pkcs11(code))).as("0x%x", code).startsWith("CKR_VENDOR_DEFINED");
+            assertThat(Pkcs11Failure.fromTheToken(new ProviderException("wrapped", pkcs11(code)))).isTrue();
+            assertThat(Pkcs11Failure.fromTheToken(badTag(pkcs11(code)))).isTrue();
+            assertThat(Pkcs11Failure.refusedLogin(loadFailed(login(new LoginException(), code))))
+                    .as("0x%x at login", code).startsWith("CKR_VENDOR_DEFINED");
+        }
+        assertThat(Pkcs11Failure.code(pkcs11(0x80000101L))).isEqualTo("CKR_VENDOR_DEFINED+0x80000101");
+        assertThat(Pkcs11Failure.reason(pkcs11(0x80000101L))).isEqualTo("CKR_VENDOR_DEFINED+0x80000101");
+    }
+
     @Test
     void theLoggedReasonIsTheReturnValuesNameOrAClassNameNeverAMessage() {
         assertThat(Pkcs11Failure.reason(badTag(pkcs11(CKR_GENERAL_ERROR)))).isEqualTo("CKR_GENERAL_ERROR");
