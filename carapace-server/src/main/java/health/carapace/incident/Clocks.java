@@ -11,13 +11,17 @@ import java.util.List;
  * after the end of the calendar year of discovery (§164.408(b), (c)); prominent media within 60 days
  * when more than 500 residents of one State are affected (§164.406). Null: that clock does not run.
  *
- * @param overdue the codes of the clocks that have run out without being met ({@code isolate},
- *     {@code alert}, {@code plan}, {@code individuals}, {@code hhs}, {@code media})
+ * @param overdue the codes of the clocks that ran out before they were met, or are still unmet past
+ *     their deadline ({@code isolate}, {@code alert}, {@code plan}, {@code individuals}, {@code hhs},
+ *     {@code media})
+ * @param met the response clocks whose event has happened, in time or late ({@code isolate},
+ *     {@code alert}, {@code plan}): they no longer run
  */
 public record Clocks(Instant isolateBy, Instant alertBy, Instant planBy, Instant individualsBy, Instant hhsBy,
-        Instant mediaBy, List<String> overdue) {
+        Instant mediaBy, List<String> overdue, List<String> met) {
 
     public Clocks {
         overdue = List.copyOf(overdue);
+        met = List.copyOf(met);
     }
 }

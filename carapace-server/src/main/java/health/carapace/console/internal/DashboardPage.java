@@ -67,11 +67,13 @@ class DashboardPage {
             String nextClock = null;
             Instant nextBy = null;
             String[] names = {"isolate", "alert", "plan", "individuals", "hhs", "media"};
-            Instant[] deadlines = {incident.containedAt() == null ? clocks.isolateBy() : null, clocks.alertBy(),
-                    clocks.planBy(), clocks.individualsBy(), clocks.hhsBy(), clocks.mediaBy()};
+            Instant[] deadlines = {clocks.isolateBy(), clocks.alertBy(), clocks.planBy(), clocks.individualsBy(),
+                    clocks.hhsBy(), clocks.mediaBy()};
             for (int i = 0; i < names.length; i++) {
                 Instant by = deadlines[i];
-                if (by != null && by.isAfter(now) && !overdue.contains(names[i]) && (nextBy == null || by.isBefore(nextBy))) {
+                boolean running = !overdue.contains(names[i]) && !clocks.met().contains(names[i])
+                        && !(i == 0 && incident.containedAt() != null);
+                if (by != null && by.isAfter(now) && running && (nextBy == null || by.isBefore(nextBy))) {
                     nextClock = names[i];
                     nextBy = by;
                 }

@@ -426,7 +426,17 @@ final class IncidentStore implements Incidents {
                 overdue.add("media");
             }
         }
-        return new Clocks(isolateBy, alertBy, planBy, individualsBy, hhsBy, mediaBy, overdue);
+        List<String> met = new ArrayList<>();
+        if (isolated != null) {
+            met.add("isolate");
+        }
+        if (alerted != null) {
+            met.add("alert");
+        }
+        if (planned != null) {
+            met.add("plan");
+        }
+        return new Clocks(isolateBy, alertBy, planBy, individualsBy, hhsBy, mediaBy, overdue, met);
     }
 
     /** The end of the day of a deadline (the last day counts), as an instant in UTC. */

@@ -33,6 +33,8 @@ class HipaaClocksTest {
                 DETECTED.plusSeconds(600), DETECTED.plusSeconds(1200), DETECTED.plusSeconds(3600), null,
                 IncidentState.CONTAINED);
         assertThat(containedInTime.overdue()).isEmpty();
+        assertThat(containedInTime.met()).containsExactly("isolate", "alert", "plan");
+        assertThat(fresh.met()).isEmpty();
     }
 
     @Test
