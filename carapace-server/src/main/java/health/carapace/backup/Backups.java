@@ -347,9 +347,11 @@ public class Backups {
      */
     public List<ShreddingLedger.Head> latestHeads() {
         java.util.Map<String, ShreddingLedger.Head> latest = new java.util.LinkedHashMap<>();
-        // newest first (AuditQueries.page): the first head seen of each ledger is its latest
+        // The longest head of each ledger (a ledger only grows), not the one with the latest wall-clock time:
+        // two nodes' clocks, or one stepped back, would otherwise name an older head (s9 review L-5). Equal
+        // lengths (a ledger cut and appended to again) keep the first seen: newest first (AuditQueries.page).
         for (ShreddingLedger.Head head : recordedHeads()) {
-            latest.putIfAbsent(head.ledger(), head);
+            latest.merge(head.ledger(), head, (kept, other) -> other.seq() > kept.seq() ? other : kept);
         }
         return List.copyOf(latest.values());
     }
