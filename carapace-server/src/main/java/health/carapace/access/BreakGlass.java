@@ -6,6 +6,7 @@ import health.carapace.audit.AuditContext;
 import health.carapace.audit.AuditEvent;
 import health.carapace.audit.AuditTrail;
 import health.carapace.crypto.KeyDestroyedException;
+import health.carapace.crypto.KeyMissingException;
 import health.carapace.crypto.RecordCipher;
 import health.carapace.platform.logging.RequestIds;
 import java.nio.charset.StandardCharsets;
@@ -169,11 +170,14 @@ public class BreakGlass {
 
     /**
      * One grant as the reviewer of emergency accesses sees it, reason decrypted; the reason is
-     * null once the patient was crypto-shredded (it was encrypted under the destroyed keys). The
-     * last three are null while the grant awaits its review.
+     * null once the patient was crypto-shredded (it was encrypted under the destroyed keys), and
+     * null with {@code reasonKeyMissing} when the patient's data key is missing from the keyring
+     * without a tombstone (ADR 0049): that grant's reason cannot be read, the rest of the review can
+     * (s9 review L-7). reviewedBy, reviewedAt and outcome are null while the grant awaits its review.
      */
     public record Review(UUID grantId, String principal, String patient, Instant openedAt, Instant expiresAt,
-            Instant closedAt, String reason, String reviewedBy, Instant reviewedAt, ReviewOutcome outcome) {
+            Instant closedAt, String reason, String reviewedBy, Instant reviewedAt, ReviewOutcome outcome,
+            boolean reasonKeyMissing) {
 
         public boolean awaitingReview() {
             return reviewedAt == null;
@@ -259,16 +263,27 @@ public class BreakGlass {
                         rs.getTimestamp(4).toInstant(), rs.getTimestamp(5).toInstant(),
                         rs.getTimestamp(6) == null ? null : rs.getTimestamp(6).toInstant(), null, rs.getString(8),
                         rs.getTimestamp(9) == null ? null : rs.getTimestamp(9).toInstant(),
-                        rs.getString(10) == null ? null : ReviewOutcome.ofLabel(rs.getString(10)).orElseThrow()),
-                        rs.getBytes(7)))
+                        rs.getString(10) == null ? null : ReviewOutcome.ofLabel(rs.getString(10)).orElseThrow(),
+                        false), rs.getBytes(7)))
                 .list();
         // read after the grants: a patient shredded in between has no keys left, which reasonOf tolerates
         java.util.Set<String> gone = shredded.shreddedAmong(rows.stream().map(row -> row.review().patient()).toList());
         return rows.stream().map(row -> {
             Review review = row.review();
-            String reason = gone.contains(review.patient()) ? null : reasonOf(review.grantId(), review.patient(), row.sealed());
+            String reason = null;
+            boolean keyMissing = false;
+            if (!gone.contains(review.patient())) {
+                try {
+                    reason = reasonOf(review.grantId(), review.patient(), row.sealed());
+                } catch (KeyMissingException missing) {
+                    // One patient's key missing (a keyring older than the records, ADR 0049) must not take the
+                    // whole review of emergency accesses with it: that grant is shown, its reason marked
+                    // unavailable, not shredded. The key's absence is logged where it is found (no ids here).
+                    keyMissing = true;
+                }
+            }
             return new Review(review.grantId(), review.principal(), review.patient(), review.openedAt(), review.expiresAt(),
-                    review.closedAt(), reason, review.reviewedBy(), review.reviewedAt(), review.outcome());
+                    review.closedAt(), reason, review.reviewedBy(), review.reviewedAt(), review.outcome(), keyMissing);
         }).toList();
     }
 
@@ -277,7 +292,7 @@ public class BreakGlass {
             return new String(cipher.decrypt(patient, sealed, associatedData(grantId, patient)), StandardCharsets.UTF_8);
         } catch (KeyDestroyedException shredded) {
             // Shredded after the query read the tombstone: the reason went with the patient's keys. A key
-            // missing without a tombstone (KeyMissingException, ADR 0049) fails the review instead.
+            // missing without a tombstone (KeyMissingException, ADR 0049) is not this: the caller marks it.
             return null;
         }
     }

@@ -206,6 +206,9 @@ public class Backups {
             throw new BackupRefused(BackupRefused.REFUSED, "the restored keyring's backup signing key is not the one "
                     + "that signed this backup");
         }
+        if (ledger != null && !noOffHostHead) {
+            requireAHeadForEachLedger(ledger, heads);
+        }
         // null: the operator said --without-shredding-ledger (patients shredded since the backup come back)
         Reapplied shredding = ledger == null ? new Reapplied(0, 0, 0, List.of(), List.of())
                 : applyLedger(ledger, heads, operator, progress);
@@ -218,6 +221,36 @@ public class Backups {
         audit.record(List.of(AuditEvent.now(operator, AuditAction.ADMIN_CHANGE, "/backup/" + manifest.madeAt()
                 + checked, AuditContext.none(), true, null, null, null)));
         return new Restored(shredding, report);
+    }
+
+    /**
+     * Every ledger the restored trail recorded a head of, and every ledger given, needs a head from
+     * off-host (s9 review M-3): the ledgers are checked only against the heads given, so with three
+     * nodes' ledgers one head would pass while another node's ledger, cut after the backup, went
+     * unnoticed. The restore with {@code --no-ledger-head} skips this (warned, recorded).
+     */
+    public void requireAHeadForEachLedger(List<ShreddingLedger.Ledger> ledgers, List<ShreddingLedger.Head> heads) {
+        java.util.Set<String> needed = new java.util.TreeSet<>();
+        recordedHeads().forEach(head -> needed.add(head.ledger()));
+        needed.addAll(ledgerIdsWithoutAHead(ledgers, heads));
+        heads.forEach(head -> needed.remove(head.ledger()));
+        if (!needed.isEmpty()) {
+            throw new BackupRefused(BackupRefused.UNUSABLE, needed.size() + " shredding ledger(s) have no --ledger-head "
+                    + "(ledger " + String.join(", ", needed) + "): give each ledger's last head as recorded off-host "
+                    + "(a ledger cut after the backup shows only against its own head), or --no-ledger-head");
+        }
+    }
+
+    /**
+     * The ids of the ledgers given (their first line's MAC, unauthenticated: only to tell which head
+     * is missing; {@link #applyLedger} authenticates them) that no head given names.
+     */
+    public static List<String> ledgerIdsWithoutAHead(List<ShreddingLedger.Ledger> ledgers,
+            List<ShreddingLedger.Head> heads) {
+        java.util.Set<String> named = new java.util.HashSet<>();
+        heads.forEach(head -> named.add(head.ledger()));
+        return ledgers.stream().flatMap(ledger -> ledger.head().stream()).map(ShreddingLedger.Head::ledger)
+                .filter(id -> !named.contains(id)).distinct().sorted().toList();
     }
 
     /**
@@ -314,9 +347,11 @@ public class Backups {
      */
     public List<ShreddingLedger.Head> latestHeads() {
         java.util.Map<String, ShreddingLedger.Head> latest = new java.util.LinkedHashMap<>();
-        // newest first (AuditQueries.page): the first head seen of each ledger is its latest
+        // The longest head of each ledger (a ledger only grows), not the one with the latest wall-clock time:
+        // two nodes' clocks, or one stepped back, would otherwise name an older head (s9 review L-5). Equal
+        // lengths (a ledger cut and appended to again) keep the first seen: newest first (AuditQueries.page).
         for (ShreddingLedger.Head head : recordedHeads()) {
-            latest.putIfAbsent(head.ledger(), head);
+            latest.merge(head.ledger(), head, (kept, other) -> other.seq() > kept.seq() ? other : kept);
         }
         return List.copyOf(latest.values());
     }

@@ -28,7 +28,8 @@ final class BreakGlassReviewCommand extends InstallationCommand {
         for (var g : grants) {
             out.println(String.join("\t", g.openedAt().toString(), g.expiresAt().toString(),
                     g.closedAt() == null ? "-" : g.closedAt().toString(), g.principal(), g.patient(),
-                    g.grantId().toString(), g.reason() == null ? "(destroyed by crypto-shredding)"
+                    g.grantId().toString(), g.reasonKeyMissing() ? "(unavailable: the patient's data key is missing)"
+                            : g.reason() == null ? "(destroyed by crypto-shredding)"
                             : g.reason().replaceAll("[\\t\\r\\n]", " ")));
         }
         out.flush();

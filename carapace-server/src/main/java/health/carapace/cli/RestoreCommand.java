@@ -62,8 +62,8 @@ final class RestoreCommand extends InstallationCommand {
             description = {"LEDGER:SEQ:MAC, a shredding ledger's last head as recorded off-host (./carapace keys",
                 "shredding head, run on the old installation; or the resource of the last /backup/shredding-ledger/",
                 "event in the audit trail's Kafka topic or SIEM); repeat for each ledger. The ledgers given must",
-                "reach it: a ledger cut after the backup is refused. Required with --shredding-ledger unless",
-                "--no-ledger-head is given."})
+                "reach it: a ledger cut after the backup is refused. Required for each ledger (every one given, and",
+                "every one the backup's audit trail recorded) unless --no-ledger-head is given; exit 2 if one lacks it."})
     List<String> ledgerHeads = new ArrayList<>();
 
     @CommandLine.Option(names = "--no-ledger-head",
@@ -124,6 +124,15 @@ final class RestoreCommand extends InstallationCommand {
             // Read whole now (a missing or unreadable ledger refuses before anything is loaded); authenticated,
             // and checked complete against the restored database, once its keyring is there (finishRestore).
             List<ShreddingLedger.Ledger> ledger = ledgers.stream().map(ShreddingLedger::read).toList();
+            // s9 review M-3: each ledger given needs its own off-host head (the restored trail's ledgers are
+            // checked the same way once loaded, Backups#requireAHeadForEachLedger).
+            List<String> headless = noLedgerHead ? List.of() : Backups.ledgerIdsWithoutAHead(ledger, heads);
+            if (!headless.isEmpty()) {
+                throw new BackupRefused(BackupRefused.UNUSABLE, headless.size() + " shredding ledger(s) given have no "
+                        + "--ledger-head (ledger " + String.join(", ", headless) + "): give each ledger's last head as "
+                        + "recorded off-host (a ledger cut after the backup shows only against its own head), or "
+                        + "--no-ledger-head; nothing was loaded");
+            }
             // Before any database is touched: the signature, the private key, then every file's size and hash,
             // all checked on copies in a private directory, and only those copies are loaded. That copy is the
             // control against a file swapped after it was checked (a sealed file's SQL could carry psql

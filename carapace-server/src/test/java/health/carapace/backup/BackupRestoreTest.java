@@ -423,6 +423,40 @@ class BackupRestoreTest {
         }
     }
 
+    /**
+     * s9 review M-3: with several nodes' ledgers, one head given must not pass for all: node B's ledger,
+     * cut after the backup, shows only against its own head. Each ledger given, and each ledger the
+     * restored trail recorded a head of, needs one (unless --no-ledger-head); refused, exit 2.
+     */
+    @Test
+    void everyLedgerGivenOrRecordedNeedsItsOwnOffHostHead() throws Exception {
+        ShreddingLedger.Head head = ShreddingLedger.read(ledger).verify(ledgerKey, installationId).head().orElseThrow();
+        // Node B's ledger, authentic (the installation's key), listing a shredding of a patient the backup lacks.
+        Path nodeB = root.resolve("node-b-ledger.jsonl");
+        ShreddingLedger.append(nodeB, ledgerKey, installationId, ShreddingLedger.COMMITTED, new ShreddingLedger.Entry(
+                "Patient/" + UUID.randomUUID(), UUID.randomUUID(), java.time.Instant.now(), "x", "y"));
+        ShreddingLedger.Head nodeBHead = ShreddingLedger.read(nodeB).verify(ledgerKey, installationId).head().orElseThrow();
+        Cli oneHeadForTwo = cli("restore", "--from=" + backup, "--private-key=" + keys.resolve("backup-private-key.json"),
+                "--signing-key=" + signingKey, "--shredding-ledger=" + ledger, "--shredding-ledger=" + nodeB,
+                "--data-dir=" + fresh("one-head-for-two"), "--signing-key-id=" + signingKeyId, "--ledger-head=" + head);
+        assertThat(oneHeadForTwo.code()).as(oneHeadForTwo.err()).isEqualTo(BackupRefused.UNUSABLE);
+        assertThat(oneHeadForTwo.err()).contains("1 shredding ledger(s) given have no --ledger-head (ledger "
+                + nodeBHead.ledger() + ")").contains("nothing was loaded");
+        // A ledger the restored trail recorded (node A's) with no head given: refused once the trail is
+        // there, and what was loaded goes.
+        Path target = fresh("recorded-ledger-without-head");
+        Cli recordedWithoutHead = cli("restore", "--from=" + backup, "--private-key=" + keys.resolve("backup-private-key.json"),
+                "--signing-key=" + signingKey, "--shredding-ledger=" + nodeB, "--data-dir=" + target,
+                "--signing-key-id=" + signingKeyId, "--ledger-head=" + nodeBHead);
+        assertThat(recordedWithoutHead.code()).as(recordedWithoutHead.err()).isEqualTo(BackupRefused.UNUSABLE);
+        assertThat(recordedWithoutHead.err()).contains("1 shredding ledger(s) have no --ledger-head (ledger "
+                + head.ledger() + ")").contains("removing what it loaded");
+        try (DevEnvironment dev = DevEnvironment.open(target)) {
+            assertThat(BackupLoader.schemasHoldingTables(new DatabaseTarget(dev.properties().get("carapace.db.url")
+                    .toString(), DevDatabase.OWNER, ""))).as("nothing of the refused restore stays").isEmpty();
+        }
+    }
+
     @Test
     void anApprovalWhoseLedgerLineCannotBeWrittenIsRefusedAndRolledBack() {
         assertThat(approvalWithoutLedgerLine).isEqualTo("refused");

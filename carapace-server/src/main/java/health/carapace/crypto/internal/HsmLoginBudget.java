@@ -28,6 +28,13 @@ final class HsmLoginBudget implements LoginBudget {
     private final JdbcClient jdbc;
     private final int attempts;
     private final Duration retry;
+    /**
+     * The {@code last_attempt_at} this budget's last reservation wrote, which settles only that
+     * reservation (s9 review L-2): a later one of another node (after the wait, or a reset) is not
+     * given back or zeroed by this one's outcome. Reservations of one budget are not concurrent (one
+     * per session, taken under its reopening lock, or at its start).
+     */
+    private volatile java.sql.Timestamp reservedAt;
 
     HsmLoginBudget(DataSource keyring, HsmSession.Recovery recovery) {
         this.jdbc = JdbcClient.create(keyring);
@@ -38,14 +45,15 @@ final class HsmLoginBudget implements LoginBudget {
     @Override
     public Decision reserve() {
         try {
-            Optional<Integer> reserved = jdbc.sql("""
+            Optional<java.sql.Timestamp> reserved = jdbc.sql("""
                     update keyring.hsm_login set refused = refused + 1, last_attempt_at = clock_timestamp()
                     where token = ? and refused < ?
                       and (refused = 0 or last_attempt_at is null or last_attempt_at
                            + make_interval(secs => ? * power(2, least(refused - 1, 20))) <= clock_timestamp())
-                    returning refused""")
-                    .params(TOKEN, attempts, retry.toMillis() / 1000.0).query(Integer.class).optional();
+                    returning last_attempt_at""")
+                    .params(TOKEN, attempts, retry.toMillis() / 1000.0).query(java.sql.Timestamp.class).optional();
             if (reserved.isPresent()) {
+                reservedAt = reserved.get();
                 return Decision.ALLOWED;
             }
             // no row (a keyring that lost it) counts as spent: nobody logs in until an operator resets
@@ -72,8 +80,9 @@ final class HsmLoginBudget implements LoginBudget {
     @Override
     public void released() {
         try {
-            jdbc.sql("update keyring.hsm_login set refused = refused - 1 where token = ? and refused > 0")
-                    .param(TOKEN).update();
+            jdbc.sql("update keyring.hsm_login set refused = refused - 1 where token = ? and refused > 0"
+                            + " and last_attempt_at = ?")
+                    .params(TOKEN, reservedAt).update();
         } catch (RuntimeException e) {
             // left counted: fail closed (an operator's reset gives it back)
             log.warn("An HSM login that was not refused could not be given back to the budget ({})",
@@ -84,7 +93,9 @@ final class HsmLoginBudget implements LoginBudget {
     @Override
     public void succeeded() {
         try {
-            jdbc.sql("update keyring.hsm_login set refused = 0, last_code = null where token = ?").param(TOKEN).update();
+            // only while the last reservation is still this one's: another node's later one stays counted
+            jdbc.sql("update keyring.hsm_login set refused = 0, last_code = null where token = ? and last_attempt_at = ?")
+                    .params(TOKEN, reservedAt).update();
         } catch (RuntimeException e) {
             log.warn("A successful HSM login could not reset the login budget ({}); the next success will",
                     e.getClass().getSimpleName());

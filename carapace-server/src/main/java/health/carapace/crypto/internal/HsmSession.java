@@ -104,6 +104,8 @@ final class HsmSession {
     private final ReentrantLock reopening = new ReentrantLock();
     private final Deque<Provider> keptProviders = new ArrayDeque<>();
     private final AtomicLong loginAttempts = new AtomicLong();
+    /** Providers built to open the token again (tests: one per login sent, none while the budget says no). */
+    private final AtomicLong providersBuilt = new AtomicLong();
     /** The probe's ciphertext per key label (the key object, and so the ciphertext, outlives providers). */
     private final ConcurrentMap<String, byte[]> probes = new ConcurrentHashMap<>();
     private volatile Generation generation;
@@ -218,6 +220,11 @@ final class HsmSession {
     /** Logins tried since the start to open the token again (the first login at start not counted). */
     long loginAttempts() {
         return loginAttempts.get();
+    }
+
+    /** Providers built since the start to open the token again (the start's own not counted). */
+    long providersBuilt() {
+        return providersBuilt.get();
     }
 
     /** The KEK under {@code label}, or null when the token has none. */
@@ -380,17 +387,22 @@ final class HsmSession {
 
     /** A new provider, logged in, whose key answers; null (and the next attempt scheduled) while it fails. */
     private Generation reopen() {
-        Provider provider;
-        try {
-            provider = Pkcs11Kek.configure(library, slotListIndex);
-        } catch (RuntimeException e) {
-            return failedTransiently(e);
-        }
-        keep(provider); // whatever happens below, its sessions are never closed by a cleaner while kept
+        // The budget first, the provider only for a login that is sent (s9 review M-1): while the budget
+        // says no (for hours, if exhausted) a provider built at each check would open sessions for nothing,
+        // and each dropped one closes its sessions by number.
         LoginBudget.Decision decision = budget.reserve();
         if (decision != LoginBudget.Decision.ALLOWED) {
             return notTried(decision);
         }
+        Provider provider;
+        try {
+            providersBuilt.incrementAndGet();
+            provider = Pkcs11Kek.configure(library, slotListIndex);
+        } catch (RuntimeException e) {
+            budget.released(); // no login was sent: the reservation goes back
+            return failedTransiently(e);
+        }
+        keep(provider); // whatever happens below, its sessions are never closed by a cleaner while kept
         lastRefusal = null;
         Pkcs11Kek.Token token;
         loginAttempts.incrementAndGet();

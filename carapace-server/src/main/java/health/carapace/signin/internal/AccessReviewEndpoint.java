@@ -154,6 +154,8 @@ class AccessReviewEndpoint {
                     .put("closedAt", text(g.closedAt()))
                     // null once the patient was crypto-shredded: the reason went with the keys
                     .put("reason", g.reason())
+                    // the patient's data key is missing without a tombstone (ADR 0049): unreadable, not shredded
+                    .put("reasonUnavailable", g.reasonKeyMissing() ? "data key missing" : null)
                     .put("awaitingReview", g.awaitingReview()).put("reviewedBy", g.reviewedBy())
                     .put("reviewedAt", text(g.reviewedAt()))
                     .put("outcome", g.outcome() == null ? null : g.outcome().label());

@@ -97,4 +97,58 @@ class MissingDataKeyTest extends IntegrationTest {
         }
         assertThat(send(HttpRequest.newBuilder(uri("/fhir/Patient/" + patient)).GET()).statusCode()).isEqualTo(200);
     }
+
+    @Autowired
+    private health.carapace.access.BreakGlass breakGlass;
+
+    /**
+     * s9 review L-7: one patient's data key missing must not take the whole review of emergency accesses
+     * with it (it was a 500): that grant is listed, its reason marked unavailable (not shredded), and every
+     * other grant's reason still reads.
+     */
+    @Test
+    void aMissingKeyMarksOnlyThatGrantsReasonUnavailableInTheBreakGlassReview() throws Exception {
+        String keyless = "Patient/" + createPatient("Keylessglass");
+        String kept = "Patient/" + createPatient("Keptglass");
+        health.carapace.access.Caller clinician = new health.carapace.access.Caller("missing-key-clinician",
+                health.carapace.access.Caller.Kind.USER, java.util.Set.of(), null);
+        java.time.Instant since = java.time.Instant.now().minusSeconds(5);
+        java.util.UUID lost = breakGlass.open(clinician, keyless, "Reason one", health.carapace.audit.AuditContext.none())
+                .id();
+        java.util.UUID readable = breakGlass.open(clinician, kept, "Reason two", health.carapace.audit.AuditContext.none())
+                .id();
+        String keyRef = KeyringStore.DEK_PREFIX + keyless;
+        JdbcClient keyringDb = JdbcClient.create(store.pool());
+        Row saved = keyringDb.sql("select key_ref, kek_id, wrapped from keyring.wrapped_key where key_ref = ?")
+                .param(keyRef).query((rs, n) -> new Row(rs.getString(1), rs.getString(2), rs.getBytes(3))).single();
+        try {
+            assertThat(keyringDb.sql("delete from keyring.wrapped_key where key_ref = ?").param(keyRef).update())
+                    .isEqualTo(1);
+            keyring.invalidateAll();
+            List<health.carapace.access.BreakGlass.Review> review = breakGlass.review(since);
+            assertThat(review).filteredOn(r -> r.grantId().equals(lost)).singleElement().satisfies(r -> {
+                assertThat(r.reason()).isNull();
+                assertThat(r.reasonKeyMissing()).isTrue();
+            });
+            assertThat(review).filteredOn(r -> r.grantId().equals(readable)).singleElement().satisfies(r -> {
+                assertThat(r.reason()).isEqualTo("Reason two");
+                assertThat(r.reasonKeyMissing()).isFalse();
+            });
+        } finally {
+            keyringDb.sql("insert into keyring.wrapped_key (key_ref, kek_id, wrapped) values (?, ?, ?)")
+                    .params(saved.keyRef(), saved.kekId(), saved.wrapped()).update();
+            keyring.invalidateAll();
+        }
+    }
+
+    private String createPatient(String family) {
+        HttpResponse<String> created = send(HttpRequest.newBuilder(uri("/fhir/Patient"))
+                .header("Content-Type", "application/fhir+json")
+                .POST(HttpRequest.BodyPublishers.ofString(
+                        "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"" + family + "\"}]}")));
+        assertThat(created.statusCode()).isEqualTo(201);
+        Matcher id = ID.matcher(created.body());
+        assertThat(id.find()).isTrue();
+        return id.group(1);
+    }
 }

@@ -90,6 +90,10 @@ class SharedHsmLoginBudgetTest extends IntegrationTest {
                 .until(() -> !first.reachable() & !second.reachable());
         assertThat(first.loginAttempts() + second.loginAttempts()).as("refused logins the two nodes sent together")
                 .isEqualTo(3);
+        // s9 review M-1: a provider (new sessions) is built only for a login sent, none while the budget says
+        // WAIT or, for the last ~6 s (three checks of each node at the 2 s cadence), EXHAUSTED.
+        assertThat(first.providersBuilt()).as("providers the first node built").isEqualTo(first.loginAttempts());
+        assertThat(second.providersBuilt()).as("providers the second node built").isEqualTo(second.loginAttempts());
         assertThat(counted()).isEqualTo(3);
         assertThat(keyring().sql("select last_code from keyring.hsm_login").query(String.class).single())
                 .isEqualTo("CKR_PIN_INCORRECT");
