@@ -49,6 +49,9 @@ import org.slf4j.LoggerFactory;
  */
 final class HsmSession {
 
+    /** How long a start waits for another login of the installation under way to settle. */
+    static final Duration START_WAIT = Duration.ofSeconds(10);
+    private static final Duration START_WAIT_POLL = Duration.ofMillis(250);
     private static final Logger log = LoggerFactory.getLogger(HsmSession.class);
 
     /** The wait before the first attempt to open the token again after a transient failure. */
@@ -166,6 +169,19 @@ final class HsmSession {
     static HsmSession open(String library, int slotListIndex, char[] pin, String firstLabel, Recovery recovery,
             LoginBudget budget) {
         LoginBudget.Decision decision = budget.reserve();
+        // WAIT is usually another node's login still under way (it counts until it settles, well under a
+        // second): a start waits briefly for it instead of failing because two nodes started together
+        // (s9 review M-2). A wait for a refused login's back-off outlasts this and still fails the start.
+        long waitUntil = System.nanoTime() + START_WAIT.toNanos();
+        while (decision == LoginBudget.Decision.WAIT && System.nanoTime() < waitUntil) {
+            try {
+                Thread.sleep(START_WAIT_POLL.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            decision = budget.reserve();
+        }
         if (decision != LoginBudget.Decision.ALLOWED) {
             throw new KeyUnavailableException(notTried(decision, budget.attempts()));
         }

@@ -127,6 +127,32 @@ class SharedHsmLoginBudgetTest extends IntegrationTest {
     }
 
     @Test
+    void aStartWaitsForAnotherNodesLoginUnderWayInsteadOfFailing() throws Exception {
+        HsmSession.Recovery recovery = new HsmSession.Recovery(Duration.ofMinutes(15), Duration.ofSeconds(1), 3);
+        // another node has reserved a login and not yet settled it (as HsmLoginBudget.reserve leaves it)
+        keyring().sql("update keyring.hsm_login set refused = 1, last_attempt_at = clock_timestamp() where token = 'kek'")
+                .update();
+        Thread otherNode = new Thread(() -> {
+            try {
+                Thread.sleep(1_500);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            // its login succeeded: the count goes back to 0
+            keyring().sql("update keyring.hsm_login set refused = 0 where token = 'kek'").update();
+        });
+        otherNode.start();
+        long started = System.nanoTime();
+        HsmSession session = keep(HsmSession.open(hsm.library(), token.slotListIndex(), token.pinChars(), label, recovery,
+                new HsmLoginBudget(store.pool(), recovery)));
+        otherNode.join();
+        session.create(label).encrypt(new byte[32], AAD); // started, logged in, usable
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).isGreaterThanOrEqualTo(Duration.ofMillis(1_000))
+                .isLessThan(HsmSession.START_WAIT);
+        assertThat(counted()).as("its own login reset the count").isZero();
+    }
+
+    @Test
     void withoutTheKeyringNoLoginIsSent() {
         HsmSession.Recovery recovery = HsmSession.Recovery.DEFAULT;
         // a keyring nobody answers at (port 1): the budget cannot be read
