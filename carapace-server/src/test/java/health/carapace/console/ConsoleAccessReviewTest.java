@@ -28,7 +28,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.boot.test.system.CapturedOutput;
@@ -258,11 +257,13 @@ class ConsoleAccessReviewTest extends ConsoleTesting {
         // read again a second later (times are shown to the second): the same reading, the permissions still read live
         Thread.sleep(1_100);
         String again = row(officer.get(PAGE + "?kind=service-client&days=77").body(), idle.clientId());
-        // a reading is never used past two minutes: on a machine that stood still that long (a paused
-        // JVM) it is rightly read again, and the reuse is not what is seen
-        Assumptions.assumeTrue(System.nanoTime() - before < Duration.ofSeconds(90).toNanos(),
-                "the two readings were more than 90 s apart");
-        assertThat(usageTime(again)).isEqualTo(usageTime(row));
+        if (System.nanoTime() - before < Duration.ofSeconds(30).toNanos()) {
+            assertThat(usageTime(again)).as("reused within 30 s").isEqualTo(usageTime(row));
+        } else {
+            // a machine that stood still past the reuse (a paused JVM): the two-minute bound still holds
+            assertThat(java.time.Instant.parse(usageTime(again))).as("never older than two minutes")
+                    .isAfter(java.time.Instant.now().minus(Duration.ofMinutes(2)));
+        }
         TestPolicy.grant(dataSource, idle.clientId(), TestPolicy.AUDITOR);
         assertThat(row(officer.get(PAGE + "?kind=service-client&days=77").body(), idle.clientId()))
                 .contains("view:audit");
