@@ -13,9 +13,12 @@ public interface RoleCatalog {
      * @param hasTimeWindow whether the role is limited to a time window
      * @param hasIpRange whether the role is limited to address ranges
      * @param source the policy file the role came from
+     * @param timeWindow the time window in words with its zone ({@code "08:00 to 18:00, Monday to
+     *     Friday, Europe/Berlin time"}), or null without one
+     * @param ipRanges the address ranges (CIDR), or null without any
      */
     record RoleSummary(String name, Set<String> permissions, boolean hasTimeWindow, boolean hasIpRange,
-            boolean breakGlassOutsideIpRange, String source) {
+            boolean breakGlassOutsideIpRange, String source, String timeWindow, List<String> ipRanges) {
 
         /** Neither a time window nor an IP range: allowed, but an access review lists it. */
         public boolean unconstrained() {

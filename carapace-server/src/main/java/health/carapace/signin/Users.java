@@ -172,6 +172,31 @@ public class Users {
         });
     }
 
+    /**
+     * At most {@code limit} accounts in name order (case-insensitive) after the name {@code after}
+     * (exclusive; null: from the first), those whose name starts with {@code prefix} if one is given.
+     * A page costs the same however many accounts there are (the unique index on the lower-case name).
+     */
+    public List<Summary> page(String prefix, String after, int limit) {
+        List<Object> args = new java.util.ArrayList<>();
+        StringBuilder sql = new StringBuilder("select user_name, roles, practitioner_id, disabled, password_hash is not null,"
+                + " totp_sealed is not null, created_at from iam.app_user where true");
+        if (prefix != null && !prefix.isEmpty()) {
+            sql.append(" and starts_with(lower(user_name), ?)");
+            args.add(prefix.toLowerCase(java.util.Locale.ROOT));
+        }
+        if (after != null) {
+            sql.append(" and lower(user_name) > ?");
+            args.add(after.toLowerCase(java.util.Locale.ROOT));
+        }
+        sql.append(" order by lower(user_name) limit ").append(Math.max(1, Math.min(limit, 1_000)));
+        return jdbc.sql(sql.toString()).params(args)
+                .query((rs, n) -> new Summary(rs.getString(1), Set.of((String[]) rs.getArray(2).getArray()),
+                        rs.getString(3), rs.getBoolean(4), rs.getBoolean(5), rs.getBoolean(6),
+                        rs.getTimestamp(7).toInstant()))
+                .list();
+    }
+
     public List<Summary> list() {
         return jdbc.sql("select user_name, roles, practitioner_id, disabled, password_hash is not null,"
                         + " totp_sealed is not null, created_at from iam.app_user order by lower(user_name)")

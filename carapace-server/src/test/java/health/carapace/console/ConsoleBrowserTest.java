@@ -136,6 +136,10 @@ class ConsoleBrowserTest extends ConsoleTesting {
             ConsoleVisitor leaver = enrolled("clinician");
             chromium.open(baseUrl() + "/console/users");
             checkPage(chromium, "users");
+            // accounts are listed 25 a page: the administrator finds the leaver by name
+            chromium.type(By.id("name"), leaver.user);
+            chromium.click(By.id("find-users"));
+            chromium.awaitQuery("name=" + leaver.user);
             chromium.click(By.id("disable-" + leaver.user));
             chromium.awaitText(By.id("notice"), "Account disabled");
             assertThat(users.list()).anySatisfy(user -> {

@@ -77,6 +77,12 @@ final class ConsoleChromium implements AutoCloseable {
                 .equals(path));
     }
 
+    /** Waits until the page's URL has {@code query} as its query (a GET form's answer arrived). */
+    void awaitQuery(String query) {
+        new WebDriverWait(driver, Duration.ofSeconds(20)).until(d -> query.equals(java.net.URI.create(d.getCurrentUrl())
+                .getRawQuery()));
+    }
+
     String text(By by) {
         return find(by).getText();
     }

@@ -42,6 +42,19 @@ class ConsoleClientsTest extends ConsoleTesting {
     @Autowired
     private LoginApps loginApps;
 
+    /** Issue #20: a role's time window (with its zone) and address ranges in words, not only that it has them. */
+    @Test
+    void theRolesTableShowsEachRolesTimeWindowAndAddressRangesInWords() {
+        String page = signedIn("admin").get("/console/users").body();
+        // the dev policy's radiologist: "08:00-18:00 Mon-Fri", ["127.0.0.0/8", "::1/128"], the site's zone
+        assertThat(page).containsPattern("<td>radiologist</td>\\s*<td>[^<]*</td>\\s*<td>only 08:00 to 18:00, Monday to "
+                + "Friday, [A-Za-z_/+-]+ time; only from 127\\.0\\.0\\.0/8, ::1/128</td>");
+        assertThat(page).containsPattern("<td>" + TestPolicy.REMOTE_BREAK_GLASS + "</td>\\s*<td>[^<]*</td>\\s*<td>at any "
+                + "time; only from 203\\.0\\.113\\.0/24; break-glass allowed from elsewhere</td>");
+        assertThat(page).containsPattern("<td>" + TestPolicy.EVERYTHING + "</td>\\s*<td>[^<]*</td>\\s*<td>at any time, "
+                + "from any address \\(an access review lists it\\)</td>");
+    }
+
     @Test
     void anAdministratorDisablesAServiceClientAndItsNextTokenRequestAndTokenUseAreRefused() {
         ServiceClients.Credentials feed = client("console-lab-feed", TestPolicy.EVERYTHING);

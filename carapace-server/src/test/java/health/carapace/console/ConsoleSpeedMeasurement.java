@@ -92,6 +92,11 @@ class ConsoleSpeedMeasurement extends ConsoleTesting {
         jdbc.sql("analyze audit.event").update();
 
         Incident incident = openIncident();
+        System.out.printf("MEASURED incidents in the store: %d%n",
+                jdbc.sql("select count(*) from incident.incident").query(Long.class).single());
+        for (String line : jdbc.sql("explain analyze select * from incident.incident where true order by detected_at desc, id limit 51").query(String.class).list()) {
+            System.out.println("MEASURED PLAN " + line);
+        }
         List<ConsoleVisitor> people = new ArrayList<>();
         for (int i = 0; i < PEOPLE; i++) {
             people.add(signedIn("admin"));

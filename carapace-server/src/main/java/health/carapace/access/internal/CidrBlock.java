@@ -116,7 +116,8 @@ final class CidrBlock {
     @Override
     public String toString() {
         try {
-            return InetAddress.getByAddress(network).getHostAddress() + "/" + prefix;
+            // RFC 5952 text (::1/128, not 0:0:0:0:0:0:0:1/128): what an administrator wrote and reads
+            return com.google.common.net.InetAddresses.toAddrString(InetAddress.getByAddress(network)) + "/" + prefix;
         } catch (java.net.UnknownHostException e) {
             throw new IllegalStateException(e);
         }

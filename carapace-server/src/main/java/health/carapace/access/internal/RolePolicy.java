@@ -172,7 +172,9 @@ final class RolePolicy implements AccessPolicy, RoleCatalog {
         for (String name : policy.names()) {
             Role role = policy.role(name);
             out.add(new RoleSummary(name, role.permissions(), role.timeWindow() != null, role.ipRanges() != null,
-                    role.breakGlassOutsideIpRange(), role.source()));
+                    role.breakGlassOutsideIpRange(), role.source(),
+                    role.timeWindow() == null ? null : role.timeWindow().inWords() + ", " + role.timeZone().getId() + " time",
+                    role.ipRanges() == null ? null : role.ipRanges().stream().map(CidrBlock::toString).toList()));
         }
         return out;
     }

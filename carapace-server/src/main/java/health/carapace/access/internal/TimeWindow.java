@@ -122,6 +122,56 @@ final class TimeWindow {
         return (dayBits & (1 << d)) != 0;
     }
 
+    /**
+     * The window in words, as an administrator reviewing a role reads it: {@code "08:00 to 18:00,
+     * Monday to Friday"}, {@code "22:00 to 06:00 the next morning, Monday to Friday"}, {@code "09:00 to
+     * 17:00, Monday, Wednesday and Thursday"}, {@code "every day"} for the days when all seven are in.
+     */
+    String inWords() {
+        String hours = hhmm(startMinute) + " to " + hhmm(endMinute)
+                + (endMinute <= startMinute ? " the next morning" : "");
+        return hours + ", " + daysInWords();
+    }
+
+    private static String hhmm(int minute) {
+        return String.format(Locale.ROOT, "%02d:%02d", minute / 60, minute % 60);
+    }
+
+    /** Runs of consecutive days (Friday to Monday wraps over the weekend), joined as a list. */
+    private String daysInWords() {
+        if (dayBits == 0x7F) {
+            return "every day";
+        }
+        // A run starts on a day whose day before is out, so one over the week's end (Fri-Mon) is one run.
+        java.util.List<String> runs = new java.util.ArrayList<>();
+        for (int d = 0; d < 7; d++) {
+            if (!startsOn(d) || startsOn((d + 6) % 7)) {
+                continue; // not the first day of a run
+            }
+            int end = d;
+            while (startsOn((end + 1) % 7)) {
+                end = (end + 1) % 7;
+            }
+            int length = (end - d + 7) % 7 + 1;
+            if (length == 1) {
+                runs.add(dayName(d));
+            } else if (length == 2) {
+                runs.add(dayName(d));
+                runs.add(dayName(end));
+            } else {
+                runs.add(dayName(d) + " to " + dayName(end));
+            }
+        }
+        if (runs.size() == 1) {
+            return runs.get(0);
+        }
+        return String.join(", ", runs.subList(0, runs.size() - 1)) + " and " + runs.get(runs.size() - 1);
+    }
+
+    private static String dayName(int d) {
+        return DayOfWeek.of(d + 1).getDisplayName(java.time.format.TextStyle.FULL, Locale.ENGLISH);
+    }
+
     Set<DayOfWeek> days() {
         Set<DayOfWeek> set = EnumSet.noneOf(DayOfWeek.class);
         for (int d = 0; d < 7; d++) {

@@ -33,7 +33,7 @@ import org.springframework.web.util.UriComponentsBuilder;
 
 /**
  * The audit explorer ({@code view:audit}): events by patient, principal, dates, action and
- * outcome, 50 a page, newest first, paged by keyset ({@link AuditQueries#page}); a search's query
+ * outcome, 25 a page, newest first, paged by keyset ({@link AuditQueries#page}); a search's query
  * is shown decrypted (only holders of {@code view:audit} reach this page at all). The accounting
  * of disclosures for a patient, on the page and as CSV. Looking at the trail is itself audited:
  * a search as {@code searched} with its criteria encrypted under the audit key (as the FHIR
@@ -44,7 +44,7 @@ class AuditPages {
 
     private static final String EXPLORER = ConsoleApp.PATH + "/audit";
     private static final String DISCLOSURES = EXPLORER + "/disclosures";
-    private static final int PAGE = 50;
+    private static final int PAGE = 25;
     private static final Pattern PRINCIPAL = Pattern.compile("[A-Za-z0-9:._@-]{1,100}");
     private static final Pattern POSITION = Pattern.compile("\\d{1,19}\\.\\d{1,19}");
     private static final Set<String> FILTERS = Set.of("patient", "principal", "from", "to", "action", "outcome", "after");

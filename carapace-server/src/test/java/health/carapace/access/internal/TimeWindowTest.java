@@ -49,4 +49,18 @@ class TimeWindowTest {
             assertThatThrownBy(() -> TimeWindow.parse(bad)).as(bad).isInstanceOf(IllegalArgumentException.class);
         }
     }
+
+    @Test
+    void inWordsAsAnAdministratorReadsIt() {
+        assertThat(TimeWindow.parse("08:00-18:00 Mon-Fri").inWords()).isEqualTo("08:00 to 18:00, Monday to Friday");
+        assertThat(TimeWindow.parse("22:00-06:00 Mon-Fri").inWords())
+                .isEqualTo("22:00 to 06:00 the next morning, Monday to Friday");
+        assertThat(TimeWindow.parse("09:00-17:00 Sat,Sun").inWords()).isEqualTo("09:00 to 17:00, Saturday and Sunday");
+        assertThat(TimeWindow.parse("00:00-24:00 Fri-Mon").inWords()).isEqualTo("00:00 to 24:00, Friday to Monday");
+        assertThat(TimeWindow.parse("09:00-17:00 Mon, Wed-Thu, Sat").inWords())
+                .isEqualTo("09:00 to 17:00, Monday, Wednesday, Thursday and Saturday");
+        assertThat(TimeWindow.parse("09:00-17:00 Tue").inWords()).isEqualTo("09:00 to 17:00, Tuesday");
+        assertThat(TimeWindow.parse("09:00-17:00").inWords()).isEqualTo("09:00 to 17:00, every day");
+        assertThat(TimeWindow.parse("07:00-19:00 Sun-Sat").inWords()).isEqualTo("07:00 to 19:00, every day");
+    }
 }
