@@ -23,6 +23,13 @@ final class StoredEventQueries implements AuditQueries {
      * What counts as a disclosure of a patient's records: every successful access or change. (Looking
      * at the audit trail itself is audited as "exported" but discloses no record, so it is left out.)
      */
+    /** Every action's code: only these are ever written into a statement (each is lower-case letters and '_'). */
+    private static final java.util.Set<String> ACTION_CODES = java.util.Arrays.stream(health.carapace.audit.AuditAction.values())
+            .map(health.carapace.audit.AuditAction::code).peek(code -> {
+                if (!code.matches("[a-z_]+")) {
+                    throw new IllegalStateException("an action code to write into SQL must be [a-z_]+");
+                }
+            }).collect(java.util.stream.Collectors.toUnmodifiableSet());
     private static final List<String> DISCLOSED = List.of("viewed", "searched", "created", "modified", "deleted");
 
     private final JdbcClient jdbc;
@@ -98,12 +105,21 @@ final class StoredEventQueries implements AuditQueries {
             args.add(Timestamp.from(c.to()));
         }
         if (c.actions() != null && !c.actions().isEmpty()) {
-            sql.append(" and action = any(?)");
-            args.add(c.actions().toArray(String[]::new));
+            if (ACTION_CODES.containsAll(c.actions())) {
+                // Known actions as constants, like the outcome below: with a parameter, the generic plan
+                // a prepared statement gets after five uses walks event_recorded past every other action
+                // (25,000 rows for "denied" in the console's measurement) instead of using event_action.
+                sql.append(" and action in (").append(c.actions().stream().distinct().map(code -> "'" + code + "'")
+                        .collect(java.util.stream.Collectors.joining(", "))).append(")");
+            } else {
+                sql.append(" and action = any(?)"); // an unknown action matches nothing; bound, never written in
+                args.add(c.actions().toArray(String[]::new));
+            }
         }
         if (c.success() != null) {
-            sql.append(" and outcome = ?");
-            args.add(c.success() ? "success" : "failure");
+            // a constant, not a parameter: a generic plan (pgjdbc prepares a statement on its fifth use)
+            // cannot use the partial index of failures (V40), whatever the value turns out to be
+            sql.append(c.success() ? " and outcome = 'success'" : " and outcome = 'failure'");
         }
         return sql.toString();
     }

@@ -154,13 +154,15 @@ final class IncidentStore implements Incidents {
     /** The filter as SQL conditions (values bound through {@code args}); the limit is the caller's. */
     private static String where(Filter f, List<Object> args) {
         StringBuilder sql = new StringBuilder("true");
+        // State and severity as constants (enum codes, never input): with a parameter, the generic plan
+        // a prepared statement gets after five uses read the newest-first index past every open incident
+        // looking for a rare state (8 ms at 25,000 incidents on every dashboard visit) instead of using
+        // incident_state_detected (V39).
         if (f.state() != null) {
-            sql.append(" and state = ?");
-            args.add(f.state().code());
+            sql.append(" and state = '").append(constant(f.state().code())).append("'");
         }
         if (f.severity() != null) {
-            sql.append(" and severity = ?");
-            args.add(f.severity().code());
+            sql.append(" and severity = '").append(constant(f.severity().code())).append("'");
         }
         if (f.detector() != null) {
             sql.append(" and detector = ?");
@@ -179,6 +181,13 @@ final class IncidentStore implements Incidents {
             args.add(f.drill());
         }
         return sql.toString();
+    }
+
+    private static String constant(String code) {
+        if (!code.matches("[a-z_]+")) {
+            throw new IllegalStateException("an enum code to write into SQL must be [a-z_]+");
+        }
+        return code;
     }
 
     @Override

@@ -33,6 +33,10 @@ class DatabaseConfiguration {
                 .initSql(gate)
                 .locations("classpath:db/migration")
                 .placeholders(Map.of("phi_role", db.username()))
+                // A session-level advisory lock instead of one held in an open transaction: with the
+                // latter, CREATE INDEX CONCURRENTLY (V40, on the audit trail) waits forever for
+                // Flyway's own transaction. Nodes starting together are still serialised by the lock.
+                .configuration(Map.of("flyway.postgresql.transactional.lock", "false"))
                 .load()
                 .migrate();
         HikariConfig config = new HikariConfig();

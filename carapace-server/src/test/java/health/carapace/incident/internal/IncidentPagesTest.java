@@ -62,6 +62,15 @@ class IncidentPagesTest extends IntegrationTest {
                             .stream().map(Incident::id).toList());
             assertThat(store.count(filter)).isEqualTo(7);
             assertThat(store.count(new Incidents.Filter(IncidentState.CLOSED, null, detector, null, null, null, 1))).isZero();
+            // state and severity are written into the statement as constants (V39's plans): still exact filters
+            assertThat(store.count(new Incidents.Filter(IncidentState.OPEN, Severity.LOW, detector, null, null, null, 1)))
+                    .isEqualTo(7);
+            assertThat(store.page(new Incidents.Filter(IncidentState.OPEN, Severity.LOW, detector, null, null, null, 10), null))
+                    .extracting(Incident::id).containsExactlyElementsOf(seen.stream().map(Incident::id).toList());
+            assertThat(store.page(new Incidents.Filter(IncidentState.OPEN, Severity.HIGH, detector, null, null, null, 10), null))
+                    .isEmpty();
+            assertThat(store.page(new Incidents.Filter(IncidentState.ACKNOWLEDGED, null, detector, null, null, null, 10), null))
+                    .isEmpty();
             status.setRollbackOnly();
         });
     }

@@ -1,0 +1,66 @@
+package health.carapace.audit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import health.carapace.testing.IntegrationTest;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * The explorer's action and outcome filters: known actions and the outcome are written into the
+ * statement as constants (so the generic plan of a prepared statement can use V40's indexes), and
+ * they filter exactly as a bound parameter would; an action that is not one of the trail's is bound,
+ * never written into the statement, and matches nothing. The events are recorded in a transaction
+ * that is rolled back, so no other test sees them.
+ */
+class AuditExplorerFiltersTest extends IntegrationTest {
+
+    @Autowired
+    AuditTrail trail;
+
+    @Autowired
+    AuditQueries queries;
+
+    @Autowired
+    PlatformTransactionManager transactionManager;
+
+    @Test
+    void actionAndOutcomeFilterExactlyAndAnUnknownActionMatchesNothing() {
+        new TransactionTemplate(transactionManager).executeWithoutResult(status -> {
+            String actor = "filters-" + UUID.randomUUID().toString().substring(0, 8);
+            Instant now = Instant.now();
+            AuditAction[] actions = {AuditAction.VIEWED, AuditAction.DENIED, AuditAction.CREATED};
+            List<AuditEvent> events = new ArrayList<>();
+            for (int i = 0; i < 12; i++) {
+                AuditAction action = actions[i % 3];
+                events.add(new AuditEvent(UUID.randomUUID(), now.minusSeconds(i), actor, action, "/fhir/Patient/" + i,
+                        AuditContext.none(), i % 4 != 0, null, null, null, false, null));
+            }
+            trail.recordInTransaction(events);
+
+            assertThat(page(actor, List.of("denied"), null)).hasSize(4).allMatch(e -> e.action().equals("denied"));
+            assertThat(page(actor, List.of("denied", "created"), null)).hasSize(8)
+                    .allMatch(e -> e.action().equals("denied") || e.action().equals("created"));
+            assertThat(page(actor, null, false)).hasSize(3).noneMatch(AuditQueries.StoredEvent::success);
+            assertThat(page(actor, null, true)).hasSize(9).allMatch(AuditQueries.StoredEvent::success);
+            // i = 0, 4 and 8 failed: 0 viewed, 4 denied, 8 created
+            assertThat(page(actor, List.of("denied"), false)).hasSize(1);
+            // newest first, whatever the filter
+            assertThat(page(actor, List.of("viewed"), null)).extracting(AuditQueries.StoredEvent::timestamp)
+                    .isSortedAccordingTo(java.util.Comparator.reverseOrder());
+            assertThat(page(actor, List.of("no-such-action' or 'a' = 'a"), null)).isEmpty();
+            assertThat(page(actor, List.of("denied", "Denied"), null)).hasSize(4);
+            status.setRollbackOnly();
+        });
+    }
+
+    private List<AuditQueries.StoredEvent> page(String actor, List<String> actions, Boolean success) {
+        return queries.page(new AuditQueries.Criteria(null, actor, null, null, actions, success, 100), null).events();
+    }
+}
