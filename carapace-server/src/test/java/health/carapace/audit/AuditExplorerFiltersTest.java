@@ -56,7 +56,20 @@ class AuditExplorerFiltersTest extends IntegrationTest {
                     .isSortedAccordingTo(java.util.Comparator.reverseOrder());
             assertThat(page(actor, List.of("no-such-action' or 'a' = 'a"), null)).isEmpty();
             assertThat(page(actor, List.of("denied", "Denied"), null)).hasSize(4);
-            status.setRollbackOnly();
+            // one action is ordered "action desc, recorded_at desc, id desc" (event_action's own order):
+            // the same newest-first pages, each event once, continued by position
+            List<java.util.UUID> paged = new ArrayList<>();
+            String after = null;
+            do {
+                AuditQueries.Page page = queries.page(new AuditQueries.Criteria(null, null, now.minusSeconds(60),
+                        now.plusSeconds(1), List.of("denied"), null, 2), after);
+                page.events().stream().filter(e -> e.user().equals(actor)).map(AuditQueries.StoredEvent::id)
+                        .forEach(paged::add);
+                after = page.next();
+            } while (after != null);
+            assertThat(paged).containsExactlyElementsOf(page(actor, List.of("denied"), null).stream()
+                    .map(AuditQueries.StoredEvent::id).toList()).hasSize(4);
+                        status.setRollbackOnly();
         });
     }
 

@@ -107,7 +107,7 @@ class ConsoleSpeedMeasurement extends ConsoleTesting {
                 "select id, recorded_at, body from audit.event where true and actor = 'speed-user-7'"
                         + " order by recorded_at desc, id desc limit 26",
                 "select id, recorded_at, body from audit.event where true and recorded_at >= '2026-01-01'"
-                        + " and recorded_at < '2027-01-01' and action in ('denied') order by recorded_at desc, id desc limit 26",
+                        + " and recorded_at < '2027-01-01' and action in ('denied') order by action desc, recorded_at desc, id desc limit 26",
                 "select id, recorded_at, body from audit.event where true and outcome = 'failure'"
                         + " order by recorded_at desc, id desc limit 26")) {
             System.out.println("MEASURED PLAN " + query);

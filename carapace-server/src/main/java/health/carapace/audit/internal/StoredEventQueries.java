@@ -44,7 +44,7 @@ final class StoredEventQueries implements AuditQueries {
     public List<StoredEvent> search(Criteria c) {
         List<Object> args = new ArrayList<>();
         String sql = "select body from audit.event where " + where(c, args)
-                + " order by recorded_at desc, id desc limit " + Math.max(1, Math.min(c.limit(), 10_000));
+                + " order by " + newestFirst(c) + " limit " + Math.max(1, Math.min(c.limit(), 10_000));
         return jdbc.sql(sql).params(args).query((rs, n) -> parse(rs.getBytes(1))).list();
     }
 
@@ -73,7 +73,7 @@ final class StoredEventQueries implements AuditQueries {
             args.add(id);
         }
         int limit = Math.max(1, Math.min(c.limit(), 1_000));
-        sql.append(" order by recorded_at desc, id desc limit ").append(limit + 1);
+        sql.append(" order by ").append(newestFirst(c)).append(" limit ").append(limit + 1);
         record Row(long id, Instant recordedAt, StoredEvent event) {}
         List<Row> rows = jdbc.sql(sql.toString()).params(args)
                 .query((rs, n) -> new Row(rs.getLong(1), rs.getTimestamp(2).toInstant(), parse(rs.getBytes(3)))).list();
@@ -84,6 +84,20 @@ final class StoredEventQueries implements AuditQueries {
             rows = rows.subList(0, limit);
         }
         return new Page(rows.stream().map(Row::event).toList(), next);
+    }
+
+    /**
+     * Newest first. With one action (and no patient or principal, whose own indexes serve better) the
+     * order names the action first: the same order, since every row has that action, but one that
+     * only {@code event_action (action, recorded_at, id)} gives without sorting. Otherwise PostgreSQL
+     * prefers {@code event_recorded} for a common action, expecting one every few rows, and reads
+     * every newer event of other kinds first (25,000 in the console's measurement: 44 ms a page).
+     */
+    private static String newestFirst(Criteria c) {
+        boolean oneAction = c.actions() != null && c.actions().stream().distinct().count() == 1
+                && ACTION_CODES.contains(c.actions().get(0));
+        return oneAction && c.patient() == null && c.user() == null ? "action desc, recorded_at desc, id desc"
+                : "recorded_at desc, id desc";
     }
 
     private static String where(Criteria c, List<Object> args) {
