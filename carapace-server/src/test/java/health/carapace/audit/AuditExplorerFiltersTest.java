@@ -13,10 +13,10 @@ import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
- * The explorer's action and outcome filters: known actions and the outcome are written into the
- * statement as constants (so the generic plan of a prepared statement can use V40's indexes), and
- * they filter exactly as a bound parameter would; an action that is not one of the trail's is bound,
- * never written into the statement, and matches nothing. The events are recorded in a transaction
+ * The explorer's action and outcome filters: the outcome is written into the statement as a constant
+ * (so a generic plan can use V40's partial index of failures) and one action is ordered by the action
+ * first (V40's event_action order); both select and order exactly as before, and an action that is not
+ * one of the trail's (even one that looks like SQL) is bound and matches nothing. The events are recorded in a transaction
  * that is rolled back, so no other test sees them.
  */
 class AuditExplorerFiltersTest extends IntegrationTest {
