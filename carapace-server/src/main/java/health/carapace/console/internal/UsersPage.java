@@ -46,9 +46,9 @@ class UsersPage {
     /**
      * Accounts a page, in name order, with the next page by the last name shown: a page costs the same
      * with ten accounts or ten thousand (issue #20's speed target; the users page rendered every account
-     * with a role selector each).
+     * with a role selector each, and each row's selector lists every role of the directory).
      */
-    static final int ACCOUNTS = 25;
+    static final int ACCOUNTS = 10;
     /** The start of a user name to look for: the characters a user name may hold. */
     private static final java.util.regex.Pattern NAME_START = java.util.regex.Pattern.compile("[A-Za-z0-9._@-]{1,64}");
     /** Clients and apps listed on the page, newest first (the access review lists every client). */
