@@ -74,6 +74,17 @@ class ConsoleUserPagesTest extends ConsoleTesting {
         }
     }
 
+    /** The layout's header once per page (a fragment named like an element selected every header of the layout). */
+    @Test
+    void eachPageHasOneHeader() {
+        ConsoleVisitor admin = signedIn("admin");
+        for (String page : List.of("/console", "/console/users", "/console/audit", "/console/incidents", "/console/keys")) {
+            String body = admin.get(page).body();
+            assertThat(body.split("class=\"cp-header\"", -1)).as(page).hasSize(2);
+            assertThat(body.split("<header", -1)).as(page).hasSize(2);
+        }
+    }
+
     private static List<String> rows(String html) {
         int start = html.indexOf("id=\"users-table\"");
         if (start < 0) {
