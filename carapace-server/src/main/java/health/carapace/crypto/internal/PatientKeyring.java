@@ -330,9 +330,12 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
     private Loaded loadFromKeyring(String compartment, boolean createIfMissing) {
         String keyRef = keyRef(compartment);
         byte[] associatedData = keyRef.getBytes(StandardCharsets.UTF_8);
-        var wrapped = store.find(keyRef);
+        // A miss that may create a key asks for the key and the tombstone at once (one round trip);
+        // one that only reads asks for the tombstone only when the key is missing (rare).
+        KeyringStore.Lookup lookup = createIfMissing ? store.lookUp(compartment, keyRef) : null;
+        var wrapped = lookup != null ? lookup.key() : store.find(keyRef);
         if (wrapped.isEmpty()) {
-            if (store.isShredded(compartment)) {
+            if (lookup != null ? lookup.shredded() : store.isShredded(compartment)) {
                 throw new KeyDestroyedException("The compartment's data keys were destroyed by crypto-shredding");
             }
             if (!createIfMissing) {
