@@ -126,7 +126,7 @@ class RecordStore {
                 values (?, ?, 1, ?, ?, false, ?)""")
                 .params(type, id, compartment, Timestamp.from(now),
                         type, id, tokens.keyVersion(), tokens.indexes(), tokens.tokens(),
-                        type, id, compartment, Timestamp.from(now), seal(type, id, 1, compartment, stored))
+                        type, id, compartment, Timestamp.from(now), sealFirst(type, id, compartment, stored))
                 .update();
         RecordCategories.insert(jdbc, type, id, 1, category);
         careLinks.written(type, id, compartment, resource, practitioners);
@@ -461,6 +461,19 @@ class RecordStore {
     private byte[] seal(String type, UUID id, long version, String compartment, StoredJson stored) {
         return cipher.encrypt(compartment, StoredJson.frame(stored.json(), stored.ssn() == StoredJson.Ssn.PRESENT),
                 associatedData(type, id, version, compartment));
+    }
+
+    /**
+     * The first version of a new record. A new Patient is the first record of its compartment
+     * (a fresh id), so the keyring makes its key without looking for one first; a hint only
+     * ({@link RecordCipher#encryptFirst}): a key already there is used, a shredded compartment refused.
+     */
+    private byte[] sealFirst(String type, UUID id, String compartment, StoredJson stored) {
+        if (!type.equals("Patient")) {
+            return seal(type, id, 1, compartment, stored);
+        }
+        return cipher.encryptFirst(compartment, StoredJson.frame(stored.json(), stored.ssn() == StoredJson.Ssn.PRESENT),
+                associatedData(type, id, 1, compartment));
     }
 
     /** Binds a ciphertext to its row: copying it to another row or compartment breaks decryption. */

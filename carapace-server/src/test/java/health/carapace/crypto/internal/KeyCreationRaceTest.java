@@ -51,17 +51,24 @@ class KeyCreationRaceTest extends IntegrationTest {
                 Duration.ofSeconds(10));
         ExecutorService nodes = Executors.newFixedThreadPool(2);
         try {
-            for (int round = 0; round < 20; round++) {
+            for (int round = 0; round < 30; round++) {
                 String compartment = "Patient/" + UUID.randomUUID();
                 byte[] aad = ("aad-" + round).getBytes(StandardCharsets.UTF_8);
                 CyclicBarrier together = new CyclicBarrier(2);
+                // the new-patient hint (no look before the insert) on one node, both, or neither
+                boolean hereFirst = round % 3 != 0;
+                boolean thereFirst = round % 3 == 2;
                 Future<byte[]> here = nodes.submit(() -> {
                     together.await(10, TimeUnit.SECONDS);
-                    return keyring.encrypt(compartment, "here".getBytes(StandardCharsets.UTF_8), aad);
+                    byte[] plaintext = "here".getBytes(StandardCharsets.UTF_8);
+                    return hereFirst ? keyring.encryptFirst(compartment, plaintext, aad)
+                            : keyring.encrypt(compartment, plaintext, aad);
                 });
                 Future<byte[]> there = nodes.submit(() -> {
                     together.await(10, TimeUnit.SECONDS);
-                    return other.encrypt(compartment, "there".getBytes(StandardCharsets.UTF_8), aad);
+                    byte[] plaintext = "there".getBytes(StandardCharsets.UTF_8);
+                    return thereFirst ? other.encryptFirst(compartment, plaintext, aad)
+                            : other.encrypt(compartment, plaintext, aad);
                 });
                 byte[] fromHere = here.get(30, TimeUnit.SECONDS);
                 byte[] fromThere = there.get(30, TimeUnit.SECONDS);
@@ -94,6 +101,26 @@ class KeyCreationRaceTest extends IntegrationTest {
     }
 
     @Test
+    void theNewPatientHintUsesAKeyAlreadyStored() throws Exception {
+        KeyringStore otherStore = new KeyringStore(properties);
+        PatientKeyring other = new PatientKeyring(otherStore, kek, new UsageCounters(otherStore), properties,
+                Duration.ofSeconds(10));
+        try {
+            String compartment = "Patient/" + UUID.randomUUID();
+            byte[] aad = "aad".getBytes(StandardCharsets.UTF_8);
+            byte[] fromThere = other.encrypt(compartment, "there".getBytes(StandardCharsets.UTF_8), aad);
+            // This node has not seen the compartment: the hint makes a key, the insert yields to the stored one.
+            byte[] fromHere = keyring.encryptFirst(compartment, "here".getBytes(StandardCharsets.UTF_8), aad);
+            assertThat(other.decrypt(compartment, fromHere, aad)).asString().isEqualTo("here");
+            assertThat(keyring.decrypt(compartment, fromThere, aad)).asString().isEqualTo("there");
+            assertThat(keyCount(compartment)).isEqualTo(1);
+        } finally {
+            other.close();
+            otherStore.destroy();
+        }
+    }
+
+    @Test
     void aPatientShreddedBeforeTheirFirstKeyNeverGetsOne() throws Exception {
         String compartment = "Patient/" + UUID.randomUUID();
         String keyRef = KeyringStore.DEK_PREFIX + compartment;
@@ -101,6 +128,8 @@ class KeyCreationRaceTest extends IntegrationTest {
 
         assertThatThrownBy(() -> keyring.encrypt(compartment, new byte[1], new byte[0]))
                 .isInstanceOf(KeyDestroyedException.class);
+        assertThatThrownBy(() -> keyring.encryptFirst(compartment, new byte[1], new byte[0]))
+                .as("the new-patient hint too").isInstanceOf(KeyDestroyedException.class);
         // The store's own check, whatever the caller looked up before: nothing is stored.
         assertThat(store.insertDataKeyUnlessShredded(compartment, keyRef, kek.active().id(), wrappedFreshKeyset(keyRef)))
                 .isEmpty();
