@@ -17,6 +17,17 @@ public interface RecordCipher {
     byte[] encrypt(String compartment, byte[] plaintext, byte[] associatedData);
 
     /**
+     * As {@link #encrypt}, for the first record of a compartment the caller has just made (a new
+     * patient under a fresh id): the keyring does not look for a key before it makes and stores
+     * one. Only a hint that saves a round trip: storing is refused for a shredded compartment
+     * ({@link KeyDestroyedException}) and yields to a key already stored, which is then used,
+     * as {@link #encrypt} would.
+     */
+    default byte[] encryptFirst(String compartment, byte[] plaintext, byte[] associatedData) {
+        return encrypt(compartment, plaintext, associatedData);
+    }
+
+    /**
      * Decrypts.
      *
      * @throws KeyDestroyedException if the compartment was crypto-shredded (its tombstone says so)

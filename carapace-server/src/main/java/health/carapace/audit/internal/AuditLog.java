@@ -28,18 +28,15 @@ final class AuditLog {
      * ended ({@link TreeSealer}).
      */
     void insert(List<AuditEvent> events) {
+        if (events.size() == 1) {
+            insertOne(events.get(0));
+            return;
+        }
         jdbc.queryForObject("select pg_current_xact_id()::text", String.class);
         jdbc.batchUpdate(INSERT, new BatchPreparedStatementSetter() {
             @Override
             public void setValues(PreparedStatement ps, int i) throws SQLException {
-                AuditEvent e = events.get(i);
-                ps.setObject(1, e.id());
-                ps.setTimestamp(2, Timestamp.from(e.timestamp()));
-                ps.setString(3, e.user());
-                ps.setString(4, e.action().code());
-                ps.setString(5, e.success() ? "success" : "failure");
-                ps.setString(6, e.patient());
-                ps.setBytes(7, EventCodec.encode(e));
+                bind(ps, 0, events.get(i));
             }
 
             @Override
@@ -47,5 +44,35 @@ final class AuditLog {
                 return events.size();
             }
         });
+    }
+
+    /**
+     * One event (every single write): the transaction id and then the insert, still two statements
+     * in that order, sent in one round trip (pgjdbc sends a multi-statement string as separate
+     * statements before one Sync). Issue 13 item 5: a round trip fewer per write.
+     */
+    private void insertOne(AuditEvent event) {
+        jdbc.execute((org.springframework.jdbc.core.ConnectionCallback<Void>) connection -> {
+            try (PreparedStatement statement = connection.prepareStatement(XACT_ID_THEN_INSERT)) {
+                bind(statement, 0, event);
+                statement.execute(); // the transaction id's row
+                if (statement.getMoreResults() || statement.getUpdateCount() != 1) {
+                    throw new SQLException("the audit event was not inserted");
+                }
+                return null;
+            }
+        });
+    }
+
+    private static final String XACT_ID_THEN_INSERT = "select pg_current_xact_id()::text;\n" + INSERT;
+
+    private static void bind(PreparedStatement ps, int offset, AuditEvent e) throws SQLException {
+        ps.setObject(offset + 1, e.id());
+        ps.setTimestamp(offset + 2, Timestamp.from(e.timestamp()));
+        ps.setString(offset + 3, e.user());
+        ps.setString(offset + 4, e.action().code());
+        ps.setString(offset + 5, e.success() ? "success" : "failure");
+        ps.setString(offset + 6, e.patient());
+        ps.setBytes(offset + 7, EventCodec.encode(e));
     }
 }

@@ -7,7 +7,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -44,7 +43,7 @@ final class KeyringStore implements DisposableBean {
     private static final long KEK_CREATION_LOCK = 0x6361726170616365L;
 
     /** Advisory lock class ("shre") for per-compartment locks: key creation versus shredding. */
-    private static final int COMPARTMENT_LOCK_CLASS = 0x73687265;
+    static final int COMPARTMENT_LOCK_CLASS = 0x73687265;
     static final String DEK_PREFIX = "dek/";
 
     private final HikariDataSource pool;
@@ -299,16 +298,31 @@ final class KeyringStore implements DisposableBean {
         if (counts.isEmpty()) {
             return;
         }
-        List<Object[]> rows = new ArrayList<>();
-        counts.forEach((key, count) -> rows.add(
-                new Object[] {key.getKey(), key.getValue(), key.getKey(), count, key.getKey()}));
+        int size = counts.size();
+        String[] keyRefs = new String[size];
+        Long[] keyIds = new Long[size];
+        Long[] added = new Long[size];
+        int i = 0;
+        for (var entry : counts.entrySet()) {
+            keyRefs[i] = entry.getKey().getKey();
+            keyIds[i] = entry.getKey().getValue();
+            added[i] = entry.getValue();
+            i++;
+        }
+        // One statement for every key of the flush (under a create load one new row per new patient),
+        // rows taken in key order so that two nodes flushing at once lock them in the same order.
         // Counts flushed after a shredding must not bring back rows of the shredded keys.
-        batches.batchUpdate("""
+        jdbc.sql("""
                 insert into keyring.dek_key (key_ref, key_id, created_at, encryptions)
-                select ?, ?, coalesce((select created_at from keyring.wrapped_key where key_ref = ?), now()), ?
-                where not exists (select 1 from keyring.shredded_compartment where compartment = substring(? from 5))
-                on conflict (key_ref, key_id) do update set encryptions = keyring.dek_key.encryptions + excluded.encryptions""",
-                rows);
+                select u.key_ref, u.key_id,
+                       coalesce((select w.created_at from keyring.wrapped_key w where w.key_ref = u.key_ref), now()), u.added
+                from unnest(?::text[], ?::bigint[], ?::bigint[]) as u(key_ref, key_id, added)
+                where not exists (select 1 from keyring.shredded_compartment s
+                                  where s.compartment = substring(u.key_ref from 5))
+                order by u.key_ref, u.key_id
+                on conflict (key_ref, key_id) do update set encryptions = keyring.dek_key.encryptions + excluded.encryptions""")
+                .params(keyRefs, keyIds, added)
+                .update();
     }
 
     /** Key references of wrapped keys under {@code prefix} (for example every state keyset), in order. */
@@ -407,22 +421,71 @@ final class KeyringStore implements DisposableBean {
     }
 
     /**
+     * A compartment's wrapped data key, if it has one, and whether the keyring records it as
+     * shredded: the two questions a cache miss that may create a key asks, in one statement
+     * instead of two round trips (issue 13 item 5). Only a hint for a missing key: the
+     * tombstone that counts is checked again under the compartment lock when a key is stored
+     * ({@link #insertDataKeyUnlessShredded}).
+     */
+    record Lookup(Optional<WrappedKey> key, boolean shredded) {}
+
+    Lookup lookUp(String compartment, String keyRef) {
+        return jdbc.sql("""
+                select w.key_ref, w.kek_id, w.wrapped,
+                       exists (select 1 from keyring.shredded_compartment s where s.compartment = ?)
+                from (select 1) as one left join keyring.wrapped_key w on w.key_ref = ?""")
+                .params(compartment, keyRef)
+                .query((rs, n) -> new Lookup(
+                        rs.getString(1) == null ? Optional.empty()
+                                : Optional.of(new WrappedKey(rs.getString(1), rs.getString(2), rs.getBytes(3))),
+                        rs.getBoolean(4)))
+                .single();
+    }
+
+    /**
+     * The compartment lock, then the insert unless shredded: two statements sent in one round
+     * trip (pgjdbc sends a multi-statement string as separate statements before one Sync). The
+     * insert must stay a statement of its own after the lock: in READ COMMITTED a statement's
+     * snapshot is taken when it starts, so only a statement that starts once the lock is granted
+     * sees the tombstone of a shredding that held the lock before us. (One statement taking the
+     * lock inside, a CTE, would check against a snapshot older than the lock.)
+     */
+    private static final String LOCK_THEN_INSERT_UNLESS_SHREDDED = """
+            select pg_advisory_xact_lock(?, hashtext(?));
+            insert into keyring.wrapped_key (key_ref, kek_id, wrapped)
+            select ?, ?, ? where not exists (select 1 from keyring.shredded_compartment where compartment = ?)
+            on conflict do nothing""";
+
+    /**
      * Stores a new data key for {@code compartment} unless another node stored one first or the
      * compartment is shredded. Returns the key the compartment now has: the one given (the same
      * instance, so the caller knows it won and need not read it back), or the one another node
-     * stored first; empty if the compartment is shredded.
+     * stored first; empty if the compartment is shredded. Under the compartment lock, in one
+     * keyring transaction: the lock and the insert in one round trip, the commit in another.
      */
     Optional<WrappedKey> insertDataKeyUnlessShredded(String compartment, String keyRef, String kekId, byte[] wrapped) {
         return transactions.execute(status -> {
-            lockCompartment(compartment);
-            if (isShredded(compartment)) {
-                return Optional.<WrappedKey>empty();
+            Integer inserted = batches.execute((org.springframework.jdbc.core.ConnectionCallback<Integer>) connection -> {
+                try (PreparedStatement statement = connection.prepareStatement(LOCK_THEN_INSERT_UNLESS_SHREDDED)) {
+                    statement.setInt(1, COMPARTMENT_LOCK_CLASS);
+                    statement.setString(2, compartment);
+                    statement.setString(3, keyRef);
+                    statement.setString(4, kekId);
+                    statement.setBytes(5, wrapped);
+                    statement.setString(6, compartment);
+                    statement.execute(); // the lock's row
+                    if (statement.getMoreResults()) {
+                        throw new SQLException("the keyring insert returned rows");
+                    }
+                    return statement.getUpdateCount();
+                }
+            });
+            if (inserted != null && inserted == 1) {
+                return Optional.of(new WrappedKey(keyRef, kekId, wrapped));
             }
-            int inserted = jdbc.sql("insert into keyring.wrapped_key (key_ref, kek_id, wrapped) values (?, ?, ?) "
-                            + "on conflict do nothing")
-                    .params(keyRef, kekId, wrapped)
-                    .update();
-            return inserted == 1 ? Optional.of(new WrappedKey(keyRef, kekId, wrapped)) : find(keyRef);
+            // Nothing stored, still under the lock: another node's key came first (it is there), or the
+            // compartment is shredded (its keys are gone and none may be stored: empty).
+            return find(keyRef);
         });
     }
 

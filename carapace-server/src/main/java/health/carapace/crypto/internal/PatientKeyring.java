@@ -157,7 +157,16 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
 
     @Override
     public byte[] encrypt(String compartment, byte[] plaintext, byte[] associatedData) {
-        Loaded keyset = load(compartment, true, refreshNanos);
+        return encryptWith(load(compartment, OnMiss.LOOK_THEN_CREATE, refreshNanos), compartment, plaintext,
+                associatedData);
+    }
+
+    @Override
+    public byte[] encryptFirst(String compartment, byte[] plaintext, byte[] associatedData) {
+        return encryptWith(load(compartment, OnMiss.CREATE, refreshNanos), compartment, plaintext, associatedData);
+    }
+
+    private byte[] encryptWith(Loaded keyset, String compartment, byte[] plaintext, byte[] associatedData) {
         try {
             byte[] ciphertext = keyset.aead().encrypt(plaintext, associatedData);
             counters.dekEncryption(keyRef(compartment), Integer.toUnsignedLong(keyset.primaryId()));
@@ -184,7 +193,7 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
      */
     @Override
     public Optional<byte[]> reencryptIfStale(String compartment, byte[] ciphertext, byte[] associatedData) {
-        Loaded keyset = load(compartment, false, Long.MAX_VALUE);
+        Loaded keyset = load(compartment, OnMiss.FAIL, Long.MAX_VALUE);
         Integer keyId = RecordCipher.keyIdOf(ciphertext);
         if (keyId != null && keyId == keyset.primaryId()) {
             return Optional.empty();
@@ -201,10 +210,10 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
 
     /** The cached keyset, re-read if it does not know the ciphertext's key (rotated elsewhere). */
     private Loaded forCiphertext(String compartment, byte[] ciphertext) {
-        Loaded keyset = load(compartment, false, Long.MAX_VALUE);
+        Loaded keyset = load(compartment, OnMiss.FAIL, Long.MAX_VALUE);
         Integer keyId = RecordCipher.keyIdOf(ciphertext);
         if (keyId != null && !keyset.keyIds().contains(keyId)) {
-            keyset = load(compartment, false, 0);
+            keyset = load(compartment, OnMiss.FAIL, 0);
         }
         return keyset;
     }
@@ -315,7 +324,17 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
      * misses for one compartment wait for a single load (one read of the keyring, one unwrap in the
      * HSM) instead of each unwrapping the same key.
      */
-    private Loaded load(String compartment, boolean createIfMissing, long maxAgeNanos) {
+    /** What a cache miss does when the keyring has no key for the compartment. */
+    private enum OnMiss {
+        /** Reads: the key must exist (destroyed or missing otherwise). */
+        FAIL,
+        /** Writes: look for the key and its tombstone (one statement), create it if neither is there. */
+        LOOK_THEN_CREATE,
+        /** The first write of a compartment just made: create without looking; the insert yields or refuses. */
+        CREATE
+    }
+
+    private Loaded load(String compartment, OnMiss onMiss, long maxAgeNanos) {
         Loaded cached = unwrapped.getIfPresent(compartment);
         if (cached != null) {
             if (System.nanoTime() - cached.loadedAt() <= maxAgeNanos) {
@@ -324,18 +343,25 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
             // too old for this use: the next get loads it again, once for everyone waiting
             unwrapped.asMap().remove(compartment, cached);
         }
-        return unwrapped.get(compartment, key -> loadFromKeyring(key, createIfMissing));
+        return unwrapped.get(compartment, key -> loadFromKeyring(key, onMiss));
     }
 
-    private Loaded loadFromKeyring(String compartment, boolean createIfMissing) {
+    private Loaded loadFromKeyring(String compartment, OnMiss onMiss) {
         String keyRef = keyRef(compartment);
-        byte[] associatedData = keyRef.getBytes(StandardCharsets.UTF_8);
-        var wrapped = store.find(keyRef);
+        if (onMiss == OnMiss.CREATE) {
+            // No look first (ADR 0052): the insert stores ours, or yields the key stored first, or refuses a
+            // shredded compartment, under the compartment lock.
+            return loaded(compartment, create(compartment, keyRef));
+        }
+        // A miss that may create a key asks for the key and the tombstone at once (one round trip);
+        // one that only reads asks for the tombstone only when the key is missing (rare).
+        KeyringStore.Lookup lookup = onMiss == OnMiss.LOOK_THEN_CREATE ? store.lookUp(compartment, keyRef) : null;
+        var wrapped = lookup != null ? lookup.key() : store.find(keyRef);
         if (wrapped.isEmpty()) {
-            if (store.isShredded(compartment)) {
+            if (lookup != null ? lookup.shredded() : store.isShredded(compartment)) {
                 throw new KeyDestroyedException("The compartment's data keys were destroyed by crypto-shredding");
             }
-            if (!createIfMissing) {
+            if (onMiss == OnMiss.FAIL) {
                 // The keyring answered and holds no key for a compartment that has records, but no tombstone
                 // says it was shredded: a keyring older than the records (restored from an older backup) or
                 // a row deleted outside Carapace. Not "destroyed" (ADR 0049): restoring the right keyring may
@@ -344,22 +370,31 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
                 throw new KeyMissingException("The keyring holds no data key for a compartment that has records,"
                         + " and no shredding record explains it: the keyring may be older than the records");
             }
-            try {
-                KeysetHandle fresh = KeysetHandle.generateNew(DATA_KEY_TEMPLATE);
-                KeyEncryptionKey active = kek.active();
-                byte[] sealed = TinkProtoKeysetFormat.serializeEncryptedKeyset(fresh, kek.counting(active), associatedData);
-                // Under the compartment lock and refused once shredded: no new key for a shredded patient.
-                wrapped = store.insertDataKeyUnlessShredded(compartment, keyRef, active.id(), sealed);
-            } catch (GeneralSecurityException e) {
-                throw new KeyUnavailableException("Cannot create and wrap a data key", e);
-            }
-            if (wrapped.isEmpty()) {
-                throw new KeyDestroyedException("The compartment's data keys were destroyed by crypto-shredding");
-            }
+            return loaded(compartment, create(compartment, keyRef));
         }
-        // Ours or another node's, as stored (not read back): unwrapped through the KEK before any use,
-        // so that a key whose only stored copy cannot be opened never encrypts a record.
+        // Another node's (or an earlier) key, as stored: unwrapped through the KEK before any use.
         return loaded(compartment, wrapped.orElseThrow());
+    }
+
+    /**
+     * A fresh keyset wrapped by the active KEK and stored, or the key another node stored first.
+     * Ours is not read back, but it is unwrapped through the KEK before any use ({@link #loaded}),
+     * so that a key whose only stored copy cannot be opened never encrypts a record.
+     */
+    private KeyringStore.WrappedKey create(String compartment, String keyRef) {
+        Optional<KeyringStore.WrappedKey> stored;
+        try {
+            KeysetHandle fresh = KeysetHandle.generateNew(DATA_KEY_TEMPLATE);
+            KeyEncryptionKey active = kek.active();
+            byte[] sealed = TinkProtoKeysetFormat.serializeEncryptedKeyset(fresh, kek.counting(active),
+                    keyRef.getBytes(StandardCharsets.UTF_8));
+            // Under the compartment lock and refused once shredded: no new key for a shredded patient.
+            stored = store.insertDataKeyUnlessShredded(compartment, keyRef, active.id(), sealed);
+        } catch (GeneralSecurityException e) {
+            throw new KeyUnavailableException("Cannot create and wrap a data key", e);
+        }
+        return stored.orElseThrow(
+                () -> new KeyDestroyedException("The compartment's data keys were destroyed by crypto-shredding"));
     }
 
     /** The keyset unwrapped from {@code wrapped}, checked and ready. */

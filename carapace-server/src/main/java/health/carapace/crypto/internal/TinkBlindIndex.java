@@ -47,6 +47,12 @@ final class TinkBlindIndex implements BlindIndex {
     /** The algorithms of each root key version unwrapped so far (every key of its keyset). */
     private final ConcurrentMap<Integer, List<AlgorithmUse>> rootAlgorithms = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, SecretKeySpec> indexKeys = new ConcurrentHashMap<>();
+    /**
+     * Per index key, a Mac initialised with it and never used itself: each token works on a clone.
+     * Looking the provider up and keying HMAC on every token was most of a token's cost (JFR,
+     * issue 13 item 5); a clone copies the keyed state (the same JDK HMAC, nothing hand-made).
+     */
+    private final ConcurrentMap<String, Mac> keyedMacs = new ConcurrentHashMap<>();
     private volatile Snapshot snapshot;
 
     TinkBlindIndex(KeyringStore store, KekRing kek, Duration refresh) {
@@ -119,13 +125,31 @@ final class TinkBlindIndex implements BlindIndex {
             throw new IllegalArgumentException("bits must be within 1..32");
         }
         try {
-            Mac mac = Mac.getInstance(TOKEN_MAC);
-            mac.init(indexKeys.computeIfAbsent(keyVersion + "/" + index, k -> deriveIndexKey(keyVersion, index)));
+            String name = keyVersion + "/" + index;
+            Mac mac = macFor(name, keyVersion, index);
             byte[] digest = mac.doFinal(normalisedValue.getBytes(StandardCharsets.UTF_8));
             int first32 = ByteBuffer.wrap(digest, 0, 4).getInt();
             return bits == 32 ? first32 : first32 >>> (32 - bits);
         } catch (GeneralSecurityException e) {
             throw new KeyUnavailableException("Blind index computation failed", e);
+        }
+    }
+
+    /** A fresh Mac keyed for the index: a clone of the keyed prototype, or (not cloneable) keyed anew. */
+    private Mac macFor(String name, int keyVersion, String index) throws GeneralSecurityException {
+        SecretKeySpec key = indexKeys.computeIfAbsent(name, k -> deriveIndexKey(keyVersion, index));
+        Mac prototype = keyedMacs.get(name);
+        if (prototype == null) {
+            prototype = Mac.getInstance(TOKEN_MAC);
+            prototype.init(key);
+            keyedMacs.putIfAbsent(name, prototype);
+        }
+        try {
+            return (Mac) prototype.clone();
+        } catch (CloneNotSupportedException e) {
+            Mac mac = Mac.getInstance(TOKEN_MAC);
+            mac.init(key);
+            return mac;
         }
     }
 
@@ -154,6 +178,7 @@ final class TinkBlindIndex implements BlindIndex {
         roots.remove(version);
         rootAlgorithms.remove(version);
         indexKeys.keySet().removeIf(k -> k.startsWith(version + "/"));
+        keyedMacs.keySet().removeIf(k -> k.startsWith(version + "/"));
     }
 
     private PrfSet root(int version) {
@@ -178,6 +203,11 @@ final class TinkBlindIndex implements BlindIndex {
                 throw new KeyUnavailableException("The index root key cannot be unwrapped by the KEK", e);
             }
         });
+    }
+
+    /** The index's HMAC key (for a test that recomputes tokens with a Mac of its own). */
+    SecretKeySpec indexKey(int version, String index) {
+        return indexKeys.computeIfAbsent(version + "/" + index, k -> deriveIndexKey(version, index));
     }
 
     private SecretKeySpec deriveIndexKey(int version, String index) {

@@ -38,6 +38,8 @@ class RecordStore {
             "exists (select 1 from phi.shredded_compartment s where s.compartment = r.compartment)";
 
     private final JdbcClient jdbc;
+    /** For the statements sent together in one round trip (JdbcClient has no multi-result call). */
+    private final org.springframework.jdbc.core.JdbcTemplate template;
     private final FhirContext fhir;
     private final RecordCipher cipher;
     private final SearchIndexer indexer;
@@ -48,6 +50,7 @@ class RecordStore {
     RecordStore(DataSource dataSource, FhirContext fhir, RecordCipher cipher, SearchIndexer indexer, WriteGuard guard,
             CareTeamLinks careLinks) {
         this.jdbc = JdbcClient.create(dataSource);
+        this.template = new org.springframework.jdbc.core.JdbcTemplate(dataSource);
         this.fhir = fhir;
         this.cipher = cipher;
         this.indexer = indexer;
@@ -109,18 +112,23 @@ class RecordStore {
         Instant now = now();
         stamp(resource, type, id, 1, now);
         StoredJson stored = serialise(resource);
-        // the current pointer and the first version in one round trip
+        SearchIndexer.NewTokens tokens = indexer.tokensOf(type, id, resource);
+        // the current pointer, the first version and its blind-index tokens in one statement (no
+        // foreign keys between these tables, so the order of a CTE's inserts does not matter)
         jdbc.sql("""
                 with pointer as (
                   insert into phi.resource (resource_type, resource_id, current_version, compartment, last_updated, deleted)
-                  values (?, ?, 1, ?, ?, false))
+                  values (?, ?, 1, ?, ?, false)),
+                tokens as (
+                  insert into phi_index.token (resource_type, resource_id, index_name, token, key_version)
+                  select ?, ?, t.index_name, t.token, ? from unnest(?::text[], ?::integer[]) as t(index_name, token))
                 insert into phi.resource_version (resource_type, resource_id, version, compartment, last_updated, deleted, ciphertext)
                 values (?, ?, 1, ?, ?, false, ?)""")
                 .params(type, id, compartment, Timestamp.from(now),
-                        type, id, compartment, Timestamp.from(now), seal(type, id, 1, compartment, stored))
+                        type, id, tokens.keyVersion(), tokens.indexes(), tokens.tokens(),
+                        type, id, compartment, Timestamp.from(now), sealFirst(type, id, compartment, stored))
                 .update();
         RecordCategories.insert(jdbc, type, id, 1, category);
-        indexer.insert(type, id, resource);
         careLinks.written(type, id, compartment, resource, practitioners);
         return new Written(resource, compartment, stored);
     }
@@ -455,6 +463,19 @@ class RecordStore {
                 associatedData(type, id, version, compartment));
     }
 
+    /**
+     * The first version of a new record. A new Patient is the first record of its compartment
+     * (a fresh id), so the keyring makes its key without looking for one first; a hint only
+     * ({@link RecordCipher#encryptFirst}): a key already there is used, a shredded compartment refused.
+     */
+    private byte[] sealFirst(String type, UUID id, String compartment, StoredJson stored) {
+        if (!type.equals("Patient")) {
+            return seal(type, id, 1, compartment, stored);
+        }
+        return cipher.encryptFirst(compartment, StoredJson.frame(stored.json(), stored.ssn() == StoredJson.Ssn.PRESENT),
+                associatedData(type, id, 1, compartment));
+    }
+
     /** Binds a ciphertext to its row: copying it to another row or compartment breaks decryption. */
     static byte[] associatedData(String type, UUID id, long version, String compartment) {
         return ("carapace/v1|" + type + "/" + id + "/_history/" + version + "|" + compartment)
@@ -478,14 +499,13 @@ class RecordStore {
         // past this check (and then deletes their index tokens too), and a write arriving
         // during an approval waits for it and then sees the tombstone. The check must be a
         // statement of its own, after the lock: its snapshot then includes the tombstone.
-        ShreddingLock.holdShared(jdbc, compartment);
+        // Lock and check are sent together, one round trip (ShreddingLock#holdSharedThen).
         boolean referenced = !type.equals("Patient");
-        var state = jdbc.sql("""
+        boolean[] state = ShreddingLock.holdSharedThen(template, compartment, """
                 select exists (select 1 from phi.resource where resource_type = 'Patient' and resource_id = ? and not deleted),
-                       exists (select 1 from phi.shredded_compartment where compartment = ?)""")
-                .params(UUID.fromString(compartment.substring("Patient/".length())), compartment)
-                .query((rs, n) -> new boolean[] {rs.getBoolean(1), rs.getBoolean(2)})
-                .single();
+                       exists (select 1 from phi.shredded_compartment where compartment = ?)""",
+                (rs, n) -> new boolean[] {rs.getBoolean(1), rs.getBoolean(2)},
+                UUID.fromString(compartment.substring("Patient/".length())), compartment);
         if (state[1]) {
             // No write may create a new data key for a shredded patient, or add data to it.
             throw SafeFhirException.shredded();

@@ -55,11 +55,31 @@ class SearchIndexer {
         insert(type, id, resource);
     }
 
-    /** Writes the tokens of a resource that has none yet (a create), in one batched statement. */
+    /** Writes the tokens of a resource that has none (now), in one batched statement. */
     void insert(String type, UUID id, Resource resource) {
         List<Object[]> rows = new ArrayList<>();
         addRows(rows, type, id, resource, blindIndex.activeVersion());
         write(rows);
+    }
+
+    /**
+     * The tokens of a resource that has none yet (a create), under the active key version, as
+     * columns: a create inserts them in the statement that stores the resource
+     * ({@link RecordStore#create}), one round trip for the pointer, the version and the tokens.
+     */
+    record NewTokens(String[] indexes, Integer[] tokens, int keyVersion) {}
+
+    NewTokens tokensOf(String type, UUID id, Resource resource) {
+        int keyVersion = blindIndex.activeVersion();
+        List<Object[]> rows = new ArrayList<>();
+        addRows(rows, type, id, resource, keyVersion);
+        String[] indexes = new String[rows.size()];
+        Integer[] tokens = new Integer[rows.size()];
+        for (int i = 0; i < rows.size(); i++) {
+            indexes[i] = (String) rows.get(i)[2];
+            tokens[i] = (Integer) rows.get(i)[3];
+        }
+        return new NewTokens(indexes, tokens, keyVersion);
     }
 
     /** Token rows {@code (type, id, index, token, key version)} of one resource, under {@code keyVersion}. */
