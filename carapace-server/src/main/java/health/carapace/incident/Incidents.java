@@ -22,6 +22,12 @@ public interface Incidents {
     long count(Filter filter);
 
     /**
+     * How many incidents match the filter, counting at most {@code cap} (so {@code cap} means "at
+     * least that many"): what a page that must stay fast during an incident storm can afford.
+     */
+    long countUpTo(Filter filter, long cap);
+
+    /**
      * Where a page of incidents ends: the last one's detection time and id. The next page holds
      * those detected before it (newest first), so incidents opened meanwhile do not shift it.
      */

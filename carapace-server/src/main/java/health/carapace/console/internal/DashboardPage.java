@@ -83,11 +83,28 @@ class DashboardPage {
     }
 
     /** An open state's count and newest incidents; the dashboard lists at most {@link #SHOWN} of them. */
+    /**
+     * Open incidents: per state how many (counted up to {@link #COUNTED}, shown as "1000+" beyond:
+     * a storm of thousands is when the page must still answer fast), and the newest few.
+     */
     public record OpenIncidents(Map<IncidentState, Long> byState, long total, List<IncidentRow> newest) {
         public long hidden() {
             return total - newest.size();
         }
+
+        /** A count as the page shows it: exact up to {@link #COUNTED}, then "1000+". */
+        public String shown(long count) {
+            return count >= COUNTED ? COUNTED + "+" : Long.toString(count);
+        }
+
+        /** The total as the page shows it: "at least" once any state reached the bound. */
+        public String totalShown() {
+            return byState.values().stream().anyMatch(count -> count >= COUNTED) ? total + "+" : Long.toString(total);
+        }
     }
+
+    /** Open incidents are counted per state up to this many. */
+    static final long COUNTED = 1_000;
 
     /** Open incidents listed on the dashboard; the rest are counted and reached through the incidents list. */
     static final int SHOWN = 10;
@@ -163,7 +180,7 @@ class DashboardPage {
             if (state == IncidentState.RESOLVED || state == IncidentState.CLOSED) {
                 continue;
             }
-            byState.put(state, incidents.count(new Incidents.Filter(state, null, null, null, null, null, SHOWN)));
+            byState.put(state, incidents.countUpTo(new Incidents.Filter(state, null, null, null, null, null, SHOWN), COUNTED));
             newest.addAll(incidents.list(new Incidents.Filter(state, null, null, null, null, null, SHOWN)));
         }
         newest.sort(Comparator.comparing(Incident::detectedAt).reversed());

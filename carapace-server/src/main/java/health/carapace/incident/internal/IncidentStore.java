@@ -151,6 +151,14 @@ final class IncidentStore implements Incidents {
                 .query(Long.class).single();
     }
 
+    @Override
+    public long countUpTo(Filter f, long cap) {
+        List<Object> args = new ArrayList<>();
+        String sql = "select count(*) from (select 1 from incident.incident where " + where(f, args) + " limit ?) capped";
+        args.add(Math.max(0, cap));
+        return jdbc.sql(sql).params(args).query(Long.class).single();
+    }
+
     /** The filter as SQL conditions (values bound through {@code args}); the limit is the caller's. */
     private static String where(Filter f, List<Object> args) {
         StringBuilder sql = new StringBuilder("true");

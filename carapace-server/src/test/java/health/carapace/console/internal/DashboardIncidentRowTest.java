@@ -55,4 +55,18 @@ class DashboardIncidentRowTest {
                 containedAt == null ? IncidentState.OPEN : IncidentState.CONTAINED, false, DETECTED, DETECTED, DETECTED, 1,
                 null, null, containedAt, null, null, clocks, List.of(), List.of(), List.of(), null, null);
     }
+
+    @Test
+    void openIncidentsAreCountedUpToTheBoundAndShownAsAtLeastBeyondIt() {
+        var below = new DashboardPage.OpenIncidents(java.util.Map.of(health.carapace.incident.IncidentState.OPEN, 999L), 999,
+                java.util.List.of());
+        org.assertj.core.api.Assertions.assertThat(below.shown(999)).isEqualTo("999");
+        org.assertj.core.api.Assertions.assertThat(below.totalShown()).isEqualTo("999");
+        var storm = new DashboardPage.OpenIncidents(new java.util.EnumMap<>(java.util.Map.of(
+                health.carapace.incident.IncidentState.OPEN, DashboardPage.COUNTED,
+                health.carapace.incident.IncidentState.ACKNOWLEDGED, 2L)), DashboardPage.COUNTED + 2, java.util.List.of());
+        org.assertj.core.api.Assertions.assertThat(storm.shown(DashboardPage.COUNTED)).isEqualTo("1000+");
+        org.assertj.core.api.Assertions.assertThat(storm.shown(2)).isEqualTo("2");
+        org.assertj.core.api.Assertions.assertThat(storm.totalShown()).isEqualTo("1002+");
+    }
 }

@@ -61,6 +61,8 @@ class IncidentPagesTest extends IntegrationTest {
                     .containsExactlyElementsOf(store.list(new Incidents.Filter(null, null, detector, null, null, null, 100))
                             .stream().map(Incident::id).toList());
             assertThat(store.count(filter)).isEqualTo(7);
+            assertThat(store.countUpTo(filter, 3)).as("counted up to the bound").isEqualTo(3);
+            assertThat(store.countUpTo(filter, 100)).isEqualTo(7);
             assertThat(store.count(new Incidents.Filter(IncidentState.CLOSED, null, detector, null, null, null, 1))).isZero();
             // state and severity are written into the statement as constants (V39's plans): still exact filters
             assertThat(store.count(new Incidents.Filter(IncidentState.OPEN, Severity.LOW, detector, null, null, null, 1)))
