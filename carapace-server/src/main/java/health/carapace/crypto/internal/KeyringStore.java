@@ -82,6 +82,9 @@ final class KeyringStore implements DisposableBean {
         // As the PHI pool: while the keyring is unreachable a request is refused (503) after this.
         config.setConnectionTimeout(connectionWait.toMillis());
         config.setConnectionInitSql(gate);
+        // The tombstone check under the compartment lock needs a snapshot taken after the lock is
+        // granted: READ COMMITTED, whatever default_transaction_isolation a DBA sets (review L1).
+        config.setTransactionIsolation("TRANSACTION_READ_COMMITTED");
         health.carapace.platform.config.DatabaseFailover.configure(config);
         this.pool = new HikariDataSource(config);
         this.jdbc = JdbcClient.create(pool);

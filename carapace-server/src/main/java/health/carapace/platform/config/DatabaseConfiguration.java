@@ -50,6 +50,10 @@ class DatabaseConfiguration {
         // Batches (index tokens, audit group commits) go as multi-row INSERTs: one round trip.
         config.addDataSourceProperty("reWriteBatchedInserts", "true");
         config.setConnectionInitSql(gate);
+        // Writers check the shredding tombstone after taking the shared shredding lock, in the same
+        // transaction: READ COMMITTED gives that check a snapshot taken after the lock, whatever
+        // default_transaction_isolation the database or role has (review L1 of ADR 0052's change).
+        config.setTransactionIsolation("TRANSACTION_READ_COMMITTED");
         DatabaseFailover.configure(config);
         return new HikariDataSource(config);
     }
