@@ -28,7 +28,8 @@ class ConsoleIncidentListPagesTest extends ConsoleTesting {
                 "1796461500427949_" + UUID.randomUUID() + "&after=1_" + UUID.randomUUID()}) {
             HttpResponse<String> refused = officer.get("/console/incidents?after=" + after);
             assertThat(refused.statusCode()).as(after).isEqualTo(400);
-            assertThat(refused.body()).as(after).doesNotContain("zq").doesNotContain("canary").doesNotContain("script>");
+            // every canary holds "canary"; a two-letter check ("zq") failed once on a random CSRF token
+            assertThat(refused.body()).as(after).doesNotContain("canary").doesNotContain("script>");
         }
     }
 }

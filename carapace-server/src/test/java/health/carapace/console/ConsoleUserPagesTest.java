@@ -70,7 +70,8 @@ class ConsoleUserPagesTest extends ConsoleTesting {
                 "after=zq-canary&after=zq-canary-2", "name=zq-canary&name=zq-canary", "after=%E2%80%AEzqcanary"}) {
             HttpResponse<String> refused = admin.get("/console/users?" + query);
             assertThat(refused.statusCode()).as(query).isEqualTo(400);
-            assertThat(refused.body()).as(query).doesNotContain("zq").doesNotContain("canary").doesNotContain("script>");
+            // every canary holds "canary"; a two-letter check ("zq") failed once on a random CSRF token
+            assertThat(refused.body()).as(query).doesNotContain("canary").doesNotContain("script>");
         }
     }
 
