@@ -172,6 +172,14 @@ public class Users {
         });
     }
 
+    private static final String SUMMARY = "select user_name, roles, practitioner_id, disabled, password_hash is not null,"
+            + " totp_sealed is not null, created_at from iam.app_user";
+
+    private static Summary summary(java.sql.ResultSet rs, int row) throws java.sql.SQLException {
+        return new Summary(rs.getString(1), Set.of((String[]) rs.getArray(2).getArray()), rs.getString(3),
+                rs.getBoolean(4), rs.getBoolean(5), rs.getBoolean(6), rs.getTimestamp(7).toInstant());
+    }
+
     /**
      * At most {@code limit} accounts in name order (case-insensitive) after the name {@code after}
      * (exclusive; null: from the first), those whose name starts with {@code prefix} if one is given.
@@ -179,8 +187,7 @@ public class Users {
      */
     public List<Summary> page(String prefix, String after, int limit) {
         List<Object> args = new java.util.ArrayList<>();
-        StringBuilder sql = new StringBuilder("select user_name, roles, practitioner_id, disabled, password_hash is not null,"
-                + " totp_sealed is not null, created_at from iam.app_user where true");
+        StringBuilder sql = new StringBuilder(SUMMARY + " where true");
         if (prefix != null && !prefix.isEmpty()) {
             sql.append(" and starts_with(lower(user_name), ?)");
             args.add(prefix.toLowerCase(java.util.Locale.ROOT));
@@ -191,18 +198,13 @@ public class Users {
         }
         sql.append(" order by lower(user_name) limit ").append(Math.max(1, Math.min(limit, 1_000)));
         return jdbc.sql(sql.toString()).params(args)
-                .query((rs, n) -> new Summary(rs.getString(1), Set.of((String[]) rs.getArray(2).getArray()),
-                        rs.getString(3), rs.getBoolean(4), rs.getBoolean(5), rs.getBoolean(6),
-                        rs.getTimestamp(7).toInstant()))
+                .query(Users::summary)
                 .list();
     }
 
     public List<Summary> list() {
-        return jdbc.sql("select user_name, roles, practitioner_id, disabled, password_hash is not null,"
-                        + " totp_sealed is not null, created_at from iam.app_user order by lower(user_name)")
-                .query((rs, n) -> new Summary(rs.getString(1), Set.of((String[]) rs.getArray(2).getArray()),
-                        rs.getString(3), rs.getBoolean(4), rs.getBoolean(5), rs.getBoolean(6),
-                        rs.getTimestamp(7).toInstant()))
+        return jdbc.sql(SUMMARY + " order by lower(user_name)")
+                .query(Users::summary)
                 .list();
     }
 

@@ -82,7 +82,6 @@ class DashboardPage {
         }
     }
 
-    /** An open state's count and newest incidents; the dashboard lists at most {@link #SHOWN} of them. */
     /**
      * Open incidents: per state how many (counted up to {@link #COUNTED}, shown as "1000+" beyond:
      * a storm of thousands is when the page must still answer fast), and the newest few.
