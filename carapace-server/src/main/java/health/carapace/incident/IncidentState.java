@@ -30,6 +30,11 @@ public enum IncidentState {
         };
     }
 
+    /** Whether the incident still needs someone: not yet resolved or closed. */
+    public boolean open() {
+        return this != RESOLVED && this != CLOSED;
+    }
+
     public boolean mayMoveTo(IncidentState target) {
         return next().contains(target);
     }

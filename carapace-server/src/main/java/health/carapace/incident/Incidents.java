@@ -22,10 +22,15 @@ public interface Incidents {
     long count(Filter filter);
 
     /**
-     * How many incidents match the filter, counting at most {@code cap} (so {@code cap} means "at
-     * least that many"): what a page that must stay fast during an incident storm can afford.
+     * The incidents still open (every {@link IncidentState#open()} state): each state's count up to
+     * {@code cap} (so {@code cap} means "at least that many": what a page that must stay fast during
+     * an incident storm can afford), and the {@code newest} most recently detected of them, newest
+     * first (ties by id), as {@link #list} gives them.
      */
-    long countUpTo(Filter filter, long cap);
+    Open open(int newest, long cap);
+
+    /** See {@link #open}: a count (up to the cap) for each open state, and the newest open incidents. */
+    record Open(java.util.Map<IncidentState, Long> countedUpTo, List<Incident> newest) {}
 
     /**
      * Where a page of incidents ends: the last one's detection time and id. The next page holds

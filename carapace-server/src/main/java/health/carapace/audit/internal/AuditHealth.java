@@ -7,7 +7,9 @@ import java.util.Optional;
 import javax.sql.DataSource;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.stereotype.Component;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * How the audit trail is doing, read cheaply (index lookups, never a scan of the trail): events
@@ -34,10 +36,13 @@ class AuditHealth {
     }
 
     private final JdbcClient jdbc;
+    private final TransactionTemplate transactions;
     private final boolean relayConfigured;
 
     AuditHealth(DataSource dataSource, @Value("${carapace.audit.kafka.bootstrap-servers:}") String kafka) {
         this.jdbc = JdbcClient.create(dataSource);
+        this.transactions = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
+        transactions.setReadOnly(true);
         this.relayConfigured = !kafka.isBlank();
     }
 
@@ -46,11 +51,17 @@ class AuditHealth {
     }
 
     Snapshot snapshot() {
+        return transactions.execute(status -> read());
+    }
+
+    private Snapshot read() {
         // Two statements, not one with a sub-select: with the highest sealed id unknown when the
         // statement is planned, PostgreSQL estimates a third of the trail above it and scans the
         // whole table in parallel (seen at 1,000,000 events: the console's dashboard spent its time
-        // there); with the id bound, the primary key's range holds only the unsealed tail.
-        long highestSealed = jdbc.sql("select coalesce(max(event_id), 0) from audit.leaf").query(Long.class).single();
+        // there); with the id bound and planned for its value (CustomPlans), the primary key's range
+        // holds only the unsealed tail.
+        long highestSealed = jdbc.sql("select coalesce(max(event_id), 0), " + CustomPlans.FOR_THIS_TRANSACTION
+                + " from audit.leaf").query((rs, n) -> rs.getLong(1)).single();
         var unsealed = jdbc.sql("select count(*), min(recorded_at) from audit.event where id > ?")
                 .param(highestSealed)
                 .query((rs, n) -> new Object[] {rs.getLong(1), rs.getTimestamp(2)})

@@ -87,7 +87,10 @@ final class TreeSealer {
     Optional<Sealed> sealOnce() {
         pendingKnown = -1;
         Optional<Sealed> sealed = transactions.execute(status -> {
-            if (!jdbc.sql("select pg_try_advisory_xact_lock(?)").param(SEALER_LOCK).query(Boolean.class).single()) {
+            // Every statement of the seal is planned for its own values (CustomPlans): the plan
+            // cached after a backlog scanned the whole trail on every later seal.
+            if (!jdbc.sql("select pg_try_advisory_xact_lock(?), " + CustomPlans.FOR_THIS_TRANSACTION).param(SEALER_LOCK)
+                    .query((rs, n) -> rs.getBoolean(1)).single()) {
                 return Optional.empty();
             }
             var last = jdbc.sql("select tree_size, peaks from audit.tree_head order by tree_size desc limit 1")

@@ -152,11 +152,35 @@ final class IncidentStore implements Incidents {
     }
 
     @Override
-    public long countUpTo(Filter f, long cap) {
-        List<Object> args = new ArrayList<>();
-        String sql = "select count(*) from (select 1 from incident.incident where " + where(f, args) + " limit ?) capped";
-        args.add(Math.max(0, cap));
-        return jdbc.sql(sql).params(args).query(Long.class).single();
+    public Open open(int newest, long cap) {
+        // Two statements for the whole card, each on incident_state_detected (V39) per state: the
+        // counts stop at the cap, and each state gives at most its newest few before they are merged.
+        List<IncidentState> states = java.util.Arrays.stream(IncidentState.values()).filter(IncidentState::open).toList();
+        int shown = Math.max(1, Math.min(newest, 1000));
+        StringBuilder counts = new StringBuilder("select ");
+        StringBuilder newestOfEach = new StringBuilder("select * from (");
+        List<Object> caps = new ArrayList<>();
+        for (IncidentState state : states) {
+            String where = "incident.incident where state = '" + constant(state.code()) + "'";
+            if (!caps.isEmpty()) {
+                counts.append(", ");
+                newestOfEach.append(" union all ");
+            }
+            counts.append("(select count(*) from (select 1 from ").append(where).append(" limit ?) capped)");
+            caps.add(Math.max(0, cap));
+            newestOfEach.append("(select * from ").append(where).append(" order by detected_at desc, id limit ")
+                    .append(shown).append(")");
+        }
+        newestOfEach.append(") newest order by detected_at desc, id limit ").append(shown);
+        java.util.Map<IncidentState, Long> counted = new java.util.EnumMap<>(IncidentState.class);
+        jdbc.sql(counts.toString()).params(caps).query(rs -> {
+            for (int i = 0; i < states.size(); i++) {
+                counted.put(states.get(i), rs.getLong(i + 1));
+            }
+        });
+        Instant now = clock.instant();
+        return new Open(counted, jdbc.sql(newestOfEach.toString())
+                .query((rs, n) -> incident(rs, now, List.of(), List.of(), List.of())).list());
     }
 
     /** The filter as SQL conditions (values bound through {@code args}); the limit is the caller's. */

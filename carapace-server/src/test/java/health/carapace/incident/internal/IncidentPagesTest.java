@@ -19,7 +19,8 @@ import org.springframework.transaction.support.TransactionTemplate;
 /**
  * Incidents are listed a page at a time (the console's list and dashboard): the pages, newest
  * first, hold every matching incident exactly once even when several share a detection time (ties
- * go by id), and the counts match. The incidents are opened inside a transaction that is rolled
+ * go by id), and the counts match; the dashboard's open incidents (counted per state up to a cap, the
+ * newest listed) include them. The incidents are opened inside a transaction that is rolled
  * back, so no other test sees them (nor their alerts).
  */
 class IncidentPagesTest extends IntegrationTest {
@@ -41,6 +42,7 @@ class IncidentPagesTest extends IntegrationTest {
                 detections.add(new Detection(detector, Severity.LOW, "pager-" + i, null, null, null, -1,
                         Instant.now().minusSeconds(i), null));
             }
+            long openBefore = store.count(new Incidents.Filter(IncidentState.OPEN, null, null, null, null, null, 1));
             store.record(detections);
             Incidents.Filter filter = new Incidents.Filter(null, null, detector, null, null, null, 3);
 
@@ -61,8 +63,16 @@ class IncidentPagesTest extends IntegrationTest {
                     .containsExactlyElementsOf(store.list(new Incidents.Filter(null, null, detector, null, null, null, 100))
                             .stream().map(Incident::id).toList());
             assertThat(store.count(filter)).isEqualTo(7);
-            assertThat(store.countUpTo(filter, 3)).as("counted up to the bound").isEqualTo(3);
-            assertThat(store.countUpTo(filter, 100)).isEqualTo(7);
+            // the dashboard's card: the seven are the newest open incidents (detected now), in the list's order
+            assertThat(store.open(3, 1_000_000).newest()).extracting(Incident::id)
+                    .containsExactlyElementsOf(seen.subList(0, 3).stream().map(Incident::id).toList());
+            assertThat(store.open(3, 1_000_000).countedUpTo()).as("every open state, and only those")
+                    .containsOnlyKeys(IncidentState.OPEN, IncidentState.ACKNOWLEDGED, IncidentState.CONTAINED);
+            assertThat(store.open(3, 1_000_000).countedUpTo().get(IncidentState.OPEN)).isEqualTo(openBefore + 7);
+            assertThat(store.open(3, openBefore + 3).countedUpTo().get(IncidentState.OPEN)).as("counted up to the cap")
+                    .isEqualTo(openBefore + 3);
+            assertThat(store.open(3, 1_000_000).countedUpTo().get(IncidentState.ACKNOWLEDGED))
+                    .isEqualTo(store.count(new Incidents.Filter(IncidentState.ACKNOWLEDGED, null, null, null, null, null, 1)));
             assertThat(store.count(new Incidents.Filter(IncidentState.CLOSED, null, detector, null, null, null, 1))).isZero();
             // state and severity are written into the statement as constants (V39's plans): still exact filters
             assertThat(store.count(new Incidents.Filter(IncidentState.OPEN, Severity.LOW, detector, null, null, null, 1)))
