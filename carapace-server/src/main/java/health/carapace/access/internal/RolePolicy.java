@@ -167,7 +167,22 @@ final class RolePolicy implements AccessPolicy, RoleCatalog {
 
     @Override
     public List<RoleSummary> roles() {
+        // Summarised once per installed policy: the console's pages list every role on each visit.
         PolicySnapshot policy = current.get();
+        Summaries known = summaries;
+        if (known == null || known.of() != policy) {
+            known = new Summaries(policy, summarise(policy));
+            summaries = known;
+        }
+        return known.roles();
+    }
+
+    /** The role summaries of one installed policy. */
+    private record Summaries(PolicySnapshot of, List<RoleSummary> roles) {}
+
+    private volatile Summaries summaries;
+
+    private static List<RoleSummary> summarise(PolicySnapshot policy) {
         List<RoleSummary> out = new ArrayList<>();
         for (String name : policy.names()) {
             Role role = policy.role(name);
@@ -176,7 +191,7 @@ final class RolePolicy implements AccessPolicy, RoleCatalog {
                     role.timeWindow() == null ? null : role.timeWindow().inWords() + ", " + role.timeZone().getId() + " time",
                     role.ipRanges() == null ? null : role.ipRanges().stream().map(CidrBlock::toString).toList()));
         }
-        return out;
+        return List.copyOf(out);
     }
 
     @Override

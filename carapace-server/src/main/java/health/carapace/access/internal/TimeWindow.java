@@ -23,11 +23,15 @@ final class TimeWindow {
     private final int endMinute;
     /** Bit i set: DayOfWeek.of(i + 1) is a day on which the window starts. */
     private final int dayBits;
+    /** Worded once: the console shows every role's window on each visit of its pages. */
+    private final String inWords;
 
     private TimeWindow(int startMinute, int endMinute, int dayBits) {
         this.startMinute = startMinute;
         this.endMinute = endMinute;
         this.dayBits = dayBits;
+        this.inWords = hhmm(startMinute) + " to " + hhmm(endMinute) + (endMinute <= startMinute ? " the next morning" : "")
+                + ", " + daysInWords();
     }
 
     /** @throws IllegalArgumentException naming what is wrong, without echoing the text */
@@ -128,9 +132,7 @@ final class TimeWindow {
      * 17:00, Monday, Wednesday and Thursday"}, {@code "every day"} for the days when all seven are in.
      */
     String inWords() {
-        String hours = hhmm(startMinute) + " to " + hhmm(endMinute)
-                + (endMinute <= startMinute ? " the next morning" : "");
-        return hours + ", " + daysInWords();
+        return inWords;
     }
 
     private static String hhmm(int minute) {
