@@ -51,6 +51,16 @@ public interface AuditQueries {
     List<StoredEvent> disclosures(String patient, Instant since);
 
     /**
+     * The same accounting, as a page shows it: how many disclosures there are, and the {@code newest}
+     * most recent of them, newest first. A patient in long care has thousands; the whole accounting
+     * is {@link #disclosures} (the CSV and the API).
+     */
+    RecentDisclosures recentDisclosures(String patient, Instant since, int newest);
+
+    /** See {@link #recentDisclosures}. */
+    record RecentDisclosures(long total, List<StoredEvent> newest) {}
+
+    /**
      * What one principal did successfully since {@code since}, without the events themselves: each
      * distinct action with the first two segments of its resource path ({@code fhir}, {@code Patient})
      * and the patient it concerned. For access reviews (which permissions were used).

@@ -28,6 +28,10 @@ import org.springframework.jdbc.core.simple.JdbcClient;
  */
 class ConsoleSecurityTest extends ConsoleTesting {
 
+    @org.springframework.beans.factory.annotation.Autowired
+    private health.carapace.audit.AuditTrail trail;
+
+
     static final String CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
             + "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
@@ -275,6 +279,35 @@ class ConsoleSecurityTest extends ConsoleTesting {
         assertThat(events(officer.user, "exported")).filteredOn(e -> ("Patient/" + patient).equals(e.patient()))
                 .extracting(AuditQueries.StoredEvent::resource)
                 .contains("/console/audit/disclosures", "/console/audit/disclosures.csv");
+    }
+
+    /**
+     * A patient in long care has thousands of disclosures: the page shows how many and the most recent hundred, newest first; the CSV holds every one.
+     */
+    @Test
+    void theAccountingPageShowsTheMostRecentHundredAndTheCountWhileTheCsvHoldsThemAll() {
+        String patient = "Patient/" + UUID.randomUUID();
+        java.time.Instant now = java.time.Instant.now();
+        List<health.carapace.audit.AuditEvent> views = new java.util.ArrayList<>();
+        for (int i = 0; i < 130; i++) {
+            views.add(new health.carapace.audit.AuditEvent(UUID.randomUUID(), now.minusSeconds(130 - i),
+                    "long-care-reader-" + i + "-x", health.carapace.audit.AuditAction.VIEWED, "/fhir/" + patient,
+                    health.carapace.audit.AuditContext.none(), true, patient, null, null, false, null));
+        }
+        trail.record(views);
+        ConsoleVisitor officer = signedIn("privacy-officer");
+
+        String page = officer.get("/console/audit/disclosures?patient=" + patient.substring("Patient/".length())).body();
+        assertThat(page).contains("130 disclosures in six years; the 100 most recent are shown here");
+        assertThat(rows(page)).hasSize(100);
+        assertThat(page).contains("long-care-reader-129-x").contains("long-care-reader-30-x")
+                .doesNotContain("long-care-reader-29-x").doesNotContain("long-care-reader-0-x");
+        assertThat(page.indexOf("long-care-reader-129-x")).as("newest first").isLessThan(page.indexOf("long-care-reader-30-x"));
+
+        String csv = officer.get("/console/audit/disclosures.csv?patient=" + patient.substring("Patient/".length())).body();
+        for (int i = 0; i < 130; i++) {
+            assertThat(csv).contains("long-care-reader-" + i + "-x");
+        }
     }
 
     @Test

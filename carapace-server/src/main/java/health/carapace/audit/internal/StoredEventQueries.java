@@ -136,6 +136,24 @@ final class StoredEventQueries implements AuditQueries {
     }
 
     @Override
+    public RecentDisclosures recentDisclosures(String patient, Instant since, int newest) {
+        String[] actions = DISCLOSED.toArray(String[]::new);
+        long total = jdbc.sql("""
+                select count(*) from audit.event
+                where patient = ? and recorded_at >= ? and outcome = 'success' and action = any(?)""")
+                .params(patient, Timestamp.from(since), actions)
+                .query(Long.class).single();
+        List<StoredEvent> recent = jdbc.sql("""
+                select body from audit.event
+                where patient = ? and recorded_at >= ? and outcome = 'success' and action = any(?)
+                order by recorded_at desc, id desc limit ?""")
+                .params(patient, Timestamp.from(since), actions, Math.max(1, Math.min(newest, 1_000)))
+                .query((rs, n) -> parse(rs.getBytes(1)))
+                .list();
+        return new RecentDisclosures(total, recent);
+    }
+
+    @Override
     public List<Usage> usage(String user, Instant since) {
         return jdbc.sql("""
                 select distinct action, split_part(r.resource, '/', 2), split_part(r.resource, '/', 3), patient

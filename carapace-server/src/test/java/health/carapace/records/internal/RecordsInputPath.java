@@ -417,6 +417,11 @@ public final class RecordsInputPath {
         }
 
         @Override
+        public RecentDisclosures recentDisclosures(String patient, java.time.Instant since, int newest) {
+            throw new ReachedTheDatabase();
+        }
+
+        @Override
         public List<Usage> usage(String user, java.time.Instant since) {
             throw new ReachedTheDatabase();
         }
