@@ -138,10 +138,11 @@ final class StoredEventQueries implements AuditQueries {
     @Override
     public RecentDisclosures recentDisclosures(String patient, Instant since, int newest) {
         String[] actions = DISCLOSED.toArray(String[]::new);
+        // counted up to the cap: each counted disclosure is a row read, and a page must not grow with them
         long total = jdbc.sql("""
-                select count(*) from audit.event
-                where patient = ? and recorded_at >= ? and outcome = 'success' and action = any(?)""")
-                .params(patient, Timestamp.from(since), actions)
+                select count(*) from (select 1 from audit.event
+                where patient = ? and recorded_at >= ? and outcome = 'success' and action = any(?) limit ?) capped""")
+                .params(patient, Timestamp.from(since), actions, RecentDisclosures.COUNTED)
                 .query(Long.class).single();
         List<StoredEvent> recent = jdbc.sql("""
                 select body from audit.event
