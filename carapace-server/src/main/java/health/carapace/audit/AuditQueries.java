@@ -51,22 +51,11 @@ public interface AuditQueries {
     List<StoredEvent> disclosures(String patient, Instant since);
 
     /**
-     * The same accounting, as a page shows it: how many disclosures there are (counted up to
-     * {@link RecentDisclosures#COUNTED}), and the {@code newest} most recent of them, newest first. A
-     * patient in long care has thousands; the whole accounting is {@link #disclosures} (the CSV and
-     * the API).
+     * The same accounting as a page shows it: the {@code newest} most recent disclosures, newest
+     * first. A patient in long care has thousands; the whole accounting is {@link #disclosures} (the
+     * CSV and the API).
      */
-    RecentDisclosures recentDisclosures(String patient, Instant since, int newest);
-
-    /** See {@link #recentDisclosures}; {@code total} is {@link #COUNTED} when there are at least that many. */
-    record RecentDisclosures(long total, List<StoredEvent> newest) {
-        public static final long COUNTED = 10_000;
-
-        /** The count as a page shows it: "10000+" at the cap. */
-        public String totalShown() {
-            return total >= COUNTED ? COUNTED + "+" : Long.toString(total);
-        }
-    }
+    List<StoredEvent> recentDisclosures(String patient, Instant since, int newest);
 
     /**
      * What one principal did successfully since {@code since}, without the events themselves: each

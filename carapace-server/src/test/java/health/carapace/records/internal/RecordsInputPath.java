@@ -417,7 +417,7 @@ public final class RecordsInputPath {
         }
 
         @Override
-        public RecentDisclosures recentDisclosures(String patient, java.time.Instant since, int newest) {
+        public List<StoredEvent> recentDisclosures(String patient, java.time.Instant since, int newest) {
             throw new ReachedTheDatabase();
         }
 
