@@ -13,7 +13,7 @@ import org.thymeleaf.spring6.SpringTemplateEngine;
  * Every expression of the console's pages stays parsed while an officer moves between them.
  * Thymeleaf keeps 500 by default, fewer than the pages hold together: pages visited in turn evicted
  * each other's expressions, which were then parsed and (with the SpEL compiler on) compiled into new
- * classes again on the next visit, so the JIT never went quiet under load (ConsoleSpeedMeasurement).
+ * classes again on the next visit.
  */
 class TemplateExpressionCacheTest extends ConsoleTesting {
 
