@@ -22,7 +22,9 @@ import java.sql.DriverManager;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -179,15 +181,27 @@ class BlindIndexTokensTest extends IntegrationTest {
      * of TinkBlindIndex's own caches or derivation is used.
      */
     private int expected(KeyringStore keys, int version, String index, String value, int bits) throws Exception {
-        String ref = TinkBlindIndex.keyRef(version);
-        KeyringStore.WrappedKey wrapped = keys.find(ref).orElseThrow();
-        PrfSet root = TinkProtoKeysetFormat.parseEncryptedKeyset(wrapped.wrapped(), kek.unwrapping(wrapped.kekId()),
-                ref.getBytes(StandardCharsets.UTF_8)).getPrimitive(RegistryConfiguration.get(), PrfSet.class);
-        byte[] indexKey = root.computePrimary(("carapace/blind-index/v1/" + index).getBytes(StandardCharsets.UTF_8), 32);
         Mac mac = Mac.getInstance("HmacSHA256");
-        mac.init(new SecretKeySpec(indexKey, "HmacSHA256"));
+        mac.init(expectedKeys.computeIfAbsent(List.of(keys, version, index), k -> indexKey(keys, version, index)));
         int first32 = ByteBuffer.wrap(mac.doFinal(value.getBytes(StandardCharsets.UTF_8)), 0, 4).getInt();
         return bits == 32 ? first32 : first32 >>> (32 - bits);
+    }
+
+    /** The test's own memo of index keys (unwrapping the root per expected token would be slow). */
+    private final Map<List<Object>, SecretKeySpec> expectedKeys = new ConcurrentHashMap<>();
+
+    private SecretKeySpec indexKey(KeyringStore keys, int version, String index) {
+        try {
+            String ref = TinkBlindIndex.keyRef(version);
+            KeyringStore.WrappedKey wrapped = keys.find(ref).orElseThrow();
+            PrfSet root = TinkProtoKeysetFormat.parseEncryptedKeyset(wrapped.wrapped(),
+                    kek.unwrapping(wrapped.kekId()), ref.getBytes(StandardCharsets.UTF_8))
+                    .getPrimitive(RegistryConfiguration.get(), PrfSet.class);
+            return new SecretKeySpec(root.computePrimary(("carapace/blind-index/v1/" + index)
+                    .getBytes(StandardCharsets.UTF_8), 32), "HmacSHA256");
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /**
