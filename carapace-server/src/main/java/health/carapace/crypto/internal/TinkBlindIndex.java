@@ -12,13 +12,18 @@ import health.carapace.platform.config.AlgorithmUse;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
+import java.security.Provider;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Blind indexes after CipherSweet: an index root key (Tink HKDF-SHA256 PRF, wrapped by the KEK)
@@ -46,16 +51,53 @@ final class TinkBlindIndex implements BlindIndex {
     private final ConcurrentMap<Integer, PrfSet> roots = new ConcurrentHashMap<>();
     /** The algorithms of each root key version unwrapped so far (every key of its keyset). */
     private final ConcurrentMap<Integer, List<AlgorithmUse>> rootAlgorithms = new ConcurrentHashMap<>();
-    private final ConcurrentMap<String, SecretKeySpec> indexKeys = new ConcurrentHashMap<>();
     /**
-     * Per index key, a Mac initialised with it and never used itself: each token works on a clone.
-     * Looking the provider up and keying HMAC on every token was most of a token's cost (JFR,
-     * issue 13 item 5); a clone copies the keyed state (the same JDK HMAC, nothing hand-made).
+     * Per index key ({@code "<version>/<index>"}), the key and a Mac initialised with it and never
+     * used itself: each token works on a clone. Looking the provider up and keying HMAC on every
+     * token was most of a token's cost (JFR, issue 13 item 5); a clone copies the keyed state (the
+     * same JDK HMAC, nothing hand-made). Package-private so that tests in this package can see
+     * that a retired version's keys are gone.
      */
-    private final ConcurrentMap<String, Mac> keyedMacs = new ConcurrentHashMap<>();
+    final ConcurrentMap<String, Keyed> keyedMacs = new ConcurrentHashMap<>();
+    /**
+     * Versions retired through this node. {@link #retire} marks a version here before it empties
+     * the caches, and a computation that cached a key looks here after caching it: so either
+     * retire's sweep sees (and drops) what was cached, or the computation sees the mark and drops
+     * it itself. A retired version's key is never left cached (review of issue 13 item 5, L2).
+     */
+    private final Set<Integer> retired = ConcurrentHashMap.newKeySet();
+    /** Null: the JDK's provider for {@link #TOKEN_MAC}; a test may name another one. */
+    private final Provider macProvider;
+    /** Whether the provider's keyed Macs can be cloned; false after the first refusal. */
+    private volatile boolean macsCloneable = true;
+    private final AtomicBoolean cloneRefusalLogged = new AtomicBoolean();
     private volatile Snapshot snapshot;
 
+    /**
+     * An index key and its keyed Mac. When the provider cannot clone Macs, each thread keys one
+     * Mac of its own once per index key and reuses it (doFinal resets a Mac to its keyed state);
+     * it goes with this object when the version is retired.
+     */
+    static final class Keyed {
+        final SecretKeySpec key;
+        final Mac prototype;
+        final ThreadLocal<Mac> perThread = new ThreadLocal<>();
+
+        Keyed(SecretKeySpec key, Mac prototype) {
+            this.key = key;
+            this.prototype = prototype;
+        }
+    }
+
+    private static final Logger log = LoggerFactory.getLogger(TinkBlindIndex.class);
+
     TinkBlindIndex(KeyringStore store, KekRing kek, Duration refresh) {
+        this(store, kek, refresh, null);
+    }
+
+    /** With {@code macProvider} (null for the JDK's): a test's provider whose Macs cannot be cloned. */
+    TinkBlindIndex(KeyringStore store, KekRing kek, Duration refresh, Provider macProvider) {
+        this.macProvider = macProvider;
         this.store = store;
         this.kek = kek;
         this.refreshNanos = refresh.toNanos();
@@ -135,22 +177,58 @@ final class TinkBlindIndex implements BlindIndex {
         }
     }
 
-    /** A fresh Mac keyed for the index: a clone of the keyed prototype, or (not cloneable) keyed anew. */
+    /**
+     * A Mac keyed for the index, ready for one token: a clone of the keyed prototype, or (a provider
+     * that cannot clone) this thread's own Mac for the key.
+     */
     private Mac macFor(String name, int keyVersion, String index) throws GeneralSecurityException {
-        SecretKeySpec key = indexKeys.computeIfAbsent(name, k -> deriveIndexKey(keyVersion, index));
-        Mac prototype = keyedMacs.get(name);
-        if (prototype == null) {
-            prototype = Mac.getInstance(TOKEN_MAC);
-            prototype.init(key);
-            keyedMacs.putIfAbsent(name, prototype);
+        Keyed keyed = keyedMacs.get(name);
+        if (keyed == null) {
+            keyed = keyed(name, keyVersion, index);
         }
-        try {
-            return (Mac) prototype.clone();
-        } catch (CloneNotSupportedException e) {
-            Mac mac = Mac.getInstance(TOKEN_MAC);
-            mac.init(key);
-            return mac;
+        if (macsCloneable) {
+            try {
+                return (Mac) keyed.prototype.clone();
+            } catch (CloneNotSupportedException e) {
+                macsCloneable = false;
+                // Once per index; the provider's name only (no key, no index, no value).
+                if (!cloneRefusalLogged.getAndSet(true)) {
+                    log.warn("The {} provider {} cannot clone a keyed Mac: blind-index tokens use one Mac per "
+                            + "thread and index key instead", TOKEN_MAC, keyed.prototype.getProvider().getName());
+                }
+            }
         }
+        Mac mine = keyed.perThread.get();
+        if (mine == null) {
+            mine = newMac();
+            mine.init(keyed.key);
+            keyed.perThread.set(mine);
+        }
+        return mine;
+    }
+
+    /** Derives the index key and keys its prototype Mac, caching both unless the version was retired meanwhile. */
+    private Keyed keyed(String name, int keyVersion, String index) throws GeneralSecurityException {
+        SecretKeySpec key = deriveIndexKey(keyVersion, index);
+        Mac prototype = newMac();
+        prototype.init(key);
+        Keyed mine = new Keyed(key, prototype);
+        Keyed cached = keyedMacs.putIfAbsent(name, mine);
+        Keyed keyed = cached == null ? mine : cached;
+        if (retired.contains(keyVersion)) {
+            // retire() ran while this key was derived: its sweep may have missed this entry.
+            keyedMacs.remove(name, keyed);
+            throw retiredVersion(keyVersion);
+        }
+        return keyed;
+    }
+
+    private Mac newMac() throws GeneralSecurityException {
+        return macProvider == null ? Mac.getInstance(TOKEN_MAC) : Mac.getInstance(TOKEN_MAC, macProvider);
+    }
+
+    private static KeyUnavailableException retiredVersion(int version) {
+        return new KeyUnavailableException("The index root key version " + version + " is retired");
     }
 
     /** Creates the next root key version and makes it active; returns its number. Idempotent. */
@@ -174,15 +252,21 @@ final class TinkBlindIndex implements BlindIndex {
 
     void retire(int version) {
         store.retire(KIND, version);
-        versions(true);
+        // Marked before the caches are emptied (see the field's comment); only a version the store
+        // now holds retired (the store refuses to retire the active one).
+        if (versions(true).stream().anyMatch(v -> v.version() == version && v.state().equals("retired"))) {
+            retired.add(version);
+        }
         roots.remove(version);
         rootAlgorithms.remove(version);
-        indexKeys.keySet().removeIf(k -> k.startsWith(version + "/"));
         keyedMacs.keySet().removeIf(k -> k.startsWith(version + "/"));
     }
 
     private PrfSet root(int version) {
-        return roots.computeIfAbsent(version, v -> {
+        if (retired.contains(version)) {
+            throw retiredVersion(version);
+        }
+        PrfSet root = roots.computeIfAbsent(version, v -> {
             KeyringStore.KeyVersion known = versions(false).stream().filter(k -> k.version() == v).findFirst()
                     .orElseGet(() -> versions(true).stream().filter(k -> k.version() == v).findFirst().orElseThrow(
                             () -> new KeyUnavailableException("The keyring has no index root key version " + v)));
@@ -203,11 +287,13 @@ final class TinkBlindIndex implements BlindIndex {
                 throw new KeyUnavailableException("The index root key cannot be unwrapped by the KEK", e);
             }
         });
-    }
-
-    /** The index's HMAC key (for a test that recomputes tokens with a Mac of its own). */
-    SecretKeySpec indexKey(int version, String index) {
-        return indexKeys.computeIfAbsent(version + "/" + index, k -> deriveIndexKey(version, index));
+        if (retired.contains(version)) {
+            // Unwrapped from a snapshot taken before a concurrent retire() (the same rule as keyedMacs).
+            roots.remove(version, root);
+            rootAlgorithms.remove(version);
+            throw retiredVersion(version);
+        }
+        return root;
     }
 
     private SecretKeySpec deriveIndexKey(int version, String index) {

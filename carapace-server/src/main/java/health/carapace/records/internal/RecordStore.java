@@ -499,18 +499,15 @@ class RecordStore {
         // past this check (and then deletes their index tokens too), and a write arriving
         // during an approval waits for it and then sees the tombstone. The check must be a
         // statement of its own, after the lock: its snapshot then includes the tombstone.
-        // Lock and check are sent together, one round trip (ShreddingLock#holdSharedThen).
+        // Lock and check are sent together, one round trip (ShreddingLock#holdSharedThenRead).
         boolean referenced = !type.equals("Patient");
-        boolean[] state = ShreddingLock.holdSharedThen(template, compartment, """
-                select exists (select 1 from phi.resource where resource_type = 'Patient' and resource_id = ? and not deleted),
-                       exists (select 1 from phi.shredded_compartment where compartment = ?)""",
-                (rs, n) -> new boolean[] {rs.getBoolean(1), rs.getBoolean(2)},
-                UUID.fromString(compartment.substring("Patient/".length())), compartment);
-        if (state[1]) {
+        ShreddingLock.PatientState state = ShreddingLock.holdSharedThenRead(template, compartment,
+                UUID.fromString(compartment.substring("Patient/".length())));
+        if (state.shredded()) {
             // No write may create a new data key for a shredded patient, or add data to it.
             throw SafeFhirException.shredded();
         }
-        if (referenced && !state[0]) {
+        if (referenced && !state.patientExists()) {
             throw SafeFhirException.badRequest("The resource's " + ResourceTypes.patientLink(type).orElseThrow()
                     + " references a Patient that does not exist on this server");
         }
