@@ -43,6 +43,11 @@ import org.springframework.jdbc.core.simple.JdbcClient;
  * the reviewer (escaped, never cached) and nowhere else: not the log, not the database in clear.
  */
 @ExtendWith(OutputCaptureExtension.class)
+// The reuse test runs first: the crowd test reads every account's usage for 24 windows at once, and
+// under the usage cache's weight bound (RecentUsage.MAX_ROWS, reached in the full suite's database)
+// a reading made just after it can be evicted before it is asked for again: the likely cause of one
+// failure in a full run (the reading was made again 2 s later), not reproduced in a targeted run.
+@org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.OrderAnnotation.class)
 class ConsoleAccessReviewTest extends ConsoleTesting {
 
     private static final String PAGE = "/console/access-review";
@@ -245,6 +250,7 @@ class ConsoleAccessReviewTest extends ConsoleTesting {
      * readers does not scan the audit trail once each.
      */
     @Test
+    @org.junit.jupiter.api.Order(1)
     void thePageSaysWhenTheUsageWasReadAndReusesAReading() throws InterruptedException {
         ServiceClients.Credentials idle = client("console-review-reused", TestPolicy.CLINICIAN);
         ConsoleVisitor officer = signedIn("privacy-officer");

@@ -6,7 +6,9 @@ import health.carapace.audit.AuditAction;
 import health.carapace.audit.AuditContext;
 import health.carapace.audit.AuditEvent;
 import health.carapace.audit.AuditTrail;
+import health.carapace.platform.dev.DevDatabase;
 import health.carapace.testing.IntegrationTest;
+import health.carapace.testing.TestInstallation;
 import health.carapace.verify.Ed25519TreeHeadSigner;
 import java.sql.Connection;
 import java.time.Instant;
@@ -39,7 +41,10 @@ class SealerPlansTest extends IntegrationTest {
 
     @Test
     void theSealerAndTheHealthReadPlanForTheirValuesWhateverThePlanCacheWouldKeep() throws Exception {
-        try (Connection connection = dataSource.getConnection()) {
+        // a connection of its own, not one from the pool: a pooled one also carries the statements
+        // other code prepared on it, which this test does not judge
+        try (Connection connection = java.sql.DriverManager.getConnection(
+                TestInstallation.get().properties().get("carapace.db.url").toString(), DevDatabase.OWNER, "")) {
             SingleConnectionDataSource one = new SingleConnectionDataSource(connection, true);
             JdbcClient session = JdbcClient.create(one);
             session.sql("set plan_cache_mode = force_generic_plan").update();
@@ -71,7 +76,6 @@ class SealerPlansTest extends IntegrationTest {
                         assertThat(((Number) row.get("custom_plans")).longValue()).as("custom plans of %s", row)
                                 .isPositive();
                     });
-            session.sql("reset plan_cache_mode").update();
         }
     }
 }
