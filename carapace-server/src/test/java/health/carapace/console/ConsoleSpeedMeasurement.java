@@ -172,9 +172,7 @@ class ConsoleSpeedMeasurement extends ConsoleTesting {
         }
         // the people's own visits of the explorer by this patient are disclosures too: the CSV grew with them
         System.out.printf("MEASURED the patient's accounting at the end: %d disclosures%n",
-                jdbc.sql("select count(*) from audit.event where patient = ? and outcome = 'success'"
-                        + " and action in ('viewed', 'searched', 'created', 'modified', 'deleted')")
-                        .param(patientOf(7)).query(Long.class).single());
+                auditQueries.disclosures(patientOf(7), Instant.EPOCH).size());
         UUID event = jdbc.sql("select event_id from audit.event order by id desc limit 1 offset 100").query(UUID.class)
                 .single();
         String proof = "/console/audit/events/" + event + "/proof";

@@ -126,10 +126,7 @@ final class StoredEventQueries implements AuditQueries {
 
     @Override
     public List<StoredEvent> disclosures(String patient, Instant since) {
-        return jdbc.sql("""
-                select body from audit.event
-                where patient = ? and recorded_at >= ? and outcome = 'success' and action = any(?)
-                order by recorded_at, id""")
+        return jdbc.sql(DISCLOSURES + " order by recorded_at, id")
                 .params(patient, Timestamp.from(since), DISCLOSED.toArray(String[]::new))
                 .query((rs, n) -> parse(rs.getBytes(1)))
                 .list();
@@ -137,14 +134,16 @@ final class StoredEventQueries implements AuditQueries {
 
     @Override
     public List<StoredEvent> recentDisclosures(String patient, Instant since, int newest) {
-        return jdbc.sql("""
-                select body from audit.event
-                where patient = ? and recorded_at >= ? and outcome = 'success' and action = any(?)
-                order by recorded_at desc, id desc limit ?""")
+        return jdbc.sql(DISCLOSURES + " order by recorded_at desc, id desc limit ?")
                 .params(patient, Timestamp.from(since), DISCLOSED.toArray(String[]::new), Math.max(1, Math.min(newest, 1_000)))
                 .query((rs, n) -> parse(rs.getBytes(1)))
                 .list();
     }
+
+    /** A patient's disclosures since an instant (patient, since, the disclosed actions): the accounting's rows. */
+    private static final String DISCLOSURES = """
+            select body from audit.event
+            where patient = ? and recorded_at >= ? and outcome = 'success' and action = any(?)""";
 
     @Override
     public List<Usage> usage(String user, Instant since) {
