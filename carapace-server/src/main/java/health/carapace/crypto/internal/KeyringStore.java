@@ -254,6 +254,11 @@ final class KeyringStore implements DisposableBean {
                 .single();
     }
 
+    /** How many compartments are shredded (tombstones are only ever added). */
+    long shreddedCount() {
+        return jdbc.sql("select count(*) from keyring.shredded_compartment").query(Long.class).single();
+    }
+
     /** Which of {@code compartments} are shredded (for evicting cached keys on every node). */
     List<String> shreddedAmong(Collection<String> compartments) {
         if (compartments.isEmpty()) {

@@ -21,6 +21,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
@@ -56,6 +57,8 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PatientKeyring.class);
     /** How often cached keys are checked against the keyring's shredded compartments. */
     static final Duration SHRED_CHECK_INTERVAL = Duration.ofSeconds(5);
+    /** Compartments looked up per statement by that check. */
+    static final int SHRED_CHECK_SLICE = 1_000;
 
     static final String COMPONENT = "record data keys";
     /** What every new data key is: Tink AES256_GCM (256-bit key, 96-bit random nonce, 128-bit tag). */
@@ -72,6 +75,9 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
     private final long refreshNanos;
     private final Cache<String, Loaded> unwrapped;
     private final ScheduledExecutorService shredCheck;
+    /** Tombstones the last shred check counted (-1: none yet); its start. Only that check's thread uses them. */
+    private long tombstonesSeen = -1;
+    private long lastCheckStarted;
     /** The distinct algorithms of every data keyset unwrapped so far, for the inventory. */
     private final Set<AlgorithmUse> loaded = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
@@ -134,9 +140,42 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
         return store.isShredded(compartment);
     }
 
-    /** Evicts every cached key whose compartment the keyring records as shredded; returns how many. */
-    int evictShredded() {
-        List<String> shredded = store.shreddedAmong(Set.copyOf(unwrapped.asMap().keySet()));
+    /**
+     * Evicts every cached key whose compartment the keyring records as shredded; returns how many.
+     *
+     * <p>Tombstones are only ever added (the keyring role may insert and read them, not delete), and
+     * shreddings are rare, so a check first counts them: when the count is what the last check saw,
+     * no compartment was shredded since, and only keys cached since shortly before the last check
+     * are looked up (a key read before a shredding may enter the cache just after a check looked).
+     * Otherwise every cached compartment is looked up. Either way in slices, so that a full cache
+     * (10,000 keys by default) is never sent as one array: that was half a megabyte every five
+     * seconds, a humongous allocation that kept a small G1 heap marking.
+     */
+    synchronized int evictShredded() {
+        long started = System.nanoTime();
+        long tombstones = store.shreddedCount();
+        boolean nothingNew = tombstones == tombstonesSeen;
+        long since = lastCheckStarted - SHRED_CHECK_INTERVAL.toNanos();
+        List<String> slice = new ArrayList<>(SHRED_CHECK_SLICE);
+        int evicted = 0;
+        for (Map.Entry<String, Loaded> entry : unwrapped.asMap().entrySet()) {
+            if (nothingNew && entry.getValue().loadedAt() - since < 0) {
+                continue;
+            }
+            slice.add(entry.getKey());
+            if (slice.size() == SHRED_CHECK_SLICE) {
+                evicted += evictShreddedAmong(slice);
+                slice.clear();
+            }
+        }
+        evicted += evictShreddedAmong(slice);
+        tombstonesSeen = tombstones;
+        lastCheckStarted = started;
+        return evicted;
+    }
+
+    private int evictShreddedAmong(List<String> compartments) {
+        List<String> shredded = store.shreddedAmong(compartments);
         unwrapped.invalidateAll(shredded);
         return shredded.size();
     }

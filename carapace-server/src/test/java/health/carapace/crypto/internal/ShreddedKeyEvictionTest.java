@@ -43,6 +43,59 @@ class ShreddedKeyEvictionTest extends IntegrationTest {
     }
 
     @Test
+    void aKeyCachedBeforeTheLastCheckIsEvictedWhenItsCompartmentIsShreddedLater() {
+        String compartment = "Patient/" + UUID.randomUUID();
+        byte[] aad = "aad".getBytes(StandardCharsets.UTF_8);
+        byte[] ciphertext = keyring.encrypt(compartment, "secret".getBytes(StandardCharsets.UTF_8), aad);
+        // Checks run with nothing shredded: they remember the tombstones counted. The key must be older than
+        // a check's look-back (one interval before the previous check) for only the count to lead to it.
+        keyring.evictShredded();
+        sleepPast(PatientKeyring.SHRED_CHECK_INTERVAL);
+        keyring.evictShredded();
+        keyring.evictShredded();
+
+        assertThat(store.shred(compartment, UUID.randomUUID())).isEqualTo(1);
+        // The key was cached before the last check, so only the changed count sends this check to it
+        // (the node's own check may run first: the same outcome).
+        keyring.evictShredded();
+
+        assertThatThrownBy(() -> keyring.decrypt(compartment, ciphertext, aad)).isInstanceOf(KeyDestroyedException.class);
+    }
+
+    @Test
+    void theCheckReachesEveryCachedKeyBeyondOneSlice() {
+        byte[] aad = "aad".getBytes(StandardCharsets.UTF_8);
+        java.util.List<String> compartments = new java.util.ArrayList<>();
+        java.util.List<byte[]> ciphertexts = new java.util.ArrayList<>();
+        for (int i = 0; i <= PatientKeyring.SHRED_CHECK_SLICE; i++) {
+            String compartment = "Patient/" + UUID.randomUUID();
+            compartments.add(compartment);
+            ciphertexts.add(keyring.encrypt(compartment, new byte[] {(byte) i}, aad));
+        }
+        keyring.evictShredded();
+        // More than one slice of cached keys, all shredded by another node: every slice must be looked up.
+        for (String compartment : compartments) {
+            assertThat(store.shred(compartment, UUID.randomUUID())).isEqualTo(1);
+        }
+
+        keyring.evictShredded();
+        for (int i = 0; i < compartments.size(); i++) {
+            int index = i;
+            assertThatThrownBy(() -> keyring.decrypt(compartments.get(index), ciphertexts.get(index), aad))
+                    .isInstanceOf(KeyDestroyedException.class);
+        }
+    }
+
+    private static void sleepPast(java.time.Duration interval) {
+        try {
+            Thread.sleep(interval.toMillis() + 500);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
     void onlyPatientCompartmentsCanBeShredded() {
         assertThatThrownBy(() -> keyring.shred("shared", UUID.randomUUID())).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> keyring.shred("Patient/%", UUID.randomUUID())).isInstanceOf(IllegalArgumentException.class);
