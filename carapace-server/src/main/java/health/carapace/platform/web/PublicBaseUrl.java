@@ -78,8 +78,11 @@ public class PublicBaseUrl {
             int colon = host.indexOf(':');
             if (colon >= 0) {
                 String port = host.substring(colon + 1);
-                if (!port.isEmpty() && !port.chars().allMatch(Character::isDigit)) {
-                    return false;
+                // a loop, not a stream: this runs on every request (issue 13)
+                for (int i = 0; i < port.length(); i++) {
+                    if (!Character.isDigit(port.charAt(i))) {
+                        return false;
+                    }
                 }
                 host = host.substring(0, colon);
             }

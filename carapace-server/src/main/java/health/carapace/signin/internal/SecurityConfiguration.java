@@ -285,6 +285,8 @@ class SecurityConfiguration {
                                 .access(permissions.requires(health.carapace.access.Permissions.MANAGE_INCIDENTS))
                         .anyRequest().denyAll())
                 .oauth2ResourceServer(resourceServer -> resourceServer
+                        // Spring's resolution without its regular expression on well-formed headers
+                        .bearerTokenResolver(new BearerHeader())
                         .jwt(Customizer.withDefaults())
                         .authenticationEntryPoint(denied)
                         .accessDeniedHandler(denied))
