@@ -75,7 +75,7 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
     private final long refreshNanos;
     private final Cache<String, Loaded> unwrapped;
     private final ScheduledExecutorService shredCheck;
-    /** Tombstones the last shred check counted (-1: none yet); its start. Only that check's thread uses them. */
+    /** Tombstones the last shred check counted (-1: none yet) and when it started; guarded by this. */
     private long tombstonesSeen = -1;
     private long lastCheckStarted;
     /** The distinct algorithms of every data keyset unwrapped so far, for the inventory. */
