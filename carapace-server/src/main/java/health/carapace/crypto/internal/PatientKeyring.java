@@ -28,6 +28,7 @@ import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -73,6 +74,7 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
     private final KekRing kek;
     private final UsageCounters counters;
     private final long refreshNanos;
+    private final LongSupplier nanoClock;
     private final Cache<String, Loaded> unwrapped;
     private final ScheduledExecutorService shredCheck;
     /** Tombstones the last shred check counted (-1: none yet) and when it started; guarded by this. */
@@ -83,6 +85,13 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
 
     PatientKeyring(KeyringStore store, KekRing kek, UsageCounters counters, KeyringProperties properties,
             Duration refresh) {
+        this(store, kek, counters, properties, refresh, System::nanoTime);
+    }
+
+    /** With the clock (in nanoseconds) that key ages and shred checks are measured by; tests move it. */
+    PatientKeyring(KeyringStore store, KekRing kek, UsageCounters counters, KeyringProperties properties,
+            Duration refresh, LongSupplier nanoClock) {
+        this.nanoClock = nanoClock;
         this.store = store;
         this.kek = kek;
         this.counters = counters;
@@ -152,7 +161,7 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
      * seconds, a humongous allocation that kept a small G1 heap marking.
      */
     synchronized int evictShredded() {
-        long started = System.nanoTime();
+        long started = nanoClock.getAsLong();
         long tombstones = store.shreddedCount();
         boolean nothingNew = tombstones == tombstonesSeen;
         long since = lastCheckStarted - SHRED_CHECK_INTERVAL.toNanos();
@@ -376,7 +385,7 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
     private Loaded load(String compartment, OnMiss onMiss, long maxAgeNanos) {
         Loaded cached = unwrapped.getIfPresent(compartment);
         if (cached != null) {
-            if (System.nanoTime() - cached.loadedAt() <= maxAgeNanos) {
+            if (nanoClock.getAsLong() - cached.loadedAt() <= maxAgeNanos) {
                 return cached;
             }
             // too old for this use: the next get loads it again, once for everyone waiting
@@ -448,7 +457,7 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
             for (int i = 0; i < handle.size(); i++) {
                 keyIds.add(handle.getAt(i).getId());
             }
-            return new Loaded(handle, aead, Set.copyOf(keyIds), handle.getPrimary().getId(), System.nanoTime());
+            return new Loaded(handle, aead, Set.copyOf(keyIds), handle.getPrimary().getId(), nanoClock.getAsLong());
         } catch (GeneralSecurityException e) {
             throw new KeyUnavailableException("A data key cannot be unwrapped by the KEK "
                     + wrapped.kekId() + " (wrong or missing KEK?)", e);

@@ -6,7 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import health.carapace.crypto.KeyDestroyedException;
 import health.carapace.testing.IntegrationTest;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 
@@ -22,6 +24,12 @@ class ShreddedKeyEvictionTest extends IntegrationTest {
 
     @Autowired
     private KeyringStore store;
+
+    @Autowired
+    private KekRing kek;
+
+    @Autowired
+    private KeyringProperties properties;
 
     @Test
     void aKeyShreddedByAnotherNodeIsEvictedHereAndNeverRecreated() {
@@ -44,22 +52,28 @@ class ShreddedKeyEvictionTest extends IntegrationTest {
 
     @Test
     void aKeyCachedBeforeTheLastCheckIsEvictedWhenItsCompartmentIsShreddedLater() {
-        String compartment = "Patient/" + UUID.randomUUID();
-        byte[] aad = "aad".getBytes(StandardCharsets.UTF_8);
-        byte[] ciphertext = keyring.encrypt(compartment, "secret".getBytes(StandardCharsets.UTF_8), aad);
-        // Checks run with nothing shredded: they remember the tombstones counted. The key must be older than
-        // a check's look-back (one interval before the previous check) for only the count to lead to it.
-        keyring.evictShredded();
-        sleepPast(PatientKeyring.SHRED_CHECK_INTERVAL);
-        keyring.evictShredded();
-        keyring.evictShredded();
+        // A node of its own whose clock the test moves: the key must be older than a check's look-back
+        // (one interval before the previous check) for only the changed tombstone count to lead to it.
+        AtomicLong clock = new AtomicLong();
+        KeyringStore nodeStore = new KeyringStore(properties);
+        PatientKeyring node = new PatientKeyring(nodeStore, kek, new UsageCounters(nodeStore), properties,
+                Duration.ofSeconds(10), clock::get);
+        try {
+            String compartment = "Patient/" + UUID.randomUUID();
+            byte[] aad = "aad".getBytes(StandardCharsets.UTF_8);
+            byte[] ciphertext = node.encrypt(compartment, "secret".getBytes(StandardCharsets.UTF_8), aad);
+            node.evictShredded();
+            clock.addAndGet(PatientKeyring.SHRED_CHECK_INTERVAL.multipliedBy(2).toNanos());
+            node.evictShredded(); // nothing shredded: it remembers the count, and its look-back passed the key
 
-        assertThat(store.shred(compartment, UUID.randomUUID())).isEqualTo(1);
-        // The key was cached before the last check, so only the changed count sends this check to it
-        // (the node's own check may run first: the same outcome).
-        keyring.evictShredded();
+            assertThat(store.shred(compartment, UUID.randomUUID())).isEqualTo(1);
+            node.evictShredded();
 
-        assertThatThrownBy(() -> keyring.decrypt(compartment, ciphertext, aad)).isInstanceOf(KeyDestroyedException.class);
+            assertThatThrownBy(() -> node.decrypt(compartment, ciphertext, aad)).isInstanceOf(KeyDestroyedException.class);
+        } finally {
+            node.close();
+            nodeStore.destroy();
+        }
     }
 
     @Test
@@ -83,15 +97,6 @@ class ShreddedKeyEvictionTest extends IntegrationTest {
             int index = i;
             assertThatThrownBy(() -> keyring.decrypt(compartments.get(index), ciphertexts.get(index), aad))
                     .isInstanceOf(KeyDestroyedException.class);
-        }
-    }
-
-    private static void sleepPast(java.time.Duration interval) {
-        try {
-            Thread.sleep(interval.toMillis() + 500);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
         }
     }
 
