@@ -10,7 +10,8 @@
 #
 # Environment: SCALE_DIR (default /tmp/carapace-scale: the server's data directory and this script's
 # files), SCALE_PORT (default 19443), WARMUP (seconds before each measured run, default 30),
-# DURATION (default 30). Nothing of it runs under ./mvnw verify. What it prints per workload:
+# DURATION (default 30), SCALE_SERVER_ARGS (more start-dev options, e.g.
+# "--carapace.keyring.dek-cache-size=1000"). Nothing of it runs under ./mvnw verify. What it prints per workload:
 # requests/s, p50/p99, the server's and PostgreSQL's CPU per request from /proc, and which indexes
 # served the requests (index scans per request, from pg_stat_user_indexes). The bench client's
 # secret stays in SCALE_DIR/client.txt (mode 600); it is never printed.
@@ -56,7 +57,8 @@ start)
   mkdir -p "$dir"; chmod 700 "$dir"
   # the bench is one caller standing in for many: its per-caller rate limit is raised (docs/BENCHMARKS.md)
   nohup "$repo/carapace" start-dev --data-dir "$data" --server.port="$port" \
-    --carapace.rate-limit.requests-per-second=100000 --carapace.rate-limit.burst=100000 > "$dir/server.log" 2>&1 &
+    --carapace.rate-limit.requests-per-second=100000 --carapace.rate-limit.burst=100000 ${SCALE_SERVER_ARGS:-} \
+    > "$dir/server.log" 2>&1 &
   for _ in $(seq 1 300); do
     curl -s -o /dev/null --cacert "$data/tls/server.crt" "$url/metadata" 2> /dev/null && break
     sleep 1
@@ -109,5 +111,5 @@ stop)
   pid="$(server_pid)"; [ -n "$pid" ] || die "not running"
   kill "$pid"; echo "stopped (pid $pid)" ;;
 *)
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -6,7 +6,9 @@ import com.google.crypto.tink.Aead;
 import com.google.crypto.tink.KeysetHandle;
 import com.google.crypto.tink.RegistryConfiguration;
 import com.google.crypto.tink.TinkProtoKeysetFormat;
+import com.google.crypto.tink.aead.AesGcmKey;
 import com.google.crypto.tink.aead.PredefinedAeadParameters;
+import com.google.crypto.tink.subtle.AesGcmJce;
 import health.carapace.crypto.KeyDestroyedException;
 import health.carapace.crypto.KeyEncryptionKey;
 import health.carapace.crypto.KeyMissingException;
@@ -19,7 +21,6 @@ import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -68,7 +69,23 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
     /** Keys removed from a keyset, and how many it still holds. */
     record Removal(List<Long> removed, int remaining) {}
 
-    private record Loaded(KeysetHandle handle, Aead aead, Set<Integer> keyIds, int primaryId, long loadedAt) {}
+    /**
+     * An unwrapped keyset as the cache holds it: its primitive and key ids, not the keyset itself.
+     * The cache is what bounds how many patients a node can serve without an unwrap per read, so an
+     * entry is kept small (ADR 0055): a one-key keyset (every keyset outside a rotation) is held as
+     * Tink's primitive for that key, about 140 bytes of heap; the keyset with Tink's keyset wrapper
+     * was about 980.
+     */
+    private record Loaded(Aead aead, int[] keyIds, int primaryId, long loadedAt) {
+        boolean holds(int keyId) {
+            for (int id : keyIds) {
+                if (id == keyId) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
 
     private final KeyringStore store;
     private final KekRing kek;
@@ -260,7 +277,7 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
     private Loaded forCiphertext(String compartment, byte[] ciphertext) {
         Loaded keyset = load(compartment, OnMiss.FAIL, Long.MAX_VALUE);
         Integer keyId = RecordCipher.keyIdOf(ciphertext);
-        if (keyId != null && !keyset.keyIds().contains(keyId)) {
+        if (keyId != null && !keyset.holds(keyId)) {
             keyset = load(compartment, OnMiss.FAIL, 0);
         }
         return keyset;
@@ -445,6 +462,19 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
                 () -> new KeyDestroyedException("The compartment's data keys were destroyed by crypto-shredding"));
     }
 
+    /**
+     * What encrypts and decrypts with the keyset. For one AES-GCM key, Tink's primitive of that key:
+     * it writes and checks the same 5-byte key-id prefix as the keyset's wrapper, which holds the same
+     * primitive plus the whole keyset around it. For several keys (during a rotation), the wrapper,
+     * which finds the key of a ciphertext by its prefix.
+     */
+    static Aead primitive(KeysetHandle handle) throws GeneralSecurityException {
+        if (handle.size() == 1 && handle.getPrimary().getKey() instanceof AesGcmKey key) {
+            return AesGcmJce.create(key);
+        }
+        return handle.getPrimitive(RegistryConfiguration.get(), Aead.class);
+    }
+
     /** The keyset unwrapped from {@code wrapped}, checked and ready. */
     private Loaded loaded(String compartment, KeyringStore.WrappedKey wrapped) {
         try {
@@ -452,12 +482,11 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
             // A keyset below the floor (planted, or left by an old version) is never used.
             TinkAlgorithms.requireAllowed(COMPONENT, handle);
             loaded.addAll(TinkAlgorithms.describe(COMPONENT, handle));
-            Aead aead = handle.getPrimitive(RegistryConfiguration.get(), Aead.class);
-            Set<Integer> keyIds = new HashSet<>();
-            for (int i = 0; i < handle.size(); i++) {
-                keyIds.add(handle.getAt(i).getId());
+            int[] keyIds = new int[handle.size()];
+            for (int i = 0; i < keyIds.length; i++) {
+                keyIds[i] = handle.getAt(i).getId();
             }
-            return new Loaded(handle, aead, Set.copyOf(keyIds), handle.getPrimary().getId(), nanoClock.getAsLong());
+            return new Loaded(primitive(handle), keyIds, handle.getPrimary().getId(), nanoClock.getAsLong());
         } catch (GeneralSecurityException e) {
             throw new KeyUnavailableException("A data key cannot be unwrapped by the KEK "
                     + wrapped.kekId() + " (wrong or missing KEK?)", e);
