@@ -10,7 +10,7 @@
 #
 # Environment: SCALE_DIR (default /tmp/carapace-scale: the server's data directory and this script's
 # files), SCALE_PORT (default 19443), WARMUP (seconds before each measured run, default 30),
-# DURATION (default 30), SCALE_SERVER_ARGS (more start-dev options, e.g.
+# DURATION (default 30), WORKLOADS (default "read search create"), SCALE_SERVER_ARGS (more start-dev options, e.g.
 # "--carapace.keyring.dek-cache-size=1000"). Nothing of it runs under ./mvnw verify. What it prints per workload:
 # requests/s, p50/p99, the server's and PostgreSQL's CPU per request from /proc, and which indexes
 # served the requests (index scans per request, from pg_stat_user_indexes). The bench client's
@@ -84,7 +84,7 @@ measure)
   : > "$dir/$2-ids.all"; : > "$dir/$2-identifiers.all"
   for t in ${3//,/ }; do cat "$dir/$t-ids.txt" >> "$dir/$2-ids.all"; cat "$dir/$t-identifiers.txt" >> "$dir/$2-identifiers.all"; done
   echo "$2: $(wc -l < "$dir/$2-ids.all") patients read and searched; in the table: $(psql_scale "select string_agg(resource_type || ' ' || n, ', ') from (select resource_type, count(*) n from phi.resource group by 1) c")"
-  for workload in read search create; do
+  for workload in ${WORKLOADS:-read search create}; do
     case "$workload" in
       read) args=(-s "$repo/carapace-bench/wrk/read-patient.lua" "$url" -- "$dir/$2-ids.all") ;;
       search) args=(-s "$repo/carapace-bench/wrk/search-patient-by-identifier.lua" "$url" -- "$dir/$2-identifiers.all") ;;
