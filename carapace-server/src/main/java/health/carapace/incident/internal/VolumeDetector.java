@@ -21,8 +21,10 @@ import org.springframework.jdbc.core.simple.JdbcClient;
  * principal's active hours of the last {@code baseline-days} days (the floor alone while it has
  * fewer than {@code min-baseline-hours} of them, so a new user's first shift is not flagged). For
  * service clients, whose load is the application's and not a person's: above an absolute ceiling.
- * The distinct patients per hour are stored ({@code incident.hour_patient}), so a restart or another
- * node taking over keeps the hour's count and the baseline.
+ * The distinct patients per hour are stored, so a restart or another node taking over keeps the hour's
+ * count and the baseline: who was seen in the current hour ({@code incident.hour_patient}, pruned to
+ * the last two hours) and how many per hour ({@code incident.hour_count}, counted as patients are
+ * first seen, so that a batch costs what it holds and not what the hour holds).
  */
 final class VolumeDetector implements Detector {
 
@@ -34,6 +36,8 @@ final class VolumeDetector implements Detector {
     private final IncidentSettings settings;
     private final Map<HourKey, Set<String>> batchPatients = new HashMap<>();
     private final Map<HourKey, SealedEvent> lastEvent = new HashMap<>();
+    /** Rows of incident.hour_patient before this hour are gone (pruned by this node, or never needed). */
+    private Instant prunedBefore = Instant.MIN;
 
     VolumeDetector(DataSource dataSource, IncidentSettings settings) {
         this.jdbc = JdbcClient.create(dataSource);
@@ -69,9 +73,16 @@ final class VolumeDetector implements Detector {
             hours.add(Timestamp.from(key.hour()));
             patients.add(patient);
         }));
+        // A patient new in its hour adds one to the hour's count: the count costs what the batch
+        // holds, not what the hour holds (V41).
         jdbc.sql("""
-                insert into incident.hour_patient (principal, hour_start, patient)
-                select * from unnest(?::text[], ?::timestamptz[], ?::text[]) on conflict do nothing""")
+                with added as (
+                    insert into incident.hour_patient (principal, hour_start, patient)
+                    select * from unnest(?::text[], ?::timestamptz[], ?::text[]) on conflict do nothing
+                    returning principal, hour_start)
+                insert into incident.hour_count as c (principal, hour_start, patients)
+                select principal, hour_start, count(*) from added group by principal, hour_start
+                on conflict (principal, hour_start) do update set patients = c.patients + excluded.patients""")
                 .params(principals.toArray(String[]::new), hours.toArray(Timestamp[]::new), patients.toArray(String[]::new))
                 .update();
         // the hour's distinct patients of every principal of the batch, in one query
@@ -83,10 +94,9 @@ final class VolumeDetector implements Detector {
         });
         Map<HourKey, Long> counts = new HashMap<>();
         jdbc.sql("""
-                select h.principal, h.hour_start, count(*) from incident.hour_patient h
+                select c.principal, c.hour_start, c.patients from incident.hour_count c
                 join unnest(?::text[], ?::timestamptz[]) as k (principal, hour_start)
-                    on h.principal = k.principal and h.hour_start = k.hour_start
-                group by h.principal, h.hour_start""")
+                    on c.principal = k.principal and c.hour_start = k.hour_start""")
                 .params(keyPrincipals.toArray(String[]::new), keyHours.toArray(Timestamp[]::new))
                 .query(rs -> {
                     counts.put(new HourKey(rs.getString(1), rs.getTimestamp(2).toInstant()), rs.getLong(3));
@@ -103,8 +113,27 @@ final class VolumeDetector implements Detector {
                 found.add(Detection.of(CODE, Severity.HIGH, sealed, "patients-per-hour:" + count));
             }
         }
+        prune();
         batchPatients.clear();
         lastEvent.clear();
+    }
+
+    /**
+     * Once an hour (as the trail's hours move, not the clock's, so a reader catching up after an outage
+     * still knows who was seen in the hours it reads): a patient's row is needed while events of its hour
+     * may still come, so rows of the hour before the batch's oldest are kept; counts are kept for the
+     * baseline and a day more.
+     */
+    private void prune() {
+        Instant oldest = batchPatients.keySet().stream().map(HourKey::hour).min(Instant::compareTo).orElseThrow();
+        Instant keepFrom = oldest.minus(Duration.ofHours(1));
+        if (!keepFrom.isAfter(prunedBefore)) {
+            return;
+        }
+        jdbc.sql("delete from incident.hour_patient where hour_start < ?").param(Timestamp.from(keepFrom)).update();
+        jdbc.sql("delete from incident.hour_count where hour_start < ?")
+                .param(Timestamp.from(keepFrom.minus(Duration.ofDays(settings.volumeBaselineDays() + 1L)))).update();
+        prunedBefore = keepFrom;
     }
 
     /** The most distinct patients per hour this principal may touch without a look. */
@@ -114,8 +143,8 @@ final class VolumeDetector implements Detector {
         }
         Instant from = key.hour().minus(Duration.ofDays(settings.volumeBaselineDays()));
         List<Long> perHour = jdbc.sql("""
-                select count(*) from incident.hour_patient
-                where principal = ? and hour_start >= ? and hour_start < ? group by hour_start""")
+                select patients from incident.hour_count
+                where principal = ? and hour_start >= ? and hour_start < ?""")
                 .params(key.principal(), Timestamp.from(from), Timestamp.from(key.hour()))
                 .query(Long.class).list();
         if (perHour.size() < settings.volumeMinBaselineHours()) {

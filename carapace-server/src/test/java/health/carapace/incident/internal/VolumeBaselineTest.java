@@ -72,20 +72,62 @@ class VolumeBaselineTest extends IntegrationTest {
         assertThat(feed(detector, client, hour, 1)).hasSize(1);
     }
 
-    private void seed(String principal, Instant hour, int patients) {
-        for (int i = 0; i < patients; i++) {
-            JdbcClient.create(dataSource).sql("insert into incident.hour_patient values (?, ?, ?)")
-                    .params(principal, Timestamp.from(hour), "Patient/" + UUID.randomUUID()).update();
+    @Test
+    void aPatientSeenAgainInTheSameHourIsCountedOnceAcrossBatches() {
+        VolumeDetector detector = new VolumeDetector(dataSource, IncidentSettings.from(environment));
+        String principal = "volume-again-" + UUID.randomUUID().toString().substring(0, 8);
+        Instant hour = Instant.now().truncatedTo(ChronoUnit.HOURS);
+        List<String> thirty = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            thirty.add("Patient/" + UUID.randomUUID());
         }
+        assertThat(feed(detector, principal, hour, thirty)).isEmpty();
+        assertThat(feed(detector, principal, hour, thirty)).as("the same 30 again, in a later batch").isEmpty();
+        assertThat(feed(detector, principal, hour, 1)).as("a 31st patient").hasSize(1)
+                .allSatisfy(d -> assertThat(d.detail()).isEqualTo("patients-per-hour:31"));
+    }
+
+    @Test
+    void whoWasSeenIsKeptForTwoHoursOfTheTrailAndTheCountsForTheBaseline() {
+        VolumeDetector detector = new VolumeDetector(dataSource, IncidentSettings.from(environment));
+        String principal = "volume-prune-" + UUID.randomUUID().toString().substring(0, 8);
+        Instant hour = Instant.now().truncatedTo(ChronoUnit.HOURS);
+        feed(detector, principal, hour.minus(Duration.ofHours(3)), 5);
+        feed(detector, principal, hour.minus(Duration.ofHours(1)), 6);
+
+        feed(detector, principal, hour, 7);
+
+        JdbcClient jdbc = JdbcClient.create(dataSource);
+        assertThat(jdbc.sql("select hour_start, count(*) from incident.hour_patient where principal = ?"
+                + " group by hour_start order by hour_start").param(principal)
+                .query((rs, n) -> rs.getTimestamp(1).toInstant() + "=" + rs.getLong(2)).list())
+                .as("three hours back is pruned once the trail reaches this hour")
+                .containsExactly(hour.minus(Duration.ofHours(1)) + "=6", hour + "=7");
+        assertThat(jdbc.sql("select patients from incident.hour_count where principal = ? order by hour_start")
+                .param(principal).query(Long.class).list()).containsExactly(5L, 6L, 7L);
+    }
+
+    private void seed(String principal, Instant hour, int patients) {
+        JdbcClient.create(dataSource).sql("insert into incident.hour_count values (?, ?, ?)")
+                .params(principal, Timestamp.from(hour), patients).update();
     }
 
     /** One batch of {@code patients} reads of distinct new patients in {@code hour}. */
     private List<Detection> feed(VolumeDetector detector, String principal, Instant hour, int patients) {
-        List<Detection> found = new ArrayList<>();
+        List<String> fresh = new ArrayList<>();
         for (int i = 0; i < patients; i++) {
+            fresh.add("Patient/" + UUID.randomUUID());
+        }
+        return feed(detector, principal, hour, fresh);
+    }
+
+    /** One batch of reads of {@code patients} in {@code hour}. */
+    private List<Detection> feed(VolumeDetector detector, String principal, Instant hour, List<String> patients) {
+        List<Detection> found = new ArrayList<>();
+        for (int i = 0; i < patients.size(); i++) {
             detector.inspect(new SealedEvent(leaf++, new StoredEvent(UUID.randomUUID(), hour.plusSeconds(i), principal,
                     "viewed", "/fhir/Patient", new AuditContext("127.0.0.1", null, null), true,
-                    "Patient/" + UUID.randomUUID(), null, null, false, null, null)), found);
+                    patients.get(i), null, null, false, null, null)), found);
         }
         detector.endOfBatch(found);
         return found;
