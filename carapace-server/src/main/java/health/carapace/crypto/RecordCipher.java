@@ -28,6 +28,17 @@ public interface RecordCipher {
     }
 
     /**
+     * Makes and stores the keys of compartments whose first records the caller is about to write
+     * (the new patients of a transaction Bundle, under fresh ids), each a keyset of its own, in one
+     * keyring transaction instead of one per compartment; {@link #encryptFirst} then finds them
+     * ready. Stored under the same rules as one by one: each compartment's lock, a key already
+     * stored wins and is used, a shredded compartment gets none (its write is refused when it
+     * encrypts). Like a key made by {@link #encryptFirst}, a key stays stored if the caller's own
+     * transaction then fails.
+     */
+    void createFirstKeys(java.util.Collection<String> compartments);
+
+    /**
      * Decrypts.
      *
      * @throws KeyDestroyedException if the compartment was crypto-shredded (its tombstone says so)
