@@ -219,18 +219,15 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
      * a commit per patient was most of the keyring's cost when seeding). Each compartment gets a
      * keyset generated for it alone and wrapped by the active KEK, as {@link #create} makes one; what
      * the keyring then holds for it (ours, or a key stored first elsewhere) is unwrapped through the
-     * KEK before any use and cached, so that {@link #encryptFirst} finds it. A shredded compartment
-     * gets nothing here; its first encryption is refused as before.
+     * KEK before any use, handed back to the caller and offered to the cache. A shredded
+     * compartment gets nothing here; its first encryption is refused as before.
      */
     @Override
-    public void createFirstKeys(java.util.Collection<String> compartments) {
+    public FirstKeys createFirstKeys(java.util.Collection<String> compartments) {
         List<KeyringStore.NewDataKey> fresh = new ArrayList<>();
         KeyEncryptionKey active = kek.active();
         try {
             for (String compartment : new java.util.TreeSet<>(compartments)) {
-                if (unwrapped.getIfPresent(compartment) != null) {
-                    continue;
-                }
                 String keyRef = keyRef(compartment);
                 KeysetHandle keyset = KeysetHandle.generateNew(DATA_KEY_TEMPLATE);
                 fresh.add(new KeyringStore.NewDataKey(compartment, keyRef, TinkProtoKeysetFormat.serializeEncryptedKeyset(
@@ -239,11 +236,16 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
         } catch (GeneralSecurityException e) {
             throw new KeyUnavailableException("Cannot create and wrap a data key", e);
         }
-        if (fresh.isEmpty()) {
-            return;
+        Map<String, Loaded> made = new java.util.HashMap<>();
+        if (!fresh.isEmpty()) {
+            store.insertDataKeysUnlessShredded(active.id(), fresh).forEach((compartment, stored) -> {
+                Loaded keyset = loaded(compartment, stored);
+                made.put(compartment, keyset);
+                unwrapped.asMap().putIfAbsent(compartment, keyset);
+            });
         }
-        store.insertDataKeysUnlessShredded(active.id(), fresh).forEach((compartment, stored) ->
-                unwrapped.get(compartment, key -> loaded(key, stored)));
+        return (compartment, plaintext, associatedData) -> java.util.Optional.ofNullable(made.get(compartment))
+                .map(keyset -> encryptWith(keyset, compartment, plaintext, associatedData));
     }
 
     private byte[] encryptWith(Loaded keyset, String compartment, byte[] plaintext, byte[] associatedData) {

@@ -68,10 +68,12 @@ class RecordStore {
             return references.deferred(work);
         }
         patientsCreatedHere.set(new java.util.HashSet<>());
+        firstKeys.set(NONE);
         try {
             return references.deferred(work);
         } finally {
             patientsCreatedHere.remove();
+            firstKeys.remove();
         }
     }
 
@@ -173,10 +175,14 @@ class RecordStore {
      * still gets a keyset of their own.
      */
     void makeFirstKeys(java.util.Collection<UUID> patients) {
-        if (!patients.isEmpty()) {
-            cipher.createFirstKeys(patients.stream().map(id -> "Patient/" + id).toList());
+        if (!patients.isEmpty() && firstKeys.get() != null) {
+            firstKeys.set(cipher.createFirstKeys(patients.stream().map(id -> "Patient/" + id).toList()));
         }
     }
+
+    /** The keys {@link #makeFirstKeys} made for the transaction Bundle running on this thread (a no-op holder outside one). */
+    private final ThreadLocal<RecordCipher.FirstKeys> firstKeys = new ThreadLocal<>();
+    private static final RecordCipher.FirstKeys NONE = (compartment, plaintext, associatedData) -> Optional.empty();
 
     /**
      * Stores a new version. {@code expectedVersion}, from {@code If-Match}, must be the current one.
@@ -521,8 +527,11 @@ class RecordStore {
         if (!type.equals("Patient")) {
             return seal(type, id, 1, compartment, stored);
         }
-        return cipher.encryptFirst(compartment, StoredJson.frame(stored.json(), stored.ssn() == StoredJson.Ssn.PRESENT),
-                associatedData(type, id, 1, compartment));
+        byte[] plaintext = StoredJson.frame(stored.json(), stored.ssn() == StoredJson.Ssn.PRESENT);
+        byte[] associatedData = associatedData(type, id, 1, compartment);
+        RecordCipher.FirstKeys made = firstKeys.get();
+        return (made == null ? NONE : made).encrypt(compartment, plaintext, associatedData)
+                .orElseGet(() -> cipher.encryptFirst(compartment, plaintext, associatedData));
     }
 
     /** Binds a ciphertext to its row: copying it to another row or compartment breaks decryption. */

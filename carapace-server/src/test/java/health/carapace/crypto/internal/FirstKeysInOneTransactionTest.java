@@ -47,9 +47,13 @@ class FirstKeysInOneTransactionTest extends IntegrationTest {
 
     @Test
     void aBundlesNewPatientsGetAKeysetEachFromOneKeyringTransaction() throws Exception {
-        // A node of the test's own, so that its keyring pool's checkouts are this test's alone.
+        // A node of the test's own, so that its keyring pool's checkouts are this test's alone; its key
+        // cache holds one keyset, as a node's full cache turns new keys away (a million patients' seeding)
         KeyringStore store = new KeyringStore(properties);
-        PatientKeyring node = new PatientKeyring(store, kek, new UsageCounters(store), properties, Duration.ofSeconds(10));
+        KeyringProperties oneKeyCached = new KeyringProperties(properties.url(), properties.username(),
+                properties.password(), properties.ownerUsername(), properties.ownerPassword(), 1,
+                properties.dekCacheTtl(), properties.dekCacheMaxLifetime());
+        PatientKeyring node = new PatientKeyring(store, kek, new UsageCounters(store), oneKeyCached, Duration.ofSeconds(10));
         AtomicInteger checkouts = new AtomicInteger();
         ((HikariPool) ((HikariDataSource) store.pool()).getHikariPoolMXBean())
                 .setMetricsTrackerFactory((name, stats) -> new IMetricsTracker() {
@@ -74,12 +78,12 @@ class FirstKeysInOneTransactionTest extends IntegrationTest {
             all.add(shredded);
 
             checkouts.set(0);
-            node.createFirstKeys(all);
+            RecordCipher.FirstKeys made = node.createFirstKeys(all);
             assertThat(checkouts.get()).as("keyring transactions for 42 first keys").isEqualTo(1);
 
             List<byte[]> ciphertexts = new ArrayList<>();
             for (String compartment : fresh) {
-                ciphertexts.add(node.encryptFirst(compartment, "here".getBytes(StandardCharsets.UTF_8), aad));
+                ciphertexts.add(made.encrypt(compartment, "here".getBytes(StandardCharsets.UTF_8), aad).orElseThrow());
             }
             assertThat(checkouts.get()).as("the first records found their keys made").isEqualTo(1);
             Set<Integer> primaries = new HashSet<>();
@@ -92,12 +96,13 @@ class FirstKeysInOneTransactionTest extends IntegrationTest {
             }
             assertThat(primaries).as("a keyset of its own for every patient").hasSize(fresh.size());
 
-            byte[] here = node.encryptFirst(storedElsewhere, "here".getBytes(StandardCharsets.UTF_8), aad);
+            byte[] here = made.encrypt(storedElsewhere, "here".getBytes(StandardCharsets.UTF_8), aad).orElseThrow();
             assertThat(RecordCipher.keyIdOf(here)).as("the key stored first is the one used")
                     .isEqualTo(storedPrimaryKeyId(store, storedElsewhere));
             assertThat(node.decrypt(storedElsewhere, fromElsewhere, aad)).asString().isEqualTo("elsewhere");
 
             assertThat(store.find(KeyringStore.DEK_PREFIX + shredded)).isEmpty();
+            assertThat(made.encrypt(shredded, new byte[1], aad)).as("no key made for the shredded patient").isEmpty();
             assertThatThrownBy(() -> node.encryptFirst(shredded, new byte[1], aad)).isInstanceOf(KeyDestroyedException.class);
         } finally {
             node.close();
@@ -126,11 +131,13 @@ class FirstKeysInOneTransactionTest extends IntegrationTest {
                 tombstone.setObject(2, UUID.randomUUID());
                 tombstone.executeUpdate();
             }
-            Future<?> batch = background.submit(() -> node.createFirstKeys(List.of(other, shredding)));
+            Future<RecordCipher.FirstKeys> batch = background.submit(() -> node.createFirstKeys(List.of(other, shredding)));
             awaitBlockedBy(store, shredder);
             assertThat(batch.isDone()).as("the batch waits for the shredding holding the lock").isFalse();
             shredder.commit();
-            batch.get(30, TimeUnit.SECONDS);
+            RecordCipher.FirstKeys made = batch.get(30, TimeUnit.SECONDS);
+            assertThat(made.encrypt(shredding, new byte[1], new byte[0])).isEmpty();
+            assertThat(made.encrypt(other, new byte[1], new byte[0])).isPresent();
         } finally {
             background.shutdownNow();
         }
@@ -142,6 +149,38 @@ class FirstKeysInOneTransactionTest extends IntegrationTest {
         } finally {
             node.close();
             store.destroy();
+        }
+    }
+
+    @Test
+    void aCallerWhoMayNotCreatePatientsGetsNoKeyMadeForTheBundlesPatients() throws Exception {
+        // a clinician records clinical data about existing patients but may not create patients
+        var clinician = client("first-keys-clinician", health.carapace.testing.TestPolicy.CLINICIAN);
+        String token = tokenFor(clinician.clientId(), clinician.clientSecret());
+        StringBuilder bundle = new StringBuilder("{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[");
+        for (int i = 0; i < 3; i++) {
+            bundle.append(i == 0 ? "" : ",").append("{\"resource\":{\"resourceType\":\"Patient\",\"name\":[{\"family\":")
+                    .append("\"Keyless\"}]},\"request\":{\"method\":\"POST\",\"url\":\"Patient\"}}");
+        }
+        bundle.append("]}");
+        long before = storedKeys();
+
+        var response = sendWithoutToken(java.net.http.HttpRequest.newBuilder(uri("/fhir"))
+                .header("Authorization", "Bearer " + token).header("Content-Type", "application/fhir+json")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(bundle.toString())));
+
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(403);
+        assertThat(storedKeys()).as("keys in the keyring").isEqualTo(before);
+    }
+
+    @Autowired
+    private KeyringStore keyringStore;
+
+    private long storedKeys() throws Exception {
+        try (Connection c = keyringStore.pool().getConnection();
+                ResultSet rs = c.createStatement().executeQuery("select count(*) from keyring.wrapped_key")) {
+            rs.next();
+            return rs.getLong(1);
         }
     }
 
