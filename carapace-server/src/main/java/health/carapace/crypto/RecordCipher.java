@@ -42,7 +42,10 @@ public interface RecordCipher {
     /** The keys {@link #createFirstKeys} made, held by the caller for as long as it writes those first records. */
     interface FirstKeys {
 
-        /** Encrypts under the key made for {@code compartment}; empty if none was made for it here. */
+        /**
+         * Encrypts under the key made for {@code compartment}; empty if none was made for it here, or
+         * if it was made longer ago than a cached key may be used for encryption.
+         */
         Optional<byte[]> encrypt(String compartment, byte[] plaintext, byte[] associatedData);
     }
 

@@ -244,7 +244,9 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
                 unwrapped.asMap().putIfAbsent(compartment, keyset);
             });
         }
+        // within the refresh interval only, as a cached keyset (a rotation elsewhere is seen by then)
         return (compartment, plaintext, associatedData) -> java.util.Optional.ofNullable(made.get(compartment))
+                .filter(keyset -> nanoClock.getAsLong() - keyset.loadedAt() <= refreshNanos)
                 .map(keyset -> encryptWith(keyset, compartment, plaintext, associatedData));
     }
 

@@ -524,14 +524,17 @@ class RecordStore {
      * ({@link RecordCipher#encryptFirst}): a key already there is used, a shredded compartment refused.
      */
     private byte[] sealFirst(String type, UUID id, String compartment, StoredJson stored) {
-        if (!type.equals("Patient")) {
-            return seal(type, id, 1, compartment, stored);
-        }
         byte[] plaintext = StoredJson.frame(stored.json(), stored.ssn() == StoredJson.Ssn.PRESENT);
         byte[] associatedData = associatedData(type, id, 1, compartment);
+        // The key a transaction Bundle made for this new patient, for their records in it too (a node's
+        // full key cache may have turned it away, and each observation would look it up and unwrap it again).
         RecordCipher.FirstKeys made = firstKeys.get();
-        return (made == null ? NONE : made).encrypt(compartment, plaintext, associatedData)
-                .orElseGet(() -> cipher.encryptFirst(compartment, plaintext, associatedData));
+        java.util.Optional<byte[]> sealed = (made == null ? NONE : made).encrypt(compartment, plaintext, associatedData);
+        if (sealed.isPresent()) {
+            return sealed.get();
+        }
+        return type.equals("Patient") ? cipher.encryptFirst(compartment, plaintext, associatedData)
+                : cipher.encrypt(compartment, plaintext, associatedData);
     }
 
     /** Binds a ciphertext to its row: copying it to another row or compartment breaks decryption. */
