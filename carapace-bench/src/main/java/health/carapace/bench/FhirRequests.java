@@ -139,7 +139,9 @@ final class FhirRequests {
         HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(base))
                 .timeout(timeout.multipliedBy(10))
                 .header("Accept", FHIR_JSON)
-                .header("Content-Type", FHIR_JSON + "; charset=UTF-8");
+                .header("Content-Type", FHIR_JSON + "; charset=UTF-8")
+                // the seeder reads only the entries' locations: the records it sent need not come back
+                .header("Prefer", "return=minimal");
         authorize(builder);
         return builder.POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
     }

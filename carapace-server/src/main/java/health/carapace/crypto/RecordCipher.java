@@ -28,6 +28,28 @@ public interface RecordCipher {
     }
 
     /**
+     * Makes and stores the keys of compartments whose first records the caller is about to write
+     * (the new patients of a transaction Bundle, under fresh ids), each a keyset of its own, in one
+     * keyring transaction instead of one per compartment, and returns them ready for those first
+     * records (not through the node's key cache: a full cache may turn a new key away at once).
+     * Stored under the same rules as one by one: each compartment's lock, a key already stored
+     * wins and is used, a shredded compartment gets none (its first record then goes through
+     * {@link #encryptFirst}, which refuses it). Like a key made by {@link #encryptFirst}, a key
+     * stays stored if the caller's own transaction then fails.
+     */
+    FirstKeys createFirstKeys(java.util.Collection<String> compartments);
+
+    /** The keys {@link #createFirstKeys} made, held by the caller for as long as it writes those first records. */
+    interface FirstKeys {
+
+        /**
+         * Encrypts under the key made for {@code compartment}; empty if none was made for it here, or
+         * if it was made longer ago than a cached key may be used for encryption.
+         */
+        Optional<byte[]> encrypt(String compartment, byte[] plaintext, byte[] associatedData);
+    }
+
+    /**
      * Decrypts.
      *
      * @throws KeyDestroyedException if the compartment was crypto-shredded (its tombstone says so)

@@ -497,6 +497,68 @@ final class KeyringStore implements DisposableBean {
         });
     }
 
+    /** A data key to store for a compartment: its key reference and the keyset wrapped by the KEK. */
+    record NewDataKey(String compartment, String keyRef, byte[] wrapped) {}
+
+    /**
+     * The compartments' locks, in the order of their names, then one insert of every key unless
+     * its compartment is shredded: two statements in one round trip, in one keyring transaction
+     * (one commit for them all). The same rules as {@link #insertDataKeyUnlessShredded} for each
+     * key: the insert starts once every lock is granted, so it sees the tombstone of a shredding
+     * that held one before us; a key another node stored first is kept and returned instead. A
+     * compartment missing from the answer is shredded. Locks taken in one order by every caller
+     * that takes several, so two such transactions cannot wait for each other in a cycle.
+     */
+    java.util.Map<String, WrappedKey> insertDataKeysUnlessShredded(String kekId, List<NewDataKey> keys) {
+        List<NewDataKey> sorted = keys.stream().sorted(java.util.Comparator.comparing(NewDataKey::compartment)).toList();
+        return transactions.execute(status -> {
+            java.util.Set<String> inserted = batches.execute(
+                    (org.springframework.jdbc.core.ConnectionCallback<java.util.Set<String>>) connection -> {
+                try (PreparedStatement statement = connection.prepareStatement(LOCKS_THEN_INSERT_UNLESS_SHREDDED)) {
+                    String[] compartments = sorted.stream().map(NewDataKey::compartment).toArray(String[]::new);
+                    statement.setInt(1, COMPARTMENT_LOCK_CLASS);
+                    statement.setArray(2, connection.createArrayOf("text", compartments));
+                    statement.setString(3, kekId);
+                    statement.setArray(4, connection.createArrayOf("text", compartments));
+                    statement.setArray(5, connection.createArrayOf("text",
+                            sorted.stream().map(NewDataKey::keyRef).toArray(String[]::new)));
+                    statement.setArray(6, connection.createArrayOf("bytea",
+                            sorted.stream().map(NewDataKey::wrapped).toArray(byte[][]::new)));
+                    statement.execute(); // the locks' rows
+                    if (!statement.getMoreResults()) {
+                        throw new SQLException("the keyring insert returned no rows");
+                    }
+                    java.util.Set<String> stored = new java.util.HashSet<>();
+                    try (java.sql.ResultSet rs = statement.getResultSet()) {
+                        while (rs.next()) {
+                            stored.add(rs.getString(1));
+                        }
+                    }
+                    return stored;
+                }
+            });
+            java.util.Map<String, WrappedKey> now = new java.util.HashMap<>();
+            for (NewDataKey key : sorted) {
+                if (inserted.contains(key.keyRef())) {
+                    now.put(key.compartment(), new WrappedKey(key.keyRef(), kekId, key.wrapped()));
+                } else {
+                    // still under the lock: another node's key came first, or the compartment is shredded
+                    find(key.keyRef()).ifPresent(stored -> now.put(key.compartment(), stored));
+                }
+            }
+            return now;
+        });
+    }
+
+    private static final String LOCKS_THEN_INSERT_UNLESS_SHREDDED = """
+            select pg_advisory_xact_lock(?, hashtext(c.compartment))
+            from (select compartment from unnest(?::text[]) as u(compartment) order by compartment collate "C") as c;
+            insert into keyring.wrapped_key (key_ref, kek_id, wrapped)
+            select k.key_ref, ?, k.wrapped from unnest(?::text[], ?::text[], ?::bytea[]) as k(compartment, key_ref, wrapped)
+            where not exists (select 1 from keyring.shredded_compartment s where s.compartment = k.compartment)
+            on conflict do nothing
+            returning key_ref""";
+
     private void lockCompartment(String compartment) {
         jdbc.sql("select pg_advisory_xact_lock(?, hashtext(?))")
                 .params(COMPARTMENT_LOCK_CLASS, compartment)

@@ -231,6 +231,42 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
         return encryptWith(load(compartment, OnMiss.CREATE, refreshNanos), compartment, plaintext, associatedData);
     }
 
+    /**
+     * The keys of a transaction Bundle's new patients in one keyring transaction (issue 13 item 6:
+     * a commit per patient was most of the keyring's cost when seeding). Each compartment gets a
+     * keyset generated for it alone and wrapped by the active KEK, as {@link #create} makes one; what
+     * the keyring then holds for it (ours, or a key stored first elsewhere) is unwrapped through the
+     * KEK before any use, handed back to the caller and offered to the cache. A shredded
+     * compartment gets nothing here; its first encryption is refused as before.
+     */
+    @Override
+    public FirstKeys createFirstKeys(java.util.Collection<String> compartments) {
+        List<KeyringStore.NewDataKey> fresh = new ArrayList<>();
+        KeyEncryptionKey active = kek.active();
+        try {
+            for (String compartment : new java.util.TreeSet<>(compartments)) {
+                String keyRef = keyRef(compartment);
+                KeysetHandle keyset = KeysetHandle.generateNew(DATA_KEY_TEMPLATE);
+                fresh.add(new KeyringStore.NewDataKey(compartment, keyRef, TinkProtoKeysetFormat.serializeEncryptedKeyset(
+                        keyset, kek.counting(active), keyRef.getBytes(StandardCharsets.UTF_8))));
+            }
+        } catch (GeneralSecurityException e) {
+            throw new KeyUnavailableException("Cannot create and wrap a data key", e);
+        }
+        Map<String, Loaded> made = new java.util.HashMap<>();
+        if (!fresh.isEmpty()) {
+            store.insertDataKeysUnlessShredded(active.id(), fresh).forEach((compartment, stored) -> {
+                Loaded keyset = loaded(compartment, stored);
+                made.put(compartment, keyset);
+                unwrapped.asMap().putIfAbsent(compartment, keyset);
+            });
+        }
+        // within the refresh interval only, as a cached keyset (a rotation elsewhere is seen by then)
+        return (compartment, plaintext, associatedData) -> java.util.Optional.ofNullable(made.get(compartment))
+                .filter(keyset -> nanoClock.getAsLong() - keyset.loadedAt() <= refreshNanos)
+                .map(keyset -> encryptWith(keyset, compartment, plaintext, associatedData));
+    }
+
     private byte[] encryptWith(Loaded keyset, String compartment, byte[] plaintext, byte[] associatedData) {
         try {
             byte[] ciphertext = keyset.aead().encrypt(plaintext, associatedData);

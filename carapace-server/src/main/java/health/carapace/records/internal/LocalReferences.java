@@ -41,9 +41,7 @@ final class LocalReferences {
         deferred.set(new ArrayList<>());
         try {
             T result = work.get();
-            for (Resource resource : deferred.get()) {
-                verify(resource);
-            }
+            verify(deferred.get());
             return result;
         } finally {
             deferred.remove();
@@ -57,10 +55,41 @@ final class LocalReferences {
             later.add(resource);
             return;
         }
-        verify(resource);
+        verify(List.of(resource));
     }
 
-    private void verify(Resource resource) {
+    /**
+     * Checks the records' references with one statement for all of them (a transaction Bundle's
+     * records at its end: one round trip instead of one per record). Refuses with the first
+     * record's problem in the given order, as checking them one by one would.
+     */
+    private void verify(List<Resource> resources) {
+        List<Map<String, String>> targets = new ArrayList<>(resources.size());
+        SafeFhirException unreadable = null;
+        for (Resource resource : resources) {
+            try {
+                targets.add(targetsOf(resource));
+            } catch (SafeFhirException e) {
+                // the records before it are still checked first, so the refusal names the same one
+                unreadable = e;
+                break;
+            }
+        }
+        Set<String> found = existing(targets);
+        for (Map<String, String> elementByTarget : targets) {
+            for (var entry : elementByTarget.entrySet()) {
+                if (!found.contains(entry.getKey())) {
+                    throw missing(entry.getValue());
+                }
+            }
+        }
+        if (unreadable != null) {
+            throw unreadable;
+        }
+    }
+
+    /** The local records a resource references ({@code Type/uuid}), each with the first element that names it. */
+    private Map<String, String> targetsOf(Resource resource) {
         Map<String, String> elementByTarget = new LinkedHashMap<>();
         for (ResourceReferenceInfo info : fhir.newTerser().getAllResourceReferences(resource)) {
             String reference = info.getResourceReference().getReferenceElement().getValue();
@@ -82,17 +111,24 @@ final class LocalReferences {
             }
             elementByTarget.putIfAbsent(parts[0] + "/" + id.get(), element);
         }
-        if (elementByTarget.isEmpty()) {
-            return;
+        return elementByTarget;
+    }
+
+    /** Which of the targets exist and are not deleted, in one statement (none if there are no targets). */
+    private Set<String> existing(List<Map<String, String>> targets) {
+        Set<String> wanted = new java.util.LinkedHashSet<>();
+        targets.forEach(elementByTarget -> wanted.addAll(elementByTarget.keySet()));
+        if (wanted.isEmpty()) {
+            return Set.of();
         }
         List<String> types = new ArrayList<>();
         List<UUID> ids = new ArrayList<>();
-        elementByTarget.keySet().forEach(target -> {
+        wanted.forEach(target -> {
             String[] parts = target.split("/");
             types.add(parts[0]);
             ids.add(UUID.fromString(parts[1]));
         });
-        Set<String> found = Set.copyOf(jdbc.sql("""
+        return Set.copyOf(jdbc.sql("""
                 select r.resource_type || '/' || r.resource_id from phi.resource r
                 join unnest(?::text[], ?::uuid[]) as wanted(resource_type, resource_id)
                   on r.resource_type = wanted.resource_type and r.resource_id = wanted.resource_id
@@ -100,11 +136,6 @@ final class LocalReferences {
                 .params(types.toArray(String[]::new), ids.toArray(UUID[]::new))
                 .query(String.class)
                 .list());
-        for (var entry : elementByTarget.entrySet()) {
-            if (!found.contains(entry.getKey())) {
-                throw missing(entry.getValue());
-            }
-        }
     }
 
     private static SafeFhirException missing(String element) {

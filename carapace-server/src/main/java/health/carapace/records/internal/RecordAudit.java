@@ -31,7 +31,12 @@ final class RecordAudit {
 
     /** Records a change in the caller's transaction: the change and its event commit together. */
     void changed(AuditAction action, String type, String id, Optional<String> patient) {
-        trail.recordInTransaction(List.of(event(action, "/fhir/" + type + "/" + id, patient.orElse(null), null)));
+        trail.recordInTransaction(List.of(change(action, type, id, patient)));
+    }
+
+    /** The event of a change, for a caller that records several in its transaction at once. */
+    AuditEvent change(AuditAction action, String type, String id, Optional<String> patient) {
+        return event(action, "/fhir/" + type + "/" + id, patient.orElse(null), null);
     }
 
     /** An event of the current request; flagged break-glass when only emergency access let it reach the patient. */
