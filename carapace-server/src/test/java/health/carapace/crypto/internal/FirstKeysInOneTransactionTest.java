@@ -132,7 +132,7 @@ class FirstKeysInOneTransactionTest extends IntegrationTest {
                 tombstone.executeUpdate();
             }
             Future<RecordCipher.FirstKeys> batch = background.submit(() -> node.createFirstKeys(List.of(other, shredding)));
-            awaitBlockedBy(store, shredder);
+            AdvisoryLockWaits.awaitBlockedBy(store.pool(), shredder);
             assertThat(batch.isDone()).as("the batch waits for the shredding holding the lock").isFalse();
             shredder.commit();
             RecordCipher.FirstKeys made = batch.get(30, TimeUnit.SECONDS);
@@ -189,26 +189,5 @@ class FirstKeysInOneTransactionTest extends IntegrationTest {
         KeyringStore.WrappedKey stored = store.find(keyRef).orElseThrow();
         return TinkProtoKeysetFormat.parseEncryptedKeyset(stored.wrapped(), kek.unwrapping(stored.kekId()),
                 keyRef.getBytes(StandardCharsets.UTF_8)).getPrimary().getId();
-    }
-
-    private void awaitBlockedBy(KeyringStore store, Connection holder) throws Exception {
-        int holderPid;
-        try (ResultSet rs = holder.createStatement().executeQuery("select pg_backend_pid()")) {
-            rs.next();
-            holderPid = rs.getInt(1);
-        }
-        org.awaitility.Awaitility.await("someone waits for the advisory lock held by backend " + holderPid)
-                .atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(10))
-                .until(() -> {
-                    try (Connection c = store.pool().getConnection();
-                            PreparedStatement s = c.prepareStatement("select count(*) from pg_locks where locktype = 'advisory'"
-                                    + " and not granted and ? = any(pg_blocking_pids(pid))")) {
-                        s.setInt(1, holderPid);
-                        try (ResultSet rs = s.executeQuery()) {
-                            rs.next();
-                            return rs.getInt(1) > 0;
-                        }
-                    }
-                });
     }
 }

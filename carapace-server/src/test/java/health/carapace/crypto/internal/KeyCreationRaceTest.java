@@ -164,7 +164,7 @@ class KeyCreationRaceTest extends IntegrationTest {
             }
             Future<Optional<KeyringStore.WrappedKey>> insert = background.submit(
                     () -> store.insertDataKeyUnlessShredded(compartment, keyRef, kek.active().id(), wrapped));
-            awaitBlockedBy(shredder);
+            AdvisoryLockWaits.awaitBlockedBy(store.pool(), shredder);
             assertThat(insert.isDone()).as("the key waits for the shredding holding the lock").isFalse();
             shredder.commit();
 
@@ -193,26 +193,5 @@ class KeyCreationRaceTest extends IntegrationTest {
         KeyringStore.WrappedKey stored = store.find(keyRef).orElseThrow();
         return TinkProtoKeysetFormat.parseEncryptedKeyset(stored.wrapped(), kek.unwrapping(stored.kekId()),
                 keyRef.getBytes(StandardCharsets.UTF_8)).getPrimary().getId();
-    }
-
-    private void awaitBlockedBy(Connection holder) throws Exception {
-        int holderPid;
-        try (ResultSet rs = holder.createStatement().executeQuery("select pg_backend_pid()")) {
-            rs.next();
-            holderPid = rs.getInt(1);
-        }
-        org.awaitility.Awaitility.await("someone waits for the advisory lock held by backend " + holderPid)
-                .atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(10))
-                .until(() -> {
-                    try (Connection c = store.pool().getConnection();
-                            PreparedStatement s = c.prepareStatement("select count(*) from pg_locks where locktype = 'advisory'"
-                                    + " and not granted and ? = any(pg_blocking_pids(pid))")) {
-                        s.setInt(1, holderPid);
-                        try (ResultSet rs = s.executeQuery()) {
-                            rs.next();
-                            return rs.getInt(1) > 0;
-                        }
-                    }
-                });
     }
 }
