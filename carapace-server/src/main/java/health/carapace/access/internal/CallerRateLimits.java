@@ -5,6 +5,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import health.carapace.access.Caller;
 import health.carapace.access.Callers;
 import health.carapace.platform.web.OperationOutcomes;
+import health.carapace.platform.web.RequestFilter;
 import io.github.bucket4j.Bandwidth;
 import io.github.bucket4j.Bucket;
 import io.github.bucket4j.ConsumptionProbe;
@@ -20,7 +21,6 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
-import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
  * Every authenticated caller (person, app or service client) gets its fair share of this node: a
@@ -34,7 +34,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
  *
  * <p>The limit is per node: behind a load balancer over N nodes a caller can reach N times it.
  */
-final class CallerRateLimits extends OncePerRequestFilter implements MeterBinder {
+final class CallerRateLimits extends RequestFilter implements MeterBinder {
 
     private final Bandwidth limit;
     private final Cache<String, Bucket> buckets;

@@ -2,19 +2,19 @@ package health.carapace.access.internal;
 
 import health.carapace.access.ClientAddress;
 import health.carapace.audit.AuditContext;
+import health.carapace.platform.web.RequestFilter;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
-import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
  * Resolves the real client address once, before security and before any audit event, so that
  * every event of the request (refusals included) records the address the IP-range constraints
  * see, not a proxy's and not a client-chosen X-Forwarded-For.
  */
-final class ClientAddressFilter extends OncePerRequestFilter {
+final class ClientAddressFilter extends RequestFilter {
 
     private final ClientAddress addresses;
 

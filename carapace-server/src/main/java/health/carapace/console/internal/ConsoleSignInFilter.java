@@ -4,6 +4,7 @@ import health.carapace.access.Caller;
 import health.carapace.access.Callers;
 import health.carapace.audit.AuditContext;
 import health.carapace.console.ConsoleApp;
+import health.carapace.platform.web.RequestFilter;
 import health.carapace.signin.AccessTokenCallers;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
@@ -15,7 +16,6 @@ import java.util.Optional;
 import org.springframework.security.authentication.UsernamePasswordAuthenticationToken;
 import org.springframework.security.core.context.SecurityContext;
 import org.springframework.security.core.context.SecurityContextHolder;
-import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
  * Who is using the console, on every request to it: the browser's console session (its cookie),
@@ -27,7 +27,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
  * <p>Stands before the CSRF check in the console's chain, so that the check finds the session's
  * token ({@link SessionCsrfTokens}).
  */
-final class ConsoleSignInFilter extends OncePerRequestFilter {
+final class ConsoleSignInFilter extends RequestFilter {
 
     /** Request attribute: the console session of the request (read by the CSRF token repository and sign-out). */
     static final String SESSION = ConsoleSessions.Session.class.getName();

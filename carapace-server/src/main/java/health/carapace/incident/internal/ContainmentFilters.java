@@ -9,6 +9,7 @@ import health.carapace.audit.AuditTrail;
 import health.carapace.audit.AuditUnavailableException;
 import health.carapace.platform.logging.RequestIds;
 import health.carapace.platform.web.OperationOutcomes;
+import health.carapace.platform.web.RequestFilter;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
@@ -20,7 +21,6 @@ import java.util.UUID;
 import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.web.filter.OncePerRequestFilter;
 
 /** The request-path checks of containment: blocked addresses, then the lockdown. Both fail closed. */
 final class ContainmentFilters {
@@ -31,7 +31,7 @@ final class ContainmentFilters {
     }
 
     /** Refuses requests from a blocked address range, before authentication. */
-    static final class Blocks extends OncePerRequestFilter {
+    static final class Blocks extends RequestFilter {
         private final ContainmentState state;
         private final AuditTrail audit;
 
@@ -77,7 +77,7 @@ final class ContainmentFilters {
      * whose access still passes the whole policy (break-glass included) and is audited. The
      * capability statement stays public; the admin routes stay open so the lockdown can be lifted.
      */
-    static final class Lockdown extends OncePerRequestFilter {
+    static final class Lockdown extends RequestFilter {
         private final ContainmentState state;
         private final AuditTrail audit;
 

@@ -1,5 +1,6 @@
 package health.carapace.platform.logging;
 
+import health.carapace.platform.web.RequestFilter;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
@@ -10,7 +11,6 @@ import java.util.UUID;
 import org.slf4j.MDC;
 import org.springframework.core.annotation.Order;
 import org.springframework.stereotype.Component;
-import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
  * Gives every request a random id, returned as {@code X-Request-Id} and attached to every log
@@ -19,7 +19,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
  */
 @Component
 @Order(health.carapace.platform.web.FilterOrder.REQUEST_IDS)
-public class RequestIds extends OncePerRequestFilter {
+public class RequestIds extends RequestFilter {
 
     public static final String MDC_KEY = "requestId";
     public static final String HEADER = "X-Request-Id";

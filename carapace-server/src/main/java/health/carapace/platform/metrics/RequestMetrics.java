@@ -1,6 +1,7 @@
 package health.carapace.platform.metrics;
 
 import health.carapace.platform.web.FilterOrder;
+import health.carapace.platform.web.RequestFilter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.MeterBinder;
@@ -15,7 +16,6 @@ import java.util.concurrent.ConcurrentMap;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.core.annotation.Order;
 import org.springframework.stereotype.Component;
-import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
  * Request rate, errors and latency for real-time monitoring: one Prometheus histogram,
@@ -29,7 +29,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
 @Component
 @ConditionalOnWebApplication
 @Order(FilterOrder.REQUEST_METRICS)
-class RequestMetrics extends OncePerRequestFilter implements MeterBinder {
+class RequestMetrics extends RequestFilter implements MeterBinder {
 
     static final String NAME = "carapace.http.requests";
 

@@ -10,7 +10,6 @@ import java.util.regex.Pattern;
 import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
 import org.springframework.core.annotation.Order;
 import org.springframework.stereotype.Component;
-import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
  * Refuses with 400, before any other filter reads the path, a request whose raw path is not in
@@ -29,7 +28,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
  */
 @Component
 @Order(FilterOrder.CANONICAL_PATHS)
-public class CanonicalPaths extends OncePerRequestFilter {
+public class CanonicalPaths extends RequestFilter {
 
     /**
      * Percent-encoded '.', '/', '\', ';' and '%' (a second spelling of a character refused below),

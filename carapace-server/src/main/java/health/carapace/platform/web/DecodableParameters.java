@@ -29,7 +29,6 @@ import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.core.annotation.Order;
 import org.springframework.stereotype.Component;
-import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
  * Decodes the query string and any {@code application/x-www-form-urlencoded} body once, strictly,
@@ -51,7 +50,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
  */
 @Component
 @Order(FilterOrder.DECODABLE_PARAMETERS)
-public class DecodableParameters extends OncePerRequestFilter {
+public class DecodableParameters extends RequestFilter {
 
     /** As many fields as Tomcat's default {@code maxParameterCount}, far more than any Carapace route reads. */
     static final int MAX_FIELDS = 1000;

@@ -10,7 +10,6 @@ import java.util.List;
 import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
 import org.springframework.core.annotation.Order;
 import org.springframework.stereotype.Component;
-import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
  * Serves only requests whose {@code Host} names this server ({@link PublicBaseUrl}): anything
@@ -22,7 +21,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
  */
 @Component
 @Order(FilterOrder.HOST_ALLOW_LIST)
-public class HostAllowList extends OncePerRequestFilter {
+public class HostAllowList extends RequestFilter {
 
     private static final int MISDIRECTED_REQUEST = 421;
 

@@ -9,7 +9,6 @@ import java.util.Set;
 import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
 import org.springframework.core.annotation.Order;
 import org.springframework.stereotype.Component;
-import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
  * Refuses, before any route or access rule sees it, a request whose method no Carapace route
@@ -19,7 +18,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
  */
 @Component
 @Order(FilterOrder.KNOWN_METHODS)
-public class KnownMethods extends OncePerRequestFilter {
+public class KnownMethods extends RequestFilter {
 
     static final Set<String> SERVED = Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS");
     static final String ALLOW = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";

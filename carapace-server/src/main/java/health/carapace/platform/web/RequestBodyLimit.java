@@ -11,7 +11,6 @@ import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.core.annotation.Order;
 import org.springframework.stereotype.Component;
-import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
  * Refuses request bodies over {@code carapace.fhir.max-body-bytes} with 413 before anything
@@ -25,7 +24,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
  */
 @Component
 @Order(FilterOrder.REQUEST_BODY_LIMIT)
-public class RequestBodyLimit extends OncePerRequestFilter {
+public class RequestBodyLimit extends RequestFilter {
 
     private final long maxBytes;
 

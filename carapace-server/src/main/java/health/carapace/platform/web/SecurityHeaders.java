@@ -10,7 +10,6 @@ import java.util.Locale;
 import java.util.Map;
 import org.springframework.core.annotation.Order;
 import org.springframework.stereotype.Component;
-import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
  * The security headers of every response, set before anything else can answer: refusals by a
@@ -24,7 +23,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
  */
 @Component
 @Order(FilterOrder.SECURITY_HEADERS)
-public class SecurityHeaders extends OncePerRequestFilter {
+public class SecurityHeaders extends RequestFilter {
 
     /** Header name → default value; names in lower case for the replacement check. */
     static final Map<String, String> DEFAULTS = Map.of(

@@ -12,7 +12,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.core.annotation.Order;
 import org.springframework.stereotype.Component;
-import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
  * No exception reaches the container. Tomcat logs one that does through its own logger, with the
@@ -22,7 +21,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
  */
 @Component
 @Order(FilterOrder.UNHANDLED_ERRORS)
-public class UnhandledErrors extends OncePerRequestFilter {
+public class UnhandledErrors extends RequestFilter {
 
     private static final Logger log = LoggerFactory.getLogger(UnhandledErrors.class);
 

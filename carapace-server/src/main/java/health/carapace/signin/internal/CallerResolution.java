@@ -2,6 +2,7 @@ package health.carapace.signin.internal;
 
 import health.carapace.access.Caller;
 import health.carapace.access.Callers;
+import health.carapace.platform.web.RequestFilter;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
@@ -13,7 +14,6 @@ import org.springframework.security.authentication.DisabledException;
 import org.springframework.security.core.context.SecurityContext;
 import org.springframework.security.core.context.SecurityContextHolder;
 import org.springframework.security.oauth2.server.resource.authentication.JwtAuthenticationToken;
-import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
  * Turns a verified bearer token into a {@link Caller} by looking the principal up in the
@@ -26,7 +26,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
  * of these answers belongs here, in front of the two lookups, and must drop an entry when a
  * revocation, a session's end or a directory change is announced.
  */
-final class CallerResolution extends OncePerRequestFilter {
+final class CallerResolution extends RequestFilter {
 
     private final LiveAccessTokens live;
     private final DeniedRequests denied;

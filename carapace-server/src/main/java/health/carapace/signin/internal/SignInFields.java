@@ -1,6 +1,7 @@
 package health.carapace.signin.internal;
 
 import health.carapace.platform.web.DecodableParameters;
+import health.carapace.platform.web.RequestFilter;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
@@ -10,7 +11,6 @@ import java.io.IOException;
 import java.util.Collections;
 import java.util.Enumeration;
 import java.util.Map;
-import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
  * Checks every field of every sign-in request (form and query, names and values, whichever page)
@@ -21,7 +21,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
  * difference, and the value never reaches a lookup, a log or the database (PostgreSQL refuses a
  * NUL in text with an exception that once escaped the sign-in pages).
  */
-final class SignInFields extends OncePerRequestFilter {
+final class SignInFields extends RequestFilter {
 
     /** Longer than any password the pages accept ({@link LoginPages}: 1,024 characters). */
     static final int MAX_VALUE = 1024;

@@ -1,6 +1,7 @@
 package health.carapace.signin.internal;
 
 import com.nimbusds.jose.util.JSONObjectUtils;
+import health.carapace.platform.web.RequestFilter;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
@@ -10,7 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
  * {@code GET [base]/.well-known/smart-configuration} (SMART App Launch 2.0 §"Discovery"), at the
@@ -18,7 +18,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
  * because the FHIR servlet owns {@code /fhir/*}. Public, like {@code /fhir/metadata}: it says only
  * what the server supports.
  */
-final class SmartDiscovery extends OncePerRequestFilter {
+final class SmartDiscovery extends RequestFilter {
 
     static final List<String> PATHS = List.of("/.well-known/smart-configuration", "/fhir/.well-known/smart-configuration");
 
