@@ -1,5 +1,6 @@
 package health.carapace.export.internal;
 
+import health.carapace.platform.web.RequestFilter;
 import health.carapace.records.RecordExport;
 import com.google.crypto.tink.StreamingAead;
 import com.nimbusds.jose.util.JSONObjectUtils;
@@ -41,7 +42,6 @@ import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
-import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
  * The Bulk Data routes (docs/BULK.md): the kick-off under the FHIR base
@@ -51,7 +51,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
  * ({@code GET /export/files/{id}/{name}}, decrypted as they stream). Only the service client that
  * started a job sees it; anyone else gets the same 404 as for a job that does not exist.
  */
-final class ExportEndpoints extends OncePerRequestFilter {
+final class ExportEndpoints extends RequestFilter {
 
     private static final Pattern KICK_OFF = Pattern.compile("/fhir/(?:(Patient)/|Group/([^/]{1,64})/)?\\$export");
     private static final Pattern JOB = Pattern.compile("/export/jobs/([0-9a-f-]{36})");
@@ -96,7 +96,8 @@ final class ExportEndpoints extends OncePerRequestFilter {
     @Override
     protected boolean shouldNotFilter(HttpServletRequest request) {
         String path = request.getRequestURI();
-        return !KICK_OFF.matcher(path).matches() && !path.startsWith("/export/");
+        // every kick-off path ends in $export: the pattern runs on those alone, not on every request
+        return !(path.endsWith("$export") && KICK_OFF.matcher(path).matches()) && !path.startsWith("/export/");
     }
 
     @Override

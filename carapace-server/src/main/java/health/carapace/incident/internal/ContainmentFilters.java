@@ -32,6 +32,8 @@ final class ContainmentFilters {
 
     /** Refuses requests from a blocked address range, before authentication. */
     static final class Blocks extends RequestFilter {
+        private static final java.util.Set<String> HEALTH = java.util.Set.of("/health", "/health/live", "/health/ready");
+
         private final ContainmentState state;
         private final AuditTrail audit;
 
@@ -46,7 +48,7 @@ final class ContainmentFilters {
          */
         @Override
         protected boolean shouldNotFilter(HttpServletRequest request) {
-            return java.util.Set.of("/health", "/health/live", "/health/ready").contains(request.getRequestURI());
+            return HEALTH.contains(request.getRequestURI());
         }
 
         @Override
