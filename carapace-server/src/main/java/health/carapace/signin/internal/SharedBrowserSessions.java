@@ -1,6 +1,13 @@
 package health.carapace.signin.internal;
 
 import health.carapace.audit.AuditTrail;
+import jakarta.servlet.Filter;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletResponse;
+import jakarta.servlet.http.HttpServletRequest;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
@@ -9,11 +16,13 @@ import java.util.Optional;
 import javax.sql.DataSource;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.session.config.annotation.web.http.EnableSpringHttpSession;
 import org.springframework.session.web.http.CookieSerializer;
 import org.springframework.session.web.http.DefaultCookieSerializer;
+import org.springframework.session.web.http.SessionRepositoryFilter;
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
@@ -40,6 +49,56 @@ class SharedBrowserSessions {
 
     static final String COOKIE = "__Host-CARAPACE_SIGNIN";
     static final String COOKIE_CONTEXT = "sign-in session cookie";
+
+    /** Spring Session's filter as Spring registers it: left unregistered, {@link #signInSessionFilter} takes its place. */
+    @Bean
+    FilterRegistrationBean<SessionRepositoryFilter<?>> springSessionRepositoryFilterRegistration(
+            SessionRepositoryFilter<?> sessions) {
+        FilterRegistrationBean<SessionRepositoryFilter<?>> registration = new FilterRegistrationBean<>(sessions);
+        registration.setEnabled(false);
+        return registration;
+    }
+
+    /** The same filter, at the same place in the chain, for every request but the FHIR API's ({@link OffTheApi}). */
+    @Bean
+    FilterRegistrationBean<OffTheApi> signInSessionFilter(SessionRepositoryFilter<?> sessions) {
+        FilterRegistrationBean<OffTheApi> registration = new FilterRegistrationBean<>(new OffTheApi(sessions));
+        registration.setName("signInSessionFilter");
+        registration.setOrder(SessionRepositoryFilter.DEFAULT_ORDER);
+        return registration;
+    }
+
+    /**
+     * Keeps the sign-in pages' browser session off the FHIR API. The API takes bearer tokens only
+     * and never a session (its chain is stateless, see {@code SecurityConfiguration}), yet Spring
+     * Session's filter wrapped every API request and response, opened any sign-in cookie sent
+     * along, and sat between every later filter and Tomcat's request: on an authenticated read it
+     * did nothing but cost (docs/BENCHMARKS.md, issue 13). Decided on the servlet path the
+     * container routed by, as the lockdown decides what is PHI; a non-canonical path was refused
+     * before this filter ({@code CanonicalPaths}).
+     */
+    static final class OffTheApi implements Filter {
+        private final Filter sessions;
+
+        OffTheApi(Filter sessions) {
+            this.sessions = sessions;
+        }
+
+        @Override
+        public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
+                throws IOException, ServletException {
+            if (request instanceof HttpServletRequest http && api(http)) {
+                chain.doFilter(request, response);
+            } else {
+                sessions.doFilter(request, response, chain);
+            }
+        }
+
+        static boolean api(HttpServletRequest request) {
+            String path = request.getServletPath() + (request.getPathInfo() == null ? "" : request.getPathInfo());
+            return path.equals("/fhir") || path.startsWith("/fhir/");
+        }
+    }
 
     @Bean
     SealedSignInSessions signInSessions(DataSource dataSource, PlatformTransactionManager transactionManager,
