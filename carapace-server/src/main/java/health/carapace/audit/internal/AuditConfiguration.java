@@ -31,9 +31,8 @@ class AuditConfiguration {
     @Bean(destroyMethod = "close")
     GroupCommitAppender groupCommitAppender(AuditLog auditLog, PlatformTransactionManager transactionManager,
             @Value("${carapace.audit.max-batch}") int maxBatch,
-            @Value("${carapace.audit.commit-timeout}") Duration timeout,
-            @Value("${carapace.audit.commit-writers}") int writers) {
-        return new GroupCommitAppender(auditLog, new TransactionTemplate(transactionManager), maxBatch, timeout, writers);
+            @Value("${carapace.audit.commit-timeout}") Duration timeout) {
+        return new GroupCommitAppender(auditLog, new TransactionTemplate(transactionManager), maxBatch, timeout);
     }
 
     @Bean

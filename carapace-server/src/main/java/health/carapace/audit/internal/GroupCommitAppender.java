@@ -16,19 +16,15 @@ import org.slf4j.LoggerFactory;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
- * Group commit: request threads hand their events to a writer thread, which inserts everything
+ * Group commit: request threads hand their events to one writer thread, which inserts everything
  * waiting in a single transaction and commits once, then releases every waiting request. With
  * {@code synchronous_commit=on} each commit is one WAL flush, shared by the whole batch, so
  * throughput scales with concurrency while each response still waits for its own event.
  *
- * <p>Two writers (by default), each on its own connection, take turns: while one waits for its
- * commit's WAL flush, the other already collects and inserts what arrived meanwhile. With one
- * writer a read that arrived just after a batch left waited for that batch's flush and then its
- * own, nearly two cycles (issue 13: ~16 ms of a read's latency). Nothing about durability changes:
- * each request is released only after the transaction holding its events has committed, and the
- * sealer already accounts for transactions committing out of order (nodes and in-transaction
- * writes do). Events are encoded on the request thread, so the writer's cycle is the insert and
- * the commit, not the JSON of every event in the batch.
+ * <p>Events are encoded on the request threads, so the writer's cycle is the insert and the
+ * commit, not also the JSON of every event in the batch (a single thread). One writer, not two
+ * overlapping ones: measured at 100,000 patients, a second writer's smaller batches cost more
+ * CPU per read in PostgreSQL and the server (3,275 vs 3,695 reads/s, docs/BENCHMARKS.md).
  */
 final class GroupCommitAppender implements AutoCloseable {
 
@@ -41,26 +37,18 @@ final class GroupCommitAppender implements AutoCloseable {
     private final BlockingQueue<Pending> queue;
     private final int maxBatch;
     private final Duration timeout;
-    private final List<Thread> writers;
+    private final Thread writer;
     private volatile boolean running = true;
 
-    GroupCommitAppender(AuditLog auditLog, TransactionTemplate transactions, int maxBatch, Duration timeout, int writers) {
-        if (writers < 1) {
-            throw new IllegalArgumentException("carapace.audit.commit-writers must be at least 1");
-        }
+    GroupCommitAppender(AuditLog auditLog, TransactionTemplate transactions, int maxBatch, Duration timeout) {
         this.auditLog = auditLog;
         this.transactions = transactions;
         this.maxBatch = maxBatch;
         this.timeout = timeout;
         this.queue = new ArrayBlockingQueue<>(maxBatch * 8);
-        List<Thread> started = new ArrayList<>(writers);
-        for (int i = 1; i <= writers; i++) {
-            Thread writer = new Thread(this::writeLoop, "audit-group-commit-" + i);
-            writer.setDaemon(true);
-            writer.start();
-            started.add(writer);
-        }
-        this.writers = List.copyOf(started);
+        this.writer = new Thread(this::writeLoop, "audit-group-commit");
+        this.writer.setDaemon(true);
+        this.writer.start();
     }
 
     /** Blocks until the events are committed; throws if they cannot be. */
@@ -119,7 +107,7 @@ final class GroupCommitAppender implements AutoCloseable {
     @Override
     public void close() {
         running = false;
-        writers.forEach(Thread::interrupt);
+        writer.interrupt();
         Pending left;
         while ((left = queue.poll()) != null) {
             left.durable().completeExceptionally(new IllegalStateException("audit trail stopped"));

@@ -9,7 +9,6 @@ import com.zaxxer.hikari.metrics.IMetricsTracker;
 import com.zaxxer.hikari.pool.HikariPool;
 import health.carapace.crypto.KeyDestroyedException;
 import health.carapace.crypto.RecordCipher;
-import health.carapace.testing.AdvisoryLockWaits;
 import health.carapace.testing.IntegrationTest;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;

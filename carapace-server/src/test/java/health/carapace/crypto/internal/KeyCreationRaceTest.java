@@ -7,7 +7,6 @@ import com.google.crypto.tink.KeysetHandle;
 import com.google.crypto.tink.TinkProtoKeysetFormat;
 import health.carapace.crypto.KeyDestroyedException;
 import health.carapace.crypto.RecordCipher;
-import health.carapace.testing.AdvisoryLockWaits;
 import health.carapace.testing.IntegrationTest;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;

@@ -1,4 +1,4 @@
-package health.carapace.testing;
+package health.carapace.crypto.internal;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -7,14 +7,14 @@ import java.time.Duration;
 import javax.sql.DataSource;
 import org.awaitility.Awaitility;
 
-/** For tests that hold an advisory lock on one connection and must know another caller now waits for it. */
-public final class AdvisoryLockWaits {
+/** For tests that hold a keyring lock on one connection and must know another caller now waits for it. */
+final class AdvisoryLockWaits {
 
     private AdvisoryLockWaits() {
     }
 
     /** Returns once some backend waits for an advisory lock that {@code holder}'s backend holds. */
-    public static void awaitBlockedBy(DataSource pool, Connection holder) throws Exception {
+    static void awaitBlockedBy(DataSource pool, Connection holder) throws Exception {
         int holderPid;
         try (ResultSet rs = holder.createStatement().executeQuery("select pg_backend_pid()")) {
             rs.next();
