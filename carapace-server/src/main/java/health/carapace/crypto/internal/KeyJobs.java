@@ -57,6 +57,7 @@ final class KeyJobs implements KeyRotation, DisposableBean {
     private final IndexRekeying indexRekeying;
     private final StateKeysets stateKeys;
     private final Map<String, KeyJobKind> kinds;
+    private volatile KeyringStore.DekCounts lastCounts;
 
     KeyJobs(DataSource dataSource, KeyringStore store, UsageCounters counters, KeysProperties properties,
             ApplicationEventPublisher events, HsmWorkers hsm, KekRewrap kekRewrap, DekRotation dekRotation,
@@ -330,6 +331,32 @@ final class KeyJobs implements KeyRotation, DisposableBean {
 
     @Override
     public Status status() {
+        return status(countDeks());
+    }
+
+    /**
+     * The status with data-key counts at most {@code maxAge} old: the metrics refresh every few
+     * seconds, and counting every patient's keys is a scan of the keyring (issue 13 item 6). An
+     * explicit {@link #status()} (the CLI, the console) counts afresh and renews these counts too.
+     */
+    Status statusWithRecentCounts(Duration maxAge) {
+        KeyringStore.DekCounts last = lastCounts;
+        return status(last != null && last.countedAt().plus(maxAge).isAfter(Instant.now()) ? last : countDeks());
+    }
+
+    /** The data-key counts the last status used. */
+    KeyringStore.DekCounts lastCounts() {
+        KeyringStore.DekCounts last = lastCounts;
+        return last != null ? last : countDeks();
+    }
+
+    private KeyringStore.DekCounts countDeks() {
+        KeyringStore.DekCounts counted = store.countDeks();
+        lastCounts = counted;
+        return counted;
+    }
+
+    private Status status(KeyringStore.DekCounts counts) {
         counters.flush();
         long warning = properties.encryptionWarning();
         List<Key> keys = new ArrayList<>();
@@ -342,11 +369,10 @@ final class KeyJobs implements KeyRotation, DisposableBean {
             keys.add(new Key("index-root", v.keyId(), v.version(), v.createdAt(), v.state(), -1, false));
         }
         keys.addAll(stateKeys.status());
-        Map<String, Object> summary = store.dekSummary();
-        long most = ((Number) summary.get("most")).longValue();
-        Object oldest = summary.get("oldest");
-        keys.add(new Key("dek-summary", ((Number) summary.get("keysets")).longValue() + " keysets, "
-                + ((Number) summary.get("keys")).longValue() + " keys", 0,
+        Map<String, Object> extremes = store.dekExtremes();
+        long most = ((Number) extremes.get("most")).longValue();
+        Object oldest = extremes.get("oldest");
+        keys.add(new Key("dek-summary", counts.keysets() + " keysets, " + counts.keys() + " keys", 0,
                 oldest == null ? null : ((Timestamp) oldest).toInstant(), "active", most, most >= warning));
         for (KeyringStore.DekKey dek : store.liveDekKeys(10)) {
             keys.add(new Key("dek", dek.keyRef() + "#" + dek.keyId(), 0, dek.createdAt(), "active",
