@@ -59,11 +59,20 @@ public interface AuditQueries {
 
     /**
      * What one principal did successfully since {@code since}, without the events themselves: each
-     * distinct action with the first two segments of its resource path ({@code fhir}, {@code Patient})
-     * and the patient it concerned. For access reviews (which permissions were used).
+     * distinct action with the first two segments of its resource path ({@code fhir}, {@code Patient}).
+     * For access reviews (which permissions were used). Not per patient: a service client that
+     * touched a million patients would make millions of rows (issue 13: that reading ran the
+     * server out of heap at 1,000,000 patients); {@link #actedOutside} answers the patient question.
      */
     List<Usage> usage(String user, Instant since);
 
-    /** One distinct kind of successful action by a principal; {@code patient} may be null. */
-    record Usage(String action, String area, String type, String patient) {}
+    /**
+     * Whether one principal's successful actions on FHIR records since {@code since} (those
+     * {@link #usage} reports with area {@code fhir} and a resource type other than the audit trail's,
+     * exports aside) concerned a patient not in {@code patients}. Stops at the first such event.
+     */
+    boolean actedOutside(String user, Instant since, java.util.Collection<String> patients);
+
+    /** One distinct kind of successful action by a principal. */
+    record Usage(String action, String area, String type) {}
 }

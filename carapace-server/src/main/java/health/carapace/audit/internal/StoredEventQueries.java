@@ -148,12 +148,27 @@ final class StoredEventQueries implements AuditQueries {
     @Override
     public List<Usage> usage(String user, Instant since) {
         return jdbc.sql("""
-                select distinct action, split_part(r.resource, '/', 2), split_part(r.resource, '/', 3), patient
+                select distinct action, split_part(r.resource, '/', 2), split_part(r.resource, '/', 3)
                 from audit.event, lateral (select convert_from(body, 'UTF8')::jsonb ->> 'resource' as resource) r
                 where actor = ? and recorded_at >= ? and outcome = 'success'""")
                 .params(user, Timestamp.from(since))
-                .query((rs, n) -> new Usage(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4)))
+                .query((rs, n) -> new Usage(rs.getString(1), rs.getString(2), rs.getString(3)))
                 .list();
+    }
+
+    @Override
+    public boolean actedOutside(String user, Instant since, java.util.Collection<String> patients) {
+        return jdbc.sql("""
+                select exists (
+                  select 1
+                  from audit.event, lateral (select convert_from(body, 'UTF8')::jsonb ->> 'resource' as resource) r
+                  where actor = ? and recorded_at >= ? and outcome = 'success' and patient is not null
+                    and not (patient = any(?)) and action <> 'exported'
+                    and split_part(r.resource, '/', 2) = 'fhir'
+                    and split_part(r.resource, '/', 3) not in ('', 'audit', 'AuditEvent'))""")
+                .params(user, Timestamp.from(since), patients.toArray(String[]::new))
+                .query(Boolean.class)
+                .single();
     }
 
     private StoredEvent parse(byte[] body) {

@@ -45,14 +45,16 @@ class AccessReviewReport implements AccessReview {
     private final Users users;
     private final RecentUsage usage;
     private final CareRelationships relationships;
+    private final AuditQueries audit;
 
     AccessReviewReport(DataSource dataSource, RoleCatalog roles, Users users, RecentUsage usage,
-            CareRelationships relationships) {
+            CareRelationships relationships, AuditQueries audit) {
         this.jdbc = JdbcClient.create(dataSource);
         this.roles = roles;
         this.users = users;
         this.usage = usage;
         this.relationships = relationships;
+        this.audit = audit;
     }
 
     @Override
@@ -149,7 +151,7 @@ class AccessReviewReport implements AccessReview {
         // only the usage may be a recent reading: what it is compared with (roles, care relationships) is live
         RecentUsage.Reading reading = reuseUsage ? usage.usage(name, days, now) : usage.usageNow(name, days, now);
         List<AuditQueries.Usage> usages = reading.usages();
-        Set<String> used = used(name, practitionerId, granted, usages);
+        Set<String> used = used(name, practitionerId, granted, usages, now.minus(java.time.Duration.ofDays(days)));
         Set<String> unused = new TreeSet<>(granted);
         unused.removeAll(used);
         boolean dormant = "user".equals(kind) ? mayBeDormant : mayBeDormant && usages.isEmpty();
@@ -157,9 +159,10 @@ class AccessReviewReport implements AccessReview {
                 dormant, reading.readAt());
     }
 
-    private Set<String> used(String name, String practitionerId, Set<String> granted, List<AuditQueries.Usage> usages) {
+    private Set<String> used(String name, String practitionerId, Set<String> granted, List<AuditQueries.Usage> usages,
+            Instant since) {
         Set<String> used = new TreeSet<>();
-        Set<String> patients = new TreeSet<>();
+        boolean onRecords = false;
         for (AuditQueries.Usage usage : usages) {
             String action = usage.action();
             if (ADMIN_ACTIONS.contains(action)) {
@@ -172,6 +175,7 @@ class AccessReviewReport implements AccessReview {
             if (!"fhir".equals(usage.area()) || usage.type() == null || usage.type().isEmpty()) {
                 continue;
             }
+            onRecords = true;
             Set<Interaction> interactions = switch (action) {
                 case "viewed", "searched" -> VIEW;
                 case "created", "modified", "deleted" -> EDIT;
@@ -184,14 +188,12 @@ class AccessReviewReport implements AccessReview {
             if (interactions == VIEW && "Patient".equals(usage.type())) {
                 used.add(Permissions.VIEW_SSN);
             }
-            if (usage.patient() != null) {
-                patients.add(usage.patient());
-            }
         }
-        if (granted.contains(Permissions.VIEW_ALL_PATIENTS) && !patients.isEmpty()) {
+        // Asked of the trail, live, and only when it matters: which patients a principal reached is
+        // not part of the (cached) usage, which for a service client could name a million of them.
+        if (granted.contains(Permissions.VIEW_ALL_PATIENTS) && onRecords) {
             Caller caller = new Caller(name, Caller.Kind.USER, Set.of(), practitionerId);
-            Set<String> inCare = relationships.patientsOf(caller);
-            if (!inCare.containsAll(patients)) {
+            if (audit.actedOutside(name, since, relationships.patientsOf(caller))) {
                 used.add(Permissions.VIEW_ALL_PATIENTS);
             }
         }

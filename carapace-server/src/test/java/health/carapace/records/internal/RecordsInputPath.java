@@ -425,6 +425,11 @@ public final class RecordsInputPath {
         public List<Usage> usage(String user, java.time.Instant since) {
             throw new ReachedTheDatabase();
         }
+
+        @Override
+        public boolean actedOutside(String user, java.time.Instant since, java.util.Collection<String> patients) {
+            throw new ReachedTheDatabase();
+        }
     }
 
     /** A policy under which the caller may read the audit trail: the search's parameters are the subject. */

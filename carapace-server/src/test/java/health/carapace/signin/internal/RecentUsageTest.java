@@ -49,7 +49,7 @@ class RecentUsageTest {
     private List<AuditQueries.Usage> read(String principal, Instant since) {
         readings.add(principal + " since " + since);
         readers.add(Thread.currentThread());
-        return List.of(new AuditQueries.Usage("viewed", "fhir", "Patient", null));
+        return List.of(new AuditQueries.Usage("viewed", "fhir", "Patient"));
     }
 
     private void advance(Duration by) {
