@@ -63,7 +63,7 @@ class ProvenanceInTransactionsTest extends IntegrationTest {
         relationships.assign(clinicianId, "Patient/" + patient, "test-admin", AuditContext.none());
         assertThat(get(clinicianToken, "Provenance/" + provenance).statusCode()).isEqualTo(200);
         // audited like any write: a created event naming the Provenance and its patient
-        assertThat(eventsOf(response)).contains("created|/fhir/Provenance/" + provenance + "|Patient/" + patient);
+        assertThat(auditEventsOf(response)).contains("created|/fhir/Provenance/" + provenance + "|Patient/" + patient);
     }
 
     @Test
@@ -101,7 +101,7 @@ class ProvenanceInTransactionsTest extends IntegrationTest {
         assertThat(count("Observation?patient=" + own)).isZero();
         assertThat(JdbcClient.create(dataSource).sql("select count(*) from phi.resource where resource_type = 'Provenance' "
                 + "and compartment = ?").param("Patient/" + outsider).query(Integer.class).single()).isZero();
-        assertThat(eventsOf(response)).contains("denied|/fhir/Provenance|Patient/" + outsider);
+        assertThat(auditEventsOf(response)).contains("denied|/fhir/Provenance|Patient/" + outsider);
         // the same Provenance about the clinician's own patient's record goes through
         HttpResponse<String> allowed = transaction(clinicianToken,
                 entry(OBSERVATION_URN, observation("Patient/" + own), "Observation"),
@@ -165,15 +165,5 @@ class ProvenanceInTransactionsTest extends IntegrationTest {
 
     private static String idOf(String location) {
         return location.split("/")[1];
-    }
-
-    /** The audit events of one request, as action|resource|patient. */
-    private List<String> eventsOf(HttpResponse<String> response) {
-        String requestId = response.headers().firstValue("X-Request-Id").orElseThrow();
-        return JdbcClient.create(dataSource)
-                .sql("select action || '|' || (convert_from(body, 'UTF8')::jsonb ->> 'resource') || '|' "
-                        + "|| coalesce(patient, '') from audit.event "
-                        + "where convert_from(body, 'UTF8')::jsonb ->> 'request_id' = ?")
-                .param(requestId).query(String.class).list();
     }
 }

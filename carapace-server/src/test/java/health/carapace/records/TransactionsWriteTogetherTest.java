@@ -12,7 +12,6 @@ import java.util.UUID;
 import org.hl7.fhir.r4.model.Bundle;
 import org.hl7.fhir.r4.model.IdType;
 import org.junit.jupiter.api.Test;
-import org.springframework.jdbc.core.simple.JdbcClient;
 
 /**
  * A transaction Bundle of new patients, each followed by records about them (the seeding path,
@@ -39,7 +38,7 @@ class TransactionsWriteTogetherTest extends IntegrationTest {
                 expected.add("created|" + locationOf(answer, p * 3 + o) + "|" + patient);
             }
         }
-        assertThat(eventsOf(response)).containsExactlyInAnyOrderElementsOf(expected);
+        assertThat(auditEventsOf(response)).containsExactlyInAnyOrderElementsOf(expected);
         assertThat(patientsNamed()).isEqualTo(3);
     }
 
@@ -50,7 +49,7 @@ class TransactionsWriteTogetherTest extends IntegrationTest {
         HttpResponse<String> response = post(bundle(3, 2, "Practitioner/" + UUID.randomUUID()));
         assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
 
-        assertThat(eventsOf(response)).as("no event of a write that was rolled back").isEmpty();
+        assertThat(auditEventsOf(response)).as("no event of a write that was rolled back").isEmpty();
         assertThat(patientsNamed()).isZero();
     }
 
@@ -63,7 +62,7 @@ class TransactionsWriteTogetherTest extends IntegrationTest {
         HttpResponse<String> response = post(bundle);
         assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
 
-        assertThat(eventsOf(response)).isEmpty();
+        assertThat(auditEventsOf(response)).isEmpty();
         assertThat(patientsNamed()).isZero();
     }
 
@@ -114,16 +113,6 @@ class TransactionsWriteTogetherTest extends IntegrationTest {
     private static String locationOf(Bundle answer, int entry) {
         IdType location = new IdType(answer.getEntry().get(entry).getResponse().getLocation());
         return "/fhir/" + location.getResourceType() + "/" + location.getIdPart();
-    }
-
-    /** The audit events of one request, as action|resource|patient. */
-    private List<String> eventsOf(HttpResponse<String> response) {
-        String requestId = response.headers().firstValue("X-Request-Id").orElseThrow();
-        return JdbcClient.create(dataSource)
-                .sql("select action || '|' || (convert_from(body, 'UTF8')::jsonb ->> 'resource') || '|' "
-                        + "|| coalesce(patient, '') from audit.event "
-                        + "where convert_from(body, 'UTF8')::jsonb ->> 'request_id' = ?")
-                .param(requestId).query(String.class).list();
     }
 
     private int patientsNamed() {

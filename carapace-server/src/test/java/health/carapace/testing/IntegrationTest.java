@@ -148,4 +148,14 @@ public abstract class IntegrationTest {
     protected URI uri(String path) {
         return URI.create(baseUrl() + path);
     }
+
+    /** The audit events of one request (by its {@code X-Request-Id}), as action|resource|patient. */
+    protected java.util.List<String> auditEventsOf(HttpResponse<?> response) {
+        String requestId = response.headers().firstValue("X-Request-Id").orElseThrow();
+        return org.springframework.jdbc.core.simple.JdbcClient.create(dataSource)
+                .sql("select action || '|' || (convert_from(body, 'UTF8')::jsonb ->> 'resource') || '|' "
+                        + "|| coalesce(patient, '') from audit.event "
+                        + "where convert_from(body, 'UTF8')::jsonb ->> 'request_id' = ?")
+                .param(requestId).query(String.class).list();
+    }
 }
