@@ -104,6 +104,7 @@ class FhirClientInChromiumTest extends IntegrationTest {
         options.setBinary(CHROMIUM.toFile());
         options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1000,1200");
         options.setAcceptInsecureCerts(true); // the test installation's self-signed certificate
+        options.setCapability("goog:loggingPrefs", Map.of("browser", "ALL"));
         chromium = new ChromeDriver(new ChromeDriverService.Builder().usingDriverExecutable(DRIVER.toFile())
                 .usingAnyFreePort().build(), options);
         chromium.manage().timeouts().pageLoadTimeout(Duration.ofSeconds(30));
@@ -126,8 +127,20 @@ class FhirClientInChromiumTest extends IntegrationTest {
     }
 
     private void waitForPath(String path) {
-        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
-                .until(() -> URI.create(chromium.getCurrentUrl()).getPath(), path::equals);
+        try {
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> URI.create(chromium.getCurrentUrl()).getPath(), path::equals);
+        } catch (org.awaitility.core.ConditionTimeoutException timeout) {
+            // what the page says and what the browser logged, so a failure explains itself
+            StringBuilder page = new StringBuilder("page " + chromium.getCurrentUrl() + " did not reach " + path + ":\n");
+            for (var element : chromium.findElements(By.id("status"))) {
+                page.append("status: ").append(element.getText()).append('\n');
+            }
+            for (var entry : chromium.manage().logs().get(org.openqa.selenium.logging.LogType.BROWSER)) {
+                page.append(entry).append('\n');
+            }
+            throw new AssertionError(page.toString(), timeout);
+        }
     }
 
     private void type(String id, String text) {
