@@ -7,6 +7,7 @@ import health.carapace.CarapaceApplication;
 import health.carapace.crypto.KeyUnavailableException;
 import health.carapace.cli.Launcher;
 import health.carapace.cli.ServerHandle;
+import health.carapace.platform.dev.DevDatabase;
 import health.carapace.signin.ServiceClients;
 import health.carapace.testing.TestInstallation;
 import java.net.URI;
@@ -47,6 +48,9 @@ class StartDevTest {
             JdbcClient jdbc = JdbcClient.create(server.context().getBean(DataSource.class));
             assertThat(jdbc.sql("show synchronous_commit").query(String.class).single()).isEqualTo("on");
             assertThat(jdbc.sql("show fsync").query(String.class).single()).isEqualTo("on");
+            // the buffer cache sized from the machine, not PostgreSQL's 128 MB default (issue 13)
+            assertThat(jdbc.sql("select setting::bigint * 8192 / 1048576 from pg_settings where name = 'shared_buffers'")
+                    .query(Long.class).single()).isEqualTo(DevDatabase.sharedBuffersMib(DevDatabase.totalMemory()));
 
             ServiceClients.Credentials client = server.context().getBean(ServiceClients.class)
                     .create("start-dev-test", Set.of("records-service")); // a seeded dev role
