@@ -70,6 +70,19 @@ class VolumeBaselineTest extends IntegrationTest {
         Instant hour = Instant.now().truncatedTo(ChronoUnit.HOURS);
         assertThat(feed(detector, client, hour, 40)).as("above a person's floor, at the ceiling").isEmpty();
         assertThat(feed(detector, client, hour, 1)).hasSize(1);
+
+        // over its ceiling, the hour is no longer counted (issue 13): each later batch is still detected
+        assertThat(feed(detector, client, hour, 50)).as("a later batch of the flagged hour").hasSize(1)
+                .allSatisfy(d -> assertThat(d.detail()).isEqualTo("patients-per-hour:41"));
+        JdbcClient jdbc = JdbcClient.create(dataSource);
+        assertThat(jdbc.sql("select count(*) from incident.hour_patient where principal = ?").param(client)
+                .query(Long.class).single()).as("no rows for its later patients").isEqualTo(41L);
+        assertThat(jdbc.sql("select patients from incident.hour_count where principal = ?").param(client)
+                .query(Long.class).single()).as("the stored count says at least 41").isEqualTo(41L);
+        // the next hour is counted afresh
+        assertThat(feed(detector, client, hour.plus(Duration.ofHours(1)), 40)).isEmpty();
+        assertThat(feed(detector, client, hour.plus(Duration.ofHours(1)), 1)).hasSize(1)
+                .allSatisfy(d -> assertThat(d.detail()).isEqualTo("patients-per-hour:41"));
     }
 
     @Test
