@@ -136,6 +136,7 @@ class FhirServerConfiguration {
         server.registerInterceptor(new StoredEcho(guard));
         server.registerInterceptor(new SsnMasking(fhir, guard));
         server.registerInterceptor(new OpaqueSearchLinks(paging));
+        server.registerInterceptor(new StoredBundle(guard));
         server.setPagingProvider(paging);
         // Bundle.link, fullUrl and Location from configuration, never from Host or X-Forwarded-Host.
         server.setServerAddressStrategy(new IServerAddressStrategy() {

@@ -24,6 +24,8 @@ final class InterceptorOrder {
     static final int SSN_MASKING = 10;
     /** Search links made opaque (the page link), after everything else has looked at the bundle. */
     static final int OPAQUE_SEARCH_LINKS = 20;
+    /** A search page written with its records' stored JSON when nothing must change (then nothing after runs). */
+    static final int STORED_BUNDLE = 30;
 
     private InterceptorOrder() {
     }

@@ -405,7 +405,11 @@ class RecordStore {
                 .list();
         var byId = new java.util.HashMap<UUID, Row>();
         rows.forEach(r -> byId.put(r.id(), r));
-        return ids.stream().map(byId::get).filter(java.util.Objects::nonNull).map(this::open).toList();
+        // each with the JSON it was stored as, which a search page may send as it is (StoredBundle)
+        return ids.stream().map(byId::get).filter(java.util.Objects::nonNull).map(row -> {
+            StoredJson stored = plaintext(row);
+            return StoredBundle.attach(parse(stored), stored);
+        }).toList();
     }
 
     /** The current-versions statement: type, then one id or an array of ids, then the scope's arguments. */

@@ -1,0 +1,158 @@
+package health.carapace.records.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import health.carapace.testing.IntegrationTest;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.hl7.fhir.r4.model.Observation;
+import org.hl7.fhir.r4.model.Patient;
+import org.hl7.fhir.r4.model.Reference;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A page of search results is written with its records' stored JSON (issue 13, {@link StoredBundle}):
+ * the same Bundle HAPI writes (links, total, entries, include mode, later pages), each entry's
+ * resource byte for byte what a read returns, and never the stored bytes of a record holding an SSN
+ * to a caller without {@code view:ssn}; shaping parameters, pretty printing and XML are still HAPI's.
+ * Whether the stored path answered shows in the response: HAPI's encoder streams (chunked), the
+ * stored page goes out with its length.
+ */
+class SearchPagesAnswerWithTheStoredJsonTest extends IntegrationTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String SSN = "871-23-4503";
+
+    private final String system = "urn:test:stored-bundle:" + UUID.randomUUID();
+
+    @Test
+    void aSearchPageIsTheBundleHapiWritesWithEachRecordAsStored() throws Exception {
+        List<String> ids = new ArrayList<>();
+        for (String family : List.of("Amsel", "Drossel", "Fink")) {
+            Patient patient = new Patient();
+            patient.addIdentifier().setSystem(system).setValue("shared");
+            patient.addName().setFamily(family);
+            ids.add(fhirClient().create().resource(patient).execute().getId().getIdPart());
+        }
+        String search = "/fhir/Patient?identifier=" + system + "%7Cshared";
+
+        HttpResponse<String> stored = get(search, token());
+        HttpResponse<String> hapi = get(search + "&_pretty=false", token());
+
+        assertThat(stored.statusCode()).isEqualTo(200);
+        assertThat(stored.headers().firstValue("Content-Length")).as("the stored path answered").isPresent();
+        assertThat(hapi.headers().firstValue("Content-Length")).as("HAPI's encoder answered").isEmpty();
+        assertThat(stored.headers().firstValue("Content-Type")).isEqualTo(hapi.headers().firstValue("Content-Type"));
+        assertThat(withoutVaryingParts(stored.body())).isEqualTo(withoutVaryingParts(hapi.body()));
+        JsonNode page = JSON.readTree(stored.body());
+        assertThat(page.get("total").asInt()).isEqualTo(3);
+        for (JsonNode entry : page.get("entry")) {
+            String id = entry.get("resource").get("id").asText();
+            assertThat(ids).contains(id);
+            assertThat(entry.get("resource").toString()).as("as a read returns it")
+                    .isEqualTo(get("/fhir/Patient/" + id, token()).body());
+        }
+
+        // a later page, through the opaque page link
+        HttpResponse<String> first = get(search + "&_count=1", token());
+        String next = null;
+        for (JsonNode link : JSON.readTree(first.body()).get("link")) {
+            if (link.get("relation").asText().equals("next")) {
+                next = link.get("url").asText();
+            }
+        }
+        assertThat(next).isNotNull();
+        HttpResponse<String> second = sendWithoutToken(HttpRequest.newBuilder(java.net.URI.create(next))
+                .header("Authorization", "Bearer " + token()).GET());
+        assertThat(second.statusCode()).isEqualTo(200);
+        assertThat(second.headers().firstValue("Content-Length")).as("a later page too").isPresent();
+        assertThat(JSON.readTree(second.body()).get("entry")).hasSize(1);
+    }
+
+    @Test
+    void includedRecordsKeepTheirModeAndTheirStoredJson() throws Exception {
+        Patient patient = new Patient();
+        patient.addName().setFamily("Kleiber");
+        String patientId = fhirClient().create().resource(patient).execute().getId().getIdPart();
+        Observation observation = new Observation();
+        observation.setStatus(Observation.ObservationStatus.FINAL);
+        observation.getCode().setText("stored bundle include");
+        observation.setSubject(new Reference("Patient/" + patientId));
+        fhirClient().create().resource(observation).execute();
+        String search = "/fhir/Observation?subject=Patient/" + patientId + "&_include=Observation:subject";
+
+        HttpResponse<String> stored = get(search, token());
+        HttpResponse<String> hapi = get(search + "&_pretty=false", token());
+
+        assertThat(stored.headers().firstValue("Content-Length")).isPresent();
+        assertThat(withoutVaryingParts(stored.body())).isEqualTo(withoutVaryingParts(hapi.body()));
+        List<String> modes = new ArrayList<>();
+        JSON.readTree(stored.body()).get("entry").forEach(entry -> modes.add(entry.get("search").get("mode").asText()));
+        assertThat(modes).containsExactlyInAnyOrder("match", "include");
+    }
+
+    @Test
+    void aPageHoldingAnSsnIsMaskedForACallerWithoutViewSsn() {
+        Patient patient = new Patient();
+        patient.addIdentifier().setSystem(system).setValue("with-ssn");
+        patient.addIdentifier().setSystem("http://hl7.org/fhir/sid/us-ssn").setValue(SSN);
+        fhirClient().create().resource(patient).execute();
+        String search = "/fhir/Patient?identifier=" + system + "%7Cwith-ssn";
+
+        HttpResponse<String> masked = get(search, tokenWithRoles("stored-bundle-no-ssn", "records-service"));
+        HttpResponse<String> visible = get(search, token());
+
+        assertThat(masked.statusCode()).isEqualTo(200);
+        assertThat(masked.body()).doesNotContain(SSN).contains("***-**-4503");
+        assertThat(masked.headers().firstValue("Content-Length")).as("masked by HAPI's path, never the stored bytes")
+                .isEmpty();
+        assertThat(visible.body()).as("with view:ssn").contains(SSN);
+        assertThat(visible.headers().firstValue("Content-Length")).isPresent();
+    }
+
+    @Test
+    void shapingParametersPrettyPrintingAndXmlAreStillHapis() {
+        Patient patient = new Patient();
+        patient.addIdentifier().setSystem(system).setValue("shaped");
+        patient.addName().setFamily("Zeisig");
+        patient.setGender(org.hl7.fhir.r4.model.Enumerations.AdministrativeGender.FEMALE);
+        fhirClient().create().resource(patient).execute();
+        String search = "/fhir/Patient?identifier=" + system + "%7Cshaped";
+
+        HttpResponse<String> elements = get(search + "&_elements=gender", token());
+        HttpResponse<String> summary = get(search + "&_summary=count", token());
+        HttpResponse<String> pretty = get(search + "&_pretty=true", token());
+        HttpResponse<String> xml = sendWithoutToken(HttpRequest.newBuilder(uri(search))
+                .header("Authorization", "Bearer " + token()).header("Accept", "application/fhir+xml").GET());
+
+        assertThat(elements.body()).contains("female").doesNotContain("Zeisig");
+        assertThat(summary.body()).doesNotContain("\"entry\"").contains("\"total\":1");
+        assertThat(pretty.body()).contains("\n");
+        assertThat(xml.body()).startsWith("<Bundle xmlns=\"http://hl7.org/fhir\">").contains("Zeisig");
+        for (HttpResponse<String> response : List.of(elements, summary, pretty, xml)) {
+            assertThat(response.statusCode()).isEqualTo(200);
+            assertThat(response.headers().firstValue("Content-Length")).isEmpty();
+        }
+    }
+
+    private HttpResponse<String> get(String path, String token) {
+        return sendWithoutToken(HttpRequest.newBuilder(uri(path)).header("Authorization", "Bearer " + token).GET());
+    }
+
+    /** The Bundle without what differs between two searches: its id, its time and its links' opaque ids. */
+    private static JsonNode withoutVaryingParts(String body) throws Exception {
+        ObjectNode bundle = (ObjectNode) JSON.readTree(body);
+        bundle.remove("id");
+        bundle.remove("meta");
+        if (bundle.has("link")) {
+            bundle.get("link").forEach(link -> ((ObjectNode) link).remove("url"));
+        }
+        return bundle;
+    }
+}
