@@ -24,8 +24,8 @@ import org.hl7.fhir.r4.model.Resource;
 /**
  * A page of search results is written with each record's stored JSON as it is, around the Bundle
  * HAPI built, instead of HAPI encoding every resource again (issue 13: the search's largest share
- * after decryption). Only when nothing must change: JSON, not pretty, no {@code _elements} or
- * {@code _summary}, every entry a record loaded with its stored JSON and none whose SSNs this
+ * after decryption). Only when nothing must change: JSON, not pretty, not gzip, no {@code _elements},
+ * {@code _summary} or {@code _count=0}, every entry a record loaded with its stored JSON and none whose SSNs this
  * caller must see masked, and a Bundle holding nothing but what a search page holds (id, last
  * updated, type, total, links, entries with full URL and search mode). Anything else is left to
  * HAPI, after {@link SsnMasking}. Runs last, after the links were made opaque.
@@ -66,21 +66,43 @@ final class StoredBundle {
         servlet.setStatus(Constants.STATUS_HTTP_200_OK);
         servlet.setContentType(RestfulServerUtils.determineResponseEncodingWithDefault(request).getResourceContentType());
         servlet.setCharacterEncoding(Constants.CHARSET_NAME_UTF8);
+        if (bundle.getMeta().hasLastUpdated()) {
+            // as HAPI writes it for a Bundle
+            servlet.setHeader(Constants.HEADER_LAST_MODIFIED, RecordReads.httpDate(bundle.getMeta().getLastUpdated()));
+        }
         servlet.setContentLength(json.length);
         servlet.getOutputStream().write(json);
         return false;
     }
 
-    /** JSON, not pretty, and no parameter that shapes or re-formats the resources. */
+    /**
+     * JSON, not pretty, not compressed, and no parameter that shapes or re-formats the resources.
+     * {@code _count=0} asks for the total alone: HAPI still loads a page, then writes only the
+     * Bundle's type and total.
+     */
     private static boolean plain(RequestDetails request) {
-        for (String name : request.getParameters().keySet()) {
-            if (SHAPING.contains(name.split(":", 2)[0])) {
+        for (var parameter : request.getParameters().entrySet()) {
+            String name = parameter.getKey().split(":", 2)[0];
+            if (SHAPING.contains(name) || (name.equals(Constants.PARAM_COUNT)
+                    && java.util.Arrays.stream(parameter.getValue()).anyMatch(StoredBundle::zeroOrUnclear))) {
                 return false;
             }
+        }
+        if (request.isRespondGzip()) {
+            return false;
         }
         var encoding = RestfulServerUtils.determineResponseEncodingWithDefault(request);
         return encoding != null && encoding.getEncoding() == EncodingEnum.JSON
                 && !RestfulServerUtils.prettyPrintResponse(request.getServer(), request);
+    }
+
+    /** A {@code _count} of zero, or one this cannot read (then HAPI decides). */
+    private static boolean zeroOrUnclear(String count) {
+        try {
+            return Integer.parseInt(count.strip()) == 0;
+        } catch (NumberFormatException e) {
+            return true;
+        }
     }
 
     /** Whether the Bundle holds only what {@link #encode} writes. */
