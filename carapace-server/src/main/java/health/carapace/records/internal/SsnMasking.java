@@ -43,7 +43,9 @@ final class SsnMasking {
     static void maskAll(FhirContext fhir, IBaseResource resource) {
         if (resource instanceof Bundle bundle) {
             for (Bundle.BundleEntryComponent entry : bundle.getEntry()) {
-                if (entry.hasResource()) {
+                // A record whose sealed verdict says it holds no SSN is not walked: the verdict a read
+                // relies on to send it unmasked (StoredJson; judged by this SsnRule, JDK and HAPI).
+                if (entry.hasResource() && !judgedWithoutSsn(entry.getResource())) {
                     maskAll(fhir, entry.getResource());
                 }
             }
@@ -106,6 +108,12 @@ final class SsnMasking {
             }
         }
         return false;
+    }
+
+    /** A record loaded with its stored JSON, whose verdict says it holds no SSN (StoredBundle). */
+    private static boolean judgedWithoutSsn(Resource resource) {
+        return resource.getUserData(StoredBundle.STORED) instanceof StoredJson stored
+                && stored.ssn() == StoredJson.Ssn.ABSENT;
     }
 
     private static boolean mayHoldSsn(IBaseResource response) {
