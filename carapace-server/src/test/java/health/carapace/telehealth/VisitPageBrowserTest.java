@@ -26,8 +26,8 @@ class VisitPageBrowserTest extends VisitTestSupport {
 
         try (HeadlessChromium clinician = new HeadlessChromium(); HeadlessChromium patient = new HeadlessChromium()) {
             clinician.open(clinicianUrl);
-            // the secret leaves the address bar as soon as the page's module has read it (the module
-            // runs once its imports are loaded: under load, after the driver's page load returned)
+            // the secret leaves the address bar as soon as the page's module has read it; read once,
+            // right after the driver's page load returned, the URL still held it in one full run under load
             await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
                     .untilAsserted(() -> assertThat(clinician.driver.getCurrentUrl()).doesNotContain("ticket"));
             clinician.click("join");
