@@ -141,9 +141,11 @@ final class RecordReads {
 
     /** Whether the stored JSON is the answer as asked: JSON, not pretty, no parameter shaping it. */
     static boolean asStored(RequestDetails request) {
-        if (!request.getParameters().isEmpty()) {
-            return false;
-        }
+        return request.getParameters().isEmpty() && compactJson(request);
+    }
+
+    /** Whether the answer asked for is JSON, not pretty printed. */
+    static boolean compactJson(RequestDetails request) {
         var encoding = RestfulServerUtils.determineResponseEncodingWithDefault(request);
         return encoding != null && encoding.getEncoding() == EncodingEnum.JSON
                 && !RestfulServerUtils.prettyPrintResponse(request.getServer(), request);

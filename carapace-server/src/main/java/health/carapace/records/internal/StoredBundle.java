@@ -4,7 +4,6 @@ import ca.uhn.fhir.interceptor.api.Hook;
 import ca.uhn.fhir.interceptor.api.Interceptor;
 import ca.uhn.fhir.interceptor.api.Pointcut;
 import ca.uhn.fhir.rest.api.Constants;
-import ca.uhn.fhir.rest.api.EncodingEnum;
 import ca.uhn.fhir.rest.api.RestOperationTypeEnum;
 import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.api.server.ResponseDetails;
@@ -88,12 +87,7 @@ final class StoredBundle {
                 return false;
             }
         }
-        if (request.isRespondGzip()) {
-            return false;
-        }
-        var encoding = RestfulServerUtils.determineResponseEncodingWithDefault(request);
-        return encoding != null && encoding.getEncoding() == EncodingEnum.JSON
-                && !RestfulServerUtils.prettyPrintResponse(request.getServer(), request);
+        return !request.isRespondGzip() && RecordReads.compactJson(request);
     }
 
     /** A {@code _count} of zero, or one this cannot read (then HAPI decides). */
