@@ -81,9 +81,9 @@ class FhirServerConfiguration {
     }
 
     @Bean
-    RecordSearch recordSearch(DataSource dataSource, RecordStore store, SearchIndexer indexer,
-            @Value("${carapace.search.max-candidates}") int maxCandidates) {
-        return new RecordSearch(dataSource, store, indexer, maxCandidates);
+    RecordSearch recordSearch(DataSource dataSource, TransactionTemplate recordTransactions, RecordStore store,
+            SearchIndexer indexer, @Value("${carapace.search.max-candidates}") int maxCandidates) {
+        return new RecordSearch(dataSource, recordTransactions, store, indexer, maxCandidates);
     }
 
     @Bean

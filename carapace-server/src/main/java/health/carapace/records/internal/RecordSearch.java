@@ -27,6 +27,7 @@ import org.hl7.fhir.r4.model.PrimitiveType;
 import org.hl7.fhir.r4.model.Resource;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * Plans and runs a search. Candidates come from metadata columns and blind-index tokens only;
@@ -43,13 +44,15 @@ class RecordSearch {
     private static final Pattern DAY = Pattern.compile("\\d{4}-\\d{2}-\\d{2}");
 
     private final JdbcClient jdbc;
+    private final GenericPlans genericPlans;
     private final RecordStore store;
     private final SearchIndexer indexer;
     private final int maxCandidates;
 
-    RecordSearch(DataSource dataSource, RecordStore store, SearchIndexer indexer,
+    RecordSearch(DataSource dataSource, TransactionTemplate transactions, RecordStore store, SearchIndexer indexer,
             @Value("${carapace.search.max-candidates}") int maxCandidates) {
         this.jdbc = JdbcClient.create(dataSource);
+        this.genericPlans = new GenericPlans(jdbc, transactions);
         this.store = store;
         this.indexer = indexer;
         this.maxCandidates = maxCandidates;
@@ -214,8 +217,16 @@ class RecordSearch {
                 + imaging.sql() + "))", args);
     }
 
-    /** The candidates that pass every plaintext filter, decrypted, in the order of the search. */
+    /**
+     * The candidates that pass every plaintext filter, decrypted, in the order of the search. Its
+     * statements run with generic plans ({@link GenericPlans}): this path is always narrowed by an
+     * index (a token, a patient or an id), whose plan does not depend on the values.
+     */
     private List<Resource> filtered(String type, Plan plan, SearchSort sort) {
+        return genericPlans.run(() -> filteredWith(type, plan, sort));
+    }
+
+    private List<Resource> filteredWith(String type, Plan plan, SearchSort sort) {
         List<UUID> candidates = jdbc.sql("select r.resource_id from phi.resource r where " + plan.where
                         + " order by " + sort.sql() + " limit " + (maxCandidates + 1))
                 .params(plan.args)

@@ -91,7 +91,10 @@ public final class RecordsInputPath {
         server.setUncompressIncomingContents(false);
         this.strictBody = new StrictBody(maxDepth);
         DataSource noDatabase = new NoDatabase();
-        this.search = new RecordSearch(noDatabase, null, new SearchIndexer(noDatabase, new KeyedHmacIndex(),
+        this.search = new RecordSearch(noDatabase,
+                new org.springframework.transaction.support.TransactionTemplate(
+                        new org.springframework.jdbc.datasource.DataSourceTransactionManager(noDatabase)),
+                null, new SearchIndexer(noDatabase, new KeyedHmacIndex(),
                 new IndexPlanner(indexPopulation)), maxCandidates);
     }
 
