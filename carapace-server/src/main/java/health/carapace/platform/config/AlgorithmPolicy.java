@@ -41,6 +41,10 @@ public final class AlgorithmPolicy {
     private static final Pattern ECDSA = Pattern.compile("ECDSA-P(256|384|521)(-SHA(256|384|512))?");
     private static final Pattern RSA = Pattern.compile("RSA(-PSS)?(-SHA(256|384|512))?");
     private static final Pattern CERT_SIGNATURE = Pattern.compile("(ECDSA|RSA|RSA-PSS)-SHA(256|384|512)|ED25519|ED448");
+    // compiled once: every data keyset unwrapped (a key-cache miss, a new patient) is checked against the floor
+    private static final Pattern HMAC = Pattern.compile("HMAC-SHA(256|384|512)");
+    private static final Pattern HKDF = Pattern.compile("HKDF-SHA(256|384|512)");
+    private static final Pattern SHA1 = Pattern.compile(".*SHA-?1(\\b|_|$|WITH).*");
 
     private AlgorithmPolicy() {
     }
@@ -65,9 +69,9 @@ public final class AlgorithmPolicy {
             case AEAD, KEY_WRAP -> !AEADS.contains(name) ? "not an allowed AEAD (AES-256-GCM or ChaCha20-Poly1305)"
                     : name.equals("AES-GCM") && use.bits() < 256 ? "AES keys below 256 bits are refused"
                     : null;
-            case MAC -> !name.matches("HMAC-SHA(256|384|512)") ? "not an allowed MAC (HMAC-SHA256 or stronger)"
+            case MAC -> !HMAC.matcher(name).matches() ? "not an allowed MAC (HMAC-SHA256 or stronger)"
                     : use.bits() < 256 ? "MAC keys below 256 bits are refused" : null;
-            case KDF -> !name.matches("HKDF-SHA(256|384|512)") ? "not an allowed KDF (HKDF-SHA256 or stronger)"
+            case KDF -> !HKDF.matcher(name).matches() ? "not an allowed KDF (HKDF-SHA256 or stronger)"
                     : use.bits() < 256 ? "KDF keys below 256 bits are refused" : null;
             case SIGNATURE -> signatureRefusal(name, use.bits());
             case CERTIFICATE_SIGNATURE -> CERT_SIGNATURE.matcher(name).matches() ? null
@@ -86,7 +90,7 @@ public final class AlgorithmPolicy {
         if (name.contains("CBC")) {
             return "CBC mode is refused";
         }
-        if (name.matches(".*SHA-?1(\\b|_|$|WITH).*") || name.contains("SHA1")) {
+        if (SHA1.matcher(name).matches() || name.contains("SHA1")) {
             return "SHA-1 is refused";
         }
         if (name.contains("MD5") || name.contains("RC4") || name.contains("3DES") || name.contains("DES_")
