@@ -50,6 +50,7 @@ final class KeyringStore implements DisposableBean {
     private final JdbcClient jdbc;
     private final JdbcTemplate batches;
     private final TransactionTemplate transactions;
+    private final java.time.Duration connectionWait;
 
     KeyringStore(KeyringProperties properties) {
         this(properties, java.time.Duration.ofSeconds(30));
@@ -90,6 +91,12 @@ final class KeyringStore implements DisposableBean {
         this.jdbc = JdbcClient.create(pool);
         this.batches = new JdbcTemplate(pool);
         this.transactions = new TransactionTemplate(new JdbcTransactionManager(pool));
+        this.connectionWait = connectionWait;
+    }
+
+    /** How long a request waits for a keyring connection before it is refused. */
+    java.time.Duration connectionWait() {
+        return connectionWait;
     }
 
     /** The database user the keyring pool connects as (for the key separation check). */
@@ -457,7 +464,7 @@ final class KeyringStore implements DisposableBean {
      * shredded: the two questions a cache miss that may create a key asks, in one statement
      * instead of two round trips (issue 13 item 5). Only a hint for a missing key: the
      * tombstone that counts is checked again under the compartment lock when a key is stored
-     * ({@link #insertDataKeyUnlessShredded}).
+     * ({@link #insertDataKeysUnlessShredded}).
      */
     record Lookup(Optional<WrappedKey> key, boolean shredded) {}
 
@@ -474,64 +481,20 @@ final class KeyringStore implements DisposableBean {
                 .single();
     }
 
-    /**
-     * The compartment lock, then the insert unless shredded: two statements sent in one round
-     * trip (pgjdbc sends a multi-statement string as separate statements before one Sync). The
-     * insert must stay a statement of its own after the lock: in READ COMMITTED a statement's
-     * snapshot is taken when it starts, so only a statement that starts once the lock is granted
-     * sees the tombstone of a shredding that held the lock before us. (One statement taking the
-     * lock inside, a CTE, would check against a snapshot older than the lock.)
-     */
-    private static final String LOCK_THEN_INSERT_UNLESS_SHREDDED = """
-            select pg_advisory_xact_lock(?, hashtext(?));
-            insert into keyring.wrapped_key (key_ref, kek_id, wrapped)
-            select ?, ?, ? where not exists (select 1 from keyring.shredded_compartment where compartment = ?)
-            on conflict do nothing""";
-
-    /**
-     * Stores a new data key for {@code compartment} unless another node stored one first or the
-     * compartment is shredded. Returns the key the compartment now has: the one given (the same
-     * instance, so the caller knows it won and need not read it back), or the one another node
-     * stored first; empty if the compartment is shredded. Under the compartment lock, in one
-     * keyring transaction: the lock and the insert in one round trip, the commit in another.
-     */
-    Optional<WrappedKey> insertDataKeyUnlessShredded(String compartment, String keyRef, String kekId, byte[] wrapped) {
-        return transactions.execute(status -> {
-            Integer inserted = batches.execute((org.springframework.jdbc.core.ConnectionCallback<Integer>) connection -> {
-                try (PreparedStatement statement = connection.prepareStatement(LOCK_THEN_INSERT_UNLESS_SHREDDED)) {
-                    statement.setInt(1, COMPARTMENT_LOCK_CLASS);
-                    statement.setString(2, compartment);
-                    statement.setString(3, keyRef);
-                    statement.setString(4, kekId);
-                    statement.setBytes(5, wrapped);
-                    statement.setString(6, compartment);
-                    statement.execute(); // the lock's row
-                    if (statement.getMoreResults()) {
-                        throw new SQLException("the keyring insert returned rows");
-                    }
-                    return statement.getUpdateCount();
-                }
-            });
-            if (inserted != null && inserted == 1) {
-                return Optional.of(new WrappedKey(keyRef, kekId, wrapped));
-            }
-            // Nothing stored, still under the lock: another node's key came first (it is there), or the
-            // compartment is shredded (its keys are gone and none may be stored: empty).
-            return find(keyRef);
-        });
-    }
-
     /** A data key to store for a compartment: its key reference and the keyset wrapped by the KEK. */
     record NewDataKey(String compartment, String keyRef, byte[] wrapped) {}
 
     /**
      * The compartments' locks, in the order of their names, then one insert of every key unless
      * its compartment is shredded: two statements in one round trip, in one keyring transaction
-     * (one commit for them all). The same rules as {@link #insertDataKeyUnlessShredded} for each
-     * key: the insert starts once every lock is granted, so it sees the tombstone of a shredding
-     * that held one before us; a key another node stored first is kept and returned instead. A
-     * compartment missing from the answer is shredded. Locks taken in one order by every caller
-     * that takes several, so two such transactions cannot wait for each other in a cycle.
+     * (one commit for them all). The only way a data key is first stored (ADR 0052, 0057): a
+     * transaction Bundle's new patients, or the new patients of concurrent requests gathered by
+     * {@link FirstKeyGroupCommit}. For each key: the insert is a statement of its own that starts
+     * once every lock is granted (in READ COMMITTED a statement's snapshot is taken when it starts),
+     * so it sees the tombstone of a shredding that held one before us; a key another node stored
+     * first is kept and returned instead. A compartment missing from the answer is shredded. Each
+     * compartment at most once. Locks taken in one order by every caller that takes several, so two
+     * such transactions cannot wait for each other in a cycle.
      */
     java.util.Map<String, WrappedKey> insertDataKeysUnlessShredded(String kekId, List<NewDataKey> keys) {
         List<NewDataKey> sorted = keys.stream().sorted(java.util.Comparator.comparing(NewDataKey::compartment)).toList();

@@ -87,7 +87,11 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
         }
     }
 
+    /** New patients' keys waiting at once share one keyring transaction and commit, up to this many. */
+    static final int FIRST_KEYS_PER_COMMIT = 64;
+
     private final KeyringStore store;
+    private final FirstKeyGroupCommit firstKeys;
     private final KekRing kek;
     private final UsageCounters counters;
     private final long refreshNanos;
@@ -110,6 +114,8 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
             Duration refresh, LongSupplier nanoClock) {
         this.nanoClock = nanoClock;
         this.store = store;
+        // a request waits for its key's commit as long as it would wait for a keyring connection
+        this.firstKeys = new FirstKeyGroupCommit(store, FIRST_KEYS_PER_COMMIT, store.connectionWait());
         this.kek = kek;
         this.counters = counters;
         this.refreshNanos = refresh.toNanos();
@@ -218,6 +224,7 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
     @Override
     public void close() {
         shredCheck.shutdownNow();
+        firstKeys.close();
     }
 
     @Override
@@ -489,8 +496,9 @@ final class PatientKeyring implements RecordCipher, KeyShredder, AutoCloseable {
             KeyEncryptionKey active = kek.active();
             byte[] sealed = TinkProtoKeysetFormat.serializeEncryptedKeyset(fresh, kek.counting(active),
                     keyRef.getBytes(StandardCharsets.UTF_8));
-            // Under the compartment lock and refused once shredded: no new key for a shredded patient.
-            stored = store.insertDataKeyUnlessShredded(compartment, keyRef, active.id(), sealed);
+            // Under the compartment lock and refused once shredded: no new key for a shredded patient. Committed
+            // with the other new patients' keys of the moment, before this returns.
+            stored = firstKeys.insertUnlessShredded(compartment, keyRef, active.id(), sealed);
         } catch (GeneralSecurityException e) {
             throw new KeyUnavailableException("Cannot create and wrap a data key", e);
         }

@@ -21,6 +21,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 
@@ -44,6 +46,19 @@ class KeyCreationRaceTest extends IntegrationTest {
 
     @Autowired
     private KeyringProperties properties;
+
+    /** The way a first key is stored (ADR 0057): alone here unless a test queues several at once. */
+    private FirstKeyGroupCommit firstKeys;
+
+    @BeforeEach
+    void firstKeys() {
+        firstKeys = new FirstKeyGroupCommit(store, PatientKeyring.FIRST_KEYS_PER_COMMIT, Duration.ofSeconds(30));
+    }
+
+    @AfterEach
+    void closeFirstKeys() {
+        firstKeys.close();
+    }
 
     @Test
     void twoNodesWritingOnePatientsFirstRecordAtOnceBothUseTheOneStoredKeyset() throws Exception {
@@ -97,8 +112,8 @@ class KeyCreationRaceTest extends IntegrationTest {
         byte[] first = wrappedFreshKeyset(keyRef);
         byte[] second = wrappedFreshKeyset(keyRef);
 
-        Optional<KeyringStore.WrappedKey> won = store.insertDataKeyUnlessShredded(compartment, keyRef, kek.active().id(), first);
-        Optional<KeyringStore.WrappedKey> lost = store.insertDataKeyUnlessShredded(compartment, keyRef, kek.active().id(), second);
+        Optional<KeyringStore.WrappedKey> won = firstKeys.insertUnlessShredded(compartment, keyRef, kek.active().id(), first);
+        Optional<KeyringStore.WrappedKey> lost = firstKeys.insertUnlessShredded(compartment, keyRef, kek.active().id(), second);
 
         assertThat(won.orElseThrow().wrapped()).isEqualTo(first);
         assertThat(lost.orElseThrow().wrapped()).as("the key stored first, not the loser's own").isEqualTo(first);
@@ -137,7 +152,7 @@ class KeyCreationRaceTest extends IntegrationTest {
         assertThatThrownBy(() -> keyring.encryptFirst(compartment, new byte[1], new byte[0]))
                 .as("the new-patient hint too").isInstanceOf(KeyDestroyedException.class);
         // The store's own check, whatever the caller looked up before: nothing is stored.
-        assertThat(store.insertDataKeyUnlessShredded(compartment, keyRef, kek.active().id(), wrappedFreshKeyset(keyRef)))
+        assertThat(firstKeys.insertUnlessShredded(compartment, keyRef, kek.active().id(), wrappedFreshKeyset(keyRef)))
                 .isEmpty();
         assertThat(store.find(keyRef)).isEmpty();
     }
@@ -163,7 +178,7 @@ class KeyCreationRaceTest extends IntegrationTest {
                 tombstone.executeUpdate();
             }
             Future<Optional<KeyringStore.WrappedKey>> insert = background.submit(
-                    () -> store.insertDataKeyUnlessShredded(compartment, keyRef, kek.active().id(), wrapped));
+                    () -> firstKeys.insertUnlessShredded(compartment, keyRef, kek.active().id(), wrapped));
             AdvisoryLockWaits.awaitBlockedBy(store.pool(), shredder);
             assertThat(insert.isDone()).as("the key waits for the shredding holding the lock").isFalse();
             shredder.commit();
