@@ -3,12 +3,10 @@ package health.carapace.crypto.internal;
 import health.carapace.crypto.KeyUnavailableException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -26,10 +24,11 @@ import java.util.concurrent.TimeoutException;
  * the commit (issue 13: a create made two commits, the keyring's and the records').
  *
  * <p>The rules of a single first key hold for each key of a batch: a key another node stored first
- * is kept and handed back instead, and a shredded compartment gets none (empty). A compartment
- * appears at most once per batch (a second key for it waits for the next batch and then finds the
- * first one stored), so that the insert's answer tells each key's fate. Keys wrapped by different
- * KEK versions (a KEK rotation underway) are stored in one transaction per version.
+ * is kept and handed back instead, and a shredded compartment gets none (empty). The insert gets
+ * a compartment at most once (the first key given for it) and every request is answered with what
+ * its compartment holds after the commit, so a second key for one compartment gets the first back,
+ * never its own unstored one. Keys wrapped by different KEK versions (a KEK rotation underway) are
+ * stored in one transaction per version.
  */
 final class FirstKeyGroupCommit implements AutoCloseable {
 
@@ -88,50 +87,37 @@ final class FirstKeyGroupCommit implements AutoCloseable {
     }
 
     private void writeLoop() {
-        List<Pending> carried = new ArrayList<>();
         while (running) {
             try {
+                Pending first = queue.poll(200, TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    continue;
+                }
                 List<Pending> batch = new ArrayList<>();
-                Set<String> compartments = new HashSet<>();
-                List<Pending> next = new ArrayList<>();
-                // a compartment's second key (carried over) goes first, then whatever is waiting
-                for (Pending pending : carried) {
-                    (compartments.add(pending.key().compartment()) ? batch : next).add(pending);
-                }
-                carried = next;
-                if (batch.isEmpty()) {
-                    Pending first = queue.poll(200, TimeUnit.MILLISECONDS);
-                    if (first == null) {
-                        continue;
-                    }
-                    compartments.add(first.key().compartment());
-                    batch.add(first);
-                }
-                while (batch.size() < maxBatch) {
-                    Pending pending = queue.poll();
-                    if (pending == null) {
-                        break;
-                    }
-                    (compartments.add(pending.key().compartment()) ? batch : carried).add(pending);
-                }
+                batch.add(first);
+                queue.drainTo(batch, maxBatch - 1);
                 store(batch);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                carried.forEach(pending -> pending.stored().completeExceptionally(
-                        new IllegalStateException("the keyring's writer stopped")));
                 return;
             }
         }
     }
 
-    /** One keyring transaction per KEK version in the batch (one, outside a KEK rotation). */
+    /**
+     * One keyring transaction per KEK version in the batch (one, outside a KEK rotation). The insert
+     * gets each compartment once, the first key given for it; every request is answered with what its
+     * compartment has after the commit, so a second key for a compartment gets the first one back.
+     */
     private void store(List<Pending> batch) {
         Map<String, List<Pending>> byKek = new LinkedHashMap<>();
         batch.forEach(pending -> byKek.computeIfAbsent(pending.kekId(), kek -> new ArrayList<>()).add(pending));
         byKek.forEach((kekId, pendings) -> {
+            Map<String, KeyringStore.NewDataKey> firstPerCompartment = new LinkedHashMap<>();
+            pendings.forEach(pending -> firstPerCompartment.putIfAbsent(pending.key().compartment(), pending.key()));
             try {
                 Map<String, KeyringStore.WrappedKey> now = store.insertDataKeysUnlessShredded(kekId,
-                        pendings.stream().map(Pending::key).toList());
+                        List.copyOf(firstPerCompartment.values()));
                 pendings.forEach(pending -> pending.stored().complete(
                         Optional.ofNullable(now.get(pending.key().compartment()))));
             } catch (RuntimeException e) {
