@@ -137,32 +137,42 @@ public abstract class IntegrationTest {
     }
 
     /**
-     * How long a test request waits for its response unless it sets its own timeout. The JDK's
-     * HTTP client (17.0.15) once left a response unread for minutes: the server had answered (the
-     * client socket held the unread bytes, then the server's close after its keep-alive timeout)
-     * while the test waited with no timeout, which would hold a CI run until its limit.
+     * How long a test's GET or HEAD waits for its response unless it sets its own timeout. The JDK's
+     * HTTP client (17.0.15) once left a response unread: the server had answered (the client socket
+     * held the unread bytes, then the server's close after its keep-alive timeout) while the test
+     * waited with no timeout, which would hold a CI run until its limit. Other methods wait longer
+     * (a Bundle on a loaded two-core machine is slow), but not forever.
      */
-    private static final java.time.Duration RESPONSE_WAIT = java.time.Duration.ofSeconds(60);
+    private static final java.time.Duration READ_RESPONSE_WAIT = java.time.Duration.ofSeconds(60);
+    private static final java.time.Duration WRITE_RESPONSE_WAIT = java.time.Duration.ofMinutes(5);
 
     /**
      * A raw HTTPS request exactly as built: no credentials are added. A GET or HEAD whose response
-     * the client has not read within {@link #RESPONSE_WAIT} is sent once more on a new client (they
-     * change nothing, and the server has answered the first one); any other request fails then.
+     * has not been read within {@link #READ_RESPONSE_WAIT} is sent once more on a new client, after
+     * every thread of this JVM (the server's too) is printed to stderr: a server that was stuck shows
+     * there, and the retry (a second audit event for a read) stays visible in the test's output.
      */
     protected HttpResponse<String> sendWithoutToken(HttpRequest.Builder request) {
         HttpRequest built = request.build();
+        boolean read = built.method().equals("GET") || built.method().equals("HEAD");
         if (built.timeout().isEmpty()) {
-            built = HttpRequest.newBuilder(built, (name, value) -> true).timeout(RESPONSE_WAIT).build();
+            built = HttpRequest.newBuilder(built, (name, value) -> true)
+                    .timeout(read ? READ_RESPONSE_WAIT : WRITE_RESPONSE_WAIT).build();
         }
         try {
             try {
                 return http().send(built, HttpResponse.BodyHandlers.ofString());
             } catch (java.net.http.HttpTimeoutException e) {
-                if (!built.method().equals("GET") && !built.method().equals("HEAD")) {
+                if (!read) {
                     throw e;
                 }
-                System.err.println("A test's " + built.method() + " had no response read within " + RESPONSE_WAIT
-                        + "; sent once more on a new client");
+                StringBuilder threads = new StringBuilder("A test's " + built.method() + " had no response read within "
+                        + built.timeout().orElseThrow() + "; every thread, then the request once more on a new client:\n");
+                for (java.lang.management.ThreadInfo info : java.lang.management.ManagementFactory.getThreadMXBean()
+                        .dumpAllThreads(false, false)) {
+                    threads.append(info);
+                }
+                System.err.println(threads);
                 return http().send(built, HttpResponse.BodyHandlers.ofString());
             }
         } catch (java.io.IOException | InterruptedException e) {

@@ -66,11 +66,17 @@ final class FirstKeyGroupCommit implements AutoCloseable {
             byte[] wrapped) {
         Pending pending = new Pending(kekId, new KeyringStore.NewDataKey(compartment, keyRef, wrapped),
                 new CompletableFuture<>());
+        // one bound for handing the key over and for its commit together
+        long deadline = System.nanoTime() + timeout.toNanos();
         try {
-            if (!running || !queue.offer(pending, timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            if (!running || !queue.offer(pending, timeout.toNanos(), TimeUnit.NANOSECONDS)) {
                 throw new KeyUnavailableException("The keyring is not accepting new data keys");
             }
-            return pending.stored().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            if (!running && queue.remove(pending)) {
+                // closed while this key was being handed over, after close() took what was waiting
+                throw new KeyUnavailableException("The keyring is not accepting new data keys");
+            }
+            return pending.stored().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         } catch (ExecutionException e) {
             throw new KeyUnavailableException("Cannot store a new data key in the keyring", e.getCause());
         } catch (TimeoutException e) {
@@ -120,8 +126,8 @@ final class FirstKeyGroupCommit implements AutoCloseable {
                         List.copyOf(firstPerCompartment.values()));
                 pendings.forEach(pending -> pending.stored().complete(
                         Optional.ofNullable(now.get(pending.key().compartment()))));
-            } catch (RuntimeException e) {
-                // each request is refused with the cause, as when it stored its key itself
+            } catch (RuntimeException | Error e) {
+                // each request is refused with the cause, as when it stored its key itself; the writer goes on
                 pendings.forEach(pending -> pending.stored().completeExceptionally(e));
             }
         });
@@ -130,6 +136,7 @@ final class FirstKeyGroupCommit implements AutoCloseable {
     @Override
     public void close() {
         running = false;
+        // the batch being stored is still answered by the writer (its statements are bounded, ADR 0057)
         writer.interrupt();
         Pending left;
         while ((left = queue.poll()) != null) {

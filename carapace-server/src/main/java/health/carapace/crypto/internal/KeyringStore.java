@@ -493,25 +493,41 @@ final class KeyringStore implements DisposableBean {
      * once every lock is granted (in READ COMMITTED a statement's snapshot is taken when it starts),
      * so it sees the tombstone of a shredding that held one before us; a key another node stored
      * first is kept and returned instead. A compartment missing from the answer is shredded. Each
-     * compartment at most once. Locks taken in one order by every caller that takes several, so two
-     * such transactions cannot wait for each other in a cycle.
+     * compartment at most once. Locks taken in one order (by lock key, then name: two names may share
+     * a key) by every caller that takes several, so two such transactions cannot wait for each other
+     * in a cycle.
      */
     java.util.Map<String, WrappedKey> insertDataKeysUnlessShredded(String kekId, List<NewDataKey> keys) {
         List<NewDataKey> sorted = keys.stream().sorted(java.util.Comparator.comparing(NewDataKey::compartment)).toList();
+        if (sorted.stream().map(NewDataKey::compartment).distinct().count() != sorted.size()) {
+            // the insert would skip the second row and the answer below would call it stored
+            throw new IllegalArgumentException("a compartment's first key is given twice");
+        }
+        // Bounded (ADR 0057): a lock held elsewhere or a statement that does not return fails this
+        // transaction after the keyring's connection wait, on the server (its own timeouts, local to this
+        // transaction) and on a connection that stops answering (the driver's network timeout, which the
+        // pool resets when the connection comes back), instead of holding every new patient's key waiting.
+        int boundMillis = (int) Math.min(Integer.MAX_VALUE, connectionWait.toMillis());
         return transactions.execute(status -> {
             java.util.Set<String> inserted = batches.execute(
                     (org.springframework.jdbc.core.ConnectionCallback<java.util.Set<String>>) connection -> {
+                connection.setNetworkTimeout(Runnable::run, boundMillis + 5_000);
                 try (PreparedStatement statement = connection.prepareStatement(LOCKS_THEN_INSERT_UNLESS_SHREDDED)) {
                     String[] compartments = sorted.stream().map(NewDataKey::compartment).toArray(String[]::new);
-                    statement.setInt(1, COMPARTMENT_LOCK_CLASS);
-                    statement.setArray(2, connection.createArrayOf("text", compartments));
-                    statement.setString(3, kekId);
+                    statement.setString(1, boundMillis + "ms");
+                    statement.setString(2, boundMillis + "ms");
+                    statement.setInt(3, COMPARTMENT_LOCK_CLASS);
                     statement.setArray(4, connection.createArrayOf("text", compartments));
-                    statement.setArray(5, connection.createArrayOf("text",
+                    statement.setString(5, kekId);
+                    statement.setArray(6, connection.createArrayOf("text", compartments));
+                    statement.setArray(7, connection.createArrayOf("text",
                             sorted.stream().map(NewDataKey::keyRef).toArray(String[]::new)));
-                    statement.setArray(6, connection.createArrayOf("bytea",
+                    statement.setArray(8, connection.createArrayOf("bytea",
                             sorted.stream().map(NewDataKey::wrapped).toArray(byte[][]::new)));
-                    statement.execute(); // the locks' rows
+                    statement.execute(); // the timeouts' row
+                    if (!statement.getMoreResults()) { // the locks' rows
+                        throw new SQLException("the keyring locks returned no rows");
+                    }
                     if (!statement.getMoreResults()) {
                         throw new SQLException("the keyring insert returned no rows");
                     }
@@ -538,8 +554,10 @@ final class KeyringStore implements DisposableBean {
     }
 
     private static final String LOCKS_THEN_INSERT_UNLESS_SHREDDED = """
+            select set_config('statement_timeout', ?, true), set_config('lock_timeout', ?, true);
             select pg_advisory_xact_lock(?, hashtext(c.compartment))
-            from (select compartment from unnest(?::text[]) as u(compartment) order by compartment collate "C") as c;
+            from (select compartment from unnest(?::text[]) as u(compartment)
+                  order by hashtext(compartment), compartment collate "C") as c;
             insert into keyring.wrapped_key (key_ref, kek_id, wrapped)
             select k.key_ref, ?, k.wrapped from unnest(?::text[], ?::text[], ?::bytea[]) as k(compartment, key_ref, wrapped)
             where not exists (select 1 from keyring.shredded_compartment s where s.compartment = k.compartment)

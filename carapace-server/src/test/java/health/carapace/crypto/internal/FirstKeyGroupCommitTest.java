@@ -184,6 +184,45 @@ class FirstKeyGroupCommitTest extends IntegrationTest {
         assertThat(store.find(keyRef(waiting))).isEmpty();
     }
 
+    @Test
+    void aLockHeldLongerThanTheKeyringsWaitFailsThatBatchAndTheWriterGoesOn() throws Exception {
+        // a node whose keyring wait is two seconds: its writer's statements are bounded by it
+        KeyringStore impatient = new KeyringStore(properties, Duration.ofSeconds(2));
+        FirstKeyGroupCommit writer = new FirstKeyGroupCommit(impatient, 64, Duration.ofSeconds(30));
+        try {
+            String held = newCompartment();
+            try (Connection shredder = holdLockOf(held)) {
+                long started = System.nanoTime();
+                String kekId = kek.active().id();
+                byte[] key = wrappedFreshKeyset(held);
+                assertThatThrownBy(() -> writer.insertUnlessShredded(held, keyRef(held), kekId, key))
+                        .as("the lock wait ends at the bound, not with the lock").isInstanceOf(KeyUnavailableException.class);
+                assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(20));
+                assertThat(waitingFor(shredder)).as("the database gave up the wait too: no backend is left holding"
+                        + " the batch's other locks while it waits").isZero();
+                String next = newCompartment();
+                assertThat(writer.insertUnlessShredded(next, keyRef(next), kekId, wrappedFreshKeyset(next)))
+                        .as("the writer goes on with the next batch while the lock is still held").isPresent();
+                shredder.rollback();
+            }
+            assertThat(store.find(keyRef(held))).isEmpty();
+        } finally {
+            writer.close();
+            impatient.destroy();
+        }
+    }
+
+    @Test
+    void theStoreRefusesACompartmentGivenTwiceInOneInsert() throws Exception {
+        String twice = newCompartment();
+        List<KeyringStore.NewDataKey> keys = List.of(
+                new KeyringStore.NewDataKey(twice, keyRef(twice), wrappedFreshKeyset(twice)),
+                new KeyringStore.NewDataKey(twice, keyRef(twice), wrappedFreshKeyset(twice)));
+        assertThatThrownBy(() -> store.insertDataKeysUnlessShredded(kek.active().id(), keys))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThat(store.find(keyRef(twice))).isEmpty();
+    }
+
     private Future<Optional<KeyringStore.WrappedKey>> submit(String compartment, byte[] wrapped) {
         String kekId = kek.active().id();
         return requests.submit(() -> firstKeys.insertUnlessShredded(compartment, keyRef(compartment), kekId, wrapped));
@@ -204,6 +243,24 @@ class FirstKeyGroupCommitTest extends IntegrationTest {
             lock.execute();
         }
         return holder;
+    }
+
+    /** How many backends wait for an advisory lock that {@code holder}'s backend holds. */
+    private int waitingFor(Connection holder) throws Exception {
+        try (Connection c = store.pool().getConnection();
+                PreparedStatement s = c.prepareStatement("select count(*) from pg_locks where locktype = 'advisory'"
+                        + " and not granted and ? = any(pg_blocking_pids(pid))")) {
+            int holderPid;
+            try (ResultSet rs = holder.createStatement().executeQuery("select pg_backend_pid()")) {
+                rs.next();
+                holderPid = rs.getInt(1);
+            }
+            s.setInt(1, holderPid);
+            try (ResultSet rs = s.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        }
     }
 
     /** The ids of the transactions that inserted the compartments' keys. */
