@@ -147,15 +147,17 @@ public abstract class IntegrationTest {
     private static final java.time.Duration WRITE_RESPONSE_WAIT = java.time.Duration.ofMinutes(5);
 
     /**
-     * A raw HTTPS request exactly as built: no credentials are added. A GET or HEAD whose response
-     * has not been read within {@link #READ_RESPONSE_WAIT} is sent once more on a new client, after
+     * A raw HTTPS request exactly as built: no credentials are added. A request that sets its own
+     * timeout gets exactly that. Otherwise a GET or HEAD whose response has not been read within
+     * {@link #READ_RESPONSE_WAIT} is sent once more on a new client, after
      * every thread of this JVM (the server's too) is printed to stderr: a server that was stuck shows
      * there, and the retry (a second audit event for a read) stays visible in the test's output.
      */
     protected HttpResponse<String> sendWithoutToken(HttpRequest.Builder request) {
         HttpRequest built = request.build();
+        boolean ownTimeout = built.timeout().isPresent();
         boolean read = built.method().equals("GET") || built.method().equals("HEAD");
-        if (built.timeout().isEmpty()) {
+        if (!ownTimeout) {
             built = HttpRequest.newBuilder(built, (name, value) -> true)
                     .timeout(read ? READ_RESPONSE_WAIT : WRITE_RESPONSE_WAIT).build();
         }
@@ -163,7 +165,7 @@ public abstract class IntegrationTest {
             try {
                 return http().send(built, HttpResponse.BodyHandlers.ofString());
             } catch (java.net.http.HttpTimeoutException e) {
-                if (!read) {
+                if (ownTimeout || !read) {
                     throw e;
                 }
                 StringBuilder threads = new StringBuilder("A test's " + built.method() + " had no response read within "

@@ -17,8 +17,8 @@ import java.util.concurrent.TimeoutException;
 /**
  * Group commit of new patients' first data keys: the request threads creating patients at the
  * same moment hand their wrapped keys to one writer thread, which stores everything waiting in one
- * keyring transaction ({@link KeyringStore#insertDataKeysUnlessShredded}: the compartment locks in
- * name order, then one insert) and commits once, then releases every waiting request. Each request
+ * keyring transaction ({@link KeyringStore#insertDataKeysUnlessShredded}: its waits bounded, the
+ * compartment locks in one order, then one insert) and commits once, then releases every waiting request. Each request
  * still waits for its own key to be committed before it encrypts with it, exactly as when it
  * committed alone; what the batch shares is the round trips, the transaction and the WAL flush of
  * the commit (issue 13: a create made two commits, the keyring's and the records').

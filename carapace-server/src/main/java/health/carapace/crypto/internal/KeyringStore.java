@@ -485,9 +485,9 @@ final class KeyringStore implements DisposableBean {
     record NewDataKey(String compartment, String keyRef, byte[] wrapped) {}
 
     /**
-     * The compartments' locks, in the order of their names, then one insert of every key unless
-     * its compartment is shredded: two statements in one round trip, in one keyring transaction
-     * (one commit for them all). The only way a data key is first stored (ADR 0052, 0057): a
+     * The transaction's timeouts, the compartments' locks, then one insert of every key unless its
+     * compartment is shredded: three statements in one round trip, in one keyring transaction (one
+     * commit for them all). The only way a data key is first stored (ADR 0052, 0057): a
      * transaction Bundle's new patients, or the new patients of concurrent requests gathered by
      * {@link FirstKeyGroupCommit}. For each key: the insert is a statement of its own that starts
      * once every lock is granted (in READ COMMITTED a statement's snapshot is taken when it starts),

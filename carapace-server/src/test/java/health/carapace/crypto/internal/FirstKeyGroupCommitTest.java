@@ -78,7 +78,7 @@ class FirstKeyGroupCommitTest extends IntegrationTest {
                 answers.add(submit(compartment, key));
             }
             awaitWaiting(20);
-            assertThat(answers).as("nothing is answered before its commit").noneMatch(Future::isDone);
+            assertThat(answers).as("nothing is answered while the batch before it is held").noneMatch(Future::isDone);
             shredder.rollback();
             assertThat(first.get(30, TimeUnit.SECONDS)).isPresent();
         }
